@@ -1,0 +1,113 @@
+"""The delivery rules for case messages: what the server checks without keys, then store, ack, fan out.
+
+The server cannot read a message, but it can check that the sending session owns the sending device, that
+the device's signature holds (strictly), that the message names the case's current key epoch, and that it
+is within size limits. Refused attempts are recorded as security events."""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from crypto.envelope import MAX_ENVELOPE_BYTES, Envelope, parse_envelope, verify_envelope
+from crypto.errors import MalformedError
+
+from .errors import BadSignature, Forbidden, InvalidInput, NotFound, SamtalError, StaleEpoch
+from .model import Ack, Case, ReceiptMarks, StoredMessage, User
+from .policy import Action, decide
+from .storage import Storage
+
+log = logging.getLogger("samtal.delivery")
+
+# origin: the connection the message came in on, so that it is not echoed back to it.
+MessageFanout = Callable[[Case, StoredMessage, object], None]
+ReceiptFanout = Callable[[Case, ReceiptMarks], None]
+
+# These refusals say something about the sender (a forged or replayed message, probing for cases), so they
+# are kept as security events; plain malformed input is only logged.
+SECURITY_CODES = frozenset({"bad_signature", "stale_epoch", "unknown_case", "forbidden", "device_not_owned",
+                            "device_revoked"})
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class MessageService:
+    def __init__(self, store: Storage, on_message: MessageFanout, on_receipt: ReceiptFanout) -> None:
+        self.store = store
+        self._on_message = on_message
+        self._on_receipt = on_receipt
+
+    async def record_refusal(self, error: SamtalError, user: User | None, device_id: str | None,
+                             case_id: str | None) -> None:
+        """Log every refusal without content; keep the security-relevant ones as security events."""
+        log.info("refused", extra={"code": error.code, "user": user.id if user else None})
+        if error.code in SECURITY_CODES:
+            await self.store.add_security_event(error.code, user_id=user.id if user else None,
+                                                device_id=device_id, case_id=case_id, detail=error.message,
+                                                at=now_ms())
+
+    async def case_for(self, user: User, case_id: str, action: Action) -> Case:
+        """The case, if it exists and the user may act on it. Unknown and forbidden are told apart only
+        in the security log: both say what the user did, neither leaks to the user which cases exist."""
+        case = await self.store.get_case(case_id)
+        if case is None:
+            raise NotFound("unknown case", code="unknown_case")
+        decision = decide(user, action, case=case)
+        if not decision:
+            raise Forbidden(decision.reason, code="forbidden")
+        return case
+
+    async def send(self, user: User, device_id: str, raw: bytes, origin: object = None) -> Ack:
+        """Check, store and fan out one envelope sent from `device_id` by `user`; returns the ack."""
+        env = self._parse(raw)
+        case_id = env.header.case_id
+        try:
+            return await self._send_checked(user, device_id, env, origin)
+        except SamtalError as error:
+            await self.record_refusal(error, user, device_id, case_id)
+            raise
+
+    @staticmethod
+    def _parse(raw: bytes) -> Envelope:
+        if len(raw) > MAX_ENVELOPE_BYTES:
+            raise InvalidInput(f"envelope is larger than {MAX_ENVELOPE_BYTES} bytes", code="too_large")
+        try:
+            return parse_envelope(raw)
+        except MalformedError as exc:
+            raise InvalidInput(f"malformed envelope: {exc}", code="malformed_envelope") from None
+
+    async def _send_checked(self, user: User, device_id: str, env: Envelope, origin: object) -> Ack:
+        header = env.header
+        if header.sender_device != device_id:
+            raise Forbidden("the envelope names another sending device", code="device_not_owned")
+        device = await self.store.get_device(device_id)
+        if device is None or device.user_id != user.id:
+            raise Forbidden("this session does not own the sending device", code="device_not_owned")
+        if not device.active:
+            raise Forbidden("the sending device is revoked", code="device_revoked")
+        case = await self.case_for(user, header.case_id, Action.CASE_WRITE)
+        if not verify_envelope(env, device.sign_pub):
+            raise BadSignature("the envelope's signature does not verify", code="bad_signature")
+        current = await self.store.current_case_epoch(case.id)
+        if header.epoch != current:
+            raise StaleEpoch(f"the case's current key epoch is {current}", code="stale_epoch")
+        ack = await self.store.append_message(case.id, header.msg_id, device_id, user.id, env.raw)
+        if not ack.duplicate:
+            self._on_message(case, StoredMessage(case.id, ack.seq, header.msg_id, device_id, user.id, env.raw,
+                                                 ack.stored_at), origin)
+        return ack
+
+    async def history(self, user: User, case_id: str, after_seq: int, limit: int) -> list[StoredMessage]:
+        case = await self.case_for(user, case_id, Action.CASE_READ)
+        return await self.store.messages_after(case.id, after_seq, limit)
+
+    async def mark(self, user: User, case_id: str, *, delivered_seq: int, read_seq: int) -> ReceiptMarks:
+        case = await self.case_for(user, case_id, Action.CASE_READ)
+        last = await self.store.last_seq(case.id)
+        if max(delivered_seq, read_seq) > last:
+            raise InvalidInput("a receipt cannot name a message that does not exist", code="invalid_field")
+        marks = await self.store.mark_receipt(case.id, user.id, delivered_seq=delivered_seq, read_seq=read_seq)
+        self._on_receipt(case, marks)
+        return marks

@@ -1,0 +1,46 @@
+"""Errors of the domain, as a hierarchy a caller can reason about.
+
+    SamtalError                  (code, a stable machine-readable string)
+    ├── InvalidInput             malformed_envelope, invalid_field, too_large
+    ├── NotFound                 unknown_case, unknown_device, unknown_user
+    ├── Forbidden                forbidden, device_not_owned, device_revoked
+    ├── BadSignature             bad_signature
+    ├── StaleEpoch               stale_epoch
+    └── Conflict                 msg_id_conflict, epoch_exists
+The web layer maps each class to one HTTP status and one WebSocket error frame.
+"""
+from __future__ import annotations
+
+
+class SamtalError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class InvalidInput(SamtalError):
+    code = "invalid_input"
+
+
+class NotFound(SamtalError):
+    code = "not_found"
+
+
+class Forbidden(SamtalError):
+    code = "forbidden"
+
+
+class BadSignature(SamtalError):
+    code = "bad_signature"
+
+
+class StaleEpoch(SamtalError):
+    code = "stale_epoch"
+
+
+class Conflict(SamtalError):
+    code = "conflict"

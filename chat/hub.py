@@ -1,0 +1,148 @@
+"""The delivery hub: who is online, and fan-out of already-serialised frames to their connections.
+
+Each connection has a bounded Outbox. A client that falls OUTBOX_LIMIT frames behind is cut off rather
+than allowed to grow the server's memory; it resumes from its last seq when it reconnects, so nothing
+acknowledged is lost by cutting it off. One process holds the connections; the database stays the
+source of truth, so a cross-process bus only has to wake other nodes up."""
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Iterable
+
+from .model import Case, User
+
+# A frame is ~0.3-1 KB, so 1,000 frames bound one slow connection to about a megabyte while leaving room
+# for a reconnecting client's burst of missed messages being replayed at the same time as live traffic.
+OUTBOX_LIMIT = 1000
+
+
+FrameKey = tuple[str, int] | None  # (case id, seq) for message frames, None for everything else
+
+
+class Outbox:
+    """A bounded queue of frames for one connection; the connection's writer drains it.
+
+    While a reconnecting client is being resumed, the outbox is held: live frames queue behind it, and
+    `release` puts the replayed frames first and drops live frames the replay already covered, so the
+    client sees each case's messages once and in seq order."""
+
+    __slots__ = ("_frames", "_limit", "_ready", "_held", "_lagging", "overflowed", "closed")
+
+    def __init__(self, limit: int = OUTBOX_LIMIT) -> None:
+        self._frames: deque[tuple[FrameKey, str]] = deque()
+        self._limit = limit
+        self._ready = asyncio.Event()
+        self._held = False
+        # Cases whose replay was cut short: their live frames are dropped until the client asks again,
+        # since delivering them now would skip the messages still to be replayed.
+        self._lagging: set[str] = set()
+        self.overflowed = False
+        self.closed = False
+
+    def offer(self, frame: str, key: FrameKey = None) -> bool:
+        if self.closed:
+            return False
+        if key is not None and key[0] in self._lagging:
+            return True
+        if len(self._frames) >= self._limit:
+            self.overflowed = self.closed = True
+            self._frames.clear()
+            self._ready.set()
+            return False
+        self._frames.append((key, frame))
+        if not self._held:
+            self._ready.set()
+        return True
+
+    def hold(self) -> None:
+        self._held = True
+
+    def release(self, replay: list[tuple[FrameKey, str]], lagging: set[str]) -> None:
+        """Queue `replay` ahead of the held live frames, minus the live frames the replay covers."""
+        covered: dict[str, int] = {}
+        for key, _ in replay:
+            if key is not None:
+                covered[key[0]] = max(covered.get(key[0], 0), key[1])
+        self._lagging = (self._lagging - covered.keys()) | lagging
+        live = [(key, frame) for key, frame in self._frames
+                if key is None or (key[0] not in self._lagging and key[1] > covered.get(key[0], 0))]
+        self._frames = deque(replay + live)
+        self._held = False
+        self._ready.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self._ready.set()
+
+    async def take(self) -> list[str] | None:
+        """Wait for frames and return all that are queued; None once the outbox is closed."""
+        while not self._frames or self._held:
+            if self.closed:
+                return None
+            self._ready.clear()
+            await self._ready.wait()
+        if self.overflowed:
+            return None
+        frames = [frame for _, frame in self._frames]
+        self._frames.clear()
+        return frames
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+
+class Subscriber:
+    """One live connection of one device."""
+
+    __slots__ = ("user", "device_id", "outbox")
+
+    def __init__(self, user: User, device_id: str, outbox: Outbox | None = None) -> None:
+        self.user = user
+        self.device_id = device_id
+        self.outbox = outbox if outbox is not None else Outbox()
+
+
+class Hub:
+    def __init__(self) -> None:
+        self._by_user: dict[str, set[Subscriber]] = {}
+        self._staff_by_unit: dict[str, set[Subscriber]] = {}
+
+    def join(self, sub: Subscriber) -> None:
+        self._by_user.setdefault(sub.user.id, set()).add(sub)
+        if sub.user.is_staff and sub.user.unit_id:
+            self._staff_by_unit.setdefault(sub.user.unit_id, set()).add(sub)
+
+    def leave(self, sub: Subscriber) -> None:
+        for index, key in ((self._by_user, sub.user.id), (self._staff_by_unit, sub.user.unit_id)):
+            if key is None or key not in index:
+                continue
+            index[key].discard(sub)
+            if not index[key]:
+                del index[key]
+
+    def is_online(self, user_id: str) -> bool:
+        return user_id in self._by_user
+
+    def connection_count(self) -> int:
+        return sum(len(subs) for subs in self._by_user.values())
+
+    def _offer_all(self, subs: Iterable[Subscriber], frame: str, key: FrameKey = None,
+                   exclude: object = None) -> int:
+        delivered = 0
+        for sub in list(subs):
+            if sub is not exclude and sub.outbox.offer(frame, key):
+                delivered += 1
+        return delivered
+
+    def publish_case(self, case: Case, frame: str, key: FrameKey = None, exclude: object = None) -> int:
+        """Everyone on a case: the citizen's devices and the unit's staff devices (but `exclude`)."""
+        subs = set(self._by_user.get(case.citizen_id, ()))
+        subs.update(self._staff_by_unit.get(case.unit_id, ()))
+        return self._offer_all(subs, frame, key, exclude)
+
+    def publish_unit_staff(self, unit_id: str, frame: str) -> int:
+        return self._offer_all(self._staff_by_unit.get(unit_id, ()), frame)
+
+    def publish_user(self, user_id: str, frame: str) -> int:
+        return self._offer_all(self._by_user.get(user_id, ()), frame)

@@ -1,0 +1,137 @@
+"""The domain's vocabulary: the records Samtal keeps, named once and used everywhere else."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CITIZEN = "citizen"  # invånare, brukare
+    CASEWORKER = "caseworker"  # handläggare
+    SUPERVISOR = "supervisor"  # arbetsledare
+    UNIT_ADMIN = "unit_admin"
+    LOG_REVIEWER = "log_reviewer"  # granskare
+    AGENCY = "agency"
+
+
+STAFF_ROLES = frozenset({Role.CASEWORKER, Role.SUPERVISOR, Role.UNIT_ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class Municipality:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """enhet: the trust boundary for case data."""
+
+    id: str
+    municipality_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    username: str
+    display_name: str
+    role: Role
+    unit_id: str | None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    id: str
+    user_id: str
+    sign_pub: bytes
+    kem_pub: bytes
+    label: str
+    created_at: int
+    revoked_at: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """ärende: one matter for one citizen in one unit."""
+
+    id: str
+    unit_id: str
+    citizen_id: str
+    assigned_to: str | None
+    title: str
+    status: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnitKeyEpoch:
+    unit_id: str
+    epoch: int
+    public_key: bytes
+    created_by_device: str
+    signature: bytes
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnitKeyGrant:
+    unit_id: str
+    epoch: int
+    device_id: str
+    enc: bytes
+    ct: bytes
+    granted_by_device: str
+    signature: bytes
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaseKeyWrap:
+    case_id: str
+    epoch: int
+    recipient: str  # a device id, or "unit:<unit epoch>"
+    enc: bytes
+    ct: bytes
+    wrapped_by_device: str
+    signature: bytes
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    case_id: str
+    seq: int
+    msg_id: str
+    sender_device: str
+    sender_user: str
+    envelope: bytes
+    stored_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """What the sender is told once its message is committed."""
+
+    case_id: str
+    msg_id: str
+    seq: int
+    stored_at: int
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptMarks:
+    case_id: str
+    user_id: str
+    delivered_seq: int
+    read_seq: int

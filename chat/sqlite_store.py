@@ -1,0 +1,495 @@
+"""SQLite storage, the embedded default: WAL, foreign keys, one writer that commits appends in batches.
+
+Why batches: a commit is an fsync, and with synchronous=FULL that is the cost that limits throughput.
+Message appends queue up while the previous batch commits, so one fsync covers many messages, and no
+sender is acknowledged before the commit that holds its message."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from .errors import Conflict
+from .model import (
+    Ack,
+    Case,
+    CaseKeyWrap,
+    Device,
+    Municipality,
+    ReceiptMarks,
+    Role,
+    StoredMessage,
+    Unit,
+    UnitKeyEpoch,
+    UnitKeyGrant,
+    User,
+)
+from .storage import Storage
+
+log = logging.getLogger("samtal.storage")
+
+# Large enough to amortise one fsync over a burst, small enough that one batch never holds the writer long.
+MAX_BATCH = 256
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _migrations() -> list[tuple[int, str]]:
+    found = []
+    for entry in resources.files("chat.migrations").iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class _PendingAppend:
+    __slots__ = ("case_id", "msg_id", "sender_device", "sender_user", "envelope", "future")
+
+    def __init__(self, case_id: str, msg_id: str, sender_device: str, sender_user: str, envelope: bytes,
+                 future: asyncio.Future[Ack]) -> None:
+        self.case_id = case_id
+        self.msg_id = msg_id
+        self.sender_device = sender_device
+        self.sender_user = sender_user
+        self.envelope = envelope
+        self.future = future
+
+
+class SqliteStore(Storage):
+    def __init__(self, path: Path | str, *, synchronous: str = "FULL") -> None:
+        self.path = str(path)
+        self.synchronous = synchronous
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+        self._pending: list[_PendingAppend] = []
+        self._wake = asyncio.Event()
+        self._batcher: asyncio.Task[None] | None = None
+        self._last_seq: dict[str, int] = {}
+        # Read-through caches for the send path; this process is the only writer, so it keeps them true.
+        self._devices: dict[str, Device] = {}
+        self._cases: dict[str, Case] = {}
+        self._users: dict[str, User] = {}
+        self._case_epoch: dict[str, int] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def open(self) -> None:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await aiosqlite.connect(self.path, isolation_level=None)
+        await self._pragmas(self._writer)
+        await self._migrate()
+        self._reader = await aiosqlite.connect(self.path, isolation_level=None)
+        await self._pragmas(self._reader)
+        await self._reader.execute("PRAGMA query_only = ON")
+        self._batcher = asyncio.create_task(self._run_batches(), name="sqlite-append-batcher")
+
+    async def _pragmas(self, db: aiosqlite.Connection) -> None:
+        await db.execute("PRAGMA journal_mode = WAL")
+        await db.execute("PRAGMA foreign_keys = ON")
+        await db.execute("PRAGMA busy_timeout = 5000")
+        await db.execute(f"PRAGMA synchronous = {self.synchronous}")
+
+    async def _migrate(self) -> None:
+        db = self._w
+        await db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+        async with db.execute("SELECT coalesce(max(version), 0) FROM schema_migrations") as cur:
+            (current,) = await cur.fetchone()  # type: ignore[misc]
+        for version, sql in _migrations():
+            if version <= current:
+                continue
+            log.info("applying migration", extra={"version": version})
+            await db.executescript(
+                f"BEGIN IMMEDIATE;\n{sql}\nINSERT INTO schema_migrations VALUES ({version}, {_now_ms()});\nCOMMIT;")
+
+    async def close(self) -> None:
+        if self._batcher is not None:
+            self._batcher.cancel()
+            try:
+                await self._batcher
+            except asyncio.CancelledError:
+                pass
+            self._batcher = None
+        for pending in self._pending:
+            if not pending.future.done():
+                pending.future.set_exception(RuntimeError("storage closed"))
+        self._pending.clear()
+        for db in (self._reader, self._writer):
+            if db is not None:
+                await db.close()
+        self._reader = self._writer = None
+
+    @property
+    def _w(self) -> aiosqlite.Connection:
+        assert self._writer is not None, "store is not open"
+        return self._writer
+
+    @property
+    def _r(self) -> aiosqlite.Connection:
+        assert self._reader is not None, "store is not open"
+        return self._reader
+
+    async def _write(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
+        """Run statements in one immediate transaction on the writer."""
+        async with self._write_lock:
+            db = self._w
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params in statements:
+                    await db.execute(sql, params)
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        async with self._r.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        async with self._r.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    # -- organisation and accounts ---------------------------------------------------------------
+    async def add_municipality(self, m: Municipality) -> None:
+        await self._write([("INSERT INTO municipalities (id, name) VALUES (?, ?)", (m.id, m.name))])
+
+    async def add_unit(self, unit: Unit) -> None:
+        await self._write([("INSERT INTO units (id, municipality_id, name) VALUES (?, ?, ?)",
+                            (unit.id, unit.municipality_id, unit.name))])
+
+    async def get_unit(self, unit_id: str) -> Unit | None:
+        row = await self._one("SELECT id, municipality_id, name FROM units WHERE id = ?", (unit_id,))
+        return Unit(*row) if row else None
+
+    async def add_user(self, user: User) -> None:
+        await self._write([(
+            "INSERT INTO users (id, username, display_name, role, unit_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (user.id, user.username, user.display_name, user.role.value, user.unit_id, _now_ms()))])
+
+    _USER_COLS = "id, username, display_name, role, unit_id"
+
+    @staticmethod
+    def _user(row: Any) -> User:
+        return User(row[0], row[1], row[2], Role(row[3]), row[4])
+
+    async def get_user(self, user_id: str) -> User | None:
+        if (cached := self._users.get(user_id)) is not None:
+            return cached
+        row = await self._one(f"SELECT {self._USER_COLS} FROM users WHERE id = ?", (user_id,))
+        if row is None:
+            return None
+        self._users[user_id] = user = self._user(row)
+        return user
+
+    async def get_user_by_username(self, username: str) -> User | None:
+        row = await self._one(f"SELECT {self._USER_COLS} FROM users WHERE username = ?", (username,))
+        return self._user(row) if row else None
+
+    async def staff_of_unit(self, unit_id: str) -> list[User]:
+        rows = await self._all(
+            f"SELECT {self._USER_COLS} FROM users WHERE unit_id = ? AND role IN (?, ?, ?) ORDER BY username",
+            (unit_id, Role.CASEWORKER.value, Role.SUPERVISOR.value, Role.UNIT_ADMIN.value))
+        return [self._user(r) for r in rows]
+
+    # -- devices -----------------------------------------------------------------------------------
+    _DEVICE_COLS = "id, user_id, sign_pub, kem_pub, label, created_at, revoked_at"
+
+    async def add_device(self, device: Device) -> None:
+        await self._write([(
+            f"INSERT INTO devices ({self._DEVICE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (device.id, device.user_id, device.sign_pub, device.kem_pub, device.label, device.created_at,
+             device.revoked_at))])
+        self._devices.pop(device.id, None)
+
+    async def get_device(self, device_id: str) -> Device | None:
+        if (cached := self._devices.get(device_id)) is not None:
+            return cached
+        row = await self._one(f"SELECT {self._DEVICE_COLS} FROM devices WHERE id = ?", (device_id,))
+        if row is None:
+            return None
+        self._devices[device_id] = device = Device(*row)
+        return device
+
+    async def devices_of_user(self, user_id: str) -> list[Device]:
+        rows = await self._all(f"SELECT {self._DEVICE_COLS} FROM devices WHERE user_id = ? ORDER BY created_at",
+                               (user_id,))
+        return [Device(*r) for r in rows]
+
+    async def revoke_device(self, device_id: str, at: int) -> None:
+        await self._write([("UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                            (at, device_id))])
+        self._devices.pop(device_id, None)
+
+    # -- unit keys ---------------------------------------------------------------------------------
+    @staticmethod
+    def _grant_row(g: UnitKeyGrant) -> tuple[Any, ...]:
+        return (g.unit_id, g.epoch, g.device_id, g.enc, g.ct, g.granted_by_device, g.signature, g.created_at)
+
+    _GRANT_INSERT = ("INSERT OR IGNORE INTO unit_key_grants (unit_id, epoch, device_id, enc, ct, granted_by_device,"
+                     " signature, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+
+    async def add_unit_key_epoch(self, epoch: UnitKeyEpoch, grants: Sequence[UnitKeyGrant]) -> None:
+        async with self._write_lock:
+            db = self._w
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                async with db.execute("SELECT coalesce(max(epoch), 0) FROM unit_key_epochs WHERE unit_id = ?",
+                                      (epoch.unit_id,)) as cur:
+                    (current,) = await cur.fetchone()  # type: ignore[misc]
+                if epoch.epoch != current + 1:
+                    raise Conflict(f"unit key epoch must be {current + 1}", code="epoch_exists")
+                await db.execute(
+                    "INSERT INTO unit_key_epochs (unit_id, epoch, public_key, created_by_device, signature, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (epoch.unit_id, epoch.epoch, epoch.public_key, epoch.created_by_device, epoch.signature,
+                     epoch.created_at))
+                await db.executemany(self._GRANT_INSERT, [self._grant_row(g) for g in grants])
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
+
+    async def unit_key_epochs(self, unit_id: str) -> list[UnitKeyEpoch]:
+        rows = await self._all(
+            "SELECT unit_id, epoch, public_key, created_by_device, signature, created_at FROM unit_key_epochs"
+            " WHERE unit_id = ? ORDER BY epoch", (unit_id,))
+        return [UnitKeyEpoch(*r) for r in rows]
+
+    async def add_unit_key_grants(self, grants: Sequence[UnitKeyGrant]) -> None:
+        await self._write([(self._GRANT_INSERT, self._grant_row(g)) for g in grants])
+
+    _GRANT_COLS = "unit_id, epoch, device_id, enc, ct, granted_by_device, signature, created_at"
+
+    async def unit_key_grants_for_device(self, unit_id: str, device_id: str) -> list[UnitKeyGrant]:
+        rows = await self._all(f"SELECT {self._GRANT_COLS} FROM unit_key_grants WHERE unit_id = ? AND device_id = ?"
+                               " ORDER BY epoch", (unit_id, device_id))
+        return [UnitKeyGrant(*r) for r in rows]
+
+    async def unit_key_grants(self, unit_id: str, epoch: int) -> list[UnitKeyGrant]:
+        rows = await self._all(f"SELECT {self._GRANT_COLS} FROM unit_key_grants WHERE unit_id = ? AND epoch = ?",
+                               (unit_id, epoch))
+        return [UnitKeyGrant(*r) for r in rows]
+
+    # -- cases and case keys -----------------------------------------------------------------------
+    _CASE_COLS = "id, unit_id, citizen_id, assigned_to, title, status, created_at"
+
+    async def add_case(self, case: Case) -> None:
+        await self._write([(f"INSERT INTO cases ({self._CASE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (case.id, case.unit_id, case.citizen_id, case.assigned_to, case.title, case.status,
+                             case.created_at))])
+        self._cases.pop(case.id, None)
+
+    async def get_case(self, case_id: str) -> Case | None:
+        if (cached := self._cases.get(case_id)) is not None:
+            return cached
+        row = await self._one(f"SELECT {self._CASE_COLS} FROM cases WHERE id = ?", (case_id,))
+        if row is None:
+            return None
+        self._cases[case_id] = case = Case(*row)
+        return case
+
+    async def cases_of_citizen(self, citizen_id: str) -> list[Case]:
+        rows = await self._all(f"SELECT {self._CASE_COLS} FROM cases WHERE citizen_id = ? ORDER BY created_at, id",
+                               (citizen_id,))
+        return [Case(*r) for r in rows]
+
+    async def cases_of_unit(self, unit_id: str) -> list[Case]:
+        rows = await self._all(f"SELECT {self._CASE_COLS} FROM cases WHERE unit_id = ? ORDER BY created_at, id",
+                               (unit_id,))
+        return [Case(*r) for r in rows]
+
+    async def current_case_epoch(self, case_id: str) -> int:
+        if (cached := self._case_epoch.get(case_id)) is not None:
+            return cached
+        row = await self._one("SELECT coalesce(max(epoch), 0) FROM case_key_epochs WHERE case_id = ?", (case_id,))
+        self._case_epoch[case_id] = row[0]
+        return int(row[0])
+
+    _WRAP_INSERT = ("INSERT OR IGNORE INTO case_key_wraps (case_id, epoch, recipient, enc, ct, wrapped_by_device,"
+                    " signature, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+
+    @staticmethod
+    def _wrap_row(w: CaseKeyWrap) -> tuple[Any, ...]:
+        return (w.case_id, w.epoch, w.recipient, w.enc, w.ct, w.wrapped_by_device, w.signature, w.created_at)
+
+    async def add_case_key_epoch(self, case_id: str, epoch: int, created_by_device: str,
+                                 wraps: Sequence[CaseKeyWrap], at: int) -> None:
+        async with self._write_lock:
+            db = self._w
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                async with db.execute("SELECT coalesce(max(epoch), 0) FROM case_key_epochs WHERE case_id = ?",
+                                      (case_id,)) as cur:
+                    (current,) = await cur.fetchone()  # type: ignore[misc]
+                if epoch != current + 1:
+                    raise Conflict(f"case key epoch must be {current + 1}", code="epoch_exists")
+                await db.execute("INSERT INTO case_key_epochs (case_id, epoch, created_by_device, created_at)"
+                                 " VALUES (?, ?, ?, ?)", (case_id, epoch, created_by_device, at))
+                await db.executemany(self._WRAP_INSERT, [self._wrap_row(w) for w in wraps])
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
+        self._case_epoch[case_id] = epoch
+
+    async def add_case_key_wraps(self, wraps: Sequence[CaseKeyWrap]) -> None:
+        await self._write([(self._WRAP_INSERT, self._wrap_row(w)) for w in wraps])
+
+    async def case_key_wraps(self, case_id: str, recipients: Sequence[str] | None = None) -> list[CaseKeyWrap]:
+        cols = "case_id, epoch, recipient, enc, ct, wrapped_by_device, signature, created_at"
+        if recipients is None:
+            rows = await self._all(f"SELECT {cols} FROM case_key_wraps WHERE case_id = ? ORDER BY epoch, recipient",
+                                   (case_id,))
+        else:
+            marks = ",".join("?" * len(recipients)) or "NULL"
+            rows = await self._all(f"SELECT {cols} FROM case_key_wraps WHERE case_id = ? AND recipient IN ({marks})"
+                                   " ORDER BY epoch, recipient", (case_id, *recipients))
+        return [CaseKeyWrap(*r) for r in rows]
+
+    # -- messages ----------------------------------------------------------------------------------
+    async def append_message(self, case_id: str, msg_id: str, sender_device: str, sender_user: str,
+                             envelope: bytes) -> Ack:
+        future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
+        self._pending.append(_PendingAppend(case_id, msg_id, sender_device, sender_user, envelope, future))
+        self._wake.set()
+        return await future
+
+    async def _run_batches(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                try:
+                    await self._commit_batch(batch)
+                except asyncio.CancelledError:
+                    for p in batch:
+                        if not p.future.done():
+                            p.future.set_exception(RuntimeError("storage closed"))
+                    raise
+                except Exception as exc:  # the whole batch failed: nobody is acknowledged
+                    log.exception("append batch failed")
+                    for p in batch:
+                        if not p.future.done():
+                            p.future.set_exception(exc)
+
+    async def _commit_batch(self, batch: list[_PendingAppend]) -> None:
+        async with self._write_lock:
+            db = self._w
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                results = await self._insert_batch(db, batch)
+            except BaseException:
+                await db.execute("ROLLBACK")
+                for p in batch:  # the cached seqs may have moved past what was committed
+                    self._last_seq.pop(p.case_id, None)
+                raise
+            await db.execute("COMMIT")
+        for p, result in zip(batch, results):
+            if p.future.done():  # the sender went away; the message is stored all the same
+                continue
+            if isinstance(result, Exception):
+                p.future.set_exception(result)
+            else:
+                p.future.set_result(result)
+
+    async def _insert_batch(self, db: aiosqlite.Connection, batch: list[_PendingAppend]) -> list[Ack | Exception]:
+        keys = [(p.case_id, p.msg_id) for p in batch]
+        values = ",".join(["(?, ?)"] * len(keys))
+        flat = [x for key in keys for x in key]
+        existing: dict[tuple[str, str], tuple[int, int, bytes]] = {}
+        async with db.execute(
+                f"SELECT case_id, msg_id, seq, stored_at, envelope FROM messages WHERE (case_id, msg_id) IN"
+                f" (VALUES {values})", flat) as cur:
+            for case_id, msg_id, seq, stored_at, env in await cur.fetchall():
+                existing[(case_id, msg_id)] = (seq, stored_at, env)
+        for case_id in {p.case_id for p in batch} - self._last_seq.keys():
+            async with db.execute("SELECT coalesce(max(seq), 0) FROM messages WHERE case_id = ?", (case_id,)) as cur:
+                (self._last_seq[case_id],) = await cur.fetchone()  # type: ignore[misc]
+        now = _now_ms()
+        rows: list[tuple[Any, ...]] = []
+        results: list[Ack | Exception] = []
+        for p in batch:
+            key = (p.case_id, p.msg_id)
+            if key in existing:
+                seq, stored_at, env = existing[key]
+                if env == p.envelope:
+                    results.append(Ack(p.case_id, p.msg_id, seq, stored_at, duplicate=True))
+                else:
+                    results.append(Conflict("this msg_id was used for another message", code="msg_id_conflict"))
+                continue
+            seq = self._last_seq[p.case_id] + 1
+            self._last_seq[p.case_id] = seq
+            existing[key] = (seq, now, p.envelope)  # a retry inside the same batch
+            rows.append((p.case_id, seq, p.msg_id, p.sender_device, p.sender_user, p.envelope, now))
+            results.append(Ack(p.case_id, p.msg_id, seq, now))
+        if rows:
+            await db.executemany(
+                "INSERT INTO messages (case_id, seq, msg_id, sender_device, sender_user, envelope, stored_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        return results
+
+    async def messages_after(self, case_id: str, after_seq: int, limit: int) -> list[StoredMessage]:
+        rows = await self._all(
+            "SELECT case_id, seq, msg_id, sender_device, sender_user, envelope, stored_at FROM messages"
+            " WHERE case_id = ? AND seq > ? ORDER BY seq LIMIT ?", (case_id, after_seq, limit))
+        return [StoredMessage(*r) for r in rows]
+
+    async def last_seq(self, case_id: str) -> int:
+        row = await self._one("SELECT coalesce(max(seq), 0) FROM messages WHERE case_id = ?", (case_id,))
+        return int(row[0])
+
+    # -- receipts ----------------------------------------------------------------------------------
+    async def mark_receipt(self, case_id: str, user_id: str, *, delivered_seq: int, read_seq: int) -> ReceiptMarks:
+        delivered_seq = max(delivered_seq, read_seq)  # what was read was delivered
+        await self._write([(
+            "INSERT INTO receipts (case_id, user_id, delivered_seq, read_seq, updated_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (case_id, user_id) DO UPDATE SET"
+            " delivered_seq = max(delivered_seq, excluded.delivered_seq),"
+            " read_seq = max(read_seq, excluded.read_seq), updated_at = excluded.updated_at",
+            (case_id, user_id, delivered_seq, read_seq, _now_ms()))])
+        row = await self._one("SELECT delivered_seq, read_seq FROM receipts WHERE case_id = ? AND user_id = ?",
+                              (case_id, user_id))
+        return ReceiptMarks(case_id, user_id, row[0], row[1])
+
+    async def receipts_of_case(self, case_id: str) -> list[ReceiptMarks]:
+        rows = await self._all("SELECT case_id, user_id, delivered_seq, read_seq FROM receipts WHERE case_id = ?"
+                               " ORDER BY user_id", (case_id,))
+        return [ReceiptMarks(*r) for r in rows]
+
+    # -- sessions ----------------------------------------------------------------------------------
+    async def add_session(self, id_hash: bytes, user_id: str, at: int, expires_at: int) -> None:
+        await self._write([("INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at)"
+                            " VALUES (?, ?, ?, ?, ?)", (id_hash, user_id, at, at, expires_at))])
+
+    async def get_session(self, id_hash: bytes) -> tuple[str, int, int] | None:
+        row = await self._one("SELECT user_id, last_seen_at, expires_at FROM sessions WHERE id_hash = ?", (id_hash,))
+        return (row[0], row[1], row[2]) if row else None
+
+    async def touch_session(self, id_hash: bytes, at: int) -> None:
+        await self._write([("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?", (at, id_hash))])
+
+    async def delete_session(self, id_hash: bytes) -> None:
+        await self._write([("DELETE FROM sessions WHERE id_hash = ?", (id_hash,))])
+
+    # -- security events ---------------------------------------------------------------------------
+    async def add_security_event(self, kind: str, *, user_id: str | None, device_id: str | None,
+                                 case_id: str | None, detail: str, at: int) -> None:
+        await self._write([("INSERT INTO security_events (at, kind, user_id, device_id, case_id, detail)"
+                            " VALUES (?, ?, ?, ?, ?, ?)", (at, kind, user_id, device_id, case_id, detail))])
+
+    async def security_events(self, limit: int = 100) -> list[dict[str, object]]:
+        rows = await self._all("SELECT id, at, kind, user_id, device_id, case_id, detail FROM security_events"
+                               " ORDER BY id DESC LIMIT ?", (limit,))
+        keys = ("id", "at", "kind", "user_id", "device_id", "case_id", "detail")
+        return [dict(zip(keys, r)) for r in rows]
+

@@ -1,0 +1,161 @@
+"""The storage interface: everything the domain asks of a database, in the domain's words.
+
+SQLite (`chat.sqlite_store`) is the embedded default; a PostgreSQL implementation goes behind this same
+interface and the same tests. SQL dialect details stay inside the implementations."""
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+
+from .model import (
+    Ack,
+    Case,
+    CaseKeyWrap,
+    Device,
+    Municipality,
+    ReceiptMarks,
+    StoredMessage,
+    Unit,
+    UnitKeyEpoch,
+    UnitKeyGrant,
+    User,
+)
+
+
+class Storage(abc.ABC):
+    """All methods are coroutines; implementations are safe to call concurrently from one event loop."""
+
+    @abc.abstractmethod
+    async def open(self) -> None: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    # Organisation and accounts
+    @abc.abstractmethod
+    async def add_municipality(self, m: Municipality) -> None: ...
+
+    @abc.abstractmethod
+    async def add_unit(self, unit: Unit) -> None: ...
+
+    @abc.abstractmethod
+    async def get_unit(self, unit_id: str) -> Unit | None: ...
+
+    @abc.abstractmethod
+    async def add_user(self, user: User) -> None: ...
+
+    @abc.abstractmethod
+    async def get_user(self, user_id: str) -> User | None: ...
+
+    @abc.abstractmethod
+    async def get_user_by_username(self, username: str) -> User | None: ...
+
+    @abc.abstractmethod
+    async def staff_of_unit(self, unit_id: str) -> list[User]: ...
+
+    # Devices
+    @abc.abstractmethod
+    async def add_device(self, device: Device) -> None: ...
+
+    @abc.abstractmethod
+    async def get_device(self, device_id: str) -> Device | None: ...
+
+    @abc.abstractmethod
+    async def devices_of_user(self, user_id: str) -> list[Device]: ...
+
+    @abc.abstractmethod
+    async def revoke_device(self, device_id: str, at: int) -> None: ...
+
+    # Unit key epochs and grants
+    @abc.abstractmethod
+    async def add_unit_key_epoch(self, epoch: UnitKeyEpoch, grants: Sequence[UnitKeyGrant]) -> None:
+        """Raises Conflict when the epoch exists or is not the next one."""
+
+    @abc.abstractmethod
+    async def unit_key_epochs(self, unit_id: str) -> list[UnitKeyEpoch]: ...
+
+    @abc.abstractmethod
+    async def add_unit_key_grants(self, grants: Sequence[UnitKeyGrant]) -> None: ...
+
+    @abc.abstractmethod
+    async def unit_key_grants_for_device(self, unit_id: str, device_id: str) -> list[UnitKeyGrant]: ...
+
+    @abc.abstractmethod
+    async def unit_key_grants(self, unit_id: str, epoch: int) -> list[UnitKeyGrant]: ...
+
+    # Cases and case keys
+    @abc.abstractmethod
+    async def add_case(self, case: Case) -> None: ...
+
+    @abc.abstractmethod
+    async def get_case(self, case_id: str) -> Case | None: ...
+
+    @abc.abstractmethod
+    async def cases_of_citizen(self, citizen_id: str) -> list[Case]: ...
+
+    @abc.abstractmethod
+    async def cases_of_unit(self, unit_id: str) -> list[Case]: ...
+
+    @abc.abstractmethod
+    async def current_case_epoch(self, case_id: str) -> int:
+        """0 when the case has no key yet."""
+
+    @abc.abstractmethod
+    async def add_case_key_epoch(
+        self, case_id: str, epoch: int, created_by_device: str, wraps: Sequence[CaseKeyWrap], at: int
+    ) -> None:
+        """Raises Conflict unless epoch is exactly the current one plus one."""
+
+    @abc.abstractmethod
+    async def add_case_key_wraps(self, wraps: Sequence[CaseKeyWrap]) -> None:
+        """Adds wraps to existing epochs; an existing (case, epoch, recipient) is left as it was."""
+
+    @abc.abstractmethod
+    async def case_key_wraps(self, case_id: str, recipients: Sequence[str] | None = None) -> list[CaseKeyWrap]: ...
+
+    # Messages
+    @abc.abstractmethod
+    async def append_message(
+        self, case_id: str, msg_id: str, sender_device: str, sender_user: str, envelope: bytes
+    ) -> Ack:
+        """Store one message and give it the next seq of its case, durably, before returning.
+
+        The same (case, msg_id) with the same envelope bytes returns the original Ack with
+        duplicate=True and stores nothing; with different bytes raises Conflict."""
+
+    @abc.abstractmethod
+    async def messages_after(self, case_id: str, after_seq: int, limit: int) -> list[StoredMessage]: ...
+
+    @abc.abstractmethod
+    async def last_seq(self, case_id: str) -> int: ...
+
+    # Receipts
+    @abc.abstractmethod
+    async def mark_receipt(self, case_id: str, user_id: str, *, delivered_seq: int, read_seq: int) -> ReceiptMarks:
+        """Raise the user's high-water marks (never lower them); returns the marks now stored."""
+
+    @abc.abstractmethod
+    async def receipts_of_case(self, case_id: str) -> list[ReceiptMarks]: ...
+
+    # Sessions (the id itself is never stored, only its hash)
+    @abc.abstractmethod
+    async def add_session(self, id_hash: bytes, user_id: str, at: int, expires_at: int) -> None: ...
+
+    @abc.abstractmethod
+    async def get_session(self, id_hash: bytes) -> tuple[str, int, int] | None:
+        """(user_id, last_seen_at, expires_at)"""
+
+    @abc.abstractmethod
+    async def touch_session(self, id_hash: bytes, at: int) -> None: ...
+
+    @abc.abstractmethod
+    async def delete_session(self, id_hash: bytes) -> None: ...
+
+    # Security events: append-only
+    @abc.abstractmethod
+    async def add_security_event(
+        self, kind: str, *, user_id: str | None, device_id: str | None, case_id: str | None, detail: str, at: int
+    ) -> None: ...
+
+    @abc.abstractmethod
+    async def security_events(self, limit: int = 100) -> list[dict[str, object]]: ...

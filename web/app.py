@@ -1,0 +1,127 @@
+"""The Starlette application: services wired together, routes, the WebSocket and security headers."""
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from chat import demo
+from chat.delivery import MessageService
+from chat.hub import Hub
+from chat.keys import KeyService
+from chat.model import Case, ReceiptMarks, StoredMessage
+from chat.sqlite_store import SqliteStore
+from chat.storage import Storage
+
+from . import frames, routes  # noqa: F401  (routes registers the API)
+from .config import Settings
+from .httpapi import REGISTRY, build_route
+from .problems import problem
+from .sessions import Sessions
+from .ws import websocket_endpoint
+
+log = logging.getLogger("samtal.app")
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cache-control", b"no-store"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+]
+
+
+class SecurityHeaders:
+    """Headers on every HTTP answer; pages may set a fuller Content-Security-Policy of their own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (name, value) for name, value in SECURITY_HEADERS if name not in present]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Storage
+    hub: Hub
+    sessions: Sessions
+    messages: MessageService
+    keys: KeyService
+
+
+def build_services(settings: Settings, store: Storage) -> Services:
+    hub = Hub()
+
+    def on_message(case: Case, message: StoredMessage, origin: object) -> None:
+        hub.publish_case(case, frames.message_frame(message), (case.id, message.seq), exclude=origin)
+
+    def on_receipt(case: Case, marks: ReceiptMarks) -> None:
+        hub.publish_case(case, frames.receipt_frame(marks))
+
+    return Services(
+        settings=settings, store=store, hub=hub,
+        sessions=Sessions(store, settings.session_idle_seconds, settings.session_max_seconds),
+        messages=MessageService(store, on_message, on_receipt),
+        keys=KeyService(store, lambda unit_id: hub.publish_unit_staff(unit_id, frames.KEYS_PENDING),
+                        lambda user_id: hub.publish_user(user_id, frames.KEYS_UPDATED)),
+    )
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return problem(404, "not_found", "no such resource")
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    return problem(405, "method_not_allowed", "this resource does not take that method")
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error", extra={"path": request.url.path, "error": type(exc).__name__})
+    return problem(500, "internal_error", "the server could not handle this request")
+
+
+def create_app(settings: Settings, store: Storage | None = None) -> Starlette:
+    settings.validate()
+    store = store if store is not None else SqliteStore(settings.database_path,
+                                                        synchronous=settings.sqlite_synchronous.upper())
+    services = build_services(settings, store)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await store.open()
+        if settings.demo and await demo.seed(store):
+            log.info("demo data seeded")
+        try:
+            yield
+        finally:
+            await store.close()
+
+    app = Starlette(
+        routes=[build_route(spec) for spec in REGISTRY] + [WebSocketRoute("/ws", websocket_endpoint)],
+        lifespan=lifespan,
+        exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _server_error},
+    )
+    app.state.services = services
+    app.add_middleware(SecurityHeaders)
+    return app

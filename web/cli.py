@@ -1,0 +1,185 @@
+"""The `samtal` command: run the server, act as a client, or run the demo key steward.
+
+Exit codes: 0 done; 1 the server refused (the JSON error on stderr says why); 2 bad usage; 3 the server
+could not be reached."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("samtal.cli")
+
+# A WebSocket frame carries at most one envelope (64 KiB) as base64url plus a little JSON; anything larger
+# is refused by the server with close code 1009 before it is parsed.
+WS_MAX_FRAME = 128 * 1024
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
+
+
+# -- serve ---------------------------------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+    from .config import Settings
+    from .logs import configure
+
+    settings = Settings()
+    if args.data_dir:
+        settings.data_dir = Path(args.data_dir)
+    settings.host = args.host or settings.host
+    settings.port = args.port or settings.port
+    settings.demo = settings.demo or args.demo
+    configure(args.log_level or settings.log_level)
+    app = create_app(settings)
+    steward = _start_steward(settings) if settings.demo else None
+    print(f"Samtal is running at http://{settings.host}:{settings.port}"
+          + (" (demo mode: demo login, demo data, demo key steward)" if settings.demo else ""), flush=True)
+    try:
+        uvicorn.Server(uvicorn.Config(
+            app, host=settings.host, port=settings.port, ws="websockets", ws_max_size=WS_MAX_FRAME,
+            ws_ping_interval=20, ws_ping_timeout=20, log_config=None, lifespan="on",
+            timeout_graceful_shutdown=5)).run()
+    finally:
+        if steward is not None:
+            steward.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                steward.wait(5)
+    return 0
+
+
+def _start_steward(settings: Any) -> subprocess.Popen[bytes]:
+    """The steward is a separate client process: the server process never makes or holds a private key."""
+    host = "127.0.0.1" if settings.host in {"0.0.0.0", "::", ""} else settings.host
+    host = f"[{host}]" if ":" in host else host
+    return subprocess.Popen([sys.executable, "-m", "web.cli", "demo-steward", "--server",
+                             f"http://{host}:{settings.port}", "--data-dir",
+                             str(Path(settings.data_dir) / "demo-steward")])
+
+
+# -- demo steward --------------------------------------------------------------------------------------
+def cmd_demo_steward(args: argparse.Namespace) -> int:
+    from .client.steward import run_steward
+    from .logs import configure
+
+    configure(args.log_level or "INFO")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_steward(args.server, Path(args.data_dir), args.as_user, stop)
+
+    asyncio.run(main())
+    return 0
+
+
+# -- client ----------------------------------------------------------------------------------------------
+async def _client(args: argparse.Namespace) -> int:
+    from .client.session import ClientSession
+
+    async with ClientSession(args.server, Path(args.data_dir), args.as_user) as session:
+        await session.start()
+        if args.action == "cases":
+            for case in await session.cases():
+                _print({k: case[k] for k in ("id", "title", "unit", "unit_name", "citizen", "citizen_name",
+                                             "assigned_to", "status", "last_seq")})
+        elif args.action == "send":
+            case = await session.case(args.case_id)
+            socket = await session.transport.open_socket()
+            try:
+                ack = await session.send(socket, case, args.text)
+            finally:
+                await socket.close()
+            _print({"msg_id": ack["msg_id"], "seq": ack["seq"], "case_id": ack["case_id"],
+                    "duplicate": ack["duplicate"]})
+        elif args.action == "read":
+            case = await session.case(args.case_id)
+            for message in await session.history(case, after=args.after):
+                _print({"seq": message.seq, "msg_id": message.msg_id, "sender": message.sender,
+                        "text": message.body.get("text", ""), "sent_at": _iso(message.sent_at)})
+    return 0
+
+
+def _print(obj: dict[str, Any]) -> None:
+    print(json.dumps(obj, ensure_ascii=False), flush=True)
+
+
+def cmd_client(args: argparse.Namespace) -> int:
+    from .client.transport import ClientError
+
+    try:
+        return asyncio.run(_client(args))
+    except ClientError as error:
+        print(json.dumps({"error": error.code, "message": error.message}, ensure_ascii=False), file=sys.stderr)
+        return 3 if error.code == "unreachable" else 1
+    except ValueError as error:  # a bad username, a malformed key file
+        print(json.dumps({"error": "invalid", "message": str(error)}), file=sys.stderr)
+        return 2
+
+
+# -- arguments -------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="samtal", description="Samtal: end-to-end encrypted messaging for "
+                                                                "municipal social services.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server", description="Run the Samtal server. Settings also "
+                           "come from SAMTAL_* environment variables (see docs/operations.md).")
+    serve.add_argument("--data-dir", help="folder for the SQLite database (default: ./data or SAMTAL_DATA_DIR)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    serve.add_argument("--demo", action="store_true", help="seed demo data, enable the demo login and start "
+                       "the demo key steward")
+    serve.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    serve.set_defaults(func=cmd_serve)
+
+    client = sub.add_parser("client", help="act as a user from the command line",
+                            description="A Samtal client: keys are made and kept in --data-dir, messages are "
+                                        "encrypted and decrypted here. Prints one JSON object per line.")
+    client.add_argument("--server", required=True, help="the server's address, e.g. http://127.0.0.1:8000")
+    client.add_argument("--data-dir", required=True, help="folder for this client's device keys")
+    client.add_argument("--as", dest="as_user", required=True, help="the user to act as (demo login)")
+    actions = client.add_subparsers(dest="action", required=True)
+    actions.add_parser("cases", help="list the cases you can see", description="List the cases you can see.")
+    send = actions.add_parser("send", help="send a message to a case", description="Encrypt, sign and send "
+                              "a message; prints msg_id and seq once the server has committed it.")
+    send.add_argument("case_id")
+    send.add_argument("text")
+    read = actions.add_parser("read", help="read a case's messages", description="Fetch, verify and decrypt "
+                              "a case's messages, oldest first.")
+    read.add_argument("case_id")
+    read.add_argument("--after", type=int, default=0, help="only messages after this seq")
+    client.set_defaults(func=cmd_client)
+
+    steward = sub.add_parser("demo-steward", help="run the demo key steward (started by serve --demo)",
+                             description="A client acting as the demo supervisor's device: creates the unit "
+                                         "and case keys and hands keys to new devices. Demo servers only.")
+    steward.add_argument("--server", required=True, help="the server's address")
+    steward.add_argument("--data-dir", required=True, help="folder for the steward's device keys")
+    steward.add_argument("--as", dest="as_user", default="cecilia", help="the supervisor to act as")
+    steward.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    steward.set_defaults(func=cmd_demo_steward)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

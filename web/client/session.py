@@ -1,0 +1,216 @@
+"""A signed-in client device: registers itself, obtains keys by unwrapping what it was granted, and
+encrypts, signs, verifies and decrypts messages. Everything secret stays in this process."""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crypto.encoding import b64u, unb64u
+from crypto.envelope import Header, new_msg_id, open_message, parse_envelope, seal_message, verify_envelope
+from crypto.errors import CryptoError
+from crypto.keys import DevicePublicKeys, registration_proof
+from crypto.wrap import WrappedKey, unwrap_case_key, unwrap_unit_key, verify_unit_epoch, verify_wrap
+
+from .keystore import KeyStore, StoredDevice
+from .transport import ClientError, Socket, Transport
+
+# How long a new device waits for a key holder (a supervisor's device, or the demo steward) to give it keys.
+KEY_WAIT_SECONDS = 20.0
+KEY_POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class ReadMessage:
+    seq: int
+    msg_id: str
+    sender: str
+    sender_device: str
+    body: dict[str, Any]
+    sent_at: int
+    stored_at: int
+
+
+class ClientSession:
+    def __init__(self, server: str, data_dir: Path, username: str) -> None:
+        self.transport = Transport(server)
+        self.keystore = KeyStore(data_dir, username)
+        self.username = username
+        self.user: dict[str, Any] = {}
+        self.device: StoredDevice | None = None
+        self._device_keys: dict[str, DevicePublicKeys] = {}  # device id -> verified public keys
+        self._device_owner: dict[str, str] = {}
+        self._unit_keys: dict[tuple[str, int], bytes] = {}  # (unit, epoch) -> unit private key
+        self._case_keys: dict[tuple[str, int], bytes] = {}  # (case, epoch) -> case key
+
+    async def close(self) -> None:
+        await self.transport.close()
+
+    async def __aenter__(self) -> ClientSession:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- sign-in and device ------------------------------------------------------------------------
+    async def demo_login(self) -> None:
+        answer = await self.transport.call("POST", "/api/demo/login", {"username": self.username})
+        self.user = answer["user"]
+
+    async def ensure_device(self) -> StoredDevice:
+        stored = self.keystore.load()
+        if stored is None or stored.user_id != self.user["id"]:
+            stored = self.keystore.create(self.user["id"])
+        if not stored.registered:
+            public = stored.keys.public
+            await self.transport.call("POST", "/api/devices", {
+                **public.to_json(), "label": f"samtal CLI ({self.username})",
+                "proof": b64u(registration_proof(stored.keys, self.user["id"]))})
+            stored.registered = True
+            self.keystore.save(stored)
+        self.device = stored
+        self.transport.device_id = stored.device_id
+        return stored
+
+    async def start(self) -> None:
+        await self.demo_login()
+        await self.ensure_device()
+
+    @property
+    def device_id(self) -> str:
+        assert self.device is not None
+        return self.device.device_id
+
+    async def device_keys(self, device_id: str) -> DevicePublicKeys:
+        """A device's public keys, checked against its id (the id is a hash of the keys)."""
+        if device_id not in self._device_keys:
+            view = (await self.transport.call("GET", f"/api/devices/{device_id}"))["device"]
+            keys = DevicePublicKeys.from_json(view)
+            if keys.device_id != device_id:
+                raise CryptoError("the server gave keys that do not match the device id")
+            self._device_keys[device_id] = keys
+            self._device_owner[device_id] = view["user_id"]
+        return self._device_keys[device_id]
+
+    # -- unit keys (staff) ---------------------------------------------------------------------------
+    async def unit_keys(self, unit_id: str) -> dict[int, bytes]:
+        """Unwrap every unit key epoch granted to this device; returns epoch -> private key."""
+        answer = await self.transport.call("GET", f"/api/units/{unit_id}/keys")
+        epochs = {e["epoch"]: e for e in answer["epochs"]}
+        for grant in answer["grants"]:
+            epoch = grant["epoch"]
+            if (unit_id, epoch) in self._unit_keys or epoch not in epochs:
+                continue
+            record = epochs[epoch]
+            public_key = unb64u(record["public_key"])
+            creator = await self.device_keys(record["created_by_device"])
+            if not verify_unit_epoch(creator, unb64u(record["signature"]), unit_id, epoch, public_key):
+                raise CryptoError("a unit key epoch is not signed by the device that made it")
+            wrapped = WrappedKey(unb64u(grant["enc"]), unb64u(grant["ct"]))
+            granter = await self.device_keys(grant["granted_by_device"])
+            if not verify_wrap(granter, unb64u(grant["signature"]), "unit", unit_id, epoch, self.device_id, wrapped):
+                raise CryptoError("a unit key grant's signature does not verify")
+            assert self.device is not None
+            self._unit_keys[(unit_id, epoch)] = unwrap_unit_key(self.device.keys.kem_priv, unit_id, epoch, wrapped,
+                                                                public_key)
+        return {e: k for (u, e), k in self._unit_keys.items() if u == unit_id}
+
+    async def unit_epochs(self, unit_id: str) -> list[dict[str, Any]]:
+        return (await self.transport.call("GET", f"/api/units/{unit_id}/keys"))["epochs"]
+
+    # -- case keys -----------------------------------------------------------------------------------
+    async def case_key(self, case: dict[str, Any], epoch: int | None = None, wait: bool = True) -> tuple[int, bytes]:
+        """The case key for `epoch` (default: the current one), waiting for a key holder if needed."""
+        deadline = time.monotonic() + (KEY_WAIT_SECONDS if wait else 0)
+        while True:
+            current, key = await self._try_case_key(case, epoch)
+            if key is not None:
+                return current, key
+            if time.monotonic() >= deadline:
+                raise ClientError("no_key", "this device has not been given the case key yet; a staff device of "
+                                            "the unit gives it (in the demo, the demo key steward)")
+            await asyncio.sleep(KEY_POLL_SECONDS)
+
+    async def _try_case_key(self, case: dict[str, Any], epoch: int | None) -> tuple[int, bytes | None]:
+        case_id = case["id"]
+        answer = await self.transport.call("GET", f"/api/cases/{case_id}/keys")
+        want = epoch if epoch is not None else answer["epoch"]
+        if want == 0:
+            return 0, None
+        if (case_id, want) in self._case_keys:
+            return want, self._case_keys[(case_id, want)]
+        unit_keys = await self.unit_keys(case["unit"]) if self.user.get("role") != "citizen" else {}
+        assert self.device is not None
+        for wrap in answer["wraps"]:
+            if wrap["epoch"] != want:
+                continue
+            recipient = wrap["recipient"]
+            wrapped = WrappedKey(unb64u(wrap["enc"]), unb64u(wrap["ct"]))
+            wrapper = await self.device_keys(wrap["wrapped_by_device"])
+            if not verify_wrap(wrapper, unb64u(wrap["signature"]), "case", case_id, want, recipient, wrapped):
+                continue  # a wrap nobody signed is ignored, never used
+            if recipient == self.device_id:
+                key = unwrap_case_key(self.device.keys.kem_priv, case_id, want, wrapped)
+            elif recipient.startswith("unit:") and int(recipient[5:]) in unit_keys:
+                key = unwrap_case_key(unit_keys[int(recipient[5:])], case_id, want, wrapped)
+            else:
+                continue
+            self._case_keys[(case_id, want)] = key
+            return want, key
+        return want, None
+
+    # -- cases and messages ---------------------------------------------------------------------------
+    async def cases(self) -> list[dict[str, Any]]:
+        return (await self.transport.call("GET", "/api/cases"))["cases"]
+
+    async def case(self, case_id: str) -> dict[str, Any]:
+        return (await self.transport.call("GET", f"/api/cases/{case_id}"))["case"]
+
+    async def seal(self, case: dict[str, Any], text: str) -> tuple[str, bytes]:
+        epoch, key = await self.case_key(case)
+        assert self.device is not None
+        header = Header(case["id"], new_msg_id(), self.device_id, epoch, int(time.time() * 1000))
+        return header.msg_id, seal_message(key, header, {"type": "text", "text": text}, self.device.keys)
+
+    async def send(self, socket: Socket, case: dict[str, Any], text: str) -> dict[str, Any]:
+        """Send one message and return the server's ack (after its commit). A stale epoch (the case key
+        was rotated since it was fetched) is retried once with the new key."""
+        for attempt in range(2):
+            msg_id, env = await self.seal(case, text)
+            try:
+                return await socket.request({"t": "send", "env": b64u(env)})
+            except ClientError as error:
+                if error.code != "stale_epoch" or attempt:
+                    raise
+                self._case_keys = {k: v for k, v in self._case_keys.items() if k[0] != case["id"]}
+        raise AssertionError("unreachable")
+
+    async def open(self, case: dict[str, Any], frame: dict[str, Any]) -> ReadMessage:
+        """Verify and decrypt one stored message (a history item or a pushed msg frame)."""
+        env = parse_envelope(unb64u(frame["env"]))
+        header = env.header
+        if header.case_id != case["id"] or header.msg_id != frame["msg_id"] or header.sender_device != frame[
+                "sender_device"]:
+            raise CryptoError("the server's labels do not match the signed envelope")
+        sender = await self.device_keys(header.sender_device)
+        if not verify_envelope(env, sender.sign_pub):
+            raise CryptoError("a message's signature does not verify")
+        if self._device_owner.get(header.sender_device) != frame["sender"]:
+            raise CryptoError("the sending device does not belong to the named sender")
+        _, key = await self.case_key(case, header.epoch, wait=False)
+        body = open_message(key, env)
+        return ReadMessage(frame["seq"], header.msg_id, frame["sender"], header.sender_device, body,
+                           header.sent_at_ms, frame["stored_at"])
+
+    async def history(self, case: dict[str, Any], after: int = 0, page: int = 500) -> list[ReadMessage]:
+        out: list[ReadMessage] = []
+        while True:
+            items = (await self.transport.call("GET", f"/api/cases/{case['id']}/messages",
+                                               params={"after": after, "limit": page}))["messages"]
+            for item in items:
+                out.append(await self.open(case, item))
+            if len(items) < page:
+                return out
+            after = items[-1]["seq"]

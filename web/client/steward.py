@@ -1,0 +1,140 @@
+"""The demo key steward: a client acting as the demo supervisor's device. It creates the unit key and the
+case keys, approves new staff devices and gives citizens' new devices their case keys, so that the demo
+needs no manual approval. It is a client like any other: its private keys stay in its own key file.
+
+Outside the demo, approving a staff device is a supervisor's deliberate act after comparing fingerprints;
+the steward refuses to run against a server that is not in demo mode."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from crypto.encoding import b64u, unb64u
+from crypto.keys import generate_x25519
+from crypto.wrap import new_case_key, sign_unit_epoch, sign_wrap, wrap_case_key, wrap_unit_key
+
+from .session import ClientSession
+from .transport import ClientError
+
+log = logging.getLogger("samtal.steward")
+
+# Frames tell the steward when there is work; this poll is only a safety net for a missed frame.
+POLL_SECONDS = 5.0
+
+
+class Steward:
+    def __init__(self, session: ClientSession) -> None:
+        self.session = session
+
+    @property
+    def unit_id(self) -> str:
+        return str(self.session.user["unit_id"])
+
+    def _grant(self, unit_priv: bytes, epoch: int, device: dict[str, Any]) -> dict[str, str]:
+        wrapped = wrap_unit_key(unit_priv, self.unit_id, epoch, unb64u(device["kem_pub"]))
+        assert self.session.device is not None
+        signature = sign_wrap(self.session.device.keys, "unit", self.unit_id, epoch, device["id"], wrapped)
+        return {"device_id": device["id"], **wrapped.to_json(), "signature": b64u(signature)}
+
+    def _case_wrap(self, case_id: str, epoch: int, key: bytes, recipient: str, kem_pub: bytes) -> dict[str, str]:
+        wrapped = wrap_case_key(key, case_id, epoch, kem_pub)
+        assert self.session.device is not None
+        signature = sign_wrap(self.session.device.keys, "case", case_id, epoch, recipient, wrapped)
+        return {"recipient": recipient, **wrapped.to_json(), "signature": b64u(signature)}
+
+    async def bootstrap_unit_key(self) -> None:
+        """Make unit key epoch 1 when the unit has none."""
+        if await self.session.unit_epochs(self.unit_id):
+            return
+        priv, pub = generate_x25519()
+        assert self.session.device is not None
+        me = {"id": self.session.device_id, "kem_pub": b64u(self.session.device.keys.public.kem_pub)}
+        signature = sign_unit_epoch(self.session.device.keys, self.unit_id, 1, pub)
+        try:
+            await self.session.transport.call("POST", f"/api/units/{self.unit_id}/keys", {
+                "epoch": 1, "public_key": b64u(pub), "signature": b64u(signature),
+                "grants": [self._grant(priv, 1, me)]})
+            log.info("unit key created")
+        except ClientError as error:
+            if error.code != "epoch_exists":
+                raise
+
+    async def run_tasks(self) -> int:
+        """Do everything pending once; returns how many things were done."""
+        transport = self.session.transport
+        tasks = await transport.call("GET", "/api/keys/pending")
+        unit_keys = await self.session.unit_keys(self.unit_id)
+        current = tasks["unit_epoch"]
+        done = 0
+        for device in tasks["staff_devices_awaiting_grant"]:
+            # Every epoch, so the new device can read the unit's older cases too.
+            for epoch, priv in sorted(unit_keys.items()):
+                await transport.call("POST", f"/api/units/{self.unit_id}/grants",
+                                     {"epoch": epoch, "grants": [self._grant(priv, epoch, device)]})
+            done += 1
+        for case_id in tasks["cases_without_key"]:
+            case = await self.session.case(case_id)
+            key = new_case_key()
+            wraps = [self._case_wrap(case_id, 1, key, f"unit:{current}", unb64u(
+                next(e for e in case["unit_key_epochs"] if e["epoch"] == current)["public_key"]))]
+            wraps += [self._case_wrap(case_id, 1, key, d["id"], unb64u(d["kem_pub"])) for d in case["citizen_devices"]]
+            try:
+                await transport.call("POST", f"/api/cases/{case_id}/keys", {"epoch": 1, "wraps": wraps})
+                done += 1
+            except ClientError as error:
+                if error.code != "epoch_exists":
+                    raise
+        for item in tasks["citizen_devices_missing_case_key"]:
+            case = await self.session.case(item["case_id"])
+            epoch, key = await self.session.case_key(case, item["epoch"], wait=False)
+            device = item["device"]
+            await transport.call("POST", f"/api/cases/{case['id']}/wraps", {
+                "epoch": epoch, "wraps": [self._case_wrap(case["id"], epoch, key, device["id"],
+                                                          unb64u(device["kem_pub"]))]})
+            done += 1
+        return done
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.bootstrap_unit_key()
+        socket = await self.session.transport.open_socket()
+        try:
+            while not stop.is_set():
+                done = 0
+                try:
+                    done = await self.run_tasks()
+                    if done:
+                        log.info("key tasks done", extra={"count": done})
+                except ClientError as error:
+                    log.warning("key task failed", extra={"code": error.code})
+                if done:
+                    continue  # more may have arrived while working
+                try:
+                    frame = await asyncio.wait_for(socket.pushed.get(), POLL_SECONDS)
+                    if frame.get("t") == "closed":
+                        raise ClientError("disconnected", "the server closed the connection")
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            await socket.close()
+
+
+async def run_steward(server: str, data_dir: Path, username: str, stop: asyncio.Event) -> None:
+    """Steward until `stop` is set, reconnecting whenever the server is away (it may still be starting)."""
+    while not stop.is_set():
+        session = ClientSession(server, data_dir, username)
+        try:
+            await session.start()
+            me = await session.transport.call("GET", "/api/me")
+            if not me.get("demo"):
+                raise SystemExit("the demo key steward runs only against a server in demo mode")
+            await Steward(session).run(stop)
+        except ClientError as error:
+            log.info("steward reconnecting", extra={"code": error.code})
+            try:
+                await asyncio.wait_for(stop.wait(), 0.5)
+            except asyncio.TimeoutError:
+                pass
+        finally:
+            await session.close()

@@ -1,0 +1,101 @@
+"""The client's I/O: HTTP calls that turn problem+json into ClientError, and the WebSocket."""
+from __future__ import annotations
+
+import asyncio
+import json
+import itertools
+from typing import Any
+
+import httpx
+import websockets
+
+from web.sessions import COOKIE
+
+
+class ClientError(Exception):
+    """A refusal from the server (or a failure to reach it), with the server's code."""
+
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+class Transport:
+    def __init__(self, server: str, timeout: float = 30.0) -> None:
+        self.server = server.rstrip("/")
+        self.http = httpx.AsyncClient(base_url=self.server, timeout=timeout)
+        self.device_id: str | None = None
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def call(self, method: str, path: str, body: dict[str, Any] | None = None,
+                   params: dict[str, Any] | None = None) -> Any:
+        headers = {"x-samtal-device": self.device_id} if self.device_id else {}
+        try:
+            response = await self.http.request(method, path, json=body, params=params, headers=headers)
+        except httpx.HTTPError as exc:
+            raise ClientError("unreachable", f"could not reach {self.server}: {type(exc).__name__}") from None
+        if response.status_code >= 400:
+            try:
+                problem = response.json()
+                raise ClientError(problem.get("code", "error"), problem.get("detail", ""), response.status_code)
+            except ValueError:
+                raise ClientError("http_error", f"HTTP {response.status_code}", response.status_code) from None
+        return response.json() if response.content else None
+
+    async def open_socket(self) -> Socket:
+        url = self.server.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
+        cookie = self.http.cookies.get(COOKIE)
+        try:
+            ws = await websockets.connect(f"{url}/ws?device={self.device_id}",
+                                          additional_headers={"Cookie": f"{COOKIE}={cookie}"},
+                                          max_size=4 * 1024 * 1024, open_timeout=15)
+        except (OSError, websockets.InvalidHandshake, asyncio.TimeoutError) as exc:
+            raise ClientError("ws_refused", f"the WebSocket was refused: {exc}") from None
+        return Socket(ws)
+
+
+class Socket:
+    """A WebSocket with request/answer matching by "ref" and a queue of everything else the server pushes."""
+
+    def __init__(self, ws: websockets.ClientConnection) -> None:
+        self.ws = ws
+        self._refs = itertools.count(1)
+        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.pushed: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        try:
+            async for text in self.ws:
+                frame = json.loads(text)
+                ref = frame.get("ref")
+                waiter = self._waiting.pop(ref, None) if ref is not None else None
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(frame)
+                else:
+                    self.pushed.put_nowait(frame)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            for waiter in self._waiting.values():
+                if not waiter.done():
+                    waiter.set_exception(ClientError("disconnected", "the connection closed"))
+            self.pushed.put_nowait({"t": "closed"})
+
+    async def request(self, frame: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
+        ref = f"r{next(self._refs)}"
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[ref] = future
+        await self.ws.send(json.dumps({**frame, "ref": ref}))
+        answer = await asyncio.wait_for(future, timeout)
+        if answer.get("t") == "error":
+            raise ClientError(answer.get("code", "error"), answer.get("message", ""))
+        return answer
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await self._reader

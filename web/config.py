@@ -1,0 +1,45 @@
+"""Settings from command-line options and SAMTAL_* environment variables, with safe defaults."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
+
+
+@dataclass
+class Settings:
+    data_dir: Path = field(default_factory=lambda: Path(os.environ.get("SAMTAL_DATA_DIR", "data")))
+    host: str = field(default_factory=lambda: os.environ.get("SAMTAL_HOST", "127.0.0.1"))
+    port: int = field(default_factory=lambda: _env_int("SAMTAL_PORT", 8000))
+    demo: bool = field(default_factory=lambda: os.environ.get("SAMTAL_DEMO", "") == "1")
+    # Origins allowed to open the WebSocket besides the server's own (e.g. behind a proxy).
+    allowed_origins: tuple[str, ...] = field(default_factory=lambda: tuple(
+        o for o in os.environ.get("SAMTAL_ALLOWED_ORIGINS", "").split(",") if o))
+    session_idle_seconds: int = field(default_factory=lambda: _env_int("SAMTAL_SESSION_IDLE_SECONDS", 30 * 60))
+    session_max_seconds: int = field(default_factory=lambda: _env_int("SAMTAL_SESSION_MAX_SECONDS", 12 * 3600))
+    # Sends per second per connection, and the burst allowed above it.
+    send_rate: int = field(default_factory=lambda: _env_int("SAMTAL_SEND_RATE", 200))
+    send_burst: int = field(default_factory=lambda: _env_int("SAMTAL_SEND_BURST", 400))
+    # synchronous=FULL makes every acknowledged message survive a power cut, not only a crash.
+    sqlite_synchronous: str = field(default_factory=lambda: os.environ.get("SAMTAL_SQLITE_SYNCHRONOUS", "FULL"))
+    log_level: str = field(default_factory=lambda: os.environ.get("SAMTAL_LOG_LEVEL", "INFO"))
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "samtal.sqlite3"
+
+    def validate(self) -> None:
+        if self.sqlite_synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
+            raise SystemExit("SAMTAL_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
+        if not 0 < self.port < 65536:
+            raise SystemExit("the port must be between 1 and 65535")

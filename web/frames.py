@@ -1,0 +1,121 @@
+"""The WebSocket frames: every frame type, its schema and its policy action, named once here.
+
+A frame is a JSON object with a type field "t". Client frames may carry "ref" (a string of the client's
+choosing, echoed in the answer). Unknown types and fields, wrong types and out-of-range values are refused
+with an error frame; the connection stays usable. See docs/protocol.md, section Transport."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from chat.model import ReceiptMarks, StoredMessage
+from chat.policy import Action
+from crypto.encoding import b64u
+
+CASE_ID_MAX = 64
+MAX_CURSORS = 500
+SEQ_MAX = 2**53 - 1  # the largest integer a browser's JSON parser keeps exactly
+
+
+class FrameError(ValueError):
+    def __init__(self, code: str, message: str, ref: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.ref = ref
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: type
+    required: bool = True
+    max_len: int | None = None
+
+
+def _str(max_len: int, required: bool = True) -> Field:
+    return Field(str, required, max_len)
+
+
+def _int(required: bool = True) -> Field:
+    return Field(int, required)
+
+
+REF = _str(64, required=False)
+# Frame type -> (fields, the policy action that decides it).
+CLIENT_FRAMES: dict[str, tuple[dict[str, Field], Action]] = {
+    "send": ({"ref": REF, "env": _str(96 * 1024)}, Action.CASE_WRITE),
+    "resume": ({"ref": REF, "cursors": Field(dict)}, Action.CASE_READ),
+    "receipt": ({"ref": REF, "case_id": _str(CASE_ID_MAX), "delivered_seq": _int(False), "read_seq": _int(False)},
+                Action.CASE_READ),
+    "ping": ({"ref": REF}, Action.SELF),
+}
+
+
+def parse_client_frame(text: str) -> dict[str, Any]:
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        raise FrameError("malformed_frame", "a frame must be a JSON object") from None
+    if not isinstance(frame, dict):
+        raise FrameError("malformed_frame", "a frame must be a JSON object")
+    ref = frame.get("ref") if isinstance(frame.get("ref"), str) and len(frame["ref"]) <= 64 else None
+    kind = frame.get("t")
+    if kind not in CLIENT_FRAMES:
+        raise FrameError("unknown_frame", f"unknown frame type {str(kind)[:32]!r}", ref)
+    fields, _ = CLIENT_FRAMES[kind]
+    for name, value in frame.items():
+        if name == "t":
+            continue
+        spec = fields.get(name)
+        if spec is None:
+            raise FrameError("invalid_field", f"unknown field {name[:32]!r} in {kind}", ref)
+        if type(value) is not spec.kind:  # bool is not an int here
+            raise FrameError("invalid_field", f"{name} must be {spec.kind.__name__}", ref)
+        if spec.max_len is not None and len(value) > spec.max_len:
+            raise FrameError("invalid_field", f"{name} is too long", ref)
+        if spec.kind is int and not 0 <= value <= SEQ_MAX:
+            raise FrameError("invalid_field", f"{name} is out of range", ref)
+    for name, spec in fields.items():
+        if spec.required and name not in frame:
+            raise FrameError("invalid_field", f"{kind} needs {name}", ref)
+    if kind == "resume":
+        _check_cursors(frame["cursors"], ref)
+    if kind == "receipt" and "delivered_seq" not in frame and "read_seq" not in frame:
+        raise FrameError("invalid_field", "receipt needs delivered_seq or read_seq", ref)
+    return frame
+
+
+def _check_cursors(cursors: dict[str, Any], ref: str | None) -> None:
+    if len(cursors) > MAX_CURSORS:
+        raise FrameError("invalid_field", f"at most {MAX_CURSORS} cursors", ref)
+    for case_id, seq in cursors.items():
+        if not case_id or len(case_id) > CASE_ID_MAX or type(seq) is not int or not 0 <= seq <= SEQ_MAX:
+            raise FrameError("invalid_field", "cursors maps case ids to the last seq held", ref)
+
+
+def dump(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+
+
+def message_frame(msg: StoredMessage) -> str:
+    return dump({"t": "msg", "case_id": msg.case_id, "seq": msg.seq, "msg_id": msg.msg_id,
+                 "sender": msg.sender_user, "sender_device": msg.sender_device, "env": b64u(msg.envelope),
+                 "stored_at": msg.stored_at})
+
+
+def receipt_frame(marks: ReceiptMarks) -> str:
+    return dump({"t": "receipt", "case_id": marks.case_id, "user": marks.user_id,
+                 "delivered_seq": marks.delivered_seq, "read_seq": marks.read_seq})
+
+
+def error_frame(code: str, message: str, ref: str | None = None, **extra: Any) -> str:
+    frame: dict[str, Any] = {"t": "error", "code": code, "message": message}
+    if ref is not None:
+        frame["ref"] = ref
+    frame.update(extra)
+    return dump(frame)
+
+
+KEYS_PENDING = dump({"t": "keys", "what": "pending"})
+KEYS_UPDATED = dump({"t": "keys", "what": "updated"})

@@ -1,0 +1,164 @@
+"""Plumbing for HTTP routes: each route declares its policy action, authentication and JSON bodies are
+handled once here, and domain errors become problem+json."""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from chat.errors import InvalidInput, SamtalError
+from chat.model import User
+from chat.policy import Action, decide
+from crypto.encoding import unb64u
+from crypto.errors import MalformedError
+
+from .problems import from_error, problem
+
+if TYPE_CHECKING:
+    from .app import Services
+
+log = logging.getLogger("samtal.http")
+
+MAX_JSON_BODY = 256 * 1024
+PUBLIC = "public"  # the action of routes that need no session (demo login, health)
+
+
+@dataclass
+class Ctx:
+    """What a route handler gets: the request, the services, and the signed-in user (None on public routes)."""
+
+    request: Request
+    services: Services
+    user: User
+    device_id: str | None
+
+    async def body(self) -> Body:
+        if self.request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            # Also a CSRF guard: a cross-site form cannot send application/json without a CORS preflight.
+            raise InvalidInput("the body must be application/json", code="unsupported_media_type")
+        raw = bytearray()
+        async for chunk in self.request.stream():
+            raw += chunk
+            if len(raw) > MAX_JSON_BODY:
+                raise InvalidInput(f"the body is larger than {MAX_JSON_BODY} bytes", code="too_large")
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise InvalidInput("the body is not valid JSON", code="malformed_body") from None
+        if not isinstance(data, dict):
+            raise InvalidInput("the body must be a JSON object", code="malformed_body")
+        return Body(data)
+
+    def require_device(self) -> str:
+        if not self.device_id:
+            raise InvalidInput("this request needs the X-Samtal-Device header", code="device_required")
+        return self.device_id
+
+
+class Body:
+    """Typed access to a JSON object; every miss is a 400 naming the field."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    def _get(self, name: str, kind: type, required: bool) -> Any:
+        if name not in self.data:
+            if required:
+                raise InvalidInput(f"{name} is required", code="invalid_field")
+            return None
+        value = self.data[name]
+        if type(value) is not kind:
+            raise InvalidInput(f"{name} must be {kind.__name__}", code="invalid_field")
+        return value
+
+    def str(self, name: str, max_len: int = 256, required: bool = True) -> str:
+        value = self._get(name, str, required)
+        if value is not None and len(value) > max_len:
+            raise InvalidInput(f"{name} is too long", code="invalid_field")
+        return value  # type: ignore[no-any-return]
+
+    def int(self, name: str, low: int = 0, high: int = 2**53 - 1) -> int:
+        value = self._get(name, int, True)
+        if not low <= value <= high:
+            raise InvalidInput(f"{name} is out of range", code="invalid_field")
+        return value  # type: ignore[no-any-return]
+
+    def bytes(self, name: str, length: int | None = None, max_len: int = 4096) -> bytes:
+        text = self.str(name, max_len=max_len * 2)
+        try:
+            value = unb64u(text)
+        except MalformedError:
+            raise InvalidInput(f"{name} must be base64url without padding", code="invalid_field") from None
+        if length is not None and len(value) != length:
+            raise InvalidInput(f"{name} must be {length} bytes", code="invalid_field")
+        return value
+
+    def list(self, name: str, max_items: int = 1000) -> list[Body]:
+        items = self._get(name, list, True)
+        if len(items) > max_items:
+            raise InvalidInput(f"{name} has too many items", code="invalid_field")
+        if not all(isinstance(item, dict) for item in items):
+            raise InvalidInput(f"{name} must be a list of objects", code="invalid_field")
+        return [Body(item) for item in items]
+
+
+Handler = Callable[[Ctx], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    path: str
+    methods: tuple[str, ...]
+    action: Action | str
+    handler: Handler
+
+
+REGISTRY: list[ApiRoute] = []
+
+
+def api(path: str, *methods: str, action: Action | str) -> Callable[[Handler], Handler]:
+    """Register a route with the policy action that guards it; a route without one cannot be made."""
+    if not isinstance(action, Action) and action != PUBLIC:
+        raise ValueError(f"route {path} needs a policy action")
+
+    def register(handler: Handler) -> Handler:
+        REGISTRY.append(ApiRoute(path, methods, action, handler))
+        return handler
+
+    return register
+
+
+def same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True  # not a browser, or a same-origin GET
+    allowed = request.app.state.services.settings.allowed_origins
+    return origin in allowed or origin.split("://", 1)[-1] == request.headers.get("host")
+
+
+def build_route(spec: ApiRoute) -> Route:
+    async def endpoint(request: Request) -> Response:
+        services: Services = request.app.state.services
+        if request.method not in {"GET", "HEAD"} and not same_origin(request):
+            return problem(403, "bad_origin", "requests that change state must come from this site")
+        user = await services.sessions.user_of(request)
+        if spec.action != PUBLIC:
+            if user is None:
+                return problem(401, "not_signed_in", "sign in first")
+            coarse = decide(user, spec.action)  # type: ignore[arg-type]
+            if spec.action in {Action.SELF, Action.CASE_LIST, Action.DEVICE_READ} and not coarse:
+                return problem(403, "forbidden", coarse.reason)
+        ctx = Ctx(request, services, user, request.headers.get("x-samtal-device") or None)  # type: ignore[arg-type]
+        try:
+            return await spec.handler(ctx)
+        except SamtalError as error:
+            await services.messages.record_refusal(error, user, ctx.device_id, request.path_params.get("case_id"))
+            return from_error(error)
+
+    return Route(spec.path, endpoint, methods=list(spec.methods))

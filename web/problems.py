@@ -1,0 +1,36 @@
+"""HTTP errors as RFC 9457 problem+json, one mapping from the domain's error classes to statuses."""
+from __future__ import annotations
+
+from starlette.responses import JSONResponse
+
+from chat.errors import BadSignature, Conflict, Forbidden, InvalidInput, NotFound, SamtalError, StaleEpoch
+
+STATUS = {
+    InvalidInput: 400,
+    BadSignature: 400,
+    StaleEpoch: 409,
+    Conflict: 409,
+    Forbidden: 403,
+    NotFound: 404,
+}
+TITLES = {400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found", 409: "Conflict",
+          413: "Too large", 429: "Too many requests"}
+
+
+def problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"type": f"/problems/{code}", "title": TITLES.get(status, "Error"), "status": status, "code": code,
+            "detail": detail}
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def status_of(error: SamtalError) -> int:
+    if error.code == "too_large":
+        return 413
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def from_error(error: SamtalError) -> JSONResponse:
+    return problem(status_of(error), error.code, error.message)

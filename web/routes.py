@@ -1,0 +1,234 @@
+"""The HTTP API the clients use: demo login, devices, unit and case keys, cases and history.
+Binary values travel as base64url without padding. See docs/protocol.md, section Transport."""
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+
+from chat.errors import Forbidden, InvalidInput, NotFound
+from chat.model import Case, CaseKeyWrap, Device, Role, UnitKeyEpoch, UnitKeyGrant, User
+from chat.policy import Action
+from crypto.encoding import b64u
+from crypto.errors import MalformedError
+from crypto.keys import DevicePublicKeys
+from crypto.wrap import WrappedKey
+
+from .httpapi import PUBLIC, Body, Ctx, api
+from .problems import problem
+
+HISTORY_PAGE_MAX = 1000
+
+
+def user_view(user: User) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "display_name": user.display_name, "role": user.role.value,
+            "unit_id": user.unit_id}
+
+
+def device_view(device: Device) -> dict[str, Any]:
+    keys = DevicePublicKeys(device.sign_pub, device.kem_pub)
+    return {"id": device.id, "user_id": device.user_id, "label": device.label, "sign_pub": b64u(device.sign_pub),
+            "kem_pub": b64u(device.kem_pub), "fingerprint": keys.fingerprint(), "created_at": device.created_at,
+            "revoked_at": device.revoked_at}
+
+
+def epoch_view(e: UnitKeyEpoch) -> dict[str, Any]:
+    return {"epoch": e.epoch, "public_key": b64u(e.public_key), "created_by_device": e.created_by_device,
+            "signature": b64u(e.signature), "created_at": e.created_at}
+
+
+def grant_view(g: UnitKeyGrant) -> dict[str, Any]:
+    return {"epoch": g.epoch, "device_id": g.device_id, "enc": b64u(g.enc), "ct": b64u(g.ct),
+            "granted_by_device": g.granted_by_device, "signature": b64u(g.signature)}
+
+
+def wrap_view(w: CaseKeyWrap) -> dict[str, Any]:
+    return {"epoch": w.epoch, "recipient": w.recipient, "enc": b64u(w.enc), "ct": b64u(w.ct),
+            "wrapped_by_device": w.wrapped_by_device, "signature": b64u(w.signature)}
+
+
+async def case_view(ctx: Ctx, case: Case) -> dict[str, Any]:
+    store = ctx.services.store
+    citizen = await store.get_user(case.citizen_id)
+    assigned = await store.get_user(case.assigned_to) if case.assigned_to else None
+    unit = await store.get_unit(case.unit_id)
+    return {"id": case.id, "title": case.title, "unit": case.unit_id, "unit_name": unit.name if unit else None,
+            "citizen": case.citizen_id, "citizen_name": citizen.display_name if citizen else None,
+            "assigned_to": case.assigned_to, "assigned_name": assigned.display_name if assigned else None,
+            "status": case.status, "created_at": case.created_at, "last_seq": await store.last_seq(case.id),
+            "key_epoch": await store.current_case_epoch(case.id)}
+
+
+def wrapped_items(items: list[Body], recipient_field: str) -> list[tuple[str, WrappedKey, bytes]]:
+    return [(item.str(recipient_field, max_len=80), WrappedKey(item.bytes("enc", 32), item.bytes("ct", max_len=128)),
+             item.bytes("signature", 64)) for item in items]
+
+
+# -- session -----------------------------------------------------------------------------------------
+@api("/api/demo/login", "POST", action=PUBLIC)
+async def demo_login(ctx: Ctx) -> Response:
+    """Demo mode only: sign in as any seeded user without a password. Labelled as such in every answer."""
+    if not ctx.services.settings.demo:
+        return problem(404, "not_found", "the demo login exists only in demo mode")
+    body = await ctx.body()
+    user = await ctx.services.store.get_user_by_username(body.str("username", max_len=64))
+    if user is None:
+        raise NotFound("no such demo user", code="unknown_user")
+    response = JSONResponse({"user": user_view(user), "demo": True})
+    await ctx.services.sessions.start(user, ctx.request, response)
+    return response
+
+
+@api("/api/logout", "POST", action=Action.SELF)
+async def logout(ctx: Ctx) -> Response:
+    response = JSONResponse({"signed_out": True})
+    await ctx.services.sessions.end(ctx.request, response)
+    return response
+
+
+@api("/api/me", "GET", action=Action.SELF)
+async def me(ctx: Ctx) -> Response:
+    devices = await ctx.services.store.devices_of_user(ctx.user.id)
+    return JSONResponse({"user": user_view(ctx.user), "devices": [device_view(d) for d in devices],
+                         "demo": ctx.services.settings.demo})
+
+
+# -- devices -----------------------------------------------------------------------------------------
+@api("/api/devices", "POST", action=Action.SELF)
+async def register_device(ctx: Ctx) -> Response:
+    body = await ctx.body()
+    try:
+        keys = DevicePublicKeys.from_json({"sign_pub": body.str("sign_pub"), "kem_pub": body.str("kem_pub")})
+    except MalformedError as exc:
+        raise InvalidInput(f"bad device keys: {exc}", code="invalid_field") from None
+    device = await ctx.services.keys.register_device(ctx.user, keys, body.str("label", max_len=200),
+                                                     body.bytes("proof", 64))
+    return JSONResponse({"device": device_view(device)}, status_code=201)
+
+
+@api("/api/devices/{device_id}", "GET", action=Action.DEVICE_READ)
+async def get_device(ctx: Ctx) -> Response:
+    device = await ctx.services.store.get_device(ctx.request.path_params["device_id"])
+    if device is None:
+        raise NotFound("no such device", code="unknown_device")
+    return JSONResponse({"device": device_view(device)})
+
+
+@api("/api/devices/{device_id}", "DELETE", action=Action.SELF)
+async def revoke_device(ctx: Ctx) -> Response:
+    await ctx.services.keys.revoke_device(ctx.user, ctx.request.path_params["device_id"])
+    return Response(status_code=204)
+
+
+# -- unit keys -----------------------------------------------------------------------------------------
+@api("/api/units/{unit_id}/keys", "GET", action=Action.UNIT_KEYS_READ)
+async def get_unit_keys(ctx: Ctx) -> Response:
+    epochs, grants = await ctx.services.keys.unit_keys(ctx.user, ctx.require_device(),
+                                                       ctx.request.path_params["unit_id"])
+    return JSONResponse({"epochs": [epoch_view(e) for e in epochs], "grants": [grant_view(g) for g in grants]})
+
+
+@api("/api/units/{unit_id}/keys", "POST", action=Action.UNIT_KEYS_CREATE)
+async def create_unit_epoch(ctx: Ctx) -> Response:
+    body = await ctx.body()
+    epoch = await ctx.services.keys.create_unit_epoch(
+        ctx.user, ctx.require_device(), ctx.request.path_params["unit_id"], body.int("epoch", 1, 2**32 - 1),
+        body.bytes("public_key", 32), body.bytes("signature", 64), wrapped_items(body.list("grants"), "device_id"))
+    return JSONResponse({"epoch": epoch_view(epoch)}, status_code=201)
+
+
+@api("/api/units/{unit_id}/grants", "POST", action=Action.UNIT_DEVICE_APPROVE)
+async def add_unit_grants(ctx: Ctx) -> Response:
+    body = await ctx.body()
+    await ctx.services.keys.add_unit_grants(ctx.user, ctx.require_device(), ctx.request.path_params["unit_id"],
+                                            body.int("epoch", 1, 2**32 - 1),
+                                            wrapped_items(body.list("grants"), "device_id"))
+    return JSONResponse({"granted": True}, status_code=201)
+
+
+@api("/api/keys/pending", "GET", action=Action.UNIT_KEYS_READ)
+async def pending_key_tasks(ctx: Ctx) -> Response:
+    tasks = await ctx.services.keys.pending_tasks(ctx.user, ctx.require_device())
+    return JSONResponse({
+        "unit_id": ctx.user.unit_id, "unit_epoch": tasks.unit_epoch,
+        "staff_devices_awaiting_grant": [device_view(d) for d in tasks.staff_devices_awaiting_grant],
+        "citizen_devices_missing_case_key": [{"case_id": c.id, "epoch": e, "device": device_view(d)}
+                                             for c, e, d in tasks.citizen_devices_missing_case_key],
+        "cases_without_key": [c.id for c in tasks.cases_without_key],
+    })
+
+
+# -- cases -----------------------------------------------------------------------------------------------
+async def _case(ctx: Ctx, action: Action) -> Case:
+    return await ctx.services.messages.case_for(ctx.user, ctx.request.path_params["case_id"], action)
+
+
+@api("/api/cases", "GET", action=Action.CASE_LIST)
+async def list_cases(ctx: Ctx) -> Response:
+    store, user = ctx.services.store, ctx.user
+    if user.role == Role.CITIZEN:
+        cases = await store.cases_of_citizen(user.id)
+    elif user.is_staff and user.unit_id:
+        cases = await store.cases_of_unit(user.unit_id)
+    else:
+        raise Forbidden("this role has no cases", code="forbidden")
+    return JSONResponse({"cases": [await case_view(ctx, c) for c in cases]})
+
+
+@api("/api/cases/{case_id}", "GET", action=Action.CASE_READ)
+async def get_case(ctx: Ctx) -> Response:
+    case = await _case(ctx, Action.CASE_READ)
+    store = ctx.services.store
+    citizen_devices = [device_view(d) for d in await store.devices_of_user(case.citizen_id) if d.active]
+    view = await case_view(ctx, case)
+    view["citizen_devices"] = citizen_devices
+    view["unit_key_epochs"] = [epoch_view(e) for e in await store.unit_key_epochs(case.unit_id)]
+    view["receipts"] = [{"user": r.user_id, "delivered_seq": r.delivered_seq, "read_seq": r.read_seq}
+                        for r in await store.receipts_of_case(case.id)]
+    return JSONResponse({"case": view})
+
+
+@api("/api/cases/{case_id}/keys", "GET", action=Action.CASE_KEYS_READ)
+async def get_case_keys(ctx: Ctx) -> Response:
+    case = await _case(ctx, Action.CASE_KEYS_READ)
+    epoch, wraps = await ctx.services.keys.case_keys(ctx.user, ctx.require_device(), case)
+    return JSONResponse({"epoch": epoch, "wraps": [wrap_view(w) for w in wraps]})
+
+
+@api("/api/cases/{case_id}/keys", "POST", action=Action.CASE_KEYS_WRITE)
+async def create_case_epoch(ctx: Ctx) -> Response:
+    case = await _case(ctx, Action.CASE_KEYS_WRITE)
+    body = await ctx.body()
+    await ctx.services.keys.create_case_epoch(ctx.user, ctx.require_device(), case, body.int("epoch", 1, 2**32 - 1),
+                                              wrapped_items(body.list("wraps"), "recipient"))
+    return JSONResponse({"epoch": await ctx.services.store.current_case_epoch(case.id)}, status_code=201)
+
+
+@api("/api/cases/{case_id}/wraps", "POST", action=Action.CASE_KEYS_WRITE)
+async def add_case_wraps(ctx: Ctx) -> Response:
+    case = await _case(ctx, Action.CASE_KEYS_WRITE)
+    body = await ctx.body()
+    await ctx.services.keys.add_case_wraps(ctx.user, ctx.require_device(), case, body.int("epoch", 1, 2**32 - 1),
+                                           wrapped_items(body.list("wraps"), "recipient"))
+    return JSONResponse({"added": True}, status_code=201)
+
+
+@api("/api/cases/{case_id}/messages", "GET", action=Action.CASE_READ)
+async def case_history(ctx: Ctx) -> Response:
+    params = ctx.request.query_params
+    try:
+        after = int(params.get("after", "0"))
+        limit = int(params.get("limit", "200"))
+    except ValueError:
+        raise InvalidInput("after and limit must be whole numbers", code="invalid_field") from None
+    if after < 0 or not 1 <= limit <= HISTORY_PAGE_MAX:
+        raise InvalidInput(f"after >= 0 and 1 <= limit <= {HISTORY_PAGE_MAX}", code="invalid_field")
+    messages = await ctx.services.messages.history(ctx.user, ctx.request.path_params["case_id"], after, limit)
+    return JSONResponse({"messages": [{"seq": m.seq, "msg_id": m.msg_id, "sender": m.sender_user,
+                                       "sender_device": m.sender_device, "env": b64u(m.envelope),
+                                       "stored_at": m.stored_at} for m in messages]})
+
+
+@api("/healthz", "GET", action=PUBLIC)
+async def health(ctx: Ctx) -> Response:
+    return JSONResponse({"ok": True, "connections": ctx.services.hub.connection_count()})

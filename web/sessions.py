@@ -1,0 +1,71 @@
+"""Server-side sessions: a random id in an HttpOnly, SameSite=Strict cookie; only its hash is stored.
+
+Idle timeout and absolute lifetime are enforced on every lookup."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+
+from chat.model import User
+from chat.storage import Storage
+
+COOKIE = "samtal_session"
+# Refresh last_seen at most this often, so that reads do not each cost a write.
+TOUCH_INTERVAL_MS = 60_000
+
+
+def _hash(session_id: str) -> bytes:
+    return hashlib.sha256(session_id.encode("ascii", "replace")).digest()
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def is_local_http(conn: HTTPConnection) -> bool:
+    """Plain http is tolerated only for a browser talking to this machine (the demo on 127.0.0.1)."""
+    return conn.url.scheme in {"http", "ws"} and (conn.url.hostname or "") in {"127.0.0.1", "localhost", "::1"}
+
+
+class Sessions:
+    def __init__(self, store: Storage, idle_seconds: int, max_seconds: int) -> None:
+        self.store = store
+        self.idle_ms = idle_seconds * 1000
+        self.max_ms = max_seconds * 1000
+
+    async def start(self, user: User, conn: HTTPConnection, response: Response) -> None:
+        old = conn.cookies.get(COOKIE)
+        if old:  # a new id at every login: a planted session id is worth nothing
+            await self.store.delete_session(_hash(old))
+        session_id = secrets.token_urlsafe(32)
+        now = _now_ms()
+        await self.store.add_session(_hash(session_id), user.id, now, now + self.max_ms)
+        response.set_cookie(COOKIE, session_id, max_age=self.max_ms // 1000, httponly=True, samesite="strict",
+                            secure=not is_local_http(conn), path="/")
+
+    async def user_of(self, conn: HTTPConnection) -> User | None:
+        session_id = conn.cookies.get(COOKIE)
+        if not session_id or len(session_id) > 128:
+            return None
+        key = _hash(session_id)
+        found = await self.store.get_session(key)
+        if found is None:
+            return None
+        user_id, last_seen, expires_at = found
+        now = _now_ms()
+        if now >= expires_at or now - last_seen >= self.idle_ms:
+            await self.store.delete_session(key)
+            return None
+        if now - last_seen >= TOUCH_INTERVAL_MS:
+            await self.store.touch_session(key, now)
+        return await self.store.get_user(user_id)
+
+    async def end(self, conn: HTTPConnection, response: Response) -> None:
+        session_id = conn.cookies.get(COOKIE)
+        if session_id:
+            await self.store.delete_session(_hash(session_id))
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=not is_local_http(conn))

@@ -1,0 +1,195 @@
+"""The WebSocket endpoint: authenticate before accepting, then read frames, answer, and write the
+connection's outbox. Every frame is validated (web.frames) and decided by the policy (in chat)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from chat.errors import SamtalError
+from chat.hub import FrameKey, Subscriber
+from chat.model import User
+from chat.policy import Action
+from crypto.encoding import unb64u
+from crypto.errors import MalformedError
+
+from . import frames
+from .frames import FrameError
+
+if TYPE_CHECKING:
+    from .app import Services
+
+log = logging.getLogger("samtal.ws")
+
+# One resume answers with at most this many messages; the client asks again for cases listed in "more".
+REPLAY_BUDGET = 500
+CLOSE_TOO_SLOW = 1013  # "try again later": the client fell behind and should reconnect and resume
+
+
+def origin_allowed(websocket: WebSocket, allowed: tuple[str, ...]) -> bool:
+    """Browsers always send Origin; it must be this server or a configured origin. Non-browser clients
+    (the CLI) send none, and they cannot ride on a victim's cookies."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True
+    if origin in allowed:
+        return True
+    host = websocket.headers.get("host", "")
+    parts = urlsplit(origin)
+    return parts.scheme in {"http", "https"} and parts.netloc == host and bool(host)
+
+
+class TokenBucket:
+    __slots__ = ("rate", "capacity", "tokens", "stamp")
+
+    def __init__(self, rate: float, capacity: float) -> None:
+        self.rate, self.capacity, self.tokens, self.stamp = rate, capacity, capacity, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    # Refuse before accepting: the handshake gets HTTP 403 and no frame is ever read from it.
+    if not origin_allowed(websocket, services.settings.allowed_origins):
+        await _refuse(services, websocket, None, "bad_origin")
+        return
+    user = await services.sessions.user_of(websocket)
+    if user is None:
+        await _refuse(services, websocket, None, "no_session")
+        return
+    device_id = websocket.query_params.get("device", "")
+    device = await services.store.get_device(device_id) if device_id else None
+    if device is None or device.user_id != user.id or not device.active:
+        await _refuse(services, websocket, user, "device_not_owned")
+        return
+    await websocket.accept()
+    await Connection(services, websocket, user, device_id).run()
+
+
+async def _refuse(services: Services, websocket: WebSocket, user: User | None, reason: str) -> None:
+    log.info("websocket refused", extra={"reason": reason})
+    await services.store.add_security_event(f"ws_{reason}", user_id=user.id if user else None, device_id=None,
+                                            case_id=None, detail="websocket handshake refused",
+                                            at=int(time.time() * 1000))
+    await websocket.close(code=1008)
+
+
+class Connection:
+    def __init__(self, services: Services, websocket: WebSocket, user: User, device_id: str) -> None:
+        self.services = services
+        self.websocket = websocket
+        self.user = user
+        self.device_id = device_id
+        self.sub = Subscriber(user, device_id)
+        self.sends = TokenBucket(services.settings.send_rate, services.settings.send_burst)
+
+    def reply(self, frame: str) -> None:
+        self.sub.outbox.offer(frame)
+
+    async def run(self) -> None:
+        hub = self.services.hub
+        hub.join(self.sub)
+        writer = asyncio.create_task(self._write())
+        try:
+            while True:
+                message = await self.websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                if writer.done():
+                    break
+                text = message.get("text")
+                if text is None:
+                    self.reply(frames.error_frame("malformed_frame", "frames are JSON text, not binary"))
+                    continue
+                await self._handle(text)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            hub.leave(self.sub)
+            self.sub.outbox.close()
+            await writer
+            if self.sub.outbox.overflowed:
+                log.info("connection cut off: too far behind", extra={"device": self.device_id})
+
+    async def _write(self) -> None:
+        try:
+            while (batch := await self.sub.outbox.take()) is not None:
+                for frame in batch:
+                    await self.websocket.send_text(frame)
+            if self.sub.outbox.overflowed:
+                await self.websocket.close(code=CLOSE_TOO_SLOW, reason="too far behind; reconnect and resume")
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass  # the peer is gone; the reader notices too
+
+    async def _handle(self, text: str) -> None:
+        ref = None
+        try:
+            frame = frames.parse_client_frame(text)
+            ref = frame.get("ref")
+            await getattr(self, "_on_" + frame["t"])(frame, ref)
+        except FrameError as error:
+            self.reply(frames.error_frame(error.code, error.message, error.ref))
+        except SamtalError as error:
+            self.reply(frames.error_frame(error.code, error.message, ref))
+        except Exception:
+            log.exception("frame handler failed")
+            self.reply(frames.error_frame("internal_error", "the server could not handle this frame", ref))
+
+    async def _on_ping(self, frame: dict[str, Any], ref: str | None) -> None:
+        self.reply(frames.dump({"t": "pong", "ref": ref}))
+
+    async def _on_send(self, frame: dict[str, Any], ref: str | None) -> None:
+        if not self.sends.take():
+            self.reply(frames.error_frame("rate_limited", "too many messages; slow down", ref))
+            return
+        try:
+            raw = unb64u(frame["env"])
+        except MalformedError:
+            raise FrameError("invalid_field", "env must be base64url without padding", ref) from None
+        ack = await self.services.messages.send(self.user, self.device_id, raw, origin=self.sub)
+        self.reply(frames.dump({"t": "ack", "ref": ref, "case_id": ack.case_id, "msg_id": ack.msg_id,
+                                "seq": ack.seq, "stored_at": ack.stored_at, "duplicate": ack.duplicate}))
+
+    async def _on_receipt(self, frame: dict[str, Any], ref: str | None) -> None:
+        await self.services.messages.mark(self.user, frame["case_id"], delivered_seq=frame.get("delivered_seq", 0),
+                                          read_seq=frame.get("read_seq", 0))
+        self.reply(frames.dump({"t": "ok", "ref": ref}))
+
+    async def _on_resume(self, frame: dict[str, Any], ref: str | None) -> None:
+        messages = self.services.messages
+        cursors: dict[str, int] = frame["cursors"]
+        for case_id in cursors:  # every case is checked before anything is replayed
+            try:
+                await messages.case_for(self.user, case_id, Action.CASE_READ)
+            except SamtalError as error:
+                await messages.record_refusal(error, self.user, self.device_id, case_id)
+                raise
+        outbox = self.sub.outbox
+        outbox.hold()
+        replay: list[tuple[FrameKey, str]] = []
+        lagging: set[str] = set()
+        positions: dict[str, int] = {}
+        try:
+            for case_id, after in cursors.items():
+                budget = REPLAY_BUDGET - len(replay)
+                batch = await messages.store.messages_after(case_id, after, budget + 1) if budget > 0 else []
+                if budget <= 0 or len(batch) > budget:
+                    lagging.add(case_id)  # the client asks again for what did not fit
+                    batch = batch[:max(budget, 0)]
+                replay += [((m.case_id, m.seq), frames.message_frame(m)) for m in batch]
+                positions[case_id] = batch[-1].seq if batch else after
+        finally:
+            outbox.release(replay, lagging)
+        self.reply(frames.dump({"t": "resumed", "ref": ref, "cursors": positions, "more": sorted(lagging)}))
