@@ -1,0 +1,153 @@
+"""Who may do what (behörighet): every role against every action and every kind of resource, written out
+as an expectation table, and checks that no route, frame or action escapes the policy."""
+from __future__ import annotations
+
+import pytest
+
+import web.routes  # noqa: F401  (registers the HTTP routes)
+from chat.model import Role, User
+from chat.policy import Action, decide
+from web.frames import CLIENT_FRAMES
+from web.httpapi import PUBLIC, REGISTRY
+
+from .conftest_unit import (
+    AGENCY,
+    ANNA,
+    CECILIA,
+    DANA,
+    ERIK,
+    FRIDA,
+    GRETA,
+    OLLE,
+    OTHER_UNIT,
+    UNIT,
+    UNN,
+    make_case,
+)
+
+# Dana is the citizen owner, Erik another citizen, Anna a caseworker (handläggare) of the unit, Olle a
+# caseworker of the other unit, Cecilia the unit's supervisor, Unn its unit admin, Greta a log reviewer
+# attached to the unit, and an agency.
+ROLES = (DANA, ERIK, ANNA, OLLE, CECILIA, UNN, GRETA, AGENCY)
+
+CASES = {case.id: case for case in (
+    make_case("dana-open", DANA),
+    make_case("erik-open", ERIK, assigned=None),
+    make_case("frida-other-unit", FRIDA, OTHER_UNIT, OLLE),
+    make_case("dana-closed", DANA, status="closed"),
+)}
+CASE_COLUMNS = tuple(CASES)
+
+# A table per kind of resource: a row per role, a group of marks per action, a mark per resource column.
+# D, E: Dana's and Erik's open cases in the unit; O: Frida's case in the other unit; C: Dana's closed case.
+CASE_ACTIONS = (Action.CASE_READ, Action.CASE_WRITE, Action.CASE_KEYS_READ, Action.CASE_KEYS_WRITE)
+CASE_TABLE: dict[User, str] = {
+    #          read     write    keys.read  keys.write
+    #          D E O C  D E O C  D E O C    D E O C
+    DANA:     "Y N N Y  Y N N N  Y N N Y    N N N N",  # case keys are distributed by the unit
+    ERIK:     "N Y N N  N Y N N  N Y N N    N N N N",
+    ANNA:     "Y Y N Y  Y Y N N  Y Y N Y    Y Y N Y",  # nobody writes to a closed case
+    OLLE:     "N N Y N  N N Y N  N N Y N    N N Y N",
+    CECILIA:  "Y Y N Y  Y Y N N  Y Y N Y    Y Y N Y",
+    UNN:      "Y Y N Y  Y Y N N  Y Y N Y    Y Y N Y",
+    GRETA:    "N N N N  N N N N  N N N N    N N N N",
+    AGENCY:   "N N N N  N N N N  N N N N    N N N N",
+}
+
+# U: the unit; V: the other unit.
+UNIT_ACTIONS = (Action.UNIT_KEYS_READ, Action.UNIT_KEYS_CREATE, Action.UNIT_DEVICE_APPROVE)
+UNIT_COLUMNS = (UNIT.id, OTHER_UNIT.id)
+UNIT_TABLE: dict[User, str] = {
+    #          keys.read  keys.create  device.approve
+    #          U V        U V          U V
+    DANA:     "N N        N N          N N",
+    ERIK:     "N N        N N          N N",
+    ANNA:     "Y N        N N          N N",  # only a supervisor or unit admin manages the unit key
+    OLLE:     "N Y        N N          N N",
+    CECILIA:  "Y N        Y N          Y N",
+    UNN:      "Y N        Y N          Y N",
+    GRETA:    "N N        N N          N N",
+    AGENCY:   "N N        N N          N N",
+}
+
+# Actions on the account itself, with no resource.
+ACCOUNT_ACTIONS = (Action.SELF, Action.CASE_LIST, Action.DEVICE_READ)
+ACCOUNT_TABLE: dict[User, str] = {
+    #          self  case.list  device.read
+    DANA:     "Y     Y          Y",
+    ERIK:     "Y     Y          Y",
+    ANNA:     "Y     Y          Y",
+    OLLE:     "Y     Y          Y",
+    CECILIA:  "Y     Y          Y",
+    UNN:      "Y     Y          Y",
+    GRETA:    "Y     Y          Y",
+    AGENCY:   "N     N          N",  # agencies use the exchange endpoint
+}
+
+
+def cells(table: dict[User, str], actions: tuple[Action, ...], columns: tuple[str, ...]) -> list[object]:
+    out = []
+    for user, row in table.items():
+        marks = row.split()
+        assert len(marks) == len(actions) * len(columns), f"{user.id}: {row!r}"
+        for i, mark in enumerate(marks):
+            action, column = actions[i // len(columns)], columns[i % len(columns)]
+            out.append(pytest.param(user, action, column, mark == "Y", id=f"{action}-{user.id}-{column}"))
+    return out
+
+
+@pytest.mark.parametrize(("user", "action", "case_id", "allowed"), cells(CASE_TABLE, CASE_ACTIONS, CASE_COLUMNS))
+def test_case_actions_follow_the_table(user: User, action: Action, case_id: str, allowed: bool) -> None:
+    assert bool(decide(user, action, case=CASES[case_id])) is allowed
+
+
+@pytest.mark.parametrize(("user", "action", "unit_id", "allowed"), cells(UNIT_TABLE, UNIT_ACTIONS, UNIT_COLUMNS))
+def test_unit_actions_follow_the_table(user: User, action: Action, unit_id: str, allowed: bool) -> None:
+    assert bool(decide(user, action, unit_id=unit_id)) is allowed
+
+
+@pytest.mark.parametrize(("user", "action", "_", "allowed"), cells(ACCOUNT_TABLE, ACCOUNT_ACTIONS, ("account",)))
+def test_account_actions_follow_the_table(user: User, action: Action, _: str, allowed: bool) -> None:
+    assert bool(decide(user, action)) is allowed
+
+
+def test_the_tables_cover_every_action_and_every_role() -> None:
+    assert sorted((*CASE_ACTIONS, *UNIT_ACTIONS, *ACCOUNT_ACTIONS)) == sorted(Action)
+    assert {user.role for user in ROLES} == set(Role)
+    assert all(set(table) == set(ROLES) for table in (CASE_TABLE, UNIT_TABLE, ACCOUNT_TABLE))
+
+
+@pytest.mark.parametrize("user", ROLES, ids=lambda u: u.id)
+def test_a_resource_action_without_its_resource_is_denied(user: User) -> None:
+    for action in (*CASE_ACTIONS, *UNIT_ACTIONS):
+        decision = decide(user, action)
+        assert not decision and decision.reason != "allowed"
+
+
+def test_a_denial_says_why() -> None:
+    closed = decide(DANA, Action.CASE_WRITE, case=CASES["dana-closed"])
+    assert (closed.allowed, closed.reason) == (False, "case is closed")
+    assert decide(ANNA, Action.CASE_READ, case=CASES["dana-open"]).reason == "allowed"
+
+
+# -- completeness ----------------------------------------------------------------------------------
+
+
+def test_every_http_route_names_a_policy_action_or_is_public() -> None:
+    assert REGISTRY, "web.routes registered no routes"
+    for route in REGISTRY:
+        assert route.action == PUBLIC or isinstance(route.action, Action), route.path
+    public = {(method, route.path) for route in REGISTRY if route.action == PUBLIC for method in route.methods}
+    assert public == {("POST", "/api/demo/login"), ("GET", "/healthz")}
+
+
+@pytest.mark.parametrize("frame_type", sorted(CLIENT_FRAMES))
+def test_every_client_frame_names_a_policy_action(frame_type: str) -> None:
+    _, action = CLIENT_FRAMES[frame_type]
+    assert isinstance(action, Action)
+
+
+@pytest.mark.parametrize("action", list(Action), ids=str)
+def test_every_action_has_a_policy_entry(action: Action) -> None:
+    reasons = {decide(user, action, case=CASES["dana-open"], unit_id=UNIT.id).reason for user in ROLES}
+    assert "no policy for action" not in reasons
