@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .model import Case, User
 
@@ -27,7 +27,8 @@ class Outbox:
     `release` puts the replayed frames first and drops live frames the replay already covered, so the
     client sees each case's messages once and in seq order."""
 
-    __slots__ = ("_frames", "_limit", "_ready", "_held", "_lagging", "overflowed", "closed")
+    __slots__ = ("_frames", "_limit", "_ready", "_held", "_lagging", "_covered", "overflowed", "closed",
+                 "on_overflow")
 
     def __init__(self, limit: int = OUTBOX_LIMIT) -> None:
         self._frames: deque[tuple[FrameKey, str]] = deque()
@@ -37,18 +38,26 @@ class Outbox:
         # Cases whose replay was cut short: their live frames are dropped until the client asks again,
         # since delivering them now would skip the messages still to be replayed.
         self._lagging: set[str] = set()
+        # The highest seq per case a replay has delivered: a live frame published after the replay read
+        # the database may carry a seq the replay already had, and must not be delivered twice.
+        self._covered: dict[str, int] = {}
         self.overflowed = False
         self.closed = False
+        # Called once on overflow: the connection's writer may be blocked on a full socket, so waiting for
+        # it to notice would keep the stalled connection (and its memory) forever.
+        self.on_overflow: Callable[[], None] | None = None
 
     def offer(self, frame: str, key: FrameKey = None) -> bool:
         if self.closed:
             return False
-        if key is not None and key[0] in self._lagging:
+        if key is not None and (key[0] in self._lagging or key[1] <= self._covered.get(key[0], 0)):
             return True
         if len(self._frames) >= self._limit:
             self.overflowed = self.closed = True
             self._frames.clear()
             self._ready.set()
+            if self.on_overflow is not None:
+                self.on_overflow()
             return False
         self._frames.append((key, frame))
         if not self._held:
@@ -58,13 +67,17 @@ class Outbox:
     def hold(self) -> None:
         self._held = True
 
-    def release(self, replay: list[tuple[FrameKey, str]], lagging: set[str]) -> None:
-        """Queue `replay` ahead of the held live frames, minus the live frames the replay covers."""
-        covered: dict[str, int] = {}
+    def release(self, replay: list[tuple[FrameKey, str]], lagging: set[str], resumed: Iterable[str] = ()) -> None:
+        """Queue `replay` ahead of the held live frames, minus the live frames the replay covers.
+
+        `resumed` names every case the client asked about: those are no longer lagging unless listed in
+        `lagging` again, even when there was nothing left to replay."""
+        covered = dict(self._covered)
         for key, _ in replay:
             if key is not None:
                 covered[key[0]] = max(covered.get(key[0], 0), key[1])
-        self._lagging = (self._lagging - covered.keys()) | lagging
+        self._covered = covered
+        self._lagging = (self._lagging - covered.keys() - set(resumed)) | lagging
         live = [(key, frame) for key, frame in self._frames
                 if key is None or (key[0] not in self._lagging and key[1] > covered.get(key[0], 0))]
         self._frames = deque(replay + live)
@@ -93,19 +106,25 @@ class Outbox:
 
 
 class Subscriber:
-    """One live connection of one device."""
+    """One live connection of one device, and the cases it watches beyond its own."""
 
-    __slots__ = ("user", "device_id", "outbox")
+    __slots__ = ("user", "device_id", "outbox", "watching")
 
     def __init__(self, user: User, device_id: str, outbox: Outbox | None = None) -> None:
         self.user = user
         self.device_id = device_id
         self.outbox = outbox if outbox is not None else Outbox()
+        self.watching: set[str] = set()
 
 
 class Hub:
+    """Live delivery goes to the case's citizen, its assigned caseworker, and staff connections that watch
+    the case (have it open). Other staff of the unit may read the case but are not sent every message
+    live: with a unit's whole staff online that would multiply each message by the size of the unit."""
+
     def __init__(self) -> None:
         self._by_user: dict[str, set[Subscriber]] = {}
+        self._watchers: dict[str, set[Subscriber]] = {}
         self._staff_by_unit: dict[str, set[Subscriber]] = {}
 
     def join(self, sub: Subscriber) -> None:
@@ -114,12 +133,21 @@ class Hub:
             self._staff_by_unit.setdefault(sub.user.unit_id, set()).add(sub)
 
     def leave(self, sub: Subscriber) -> None:
-        for index, key in ((self._by_user, sub.user.id), (self._staff_by_unit, sub.user.unit_id)):
-            if key is None or key not in index:
-                continue
-            index[key].discard(sub)
-            if not index[key]:
-                del index[key]
+        _discard(self._by_user, sub.user.id, sub)
+        if sub.user.unit_id:
+            _discard(self._staff_by_unit, sub.user.unit_id, sub)
+        for case_id in sub.watching:
+            _discard(self._watchers, case_id, sub)
+        sub.watching.clear()
+
+    def watch(self, sub: Subscriber, case_id: str) -> None:
+        """The caller has checked that the subscriber may read the case."""
+        sub.watching.add(case_id)
+        self._watchers.setdefault(case_id, set()).add(sub)
+
+    def unwatch(self, sub: Subscriber, case_id: str) -> None:
+        sub.watching.discard(case_id)
+        _discard(self._watchers, case_id, sub)
 
     def is_online(self, user_id: str) -> bool:
         return user_id in self._by_user
@@ -136,9 +164,11 @@ class Hub:
         return delivered
 
     def publish_case(self, case: Case, frame: str, key: FrameKey = None, exclude: object = None) -> int:
-        """Everyone on a case: the citizen's devices and the unit's staff devices (but `exclude`)."""
+        """Everyone on a case: the citizen, the assigned caseworker, and watchers (but `exclude`)."""
         subs = set(self._by_user.get(case.citizen_id, ()))
-        subs.update(self._staff_by_unit.get(case.unit_id, ()))
+        if case.assigned_to:
+            subs.update(self._by_user.get(case.assigned_to, ()))
+        subs.update(self._watchers.get(case.id, ()))
         return self._offer_all(subs, frame, key, exclude)
 
     def publish_unit_staff(self, unit_id: str, frame: str) -> int:
@@ -146,3 +176,11 @@ class Hub:
 
     def publish_user(self, user_id: str, frame: str) -> int:
         return self._offer_all(self._by_user.get(user_id, ()), frame)
+
+
+def _discard(index: dict[str, set[Subscriber]], key: str, sub: Subscriber) -> None:
+    subs = index.get(key)
+    if subs is not None:
+        subs.discard(sub)
+        if not subs:
+            del index[key]

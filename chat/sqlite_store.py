@@ -79,6 +79,8 @@ class SqliteStore(Storage):
         self._cases: dict[str, Case] = {}
         self._users: dict[str, User] = {}
         self._case_epoch: dict[str, int] = {}
+        # Bumped by every device write: a read that started before a revocation must not cache what it read.
+        self._device_generation = 0
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def open(self) -> None:
@@ -208,15 +210,19 @@ class SqliteStore(Storage):
             f"INSERT INTO devices ({self._DEVICE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (device.id, device.user_id, device.sign_pub, device.kem_pub, device.label, device.created_at,
              device.revoked_at))])
+        self._device_generation += 1
         self._devices.pop(device.id, None)
 
     async def get_device(self, device_id: str) -> Device | None:
         if (cached := self._devices.get(device_id)) is not None:
             return cached
+        generation = self._device_generation
         row = await self._one(f"SELECT {self._DEVICE_COLS} FROM devices WHERE id = ?", (device_id,))
         if row is None:
             return None
-        self._devices[device_id] = device = Device(*row)
+        device = Device(*row)
+        if generation == self._device_generation:
+            self._devices[device_id] = device
         return device
 
     async def devices_of_user(self, user_id: str) -> list[Device]:
@@ -227,6 +233,7 @@ class SqliteStore(Storage):
     async def revoke_device(self, device_id: str, at: int) -> None:
         await self._write([("UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                             (at, device_id))])
+        self._device_generation += 1
         self._devices.pop(device_id, None)
 
     # -- unit keys ---------------------------------------------------------------------------------
@@ -311,8 +318,10 @@ class SqliteStore(Storage):
         if (cached := self._case_epoch.get(case_id)) is not None:
             return cached
         row = await self._one("SELECT coalesce(max(epoch), 0) FROM case_key_epochs WHERE case_id = ?", (case_id,))
-        self._case_epoch[case_id] = row[0]
-        return int(row[0])
+        # Epochs only grow: a new epoch committed while this read was in flight must not be rolled back.
+        epoch = max(int(row[0]), self._case_epoch.get(case_id, 0))
+        self._case_epoch[case_id] = epoch
+        return epoch
 
     _WRAP_INSERT = ("INSERT OR IGNORE INTO case_key_wraps (case_id, epoch, recipient, enc, ct, wrapped_by_device,"
                     " signature, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")

@@ -392,8 +392,6 @@ async def write_while_a_read_is_in_flight(store: SqliteStore, read: Awaitable[ob
     await task
 
 
-@pytest.mark.xfail(strict=True, reason="get_device caches a row read before a concurrent revoke_device "
-                                       "committed, so the revoked device stays active in the cache")
 async def test_a_revocation_during_a_device_read_is_not_undone_by_the_cache(store: SqliteStore) -> None:
     device_id = DEVICES["dana"].id
     await write_while_a_read_is_in_flight(store, store.get_device(device_id),
@@ -401,8 +399,6 @@ async def test_a_revocation_during_a_device_read_is_not_undone_by_the_cache(stor
     assert (await store.get_device(device_id)).revoked_at == 5000  # type: ignore[union-attr]
 
 
-@pytest.mark.xfail(strict=True, reason="current_case_epoch caches an epoch read before a concurrent "
-                                       "add_case_key_epoch committed, rolling the cached epoch back")
 async def test_a_new_case_epoch_during_an_epoch_read_is_not_undone_by_the_cache(store: SqliteStore) -> None:
     await write_while_a_read_is_in_flight(store, store.current_case_epoch(C1), lambda: add_case_epoch(store, 1))
     assert await store.current_case_epoch(C1) == 1

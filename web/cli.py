@@ -49,7 +49,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
           + (" (demo mode: demo login, demo data, demo key steward)" if settings.demo else ""), flush=True)
     try:
         uvicorn.Server(uvicorn.Config(
-            app, host=settings.host, port=settings.port, ws="websockets", ws_max_size=WS_MAX_FRAME,
+            app, host=settings.host, port=settings.port, ws="websockets-sansio", ws_max_size=WS_MAX_FRAME,
             ws_ping_interval=20, ws_ping_timeout=20, log_config=None, lifespan="on",
             timeout_graceful_shutdown=5)).run()
     finally:

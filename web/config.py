@@ -5,6 +5,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chat.hub import OUTBOX_LIMIT
+
 
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
@@ -28,8 +30,11 @@ class Settings:
     session_idle_seconds: int = field(default_factory=lambda: _env_int("SAMTAL_SESSION_IDLE_SECONDS", 30 * 60))
     session_max_seconds: int = field(default_factory=lambda: _env_int("SAMTAL_SESSION_MAX_SECONDS", 12 * 3600))
     # Sends per second per connection, and the burst allowed above it.
-    send_rate: int = field(default_factory=lambda: _env_int("SAMTAL_SEND_RATE", 200))
-    send_burst: int = field(default_factory=lambda: _env_int("SAMTAL_SEND_BURST", 400))
+    # A person types far slower; the headroom is for a client flushing its outbox after being offline.
+    send_rate: int = field(default_factory=lambda: _env_int("SAMTAL_SEND_RATE", 50))
+    send_burst: int = field(default_factory=lambda: _env_int("SAMTAL_SEND_BURST", 200))
+    # Frames queued for one connection before it is cut off as too slow (it resumes on reconnect).
+    outbox_limit: int = field(default_factory=lambda: _env_int("SAMTAL_OUTBOX_LIMIT", OUTBOX_LIMIT))
     # synchronous=FULL makes every acknowledged message survive a power cut, not only a crash.
     sqlite_synchronous: str = field(default_factory=lambda: os.environ.get("SAMTAL_SQLITE_SYNCHRONOUS", "FULL"))
     log_level: str = field(default_factory=lambda: os.environ.get("SAMTAL_LOG_LEVEL", "INFO"))
@@ -41,5 +46,7 @@ class Settings:
     def validate(self) -> None:
         if self.sqlite_synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
             raise SystemExit("SAMTAL_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
+        if self.outbox_limit < 10 or self.send_rate < 1 or self.send_burst < 1:
+            raise SystemExit("SAMTAL_OUTBOX_LIMIT must be at least 10; send rate and burst at least 1")
         if not 0 < self.port < 65536:
             raise SystemExit("the port must be between 1 and 65535")

@@ -48,6 +48,8 @@ CLIENT_FRAMES: dict[str, tuple[dict[str, Field], Action]] = {
     "resume": ({"ref": REF, "cursors": Field(dict)}, Action.CASE_READ),
     "receipt": ({"ref": REF, "case_id": _str(CASE_ID_MAX), "delivered_seq": _int(False), "read_seq": _int(False)},
                 Action.CASE_READ),
+    "watch": ({"ref": REF, "case_id": _str(CASE_ID_MAX)}, Action.CASE_READ),
+    "unwatch": ({"ref": REF, "case_id": _str(CASE_ID_MAX)}, Action.CASE_READ),
     "ping": ({"ref": REF}, Action.SELF),
 }
 
@@ -55,13 +57,13 @@ CLIENT_FRAMES: dict[str, tuple[dict[str, Field], Action]] = {
 def parse_client_frame(text: str) -> dict[str, Any]:
     try:
         frame = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # deep nesting is malformed input, not a server error
         raise FrameError("malformed_frame", "a frame must be a JSON object") from None
     if not isinstance(frame, dict):
         raise FrameError("malformed_frame", "a frame must be a JSON object")
     ref = frame.get("ref") if isinstance(frame.get("ref"), str) and len(frame["ref"]) <= 64 else None
     kind = frame.get("t")
-    if kind not in CLIENT_FRAMES:
+    if not isinstance(kind, str) or kind not in CLIENT_FRAMES:
         raise FrameError("unknown_frame", f"unknown frame type {str(kind)[:32]!r}", ref)
     fields, _ = CLIENT_FRAMES[kind]
     for name, value in frame.items():

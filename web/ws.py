@@ -3,6 +3,7 @@ connection's outbox. Every frame is validated (web.frames) and decided by the po
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -11,8 +12,8 @@ from urllib.parse import urlsplit
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from chat.errors import SamtalError
-from chat.hub import FrameKey, Subscriber
-from chat.model import User
+from chat.hub import FrameKey, Outbox, Subscriber
+from chat.model import Case, User
 from chat.policy import Action
 from crypto.encoding import unb64u
 from crypto.errors import MalformedError
@@ -25,9 +26,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("samtal.ws")
 
-# One resume answers with at most this many messages; the client asks again for cases listed in "more".
+# One resume answers with at most this many messages (and at most half the outbox, leaving room for live
+# traffic while the replay drains); the client asks again for cases listed in "more".
 REPLAY_BUDGET = 500
 CLOSE_TOO_SLOW = 1013  # "try again later": the client fell behind and should reconnect and resume
+CLOSE_GRACE_SECONDS = 1.0
 
 
 def origin_allowed(websocket: WebSocket, allowed: tuple[str, ...]) -> bool:
@@ -92,8 +95,11 @@ class Connection:
         self.websocket = websocket
         self.user = user
         self.device_id = device_id
-        self.sub = Subscriber(user, device_id)
+        self.sub = Subscriber(user, device_id, Outbox(services.settings.outbox_limit))
         self.sends = TokenBucket(services.settings.send_rate, services.settings.send_burst)
+        self.writer: asyncio.Task[None] | None = None
+        self.reader: asyncio.Task[None] | None = None
+        self.sub.outbox.on_overflow = self._cut_off
 
     def reply(self, frame: str) -> None:
         self.sub.outbox.offer(frame)
@@ -101,14 +107,24 @@ class Connection:
     async def run(self) -> None:
         hub = self.services.hub
         hub.join(self.sub)
-        writer = asyncio.create_task(self._write())
+        self.writer = asyncio.create_task(self._write())
+        self.reader = asyncio.create_task(self._read())
+        try:
+            await asyncio.wait({self.reader})  # ends when the peer leaves or the connection is cut off
+        finally:
+            self.reader.cancel()
+            hub.leave(self.sub)
+            self.sub.outbox.close()
+            await asyncio.wait({self.writer})
+        if self.sub.outbox.overflowed:
+            await self._close_too_slow()
+
+    async def _read(self) -> None:
         try:
             while True:
                 message = await self.websocket.receive()
                 if message["type"] == "websocket.disconnect":
-                    break
-                if writer.done():
-                    break
+                    return
                 text = message.get("text")
                 if text is None:
                     self.reply(frames.error_frame("malformed_frame", "frames are JSON text, not binary"))
@@ -116,22 +132,28 @@ class Connection:
                 await self._handle(text)
         except WebSocketDisconnect:
             pass
-        finally:
-            hub.leave(self.sub)
-            self.sub.outbox.close()
-            await writer
-            if self.sub.outbox.overflowed:
-                log.info("connection cut off: too far behind", extra={"device": self.device_id})
 
     async def _write(self) -> None:
         try:
             while (batch := await self.sub.outbox.take()) is not None:
                 for frame in batch:
                     await self.websocket.send_text(frame)
-            if self.sub.outbox.overflowed:
-                await self.websocket.close(code=CLOSE_TOO_SLOW, reason="too far behind; reconnect and resume")
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass  # the peer is gone; the reader notices too
+
+    def _cut_off(self) -> None:
+        """The client is a full outbox behind: stop serving it now, whatever its socket is doing."""
+        log.info("connection cut off: too far behind", extra={"device": self.device_id})
+        for task in (self.writer, self.reader):
+            if task is not None:
+                task.cancel()
+
+    async def _close_too_slow(self) -> None:
+        """Close with 1013 (reconnect and resume) if the client takes the close frame within the grace
+        period; a client that has stopped reading altogether just loses the connection."""
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError, asyncio.TimeoutError):
+            await asyncio.wait_for(self.websocket.close(code=CLOSE_TOO_SLOW, reason="too far behind; resume"),
+                                   CLOSE_GRACE_SECONDS)
 
     async def _handle(self, text: str) -> None:
         ref = None
@@ -167,23 +189,45 @@ class Connection:
                                           read_seq=frame.get("read_seq", 0))
         self.reply(frames.dump({"t": "ok", "ref": ref}))
 
+    # A connection may watch this many cases at once: an inbox has one or a few open, not thousands.
+    MAX_WATCHED = 200
+
+    async def _on_watch(self, frame: dict[str, Any], ref: str | None) -> None:
+        case = await self._readable(frame["case_id"])
+        if len(self.sub.watching) >= self.MAX_WATCHED and case.id not in self.sub.watching:
+            raise FrameError("too_many_watched", f"watch at most {self.MAX_WATCHED} cases at once", ref)
+        self.services.hub.watch(self.sub, case.id)
+        self.reply(frames.dump({"t": "ok", "ref": ref}))
+
+    async def _on_unwatch(self, frame: dict[str, Any], ref: str | None) -> None:
+        self.services.hub.unwatch(self.sub, frame["case_id"])
+        self.reply(frames.dump({"t": "ok", "ref": ref}))
+
+    async def _readable(self, case_id: str) -> Case:
+        messages = self.services.messages
+        try:
+            return await messages.case_for(self.user, case_id, Action.CASE_READ)
+        except SamtalError as error:
+            await messages.record_refusal(error, self.user, self.device_id, case_id)
+            raise
+
     async def _on_resume(self, frame: dict[str, Any], ref: str | None) -> None:
         messages = self.services.messages
         cursors: dict[str, int] = frame["cursors"]
+        if len(cursors) + len(self.sub.watching - cursors.keys()) > self.MAX_WATCHED:
+            raise FrameError("too_many_watched", f"watch at most {self.MAX_WATCHED} cases at once", ref)
         for case_id in cursors:  # every case is checked before anything is replayed
-            try:
-                await messages.case_for(self.user, case_id, Action.CASE_READ)
-            except SamtalError as error:
-                await messages.record_refusal(error, self.user, self.device_id, case_id)
-                raise
+            await self._readable(case_id)
         outbox = self.sub.outbox
+        for case_id in cursors:  # resuming a case means following it live from here on
+            self.services.hub.watch(self.sub, case_id)
         outbox.hold()
         replay: list[tuple[FrameKey, str]] = []
         lagging: set[str] = set()
         positions: dict[str, int] = {}
         try:
             for case_id, after in cursors.items():
-                budget = REPLAY_BUDGET - len(replay)
+                budget = min(REPLAY_BUDGET, self.services.settings.outbox_limit // 2) - len(replay)
                 batch = await messages.store.messages_after(case_id, after, budget + 1) if budget > 0 else []
                 if budget <= 0 or len(batch) > budget:
                     lagging.add(case_id)  # the client asks again for what did not fit
@@ -191,5 +235,5 @@ class Connection:
                 replay += [((m.case_id, m.seq), frames.message_frame(m)) for m in batch]
                 positions[case_id] = batch[-1].seq if batch else after
         finally:
-            outbox.release(replay, lagging)
+            outbox.release(replay, lagging, cursors.keys())
         self.reply(frames.dump({"t": "resumed", "ref": ref, "cursors": positions, "more": sorted(lagging)}))

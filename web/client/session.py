@@ -44,6 +44,8 @@ class ClientSession:
         self._device_owner: dict[str, str] = {}
         self._unit_keys: dict[tuple[str, int], bytes] = {}  # (unit, epoch) -> unit private key
         self._case_keys: dict[tuple[str, int], bytes] = {}  # (case, epoch) -> case key
+        # The epoch last seen as current; a rotation shows up as a stale_epoch refusal, which clears it.
+        self._current_epoch: dict[str, int] = {}
 
     async def close(self) -> None:
         await self.transport.close()
@@ -123,10 +125,14 @@ class ClientSession:
     # -- case keys -----------------------------------------------------------------------------------
     async def case_key(self, case: dict[str, Any], epoch: int | None = None, wait: bool = True) -> tuple[int, bytes]:
         """The case key for `epoch` (default: the current one), waiting for a key holder if needed."""
+        if epoch is None and (current := self._current_epoch.get(case["id"])) is not None:
+            return current, self._case_keys[(case["id"], current)]
         deadline = time.monotonic() + (KEY_WAIT_SECONDS if wait else 0)
         while True:
             current, key = await self._try_case_key(case, epoch)
             if key is not None:
+                if epoch is None:
+                    self._current_epoch[case["id"]] = current
                 return current, key
             if time.monotonic() >= deadline:
                 raise ClientError("no_key", "this device has not been given the case key yet; a staff device of "
@@ -184,7 +190,7 @@ class ClientSession:
             except ClientError as error:
                 if error.code != "stale_epoch" or attempt:
                     raise
-                self._case_keys = {k: v for k, v in self._case_keys.items() if k[0] != case["id"]}
+                self._current_epoch.pop(case["id"], None)
         raise AssertionError("unreachable")
 
     async def open(self, case: dict[str, Any], frame: dict[str, Any]) -> ReadMessage:

@@ -1,0 +1,108 @@
+"""Shared fixtures: a real Samtal server (`samtal serve --demo`) in a subprocess on a loopback port, with
+its demo key steward, and real clients that make and keep their own keys."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from web.client.session import ClientSession
+
+ROOT = Path(__file__).resolve().parent.parent
+STARTUP_SECONDS = 30
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    url: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def database_files(self) -> list[Path]:
+        """The SQLite database and its WAL and shared-memory files."""
+        return sorted(self.data_dir.glob("samtal.sqlite3*"))
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def start_server(tmp: Path, **env: str) -> RunningServer:
+    data_dir = tmp / "server"
+    port = free_port()
+    log_path = tmp / "server.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "web.cli", "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port)],
+        cwd=ROOT, env={**os.environ, **env}, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("the server did not start:\n" + log_path.read_text(errors="replace"))
+        time.sleep(0.1)
+    return RunningServer(url, data_dir, process, log_path)
+
+
+def stop_server(server: RunningServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait(5)
+
+
+def server_fixture(**env: str):  # type: ignore[no-untyped-def]
+    """A module-scoped `server` fixture: one demo server per test module, configured by SAMTAL_* env."""
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+        running = start_server(tmp_path_factory.mktemp("samtal"), **env)
+        yield running
+        stop_server(running)
+    return server
+
+
+# Rate limits high enough for the ordering tests; modules that test limits define their own.
+server = server_fixture(SAMTAL_SEND_RATE="100000", SAMTAL_SEND_BURST="100000")
+
+
+@pytest.fixture
+def client_dir(tmp_path: Path) -> Path:
+    return tmp_path / "clients"
+
+
+@pytest.fixture
+async def login(server: RunningServer, client_dir: Path) -> AsyncIterator:
+    """login("dana") -> a started ClientSession with its own device keys (closed after the test)."""
+    sessions: list[ClientSession] = []
+
+    async def make(username: str, data_dir: Path | None = None) -> ClientSession:
+        session = ClientSession(server.url, data_dir or client_dir, username)
+        await session.start()
+        sessions.append(session)
+        return session
+
+    yield make
+    for session in sessions:
+        await session.close()
