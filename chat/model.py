@@ -135,3 +135,28 @@ class ReceiptMarks:
     user_id: str
     delivered_seq: int
     read_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaseActivity:
+    """What an inbox sorts and shows by: metadata the server has, no content."""
+
+    last_message_at: int | None
+    waiting_since: int | None  # the first citizen message not yet followed by a staff message
+    last_citizen_message_at: int | None
+    unread: int  # for the user asking: messages after their read mark, not sent by them
+    handled_at: int | None
+
+    @property
+    def handled(self) -> bool:
+        return self.handled_at is not None and (self.last_citizen_message_at is None
+                                                or self.handled_at >= self.last_citizen_message_at)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageMeta:
+    case_id: str
+    seq: int
+    sender_user: str
+    sender_is_citizen: bool
+    stored_at: int

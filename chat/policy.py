@@ -13,6 +13,7 @@ class Action(StrEnum):
     CASE_LIST = "case.list"
     CASE_READ = "case.read"  # metadata, history (ciphertext), receipts
     CASE_WRITE = "case.write"  # send a message, receipts
+    CASE_HANDLE = "case.handle"  # mark a conversation handled (staff)
     CASE_KEYS_READ = "case.keys.read"
     CASE_KEYS_WRITE = "case.keys.write"  # new case key epoch, wraps for a citizen device
     # The unit's key and its staff devices.
@@ -52,7 +53,8 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
     periods belongs here too when supervisors can set them."""
     if action in (Action.SELF, Action.CASE_LIST, Action.DEVICE_READ):
         return ALLOW if user.role != Role.AGENCY else _deny("agencies use the exchange endpoint")
-    if action in (Action.CASE_READ, Action.CASE_WRITE, Action.CASE_KEYS_READ, Action.CASE_KEYS_WRITE):
+    if action in (Action.CASE_READ, Action.CASE_WRITE, Action.CASE_HANDLE, Action.CASE_KEYS_READ,
+                  Action.CASE_KEYS_WRITE):
         if case is None:
             return _deny("no case")
         if action == Action.CASE_WRITE and case.status != "open":
@@ -62,6 +64,8 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
                 return _deny("not the citizen of this case")
             if action == Action.CASE_KEYS_WRITE:
                 return _deny("case keys are distributed by the unit")
+            if action == Action.CASE_HANDLE:
+                return _deny("staff mark conversations handled")
             return ALLOW
         if _staff_of(user, case.unit_id):
             return ALLOW

@@ -19,8 +19,10 @@ from .errors import Conflict
 from .model import (
     Ack,
     Case,
+    CaseActivity,
     CaseKeyWrap,
     Device,
+    MessageMeta,
     Municipality,
     ReceiptMarks,
     Role,
@@ -456,6 +458,43 @@ class SqliteStore(Storage):
     async def last_seq(self, case_id: str) -> int:
         row = await self._one("SELECT coalesce(max(seq), 0) FROM messages WHERE case_id = ?", (case_id,))
         return int(row[0])
+
+    # -- inbox activity ------------------------------------------------------------------------------
+    async def case_activity(self, case_id: str, user_id: str) -> CaseActivity:
+        row = await self._one(
+            "WITH m AS (SELECT messages.seq, messages.stored_at, messages.sender_user,"
+            "                  users.role = 'citizen' AS from_citizen"
+            "           FROM messages JOIN users ON users.id = messages.sender_user WHERE messages.case_id = ?),"
+            " last_staff AS (SELECT coalesce(max(seq), 0) AS seq FROM m WHERE NOT from_citizen)"
+            " SELECT (SELECT max(stored_at) FROM m),"
+            "        (SELECT min(stored_at) FROM m, last_staff WHERE from_citizen AND m.seq > last_staff.seq),"
+            "        (SELECT max(stored_at) FROM m WHERE from_citizen),"
+            "        (SELECT count(*) FROM m WHERE sender_user != ? AND seq > coalesce("
+            "            (SELECT read_seq FROM receipts WHERE case_id = ? AND user_id = ?), 0)),"
+            "        (SELECT handled_at FROM case_state WHERE case_id = ?)",
+            (case_id, user_id, case_id, user_id, case_id))
+        return CaseActivity(*row)
+
+    async def recent_message_meta(self, case_id: str, limit: int) -> list[MessageMeta]:
+        rows = await self._all(
+            "SELECT * FROM (SELECT messages.case_id, messages.seq, messages.sender_user, users.role = 'citizen',"
+            " messages.stored_at FROM messages JOIN users ON users.id = messages.sender_user"
+            " WHERE messages.case_id = ? ORDER BY messages.seq DESC LIMIT ?) ORDER BY seq", (case_id, limit))
+        return [MessageMeta(r[0], r[1], r[2], bool(r[3]), r[4]) for r in rows]
+
+    async def set_handled(self, case_id: str, user_id: str | None, at: int | None) -> None:
+        await self._write([("INSERT INTO case_state (case_id, handled_at, handled_by) VALUES (?, ?, ?)"
+                            " ON CONFLICT (case_id) DO UPDATE SET handled_at = excluded.handled_at,"
+                            " handled_by = excluded.handled_by", (case_id, at, user_id))])
+
+    # -- attachments -------------------------------------------------------------------------------
+    async def add_blob(self, blob_id: str, case_id: str, uploaded_by: str, data: bytes, at: int) -> None:
+        await self._write([("INSERT INTO blobs (id, case_id, uploaded_by, size, data, created_at)"
+                            " VALUES (?, ?, ?, ?, ?, ?)", (blob_id, case_id, uploaded_by, len(data), data, at))])
+
+    async def get_blob(self, case_id: str, blob_id: str) -> bytes | None:
+        row = await self._one("SELECT data FROM blobs WHERE id = ? AND case_id = ?", (blob_id, case_id))
+        return bytes(row[0]) if row else None
 
     # -- receipts ----------------------------------------------------------------------------------
     async def mark_receipt(self, case_id: str, user_id: str, *, delivered_seq: int, read_seq: int) -> ReceiptMarks:

@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from .model import (
     Ack,
     Case,
+    CaseActivity,
     CaseKeyWrap,
     Device,
+    MessageMeta,
     Municipality,
     ReceiptMarks,
     StoredMessage,
@@ -128,6 +130,23 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     async def last_seq(self, case_id: str) -> int: ...
+
+    @abc.abstractmethod
+    async def case_activity(self, case_id: str, user_id: str) -> CaseActivity: ...
+
+    @abc.abstractmethod
+    async def recent_message_meta(self, case_id: str, limit: int) -> list[MessageMeta]:
+        """The newest `limit` messages' metadata, oldest first."""
+
+    @abc.abstractmethod
+    async def set_handled(self, case_id: str, user_id: str | None, at: int | None) -> None: ...
+
+    # Attachments (ciphertext)
+    @abc.abstractmethod
+    async def add_blob(self, blob_id: str, case_id: str, uploaded_by: str, data: bytes, at: int) -> None: ...
+
+    @abc.abstractmethod
+    async def get_blob(self, case_id: str, blob_id: str) -> bytes | None: ...
 
     # Receipts
     @abc.abstractmethod

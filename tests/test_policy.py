@@ -40,18 +40,19 @@ CASE_COLUMNS = tuple(CASES)
 
 # A table per kind of resource: a row per role, a group of marks per action, a mark per resource column.
 # D, E: Dana's and Erik's open cases in the unit; O: Frida's case in the other unit; C: Dana's closed case.
-CASE_ACTIONS = (Action.CASE_READ, Action.CASE_WRITE, Action.CASE_KEYS_READ, Action.CASE_KEYS_WRITE)
+CASE_ACTIONS = (Action.CASE_READ, Action.CASE_WRITE, Action.CASE_KEYS_READ, Action.CASE_KEYS_WRITE,
+                Action.CASE_HANDLE)
 CASE_TABLE: dict[User, str] = {
-    #          read     write    keys.read  keys.write
-    #          D E O C  D E O C  D E O C    D E O C
-    DANA:     "Y N N Y  Y N N N  Y N N Y    N N N N",  # case keys are distributed by the unit
-    ERIK:     "N Y N N  N Y N N  N Y N N    N N N N",
-    ANNA:     "Y Y N Y  Y Y N N  Y Y N Y    Y Y N Y",  # nobody writes to a closed case
-    OLLE:     "N N Y N  N N Y N  N N Y N    N N Y N",
-    CECILIA:  "Y Y N Y  Y Y N N  Y Y N Y    Y Y N Y",
-    UNN:      "Y Y N Y  Y Y N N  Y Y N Y    Y Y N Y",
-    GRETA:    "N N N N  N N N N  N N N N    N N N N",
-    AGENCY:   "N N N N  N N N N  N N N N    N N N N",
+    #          read     write    keys.read  keys.write  handle
+    #          D E O C  D E O C  D E O C    D E O C    D E O C
+    DANA:     "Y N N Y  Y N N N  Y N N Y    N N N N    N N N N",  # keys come from the unit; staff mark handled
+    ERIK:     "N Y N N  N Y N N  N Y N N    N N N N    N N N N",
+    ANNA:     "Y Y N Y  Y Y N N  Y Y N Y    Y Y N Y    Y Y N Y",  # nobody writes to a closed case
+    OLLE:     "N N Y N  N N Y N  N N Y N    N N Y N    N N Y N",
+    CECILIA:  "Y Y N Y  Y Y N N  Y Y N Y    Y Y N Y    Y Y N Y",
+    UNN:      "Y Y N Y  Y Y N N  Y Y N Y    Y Y N Y    Y Y N Y",
+    GRETA:    "N N N N  N N N N  N N N N    N N N N    N N N N",
+    AGENCY:   "N N N N  N N N N  N N N N    N N N N    N N N N",
 }
 
 # U: the unit; V: the other unit.
@@ -138,7 +139,7 @@ def test_every_http_route_names_a_policy_action_or_is_public() -> None:
     for route in REGISTRY:
         assert route.action == PUBLIC or isinstance(route.action, Action), route.path
     public = {(method, route.path) for route in REGISTRY if route.action == PUBLIC for method in route.methods}
-    assert public == {("POST", "/api/demo/login"), ("GET", "/healthz")}
+    assert public == {("POST", "/api/demo/login"), ("GET", "/healthz"), ("GET", "/api/config")}
 
 
 @pytest.mark.parametrize("frame_type", sorted(CLIENT_FRAMES))

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from chat import demo
 from chat.delivery import MessageService
 from chat.hub import Hub
+from chat.inbox import ReplyTimes
 from chat.keys import KeyService
 from chat.model import Case, ReceiptMarks, StoredMessage
 from chat.sqlite_store import SqliteStore
@@ -68,6 +69,7 @@ class Services:
     sessions: Sessions
     messages: MessageService
     keys: KeyService
+    reply_times: ReplyTimes
 
 
 def build_services(settings: Settings, store: Storage) -> Services:
@@ -85,6 +87,7 @@ def build_services(settings: Settings, store: Storage) -> Services:
         messages=MessageService(store, on_message, on_receipt),
         keys=KeyService(store, lambda unit_id: hub.publish_unit_staff(unit_id, frames.KEYS_PENDING),
                         lambda user_id: hub.publish_user(user_id, frames.KEYS_UPDATED)),
+        reply_times=ReplyTimes(store),
     )
 
 

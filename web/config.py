@@ -35,6 +35,9 @@ class Settings:
     send_burst: int = field(default_factory=lambda: _env_int("SAMTAL_SEND_BURST", 200))
     # Frames queued for one connection before it is cut off as too slow (it resumes on reconnect).
     outbox_limit: int = field(default_factory=lambda: _env_int("SAMTAL_OUTBOX_LIMIT", OUTBOX_LIMIT))
+    # Attachments are stored as ciphertext in the database; this bounds one upload.
+    max_attachment_bytes: int = field(default_factory=lambda: _env_int("SAMTAL_MAX_ATTACHMENT_BYTES",
+                                                                       10 * 1024 * 1024))
     # synchronous=FULL makes every acknowledged message survive a power cut, not only a crash.
     sqlite_synchronous: str = field(default_factory=lambda: os.environ.get("SAMTAL_SQLITE_SYNCHRONOUS", "FULL"))
     log_level: str = field(default_factory=lambda: os.environ.get("SAMTAL_LOG_LEVEL", "INFO"))

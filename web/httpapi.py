@@ -83,6 +83,9 @@ class Body:
             raise InvalidInput(f"{name} is too long", code="invalid_field")
         return value  # type: ignore[no-any-return]
 
+    def bool(self, name: str) -> bool:
+        return self._get(name, bool, True)  # type: ignore[no-any-return]
+
     def int(self, name: str, low: int = 0, high: int = 2**53 - 1) -> int:
         value = self._get(name, int, True)
         if not low <= value <= high:

@@ -2,10 +2,12 @@
 Binary values travel as base64url without padding. See docs/protocol.md, section Transport."""
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
+from chat.delivery import now_ms
 from chat.errors import Forbidden, InvalidInput, NotFound
 from chat.model import Case, CaseKeyWrap, Device, Role, UnitKeyEpoch, UnitKeyGrant, User
 from chat.policy import Action
@@ -52,11 +54,15 @@ async def case_view(ctx: Ctx, case: Case) -> dict[str, Any]:
     citizen = await store.get_user(case.citizen_id)
     assigned = await store.get_user(case.assigned_to) if case.assigned_to else None
     unit = await store.get_unit(case.unit_id)
+    activity = await store.case_activity(case.id, ctx.user.id)
     return {"id": case.id, "title": case.title, "unit": case.unit_id, "unit_name": unit.name if unit else None,
             "citizen": case.citizen_id, "citizen_name": citizen.display_name if citizen else None,
             "assigned_to": case.assigned_to, "assigned_name": assigned.display_name if assigned else None,
             "status": case.status, "created_at": case.created_at, "last_seq": await store.last_seq(case.id),
-            "key_epoch": await store.current_case_epoch(case.id)}
+            "key_epoch": await store.current_case_epoch(case.id),
+            "last_message_at": activity.last_message_at, "waiting_since": activity.waiting_since,
+            "unread": activity.unread, "handled": activity.handled,
+            "assigned_usual_reply_seconds": await ctx.services.reply_times.usual_seconds(case.unit_id)}
 
 
 def wrapped_items(items: list[Body], recipient_field: str) -> list[tuple[str, WrappedKey, bytes]]:
@@ -227,6 +233,52 @@ async def case_history(ctx: Ctx) -> Response:
     return JSONResponse({"messages": [{"seq": m.seq, "msg_id": m.msg_id, "sender": m.sender_user,
                                        "sender_device": m.sender_device, "env": b64u(m.envelope),
                                        "stored_at": m.stored_at} for m in messages]})
+
+
+@api("/api/cases/{case_id}/handled", "POST", action=Action.CASE_HANDLE)
+async def mark_handled(ctx: Ctx) -> Response:
+    case = await _case(ctx, Action.CASE_HANDLE)
+    handled = (await ctx.body()).bool("handled")
+    await ctx.services.store.set_handled(case.id, ctx.user.id if handled else None, now_ms() if handled else None)
+    return JSONResponse({"handled": handled})
+
+
+@api("/api/cases/{case_id}/blobs", "POST", action=Action.CASE_WRITE)
+async def upload_blob(ctx: Ctx) -> Response:
+    """An encrypted attachment. The size is checked while the body streams in, before it is all read."""
+    case = await _case(ctx, Action.CASE_WRITE)
+    if ctx.request.headers.get("content-type", "").split(";")[0].strip() != "application/octet-stream":
+        raise InvalidInput("an attachment is sent as application/octet-stream", code="unsupported_media_type")
+    limit = ctx.services.settings.max_attachment_bytes
+    declared = ctx.request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise InvalidInput(f"the attachment is larger than {limit} bytes", code="too_large")
+    data = bytearray()
+    async for chunk in ctx.request.stream():
+        data += chunk
+        if len(data) > limit:
+            raise InvalidInput(f"the attachment is larger than {limit} bytes", code="too_large")
+    if len(data) < 16:
+        raise InvalidInput("an encrypted attachment is at least 16 bytes (its tag)", code="invalid_field")
+    blob_id = secrets.token_urlsafe(16)
+    await ctx.services.store.add_blob(blob_id, case.id, ctx.user.id, bytes(data), now_ms())
+    return JSONResponse({"blob_id": blob_id, "size": len(data)}, status_code=201)
+
+
+@api("/api/cases/{case_id}/blobs/{blob_id}", "GET", action=Action.CASE_READ)
+async def download_blob(ctx: Ctx) -> Response:
+    case = await _case(ctx, Action.CASE_READ)
+    data = await ctx.services.store.get_blob(case.id, ctx.request.path_params["blob_id"])
+    if data is None:
+        raise NotFound("no such attachment", code="unknown_blob")
+    return Response(data, media_type="application/octet-stream")
+
+
+@api("/api/config", "GET", action=PUBLIC)
+async def client_config(ctx: Ctx) -> Response:
+    settings = ctx.services.settings
+    return JSONResponse({"max_attachment_bytes": settings.max_attachment_bytes, "demo": settings.demo,
+                         "languages": ["sv", "en"]})
 
 
 @api("/healthz", "GET", action=PUBLIC)

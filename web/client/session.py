@@ -205,7 +205,7 @@ class ClientSession:
             raise CryptoError("a message's signature does not verify")
         if self._device_owner.get(header.sender_device) != frame["sender"]:
             raise CryptoError("the sending device does not belong to the named sender")
-        _, key = await self.case_key(case, header.epoch, wait=False)
+        _, key = await self.case_key(case, header.epoch)
         body = open_message(key, env)
         return ReadMessage(frame["seq"], header.msg_id, frame["sender"], header.sender_device, body,
                            header.sent_at_ms, frame["stored_at"])
