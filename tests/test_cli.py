@@ -1,0 +1,105 @@
+"""The `samtal` command as a user runs it: real processes against a real demo server."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from web.cli import build_parser
+
+from .conftest import ROOT
+from .helpers import CASE_DANA
+
+
+def samtal(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "web.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def client(server, data_dir, user: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return samtal("client", "--server", server.url, "--data-dir", str(data_dir), "--as", user, *args)
+
+
+def lines(result: subprocess.CompletedProcess[str]) -> list[dict]:
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def subcommand_paths() -> list[list[str]]:
+    """Every command and subcommand the parser knows, so a new one cannot slip in without --help."""
+    paths: list[list[str]] = [[]]
+    pending = [([], build_parser())]
+    while pending:
+        prefix, parser = pending.pop()
+        for action in parser._actions:  # argparse keeps subparsers here
+            if action.__class__.__name__ == "_SubParsersAction":
+                for name, sub in action.choices.items():
+                    paths.append(prefix + [name])
+                    pending.append((prefix + [name], sub))
+    return paths
+
+
+@pytest.mark.parametrize("path", subcommand_paths(), ids=lambda p: " ".join(p) or "samtal")
+def test_every_subcommand_has_help(path):
+    result = samtal(*path, "--help", timeout=30)
+    assert result.returncode == 0 and "usage: samtal" in result.stdout and "--help" in result.stdout
+
+
+def test_cli_exchange_between_citizen_and_caseworkers(server, tmp_path):
+    cases = lines(client(server, tmp_path, "dana", "cases"))
+    assert [c["id"] for c in cases] == [CASE_DANA]
+    assert {"id", "title", "unit", "citizen", "assigned_to"} <= cases[0].keys()
+    assert (cases[0]["citizen"], cases[0]["assigned_to"]) == ("dana", "anna")
+
+    [sent] = lines(client(server, tmp_path, "dana", "send", CASE_DANA, "Hej! Jag skickar lönebeskedet i morgon."))
+    assert sent["seq"] >= 1 and len(sent["msg_id"]) == 22
+    [reply] = lines(client(server, tmp_path, "anna", "send", CASE_DANA, "Tack, då tittar jag på det."))
+    assert reply["seq"] == sent["seq"] + 1
+
+    read = lines(client(server, tmp_path, "bo", "read", CASE_DANA, "--after", str(sent["seq"] - 1)))
+    assert [(m["seq"], m["sender"], m["text"]) for m in read] == [
+        (sent["seq"], "dana", "Hej! Jag skickar lönebeskedet i morgon."),
+        (reply["seq"], "anna", "Tack, då tittar jag på det.")]
+    assert read[0]["msg_id"] == sent["msg_id"] and read[0]["sent_at"].endswith("Z")
+
+
+def test_cli_refusal_exits_1_with_a_json_error(server, tmp_path):
+    result = client(server, tmp_path, "erik", "read", CASE_DANA)
+    assert result.returncode == 1 and result.stdout == ""
+    assert json.loads(result.stderr)["error"] == "forbidden"
+
+
+def test_cli_unreachable_server_exits_3(tmp_path):
+    from .conftest import free_port
+    result = samtal("client", "--server", f"http://127.0.0.1:{free_port()}", "--data-dir", str(tmp_path),
+                    "--as", "dana", "cases")
+    assert result.returncode == 3 and json.loads(result.stderr)["error"] == "unreachable"
+
+
+def test_cli_bad_usage_exits_2():
+    assert samtal("client", "--server", "x").returncode == 2
+    assert samtal("serve", "--port", "not-a-number").returncode == 2
+
+
+def test_client_key_file_is_private_to_its_owner(server, tmp_path):
+    lines(client(server, tmp_path, "erik", "cases"))
+    key_file = tmp_path / "erik" / "device.json"
+    assert key_file.stat().st_mode & 0o077 == 0
+    assert "sign_seed" in key_file.read_text()  # the private key lives here, on the client
+
+
+def test_server_data_holds_no_private_key_material(server, tmp_path):
+    """The server's database has only public keys: every stored key is 32 bytes and each is a device's
+    public key as registered (the demo steward's private keys live in its own client folder)."""
+    import sqlite3
+    lines(client(server, tmp_path, "dana", "cases"))
+    dana_keys = json.loads((tmp_path / "dana" / "device.json").read_text())["keys"]
+    blob = b"".join(p.read_bytes() for p in server.database_files)
+    from crypto.encoding import unb64u
+    for private in (unb64u(dana_keys["sign_seed"]), unb64u(dana_keys["kem_priv"])):
+        assert private not in blob
+    with sqlite3.connect(f"file:{server.database_files[0]}?mode=ro", uri=True) as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert not any("priv" in t or "secret" in t for t in tables)

@@ -1,0 +1,51 @@
+"""The documentation keeps up with the code: every setting, route, frame type and error code is documented,
+and the README's quick start is what CI runs."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import web.routes  # noqa: F401  (registers the routes)
+from web.frames import CLIENT_FRAMES
+from web.httpapi import REGISTRY
+
+ROOT = Path(__file__).resolve().parent.parent
+PROTOCOL = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+OPERATIONS = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+
+
+def source(*folders: str) -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for f in folders for p in sorted((ROOT / f).rglob("*.py")))
+
+
+@pytest.mark.parametrize("name", sorted(set(re.findall(r"SAMTAL_[A-Z_]+", source("web", "chat")))))
+def test_every_setting_is_documented(name):
+    assert f"`{name}`" in OPERATIONS
+
+
+@pytest.mark.parametrize("route", REGISTRY, ids=lambda r: f"{'/'.join(r.methods)} {r.path}")
+def test_every_http_route_is_documented(route):
+    for method in route.methods:
+        assert f"`{method} {route.path}" in PROTOCOL
+
+
+@pytest.mark.parametrize("frame_type", sorted(CLIENT_FRAMES))
+def test_every_client_frame_is_documented(frame_type):
+    assert f'"t":"{frame_type}"' in PROTOCOL
+
+
+@pytest.mark.parametrize("code", sorted(set(re.findall(r'code="([a-z_]+)"', source("web", "chat")))
+                                        | set(re.findall(r'(?:error_frame|FrameError)\("([a-z_]+)"',
+                                                         source("web")))))
+def test_every_error_code_is_documented(code):
+    assert f"`{code}`" in PROTOCOL
+
+
+def test_readme_quick_start_is_the_two_commands_ci_runs():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Quick start", 1)[1].split("```", 2)[1]
+    commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert commands == ["python3 dev.py serve", "python3 dev.py test"]
+    assert "python3 dev.py test" in (ROOT / ".ci" / "run").read_text()
