@@ -47,17 +47,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
     steward = _start_steward(settings) if settings.demo else None
     print(f"Samtal is running at http://{settings.host}:{settings.port}"
           + (" (demo mode: demo login, demo data, demo key steward)" if settings.demo else ""), flush=True)
+    server = _server_class()(uvicorn.Config(
+        app, host=settings.host, port=settings.port, ws="websockets-sansio", ws_max_size=WS_MAX_FRAME,
+        ws_ping_interval=20, ws_ping_timeout=20, log_config=None, lifespan="on", timeout_graceful_shutdown=5),
+        steward)
     try:
-        uvicorn.Server(uvicorn.Config(
-            app, host=settings.host, port=settings.port, ws="websockets-sansio", ws_max_size=WS_MAX_FRAME,
-            ws_ping_interval=20, ws_ping_timeout=20, log_config=None, lifespan="on",
-            timeout_graceful_shutdown=5)).run()
+        server.run()
     finally:
-        if steward is not None:
-            steward.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                steward.wait(5)
+        server.stop_steward()
     return 0
+
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """Stops the demo steward first when asked to exit, so that it does not hold connections open
+        (and reconnect) while the server is draining them."""
+
+        def __init__(self, config: uvicorn.Config, steward: subprocess.Popen[bytes] | None) -> None:
+            super().__init__(config)
+            self.steward = steward
+
+        def stop_steward(self) -> None:
+            if self.steward is not None and self.steward.poll() is None:
+                self.steward.terminate()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.steward.wait(5)
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            self.stop_steward()
+            super().handle_exit(sig, frame)
+
+    return Server
 
 
 def _start_steward(settings: Any) -> subprocess.Popen[bytes]:
