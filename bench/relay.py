@@ -125,13 +125,16 @@ def percentiles_ms(seconds: list[float]) -> dict[str, float | None]:
 
 
 async def bounded_gather(items: Iterable[Awaitable[T]], limit: int) -> list[T]:
-    """Await at most `limit` of `items` at a time, keeping their order."""
+    """Await at most `limit` of `items` at a time, keeping their order. If one fails, the others are
+    cancelled (a task group), so nothing keeps writing into a data folder that is being removed."""
     gate = asyncio.Semaphore(limit)
 
     async def one(item: Awaitable[T]) -> T:
         async with gate:
             return await item
-    return list(await asyncio.gather(*(one(i) for i in items)))
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(one(i)) for i in items]
+    return [task.result() for task in tasks]
 
 
 # -- the server --------------------------------------------------------------------------------------
