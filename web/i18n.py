@@ -1,0 +1,117 @@
+"""Languages of the pages: Swedish by default, English by choice (gettext catalogues kept with Babel).
+
+The catalogues are the `.po` files in web/locale; they are compiled in memory when the app starts, so no
+compiled file is ever out of date. Strings used by the browser code are sent to it as a JSON catalogue."""
+from __future__ import annotations
+
+import gettext
+import io
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+from babel.messages.catalog import Catalog
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALE_ROOT = Path(__file__).resolve().parent / "locale"
+LANGUAGES = ("sv", "en")
+DEFAULT_LANGUAGE = "sv"
+DOMAIN = "messages"
+JS_KEYWORDS = {"t": None, "tn": (1, 2)}  # t("text", {params}) and tn("one", "many", n, {params})
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    name: str  # the language's own name for itself, for the language switch
+    direction: str  # "ltr" or "rtl"
+    translations: gettext.NullTranslations
+    js_catalogue: dict[str, str | list[str]]
+
+
+def read_catalog(code: str) -> Catalog:
+    with (LOCALE_ROOT / code / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as handle:
+        return read_po(handle, locale=code)
+
+
+def _compile(catalog: Catalog) -> gettext.GNUTranslations:
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def _used_by_js(message: Any) -> bool:
+    return any(path.endswith(".js") for path, _ in message.locations)
+
+
+def _js_catalogue(catalog: Catalog) -> dict[str, str | list[str]]:
+    """msgid -> translation (or [singular, plural] forms) for every string the browser code uses; an
+    untranslated string falls back to its msgid, as gettext does."""
+    out: dict[str, str | list[str]] = {}
+    for message in catalog:
+        if not message.id or not _used_by_js(message):
+            continue
+        if isinstance(message.id, tuple):
+            forms = [s or message.id[min(i, 1)] for i, s in enumerate(message.string)]
+            out[message.id[0]] = forms
+        else:
+            out[message.id] = message.string or message.id
+    return out
+
+
+def load_languages() -> dict[str, Language]:
+    languages = {}
+    for code in LANGUAGES:
+        catalog = read_catalog(code)
+        locale = Locale.parse(code)
+        languages[code] = Language(code, locale.get_display_name(locale) or code,
+                                   "rtl" if locale.text_direction == "rtl" else "ltr",
+                                   _compile(catalog), _js_catalogue(catalog))
+    return languages
+
+
+def negotiate(query_lang: str | None, cookie_lang: str | None) -> str:
+    """An explicit choice in the address wins, then the remembered one; otherwise Swedish."""
+    for choice in (query_lang, cookie_lang):
+        if choice in LANGUAGES:
+            return choice  # type: ignore[return-value]
+    return DEFAULT_LANGUAGE
+
+
+# -- keeping the catalogues up to date (python -m web.i18n update) -------------------------------------
+def extract() -> Catalog:
+    """Every translatable string in the sources listed in babel.cfg."""
+    with (ROOT / "babel.cfg").open(encoding="utf-8") as handle:
+        method_map, options_map = parse_mapping_cfg(handle, "babel.cfg")
+    template = Catalog(project="Samtal", fuzzy=False)
+    for filename, lineno, message, comments, context in extract_from_dir(
+            ROOT, method_map, options_map, keywords={**DEFAULT_KEYWORDS, **JS_KEYWORDS}):
+        template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    return template
+
+
+def update() -> None:
+    """Add new strings to every catalogue (untranslated) and mark strings no longer used obsolete."""
+    template = extract()
+    for code in LANGUAGES:
+        path = LOCALE_ROOT / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+        catalog = read_catalog(code) if path.exists() else Catalog(locale=code, project="Samtal", fuzzy=False)
+        catalog.update(template, no_fuzzy_matching=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            write_po(handle, catalog, width=100, omit_header=False, ignore_obsolete=True, include_previous=False)
+        missing = [m.id for m in catalog if m.id and not m.string and code != "en"]
+        print(f"{path.relative_to(ROOT)}: {len(catalog)} strings, {len(missing)} untranslated")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["update"]:
+        sys.exit("usage: python -m web.i18n update")
+    update()

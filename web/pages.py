@@ -1,0 +1,246 @@
+"""The browser app's pages: HTML shells that load all data through the API, the static files, the web app
+manifest and the service worker. Each page has a strict Content-Security-Policy and SRI on every script.
+
+Pages hold no case data: the browser fetches ciphertext through the API and decrypts it itself, so a page
+(or the service worker's copy of it) never carries message content in clear."""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import segno
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from chat import demo
+from chat.policy import Action, decide
+from crypto.keys import DevicePublicKeys
+
+from .assets import Assets
+from .httpapi import PUBLIC
+from .i18n import LANGUAGES, Language, load_languages, negotiate
+from .icon import png
+from .problems import problem
+from .sessions import is_local_http
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+# Trusted Types: the app's one policy is "samtal" (it makes the service worker's URL a TrustedScriptURL);
+# no other policy, and no default policy, may exist. 'self' everywhere, blob: only for images the browser
+# decrypted itself, data: for nothing but the browser's own use (e.g. an empty favicon).
+PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+            "connect-src 'self'; manifest-src 'self'; worker-src 'self'; form-action 'self'; base-uri 'none'; "
+            "frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types samtal")
+# The service worker fetches pages and static files for the offline copy; it needs nothing else.
+WORKER_CSP = "default-src 'none'; connect-src 'self'; frame-ancestors 'none'"
+PAGE_HEADERS = {
+    "content-security-policy": PAGE_CSP,
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+    "cross-origin-resource-policy": "same-origin",
+}
+IMMUTABLE = "public, max-age=31536000, immutable"
+LANG_COOKIE = "lang"
+CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ICON_SIZES = (192, 512)
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str  # also the template's name and the entry module js/pages/<name>.js
+    title: str  # gettext msgid
+    area: str  # "public", "citizen" or "staff": which navigation the header shows
+
+
+def N_(message: str) -> str:
+    """Marks a string for translation where it is defined; it is translated where it is shown."""
+    return message
+
+
+PAGES = {
+    "signin": Page("signin", N_("Sign in"), "public"),
+    "cases": Page("cases", N_("My cases"), "citizen"),
+    "case": Page("case", N_("Conversation"), "citizen"),
+    "inbox": Page("inbox", N_("Inbox"), "staff"),
+    "devices": Page("devices", N_("Devices"), "any"),
+}
+
+
+class Site:
+    """Everything the pages need, built once when the app starts."""
+
+    def __init__(self, demo_mode: bool, max_attachment_bytes: int) -> None:
+        self.assets = Assets()
+        self.languages = load_languages()
+        self.demo = demo_mode
+        self.max_attachment_bytes = max_attachment_bytes
+        self.envs = {code: self._environment(lang) for code, lang in self.languages.items()}
+        self.service_worker = service_worker_source(self.assets)
+
+    def _environment(self, lang: Language) -> jinja2.Environment:
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                                 extensions=["jinja2.ext.i18n"], undefined=jinja2.StrictUndefined,
+                                 trim_blocks=True, lstrip_blocks=True)
+        env.install_gettext_translations(lang.translations, newstyle=True)  # type: ignore[attr-defined]
+        env.globals["asset"] = lambda path: self.assets[path]
+        env.globals["module_graph"] = self.assets.module_graph
+        return env
+
+    def render(self, request: Request, page: Page, **context: Any) -> Response:
+        lang = self.languages[language_of(request)]
+        config = {"page": page.name, "demo": self.demo, "max_attachment_bytes": self.max_attachment_bytes,
+                  "lang": lang.code, **context}
+        html = self.envs[lang.code].get_template(f"{page.name}.html").render(
+            page=page, lang=lang, languages=[self.languages[c] for c in LANGUAGES], config=config,
+            i18n=lang.js_catalogue, entry=f"js/pages/{page.name}.js", path=request.url.path,
+            demo_users=demo.USERS if self.demo else [], other_host=_other_local_host(request), **context)
+        return Response(html, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+
+
+def language_of(request: Request) -> str:
+    return negotiate(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE))
+
+
+def _other_local_host(request: Request) -> str | None:
+    """The demo's tip for trying both roles in one browser: cookies are per host name, so 127.0.0.1 and
+    localhost hold separate sign-ins."""
+    host = request.url.hostname
+    swap = {"127.0.0.1": "localhost", "localhost": "127.0.0.1"}.get(host or "")
+    if swap is None:
+        return None
+    return str(request.url.replace(hostname=swap, path="/", query=""))
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class PageRoute:
+    path: str
+    action: Action | str  # every route names its policy action; pages themselves are PUBLIC shells
+    handler: Handler
+
+
+def _guarded(route: PageRoute) -> Handler:
+    async def endpoint(request: Request) -> Response:
+        if route.action != PUBLIC:
+            user = await request.app.state.services.sessions.user_of(request)
+            if user is None:
+                return problem(401, "not_signed_in", "sign in first")
+            decision = decide(user, route.action)  # type: ignore[arg-type]
+            if not decision:
+                return problem(403, "forbidden", decision.reason)
+        return await route.handler(request)
+    return endpoint
+
+
+def site_of(request: Request) -> Site:
+    return request.app.state.site  # type: ignore[no-any-return]
+
+
+def _page(page: Page) -> Handler:
+    async def handler(request: Request) -> Response:
+        chosen = request.query_params.get("lang")
+        if chosen is not None:
+            return _remember_language(request, chosen)
+        case_id = request.path_params.get("case_id")
+        if case_id is not None and not CASE_ID.match(case_id):
+            return problem(404, "not_found", "no such case")
+        return site_of(request).render(request, page, case_id=case_id)
+    return handler
+
+
+def _remember_language(request: Request, chosen: str) -> Response:
+    """?lang=en remembers the choice in a cookie and goes back to the page's own address, so that the
+    address (and the service worker's offline copy) stays the same whatever the language."""
+    response = RedirectResponse(request.url.path, status_code=303)
+    if chosen in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="strict",
+                            secure=not is_local_http(request), path="/")
+    return response
+
+
+async def static_file(request: Request) -> Response:
+    found = site_of(request).assets.lookup(request.url.path)
+    if found is None:
+        return problem(404, "not_found", "no such file")
+    asset, hashed = found
+    headers = {"cache-control": IMMUTABLE if hashed else "no-cache", "cross-origin-resource-policy": "same-origin"}
+    return Response(asset.body, media_type=asset.media_type, headers=headers)
+
+
+async def manifest(request: Request) -> Response:
+    site = site_of(request)
+    lang = site.languages[language_of(request)]
+    _ = lang.translations.gettext
+    icons = [{"src": f"/icons/icon-{n}.png", "sizes": f"{n}x{n}", "type": "image/png", "purpose": purpose}
+             for n in ICON_SIZES for purpose in ("any", "maskable")]
+    icons.append({"src": site.assets["icons/icon.svg"].url, "sizes": "any", "type": "image/svg+xml"})
+    body = {"id": "/", "name": "Samtal", "short_name": "Samtal", "lang": lang.code, "dir": lang.direction,
+            "description": _("Encrypted messages with social services"), "start_url": "/",
+            "scope": "/", "display": "standalone", "background_color": "#f5f7fa", "theme_color": "#0a4f9c",
+            "icons": icons}
+    return Response(json.dumps(body, ensure_ascii=False), media_type="application/manifest+json",
+                    headers={"cache-control": "no-cache"})
+
+
+async def icon(request: Request) -> Response:
+    size = int(request.path_params["size"])
+    if size not in ICON_SIZES:
+        return problem(404, "not_found", "no such icon")
+    return Response(png(size), media_type="image/png", headers={"cache-control": "public, max-age=86400"})
+
+
+SW_SOURCE = TEMPLATES / "sw.js"
+
+
+# Page shells the service worker keeps from the start; a conversation's page is kept once visited.
+OFFLINE_PAGES = ["/", "/cases", "/inbox", "/devices"]
+
+
+def service_worker_source(assets: Assets) -> str:
+    urls = assets.precache_urls()
+    version = hashlib.sha256(json.dumps(urls).encode()).hexdigest()[:16]
+    return SW_SOURCE.read_text(encoding="utf-8").replace("/*PRECACHE*/[]", json.dumps(urls)).replace(
+        "/*PAGES*/[]", json.dumps(OFFLINE_PAGES)).replace('/*VERSION*/""', json.dumps(version))
+
+
+async def service_worker(request: Request) -> Response:
+    """Served from the root so that it controls every page; its copy list names hashed files only."""
+    return Response(site_of(request).service_worker, media_type="text/javascript; charset=utf-8",
+                    headers={"cache-control": "no-cache", "content-security-policy": WORKER_CSP})
+
+
+async def device_qr(request: Request) -> Response:
+    """A QR code of a device's safety number, to compare in person; public-key data only."""
+    device = await request.app.state.services.store.get_device(request.path_params["device_id"])
+    if device is None:
+        return problem(404, "not_found", "no such device")
+    keys = DevicePublicKeys(device.sign_pub, device.kem_pub)
+    qr = segno.make(f"samtal:device:v1:{device.id}:{keys.fingerprint().replace(' ', '')}", error="m")
+    buffer = io.BytesIO()
+    qr.save(buffer, kind="svg", xmldecl=False, svgns=True, scale=6, border=4, dark="#000", light="#fff",
+            svgclass=None, lineclass=None)
+    return Response(buffer.getvalue(), media_type="image/svg+xml", headers={"cache-control": "private, no-store"})
+
+
+ROUTES = [PageRoute(path, PUBLIC, _page(PAGES[name])) for path, name in [
+    ("/", "signin"), ("/cases", "cases"), ("/cases/{case_id}", "case"), ("/inbox", "inbox"),
+    ("/inbox/{case_id}", "inbox"), ("/devices", "devices")]] + [
+    PageRoute("/static/{path:path}", PUBLIC, static_file),
+    PageRoute("/manifest.webmanifest", PUBLIC, manifest),
+    PageRoute("/icons/icon-{size:int}.png", PUBLIC, icon),
+    PageRoute("/sw.js", PUBLIC, service_worker),
+    PageRoute("/devices/{device_id}/qr.svg", Action.DEVICE_READ, device_qr),
+]
+
+
+def page_routes() -> list[Route]:
+    return [Route(r.path, _guarded(r), methods=["GET", "HEAD"]) for r in ROUTES]

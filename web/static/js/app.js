@@ -1,0 +1,133 @@
+// What every signed-in page does first: find out who is signed in, set up this browser's device keys,
+// open the live connection, and keep the header (who, sign out, connection state) up to date.
+import { api, ApiError, whenSignedOut } from "./api.js";
+import { byId, status } from "./dom.js";
+import { t } from "./i18n.js";
+import { Live } from "./live.js";
+import { Outbox } from "./outbox.js";
+import { Session } from "./session.js";
+import * as db from "./idb.js";
+
+export const config = JSON.parse(byId("config")?.textContent || "{}");
+
+// The one Trusted Types policy the page's CSP allows ("trusted-types samtal"). It vouches for exactly
+// one script URL, the service worker's; it makes no HTML at all.
+const policy = window.trustedTypes?.createPolicy("samtal", {
+  createScriptURL(url) {
+    if (url === "/sw.js") return url;
+    throw new TypeError("script URL not allowed");
+  },
+});
+
+export function registerServiceWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  const url = policy ? policy.createScriptURL("/sw.js") : "/sw.js";
+  navigator.serviceWorker.register(url, { scope: "/" }).catch(() => {
+    // without it the app works the same, only not offline after a reload
+  });
+}
+
+export function goToSignIn() {
+  const next = location.pathname + location.search;
+  location.assign(`/?next=${encodeURIComponent(next)}`);
+}
+
+export function homeOf(user) {
+  return user.role === "citizen" ? "/cases" : "/inbox";
+}
+
+/** /api/me, or the copy kept from the last time when offline; null when not signed in. */
+export async function whoAmI() {
+  try {
+    const me = await api("GET", "/api/me");
+    await db.put("meta", me, "me");
+    return me;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return null;
+    if (error instanceof ApiError && error.offline) {
+      const kept = await db.get("meta", "me");
+      if (kept) return { ...kept, offline: true };
+    }
+    throw error;
+  }
+}
+
+function showConnection(state) {
+  const text = {
+    online: "",
+    connecting: t("Connecting…"),
+    offline: t("You are offline. What you write is sent when the connection is back."),
+    refused: t("This device can no longer connect. Sign in again."),
+  }[state];
+  status("connection", text, state);
+}
+
+function wireHeader(user) {
+  const who = byId("whoami");
+  if (who) who.textContent = user.display_name;
+  for (const item of document.querySelectorAll("[data-role-link]")) {
+    item.hidden = item.dataset.roleLink !== (user.role === "citizen" ? "citizen" : "staff");
+  }
+  byId("signout")?.addEventListener("click", async () => {
+    try {
+      await api("POST", "/api/logout", {});
+      // Case keys and case metadata kept for offline use go with the session. The device keys stay:
+      // they are this device's identity, useless without a session of their owner.
+      await db.clear("keys");
+      await db.clear("meta");
+    } finally {
+      location.assign("/");
+    }
+  });
+}
+
+/**
+ * Start a signed-in page: {me, session, live, outbox}. Redirects to the sign-in page when there is no
+ * session. `statusId` names the status line that tells about device setup.
+ */
+export async function boot(statusId = "setup-status") {
+  registerServiceWorker();
+  const me = await whoAmI();
+  if (!me) {
+    goToSignIn();
+    return new Promise(() => {}); // the page is going away
+  }
+  wireHeader(me.user);
+  whenSignedOut(goToSignIn);
+  const session = new Session(me.user);
+  status(statusId, t("Preparing this device's encryption keys…"));
+  if (me.offline) {
+    const record = await db.get("devices", me.user.id);
+    if (!record) throw new ApiError(0, "offline", "offline before this device was set up");
+    await session.ensureDevice(null);
+  } else {
+    await session.ensureDevice(me.devices);
+  }
+  status(statusId, session.replacedRevoked ? t("This device had been removed from your account; it now has new keys.") : "");
+  const live = new Live(session.deviceId);
+  const outbox = new Outbox(session, live);
+  live.addEventListener("state", (event) => showConnection(event.detail));
+  live.addEventListener("keys", () => session.keysChanged());
+  live.addEventListener("msg", (event) => {
+    const frame = event.detail;
+    if (frame.sender !== me.user.id) live.receipt(frame.case_id, { delivered: frame.seq });
+  });
+  live.addEventListener("state", async (event) => {
+    if (event.detail === "refused" && !(await whoAmI())) goToSignIn();
+  });
+  live.connect();
+  showConnection(live.state);
+  return { me, session, live, outbox };
+}
+
+/** Turn an error into words for a status line. */
+export function explain(error) {
+  if (error?.code === "no_key") {
+    return t("This device has not been given the keys to the case yet. Try again in a moment.");
+  }
+  if (error instanceof ApiError && error.offline) return t("You are offline.");
+  if (error instanceof ApiError && error.status === 403) return t("You do not have access to this.");
+  if (error instanceof ApiError && error.status === 404) return t("It could not be found.");
+  console.error(error); // for whoever looks at the console; the page says it in words
+  return t("Something went wrong. Try again.");
+}

@@ -1,0 +1,406 @@
+// One case's conversation: the messages (decrypted here, shown as text only), the composer with
+// attachments, live updates, and sent / delivered / read states. Used by the citizen's conversation
+// page and by the caseworker's inbox.
+import { announce, byId, h, icon, status } from "./dom.js";
+import { fileSize, fullTime, isoTime, shortTime } from "./format.js";
+import { t } from "./i18n.js";
+import { ACCEPTED_TYPES, AttachmentError, decryptAttachment, encryptFile, fits, isImage } from "./attachments.js";
+import { explain } from "./app.js";
+
+const NEAR_BOTTOM_PX = 120;
+const ANNOUNCE_CHARS = 160;
+
+export class Conversation {
+  /**
+   * @param app {session, live, outbox, me, config}
+   * @param caseView the case (GET /api/cases/{id})
+   * @param onActivity called with each new message item (the inbox updates its list)
+   */
+  constructor(app, caseView, onActivity = () => {}) {
+    this.app = app;
+    this.view = caseView;
+    this.onActivity = onActivity;
+    this.me = app.me.user;
+    this.items = new Map(); // msg id -> item
+    this.othersDelivered = 0;
+    this.othersRead = 0;
+    this.readSent = 0;
+    this.list = byId("messages");
+    this.form = byId("composer");
+    this.text = byId("message-text");
+    this.fileInput = byId("attachment-input");
+    this.file = null;
+    this.objectUrls = [];
+    this.listeners = [];
+    this.stopped = false;
+  }
+
+  _on(target, type, handler, options = {}) {
+    target.addEventListener(type, handler, options);
+    this.listeners.push(() => target.removeEventListener(type, handler));
+  }
+
+  async start() {
+    const { live, outbox } = this.app;
+    this.list.replaceChildren();
+    delete this.list.dataset.state;
+    this._wireComposer();
+    this._on(live, "msg", (e) => this._pushed(e.detail));
+    this._on(live, "receipt", (e) => this._receipt(e.detail));
+    this._on(live, "state", () => this._refreshPending());
+    this._on(live, "ready", () => this._markSeen());
+    this._on(outbox, "queued", (e) => this._queued(e.detail));
+    this._on(outbox, "acked", (e) => this._acked(e.detail));
+    this._on(outbox, "failed", (e) => this._queued(e.detail));
+    this._on(document, "visibilitychange", () => this._markSeen());
+    for (const record of await outbox.list(this.view.id)) await this._queued(record);
+    const loaded = await this._loadHistory();
+    for (const r of this.view.receipts || []) this._receipt({ ...r, case_id: this.view.id });
+    this._scrollToEnd(true);
+    // Without the case key nothing could be opened: follow the case once the key is there.
+    if (loaded) await live.follow(this.view.id, this._lastSeq());
+    this._markSeen();
+    this.list.dataset.state = "ready"; // the history is shown (tests and styles may wait for it)
+  }
+
+  /** Open the stored history; false when this device has no key for the case yet. */
+  async _loadHistory() {
+    const { session, live } = this.app;
+    const slow = setTimeout(() => status("conversation-status", t("Waiting for this device to be given the keys to the case…")), 1500);
+    try {
+      status("conversation-status", t("Opening the conversation…"));
+      await session.caseKey(this.view);
+      for (const item of await session.history(this.view)) this._add(item);
+      status("conversation-status", "");
+      return true;
+    } catch (error) {
+      status("conversation-status", explain(error), "error");
+      if (error.code !== "no_key") return true; // offline, say: the live connection replays it later
+      // A key holder may approve this device later; then the server says so and we try again.
+      const again = async () => {
+        if (await this._loadHistory()) await live.follow(this.view.id, this._lastSeq());
+      };
+      this._on(live, "keys", again, { once: true });
+      return false;
+    } finally {
+      clearTimeout(slow);
+    }
+  }
+
+  stop() {
+    this.stopped = true;
+    for (const remove of this.listeners) remove();
+    this.listeners = [];
+    for (const url of this.objectUrls) URL.revokeObjectURL(url);
+    this.objectUrls = [];
+  }
+
+  _lastSeq() {
+    let last = 0;
+    for (const item of this.items.values()) if (item.seq && item.seq > last) last = item.seq;
+    return last;
+  }
+
+  // -- which side a message is on -------------------------------------------------------------------
+  _fromCitizen(item) {
+    return item.sender === this.view.citizen;
+  }
+
+  _ours(item) {
+    // The citizen's own messages on one side, the unit's on the other, whoever in the unit wrote them.
+    return this.me.role === "citizen" ? item.sender === this.me.id : !this._fromCitizen(item);
+  }
+
+  _senderName(item) {
+    if (item.sender === this.me.id) return t("You");
+    if (item.sender === this.view.citizen) return this.view.citizen_name || item.sender;
+    if (item.sender === this.view.assigned_to) return this.view.assigned_name || item.sender;
+    return this.view.unit_name || t("Social services");
+  }
+
+  // -- incoming ----------------------------------------------------------------------------------
+  async _pushed(frame) {
+    if (frame.case_id !== this.view.id || this.items.get(frame.msg_id)?.seq) return;
+    let item;
+    try {
+      item = await this.app.session.openSafely(this.view, frame);
+    } catch (error) {
+      return; // offline while looking up the sender's keys: the message comes again on resume
+    }
+    if (this.stopped || this.items.get(item.msgId)?.seq) return;
+    this._add(item);
+    this.onActivity(item);
+    if (item.sender !== this.me.id) {
+      const words = item.body?.text || item.body?.name || "";
+      announce(t("New message from %(name)s: %(text)s", { name: this._senderName(item), text: words.slice(0, ANNOUNCE_CHARS) }));
+      this._markSeen();
+    }
+  }
+
+  _receipt(frame) {
+    if (frame.case_id !== this.view.id || frame.user === this.me.id) return;
+    if (this.me.role !== "citizen" && frame.user !== this.view.citizen) return; // colleagues' reading is not the citizen's
+    this.othersDelivered = Math.max(this.othersDelivered, frame.delivered_seq || 0, frame.read_seq || 0);
+    this.othersRead = Math.max(this.othersRead, frame.read_seq || 0);
+    for (const item of this.items.values()) if (item.seq && this._ours(item)) this._renderState(item);
+  }
+
+  _markSeen() {
+    if (this.stopped || document.visibilityState !== "visible") return;
+    const last = this._lastSeq();
+    if (last > this.readSent && this.app.live.online) {
+      this.readSent = last;
+      this.app.live.receipt(this.view.id, { delivered: last, read: last });
+    }
+  }
+
+  // -- outgoing ----------------------------------------------------------------------------------
+  async _queued(record) {
+    if (record.case_id !== this.view.id) return;
+    let existing = this.items.get(record.msg_id);
+    if (existing?.seq) return;
+    if (!existing) {
+      let opened = { body: null, sentAt: record.created_at };
+      try {
+        opened = await this.app.session.openOwn(this.view, record.env);
+      } catch (error) {
+        // shown as "could not be opened"; it is still sent
+      }
+      existing = {
+        msgId: record.msg_id, seq: null, sender: this.me.id, body: opened.body, sentAt: opened.sentAt,
+        storedAt: null, error: opened.body ? null : "local",
+      };
+      this.items.set(record.msg_id, existing);
+    }
+    existing.failed = record.failed || null;
+    existing.uploading = Boolean(record.blob);
+    this._render(existing);
+    this._scrollToEnd(true);
+  }
+
+  async _acked({ record, ack }) {
+    if (record.case_id !== this.view.id) return;
+    if (!this.items.has(record.msg_id)) await this._queued(record);
+    const item = this.items.get(record.msg_id);
+    item.seq = ack.seq;
+    item.storedAt = ack.stored_at;
+    item.failed = null;
+    item.uploading = false;
+    this.app.live.advance(this.view.id, ack.seq);
+    this._render(item);
+    this.onActivity(item);
+  }
+
+  _refreshPending() {
+    for (const item of this.items.values()) if (!item.seq) this._renderState(item);
+  }
+
+  _add(item) {
+    const known = this.items.get(item.msgId);
+    if (known?.seq) return;
+    if (known && !known.seq) {
+      this.app.outbox.settled(item.msgId); // sent before (its ack was lost): the server has it
+      known.el?.remove();
+    }
+    this.items.set(item.msgId, item);
+    if (item.seq) this.app.live.advance(this.view.id, item.seq);
+    const nearBottom = this._nearBottom();
+    this._render(item);
+    this._scrollToEnd(nearBottom || item.sender === this.me.id);
+  }
+
+  // -- rendering ---------------------------------------------------------------------------------
+  _render(item) {
+    const ours = this._ours(item);
+    const mine = item.sender === this.me.id ? " mine" : "";
+    const el = h("li", { class: `message ${ours ? "ours" : "theirs"}${mine}`, "data-msg-id": item.msgId });
+    el.append(h("p", { class: "sender", text: this._senderName(item) }));
+    if (!item.body) {
+      el.append(h("p", { class: "text unreadable", text: t("This message could not be opened. It may have been changed on the way, or this device lacks its key.") }));
+    } else {
+      if (item.body.text) el.append(h("p", { class: "text", text: String(item.body.text) }));
+      if (item.body.type === "attachment") el.append(this._attachment(item));
+    }
+    const when = item.sentAt || item.storedAt || Date.now();
+    const meta = h("p", { class: "meta" },
+      h("time", { datetime: isoTime(when), title: fullTime(when), text: shortTime(when) }));
+    if (ours) meta.append(h("span", { class: "state" }));
+    el.append(meta);
+    if (item.el) item.el.replaceWith(el);
+    else this._insert(el, item);
+    item.el = el;
+    if (ours) this._renderState(item);
+  }
+
+  _insert(el, item) {
+    if (item.seq) {
+      for (const other of this.list.children) {
+        const otherItem = this.items.get(other.dataset.msgId);
+        if (!otherItem?.seq || otherItem.seq > item.seq) {
+          this.list.insertBefore(el, other);
+          return;
+        }
+      }
+    }
+    this.list.append(el);
+  }
+
+  _state(item) {
+    if (item.failed) return ["failed", t("Not sent")];
+    if (!item.seq) {
+      if (!this.app.live.online) return ["waiting", t("Waiting for connection")];
+      return ["sending", item.uploading ? t("Uploading…") : t("Sending…")];
+    }
+    if (this.othersRead >= item.seq) return ["read", t("Read")];
+    if (this.othersDelivered >= item.seq) return ["delivered", t("Delivered")];
+    return ["sent", t("Sent")];
+  }
+
+  _renderState(item) {
+    const holder = item.el?.querySelector(".state");
+    if (!holder) return;
+    const [kind, words] = this._state(item);
+    if (holder.dataset.kind === kind) return;
+    holder.dataset.kind = kind;
+    holder.replaceChildren(icon(`state-${kind}`), h("span", { text: words }));
+    if (kind === "failed") {
+      holder.append(
+        h("button", { type: "button", class: "button quiet small", text: t("Try again"), onclick: () => this.app.outbox.retry(item.msgId) }),
+        h("button", {
+          type: "button", class: "button quiet small", text: t("Delete"),
+          onclick: async () => {
+            await this.app.outbox.discard(item.msgId);
+            item.el.remove();
+            this.items.delete(item.msgId);
+            this.text.focus();
+          },
+        }));
+    }
+  }
+
+  _attachment(item) {
+    const body = item.body;
+    const name = String(body.name || t("file"));
+    const label = `${name} (${fileSize(Number(body.size) || 0)})`;
+    if (!item.seq || !body.blob_id) {
+      return h("p", { class: "attachment" }, icon("attach"), h("span", { text: label }));
+    }
+    if (isImage(body.mime)) {
+      const figure = h("figure", { class: "attachment image" },
+        h("p", { class: "muted", text: t("Opening image…") }),
+        h("figcaption", { text: label }));
+      this._decrypt(body).then((url) => {
+        figure.firstChild.replaceWith(h("img", { src: url, alt: name }));
+      }, () => {
+        figure.firstChild.replaceWith(h("p", { class: "error-text", text: t("The attachment could not be opened.") }));
+      });
+      return figure;
+    }
+    const error = h("span", { class: "error-text", role: "status" });
+    const button = h("button", {
+      type: "button", class: "button secondary attachment-file",
+      "aria-label": t("Download %(file)s", { file: label }),
+      onclick: async () => {
+        error.textContent = "";
+        try {
+          const link = h("a", { href: await this._decrypt(body), download: name });
+          link.click();
+        } catch (err) {
+          error.textContent = t("The attachment could not be opened.");
+        }
+      },
+    }, icon("file"), h("span", { text: label }));
+    return h("p", { class: "attachment" }, button, error);
+  }
+
+  async _decrypt(body) {
+    const blob = await decryptAttachment(this.view.id, body);
+    const url = URL.createObjectURL(blob);
+    this.objectUrls.push(url);
+    return url;
+  }
+
+  _nearBottom() {
+    return this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < NEAR_BOTTOM_PX;
+  }
+
+  _scrollToEnd(really) {
+    if (really) this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  // -- the composer ------------------------------------------------------------------------------
+  _error(text) {
+    status("composer-error", text, text ? "error" : "");
+  }
+
+  _wireComposer() {
+    const fresh = this.form.cloneNode(true); // drop the listeners of a conversation opened before
+    this.form.replaceWith(fresh);
+    this.form = fresh;
+    this.text = byId("message-text");
+    this.fileInput = byId("attachment-input");
+    this._error("");
+    this._chooseFile(null);
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this._send();
+    });
+    this.text.addEventListener("keydown", (event) => {
+      const coarse = matchMedia("(pointer: coarse)").matches;
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !coarse) {
+        event.preventDefault();
+        this._send();
+      }
+    });
+    this.fileInput.addEventListener("change", () => this._chooseFile(this.fileInput.files[0] || null));
+    byId("attachment-remove").addEventListener("click", () => {
+      this._chooseFile(null);
+      this.fileInput.focus();
+    });
+  }
+
+  _chooseFile(file) {
+    const max = this.app.config.max_attachment_bytes;
+    this._error("");
+    if (file && !ACCEPTED_TYPES.includes(file.type)) {
+      this._error(t("“%(name)s” cannot be sent. Only images (PNG, JPEG, WebP, GIF) and PDF files can be attached.", { name: file.name }));
+      file = null;
+    } else if (file && !fits(file, max)) {
+      this._error(t("“%(name)s” is %(size)s, which is too large. Attachments can be at most %(max)s.",
+        { name: file.name, size: fileSize(file.size), max: fileSize(max) }));
+      file = null;
+    }
+    this.file = file;
+    if (!file) this.fileInput.value = "";
+    byId("attachment-chosen").hidden = !file;
+    byId("attachment-name").textContent = file ? t("Attached: %(file)s", { file: `${file.name} (${fileSize(file.size)})` }) : "";
+  }
+
+  async _send() {
+    const text = this.text.value.trim();
+    const file = this.file;
+    if (!text && !file) {
+      this._error(t("Write a message or attach a file first."));
+      this.text.focus();
+      return;
+    }
+    this._error("");
+    try {
+      if (file) {
+        const { body, blob } = await encryptFile(file, text, this.app.config.max_attachment_bytes);
+        await this.app.outbox.add(this.view, body, blob);
+      } else {
+        await this.app.outbox.add(this.view, { type: "text", text });
+      }
+      this.text.value = "";
+      this._chooseFile(null);
+    } catch (error) {
+      if (error instanceof AttachmentError) {
+        this._error(error.code === "too_large" ? t("The file is too large.") : t("Only images (PNG, JPEG, WebP, GIF) and PDF files can be attached."));
+      } else {
+        this._error(explain(error));
+      }
+    }
+    this.text.focus();
+  }
+}

@@ -1,0 +1,44 @@
+// Times, durations and sizes in the page's language.
+import { lang, t } from "./i18n.js";
+
+const clock = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit" });
+const dayAndClock = new Intl.DateTimeFormat(lang, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+const full = new Intl.DateTimeFormat(lang, { dateStyle: "full", timeStyle: "short" });
+
+function sameDay(a, b) {
+  return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
+}
+
+/** A short time for a list or a message: "14:05" today, "3 nov. 14:05" before. */
+export function shortTime(ms) {
+  const date = new Date(ms);
+  return sameDay(date, new Date()) ? clock.format(date) : dayAndClock.format(date);
+}
+
+export function fullTime(ms) {
+  return full.format(new Date(ms));
+}
+
+export function isoTime(ms) {
+  return new Date(ms).toISOString();
+}
+
+function unit(value, name) {
+  return new Intl.NumberFormat(lang, { style: "unit", unit: name, unitDisplay: "long" }).format(value);
+}
+
+/** "5 minuter", "2 timmar", "3 dagar": the largest whole unit, for waiting and answer times. */
+export function duration(seconds) {
+  if (seconds < 60) return t("less than a minute");
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return unit(minutes, "minute");
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return unit(hours, "hour");
+  return unit(Math.floor(hours / 24), "day");
+}
+
+export function fileSize(bytes) {
+  if (bytes < 1024) return unit(bytes, "byte");
+  if (bytes < 1024 * 1024) return new Intl.NumberFormat(lang, { style: "unit", unit: "kilobyte", maximumFractionDigits: 0 }).format(bytes / 1024);
+  return new Intl.NumberFormat(lang, { style: "unit", unit: "megabyte", maximumFractionDigits: 1 }).format(bytes / (1024 * 1024));
+}

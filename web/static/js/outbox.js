@@ -1,0 +1,134 @@
+// The outbox: messages written but not yet acknowledged by the server. Each is kept in IndexedDB as a
+// sealed envelope (already encrypted and signed; an attachment also as its encrypted file), so it
+// survives a lost connection and a reload, and goes out, in order, as soon as the connection is back.
+// Sending the same message id again is safe: the server answers with the original acknowledgement.
+import { b64u } from "./crypto/index.js";
+import { api } from "./api.js";
+import * as db from "./idb.js";
+
+const RATE_LIMIT_PAUSE_MS = 1000;
+
+/**
+ * Events: "queued" (detail: record), "acked" (detail: {record, ack}), "failed" (detail: record).
+ * A record: {msg_id, user_id, case_id, created_at, env: Uint8Array, blob: Uint8Array | null, failed?: code}.
+ */
+export class Outbox extends EventTarget {
+  constructor(session, live) {
+    super();
+    this.session = session;
+    this.live = live;
+    this._flushing = false;
+    this._again = false;
+    live.addEventListener("ready", () => this.flush());
+  }
+
+  _emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  /** Seal `body` for the case and queue it; `blob` is an encrypted attachment to upload first. */
+  async add(caseView, body, blob = null) {
+    const { msgId, env } = await this.session.seal(caseView, body);
+    const record = {
+      msg_id: msgId, user_id: this.session.user.id, case_id: caseView.id, created_at: Date.now(), env, blob,
+    };
+    await db.put("outbox", record);
+    this._emit("queued", record);
+    this.flush();
+    return record;
+  }
+
+  /** This user's waiting messages, oldest first; of one case if `caseId` is given. */
+  async list(caseId = null) {
+    const all = await db.byIndex("outbox", "user", this.session.user.id);
+    return all.filter((r) => !caseId || r.case_id === caseId).sort((a, b) => a.created_at - b.created_at);
+  }
+
+  async discard(msgId) {
+    await db.del("outbox", msgId);
+  }
+
+  async retry(msgId) {
+    const record = await db.get("outbox", msgId);
+    if (!record) return;
+    delete record.failed;
+    await db.put("outbox", record);
+    this.flush();
+  }
+
+  /** A message the server has stored (seen in history or pushed) no longer waits here. */
+  async settled(msgId) {
+    await db.del("outbox", msgId);
+  }
+
+  async flush() {
+    if (this._flushing) {
+      this._again = true;
+      return;
+    }
+    this._flushing = true;
+    try {
+      do {
+        this._again = false;
+        for (const record of await this.list()) {
+          if (!this.live.online) return;
+          if (record.failed) continue;
+          if (!await this._send(record)) return;
+        }
+      } while (this._again);
+    } finally {
+      this._flushing = false;
+    }
+  }
+
+  /** Send one; false when the connection is gone (the rest wait for the next flush). */
+  async _send(record) {
+    try {
+      if (record.blob) record = await this._upload(record);
+      let ack;
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          ack = await this.live.request({ t: "send", env: b64u(record.env) });
+          break;
+        } catch (error) {
+          if (error.code === "stale_epoch" && attempt === 0) {
+            // The case key was rotated since this was sealed: seal it again with the new one.
+            this.session.forgetEpoch(record.case_id);
+            record = await this._reseal(record);
+          } else if (error.code === "rate_limited" && attempt < 10) {
+            await new Promise((resolve) => setTimeout(resolve, RATE_LIMIT_PAUSE_MS));
+          } else {
+            throw error;
+          }
+        }
+      }
+      await db.del("outbox", record.msg_id);
+      this._emit("acked", { record, ack });
+      return true;
+    } catch (error) {
+      if (["disconnected", "timeout", "offline"].includes(error.code)) return false;
+      record.failed = error.code || "error";
+      await db.put("outbox", record);
+      this._emit("failed", record);
+      return true;
+    }
+  }
+
+  async _upload(record) {
+    const answer = await api("POST", `/api/cases/${encodeURIComponent(record.case_id)}/blobs`, record.blob);
+    const sealed = await this._reseal(record, (body) => ({ ...body, blob_id: answer.blob_id }));
+    sealed.blob = null;
+    await db.put("outbox", sealed);
+    return sealed;
+  }
+
+  /** Open our own envelope, change the body if asked, and seal it again under the same message id. */
+  async _reseal(record, change = (body) => body) {
+    const caseView = await this.session.caseView(record.case_id);
+    const { body } = await this.session.openOwn(caseView, record.env);
+    const { env } = await this.session.seal(caseView, change(body), record.msg_id);
+    const updated = { ...record, env };
+    await db.put("outbox", updated);
+    return updated;
+  }
+}

@@ -1,0 +1,23 @@
+// The citizen's conversation with the caseworker.
+import { byId, status } from "../dom.js";
+import { duration } from "../format.js";
+import { t } from "../i18n.js";
+import { boot, config, explain } from "../app.js";
+import { Conversation } from "../conversation.js";
+
+async function main() {
+  const app = await boot("conversation-status");
+  const view = await app.session.caseView(config.case_id);
+  document.title = `${view.title} – Samtal`;
+  byId("conversation-title").textContent = view.title;
+  byId("conversation-with").textContent = view.assigned_name
+    ? t("With %(name)s, %(unit)s", { name: view.assigned_name, unit: view.unit_name })
+    : view.unit_name;
+  const usual = view.assigned_usual_reply_seconds;
+  byId("reply-time").textContent = usual
+    ? t("Usually answers within %(time)s.", { time: duration(usual) })
+    : t("Usual answer time: not known yet.");
+  await new Conversation({ ...app, config }, view).start();
+}
+
+main().catch((error) => status("conversation-status", explain(error), "error"));

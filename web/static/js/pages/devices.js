@@ -1,0 +1,85 @@
+// Devices: this device's safety number (computed here from its own keys) and QR code, the account's
+// other devices, and removing one.
+import { api } from "../api.js";
+import { announce, byId, h, status } from "../dom.js";
+import { fullTime, isoTime } from "../format.js";
+import { t } from "../i18n.js";
+import { boot, explain } from "../app.js";
+
+let app;
+
+function confirmRevoke(device) {
+  const dialog = byId("confirm-revoke");
+  byId("confirm-text").textContent = t("“%(name)s”, added %(time)s, will no longer be able to read or send messages.",
+    { name: device.label, time: fullTime(device.created_at) });
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "revoke"), { once: true });
+    dialog.returnValue = "";
+    dialog.showModal();
+  });
+}
+
+async function revoke(device, button) {
+  if (!await confirmRevoke(device)) {
+    button.focus();
+    return;
+  }
+  try {
+    await api("DELETE", `/api/devices/${encodeURIComponent(device.id)}`);
+    announce(t("The device “%(name)s” is removed.", { name: device.label }));
+    await render();
+    byId("other-devices-heading").focus();
+  } catch (error) {
+    status("setup-status", explain(error), "error");
+  }
+}
+
+function deviceItem(device, removable) {
+  const item = h("li", { class: "device" },
+    h("p", { class: "device-label", text: device.label }),
+    h("p", { class: "muted" },
+      device.revoked_at
+        ? h("span", { text: t("Removed %(time)s", { time: fullTime(device.revoked_at) }) })
+        : h("time", { datetime: isoTime(device.created_at), text: t("Added %(time)s", { time: fullTime(device.created_at) }) })),
+    h("p", {}, h("span", { class: "visually-hidden", text: `${t("Safety number")}: ` }),
+      h("span", { class: "fingerprint", text: device.fingerprint })));
+  if (removable) {
+    const button = h("button", {
+      type: "button", class: "button danger",
+      "aria-label": t("Remove %(name)s", { name: device.label }),
+      text: t("Remove"),
+    });
+    button.addEventListener("click", () => revoke(device, button));
+    item.append(button);
+  }
+  return item;
+}
+
+async function render() {
+  const { devices } = await api("GET", "/api/me");
+  const mine = devices.find((d) => d.id === app.session.deviceId);
+  const local = await app.session.fingerprint();
+  byId("this-label").textContent = mine?.label || "";
+  byId("this-id").textContent = app.session.deviceId;
+  byId("this-fingerprint").textContent = local;
+  byId("fingerprint-mismatch").hidden = !mine || mine.fingerprint === local;
+  const qr = byId("this-qr");
+  qr.alt = t("QR code of the safety number %(number)s", { number: local });
+  qr.src = `/devices/${encodeURIComponent(app.session.deviceId)}/qr.svg`;
+  qr.hidden = false;
+  const others = devices.filter((d) => d.id !== app.session.deviceId && !d.revoked_at);
+  const removed = devices.filter((d) => d.revoked_at);
+  const list = byId("other-devices");
+  list.replaceChildren(...others.map((d) => deviceItem(d, true)));
+  if (!others.length) list.append(h("li", { class: "empty", text: t("No other devices.") }));
+  byId("removed-devices").replaceChildren(...removed.map((d) => deviceItem(d, false)));
+  byId("removed-section").hidden = !removed.length;
+}
+
+async function main() {
+  app = await boot();
+  byId("other-devices-heading").tabIndex = -1;
+  await render();
+}
+
+main().catch((error) => status("setup-status", explain(error), "error"));

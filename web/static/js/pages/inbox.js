@@ -1,0 +1,248 @@
+// The caseworker's inbox: the unit's cases (assigned to me by default), unanswered and longest waiting
+// first, with unread counts and waiting times; one case open beside the list to read and reply live.
+import { announce, byId, h, icon, status } from "../dom.js";
+import { duration, isoTime, shortTime } from "../format.js";
+import { t, tn } from "../i18n.js";
+import { api } from "../api.js";
+import { boot, config, explain } from "../app.js";
+import { Conversation } from "../conversation.js";
+
+const REFRESH_MS = 5 * 60 * 1000; // the list is live; a full reload now and then corrects any drift
+const TICK_MS = 60 * 1000; // waiting times move on
+
+let app;
+let cases = [];
+let open = null; // {id, view, conversation}
+const filters = { text: "", state: "all", scope: "mine" };
+
+function needsAnswer(c) {
+  return Boolean(c.waiting_since) && !c.handled;
+}
+
+function compare(a, b) {
+  if (needsAnswer(a) !== needsAnswer(b)) return needsAnswer(a) ? -1 : 1;
+  if (needsAnswer(a)) return a.waiting_since - b.waiting_since; // longest waiting first
+  return (b.last_message_at || 0) - (a.last_message_at || 0) || a.id.localeCompare(b.id);
+}
+
+function fold(text) {
+  return String(text || "").normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+}
+
+function stateWords(c) {
+  if (needsAnswer(c)) return t("Unanswered, waited %(time)s", { time: duration((Date.now() - c.waiting_since) / 1000) });
+  if (c.handled) return t("Handled");
+  if (!c.last_message_at) return t("No messages yet");
+  return t("Answered");
+}
+
+function shown(c) {
+  const me = app.me.user.id;
+  if (filters.scope === "mine" && c.assigned_to !== me) return false;
+  if (filters.state === "unanswered" && !needsAnswer(c)) return false;
+  if (filters.state === "unread" && !c.unread) return false;
+  if (filters.state === "handled" && !c.handled) return false;
+  const wanted = fold(filters.text).trim();
+  if (!wanted) return true;
+  const haystack = fold([c.citizen_name, c.title, c.id, c.assigned_name, c.unit_name, stateWords(c)].join(" "));
+  return wanted.split(/\s+/).every((word) => haystack.includes(word));
+}
+
+function caseItem(c) {
+  const isOpen = open?.id === c.id;
+  const kind = needsAnswer(c) ? "unanswered" : c.handled ? "handled" : c.last_message_at ? "answered" : "quiet";
+  const link = h("a", {
+    href: `/inbox/${encodeURIComponent(c.id)}`, class: "case-link", "data-case-id": c.id,
+    "aria-current": isOpen ? "true" : null,
+  },
+  h("span", { class: "case-row" },
+    h("span", { class: "case-name", text: c.citizen_name || c.citizen }),
+    c.last_message_at ? h("time", { datetime: isoTime(c.last_message_at), text: shortTime(c.last_message_at) }) : null),
+  h("span", { class: "case-title", text: `${c.title} · ${c.id}` }),
+  c.assigned_to !== app.me.user.id && c.assigned_name
+    ? h("span", { class: "case-meta", text: t("Assigned to %(name)s", { name: c.assigned_name }) }) : null,
+  h("span", { class: "case-row" },
+    h("span", { class: `badge state-${kind}` }, kind === "quiet" ? null : icon(`case-${kind}`),
+      h("span", { text: stateWords(c) })),
+    c.unread ? h("span", { class: "badge unread", text: tn("%(n)s unread", "%(n)s unread", c.unread) }) : null));
+  link.addEventListener("click", (event) => {
+    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    navigate(c.id);
+  });
+  return h("li", { class: `case-item ${kind}${isOpen ? " is-open" : ""}` }, link);
+}
+
+function renderList() {
+  const list = byId("case-list");
+  const focused = document.activeElement?.closest?.("[data-case-id]")?.dataset.caseId;
+  const visible = cases.filter(shown).sort(compare);
+  list.replaceChildren(...visible.map(caseItem));
+  if (!visible.length) list.append(h("li", { class: "empty", text: t("No cases match.") }));
+  if (focused) list.querySelector(`[data-case-id="${CSS.escape(focused)}"]`)?.focus();
+  const waiting = visible.filter(needsAnswer).length;
+  byId("list-summary").textContent = [
+    tn("%(n)s case", "%(n)s cases", visible.length), tn("%(n)s unanswered", "%(n)s unanswered", waiting),
+  ].join(", ");
+}
+
+/** A message in a case (pushed, or sent from here): move the case's waiting time, unread count and order. */
+function activity(caseId, item) {
+  const c = cases.find((x) => x.id === caseId);
+  if (!c) return;
+  c.last_message_at = Math.max(c.last_message_at || 0, item.storedAt || item.stored_at || Date.now());
+  if (item.sender === c.citizen) {
+    c.waiting_since = c.waiting_since || item.storedAt || item.stored_at;
+    c.handled = false;
+    if (open?.id !== caseId || document.visibilityState !== "visible") c.unread = (c.unread || 0) + 1;
+  } else {
+    c.waiting_since = null;
+  }
+  if (open?.id === caseId) renderHandled(c);
+  renderList();
+}
+
+function renderHandled(c) {
+  const button = byId("handled");
+  button.textContent = c.handled ? t("Mark as not handled") : t("Mark as handled");
+  button.dataset.handled = c.handled ? "true" : "false";
+}
+
+function caseMeta(view) {
+  const parts = [view.id, view.unit_name];
+  if (view.assigned_name) parts.push(t("Assigned to %(name)s", { name: view.assigned_name }));
+  parts.push(view.status === "open" ? t("Open") : t("Closed"));
+  return parts.filter(Boolean).join(" · ");
+}
+
+function citizenDevices(view) {
+  const list = byId("citizen-devices");
+  list.replaceChildren(...(view.citizen_devices || []).map((d) => h("li", {},
+    h("span", { class: "device-label", text: d.label }), " ",
+    h("span", { class: "fingerprint", text: d.fingerprint }))));
+  if (!list.children.length) list.append(h("li", { text: t("The citizen has no device yet.") }));
+}
+
+async function openCase(caseId, { focus = true } = {}) {
+  if (open?.id === caseId) return;
+  closeCase();
+  document.querySelector(".inbox").classList.add("has-case");
+  byId("no-case").hidden = true;
+  byId("case-view").hidden = false;
+  byId("conversation-title").textContent = "";
+  open = { id: caseId, view: null, conversation: null };
+  renderList();
+  try {
+    const view = await app.session.caseView(caseId, { refresh: true });
+    if (open?.id !== caseId) return;
+    open.view = view;
+    byId("conversation-title").textContent = `${view.citizen_name || view.citizen} – ${view.title}`;
+    document.title = `${view.citizen_name || view.citizen} – ${t("Inbox")} – Samtal`;
+    byId("case-meta").textContent = caseMeta(view);
+    const c = cases.find((x) => x.id === caseId) || view;
+    renderHandled(c);
+    citizenDevices(view);
+    if (focus) byId("conversation-title").focus();
+    const conversation = new Conversation({ ...app, config }, view, (item) => activity(caseId, item));
+    open.conversation = conversation;
+    await conversation.start();
+    const listed = cases.find((x) => x.id === caseId);
+    if (listed) {
+      listed.unread = 0;
+      renderList();
+    }
+  } catch (error) {
+    status("conversation-status", explain(error), "error");
+  }
+}
+
+function closeCase() {
+  open?.conversation?.stop();
+  open = null;
+  document.querySelector(".inbox").classList.remove("has-case");
+  byId("case-view").hidden = true;
+  byId("no-case").hidden = false;
+  document.title = `${t("Inbox")} – Samtal`;
+}
+
+function navigate(caseId) {
+  history.pushState({ caseId }, "", caseId ? `/inbox/${encodeURIComponent(caseId)}` : "/inbox");
+  if (caseId) openCase(caseId);
+  else {
+    closeCase();
+    renderList();
+  }
+}
+
+function caseIdFromPath() {
+  const match = location.pathname.match(/^\/inbox\/([A-Za-z0-9_-]{1,64})$/);
+  return match ? match[1] : null;
+}
+
+async function toggleHandled() {
+  const c = cases.find((x) => x.id === open?.id);
+  if (!c) return;
+  const handled = !c.handled;
+  try {
+    await api("POST", `/api/cases/${encodeURIComponent(c.id)}/handled`, { handled });
+    c.handled = handled;
+    renderHandled(c);
+    renderList();
+    announce(handled ? t("The conversation is marked as handled.") : t("The conversation is marked as not handled."));
+  } catch (error) {
+    status("conversation-status", explain(error), "error");
+  }
+}
+
+async function reload() {
+  cases = await app.session.cases();
+  for (const c of cases) if (open?.id === c.id) c.unread = 0;
+  renderList();
+  for (const c of cases) app.live.follow(c.id, Math.max(c.last_seq, app.live.cursors.get(c.id) || 0));
+}
+
+function wireFilters() {
+  const text = byId("filter-text");
+  const state = byId("filter-state");
+  const scope = byId("filter-scope");
+  filters.text = text.value;
+  filters.state = state.value;
+  filters.scope = scope.value;
+  text.addEventListener("input", () => { filters.text = text.value; renderList(); });
+  state.addEventListener("change", () => { filters.state = state.value; renderList(); });
+  scope.addEventListener("change", () => { filters.scope = scope.value; renderList(); });
+  byId("filters").addEventListener("submit", (event) => event.preventDefault());
+}
+
+async function main() {
+  app = await boot();
+  wireFilters();
+  byId("handled").addEventListener("click", toggleHandled);
+  byId("case-view").querySelector(".back").addEventListener("click", (event) => {
+    event.preventDefault();
+    const id = open?.id;
+    navigate(null);
+    if (id) document.querySelector(`[data-case-id="${CSS.escape(id)}"]`)?.focus();
+  });
+  app.live.addEventListener("msg", (event) => {
+    const frame = event.detail;
+    if (open?.id === frame.case_id) return; // the open conversation reports it, once decrypted
+    app.live.advance(frame.case_id, frame.seq);
+    activity(frame.case_id, frame);
+  });
+  addEventListener("popstate", () => {
+    const id = caseIdFromPath();
+    if (id) openCase(id);
+    else {
+      closeCase();
+      renderList();
+    }
+  });
+  await reload();
+  setInterval(renderList, TICK_MS);
+  setInterval(() => reload().catch(() => {}), REFRESH_MS);
+  const initial = caseIdFromPath();
+  if (initial) await openCase(initial, { focus: false });
+}
+
+main().catch((error) => status("setup-status", explain(error), "error"));

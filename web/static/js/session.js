@@ -1,0 +1,300 @@
+// This browser as a Samtal device: its keys (made here, non-extractable, kept in IndexedDB), the keys it
+// was given (unit keys for staff, case keys for everyone), and sealing and opening messages. The flows
+// follow the Python client, web/client/session.py, step for step; the formats are docs/protocol.md.
+import * as c from "./crypto/index.js";
+import { api, ApiError, useDevice } from "./api.js";
+import * as db from "./idb.js";
+import { t } from "./i18n.js";
+
+// How long a new device waits for a key holder (a supervisor's device, or the demo key steward).
+const KEY_WAIT_MS = 30000;
+const KEY_POLL_MS = 1000;
+
+export class NoKeyError extends Error {
+  constructor() {
+    super("this device has not been given the case key yet");
+    this.code = "no_key";
+  }
+}
+
+function deviceLabel() {
+  const platform = navigator.userAgentData?.platform || (/Android/.test(navigator.userAgent) ? "Android"
+    : /iPhone|iPad/.test(navigator.userAgent) ? "iOS" : /Mac/.test(navigator.platform) ? "macOS"
+      : /Win/.test(navigator.platform) ? "Windows" : /Linux/.test(navigator.platform) ? "Linux" : "");
+  return platform ? t("Browser on %(platform)s", { platform }) : t("Browser");
+}
+
+export class Session {
+  constructor(user) {
+    this.user = user;
+    this.keys = null;
+    this.deviceId = null;
+    this.replacedRevoked = false;
+    this._devices = new Map(); // device id -> Promise<{signPub, kemPub, owner}>
+    this._unitKeys = new Map(); // "unit:epoch" -> X25519 CryptoKey
+    this._caseKeys = new Map(); // "case:epoch" -> AES-GCM CryptoKey
+    this._currentEpoch = new Map(); // case id -> epoch last seen as current
+    this._cases = new Map(); // case id -> case view
+    this._keysChanged = null; // resolves when a `keys` frame says new keys are there
+  }
+
+  get isCitizen() {
+    return this.user.role === "citizen";
+  }
+
+  _key(...parts) {
+    return [this.user.id, ...parts].join("|");
+  }
+
+  // -- the device --------------------------------------------------------------------------------
+  /** Load this browser's device for the user, or make and register one. `devices`: from /api/me. */
+  async ensureDevice(devices) {
+    let record = await db.get("devices", this.user.id);
+    const known = record && devices?.find((d) => d.id === record.device_id);
+    if (record && known?.revoked_at) {
+      // This device was removed (from another device): it gets new keys and must be given keys anew.
+      await db.del("devices", this.user.id);
+      record = null;
+      this.replacedRevoked = true;
+    }
+    if (!record) {
+      const keys = await c.generateDeviceKeys();
+      record = { user_id: this.user.id, device_id: keys.id, keys: c.deviceKeysToStored(keys), registered: false };
+      await db.put("devices", record);
+    }
+    this.keys = c.deviceKeysFromStored(record.keys);
+    this.deviceId = this.keys.id;
+    if (!record.registered || (devices && !known)) {
+      await api("POST", "/api/devices", {
+        ...c.devicePublicToJson(this.keys), label: deviceLabel(),
+        proof: c.b64u(await c.registrationProof(this.keys, this.user.id)),
+      });
+      record.registered = true;
+      await db.put("devices", record);
+    }
+    useDevice(this.deviceId);
+    return this.keys;
+  }
+
+  async fingerprint() {
+    return c.fingerprint(this.keys.signPub, this.keys.kemPub);
+  }
+
+  /** A device's public keys, checked against its id (the id is a hash of the keys), and its owner. */
+  deviceKeys(deviceId) {
+    if (!this._devices.has(deviceId)) {
+      const lookup = (async () => {
+        const { device } = await api("GET", `/api/devices/${encodeURIComponent(deviceId)}`);
+        const pub = c.devicePublicFromJson(device);
+        if (await c.deviceId(pub.signPub, pub.kemPub) !== deviceId) {
+          throw new c.CryptoError("the server gave keys that do not match the device id");
+        }
+        return { ...pub, owner: device.user_id };
+      })();
+      lookup.catch(() => this._devices.delete(deviceId)); // a failed lookup is tried again next time
+      this._devices.set(deviceId, lookup);
+    }
+    return this._devices.get(deviceId);
+  }
+
+  // -- waiting for keys ---------------------------------------------------------------------------
+  /** Called when the server says this device got new keys (a `keys` frame). */
+  keysChanged() {
+    if (this._keysChanged) this._keysChanged();
+  }
+
+  _nextKeysChange(ms) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this._keysChanged = () => { clearTimeout(timer); resolve(); };
+    });
+  }
+
+  // -- unit keys (staff) --------------------------------------------------------------------------
+  /** Unwrap every unit key epoch granted to this device; returns Map epoch -> private CryptoKey. */
+  async unitKeys(unitId) {
+    const answer = await api("GET", `/api/units/${encodeURIComponent(unitId)}/keys`);
+    const epochs = new Map(answer.epochs.map((e) => [e.epoch, e]));
+    for (const grant of answer.grants) {
+      const { epoch } = grant;
+      if (this._unitKeys.has(`${unitId}:${epoch}`) || !epochs.has(epoch)) continue;
+      const record = epochs.get(epoch);
+      const publicKey = c.unb64u(record.public_key);
+      const creator = await this.deviceKeys(record.created_by_device);
+      if (!await c.verifyUnitEpoch(creator, c.unb64u(record.signature), unitId, epoch, publicKey)) {
+        throw new c.CryptoError("a unit key epoch is not signed by the device that made it");
+      }
+      const wrapped = { enc: c.unb64u(grant.enc), ct: c.unb64u(grant.ct) };
+      const granter = await this.deviceKeys(grant.granted_by_device);
+      if (!await c.verifyWrap(granter, c.unb64u(grant.signature), "unit", unitId, epoch, this.deviceId, wrapped)) {
+        throw new c.CryptoError("a unit key grant's signature does not verify");
+      }
+      this._unitKeys.set(`${unitId}:${epoch}`,
+        await c.unwrapUnitKey(this.keys.kem.privateKey, unitId, epoch, wrapped, publicKey));
+    }
+    const mine = new Map();
+    for (const [name, key] of this._unitKeys) {
+      const [unit, epoch] = name.split(":");
+      if (unit === unitId) mine.set(Number(epoch), key);
+    }
+    return mine;
+  }
+
+  // -- cases ------------------------------------------------------------------------------------
+  async cases() {
+    const { cases } = await api("GET", "/api/cases");
+    return cases;
+  }
+
+  /** The case view (metadata, receipts, key epochs); kept in IndexedDB for an offline start. */
+  async caseView(caseId, { refresh = false } = {}) {
+    if (refresh || !this._cases.has(caseId)) {
+      try {
+        const { case: view } = await api("GET", `/api/cases/${encodeURIComponent(caseId)}`);
+        this._cases.set(caseId, view);
+        await db.put("meta", view, this._key("case", caseId));
+      } catch (error) {
+        const cached = error instanceof ApiError && error.offline && await db.get("meta", this._key("case", caseId));
+        if (!cached) throw error;
+        this._cases.set(caseId, cached);
+      }
+    }
+    return this._cases.get(caseId);
+  }
+
+  /** The case key of `epoch` (default: the current one): [epoch, CryptoKey]; waits for a key holder. */
+  async caseKey(caseView, epoch = null, wait = true) {
+    const caseId = caseView.id;
+    const known = epoch ?? this._currentEpoch.get(caseId);
+    if (known !== undefined && this._caseKeys.has(`${caseId}:${known}`)) {
+      return [known, this._caseKeys.get(`${caseId}:${known}`)];
+    }
+    const deadline = Date.now() + (wait ? KEY_WAIT_MS : 0);
+    for (;;) {
+      const [current, key] = await this._tryCaseKey(caseView, epoch);
+      if (key) {
+        if (epoch === null) this._currentEpoch.set(caseId, current);
+        return [current, key];
+      }
+      if (Date.now() >= deadline) throw new NoKeyError();
+      await this._nextKeysChange(KEY_POLL_MS);
+    }
+  }
+
+  async _tryCaseKey(caseView, epoch) {
+    const caseId = caseView.id;
+    let answer;
+    try {
+      answer = await api("GET", `/api/cases/${encodeURIComponent(caseId)}/keys`);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.offline)) throw error;
+      return this._offlineCaseKey(caseId, epoch);
+    }
+    const want = epoch ?? answer.epoch;
+    if (want === 0) return [0, null];
+    if (this._caseKeys.has(`${caseId}:${want}`)) return [want, this._caseKeys.get(`${caseId}:${want}`)];
+    const unitKeys = this.isCitizen ? new Map() : await this.unitKeys(caseView.unit);
+    for (const wrap of answer.wraps) {
+      if (wrap.epoch !== want) continue;
+      const { recipient } = wrap;
+      const wrapped = { enc: c.unb64u(wrap.enc), ct: c.unb64u(wrap.ct) };
+      const wrapper = await this.deviceKeys(wrap.wrapped_by_device);
+      if (!await c.verifyWrap(wrapper, c.unb64u(wrap.signature), "case", caseId, want, recipient, wrapped)) {
+        continue; // a wrap nobody signed is ignored, never used
+      }
+      let key;
+      if (recipient === this.deviceId) {
+        key = await c.unwrapCaseKey(this.keys.kem.privateKey, caseId, want, wrapped);
+      } else if (recipient.startsWith("unit:") && unitKeys.has(Number(recipient.slice(5)))) {
+        key = await c.unwrapCaseKey(unitKeys.get(Number(recipient.slice(5))), caseId, want, wrapped);
+      } else {
+        continue;
+      }
+      this._caseKeys.set(`${caseId}:${want}`, key);
+      // The CryptoKey is non-extractable: IndexedDB keeps it for an offline start without its bytes.
+      await db.put("keys", { key, epoch: want }, this._key(caseId, want));
+      if (epoch === null) await db.put("keys", { key, epoch: want }, this._key(caseId, "current"));
+      return [want, key];
+    }
+    return [want, null];
+  }
+
+  async _offlineCaseKey(caseId, epoch) {
+    const stored = await db.get("keys", this._key(caseId, epoch ?? "current"));
+    if (!stored) throw new ApiError(0, "offline", "offline, and no key kept for this case");
+    this._caseKeys.set(`${caseId}:${stored.epoch}`, stored.key);
+    return [stored.epoch, stored.key];
+  }
+
+  /** After a stale_epoch refusal: the case key was rotated; look up the current epoch again. */
+  forgetEpoch(caseId) {
+    this._currentEpoch.delete(caseId);
+  }
+
+  // -- messages ---------------------------------------------------------------------------------
+  /** Encrypt and sign a body; `msgId` is given when an outbox message is sealed again. */
+  async seal(caseView, body, msgId = null) {
+    const [epoch, key] = await this.caseKey(caseView);
+    const header = {
+      case_id: caseView.id, msg_id: msgId || c.newMsgId(), sender_device: this.deviceId, epoch, sent_at_ms: Date.now(),
+    };
+    return { msgId: header.msg_id, env: await c.sealMessage(key, header, body, this.keys) };
+  }
+
+  /** Decrypt an envelope this device sealed itself (an outbox message). */
+  async openOwn(caseView, envBytes) {
+    const env = c.parseEnvelope(envBytes);
+    if (env.header.sender_device !== this.deviceId || env.header.case_id !== caseView.id) {
+      throw new c.CryptoError("not an envelope of this device for this case");
+    }
+    const [, key] = await this.caseKey(caseView, env.header.epoch, false);
+    return { body: await c.openMessage(key, env), sentAt: env.header.sent_at_ms };
+  }
+
+  /** Verify and decrypt one stored message (a history item or a pushed msg frame). */
+  async open(caseView, item) {
+    const env = c.parseEnvelope(c.unb64u(item.env));
+    const { header } = env;
+    if (header.case_id !== caseView.id || header.msg_id !== item.msg_id || header.sender_device !== item.sender_device) {
+      throw new c.CryptoError("the server's labels do not match the signed envelope");
+    }
+    const sender = await this.deviceKeys(header.sender_device);
+    if (!await c.verifyEnvelope(env, sender.signPub)) {
+      throw new c.CryptoError("a message's signature does not verify");
+    }
+    if (sender.owner !== item.sender) {
+      throw new c.CryptoError("the sending device does not belong to the named sender");
+    }
+    const [, key] = await this.caseKey(caseView, header.epoch, false);
+    const body = await c.openMessage(key, env);
+    return {
+      seq: item.seq, msgId: header.msg_id, sender: item.sender, senderDevice: header.sender_device, body,
+      sentAt: header.sent_at_ms, storedAt: item.stored_at,
+    };
+  }
+
+  /** Every message after `after`, verified and decrypted, in seq order. */
+  async history(caseView, after = 0, page = 200) {
+    const out = [];
+    for (;;) {
+      const { messages } = await api("GET",
+        `/api/cases/${encodeURIComponent(caseView.id)}/messages?after=${after}&limit=${page}`);
+      for (const item of messages) out.push(await this.openSafely(caseView, item));
+      if (messages.length < page) return out;
+      after = messages[messages.length - 1].seq;
+    }
+  }
+
+  /** Like open, but a message that fails verification becomes a visible "could not be opened" item. */
+  async openSafely(caseView, item) {
+    try {
+      return await this.open(caseView, item);
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      return {
+        seq: item.seq, msgId: item.msg_id, sender: item.sender, senderDevice: item.sender_device, body: null,
+        error: error.code || error.name || "error", sentAt: item.stored_at, storedAt: item.stored_at,
+      };
+    }
+  }
+}
