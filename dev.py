@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -17,6 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".samtal-install-stamp"
+CHROMIUM = Path("/usr/bin/chromium")
+NPM_PREFIX = ROOT / ".cache" / "npm"  # git-ignored
+AXE = NPM_PREFIX / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def _venv_python() -> Path:
@@ -39,6 +43,19 @@ def _ensure_environment() -> Path:
     return _venv_python()
 
 
+def _ensure_browser_tools() -> None:
+    """The browser tests use Debian's Chromium (never a browser download) and axe-core from npm. Install
+    what is missing when possible; otherwise the tests that need it say why they are skipped."""
+    if not CHROMIUM.exists() and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        print("Installing Chromium with apt-get for the browser tests ...", flush=True)
+        subprocess.run(["apt-get", "update", "-qq"], check=False)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False)
+    if not AXE.exists() and shutil.which("npm"):
+        print("Installing axe-core from npm into .cache/npm for the accessibility tests ...", flush=True)
+        subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(NPM_PREFIX),
+                        "axe-core@4"], check=False, stdout=subprocess.DEVNULL)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"serve", "test"}:
         print("usage: python3 dev.py serve [samtal serve options] | test [pytest options]", file=sys.stderr)
@@ -48,6 +65,7 @@ def main(argv: list[str]) -> int:
     if command == "serve":
         args = rest or ["--demo", "--data-dir", str(ROOT / "data")]
         return subprocess.call([python, "-m", "web.cli", "serve", *args], cwd=ROOT)
+    _ensure_browser_tools()
     return subprocess.call([python, "-m", "pytest", *rest], cwd=ROOT)
 
 
