@@ -52,10 +52,17 @@ export async function whoAmI() {
   }
 }
 
+let connecting = null;
+
 function showConnection(state) {
+  clearTimeout(connecting);
+  if (state === "connecting") {
+    // Most connections take a moment; say so only when this one takes longer.
+    connecting = setTimeout(() => status("connection", t("Connecting…"), state), 2000);
+    return;
+  }
   const text = {
     online: "",
-    connecting: t("Connecting…"),
     offline: t("You are offline. What you write is sent when the connection is back."),
     refused: t("This device can no longer connect. Sign in again."),
   }[state];

@@ -320,12 +320,18 @@ export class Conversation {
     return url;
   }
 
+  // On a desktop the message list scrolls by itself; on a phone the whole page does.
   _nearBottom() {
-    return this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < NEAR_BOTTOM_PX;
+    const list = this.list;
+    if (list.scrollHeight > list.clientHeight + 1) {
+      return list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_BOTTOM_PX;
+    }
+    const page = document.scrollingElement;
+    return page.scrollHeight - page.scrollTop - innerHeight < NEAR_BOTTOM_PX;
   }
 
   _scrollToEnd(really) {
-    if (really) this.list.scrollTop = this.list.scrollHeight;
+    if (really) this.list.lastElementChild?.scrollIntoView({ block: "end" });
   }
 
   // -- the composer ------------------------------------------------------------------------------

@@ -16,18 +16,12 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-export function appendAll(el, children) {
+function appendAll(el, children) {
   for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : String(child));
   }
   return el;
-}
-
-/** Replace an element's children (with nodes or text, never HTML). */
-export function fill(el, ...children) {
-  el.replaceChildren();
-  return appendAll(el, children);
 }
 
 export const byId = (id) => document.getElementById(id);

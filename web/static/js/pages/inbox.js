@@ -78,7 +78,13 @@ function renderList() {
   const focused = document.activeElement?.closest?.("[data-case-id]")?.dataset.caseId;
   const visible = cases.filter(shown).sort(compare);
   list.replaceChildren(...visible.map(caseItem));
-  if (!visible.length) list.append(h("li", { class: "empty", text: t("No cases match.") }));
+  if (!visible.length) {
+    const mineOnly = filters.scope === "mine" && !cases.some((c) => c.assigned_to === app.me.user.id);
+    list.append(h("li", {
+      class: "empty",
+      text: mineOnly ? t("No cases are assigned to you. Choose “Whole unit” to see the unit's cases.") : t("No cases match."),
+    }));
+  }
   if (focused) list.querySelector(`[data-case-id="${CSS.escape(focused)}"]`)?.focus();
   const waiting = visible.filter(needsAnswer).length;
   byId("list-summary").textContent = [
