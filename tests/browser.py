@@ -1,0 +1,120 @@
+"""Shared helpers for tests in a real browser: Debian's Chromium driven by Playwright, and a loopback HTTP
+server for static files (WebCrypto needs a secure context, and http://127.0.0.1 is one).
+
+    from tests.browser import chromium, serve_static
+
+    with serve_static(ROOT / "web" / "static", extra={"/test.html": page_html}) as base_url, chromium() as browser:
+        page = browser.new_page()
+        page.goto(base_url + "/test.html")
+
+Nothing is downloaded: the browser is /usr/bin/chromium from apt, never `playwright install`.
+"""
+from __future__ import annotations
+
+import contextlib
+import http.server
+import io
+import mimetypes
+import os
+import subprocess
+import threading
+from collections.abc import Iterator, Mapping
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+_install_lock = threading.Lock()
+_install_tried = False
+
+
+def _ensure_chromium() -> None:
+    """Skip when Chromium is missing and cannot be installed; as root, apt-get install it (once)."""
+    global _install_tried
+    with _install_lock:
+        if CHROMIUM.exists():
+            return
+        if os.geteuid() != 0:
+            pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium, as root)")
+        if not _install_tried:
+            _install_tried = True
+            subprocess.run(["apt-get", "install", "-y", "chromium"], check=False,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800)
+        if not CHROMIUM.exists():
+            pytest.fail(f"apt-get install -y chromium did not provide {CHROMIUM}")
+
+
+@contextlib.contextmanager
+def chromium(**launch_options: Any) -> Iterator[Any]:
+    """A headless Chromium (a playwright.sync_api.Browser), closed on exit. Sync API: use it from sync
+    tests and fixtures, not inside a running asyncio loop."""
+    _ensure_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, **launch_options)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Static files from `directory`, plus in-memory `extra` pages; no caching, no request log."""
+
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript",
+                      ".mjs": "text/javascript"}
+
+    def __init__(self, *args: Any, extra: Mapping[str, tuple[bytes, str]], **kwargs: Any) -> None:
+        self.extra = extra
+        super().__init__(*args, **kwargs)
+
+    def send_head(self) -> Any:
+        path = self.path.split("?", 1)[0]
+        if path in self.extra:
+            body, content_type = self.extra[path]
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            return io.BytesIO(body)
+        return super().send_head()
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
+        pass
+
+
+def _content_type(path: str) -> str:
+    guessed = _Handler.extensions_map.get(Path(path).suffix) or mimetypes.guess_type(path)[0]
+    return f"{guessed or 'application/octet-stream'}; charset=utf-8"
+
+
+@contextlib.contextmanager
+def serve_static(root: Path | str, extra: Mapping[str, str | bytes] | None = None) -> Iterator[str]:
+    """Serve the folder `root` (and `extra` in-memory files, URL path -> content, typed by extension)
+    from a thread on a free 127.0.0.1 port; yields the base URL, no trailing slash."""
+    pages = {path: (body.encode("utf-8") if isinstance(body, str) else body, _content_type(path))
+             for path, body in (extra or {}).items()}
+    handler = partial(_Handler, directory=str(root), extra=pages)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="serve_static", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "chromium", "serve_static"]

@@ -1,0 +1,23 @@
+/**
+ * Samtal's end-to-end cryptography in the browser: the same bytes as the Python package `crypto/`
+ * (docs/protocol.md, docs/browser-crypto.md). Import from here; the other modules are its parts.
+ * @module crypto
+ */
+export { CryptoError, DecryptionError, MalformedError } from "./errors.js";
+export { b64u, unb64u, utf8, isId16 } from "./encoding.js";
+export { verifyStrict } from "./ed25519.js";
+export { importX25519Private, isAcceptableX25519Public, x25519, x25519PublicKey } from "./x25519.js";
+export {
+  HpkeContext, deriveKeyPair, hpkeOpen, hpkeSeal, hpkeSetupReceiver, hpkeSetupSender, keySchedule,
+} from "./hpke.js";
+export {
+  deviceId, deviceKeysFromStored, deviceKeysToStored, devicePublicFromJson, devicePublicToJson, deviceSign,
+  fingerprint, generateDeviceKeys, importDeviceKeysForTest, registrationProof, verifyRegistrationProof,
+} from "./keys.js";
+export {
+  caseKeyInfo, importCaseKeyForTest, signUnitEpoch, signWrap, unitEpochSigningBytes, unitKeyInfo, unwrapCaseKey,
+  unwrapUnitKey, verifyUnitEpoch, verifyWrap, wrapCaseKey, wrapSigningBytes, wrapUnitKey, wrappedFromJson,
+  wrappedToJson,
+} from "./wrap.js";
+export { decodeBody, encodeBody } from "./body.js";
+export { headerBytes, newMsgId, openMessage, parseEnvelope, sealMessage, verifyEnvelope } from "./envelope.js";
