@@ -24,6 +24,7 @@ from chat.storage import Storage
 from . import frames, routes  # noqa: F401  (routes registers the API)
 from .config import Settings
 from .httpapi import REGISTRY, build_route
+from .pages import Site, page_routes
 from .problems import problem
 from .sessions import Sessions
 from .ws import websocket_endpoint
@@ -121,10 +122,12 @@ def create_app(settings: Settings, store: Storage | None = None) -> Starlette:
             await store.close()
 
     app = Starlette(
-        routes=[build_route(spec) for spec in REGISTRY] + [WebSocketRoute("/ws", websocket_endpoint)],
+        routes=[build_route(spec) for spec in REGISTRY] + [WebSocketRoute("/ws", websocket_endpoint)]
+        + page_routes(),
         lifespan=lifespan,
         exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _server_error},
     )
     app.state.services = services
+    app.state.site = Site(settings.demo, settings.max_attachment_bytes)  # the browser app's pages and files
     app.add_middleware(SecurityHeaders)
     return app
