@@ -12,6 +12,7 @@ from collections.abc import Callable
 from crypto.envelope import MAX_ENVELOPE_BYTES, Envelope, parse_envelope, verify_envelope
 from crypto.errors import MalformedError
 
+from .auditing import Auditor, event
 from .errors import BadSignature, Forbidden, InvalidInput, NotFound, SamtalError, StaleEpoch
 from .model import Ack, Case, ReceiptMarks, StoredMessage, User
 from .policy import Action, decide
@@ -36,13 +37,17 @@ def now_ms() -> int:
 class MessageService:
     def __init__(self, store: Storage, on_message: MessageFanout, on_receipt: ReceiptFanout) -> None:
         self.store = store
+        self.auditor = Auditor(store)
         self._on_message = on_message
         self._on_receipt = on_receipt
 
     async def record_refusal(self, error: SamtalError, user: User | None, device_id: str | None,
-                             case_id: str | None) -> None:
-        """Log every refusal without content; keep the security-relevant ones as security events."""
+                             case_id: str | None, action: str = "message.send") -> None:
+        """Log every refusal without content, audit it as denied, and keep the security-relevant ones as
+        security events too."""
         log.info("refused", extra={"code": error.code, "user": user.id if user else None})
+        await self.auditor.record(user, action, "denied", case_id=case_id, reason=error.code,
+                                  detail={"device": device_id} if device_id else None)
         if error.code in SECURITY_CODES:
             await self.store.add_security_event(error.code, user_id=user.id if user else None,
                                                 device_id=device_id, case_id=case_id, detail=error.message,
@@ -93,7 +98,9 @@ class MessageService:
         current = await self.store.current_case_epoch(case.id)
         if header.epoch != current:
             raise StaleEpoch(f"the case's current key epoch is {current}", code="stale_epoch")
-        ack = await self.store.append_message(case.id, header.msg_id, device_id, user.id, env.raw)
+        audit = event(user, "message.send", "allowed", case_id=case.id, unit_id=case.unit_id,
+                      detail={"device": device_id, "msg_id": header.msg_id, "bytes": len(env.raw)})
+        ack = await self.store.append_message(case.id, header.msg_id, device_id, user.id, env.raw, audit)
         if not ack.duplicate:
             self._on_message(case, StoredMessage(case.id, ack.seq, header.msg_id, device_id, user.id, env.raw,
                                                  ack.stored_at), origin)

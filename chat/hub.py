@@ -27,13 +27,14 @@ class Outbox:
     `release` puts the replayed frames first and drops live frames the replay already covered, so the
     client sees each case's messages once and in seq order."""
 
-    __slots__ = ("_frames", "_limit", "_ready", "_held", "_lagging", "_covered", "overflowed", "closed",
-                 "on_overflow")
+    __slots__ = ("_frames", "_limit", "_ready", "_drained", "_held", "_lagging", "_covered", "overflowed",
+                 "closed", "on_overflow")
 
     def __init__(self, limit: int = OUTBOX_LIMIT) -> None:
         self._frames: deque[tuple[FrameKey, str]] = deque()
         self._limit = limit
         self._ready = asyncio.Event()
+        self._drained: asyncio.Event | None = None  # made only when a reader waits for room
         self._held = False
         # Cases whose replay was cut short: their live frames are dropped until the client asks again,
         # since delivering them now would skip the messages still to be replayed.
@@ -87,6 +88,8 @@ class Outbox:
     def close(self) -> None:
         self.closed = True
         self._ready.set()
+        if self._drained is not None:
+            self._drained.set()
 
     async def take(self) -> list[str] | None:
         """Wait for frames and return all that are queued; None once the outbox is closed."""
@@ -99,7 +102,19 @@ class Outbox:
             return None
         frames = [frame for _, frame in self._frames]
         self._frames.clear()
+        if self._drained is not None:
+            self._drained.set()
         return frames
+
+    async def room(self) -> None:
+        """Wait until at most half the outbox is used. The connection's reader calls this before taking
+        the client's next frame: a client that sends faster than it reads its answers is slowed down, not
+        cut off, because those answers are its own doing."""
+        while len(self._frames) > self._limit // 2 and not self.closed:
+            if self._drained is None:
+                self._drained = asyncio.Event()
+            self._drained.clear()
+            await self._drained.wait()
 
     def __len__(self) -> int:
         return len(self._frames)

@@ -6,15 +6,19 @@ sender is acknowledged before the commit that holds its message."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from .audit import GENESIS, AuditEvent, AuditRow, chain_hash
 from .errors import Conflict
 from .model import (
     Ack,
@@ -38,6 +42,7 @@ log = logging.getLogger("samtal.storage")
 
 # Large enough to amortise one fsync over a burst, small enough that one batch never holds the writer long.
 MAX_BATCH = 256
+AUDIT_CHECKPOINT_EVERY = 1000
 
 
 def _now_ms() -> int:
@@ -53,15 +58,24 @@ def _migrations() -> list[tuple[int, str]]:
 
 
 class _PendingAppend:
-    __slots__ = ("case_id", "msg_id", "sender_device", "sender_user", "envelope", "future")
+    __slots__ = ("case_id", "msg_id", "sender_device", "sender_user", "envelope", "audit", "future")
 
     def __init__(self, case_id: str, msg_id: str, sender_device: str, sender_user: str, envelope: bytes,
-                 future: asyncio.Future[Ack]) -> None:
+                 audit: AuditEvent | None, future: asyncio.Future[Ack]) -> None:
         self.case_id = case_id
         self.msg_id = msg_id
         self.sender_device = sender_device
         self.sender_user = sender_user
         self.envelope = envelope
+        self.audit = audit
+        self.future = future
+
+
+class _PendingAudit:
+    __slots__ = ("event", "future")
+
+    def __init__(self, event: AuditEvent, future: asyncio.Future[int]) -> None:
+        self.event = event
         self.future = future
 
 
@@ -73,6 +87,9 @@ class SqliteStore(Storage):
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
         self._pending: list[_PendingAppend] = []
+        self._pending_audit: list[_PendingAudit] = []
+        # (id, hash) of the newest audit row; only the writer appends, so it can chain from memory.
+        self._audit_head: tuple[int, bytes] | None = None
         self._wake = asyncio.Event()
         self._batcher: asyncio.Task[None] | None = None
         self._last_seq: dict[str, int] = {}
@@ -154,13 +171,16 @@ class SqliteStore(Storage):
                 raise
             await db.execute("COMMIT")
 
+    # Each read is one call on the reader's thread (execute and fetch together). Separate execute and
+    # fetch calls let concurrent reads interleave, so a statement was always active on the shared reader
+    # connection, its read transaction never ended, and it kept reading an old snapshot (a session
+    # committed a moment ago was not found).
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        async with self._r.execute(sql, params) as cur:
-            return await cur.fetchone()
+        rows = await self._r.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        async with self._r.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self._r.execute_fetchall(sql, params))
 
     # -- organisation and accounts ---------------------------------------------------------------
     async def add_municipality(self, m: Municipality) -> None:
@@ -368,9 +388,15 @@ class SqliteStore(Storage):
 
     # -- messages ----------------------------------------------------------------------------------
     async def append_message(self, case_id: str, msg_id: str, sender_device: str, sender_user: str,
-                             envelope: bytes) -> Ack:
+                             envelope: bytes, audit: AuditEvent | None = None) -> Ack:
         future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
-        self._pending.append(_PendingAppend(case_id, msg_id, sender_device, sender_user, envelope, future))
+        self._pending.append(_PendingAppend(case_id, msg_id, sender_device, sender_user, envelope, audit, future))
+        self._wake.set()
+        return await future
+
+    async def append_audit(self, event: AuditEvent) -> int:
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending_audit.append(_PendingAudit(event, future))
         self._wake.set()
         return await future
 
@@ -378,31 +404,38 @@ class SqliteStore(Storage):
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._pending:
+            while self._pending or self._pending_audit:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                audits, self._pending_audit = self._pending_audit[:MAX_BATCH], self._pending_audit[MAX_BATCH:]
+                waiting = [p.future for p in batch] + [a.future for a in audits]
                 try:
-                    await self._commit_batch(batch)
+                    await self._commit_batch(batch, audits)
                 except asyncio.CancelledError:
-                    for p in batch:
-                        if not p.future.done():
-                            p.future.set_exception(RuntimeError("storage closed"))
+                    for future in waiting:
+                        if not future.done():
+                            future.set_exception(RuntimeError("storage closed"))
                     raise
                 except Exception as exc:  # the whole batch failed: nobody is acknowledged
                     log.exception("append batch failed")
-                    for p in batch:
-                        if not p.future.done():
-                            p.future.set_exception(exc)
+                    for future in waiting:
+                        if not future.done():
+                            future.set_exception(exc)
 
-    async def _commit_batch(self, batch: list[_PendingAppend]) -> None:
+    async def _commit_batch(self, batch: list[_PendingAppend], audits: list[_PendingAudit]) -> None:
         async with self._write_lock:
             db = self._w
             await db.execute("BEGIN IMMEDIATE")
             try:
-                results = await self._insert_batch(db, batch)
+                results = await self._insert_batch(db, batch) if batch else []
+                # A send's audit row names the seq its message got, known only here.
+                events = [replace(p.audit, detail={**p.audit.detail, "seq": r.seq, "duplicate": r.duplicate})
+                          for p, r in zip(batch, results) if p.audit is not None and isinstance(r, Ack)]
+                audit_ids = await self._insert_audit(db, events + [a.event for a in audits])
             except BaseException:
                 await db.execute("ROLLBACK")
                 for p in batch:  # the cached seqs may have moved past what was committed
                     self._last_seq.pop(p.case_id, None)
+                self._audit_head = None
                 raise
             await db.execute("COMMIT")
         for p, result in zip(batch, results):
@@ -412,15 +445,54 @@ class SqliteStore(Storage):
                 p.future.set_exception(result)
             else:
                 p.future.set_result(result)
+        for pending, row_id in zip(audits, audit_ids[len(events):]):
+            if not pending.future.done():
+                pending.future.set_result(row_id)
+
+    async def _insert_audit(self, db: aiosqlite.Connection, events: list[AuditEvent]) -> list[int]:
+        if not events:
+            return []
+        if self._audit_head is None:
+            async with db.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1") as cur:
+                row = await cur.fetchone()
+            self._audit_head = (row[0], bytes(row[1])) if row else (0, GENESIS)
+        head_id, head_hash = self._audit_head
+        rows, ids, now = [], [], _now_ms()
+        for event in events:
+            if not event.at:
+                event = replace(event, at=now)
+            head_id += 1
+            digest = chain_hash(head_hash, head_id, event)
+            rows.append((head_id, event.at, event.action, event.outcome, event.actor, event.role, event.unit_id,
+                         event.case_id, event.reason, json.dumps(event.detail, sort_keys=True), head_hash, digest))
+            ids.append(head_id)
+            head_hash = digest
+        await db.executemany("INSERT INTO audit_log (id, at, action, outcome, actor, role, unit_id, case_id, reason,"
+                             " detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        if head_id // AUDIT_CHECKPOINT_EVERY > self._audit_head[0] // AUDIT_CHECKPOINT_EVERY:
+            # Logged to the (separately kept) service log: a head noted outside the database lets
+            # `samtal audit verify --expect-head` notice rows cut from the end, which a chain alone cannot.
+            log.info("audit checkpoint", extra={"audit_id": head_id, "audit_hash": head_hash.hex()})
+        self._audit_head = (head_id, head_hash)
+        return ids
+
+    async def audit_rows(self, after_id: int = 0, limit: int = 1000) -> list[AuditRow]:
+        rows = await self._all(
+            "SELECT id, at, action, outcome, actor, role, unit_id, case_id, reason, detail, prev_hash, hash"
+            " FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit))
+        return [AuditRow(r[0], AuditEvent(r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9]), r[1]),
+                         bytes(r[10]), bytes(r[11])) for r in rows]
 
     async def _insert_batch(self, db: aiosqlite.Connection, batch: list[_PendingAppend]) -> list[Ack | Exception]:
         keys = [(p.case_id, p.msg_id) for p in batch]
         values = ",".join(["(?, ?)"] * len(keys))
         flat = [x for key in keys for x in key]
         existing: dict[tuple[str, str], tuple[int, int, bytes]] = {}
+        # The sub-select lets SQLite use the (case_id, msg_id) index; a bare row-value IN (VALUES ...)
+        # scanned the whole table, so every commit grew slower as messages accumulated.
         async with db.execute(
                 f"SELECT case_id, msg_id, seq, stored_at, envelope FROM messages WHERE (case_id, msg_id) IN"
-                f" (VALUES {values})", flat) as cur:
+                f" (SELECT column1, column2 FROM (VALUES {values}))", flat) as cur:
             for case_id, msg_id, seq, stored_at, env in await cur.fetchall():
                 existing[(case_id, msg_id)] = (seq, stored_at, env)
         for case_id in {p.case_id for p in batch} - self._last_seq.keys():
@@ -541,3 +613,18 @@ class SqliteStore(Storage):
         keys = ("id", "at", "kind", "user_id", "device_id", "case_id", "detail")
         return [dict(zip(keys, r)) for r in rows]
 
+
+def read_audit_rows(path: Path | str, page: int = 5000) -> Iterator[AuditRow]:
+    """Every audit row in id order, read-only and without the server (for `samtal audit verify`)."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        after = 0
+        while True:
+            rows = db.execute(
+                "SELECT id, at, action, outcome, actor, role, unit_id, case_id, reason, detail, prev_hash, hash"
+                " FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", (after, page)).fetchall()
+            for r in rows:
+                yield AuditRow(r[0], AuditEvent(r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9]), r[1]),
+                               bytes(r[10]), bytes(r[11]))
+            if len(rows) < page:
+                return
+            after = rows[-1][0]

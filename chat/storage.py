@@ -7,6 +7,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 
+from .audit import AuditEvent, AuditRow
 from .model import (
     Ack,
     Case,
@@ -118,12 +119,22 @@ class Storage(abc.ABC):
     # Messages
     @abc.abstractmethod
     async def append_message(
-        self, case_id: str, msg_id: str, sender_device: str, sender_user: str, envelope: bytes
+        self, case_id: str, msg_id: str, sender_device: str, sender_user: str, envelope: bytes,
+        audit: AuditEvent | None = None,
     ) -> Ack:
-        """Store one message and give it the next seq of its case, durably, before returning.
+        """Store one message and give it the next seq of its case, durably, before returning; `audit` is
+        appended to the audit log in the same transaction, with the seq added to its detail.
 
         The same (case, msg_id) with the same envelope bytes returns the original Ack with
         duplicate=True and stores nothing; with different bytes raises Conflict."""
+
+    # Audit log: append-only, hash-chained
+    @abc.abstractmethod
+    async def append_audit(self, event: AuditEvent) -> int:
+        """Append one event durably (batched with other writes); returns its row id."""
+
+    @abc.abstractmethod
+    async def audit_rows(self, after_id: int = 0, limit: int = 1000) -> list[AuditRow]: ...
 
     @abc.abstractmethod
     async def messages_after(self, case_id: str, after_seq: int, limit: int) -> list[StoredMessage]: ...

@@ -110,6 +110,8 @@ def decode_body(plaintext: bytes) -> dict[str, Any]:
         body = json.loads(plaintext.decode("utf-8"), object_pairs_hook=no_duplicates, parse_constant=no_constants)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedError("body is not UTF-8 JSON") from exc
+    except RecursionError:  # a crafted body nested a thousand deep fits in 64 KiB
+        raise MalformedError("body is nested too deeply") from None
     if not isinstance(body, dict):
         raise MalformedError("body is not a JSON object")
     return body

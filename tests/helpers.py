@@ -10,19 +10,21 @@ CASE_DANA = "eb-2026-0001"
 CASE_ERIK = "eb-2026-0002"
 
 
-async def next_frame(socket: Socket, kind: str, timeout: float = 10.0) -> dict[str, Any]:
-    """The next pushed frame of type `kind`, skipping others (key notices, receipts)."""
+async def next_frame(socket: Socket, kind: str, timeout: float = 10.0, case_id: str | None = None) -> dict[str, Any]:
+    """The next pushed frame of type `kind` (of `case_id`, if given), skipping others (key notices, frames
+    of other cases that a previous test may still have in flight)."""
     async def wait() -> dict[str, Any]:
         while True:
             frame = await socket.pushed.get()
-            if frame.get("t") == kind:
+            if frame.get("t") == kind and (case_id is None or frame.get("case_id") == case_id):
                 return frame
             if frame.get("t") == "closed":
                 raise ConnectionError("the server closed the connection")
     return await asyncio.wait_for(wait(), timeout)
 
 
-async def frames_of(socket: Socket, kind: str, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+async def frames_of(socket: Socket, kind: str, count: int, timeout: float = 30.0,
+                    case_id: str | None = None) -> list[dict[str, Any]]:
     async def collect() -> list[dict[str, Any]]:
-        return [await next_frame(socket, kind, timeout) for _ in range(count)]
+        return [await next_frame(socket, kind, timeout, case_id) for _ in range(count)]
     return await asyncio.wait_for(collect(), timeout)

@@ -158,3 +158,11 @@ def test_open_accepts_a_json_object_that_is_not_in_canonical_form() -> None:
 def test_message_ids_are_fresh_22_character_ids() -> None:
     ids = {new_msg_id() for _ in range(100)}
     assert len(ids) == 100 and all(len(i) == 22 for i in ids)
+
+
+def test_a_deeply_nested_body_is_malformed_not_a_crash():
+    import pytest
+    from crypto.envelope import decode_body
+    from crypto.errors import MalformedError
+    with pytest.raises(MalformedError):
+        decode_body(b'{"a":' * 5000 + b"1" + b"}" * 5000)

@@ -247,3 +247,16 @@ def test_a_lagging_case_asked_about_again_with_nothing_left_to_replay_is_live_ag
     outbox.release([], set(), ["c1"])  # it asked again; nothing was left (it had fetched history itself)
     outbox.offer("live-c1-10", ("c1", 10))
     assert len(outbox) == 1
+
+
+async def test_a_reader_waiting_for_room_resumes_when_the_writer_drains():
+    import asyncio
+    from chat.hub import Outbox
+    outbox = Outbox(limit=10)
+    for i in range(8):
+        outbox.offer(f"ack {i}")
+    waiter = asyncio.create_task(outbox.room())
+    await asyncio.sleep(0.01)
+    assert not waiter.done()  # more than half full: the client's next frame waits
+    assert len(await outbox.take()) == 8
+    await asyncio.wait_for(waiter, 1)

@@ -17,13 +17,13 @@ async def test_citizen_and_caseworker_exchange_messages_live_both_ways(login):
     dana_socket, anna_socket = await dana.transport.open_socket(), await anna.transport.open_socket()
     try:
         ack = await dana.send(dana_socket, case_for_dana, "Hej Anna! Kan vi ses på torsdag?")
-        pushed = await next_frame(anna_socket, "msg")
+        pushed = await next_frame(anna_socket, "msg", case_id=CASE_DANA)
         assert (pushed["seq"], pushed["msg_id"], pushed["sender"]) == (ack["seq"], ack["msg_id"], "dana")
         assert (await anna.open(case_for_anna, pushed)).body == {"type": "text",
                                                                   "text": "Hej Anna! Kan vi ses på torsdag?"}
 
         reply = await anna.send(anna_socket, case_for_anna, "Hej Dana, torsdag kl. 10 passar bra.")
-        back = await next_frame(dana_socket, "msg")
+        back = await next_frame(dana_socket, "msg", case_id=CASE_DANA)
         assert back["seq"] == reply["seq"] == ack["seq"] + 1
         assert (await dana.open(case_for_dana, back)).body["text"] == "Hej Dana, torsdag kl. 10 passar bra."
     finally:
@@ -104,7 +104,7 @@ async def test_order_is_kept_over_1000_messages(login):
         assert [a["msg_id"] for a in acks] == [msg_id for msg_id, _ in sealed]
         seqs = [a["seq"] for a in acks]
         assert seqs == list(range(seqs[0], seqs[0] + 1000))
-        received = await frames_of(anna_socket, "msg", 1000, timeout=60)
+        received = await frames_of(anna_socket, "msg", 1000, timeout=60, case_id=CASE_ERIK)
         assert [f["seq"] for f in received] == seqs
         opened = [await anna.open(case_a, f) for f in received[:5] + received[-5:]]
         assert [m.body["text"] for m in opened] == [f"meddelande {i:04d}" for i in [*range(5), *range(995, 1000)]]
@@ -127,7 +127,7 @@ async def test_reconnecting_client_resumes_everything_it_missed_in_order(login):
     anna_socket = await anna.transport.open_socket()
     try:
         resumed = await anna_socket.request({"t": "resume", "cursors": {CASE_DANA: held}})
-        replay = await frames_of(anna_socket, "msg", 5)
+        replay = await frames_of(anna_socket, "msg", 5, case_id=CASE_DANA)
         assert [f["seq"] for f in replay] == [a["seq"] for a in missed]
         assert resumed["cursors"] == {CASE_DANA: missed[-1]["seq"]} and resumed["more"] == []
         assert [(await anna.open(case_a, f)).body["text"] for f in replay] == [
@@ -136,7 +136,7 @@ async def test_reconnecting_client_resumes_everything_it_missed_in_order(login):
         dana_socket = await dana.transport.open_socket()
         live = await dana.send(dana_socket, case_d, "nu är du tillbaka")
         await dana_socket.close()
-        assert (await next_frame(anna_socket, "msg"))["seq"] == live["seq"]
+        assert (await next_frame(anna_socket, "msg", case_id=CASE_DANA))["seq"] == live["seq"]
     finally:
         await anna_socket.close()
 
@@ -156,7 +156,7 @@ async def test_resume_of_a_long_backlog_comes_in_pages_without_gaps(login):
         cursor, seen = start, []
         for _ in range(5):  # bounded: 700 messages need two pages of at most 500
             answer = await bo_socket.request({"t": "resume", "cursors": {CASE_ERIK: cursor}})
-            page = await frames_of(bo_socket, "msg", answer["cursors"][CASE_ERIK] - cursor)
+            page = await frames_of(bo_socket, "msg", answer["cursors"][CASE_ERIK] - cursor, case_id=CASE_ERIK)
             seen += [f["seq"] for f in page]
             cursor = answer["cursors"][CASE_ERIK]
             if not answer["more"]:
@@ -215,7 +215,7 @@ async def test_receipts_reach_the_other_side_and_never_go_backwards(login):
     dana_socket, anna_socket = await dana.transport.open_socket(), await anna.transport.open_socket()
     try:
         ack = await dana.send(dana_socket, case, "har du läst?")
-        await next_frame(anna_socket, "msg")
+        await next_frame(anna_socket, "msg", case_id=CASE_DANA)
         await anna_socket.request({"t": "receipt", "case_id": CASE_DANA, "read_seq": ack["seq"]})
         receipt = await next_frame(dana_socket, "receipt")
         assert receipt == {"t": "receipt", "case_id": CASE_DANA, "user": "anna", "delivered_seq": ack["seq"],

@@ -155,9 +155,9 @@ async def test_more_appends_than_one_batch_are_split_and_all_committed(
     sizes: list[int] = []
     commit = store._commit_batch
 
-    async def spy(batch: list) -> None:  # type: ignore[type-arg]
+    async def spy(batch: list, audits: list) -> None:  # type: ignore[type-arg]
         sizes.append(len(batch))
-        await commit(batch)
+        await commit(batch, audits)
 
     monkeypatch.setattr(store, "_commit_batch", spy)
     n = MAX_BATCH * 2 + 7

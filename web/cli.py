@@ -9,7 +9,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -49,6 +51,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
           + (" (demo mode: demo login, demo data, demo key steward)" if settings.demo else ""), flush=True)
     server = _server_class()(uvicorn.Config(
         app, host=settings.host, port=settings.port, ws="websockets-sansio", ws_max_size=WS_MAX_FRAME,
+        # Frames are base64 ciphertext, which does not compress; deflate cost CPU and ~35 kB per connection.
+        ws_per_message_deflate=False,
         ws_ping_interval=20, ws_ping_timeout=20, log_config=None, lifespan="on", timeout_graceful_shutdown=5),
         steward)
     try:
@@ -99,15 +103,26 @@ def cmd_demo_steward(args: argparse.Namespace) -> int:
 
     configure(args.log_level or "INFO")
 
+    _die_with_parent()
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await run_steward(args.server, Path(args.data_dir), args.as_user, stop)
+        await run_steward(args.server, Path(args.data_dir), args.as_user, stop, parent_pid=os.getppid())
 
     asyncio.run(main())
     return 0
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel stop the steward when the server that started it dies, even by SIGKILL
+    (the server's own cleanup does not run then). Elsewhere the steward notices its parent is gone."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 # -- client ----------------------------------------------------------------------------------------------
@@ -154,6 +169,48 @@ def cmd_client(args: argparse.Namespace) -> int:
         return 2
 
 
+# -- audit -------------------------------------------------------------------------------------------
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Exit 0 when the chain is intact; 1 naming the first broken row; 2 when there is no database."""
+    from chat.audit import verify
+    from chat.sqlite_store import read_audit_rows
+
+    from .config import Settings
+
+    path = Path(args.data_dir or Settings().data_dir) / "samtal.sqlite3"
+    if not path.exists():
+        print(json.dumps({"error": "no_database", "message": f"no database at {path}"}), file=sys.stderr)
+        return 2
+    expect = None
+    if args.expect_head:
+        head_id, _, head_hash = args.expect_head.partition(":")
+        if not head_id.isdigit():
+            print(json.dumps({"error": "invalid", "message": "--expect-head is ID or ID:HASH"}), file=sys.stderr)
+            return 2
+        expect = (int(head_id), bytes.fromhex(head_hash) if head_hash else b"")
+    try:
+        verdict = verify(read_audit_rows(path), expect)
+    except sqlite3.DatabaseError as exc:  # a damaged file is a broken log, not a crash
+        print(json.dumps({"intact": False, "error": "unreadable", "message": str(exc)}))
+        return 1
+    report: dict[str, Any] = {"intact": verdict.intact, "rows": verdict.rows, "head_id": verdict.head_id,
+                              "head_hash": verdict.head_hash.hex()}
+    if not verdict.intact:
+        report.update(first_broken_row=verdict.first_broken_id, reason=verdict.reason)
+    elif expect is not None and expect[1] and expect[0] <= verdict.rows:
+        report["checkpoint"] = "matches" if _hash_at(path, expect[0]) == expect[1] else "differs"
+        if report["checkpoint"] == "differs":
+            report.update(intact=False, first_broken_row=expect[0], reason="the row at the checkpoint has changed")
+    print(json.dumps(report))
+    return 0 if report["intact"] else 1
+
+
+def _hash_at(path: Path, row_id: int) -> bytes | None:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        row = db.execute("SELECT hash FROM audit_log WHERE id = ?", (row_id,)).fetchone()
+    return bytes(row[0]) if row else None
+
+
 # -- arguments -------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="samtal", description="Samtal: end-to-end encrypted messaging for "
@@ -196,6 +253,15 @@ def build_parser() -> argparse.ArgumentParser:
     steward.add_argument("--as", dest="as_user", default="cecilia", help="the supervisor to act as")
     steward.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
     steward.set_defaults(func=cmd_demo_steward)
+    audit = sub.add_parser("audit", help="the audit log", description="Check the hash-chained audit log.")
+    audit_actions = audit.add_subparsers(dest="audit_action", required=True)
+    verify_cmd = audit_actions.add_parser(
+        "verify", help="check the whole chain", description="Recompute the audit log's hash chain. Exit 0 when "
+        "intact; 1 naming the first changed, removed or reordered row; 2 when there is no database.")
+    verify_cmd.add_argument("--data-dir", help="the server's data folder (default: ./data or SAMTAL_DATA_DIR)")
+    verify_cmd.add_argument("--expect-head", help="ID or ID:HASH from an audit checkpoint in the service log; "
+                            "also detects rows removed from the end")
+    verify_cmd.set_defaults(func=cmd_audit_verify)
     return parser
 
 

@@ -148,20 +148,34 @@ def same_origin(request: Request) -> bool:
 def build_route(spec: ApiRoute) -> Route:
     async def endpoint(request: Request) -> Response:
         services: Services = request.app.state.services
+        action = str(spec.action)
+        case_id, unit_id = request.path_params.get("case_id"), request.path_params.get("unit_id")
+
+        async def denied(user: User | None, response: Response, code: str) -> Response:
+            await services.messages.auditor.record(user, action, "denied", case_id=case_id, unit_id=unit_id,
+                                                   reason=code, detail={"route": f"{request.method} {spec.path}"})
+            return response
+
         if request.method not in {"GET", "HEAD"} and not same_origin(request):
-            return problem(403, "bad_origin", "requests that change state must come from this site")
+            return await denied(None, problem(403, "bad_origin", "requests that change state must come from this "
+                                                                  "site"), "bad_origin")
         user = await services.sessions.user_of(request)
         if spec.action != PUBLIC:
             if user is None:
-                return problem(401, "not_signed_in", "sign in first")
+                return await denied(None, problem(401, "not_signed_in", "sign in first"), "not_signed_in")
             coarse = decide(user, spec.action)  # type: ignore[arg-type]
             if spec.action in {Action.SELF, Action.CASE_LIST, Action.DEVICE_READ} and not coarse:
-                return problem(403, "forbidden", coarse.reason)
+                return await denied(user, problem(403, "forbidden", coarse.reason), "forbidden")
         ctx = Ctx(request, services, user, request.headers.get("x-samtal-device") or None)  # type: ignore[arg-type]
         try:
-            return await spec.handler(ctx)
+            response = await spec.handler(ctx)
         except SamtalError as error:
-            await services.messages.record_refusal(error, user, ctx.device_id, request.path_params.get("case_id"))
+            await services.messages.record_refusal(error, user, ctx.device_id, case_id, action=action)
             return from_error(error)
+        if spec.action != PUBLIC:  # every read and write of case data, and every account action
+            await services.messages.auditor.record(
+                user, action, "allowed", case_id=case_id, unit_id=unit_id,
+                detail={"route": f"{request.method} {spec.path}", "status": response.status_code})
+        return response
 
     return Route(spec.path, endpoint, methods=list(spec.methods))

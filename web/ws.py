@@ -31,6 +31,9 @@ log = logging.getLogger("samtal.ws")
 REPLAY_BUDGET = 500
 CLOSE_TOO_SLOW = 1013  # "try again later": the client fell behind and should reconnect and resume
 CLOSE_GRACE_SECONDS = 1.0
+# Frames that read or mark case data are audited here, once they succeed; `send` is audited in the same
+# transaction as the message it stores, `ping` touches no case data. Refusals are audited as they happen.
+AUDITED_FRAMES = frozenset({"resume", "receipt", "watch", "unwatch"})
 
 
 def origin_allowed(websocket: WebSocket, allowed: tuple[str, ...]) -> bool:
@@ -122,6 +125,7 @@ class Connection:
     async def _read(self) -> None:
         try:
             while True:
+                await self.sub.outbox.room()
                 message = await self.websocket.receive()
                 if message["type"] == "websocket.disconnect":
                     return
@@ -156,14 +160,22 @@ class Connection:
                                    CLOSE_GRACE_SECONDS)
 
     async def _handle(self, text: str) -> None:
-        ref = None
+        ref, frame = None, None
         try:
             frame = frames.parse_client_frame(text)
             ref = frame.get("ref")
             await getattr(self, "_on_" + frame["t"])(frame, ref)
+            if frame["t"] in AUDITED_FRAMES:
+                for case_id in frame["cursors"] if frame["t"] == "resume" else [frame["case_id"]]:
+                    await self.services.messages.auditor.record(
+                        self.user, f"ws.{frame['t']}", "allowed", case_id=case_id, detail={"device": self.device_id})
         except FrameError as error:
             self.reply(frames.error_frame(error.code, error.message, error.ref))
         except SamtalError as error:
+            if frame is not None and frame["t"] != "send":  # send records its refusals itself
+                await self.services.messages.record_refusal(
+                    error, self.user, self.device_id, frame.get("case_id") or next(iter(frame.get("cursors", {})), None),
+                    action=f"ws.{frame['t']}")
             self.reply(frames.error_frame(error.code, error.message, ref))
         except Exception:
             log.exception("frame handler failed")
@@ -204,12 +216,7 @@ class Connection:
         self.reply(frames.dump({"t": "ok", "ref": ref}))
 
     async def _readable(self, case_id: str) -> Case:
-        messages = self.services.messages
-        try:
-            return await messages.case_for(self.user, case_id, Action.CASE_READ)
-        except SamtalError as error:
-            await messages.record_refusal(error, self.user, self.device_id, case_id)
-            raise
+        return await self.services.messages.case_for(self.user, case_id, Action.CASE_READ)
 
     async def _on_resume(self, frame: dict[str, Any], ref: str | None) -> None:
         messages = self.services.messages

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -120,8 +121,12 @@ class Steward:
             await socket.close()
 
 
-async def run_steward(server: str, data_dir: Path, username: str, stop: asyncio.Event) -> None:
-    """Steward until `stop` is set, reconnecting whenever the server is away (it may still be starting)."""
+async def run_steward(server: str, data_dir: Path, username: str, stop: asyncio.Event,
+                      parent_pid: int | None = None) -> None:
+    """Steward until `stop` is set, reconnecting whenever the server is away (it may still be starting).
+    With `parent_pid`, it also stops when that process (the server that started it) is gone."""
+    if parent_pid is not None:
+        asyncio.get_running_loop().create_task(_stop_when_orphaned(parent_pid, stop))
     while not stop.is_set():
         session = ClientSession(server, data_dir, username)
         try:
@@ -138,3 +143,12 @@ async def run_steward(server: str, data_dir: Path, username: str, stop: asyncio.
                 pass
         finally:
             await session.close()
+
+
+async def _stop_when_orphaned(parent_pid: int, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        if os.getppid() != parent_pid:
+            log.info("steward stopping: its server is gone")
+            stop.set()
+            return
+        await asyncio.sleep(1.0)

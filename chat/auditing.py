@@ -1,0 +1,25 @@
+"""Recording to the audit log: who (user id and role, never a personal identity number), what action on
+which case or unit, with what outcome. Called from the places that dispatch every route and frame."""
+from __future__ import annotations
+
+from typing import Any
+
+from .audit import AuditEvent
+from .model import User
+from .storage import Storage
+
+
+def event(user: User | None, action: str, outcome: str, *, case_id: str | None = None, unit_id: str | None = None,
+          reason: str = "", detail: dict[str, Any] | None = None) -> AuditEvent:
+    return AuditEvent(action=action, outcome=outcome, actor=user.id if user else None,
+                      role=user.role.value if user else None,
+                      unit_id=unit_id if unit_id is not None else (user.unit_id if user else None),
+                      case_id=case_id, reason=reason, detail=detail or {})
+
+
+class Auditor:
+    def __init__(self, store: Storage) -> None:
+        self.store = store
+
+    async def record(self, user: User | None, action: str, outcome: str, **fields: Any) -> int:
+        return await self.store.append_audit(event(user, action, outcome, **fields))
