@@ -7,6 +7,8 @@ const PING_TIMEOUT_MS = 10000;
 const REQUEST_TIMEOUT_MS = 20000;
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
+// The server follows at most 200 cases a connection (web/ws.py); the inbox follows the ones that matter.
+export const MAX_FOLLOWED = 150;
 const CLOSE_REFUSED = 1008; // no session, or the device is not ours (revoked): reconnecting will not help
 
 export class LiveError extends Error {
@@ -70,7 +72,9 @@ export class Live extends EventTarget {
     try {
       await this._resume([...this.cursors.keys()]);
     } catch (error) {
-      return; // the connection went away while resuming; it resumes again when it is back
+      // The connection went away while resuming: it resumes again when it is back. Any other refusal
+      // (a case no longer readable, say) must not keep the outbox from sending.
+      if (error.code === "disconnected" || this._ws !== ws) return;
     }
     this._setState("online");
     this.dispatchEvent(new Event("ready"));

@@ -5,6 +5,7 @@ import { duration, isoTime, shortTime } from "../format.js";
 import { t, tn } from "../i18n.js";
 import { api } from "../api.js";
 import { boot, config, explain } from "../app.js";
+import { MAX_FOLLOWED } from "../live.js";
 import { Conversation } from "../conversation.js";
 
 const REFRESH_MS = 5 * 60 * 1000; // the list is live; a full reload now and then corrects any drift
@@ -204,7 +205,10 @@ async function reload() {
   cases = await app.session.cases();
   for (const c of cases) if (open?.id === c.id) c.unread = 0;
   renderList();
-  for (const c of cases) app.live.follow(c.id, Math.max(c.last_seq, app.live.cursors.get(c.id) || 0));
+  // Live updates for my cases first, then the unit's, the ones needing an answer first; within the limit.
+  const mine = (c) => (c.assigned_to === app.me.user.id ? 0 : 1);
+  const followed = [...cases].sort((a, b) => mine(a) - mine(b) || compare(a, b)).slice(0, MAX_FOLLOWED);
+  for (const c of followed) app.live.follow(c.id, Math.max(c.last_seq, app.live.cursors.get(c.id) || 0));
 }
 
 function wireFilters() {
