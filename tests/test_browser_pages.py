@@ -19,6 +19,7 @@ from tests.browser import chromium
 from tests.conftest import RunningServer, server_fixture
 from tests.helpers import CASE_DANA, CASE_ERIK
 from tests.test_browser_app import DESKTOP, PHONE, Person, client_sends, sign_in
+from web.icon import png
 
 pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
 from playwright.sync_api import expect  # noqa: E402
@@ -115,12 +116,21 @@ def test_citizen_pages(citizen, caseworker, axe, server):
     check(citizen, axe, "citizen-conversation")
 
 
-def test_attachment_and_error_states(citizen, axe):
+def test_attachment_and_error_states(citizen, caseworker, axe):
     citizen.open_conversation(f"/cases/{CASE_DANA}")
+    citizen.page.locator("#attachment-input").set_input_files(
+        {"name": "kvitto.png", "mimeType": "image/png", "buffer": png(192)})
+    citizen.send("Kvittot från apoteket")
+    expect(citizen.message("Kvittot").locator("img")).to_be_visible(timeout=10_000)
+    caseworker.page.locator("#attachment-input").set_input_files(
+        {"name": "beslut.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n%%EOF\n"})
+    caseworker.send("Här är beslutet")
+    expect(citizen.page.get_by_role("button", name="Ladda ner beslut.pdf")).to_be_visible(timeout=10_000)
     citizen.page.locator("#attachment-input").set_input_files(
         {"name": "page.svg", "mimeType": "image/svg+xml", "buffer": b"<svg/>"})
     expect(citizen.page.locator("#composer-error")).to_contain_text("page.svg")
     check(citizen, axe)
+    check(caseworker, axe)
 
 
 def test_caseworker_inbox(caseworker, axe, server, tmp_path):

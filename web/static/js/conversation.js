@@ -182,6 +182,10 @@ export class Conversation {
     if (record.case_id !== this.view.id) return;
     if (!this.items.has(record.msg_id)) await this._queued(record);
     const item = this.items.get(record.msg_id);
+    if (item.body?.type === "attachment" && !item.body.blob_id) {
+      // Sealed again after the upload, with the blob's id: show what was sent.
+      item.body = (await this.app.session.openOwn(this.view, record.env)).body;
+    }
     item.seq = ack.seq;
     item.storedAt = ack.stored_at;
     item.failed = null;
