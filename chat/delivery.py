@@ -5,9 +5,11 @@ the device's signature holds (strictly), that the message names the case's curre
 is within size limits. Refused attempts are recorded as security events."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from crypto.envelope import MAX_ENVELOPE_BYTES, Envelope, parse_envelope, verify_envelope
 from crypto.errors import MalformedError
@@ -66,13 +68,36 @@ class MessageService:
 
     async def send(self, user: User, device_id: str, raw: bytes, origin: object = None) -> Ack:
         """Check, store and fan out one envelope sent from `device_id` by `user`; returns the ack."""
+        return await (await self.submit(user, device_id, raw, origin))
+
+    async def submit(self, user: User, device_id: str, raw: bytes,
+                     origin: object = None) -> Coroutine[Any, Any, Ack]:
+        """Check one envelope and queue it for storing, in the order submitted; returns what to await for
+        the ack (the commit, then the fan-out). A connection can so submit its next message while the
+        previous one is still being committed, and one commit covers more messages."""
         env = self._parse(raw)
         case_id = env.header.case_id
         try:
-            return await self._send_checked(user, device_id, env, origin)
+            case = await self._check(user, device_id, env)
         except SamtalError as error:
             await self.record_refusal(error, user, device_id, case_id)
             raise
+        audit = event(user, "message.send", "allowed", case_id=case.id, unit_id=case.unit_id,
+                      detail={"device": device_id, "msg_id": env.header.msg_id, "bytes": len(env.raw)})
+        stored = self.store.enqueue_message(case.id, env.header.msg_id, device_id, user.id, env.raw, audit)
+        return self._after_commit(user, device_id, case, env, stored, origin)
+
+    async def _after_commit(self, user: User, device_id: str, case: Case, env: Envelope,
+                            stored: asyncio.Future[Ack], origin: object) -> Ack:
+        try:
+            ack = await stored
+        except SamtalError as error:  # a msg_id used before for other bytes
+            await self.record_refusal(error, user, device_id, case.id)
+            raise
+        if not ack.duplicate:
+            self._on_message(case, StoredMessage(case.id, ack.seq, env.header.msg_id, device_id, user.id, env.raw,
+                                                 ack.stored_at), origin)
+        return ack
 
     @staticmethod
     def _parse(raw: bytes) -> Envelope:
@@ -83,7 +108,7 @@ class MessageService:
         except MalformedError as exc:
             raise InvalidInput(f"malformed envelope: {exc}", code="malformed_envelope") from None
 
-    async def _send_checked(self, user: User, device_id: str, env: Envelope, origin: object) -> Ack:
+    async def _check(self, user: User, device_id: str, env: Envelope) -> Case:
         header = env.header
         if header.sender_device != device_id:
             raise Forbidden("the envelope names another sending device", code="device_not_owned")
@@ -98,13 +123,7 @@ class MessageService:
         current = await self.store.current_case_epoch(case.id)
         if header.epoch != current:
             raise StaleEpoch(f"the case's current key epoch is {current}", code="stale_epoch")
-        audit = event(user, "message.send", "allowed", case_id=case.id, unit_id=case.unit_id,
-                      detail={"device": device_id, "msg_id": header.msg_id, "bytes": len(env.raw)})
-        ack = await self.store.append_message(case.id, header.msg_id, device_id, user.id, env.raw, audit)
-        if not ack.duplicate:
-            self._on_message(case, StoredMessage(case.id, ack.seq, header.msg_id, device_id, user.id, env.raw,
-                                                 ack.stored_at), origin)
-        return ack
+        return case
 
     async def history(self, user: User, case_id: str, after_seq: int, limit: int) -> list[StoredMessage]:
         case = await self.case_for(user, case_id, Action.CASE_READ)

@@ -1,24 +1,17 @@
-"""SQLite storage, the embedded default: WAL, foreign keys, one writer that commits appends in batches.
-
-Why batches: a commit is an fsync, and with synchronous=FULL that is the cost that limits throughput.
-Message appends queue up while the previous batch commits, so one fsync covers many messages, and no
-sender is acknowledged before the commit that holds its message."""
+"""SQLite storage, the embedded default: WAL, foreign keys, numbered migrations. Writes go through the
+single writer thread (chat.sqlite_writer), reads through a separate reader connection beside it."""
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sqlite3
-import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from .audit import GENESIS, AuditEvent, AuditRow, chain_hash
+from .audit import AuditEvent, AuditRow
 from .errors import Conflict
 from .model import (
     Ack,
@@ -36,63 +29,17 @@ from .model import (
     UnitKeyGrant,
     User,
 )
+from .sqlite_writer import MAX_BATCH, SqliteWriter, now_ms as _now_ms
 from .storage import Storage
 
-log = logging.getLogger("samtal.storage")
-
-# Large enough to amortise one fsync over a burst, small enough that one batch never holds the writer long.
-MAX_BATCH = 256
-AUDIT_CHECKPOINT_EVERY = 1000
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _migrations() -> list[tuple[int, str]]:
-    found = []
-    for entry in resources.files("chat.migrations").iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
-
-
-class _PendingAppend:
-    __slots__ = ("case_id", "msg_id", "sender_device", "sender_user", "envelope", "audit", "future")
-
-    def __init__(self, case_id: str, msg_id: str, sender_device: str, sender_user: str, envelope: bytes,
-                 audit: AuditEvent | None, future: asyncio.Future[Ack]) -> None:
-        self.case_id = case_id
-        self.msg_id = msg_id
-        self.sender_device = sender_device
-        self.sender_user = sender_user
-        self.envelope = envelope
-        self.audit = audit
-        self.future = future
-
-
-class _PendingAudit:
-    __slots__ = ("event", "future")
-
-    def __init__(self, event: AuditEvent, future: asyncio.Future[int]) -> None:
-        self.event = event
-        self.future = future
+__all__ = ["MAX_BATCH", "SqliteStore", "read_audit_rows"]
 
 
 class SqliteStore(Storage):
     def __init__(self, path: Path | str, *, synchronous: str = "FULL") -> None:
         self.path = str(path)
-        self.synchronous = synchronous
-        self._writer: aiosqlite.Connection | None = None
+        self.writer = SqliteWriter(self.path, synchronous)
         self._reader: aiosqlite.Connection | None = None
-        self._write_lock = asyncio.Lock()
-        self._pending: list[_PendingAppend] = []
-        self._pending_audit: list[_PendingAudit] = []
-        # (id, hash) of the newest audit row; only the writer appends, so it can chain from memory.
-        self._audit_head: tuple[int, bytes] | None = None
-        self._wake = asyncio.Event()
-        self._batcher: asyncio.Task[None] | None = None
-        self._last_seq: dict[str, int] = {}
         # Read-through caches for the send path; this process is the only writer, so it keeps them true.
         self._devices: dict[str, Device] = {}
         self._cases: dict[str, Case] = {}
@@ -104,54 +51,16 @@ class SqliteStore(Storage):
     # -- lifecycle -------------------------------------------------------------------------------
     async def open(self) -> None:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._writer = await aiosqlite.connect(self.path, isolation_level=None)
-        await self._pragmas(self._writer)
-        await self._migrate()
+        await self.writer.open()  # creates the file and applies the migrations
         self._reader = await aiosqlite.connect(self.path, isolation_level=None)
-        await self._pragmas(self._reader)
-        await self._reader.execute("PRAGMA query_only = ON")
-        self._batcher = asyncio.create_task(self._run_batches(), name="sqlite-append-batcher")
-
-    async def _pragmas(self, db: aiosqlite.Connection) -> None:
-        await db.execute("PRAGMA journal_mode = WAL")
-        await db.execute("PRAGMA foreign_keys = ON")
-        await db.execute("PRAGMA busy_timeout = 5000")
-        await db.execute(f"PRAGMA synchronous = {self.synchronous}")
-
-    async def _migrate(self) -> None:
-        db = self._w
-        await db.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
-        async with db.execute("SELECT coalesce(max(version), 0) FROM schema_migrations") as cur:
-            (current,) = await cur.fetchone()  # type: ignore[misc]
-        for version, sql in _migrations():
-            if version <= current:
-                continue
-            log.info("applying migration", extra={"version": version})
-            await db.executescript(
-                f"BEGIN IMMEDIATE;\n{sql}\nINSERT INTO schema_migrations VALUES ({version}, {_now_ms()});\nCOMMIT;")
+        for pragma in ("query_only = ON", "foreign_keys = ON", "busy_timeout = 5000"):
+            await self._reader.execute(f"PRAGMA {pragma}")
 
     async def close(self) -> None:
-        if self._batcher is not None:
-            self._batcher.cancel()
-            try:
-                await self._batcher
-            except asyncio.CancelledError:
-                pass
-            self._batcher = None
-        for pending in self._pending:
-            if not pending.future.done():
-                pending.future.set_exception(RuntimeError("storage closed"))
-        self._pending.clear()
-        for db in (self._reader, self._writer):
-            if db is not None:
-                await db.close()
-        self._reader = self._writer = None
-
-    @property
-    def _w(self) -> aiosqlite.Connection:
-        assert self._writer is not None, "store is not open"
-        return self._writer
+        await self.writer.close()
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
 
     @property
     def _r(self) -> aiosqlite.Connection:
@@ -159,17 +68,7 @@ class SqliteStore(Storage):
         return self._reader
 
     async def _write(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
-        """Run statements in one immediate transaction on the writer."""
-        async with self._write_lock:
-            db = self._w
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, params in statements:
-                    await db.execute(sql, params)
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
-            await db.execute("COMMIT")
+        await self.writer.write(statements)
 
     # Each read is one call on the reader's thread (execute and fetch together). Separate execute and
     # fetch calls let concurrent reads interleave, so a statement was always active on the shared reader
@@ -267,25 +166,18 @@ class SqliteStore(Storage):
                      " signature, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 
     async def add_unit_key_epoch(self, epoch: UnitKeyEpoch, grants: Sequence[UnitKeyGrant]) -> None:
-        async with self._write_lock:
-            db = self._w
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                async with db.execute("SELECT coalesce(max(epoch), 0) FROM unit_key_epochs WHERE unit_id = ?",
-                                      (epoch.unit_id,)) as cur:
-                    (current,) = await cur.fetchone()  # type: ignore[misc]
-                if epoch.epoch != current + 1:
-                    raise Conflict(f"unit key epoch must be {current + 1}", code="epoch_exists")
-                await db.execute(
-                    "INSERT INTO unit_key_epochs (unit_id, epoch, public_key, created_by_device, signature, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (epoch.unit_id, epoch.epoch, epoch.public_key, epoch.created_by_device, epoch.signature,
-                     epoch.created_at))
-                await db.executemany(self._GRANT_INSERT, [self._grant_row(g) for g in grants])
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
-            await db.execute("COMMIT")
+        def add(db: sqlite3.Connection) -> None:
+            (current,) = db.execute("SELECT coalesce(max(epoch), 0) FROM unit_key_epochs WHERE unit_id = ?",
+                                    (epoch.unit_id,)).fetchone()
+            if epoch.epoch != current + 1:
+                raise Conflict(f"unit key epoch must be {current + 1}", code="epoch_exists")
+            db.execute("INSERT INTO unit_key_epochs (unit_id, epoch, public_key, created_by_device, signature,"
+                       " created_at) VALUES (?, ?, ?, ?, ?, ?)", (epoch.unit_id, epoch.epoch, epoch.public_key,
+                                                                   epoch.created_by_device, epoch.signature,
+                                                                   epoch.created_at))
+            db.executemany(self._GRANT_INSERT, [self._grant_row(g) for g in grants])
+
+        await self.writer.transaction(add)
 
     async def unit_key_epochs(self, unit_id: str) -> list[UnitKeyEpoch]:
         rows = await self._all(
@@ -354,23 +246,17 @@ class SqliteStore(Storage):
 
     async def add_case_key_epoch(self, case_id: str, epoch: int, created_by_device: str,
                                  wraps: Sequence[CaseKeyWrap], at: int) -> None:
-        async with self._write_lock:
-            db = self._w
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                async with db.execute("SELECT coalesce(max(epoch), 0) FROM case_key_epochs WHERE case_id = ?",
-                                      (case_id,)) as cur:
-                    (current,) = await cur.fetchone()  # type: ignore[misc]
-                if epoch != current + 1:
-                    raise Conflict(f"case key epoch must be {current + 1}", code="epoch_exists")
-                await db.execute("INSERT INTO case_key_epochs (case_id, epoch, created_by_device, created_at)"
-                                 " VALUES (?, ?, ?, ?)", (case_id, epoch, created_by_device, at))
-                await db.executemany(self._WRAP_INSERT, [self._wrap_row(w) for w in wraps])
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
-            await db.execute("COMMIT")
-        self._case_epoch[case_id] = epoch
+        def add(db: sqlite3.Connection) -> None:
+            (current,) = db.execute("SELECT coalesce(max(epoch), 0) FROM case_key_epochs WHERE case_id = ?",
+                                    (case_id,)).fetchone()
+            if epoch != current + 1:
+                raise Conflict(f"case key epoch must be {current + 1}", code="epoch_exists")
+            db.execute("INSERT INTO case_key_epochs (case_id, epoch, created_by_device, created_at)"
+                       " VALUES (?, ?, ?, ?)", (case_id, epoch, created_by_device, at))
+            db.executemany(self._WRAP_INSERT, [self._wrap_row(w) for w in wraps])
+
+        await self.writer.transaction(add)
+        self._case_epoch[case_id] = max(epoch, self._case_epoch.get(case_id, 0))
 
     async def add_case_key_wraps(self, wraps: Sequence[CaseKeyWrap]) -> None:
         await self._write([(self._WRAP_INSERT, self._wrap_row(w)) for w in wraps])
@@ -387,139 +273,17 @@ class SqliteStore(Storage):
         return [CaseKeyWrap(*r) for r in rows]
 
     # -- messages ----------------------------------------------------------------------------------
-    async def append_message(self, case_id: str, msg_id: str, sender_device: str, sender_user: str,
-                             envelope: bytes, audit: AuditEvent | None = None) -> Ack:
-        future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
-        self._pending.append(_PendingAppend(case_id, msg_id, sender_device, sender_user, envelope, audit, future))
-        self._wake.set()
-        return await future
+    def enqueue_message(self, case_id: str, msg_id: str, sender_device: str, sender_user: str,
+                        envelope: bytes, audit: AuditEvent | None = None) -> asyncio.Future[Ack]:
+        return self.writer.enqueue_message(case_id, msg_id, sender_device, sender_user, envelope, audit)
 
     async def append_audit(self, event: AuditEvent) -> int:
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._pending_audit.append(_PendingAudit(event, future))
-        self._wake.set()
-        return await future
-
-    async def _run_batches(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending or self._pending_audit:
-                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                audits, self._pending_audit = self._pending_audit[:MAX_BATCH], self._pending_audit[MAX_BATCH:]
-                waiting = [p.future for p in batch] + [a.future for a in audits]
-                try:
-                    await self._commit_batch(batch, audits)
-                except asyncio.CancelledError:
-                    for future in waiting:
-                        if not future.done():
-                            future.set_exception(RuntimeError("storage closed"))
-                    raise
-                except Exception as exc:  # the whole batch failed: nobody is acknowledged
-                    log.exception("append batch failed")
-                    for future in waiting:
-                        if not future.done():
-                            future.set_exception(exc)
-
-    async def _commit_batch(self, batch: list[_PendingAppend], audits: list[_PendingAudit]) -> None:
-        async with self._write_lock:
-            db = self._w
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                results = await self._insert_batch(db, batch) if batch else []
-                # A send's audit row names the seq its message got, known only here.
-                events = [replace(p.audit, detail={**p.audit.detail, "seq": r.seq, "duplicate": r.duplicate})
-                          for p, r in zip(batch, results) if p.audit is not None and isinstance(r, Ack)]
-                audit_ids = await self._insert_audit(db, events + [a.event for a in audits])
-            except BaseException:
-                await db.execute("ROLLBACK")
-                for p in batch:  # the cached seqs may have moved past what was committed
-                    self._last_seq.pop(p.case_id, None)
-                self._audit_head = None
-                raise
-            await db.execute("COMMIT")
-        for p, result in zip(batch, results):
-            if p.future.done():  # the sender went away; the message is stored all the same
-                continue
-            if isinstance(result, Exception):
-                p.future.set_exception(result)
-            else:
-                p.future.set_result(result)
-        for pending, row_id in zip(audits, audit_ids[len(events):]):
-            if not pending.future.done():
-                pending.future.set_result(row_id)
-
-    async def _insert_audit(self, db: aiosqlite.Connection, events: list[AuditEvent]) -> list[int]:
-        if not events:
-            return []
-        if self._audit_head is None:
-            async with db.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1") as cur:
-                row = await cur.fetchone()
-            self._audit_head = (row[0], bytes(row[1])) if row else (0, GENESIS)
-        head_id, head_hash = self._audit_head
-        rows, ids, now = [], [], _now_ms()
-        for event in events:
-            if not event.at:
-                event = replace(event, at=now)
-            head_id += 1
-            digest = chain_hash(head_hash, head_id, event)
-            rows.append((head_id, event.at, event.action, event.outcome, event.actor, event.role, event.unit_id,
-                         event.case_id, event.reason, json.dumps(event.detail, sort_keys=True), head_hash, digest))
-            ids.append(head_id)
-            head_hash = digest
-        await db.executemany("INSERT INTO audit_log (id, at, action, outcome, actor, role, unit_id, case_id, reason,"
-                             " detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        if head_id // AUDIT_CHECKPOINT_EVERY > self._audit_head[0] // AUDIT_CHECKPOINT_EVERY:
-            # Logged to the (separately kept) service log: a head noted outside the database lets
-            # `samtal audit verify --expect-head` notice rows cut from the end, which a chain alone cannot.
-            log.info("audit checkpoint", extra={"audit_id": head_id, "audit_hash": head_hash.hex()})
-        self._audit_head = (head_id, head_hash)
-        return ids
+        return await self.writer.append_audit(event)
 
     async def audit_rows(self, after_id: int = 0, limit: int = 1000) -> list[AuditRow]:
-        rows = await self._all(
-            "SELECT id, at, action, outcome, actor, role, unit_id, case_id, reason, detail, prev_hash, hash"
-            " FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit))
-        return [AuditRow(r[0], AuditEvent(r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9]), r[1]),
-                         bytes(r[10]), bytes(r[11])) for r in rows]
-
-    async def _insert_batch(self, db: aiosqlite.Connection, batch: list[_PendingAppend]) -> list[Ack | Exception]:
-        keys = [(p.case_id, p.msg_id) for p in batch]
-        values = ",".join(["(?, ?)"] * len(keys))
-        flat = [x for key in keys for x in key]
-        existing: dict[tuple[str, str], tuple[int, int, bytes]] = {}
-        # The sub-select lets SQLite use the (case_id, msg_id) index; a bare row-value IN (VALUES ...)
-        # scanned the whole table, so every commit grew slower as messages accumulated.
-        async with db.execute(
-                f"SELECT case_id, msg_id, seq, stored_at, envelope FROM messages WHERE (case_id, msg_id) IN"
-                f" (SELECT column1, column2 FROM (VALUES {values}))", flat) as cur:
-            for case_id, msg_id, seq, stored_at, env in await cur.fetchall():
-                existing[(case_id, msg_id)] = (seq, stored_at, env)
-        for case_id in {p.case_id for p in batch} - self._last_seq.keys():
-            async with db.execute("SELECT coalesce(max(seq), 0) FROM messages WHERE case_id = ?", (case_id,)) as cur:
-                (self._last_seq[case_id],) = await cur.fetchone()  # type: ignore[misc]
-        now = _now_ms()
-        rows: list[tuple[Any, ...]] = []
-        results: list[Ack | Exception] = []
-        for p in batch:
-            key = (p.case_id, p.msg_id)
-            if key in existing:
-                seq, stored_at, env = existing[key]
-                if env == p.envelope:
-                    results.append(Ack(p.case_id, p.msg_id, seq, stored_at, duplicate=True))
-                else:
-                    results.append(Conflict("this msg_id was used for another message", code="msg_id_conflict"))
-                continue
-            seq = self._last_seq[p.case_id] + 1
-            self._last_seq[p.case_id] = seq
-            existing[key] = (seq, now, p.envelope)  # a retry inside the same batch
-            rows.append((p.case_id, seq, p.msg_id, p.sender_device, p.sender_user, p.envelope, now))
-            results.append(Ack(p.case_id, p.msg_id, seq, now))
-        if rows:
-            await db.executemany(
-                "INSERT INTO messages (case_id, seq, msg_id, sender_device, sender_user, envelope, stored_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-        return results
+        rows = await self._all(f"SELECT {_AUDIT_COLS} FROM audit_log WHERE id > ? ORDER BY id LIMIT ?",
+                               (after_id, limit))
+        return [_audit_row(r) for r in rows]
 
     async def messages_after(self, case_id: str, after_seq: int, limit: int) -> list[StoredMessage]:
         rows = await self._all(
@@ -614,17 +378,22 @@ class SqliteStore(Storage):
         return [dict(zip(keys, r)) for r in rows]
 
 
+_AUDIT_COLS = "id, at, action, outcome, actor, role, unit_id, case_id, reason, detail, prev_hash, hash"
+
+
+def _audit_row(r: Sequence[Any]) -> AuditRow:
+    return AuditRow(r[0], AuditEvent(r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9]), r[1]),
+                    bytes(r[10]), bytes(r[11]))
+
+
 def read_audit_rows(path: Path | str, page: int = 5000) -> Iterator[AuditRow]:
     """Every audit row in id order, read-only and without the server (for `samtal audit verify`)."""
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         after = 0
         while True:
-            rows = db.execute(
-                "SELECT id, at, action, outcome, actor, role, unit_id, case_id, reason, detail, prev_hash, hash"
-                " FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", (after, page)).fetchall()
-            for r in rows:
-                yield AuditRow(r[0], AuditEvent(r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9]), r[1]),
-                               bytes(r[10]), bytes(r[11]))
+            rows = db.execute(f"SELECT {_AUDIT_COLS} FROM audit_log WHERE id > ? ORDER BY id LIMIT ?",
+                              (after, page)).fetchall()
+            yield from (_audit_row(r) for r in rows)
             if len(rows) < page:
                 return
             after = rows[-1][0]

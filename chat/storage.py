@@ -5,6 +5,7 @@ interface and the same tests. SQL dialect details stay inside the implementation
 from __future__ import annotations
 
 import abc
+import asyncio
 from collections.abc import Sequence
 
 from .audit import AuditEvent, AuditRow
@@ -118,15 +119,23 @@ class Storage(abc.ABC):
 
     # Messages
     @abc.abstractmethod
+    def enqueue_message(
+        self, case_id: str, msg_id: str, sender_device: str, sender_user: str, envelope: bytes,
+        audit: AuditEvent | None = None,
+    ) -> asyncio.Future[Ack]:
+        """Queue one message for storing; messages get their case's next seqs in the order they are
+        queued. The future resolves once the message is durably stored; `audit` is appended to the audit
+        log in the same transaction, with the seq added to its detail.
+
+        The same (case, msg_id) with the same envelope bytes resolves to the original Ack with
+        duplicate=True and stores nothing; with different bytes the future raises Conflict."""
+
     async def append_message(
         self, case_id: str, msg_id: str, sender_device: str, sender_user: str, envelope: bytes,
         audit: AuditEvent | None = None,
     ) -> Ack:
-        """Store one message and give it the next seq of its case, durably, before returning; `audit` is
-        appended to the audit log in the same transaction, with the seq added to its detail.
-
-        The same (case, msg_id) with the same envelope bytes returns the original Ack with
-        duplicate=True and stores nothing; with different bytes raises Conflict."""
+        """enqueue_message, awaited."""
+        return await self.enqueue_message(case_id, msg_id, sender_device, sender_user, envelope, audit)
 
     # Audit log: append-only, hash-chained
     @abc.abstractmethod

@@ -153,13 +153,13 @@ async def test_concurrent_appends_get_gap_free_unique_seqs_in_each_case(store: S
 async def test_more_appends_than_one_batch_are_split_and_all_committed(
         store: SqliteStore, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sizes: list[int] = []
-    commit = store._commit_batch
+    commit = store.writer._commit_batch
 
     async def spy(batch: list, audits: list) -> None:  # type: ignore[type-arg]
         sizes.append(len(batch))
         await commit(batch, audits)
 
-    monkeypatch.setattr(store, "_commit_batch", spy)
+    monkeypatch.setattr(store.writer, "_commit_batch", spy)
     n = MAX_BATCH * 2 + 7
     acks = await asyncio.gather(*(append(store, C1, f"m{i}") for i in range(n)))
     assert sorted(a.seq for a in acks) == list(range(1, n + 1))

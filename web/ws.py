@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -13,7 +14,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from chat.errors import SamtalError
 from chat.hub import FrameKey, Outbox, Subscriber
-from chat.model import Case, User
+from chat.model import Ack, Case, User
 from chat.policy import Action
 from crypto.encoding import unb64u
 from crypto.errors import MalformedError
@@ -31,6 +32,9 @@ log = logging.getLogger("samtal.ws")
 REPLAY_BUDGET = 500
 CLOSE_TOO_SLOW = 1013  # "try again later": the client fell behind and should reconnect and resume
 CLOSE_GRACE_SECONDS = 1.0
+# Sends a connection may have queued but not yet committed. Checks and queueing keep the order of a
+# connection's frames; waiting for each commit before reading the next frame kept batches tiny.
+SENDS_IN_FLIGHT = 64
 # Frames that read or mark case data are audited here, once they succeed; `send` is audited in the same
 # transaction as the message it stores, `ping` touches no case data. Refusals are audited as they happen.
 AUDITED_FRAMES = frozenset({"resume", "receipt", "watch", "unwatch"})
@@ -101,6 +105,8 @@ class Connection:
         self.sub = Subscriber(user, device_id, Outbox(services.settings.outbox_limit))
         self.sends = TokenBucket(services.settings.send_rate, services.settings.send_burst)
         self.writer: asyncio.Task[None] | None = None
+        self.in_flight = asyncio.Semaphore(SENDS_IN_FLIGHT)
+        self.acking: set[asyncio.Task[None]] = set()
         self.reader: asyncio.Task[None] | None = None
         self.sub.outbox.on_overflow = self._cut_off
 
@@ -192,9 +198,28 @@ class Connection:
             raw = unb64u(frame["env"])
         except MalformedError:
             raise FrameError("invalid_field", "env must be base64url without padding", ref) from None
-        ack = await self.services.messages.send(self.user, self.device_id, raw, origin=self.sub)
-        self.reply(frames.dump({"t": "ack", "ref": ref, "case_id": ack.case_id, "msg_id": ack.msg_id,
-                                "seq": ack.seq, "stored_at": ack.stored_at, "duplicate": ack.duplicate}))
+        await self.in_flight.acquire()  # back-pressure: at most SENDS_IN_FLIGHT uncommitted sends
+        try:
+            committed = await self.services.messages.submit(self.user, self.device_id, raw, origin=self.sub)
+        except BaseException:
+            self.in_flight.release()
+            raise
+        task = asyncio.create_task(self._ack_when_committed(committed, ref))
+        self.acking.add(task)
+        task.add_done_callback(self.acking.discard)
+
+    async def _ack_when_committed(self, committed: Coroutine[Any, Any, Ack], ref: str | None) -> None:
+        try:
+            ack = await committed
+            self.reply(frames.dump({"t": "ack", "ref": ref, "case_id": ack.case_id, "msg_id": ack.msg_id,
+                                    "seq": ack.seq, "stored_at": ack.stored_at, "duplicate": ack.duplicate}))
+        except SamtalError as error:
+            self.reply(frames.error_frame(error.code, error.message, ref))
+        except Exception:
+            log.exception("send failed after it was queued")
+            self.reply(frames.error_frame("internal_error", "the message could not be stored", ref))
+        finally:
+            self.in_flight.release()
 
     async def _on_receipt(self, frame: dict[str, Any], ref: str | None) -> None:
         await self.services.messages.mark(self.user, frame["case_id"], delivered_seq=frame.get("delivered_seq", 0),
