@@ -13,12 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from web.assets import JS_IMPORT, Assets
+from web.assets import Assets, module_references
 from web.i18n import LANGUAGES, extract, read_catalog
 from web.pages import PAGE_CSP
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "web" / "static"
+ANY_IMPORT = re.compile(r"""(?:\bfrom|\bimport)\s*\(?\s*["']([^"']+)["']""")
 PAGES = ["/", "/cases", "/cases/eb-2026-0001", "/inbox", "/inbox/eb-2026-0001", "/devices"]
 
 
@@ -106,7 +107,7 @@ def test_every_script_is_external_with_integrity_and_hashed_name(http, path):
         url = todo.pop()
         seen.add(url)
         source = http.get(url).text
-        for match in re.finditer(r"""(?:from|import)\s*\(?\s*["']([^"']+)["']""", source):
+        for match in module_references(source, ANY_IMPORT):
             assert re.fullmatch(r"/static/js/.+\.[0-9a-f]{12}\.js", match[1]), f"{url} imports {match[1]}"
             if match[1] not in seen:
                 todo.append(match[1])
@@ -131,7 +132,7 @@ def test_relative_imports_all_resolve_to_hashed_names():
     assets = Assets()
     for asset in assets.by_path.values():
         if asset.path.endswith(".js"):
-            assert not JS_IMPORT.search(asset.body.decode()), f"{asset.path} keeps a relative import"
+            assert not module_references(asset.body.decode()), f"{asset.path} keeps a relative import"
 
 
 def test_language_choice_is_remembered_and_every_page_says_its_language(server):

@@ -23,6 +23,16 @@ SERVED_SUFFIXES = frozenset(MEDIA_TYPES)
 # `import x from "./a.js"`, `export {x} from "../a.js"`, `import "./a.js"` and `import("./a.js")`.
 JS_IMPORT = re.compile(r"""(\bfrom\s*|\bimport\s*\(?\s*)(["'])(\.{1,2}/[^"'\s]+?\.js)\2""")
 CSS_URL = re.compile(r"""url\(\s*(["']?)(\.{1,2}/[^"')\s]+)\1\s*\)""")
+# Strings and comments, in the order they start, so that a quote inside a comment (or "//" inside a string)
+# is not mistaken; an import inside a comment (a JSDoc type such as {import("./keys.js").DeviceKeys}) is left
+# alone: it is documentation, not a module the page loads.
+JS_STRING_OR_COMMENT = re.compile(r"""/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|`(?:\\.|[^`\\])*`""", re.S)
+
+
+def module_references(text: str, pattern: re.Pattern[str] = JS_IMPORT) -> list[re.Match[str]]:
+    """The matches of `pattern` (by default: relative imports) in JavaScript source, outside comments."""
+    comments = [m.span() for m in JS_STRING_OR_COMMENT.finditer(text) if m[0].startswith("/")]
+    return [m for m in pattern.finditer(text) if not any(start <= m.start() < end for start, end in comments)]
 
 
 class AssetError(RuntimeError):
@@ -81,7 +91,11 @@ class Assets:
             return self._build(target, sources, stack + (path,)).url
 
         if text is not None and path.endswith(".js"):
-            text = JS_IMPORT.sub(lambda m: f"{m[1]}{m[2]}{resolve(m[3])}{m[2]}", text)
+            out, last = [], 0
+            for m in module_references(text):
+                out += [text[last:m.start()], f"{m[1]}{m[2]}{resolve(m[3])}{m[2]}"]
+                last = m.end()
+            text = "".join(out) + text[last:]
         elif text is not None:
             text = CSS_URL.sub(lambda m: f'url("{resolve(m[2])}")', text)
         body = text.encode("utf-8") if text is not None else sources[path]

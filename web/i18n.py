@@ -13,8 +13,6 @@ from typing import Any
 
 from babel import Locale
 from babel.messages.catalog import Catalog
-from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
@@ -88,6 +86,9 @@ def negotiate(query_lang: str | None, cookie_lang: str | None) -> str:
 # -- keeping the catalogues up to date (python -m web.i18n update) -------------------------------------
 def extract() -> Catalog:
     """Every translatable string in the sources listed in babel.cfg."""
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir  # tooling, not needed to serve
+    from babel.messages.frontend import parse_mapping_cfg
+
     with (ROOT / "babel.cfg").open(encoding="utf-8") as handle:
         method_map, options_map = parse_mapping_cfg(handle, "babel.cfg")
     template = Catalog(project="Samtal", fuzzy=False)
