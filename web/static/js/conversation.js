@@ -45,6 +45,8 @@ export class Conversation {
     this.list.replaceChildren();
     delete this.list.dataset.state;
     this._wireComposer();
+    this.form.hidden = this.view.status !== "open";
+    status("composer-closed", this.view.status === "open" ? "" : t("This case is closed. You can read the conversation, but not write in it."));
     this._on(live, "msg", (e) => this._pushed(e.detail));
     this._on(live, "receipt", (e) => this._receipt(e.detail));
     this._on(live, "state", () => this._refreshPending());
