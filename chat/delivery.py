@@ -14,6 +14,7 @@ from typing import Any
 from crypto.envelope import MAX_ENVELOPE_BYTES, Envelope, parse_envelope, verify_envelope
 from crypto.errors import MalformedError
 
+from .assignment import Assignments
 from .auditing import Auditor, event
 from .errors import BadSignature, Forbidden, InvalidInput, NotFound, SamtalError, StaleEpoch
 from .model import Ack, Case, ReceiptMarks, StoredMessage, User
@@ -37,8 +38,10 @@ def now_ms() -> int:
 
 
 class MessageService:
-    def __init__(self, store: Storage, on_message: MessageFanout, on_receipt: ReceiptFanout) -> None:
+    def __init__(self, store: Storage, on_message: MessageFanout, on_receipt: ReceiptFanout,
+                 assignments: Assignments | None = None) -> None:
         self.store = store
+        self.assignments = assignments if assignments is not None else Assignments(store)
         self.auditor = Auditor(store)
         self._on_message = on_message
         self._on_receipt = on_receipt
@@ -61,7 +64,9 @@ class MessageService:
         case = await self.store.get_case(case_id)
         if case is None:
             raise NotFound("unknown case", code="unknown_case")
-        decision = decide(user, action, case=case)
+        acting_for = (await self.assignments.acting_for(user, case.unit_id)
+                      if action == Action.CASE_WRITE and user.is_staff else frozenset())
+        decision = decide(user, action, case=case, acting_for=acting_for)
         if not decision:
             raise Forbidden(decision.reason, code="forbidden")
         return case

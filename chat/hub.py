@@ -178,11 +178,14 @@ class Hub:
                 delivered += 1
         return delivered
 
-    def publish_case(self, case: Case, frame: str, key: FrameKey = None, exclude: object = None) -> int:
-        """Everyone on a case: the citizen, the assigned caseworker, and watchers (but `exclude`)."""
+    def publish_case(self, case: Case, frame: str, key: FrameKey = None, exclude: object = None,
+                     also: Iterable[str] = ()) -> int:
+        """Everyone on a case: the citizen, the assigned caseworker, the users in `also` (their
+        substitutes), and watchers (but `exclude`)."""
         subs = set(self._by_user.get(case.citizen_id, ()))
-        if case.assigned_to:
-            subs.update(self._by_user.get(case.assigned_to, ()))
+        for user_id in (case.assigned_to, *also):
+            if user_id:
+                subs.update(self._by_user.get(user_id, ()))
         subs.update(self._watchers.get(case.id, ()))
         return self._offer_all(subs, frame, key, exclude)
 

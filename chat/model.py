@@ -160,3 +160,20 @@ class MessageMeta:
     sender_user: str
     sender_is_citizen: bool
     stored_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Substitution:
+    """vikarie: `substitute` handles `absent_user`'s cases from starts_at (inclusive) to ends_at (exclusive)."""
+
+    id: int
+    unit_id: str
+    absent_user: str
+    substitute: str
+    starts_at: int
+    ends_at: int
+    created_by: str
+    revoked_at: int | None = None
+
+    def active_at(self, at: int) -> bool:
+        return self.revoked_at is None and self.starts_at <= at < self.ends_at

@@ -14,12 +14,15 @@ class Action(StrEnum):
     CASE_READ = "case.read"  # metadata, history (ciphertext), receipts
     CASE_WRITE = "case.write"  # send a message, receipts
     CASE_HANDLE = "case.handle"  # mark a conversation handled (staff)
+    CASE_ASSIGN = "case.assign"  # assign or reassign a case (supervisor)
     CASE_KEYS_READ = "case.keys.read"
     CASE_KEYS_WRITE = "case.keys.write"  # new case key epoch, wraps for a citizen device
     # The unit's key and its staff devices.
     UNIT_KEYS_READ = "unit.keys.read"
     UNIT_KEYS_CREATE = "unit.keys.create"  # a new unit key epoch
     UNIT_DEVICE_APPROVE = "unit.device.approve"  # wrap the unit key to a staff device
+    UNIT_STAFF_READ = "unit.staff.read"  # the unit's staff and substitutes
+    UNIT_SUBSTITUTES_MANAGE = "unit.substitutes.manage"  # set substitutes (vikarie) by date range
     # The account itself.
     SELF = "self"  # own profile, own devices, key tasks, logout
     DEVICE_READ = "device.read"  # public keys of a device, to verify its signatures
@@ -45,16 +48,22 @@ def _staff_of(user: User, unit_id: str) -> bool:
     return user.is_staff and user.unit_id == unit_id
 
 
-def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str | None = None) -> Decision:
-    """Decide one access. `case` or `unit_id` names the resource for case and unit actions.
+MANAGERS = (Role.SUPERVISOR, Role.UNIT_ADMIN)
 
-    Staff of a unit reach all of the unit's cases: the unit is the trust boundary (a substitute must be
-    able to read a case), and the audit log records every read. Narrowing to assignment and substitution
-    periods belongs here too when supervisors can set them."""
+
+def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str | None = None,
+           acting_for: frozenset[str] = frozenset()) -> Decision:
+    """Decide one access. `case` or `unit_id` names the resource for case and unit actions; `acting_for`
+    names the caseworkers the user substitutes for right now (chat.assignment).
+
+    Staff of a unit may read all of the unit's cases: the unit is the trust boundary, a substitute must
+    be able to step in, and the audit log records every read. Answering is narrower: the assigned
+    caseworker, their substitutes for the period, the unit's supervisors, and anyone of the unit while a
+    case is not assigned to anybody (someone has to answer)."""
     if action in (Action.SELF, Action.CASE_LIST, Action.DEVICE_READ):
         return ALLOW if user.role != Role.AGENCY else _deny("agencies use the exchange endpoint")
-    if action in (Action.CASE_READ, Action.CASE_WRITE, Action.CASE_HANDLE, Action.CASE_KEYS_READ,
-                  Action.CASE_KEYS_WRITE):
+    if action in (Action.CASE_READ, Action.CASE_WRITE, Action.CASE_HANDLE, Action.CASE_ASSIGN,
+                  Action.CASE_KEYS_READ, Action.CASE_KEYS_WRITE):
         if case is None:
             return _deny("no case")
         if action == Action.CASE_WRITE and case.status != "open":
@@ -64,18 +73,24 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
                 return _deny("not the citizen of this case")
             if action == Action.CASE_KEYS_WRITE:
                 return _deny("case keys are distributed by the unit")
-            if action == Action.CASE_HANDLE:
-                return _deny("staff mark conversations handled")
+            if action in (Action.CASE_HANDLE, Action.CASE_ASSIGN):
+                return _deny("staff handle and assign cases")
             return ALLOW
-        if _staff_of(user, case.unit_id):
-            return ALLOW
-        return _deny("not staff of the case's unit")
-    if action in (Action.UNIT_KEYS_READ, Action.UNIT_KEYS_CREATE, Action.UNIT_DEVICE_APPROVE):
+        if not _staff_of(user, case.unit_id):
+            return _deny("not staff of the case's unit")
+        if action == Action.CASE_ASSIGN and user.role not in MANAGERS:
+            return _deny("a supervisor assigns cases")
+        if action == Action.CASE_WRITE and user.role not in MANAGERS and case.assigned_to not in (
+                None, user.id, *acting_for):
+            return _deny("the case is assigned to someone else, and you are not their substitute now")
+        return ALLOW
+    if action in (Action.UNIT_KEYS_READ, Action.UNIT_KEYS_CREATE, Action.UNIT_DEVICE_APPROVE, Action.UNIT_STAFF_READ,
+                  Action.UNIT_SUBSTITUTES_MANAGE):
         if unit_id is None or not _staff_of(user, unit_id):
             return _deny("not staff of this unit")
-        if action == Action.UNIT_KEYS_READ:
+        if action in (Action.UNIT_KEYS_READ, Action.UNIT_STAFF_READ):
             return ALLOW
-        if user.role in (Role.SUPERVISOR, Role.UNIT_ADMIN):
+        if user.role in MANAGERS:
             return ALLOW
-        return _deny("only a supervisor or unit admin manages the unit key")
+        return _deny("only a supervisor or unit admin manages the unit's keys and substitutes")
     return _deny("no policy for action")

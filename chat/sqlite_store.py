@@ -24,6 +24,7 @@ from .model import (
     ReceiptMarks,
     Role,
     StoredMessage,
+    Substitution,
     Unit,
     UnitKeyEpoch,
     UnitKeyGrant,
@@ -322,6 +323,37 @@ class SqliteStore(Storage):
         await self._write([("INSERT INTO case_state (case_id, handled_at, handled_by) VALUES (?, ?, ?)"
                             " ON CONFLICT (case_id) DO UPDATE SET handled_at = excluded.handled_at,"
                             " handled_by = excluded.handled_by", (case_id, at, user_id))])
+
+    # -- assignment and substitutes --------------------------------------------------------------------
+    async def assign_case(self, case_id: str, user_id: str | None) -> None:
+        await self._write([("UPDATE cases SET assigned_to = ? WHERE id = ?", (user_id, case_id))])
+        self._cases.pop(case_id, None)
+
+    async def add_substitution(self, sub: Substitution) -> int:
+        def add(db: sqlite3.Connection) -> int:
+            cur = db.execute("INSERT INTO substitutions (unit_id, absent_user, substitute, starts_at, ends_at,"
+                             " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             (sub.unit_id, sub.absent_user, sub.substitute, sub.starts_at, sub.ends_at,
+                              sub.created_by, _now_ms()))
+            return int(cur.lastrowid or 0)
+        return await self.writer.transaction(add)
+
+    async def revoke_substitution(self, unit_id: str, substitution_id: int, at: int) -> bool:
+        def revoke(db: sqlite3.Connection) -> bool:
+            cur = db.execute("UPDATE substitutions SET revoked_at = ? WHERE id = ? AND unit_id = ?"
+                             " AND revoked_at IS NULL", (at, substitution_id, unit_id))
+            return cur.rowcount == 1
+        return await self.writer.transaction(revoke)
+
+    async def substitutions_of_unit(self, unit_id: str, current_or_future_at: int | None = None) -> list[Substitution]:
+        cols = "id, unit_id, absent_user, substitute, starts_at, ends_at, created_by, revoked_at"
+        if current_or_future_at is None:
+            rows = await self._all(f"SELECT {cols} FROM substitutions WHERE unit_id = ? ORDER BY starts_at, id",
+                                   (unit_id,))
+        else:
+            rows = await self._all(f"SELECT {cols} FROM substitutions WHERE unit_id = ? AND ends_at > ?"
+                                   " AND revoked_at IS NULL ORDER BY starts_at, id", (unit_id, current_or_future_at))
+        return [Substitution(*r) for r in rows]
 
     # -- attachments -------------------------------------------------------------------------------
     async def add_blob(self, blob_id: str, case_id: str, uploaded_by: str, data: bytes, at: int) -> None:

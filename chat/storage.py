@@ -19,6 +19,7 @@ from .model import (
     Municipality,
     ReceiptMarks,
     StoredMessage,
+    Substitution,
     Unit,
     UnitKeyEpoch,
     UnitKeyGrant,
@@ -160,6 +161,20 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     async def set_handled(self, case_id: str, user_id: str | None, at: int | None) -> None: ...
+
+    # Assignment and substitutes
+    @abc.abstractmethod
+    async def assign_case(self, case_id: str, user_id: str | None) -> None: ...
+
+    @abc.abstractmethod
+    async def add_substitution(self, sub: Substitution) -> int: ...
+
+    @abc.abstractmethod
+    async def revoke_substitution(self, unit_id: str, substitution_id: int, at: int) -> bool: ...
+
+    @abc.abstractmethod
+    async def substitutions_of_unit(self, unit_id: str, current_or_future_at: int | None = None) -> list[Substitution]:
+        """All of the unit's substitutions, or only those not yet ended at the given time."""
 
     # Attachments (ciphertext)
     @abc.abstractmethod

@@ -27,8 +27,9 @@ def test_every_setting_is_documented(name):
 
 @pytest.mark.parametrize("route", REGISTRY, ids=lambda r: f"{'/'.join(r.methods)} {r.path}")
 def test_every_http_route_is_documented(route):
+    path = re.sub(r":\w+}", "}", route.path)  # {id:int} is documented as {id}
     for method in route.methods:
-        assert f"`{method} {route.path}" in PROTOCOL
+        assert f"`{method} {path}" in PROTOCOL
 
 
 @pytest.mark.parametrize("frame_type", sorted(CLIENT_FRAMES))

@@ -35,40 +35,44 @@ CASES = {case.id: case for case in (
     make_case("erik-open", ERIK, assigned=None),
     make_case("frida-other-unit", FRIDA, OTHER_UNIT, OLLE),
     make_case("dana-closed", DANA, status="closed"),
+    make_case("dana-by-cecilia", DANA, assigned=CECILIA),
 )}
 CASE_COLUMNS = tuple(CASES)
 
 # A table per kind of resource: a row per role, a group of marks per action, a mark per resource column.
-# D, E: Dana's and Erik's open cases in the unit; O: Frida's case in the other unit; C: Dana's closed case.
+# D: Dana's open case (assigned to Anna); E: Erik's open case, not assigned; O: Frida's case in the other
+# unit; C: Dana's closed case; A: a case of Dana's assigned to Cecilia.
 CASE_ACTIONS = (Action.CASE_READ, Action.CASE_WRITE, Action.CASE_KEYS_READ, Action.CASE_KEYS_WRITE,
-                Action.CASE_HANDLE)
+                Action.CASE_HANDLE, Action.CASE_ASSIGN)
 CASE_TABLE: dict[User, str] = {
-    #          read     write    keys.read  keys.write  handle
-    #          D E O C  D E O C  D E O C    D E O C    D E O C
-    DANA:     "Y N N Y  Y N N N  Y N N Y    N N N N    N N N N",  # keys come from the unit; staff mark handled
-    ERIK:     "N Y N N  N Y N N  N Y N N    N N N N    N N N N",
-    ANNA:     "Y Y N Y  Y Y N N  Y Y N Y    Y Y N Y    Y Y N Y",  # nobody writes to a closed case
-    OLLE:     "N N Y N  N N Y N  N N Y N    N N Y N    N N Y N",
-    CECILIA:  "Y Y N Y  Y Y N N  Y Y N Y    Y Y N Y    Y Y N Y",
-    UNN:      "Y Y N Y  Y Y N N  Y Y N Y    Y Y N Y    Y Y N Y",
-    GRETA:    "N N N N  N N N N  N N N N    N N N N    N N N N",
-    AGENCY:   "N N N N  N N N N  N N N N    N N N N    N N N N",
+    #          read       write      keys.read  keys.write handle     assign
+    #          D E O C A  D E O C A  D E O C A  D E O C A  D E O C A  D E O C A
+    DANA:     "Y N N Y Y  Y N N N Y  Y N N Y Y  N N N N N  N N N N N  N N N N N",
+    ERIK:     "N Y N N N  N Y N N N  N Y N N N  N N N N N  N N N N N  N N N N N",
+    # Anna reads the whole unit, but answers only her own cases and unassigned ones.
+    ANNA:     "Y Y N Y Y  Y Y N N N  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  N N N N N",
+    OLLE:     "N N Y N N  N N Y N N  N N Y N N  N N Y N N  N N Y N N  N N N N N",
+    CECILIA:  "Y Y N Y Y  Y Y N N Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y",
+    UNN:      "Y Y N Y Y  Y Y N N Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y",
+    GRETA:    "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
+    AGENCY:   "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
 }
 
 # U: the unit; V: the other unit.
-UNIT_ACTIONS = (Action.UNIT_KEYS_READ, Action.UNIT_KEYS_CREATE, Action.UNIT_DEVICE_APPROVE)
+UNIT_ACTIONS = (Action.UNIT_KEYS_READ, Action.UNIT_KEYS_CREATE, Action.UNIT_DEVICE_APPROVE, Action.UNIT_STAFF_READ,
+                Action.UNIT_SUBSTITUTES_MANAGE)
 UNIT_COLUMNS = (UNIT.id, OTHER_UNIT.id)
 UNIT_TABLE: dict[User, str] = {
-    #          keys.read  keys.create  device.approve
-    #          U V        U V          U V
-    DANA:     "N N        N N          N N",
-    ERIK:     "N N        N N          N N",
-    ANNA:     "Y N        N N          N N",  # only a supervisor or unit admin manages the unit key
-    OLLE:     "N Y        N N          N N",
-    CECILIA:  "Y N        Y N          Y N",
-    UNN:      "Y N        Y N          Y N",
-    GRETA:    "N N        N N          N N",
-    AGENCY:   "N N        N N          N N",
+    #          keys.read  keys.create  device.approve  staff.read  substitutes.manage
+    #          U V        U V          U V             U V         U V
+    DANA:     "N N        N N          N N             N N         N N",
+    ERIK:     "N N        N N          N N             N N         N N",
+    ANNA:     "Y N        N N          N N             Y N         N N",  # supervisors manage keys, substitutes
+    OLLE:     "N Y        N N          N N             N Y         N N",
+    CECILIA:  "Y N        Y N          Y N             Y N         Y N",
+    UNN:      "Y N        Y N          Y N             Y N         Y N",
+    GRETA:    "N N        N N          N N             N N         N N",
+    AGENCY:   "N N        N N          N N             N N         N N",
 }
 
 # Actions on the account itself, with no resource.
@@ -123,6 +127,14 @@ def test_a_resource_action_without_its_resource_is_denied(user: User) -> None:
     for action in (*CASE_ACTIONS, *UNIT_ACTIONS):
         decision = decide(user, action)
         assert not decision and decision.reason != "allowed"
+
+
+def test_a_substitute_answers_the_absent_caseworkers_cases_only_while_substituting() -> None:
+    cecilias = CASES["dana-by-cecilia"]
+    assert not decide(ANNA, Action.CASE_WRITE, case=cecilias)
+    assert decide(ANNA, Action.CASE_WRITE, case=cecilias, acting_for=frozenset({CECILIA.id}))
+    assert not decide(ANNA, Action.CASE_WRITE, case=cecilias, acting_for=frozenset({"someone-else"}))
+    assert not decide(OLLE, Action.CASE_WRITE, case=cecilias, acting_for=frozenset({CECILIA.id}))  # other unit
 
 
 def test_a_denial_says_why() -> None:

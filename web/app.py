@@ -13,6 +13,7 @@ from starlette.routing import WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chat import demo
+from chat.assignment import Assignments
 from chat.delivery import MessageService
 from chat.hub import Hub
 from chat.inbox import ReplyTimes
@@ -71,13 +72,16 @@ class Services:
     messages: MessageService
     keys: KeyService
     reply_times: ReplyTimes
+    assignments: Assignments
 
 
 def build_services(settings: Settings, store: Storage) -> Services:
     hub = Hub()
+    assignments = Assignments(store)
 
     def on_message(case: Case, message: StoredMessage, origin: object) -> None:
-        hub.publish_case(case, frames.message_frame(message), (case.id, message.seq), exclude=origin)
+        hub.publish_case(case, frames.message_frame(message), (case.id, message.seq), exclude=origin,
+                         also=assignments.substitutes_now(case))
 
     def on_receipt(case: Case, marks: ReceiptMarks) -> None:
         hub.publish_case(case, frames.receipt_frame(marks))
@@ -85,7 +89,8 @@ def build_services(settings: Settings, store: Storage) -> Services:
     return Services(
         settings=settings, store=store, hub=hub,
         sessions=Sessions(store, settings.session_idle_seconds, settings.session_max_seconds),
-        messages=MessageService(store, on_message, on_receipt),
+        messages=MessageService(store, on_message, on_receipt, assignments),
+        assignments=assignments,
         keys=KeyService(store, lambda unit_id: hub.publish_unit_staff(unit_id, frames.KEYS_PENDING),
                         lambda user_id: hub.publish_user(user_id, frames.KEYS_UPDATED)),
         reply_times=ReplyTimes(store),

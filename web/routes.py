@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 
 from chat.delivery import now_ms
 from chat.errors import Forbidden, InvalidInput, NotFound
-from chat.model import Case, CaseKeyWrap, Device, Role, UnitKeyEpoch, UnitKeyGrant, User
+from chat.model import Case, CaseKeyWrap, Device, Role, Substitution, UnitKeyEpoch, UnitKeyGrant, User
 from chat.policy import Action
 from crypto.encoding import b64u
 from crypto.errors import MalformedError
@@ -55,6 +55,8 @@ async def case_view(ctx: Ctx, case: Case) -> dict[str, Any]:
     assigned = await store.get_user(case.assigned_to) if case.assigned_to else None
     unit = await store.get_unit(case.unit_id)
     activity = await store.case_activity(case.id, ctx.user.id)
+    answering = await ctx.services.assignments.answering(case)
+    answerer = await store.get_user(answering.user_id) if answering else None
     return {"id": case.id, "title": case.title, "unit": case.unit_id, "unit_name": unit.name if unit else None,
             "citizen": case.citizen_id, "citizen_name": citizen.display_name if citizen else None,
             "assigned_to": case.assigned_to, "assigned_name": assigned.display_name if assigned else None,
@@ -62,7 +64,11 @@ async def case_view(ctx: Ctx, case: Case) -> dict[str, Any]:
             "key_epoch": await store.current_case_epoch(case.id),
             "last_message_at": activity.last_message_at, "waiting_since": activity.waiting_since,
             "unread": activity.unread, "handled": activity.handled,
-            "assigned_usual_reply_seconds": await ctx.services.reply_times.usual_seconds(case.unit_id)}
+            "assigned_usual_reply_seconds": await ctx.services.reply_times.usual_seconds(case.unit_id),
+            # Who answers now: the assigned caseworker, or their substitute (vikarie) for a period.
+            "answering": None if answering is None or answerer is None else {
+                "user": answering.user_id, "name": answerer.display_name,
+                "substitute_for": answering.substitute_for, "until": answering.until}}
 
 
 def wrapped_items(items: list[Body], recipient_field: str) -> list[tuple[str, WrappedKey, bytes]]:
@@ -272,6 +278,46 @@ async def download_blob(ctx: Ctx) -> Response:
     if data is None:
         raise NotFound("no such attachment", code="unknown_blob")
     return Response(data, media_type="application/octet-stream")
+
+
+@api("/api/cases/{case_id}/assign", "POST", action=Action.CASE_ASSIGN)
+async def assign_case(ctx: Ctx) -> Response:
+    case = await _case(ctx, Action.CASE_READ)  # the assignment decides CASE_ASSIGN itself
+    body = await ctx.body()
+    user_id = body.str("user_id", max_len=64, required=False)
+    await ctx.services.assignments.assign(ctx.user, case, user_id)
+    return JSONResponse({"case": await case_view(ctx, await ctx.services.messages.case_for(
+        ctx.user, case.id, Action.CASE_READ))})
+
+
+def substitution_view(s: Substitution) -> dict[str, Any]:
+    return {"id": s.id, "absent_user": s.absent_user, "substitute": s.substitute, "starts_at": s.starts_at,
+            "ends_at": s.ends_at, "created_by": s.created_by}
+
+
+@api("/api/units/{unit_id}/staff", "GET", action=Action.UNIT_STAFF_READ)
+async def unit_staff(ctx: Ctx) -> Response:
+    unit_id = ctx.request.path_params["unit_id"]
+    substitutions = await ctx.services.assignments.substitutions(ctx.user, unit_id)
+    staff = await ctx.services.store.staff_of_unit(unit_id)
+    return JSONResponse({"staff": [user_view(u) for u in staff],
+                         "substitutions": [substitution_view(s) for s in substitutions]})
+
+
+@api("/api/units/{unit_id}/substitutes", "POST", action=Action.UNIT_SUBSTITUTES_MANAGE)
+async def add_substitute(ctx: Ctx) -> Response:
+    body = await ctx.body()
+    new_id = await ctx.services.assignments.add_substitution(
+        ctx.user, ctx.request.path_params["unit_id"], body.str("absent_user", 64), body.str("substitute", 64),
+        body.int("starts_at"), body.int("ends_at"))
+    return JSONResponse({"id": new_id}, status_code=201)
+
+
+@api("/api/units/{unit_id}/substitutes/{substitution_id:int}", "DELETE", action=Action.UNIT_SUBSTITUTES_MANAGE)
+async def remove_substitute(ctx: Ctx) -> Response:
+    await ctx.services.assignments.revoke_substitution(ctx.user, ctx.request.path_params["unit_id"],
+                                                       ctx.request.path_params["substitution_id"])
+    return Response(status_code=204)
 
 
 @api("/api/config", "GET", action=PUBLIC)
