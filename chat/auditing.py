@@ -22,4 +22,10 @@ class Auditor:
         self.store = store
 
     async def record(self, user: User | None, action: str, outcome: str, **fields: Any) -> int:
+        """Append one event. A row about a case belongs to the case's unit (a citizen has no unit of their
+        own), so that the unit's log reviewer finds it."""
+        if fields.get("case_id") and not fields.get("unit_id"):
+            case = await self.store.get_case(fields["case_id"])
+            if case is not None:
+                fields["unit_id"] = case.unit_id
         return await self.store.append_audit(event(user, action, outcome, **fields))

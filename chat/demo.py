@@ -16,6 +16,7 @@ USERS = [
     User("cecilia", "cecilia", "Cecilia Berg", Role.SUPERVISOR, UNIT.id),
     User("dana", "dana", "Dana Karlsson", Role.CITIZEN, None),
     User("erik", "erik", "Erik Nilsson", Role.CITIZEN, None),
+    User("greta", "greta", "Greta Holm", Role.LOG_REVIEWER, UNIT.id),  # granskare
 ]
 CASES = [
     ("eb-2026-0001", "dana", "Ansökan om ekonomiskt bistånd"),

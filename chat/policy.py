@@ -23,9 +23,16 @@ class Action(StrEnum):
     UNIT_DEVICE_APPROVE = "unit.device.approve"  # wrap the unit key to a staff device
     UNIT_STAFF_READ = "unit.staff.read"  # the unit's staff and substitutes
     UNIT_SUBSTITUTES_MANAGE = "unit.substitutes.manage"  # set substitutes (vikarie) by date range
+    # Log review (loggkontroll), by the unit's log reviewer.
+    AUDIT_READ = "audit.read"
+    AUDIT_REVIEW = "audit.review"
     # The account itself.
     SELF = "self"  # own profile, own devices, key tasks, logout
     DEVICE_READ = "device.read"  # public keys of a device, to verify its signatures
+    # The agency exchange (docs/exchange.md).
+    EXCHANGE_AGENCY = "exchange.agency"  # an agency's own messages: send, fetch, ack, receipts, proof
+    EXCHANGE_UNIT_READ = "exchange.unit.read"  # the unit's exchange inbox and outbox, encrypted content
+    EXCHANGE_UNIT_WRITE = "exchange.unit.write"  # receipts (accepted, rejected, read) and sends to agencies
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +91,10 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
                 None, user.id, *acting_for):
             return _deny("the case is assigned to someone else, and you are not their substitute now")
         return ALLOW
+    if action == Action.EXCHANGE_AGENCY:
+        return ALLOW if user.role == Role.AGENCY else _deny("only agencies use the agency side of the exchange")
+    if action in (Action.EXCHANGE_UNIT_READ, Action.EXCHANGE_UNIT_WRITE):
+        return ALLOW if unit_id is not None and _staff_of(user, unit_id) else _deny("not staff of this unit")
     if action in (Action.UNIT_KEYS_READ, Action.UNIT_KEYS_CREATE, Action.UNIT_DEVICE_APPROVE, Action.UNIT_STAFF_READ,
                   Action.UNIT_SUBSTITUTES_MANAGE):
         if unit_id is None or not _staff_of(user, unit_id):
@@ -93,4 +104,8 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
         if user.role in MANAGERS:
             return ALLOW
         return _deny("only a supervisor or unit admin manages the unit's keys and substitutes")
+    if action in (Action.AUDIT_READ, Action.AUDIT_REVIEW):
+        if user.role == Role.LOG_REVIEWER and unit_id is not None and user.unit_id == unit_id:
+            return ALLOW
+        return _deny("only the unit's log reviewer reviews its audit log")
     return _deny("no policy for action")

@@ -324,6 +324,38 @@ class SqliteStore(Storage):
                             " ON CONFLICT (case_id) DO UPDATE SET handled_at = excluded.handled_at,"
                             " handled_by = excluded.handled_by", (case_id, at, user_id))])
 
+    # -- log review ----------------------------------------------------------------------------------
+    async def audit_search(self, unit_id: str, case_ids: Sequence[str] | None, case_id: str | None,
+                           actor: str | None, start: int | None, end: int | None, after_id: int, limit: int,
+                           sample: bool) -> list[AuditRow]:
+        where, params = ["unit_id = ?", "id > ?"], [unit_id, after_id]
+        if case_ids is not None:
+            where.append(f"case_id IN ({','.join('?' * len(case_ids)) or 'NULL'})")
+            params += case_ids
+        for column, op, value in (("case_id", "=", case_id), ("actor", "=", actor), ("at", ">=", start),
+                                  ("at", "<", end)):
+            if value is not None:
+                where.append(f"{column} {op} ?")
+                params.append(value)
+        order = "random()" if sample else "id"
+        rows = await self._all(f"SELECT {_AUDIT_COLS} FROM audit_log WHERE {' AND '.join(where)}"
+                               f" ORDER BY {order} LIMIT ?", (*params, limit))
+        found = [_audit_row(r) for r in rows]
+        return sorted(found, key=lambda row: row.id) if sample else found
+
+    async def add_finding(self, unit_id: str, audit_id: int, reviewer: str, verdict: str, note: str,
+                          at: int) -> int:
+        def add(db: sqlite3.Connection) -> int:
+            cur = db.execute("INSERT INTO audit_findings (unit_id, audit_id, reviewer, verdict, note, created_at)"
+                             " VALUES (?, ?, ?, ?, ?, ?)", (unit_id, audit_id, reviewer, verdict, note, at))
+            return int(cur.lastrowid or 0)
+        return await self.writer.transaction(add)
+
+    async def findings(self, unit_id: str) -> list[tuple[int, int, str, str, str, int]]:
+        rows = await self._all("SELECT id, audit_id, reviewer, verdict, note, created_at FROM audit_findings"
+                               " WHERE unit_id = ? ORDER BY id DESC", (unit_id,))
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
     # -- assignment and substitutes --------------------------------------------------------------------
     async def assign_case(self, case_id: str, user_id: str | None) -> None:
         await self._write([("UPDATE cases SET assigned_to = ? WHERE id = ?", (user_id, case_id))])

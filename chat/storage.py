@@ -162,6 +162,22 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def set_handled(self, case_id: str, user_id: str | None, at: int | None) -> None: ...
 
+    # Log review
+    @abc.abstractmethod
+    async def audit_search(self, unit_id: str, case_ids: Sequence[str] | None, case_id: str | None,
+                           actor: str | None, start: int | None, end: int | None, after_id: int, limit: int,
+                           sample: bool) -> list[AuditRow]:
+        """The unit's audit rows matching every filter given, in id order after `after_id`, or (sample)
+        a uniformly random selection of `limit` of them."""
+
+    @abc.abstractmethod
+    async def add_finding(self, unit_id: str, audit_id: int, reviewer: str, verdict: str, note: str,
+                          at: int) -> int: ...
+
+    @abc.abstractmethod
+    async def findings(self, unit_id: str) -> list[tuple[int, int, str, str, str, int]]:
+        """(id, audit_id, reviewer, verdict, note, created_at), newest first."""
+
     # Assignment and substitutes
     @abc.abstractmethod
     async def assign_case(self, case_id: str, user_id: str | None) -> None: ...

@@ -60,33 +60,34 @@ CASE_TABLE: dict[User, str] = {
 
 # U: the unit; V: the other unit.
 UNIT_ACTIONS = (Action.UNIT_KEYS_READ, Action.UNIT_KEYS_CREATE, Action.UNIT_DEVICE_APPROVE, Action.UNIT_STAFF_READ,
-                Action.UNIT_SUBSTITUTES_MANAGE)
+                Action.UNIT_SUBSTITUTES_MANAGE, Action.EXCHANGE_UNIT_READ, Action.EXCHANGE_UNIT_WRITE,
+                Action.AUDIT_READ, Action.AUDIT_REVIEW)
 UNIT_COLUMNS = (UNIT.id, OTHER_UNIT.id)
 UNIT_TABLE: dict[User, str] = {
-    #          keys.read  keys.create  device.approve  staff.read  substitutes.manage
-    #          U V        U V          U V             U V         U V
-    DANA:     "N N        N N          N N             N N         N N",
-    ERIK:     "N N        N N          N N             N N         N N",
-    ANNA:     "Y N        N N          N N             Y N         N N",  # supervisors manage keys, substitutes
-    OLLE:     "N Y        N N          N N             N Y         N N",
-    CECILIA:  "Y N        Y N          Y N             Y N         Y N",
-    UNN:      "Y N        Y N          Y N             Y N         Y N",
-    GRETA:    "N N        N N          N N             N N         N N",
-    AGENCY:   "N N        N N          N N             N N         N N",
+    #          keys.read keys.create device.approve staff.read substitutes exch.read exch.write audit.read audit.review
+    #          U V       U V         U V            U V        U V         U V       U V        U V        U V
+    DANA:     "N N       N N         N N            N N        N N         N N       N N        N N        N N",
+    ERIK:     "N N       N N         N N            N N        N N         N N       N N        N N        N N",
+    ANNA:     "Y N       N N         N N            Y N        N N         Y N       Y N        N N        N N",
+    OLLE:     "N Y       N N         N N            N Y        N N         N Y       N Y        N N        N N",
+    CECILIA:  "Y N       Y N         Y N            Y N        Y N         Y N       Y N        N N        N N",
+    UNN:      "Y N       Y N         Y N            Y N        Y N         Y N       Y N        N N        N N",
+    GRETA:    "N N       N N         N N            N N        N N         N N       N N        Y N        Y N",
+    AGENCY:   "N N       N N         N N            N N        N N         N N       N N        N N        N N",
 }
 
 # Actions on the account itself, with no resource.
-ACCOUNT_ACTIONS = (Action.SELF, Action.CASE_LIST, Action.DEVICE_READ)
+ACCOUNT_ACTIONS = (Action.SELF, Action.CASE_LIST, Action.DEVICE_READ, Action.EXCHANGE_AGENCY)
 ACCOUNT_TABLE: dict[User, str] = {
-    #          self  case.list  device.read
-    DANA:     "Y     Y          Y",
-    ERIK:     "Y     Y          Y",
-    ANNA:     "Y     Y          Y",
-    OLLE:     "Y     Y          Y",
-    CECILIA:  "Y     Y          Y",
-    UNN:      "Y     Y          Y",
-    GRETA:    "Y     Y          Y",
-    AGENCY:   "N     N          N",  # agencies use the exchange endpoint
+    #          self  case.list  device.read  exchange.agency
+    DANA:     "Y     Y          Y            N",
+    ERIK:     "Y     Y          Y            N",
+    ANNA:     "Y     Y          Y            N",
+    OLLE:     "Y     Y          Y            N",
+    CECILIA:  "Y     Y          Y            N",
+    UNN:      "Y     Y          Y            N",
+    GRETA:    "Y     Y          Y            N",
+    AGENCY:   "N     N          N            Y",  # agencies use the exchange endpoint
 }
 
 

@@ -19,6 +19,7 @@ from chat.hub import Hub
 from chat.inbox import ReplyTimes
 from chat.keys import KeyService
 from chat.model import Case, ReceiptMarks, StoredMessage
+from chat.review import LogReview
 from chat.sqlite_store import SqliteStore
 from chat.storage import Storage
 
@@ -73,6 +74,7 @@ class Services:
     keys: KeyService
     reply_times: ReplyTimes
     assignments: Assignments
+    review: LogReview
 
 
 def build_services(settings: Settings, store: Storage) -> Services:
@@ -91,6 +93,7 @@ def build_services(settings: Settings, store: Storage) -> Services:
         sessions=Sessions(store, settings.session_idle_seconds, settings.session_max_seconds),
         messages=MessageService(store, on_message, on_receipt, assignments),
         assignments=assignments,
+        review=LogReview(store),
         keys=KeyService(store, lambda unit_id: hub.publish_unit_staff(unit_id, frames.KEYS_PENDING),
                         lambda user_id: hub.publish_user(user_id, frames.KEYS_UPDATED)),
         reply_times=ReplyTimes(store),

@@ -7,10 +7,12 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
+from chat.audit import AuditRow
 from chat.delivery import now_ms
 from chat.errors import Forbidden, InvalidInput, NotFound
 from chat.model import Case, CaseKeyWrap, Device, Role, Substitution, UnitKeyEpoch, UnitKeyGrant, User
 from chat.policy import Action
+from chat.review import AuditFilter
 from crypto.encoding import b64u
 from crypto.errors import MalformedError
 from crypto.keys import DevicePublicKeys
@@ -318,6 +320,61 @@ async def remove_substitute(ctx: Ctx) -> Response:
     await ctx.services.assignments.revoke_substitution(ctx.user, ctx.request.path_params["unit_id"],
                                                        ctx.request.path_params["substitution_id"])
     return Response(status_code=204)
+
+
+def _audit_filter(ctx: Ctx) -> AuditFilter:
+    params = ctx.request.query_params
+    try:
+        start = int(params["from"]) if params.get("from") else None
+        end = int(params["to"]) if params.get("to") else None
+    except ValueError:
+        raise InvalidInput("from and to are times in ms since the epoch", code="invalid_field") from None
+    return AuditFilter(citizen=params.get("citizen") or None, case_id=params.get("case") or None,
+                       staff=params.get("staff") or None, start=start, end=end)
+
+
+def _query_int(ctx: Ctx, name: str, default: int) -> int:
+    try:
+        return int(ctx.request.query_params.get(name, default))
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number", code="invalid_field") from None
+
+
+def audit_view(row: AuditRow) -> dict[str, Any]:
+    e = row.event
+    return {"id": row.id, "at": e.at, "action": e.action, "outcome": e.outcome, "actor": e.actor, "role": e.role,
+            "unit_id": e.unit_id, "case_id": e.case_id, "reason": e.reason, "detail": e.detail,
+            "hash": row.hash.hex()}
+
+
+@api("/api/audit", "GET", action=Action.AUDIT_READ)
+async def audit_search(ctx: Ctx) -> Response:
+    """loggkontroll: the unit's audit log, filtered by citizen, case, staff member and period."""
+    rows = await ctx.services.review.search(ctx.user, _audit_filter(ctx), _query_int(ctx, "after", 0),
+                                            _query_int(ctx, "limit", 100))
+    return JSONResponse({"rows": [audit_view(r) for r in rows]})
+
+
+@api("/api/audit/sample", "GET", action=Action.AUDIT_READ)
+async def audit_sample(ctx: Ctx) -> Response:
+    rows = await ctx.services.review.sample(ctx.user, _audit_filter(ctx), _query_int(ctx, "size", 20))
+    return JSONResponse({"rows": [audit_view(r) for r in rows]})
+
+
+@api("/api/audit/findings", "GET", action=Action.AUDIT_READ)
+async def audit_findings(ctx: Ctx) -> Response:
+    findings = await ctx.services.review.findings(ctx.user)
+    return JSONResponse({"findings": [{"id": f.id, "audit_id": f.audit_id, "reviewer": f.reviewer,
+                                       "verdict": f.verdict, "note": f.note, "created_at": f.created_at}
+                                      for f in findings]})
+
+
+@api("/api/audit/findings", "POST", action=Action.AUDIT_REVIEW)
+async def add_audit_finding(ctx: Ctx) -> Response:
+    body = await ctx.body()
+    new_id = await ctx.services.review.record(ctx.user, body.int("audit_id", 1), body.str("verdict", 16),
+                                              body.str("note", 2000, required=False) or "")
+    return JSONResponse({"id": new_id}, status_code=201)
 
 
 @api("/api/config", "GET", action=PUBLIC)
