@@ -291,16 +291,17 @@ def test_python_client_and_browser_exchange_both_ways(citizen, server, tmp_path)
     from_browser = words("Svar från webbläsaren")
 
     async def python_side() -> list[str]:
-        async with ClientSession(server.url, tmp_path, "bo") as bo:
-            await bo.start()
-            case = await bo.case(CASE_DANA)
-            socket = await bo.transport.open_socket()
+        # Anna, the assigned caseworker: only she (or her substitute, or a supervisor) may answer.
+        async with ClientSession(server.url, tmp_path, "anna") as anna:
+            await anna.start()
+            case = await anna.case(CASE_DANA)
+            socket = await anna.transport.open_socket()
             try:
-                await bo.send(socket, case, from_python)
+                await anna.send(socket, case, from_python)
             finally:
                 await socket.close()
             for _ in range(100):
-                texts = [m.body.get("text") for m in await bo.history(case)]
+                texts = [m.body.get("text") for m in await anna.history(case)]
                 if from_browser in texts:
                     return texts
                 await asyncio.sleep(0.1)
@@ -308,7 +309,7 @@ def test_python_client_and_browser_exchange_both_ways(citizen, server, tmp_path)
 
     python = InThread(python_side())
     expect(citizen.message(from_python)).to_be_visible(timeout=30_000)
-    expect(citizen.message(from_python).locator(".sender")).to_have_text("Ekonomiskt bistånd")
+    expect(citizen.message(from_python).locator(".sender")).to_have_text("Anna Lind")  # the assigned caseworker
     citizen.send(from_browser)
     assert from_browser in python.result()
 

@@ -49,6 +49,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     steward = _start_steward(settings) if settings.demo else None
     print(f"Samtal is running at http://{settings.host}:{settings.port}"
           + (" (demo mode: demo login, demo data, demo key steward)" if settings.demo else ""), flush=True)
+    if settings.demo and settings.host == "127.0.0.1":
+        # A browser keeps one sign-in per host name: a second name lets one browser be both sides.
+        print(f"  citizen:    http://127.0.0.1:{settings.port}/\n"
+              f"  caseworker: http://localhost:{settings.port}/  (the same browser, signed in separately)", flush=True)
     server = _server_class()(uvicorn.Config(
         app, host=settings.host, port=settings.port, ws="websockets-sansio", ws_max_size=WS_MAX_FRAME,
         # Frames are base64 ciphertext, which does not compress; deflate cost CPU and ~35 kB per connection.
