@@ -59,24 +59,25 @@ class Verdict:
     head_hash: bytes = GENESIS
 
 
-def verify(rows: Iterable[AuditRow], expect_head: tuple[int, bytes] | None = None) -> Verdict:
-    """Walk the chain in id order. Ids must run 1, 2, 3 ... without gaps, each row's prev_hash must be the
-    previous row's hash, and each hash must match the row's content. `expect_head` (an id and hash noted
-    elsewhere, e.g. from the log's checkpoints) also catches rows removed from the end."""
-    prev_hash, expected_id, count = GENESIS, 1, 0
+def verify(rows: Iterable[AuditRow], expect_head: tuple[int, bytes] | None = None,
+           anchor: tuple[int, bytes] = (0, GENESIS)) -> Verdict:
+    """Walk the chain in id order. Ids must run on from the anchor without gaps (1, 2, 3 ... when nothing
+    was pruned), each row's prev_hash must be the previous row's hash (the anchor's for the first), and each
+    hash must match the row's content. `expect_head` (an id and hash noted elsewhere, e.g. from the log's
+    checkpoints) also catches rows removed from the end."""
+    head_id, head_hash, count = anchor[0], anchor[1], 0
+
+    def broken(row_id: int, reason: str) -> Verdict:
+        return Verdict(False, count, row_id, reason, head_id, head_hash)
+
     for row in rows:
-        if row.id != expected_id:
-            return Verdict(False, count, expected_id if row.id > expected_id else row.id,
-                           f"row {expected_id} is missing or out of order", expected_id - 1, prev_hash)
-        if row.prev_hash != prev_hash:
-            return Verdict(False, count, row.id, "its previous-hash does not match the row before it",
-                           expected_id - 1, prev_hash)
-        if chain_hash(prev_hash, row.id, row.event) != row.hash:
-            return Verdict(False, count, row.id, "its content does not match its hash", expected_id - 1, prev_hash)
-        prev_hash, expected_id, count = row.hash, expected_id + 1, count + 1
-    if expect_head is not None:
-        head_id, head_hash = expect_head
-        if head_id > count:
-            return Verdict(False, count, count + 1, f"rows after {count} are missing (expected up to {head_id})",
-                           count, prev_hash)
-    return Verdict(True, count, head_id=count, head_hash=prev_hash)
+        if row.id != head_id + 1:
+            return broken(min(row.id, head_id + 1), f"row {head_id + 1} is missing or out of order")
+        if row.prev_hash != head_hash:
+            return broken(row.id, "its previous-hash does not match the row before it")
+        if chain_hash(head_hash, row.id, row.event) != row.hash:
+            return broken(row.id, "its content does not match its hash")
+        head_id, head_hash, count = row.id, row.hash, count + 1
+    if expect_head is not None and expect_head[0] > head_id:
+        return broken(head_id + 1, f"rows after {head_id} are missing (expected up to {expect_head[0]})")
+    return Verdict(True, count, head_id=head_id, head_hash=head_hash)

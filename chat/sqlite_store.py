@@ -11,7 +11,7 @@ from typing import Any
 
 import aiosqlite
 
-from .audit import AuditEvent, AuditRow
+from .audit import GENESIS, AuditEvent, AuditRow
 from .errors import Conflict
 from .model import (
     Ack,
@@ -33,7 +33,7 @@ from .model import (
 from .sqlite_writer import MAX_BATCH, SqliteWriter, now_ms as _now_ms
 from .storage import Storage
 
-__all__ = ["MAX_BATCH", "SqliteStore", "read_audit_rows"]
+__all__ = ["MAX_BATCH", "SqliteStore", "prune_audit", "read_audit_anchor", "read_audit_rows"]
 
 
 class SqliteStore(Storage):
@@ -448,6 +448,44 @@ _AUDIT_COLS = "id, at, action, outcome, actor, role, unit_id, case_id, reason, d
 def _audit_row(r: Sequence[Any]) -> AuditRow:
     return AuditRow(r[0], AuditEvent(r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9]), r[1]),
                     bytes(r[10]), bytes(r[11]))
+
+
+def read_audit_anchor(path: Path | str) -> tuple[int, bytes]:
+    """Where the kept chain starts: (0, GENESIS) unless old rows were pruned."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        row = db.execute("SELECT last_pruned_id, last_pruned_hash FROM audit_anchor").fetchone()
+    return (row[0], bytes(row[1])) if row else (0, GENESIS)
+
+
+def prune_audit(path: Path | str, older_than_ms: int) -> int:
+    """Remove audit rows older than the cut-off, at the end of their retention period, keeping the chain
+    verifiable: the last removed row's id and hash become the anchor the remaining chain starts from.
+    The append-only triggers are lifted only inside this one transaction."""
+    with sqlite3.connect(path, isolation_level=None) as db:
+        db.execute("PRAGMA busy_timeout = 5000")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            last = db.execute("SELECT id, hash FROM audit_log WHERE at < ? ORDER BY id DESC LIMIT 1",
+                              (older_than_ms,)).fetchone()
+            if last is None:
+                db.execute("ROLLBACK")
+                return 0
+            # Rows are removed from the start of the chain only, so the kept part stays one chain.
+            removed = db.execute("SELECT count(*) FROM audit_log WHERE id <= ?", (last[0],)).fetchone()[0]
+            trigger = db.execute("SELECT sql FROM sqlite_master WHERE name = 'audit_log_no_delete'").fetchone()
+            db.execute("DROP TRIGGER IF EXISTS audit_log_no_delete")
+            db.execute("DELETE FROM audit_log WHERE id <= ?", (last[0],))
+            if trigger is not None:
+                db.execute(trigger[0])
+            db.execute("INSERT INTO audit_anchor (singleton, last_pruned_id, last_pruned_hash, pruned_at)"
+                       " VALUES (1, ?, ?, ?) ON CONFLICT (singleton) DO UPDATE SET last_pruned_id ="
+                       " excluded.last_pruned_id, last_pruned_hash = excluded.last_pruned_hash,"
+                       " pruned_at = excluded.pruned_at", (last[0], last[1], _now_ms()))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    return int(removed)
 
 
 def read_audit_rows(path: Path | str, page: int = 5000) -> Iterator[AuditRow]:

@@ -101,3 +101,37 @@ async def test_audit_verify_exits_0_when_intact_and_1_naming_a_changed_row(login
 def test_audit_verify_without_a_database_exits_2(tmp_path):
     code, report = audit_verify(tmp_path)
     assert code == 2 and report["error"] == "no_database"
+
+
+def backup(server, folder):
+    folder.mkdir()
+    with sqlite3.connect(f"file:{server.database_files[0]}?mode=ro", uri=True) as src, \
+            sqlite3.connect(folder / "samtal.sqlite3") as dst:
+        src.backup(dst)
+    return folder / "samtal.sqlite3"
+
+
+async def test_pruning_old_rows_keeps_the_rest_of_the_chain_verifiable(login, server, tmp_path):
+    from chat.sqlite_store import prune_audit
+    anna = await login("anna")
+    await anna.cases()
+    path = backup(server, tmp_path / "copy")
+    with sqlite3.connect(path) as db:
+        total = db.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+        middle = db.execute("SELECT at FROM audit_log ORDER BY id LIMIT 1 OFFSET ?", (total // 2,)).fetchone()[0]
+    removed = prune_audit(path, middle)
+    assert 0 < removed < total
+    code, report = audit_verify(path.parent)
+    assert code == 0 and report["intact"] and report["rows"] == total - removed and report["head_id"] == total
+    with sqlite3.connect(path) as db:  # the first kept row must chain from the anchor
+        db.execute("UPDATE audit_anchor SET last_pruned_hash = zeroblob(32)")
+    code, report = audit_verify(path.parent)
+    assert code == 1 and report["first_broken_row"] == removed + 1
+    assert prune_audit(path, 0) == 0  # nothing is older than the epoch
+
+
+def test_audit_prune_command_refuses_a_period_under_a_day(tmp_path, server):
+    result = subprocess.run([sys.executable, "-m", "web.cli", "audit", "prune", "--data-dir",
+                             str(server.data_dir), "--days", "0"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2 and json.loads(result.stderr)["error"] == "invalid"

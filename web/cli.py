@@ -177,7 +177,7 @@ def cmd_client(args: argparse.Namespace) -> int:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Exit 0 when the chain is intact; 1 naming the first broken row; 2 when there is no database."""
     from chat.audit import verify
-    from chat.sqlite_store import read_audit_rows
+    from chat.sqlite_store import read_audit_anchor, read_audit_rows
 
     from .config import Settings
 
@@ -193,7 +193,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             return 2
         expect = (int(head_id), bytes.fromhex(head_hash) if head_hash else b"")
     try:
-        verdict = verify(read_audit_rows(path), expect)
+        verdict = verify(read_audit_rows(path), expect, read_audit_anchor(path))
     except sqlite3.DatabaseError as exc:  # a damaged file is a broken log, not a crash
         print(json.dumps({"intact": False, "error": "unreadable", "message": str(exc)}))
         return 1
@@ -201,12 +201,34 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
                               "head_hash": verdict.head_hash.hex()}
     if not verdict.intact:
         report.update(first_broken_row=verdict.first_broken_id, reason=verdict.reason)
-    elif expect is not None and expect[1] and expect[0] <= verdict.rows:
+    elif expect is not None and expect[1] and expect[0] <= verdict.head_id:
         report["checkpoint"] = "matches" if _hash_at(path, expect[0]) == expect[1] else "differs"
         if report["checkpoint"] == "differs":
             report.update(intact=False, first_broken_row=expect[0], reason="the row at the checkpoint has changed")
     print(json.dumps(report))
     return 0 if report["intact"] else 1
+
+
+def cmd_audit_prune(args: argparse.Namespace) -> int:
+    """Remove audit rows past their retention period (SAMTAL_AUDIT_RETENTION_DAYS, default 5 years)."""
+    from chat.sqlite_store import prune_audit
+
+    from .config import Settings
+
+    settings = Settings()
+    path = Path(args.data_dir or settings.data_dir) / "samtal.sqlite3"
+    if not path.exists():
+        print(json.dumps({"error": "no_database", "message": f"no database at {path}"}), file=sys.stderr)
+        return 2
+    days = args.days if args.days is not None else settings.audit_retention_days
+    if days < 1:
+        print(json.dumps({"error": "invalid", "message": "the retention period is at least one day"}),
+              file=sys.stderr)
+        return 2
+    cutoff = int((datetime.now(timezone.utc).timestamp() - days * 86400) * 1000)
+    removed = prune_audit(path, cutoff)
+    print(json.dumps({"removed": removed, "retention_days": days, "cutoff": _iso(cutoff)}))
+    return 0
 
 
 def _hash_at(path: Path, row_id: int) -> bytes | None:
@@ -266,6 +288,13 @@ def build_parser() -> argparse.ArgumentParser:
     verify_cmd.add_argument("--expect-head", help="ID or ID:HASH from an audit checkpoint in the service log; "
                             "also detects rows removed from the end")
     verify_cmd.set_defaults(func=cmd_audit_verify)
+    prune_cmd = audit_actions.add_parser(
+        "prune", help="remove rows past the retention period", description="Remove audit rows older than the "
+        "retention period (SAMTAL_AUDIT_RETENTION_DAYS, default 1826 days = 5 years). The chain stays "
+        "verifiable from an anchor that records the last removed row.")
+    prune_cmd.add_argument("--data-dir", help="the server's data folder (default: ./data or SAMTAL_DATA_DIR)")
+    prune_cmd.add_argument("--days", type=int, help="override the retention period, in days")
+    prune_cmd.set_defaults(func=cmd_audit_prune)
     return parser
 
 

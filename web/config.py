@@ -38,6 +38,8 @@ class Settings:
     # Attachments are stored as ciphertext in the database; this bounds one upload.
     max_attachment_bytes: int = field(default_factory=lambda: _env_int("SAMTAL_MAX_ATTACHMENT_BYTES",
                                                                        10 * 1024 * 1024))
+    # How long audit rows are kept (`samtal audit prune`): five years, as case records as a rule.
+    audit_retention_days: int = field(default_factory=lambda: _env_int("SAMTAL_AUDIT_RETENTION_DAYS", 1826))
     # synchronous=FULL makes every acknowledged message survive a power cut, not only a crash.
     sqlite_synchronous: str = field(default_factory=lambda: os.environ.get("SAMTAL_SQLITE_SYNCHRONOUS", "FULL"))
     log_level: str = field(default_factory=lambda: os.environ.get("SAMTAL_LOG_LEVEL", "INFO"))
