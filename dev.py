@@ -21,6 +21,7 @@ STAMP = VENV / ".samtal-install-stamp"
 CHROMIUM = Path("/usr/bin/chromium")
 NPM_PREFIX = ROOT / ".cache" / "npm"  # git-ignored
 AXE = NPM_PREFIX / "node_modules" / "axe-core" / "axe.min.js"
+JOSE_PREFIX = NPM_PREFIX / "exchange"  # jose for the exchange's interoperability test (an agency in Node)
 
 
 def _venv_python() -> Path:
@@ -54,6 +55,10 @@ def _ensure_browser_tools() -> None:
         print("Installing axe-core from npm into .cache/npm for the accessibility tests ...", flush=True)
         subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(NPM_PREFIX),
                         "axe-core@4"], check=False, stdout=subprocess.DEVNULL)
+    if not (JOSE_PREFIX / "node_modules" / "jose").exists() and shutil.which("npm"):
+        print("Installing jose from npm into .cache/npm/exchange for the exchange tests ...", flush=True)
+        subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(JOSE_PREFIX),
+                        "jose@5"], check=False, stdout=subprocess.DEVNULL)
 
 
 def main(argv: list[str]) -> int:

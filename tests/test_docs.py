@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import web.exchange  # noqa: F401  (registers the exchange routes)
 import web.routes  # noqa: F401  (registers the routes)
 from web.frames import CLIENT_FRAMES
 from web.httpapi import REGISTRY
@@ -14,6 +15,7 @@ from web.httpapi import REGISTRY
 ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
 OPERATIONS = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+EXCHANGE = (ROOT / "docs" / "exchange.md").read_text(encoding="utf-8")
 
 
 def source(*folders: str) -> str:
@@ -28,8 +30,8 @@ def test_every_setting_is_documented(name):
 @pytest.mark.parametrize("route", REGISTRY, ids=lambda r: f"{'/'.join(r.methods)} {r.path}")
 def test_every_http_route_is_documented(route):
     path = re.sub(r":\w+}", "}", route.path)  # {id:int} is documented as {id}
-    for method in route.methods:
-        assert f"`{method} {path}" in PROTOCOL
+    for method in route.methods:  # the agency exchange has its own document, for agencies' developers
+        assert f"`{method} {path}" in (EXCHANGE if path.startswith("/exchange/") else PROTOCOL)
 
 
 @pytest.mark.parametrize("frame_type", sorted(CLIENT_FRAMES))
@@ -42,6 +44,11 @@ def test_every_client_frame_is_documented(frame_type):
                                                          source("web")))))
 def test_every_error_code_is_documented(code):
     assert f"`{code}`" in PROTOCOL
+
+
+@pytest.mark.parametrize("code", sorted(set(re.findall(r'ExchangeError\(\s*\d+, "([a-z_]+)"', source("web", "chat")))))
+def test_every_exchange_error_code_is_documented(code):
+    assert f"| `{code}` |" in EXCHANGE
 
 
 def test_readme_quick_start_is_the_two_commands_ci_runs():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import web.exchange  # noqa: F401  (registers the exchange routes)
 import web.routes  # noqa: F401  (registers the HTTP routes)
 from chat.model import Role, User
 from chat.policy import Action, decide
@@ -151,8 +152,24 @@ def test_every_http_route_names_a_policy_action_or_is_public() -> None:
     assert REGISTRY, "web.routes registered no routes"
     for route in REGISTRY:
         assert route.action == PUBLIC or isinstance(route.action, Action), route.path
-    public = {(method, route.path) for route in REGISTRY if route.action == PUBLIC for method in route.methods}
+    public = {(method, route.path) for route in REGISTRY if route.action == PUBLIC for method in route.methods
+              if not route.path.startswith("/exchange/v1/")}
     assert public == {("POST", "/api/demo/login"), ("GET", "/healthz"), ("GET", "/api/config")}
+
+
+def test_agency_exchange_routes_are_the_only_sessionless_exchange_routes() -> None:
+    # Agencies have no session: their signature (the envelope's JWS, or a signed bearer token checked
+    # against Action.EXCHANGE_AGENCY in web.exchange) authenticates them; the directory and the API
+    # description are public. A unit's staff use their session and the exchange.unit actions.
+    public = {(method, route.path) for route in REGISTRY if route.action == PUBLIC for method in route.methods
+              if route.path.startswith("/exchange/v1/")}
+    assert public == {("GET", "/exchange/v1/directory"), ("GET", "/exchange/v1/openapi.json"),
+                      ("POST", "/exchange/v1/messages"), ("GET", "/exchange/v1/messages"),
+                      ("GET", "/exchange/v1/messages/{msg_id}"), ("POST", "/exchange/v1/messages/{msg_id}/ack"),
+                      ("GET", "/exchange/v1/messages/{msg_id}/receipts"),
+                      ("GET", "/exchange/v1/messages/{msg_id}/proof")}
+    staff = {route.action for route in REGISTRY if route.path.startswith("/exchange/v1/units/")}
+    assert staff == {Action.EXCHANGE_UNIT_READ, Action.EXCHANGE_UNIT_WRITE}
 
 
 @pytest.mark.parametrize("frame_type", sorted(CLIENT_FRAMES))

@@ -23,7 +23,7 @@ from chat.review import LogReview
 from chat.sqlite_store import SqliteStore
 from chat.storage import Storage
 
-from . import frames, routes  # noqa: F401  (routes registers the API)
+from . import exchange, frames, routes  # noqa: F401  (routes and exchange register the API)
 from .config import Settings
 from .httpapi import REGISTRY, build_route
 from .pages import Site, page_routes
@@ -124,9 +124,12 @@ def create_app(settings: Settings, store: Storage | None = None) -> Starlette:
         await store.open()
         if settings.demo and await demo.seed(store):
             log.info("demo data seeded")
+        app.state.exchange = exchange.Exchange(settings, store)
+        app.state.exchange.start()
         try:
             yield
         finally:
+            await app.state.exchange.stop()
             await store.close()
 
     app = Starlette(

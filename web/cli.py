@@ -18,6 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .exchange_cli import add_parser as add_exchange_parser
+
 log = logging.getLogger("samtal.cli")
 
 # A WebSocket frame carries at most one envelope (64 KiB) as base64url plus a little JSON; anything larger
@@ -295,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     prune_cmd.add_argument("--data-dir", help="the server's data folder (default: ./data or SAMTAL_DATA_DIR)")
     prune_cmd.add_argument("--days", type=int, help="override the retention period, in days")
     prune_cmd.set_defaults(func=cmd_audit_prune)
+    add_exchange_parser(sub)
     return parser
 
 

@@ -43,6 +43,20 @@ class Settings:
     # synchronous=FULL makes every acknowledged message survive a power cut, not only a crash.
     sqlite_synchronous: str = field(default_factory=lambda: os.environ.get("SAMTAL_SQLITE_SYNCHRONOUS", "FULL"))
     log_level: str = field(default_factory=lambda: os.environ.get("SAMTAL_LOG_LEVEL", "INFO"))
+    # The agency exchange (docs/exchange.md).
+    exchange_issuer: str = field(default_factory=lambda: os.environ.get("SAMTAL_EXCHANGE_ISSUER", "samtal"))
+    exchange_audience: str = field(default_factory=lambda: os.environ.get("SAMTAL_EXCHANGE_AUDIENCE",
+                                                                          "samtal-exchange"))
+    exchange_max_bytes: int = field(default_factory=lambda: _env_int("SAMTAL_EXCHANGE_MAX_BYTES", 30 * 1024 * 1024))
+    exchange_max_skew_seconds: int = field(default_factory=lambda: _env_int("SAMTAL_EXCHANGE_MAX_SKEW_SECONDS", 300))
+    # Requests to the exchange handled at once; more are told 503 with Retry-After instead of queueing.
+    exchange_max_concurrent: int = field(default_factory=lambda: _env_int("SAMTAL_EXCHANGE_MAX_CONCURRENT", 16))
+    exchange_urgent_seconds: int = field(default_factory=lambda: _env_int("SAMTAL_EXCHANGE_URGENT_SECONDS", 15 * 60))
+    exchange_alert_check_seconds: int = field(default_factory=lambda: _env_int(
+        "SAMTAL_EXCHANGE_ALERT_CHECK_SECONDS", 30))
+    smtp_host: str = field(default_factory=lambda: os.environ.get("SAMTAL_SMTP_HOST", ""))
+    smtp_port: int = field(default_factory=lambda: _env_int("SAMTAL_SMTP_PORT", 25))
+    smtp_from: str = field(default_factory=lambda: os.environ.get("SAMTAL_SMTP_FROM", "samtal@localhost"))
 
     @property
     def database_path(self) -> Path:

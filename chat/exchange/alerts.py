@@ -1,0 +1,73 @@
+"""Urgent documents nobody has read: after `urgent_seconds` without a read receipt, e-mail the unit's
+on-call contacts. The e-mail carries no content, label or names (DOMAIN.md rule 14): only that an urgent
+document waits, and a link."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+from chat.audit import AuditEvent
+from chat.sqlite_writer import now_ms
+
+from .store import ExchangeStore, Message
+
+log = logging.getLogger("samtal.exchange.alerts")
+
+SUBJECT = "Brådskande dokument väntar i Samtal"
+BODY = ("Ett brådskande dokument från en annan myndighet väntar på er enhets funktionsadress i Samtal och har "
+        "inte lästs.\n\nAn urgent document awaits your unit in Samtal.\n\n{link}\n")
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    sender: str
+    link: str
+    urgent_seconds: int
+    check_seconds: float
+
+
+def _send(config: SmtpConfig, recipients: list[str]) -> None:
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = config.sender, ", ".join(recipients), SUBJECT
+    mail.set_content(BODY.format(link=config.link))
+    with smtplib.SMTP(config.host, config.port, timeout=10) as smtp:
+        smtp.send_message(mail)
+
+
+async def check_once(store: ExchangeStore, config: SmtpConfig) -> int:
+    """Alert for every urgent unread message past its time; returns how many were alerted."""
+    alerted = 0
+    for message in await store.unread_urgent(now_ms() - config.urgent_seconds * 1000):
+        address = await store.address(message.recipient)
+        contacts = address.oncall if address else []
+        if contacts:
+            try:
+                await asyncio.to_thread(_send, config, contacts)
+            except (OSError, smtplib.SMTPException) as error:
+                log.warning("urgent alert not sent", extra={"error": type(error).__name__})
+                continue  # tried again next round
+        await store.mark_alerted(message, _alert_event(message, len(contacts)))
+        alerted += 1
+    return alerted
+
+
+def _alert_event(message: Message, contacts: int) -> AuditEvent:
+    outcome = "allowed" if contacts else "error"
+    return AuditEvent(action="exchange.alert", outcome=outcome, actor=None, role="system",
+                      reason="" if contacts else "no_oncall_contacts",
+                      detail={"message": message.msg_id, "recipient": message.recipient, "contacts": contacts})
+
+
+async def run(store: ExchangeStore, config: SmtpConfig) -> None:
+    """Checks every `check_seconds` until cancelled (on shutdown)."""
+    while True:
+        await asyncio.sleep(config.check_seconds)
+        try:
+            await check_once(store, config)
+        except Exception as error:  # noqa: BLE001 (one bad round must not end the alerts)
+            log.error("urgent alert check failed", extra={"error": type(error).__name__})

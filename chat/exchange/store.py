@@ -1,0 +1,235 @@
+"""The exchange tables (migration 0005), through the SQLite writer thread: the directory, messages,
+receipts and used token ids. An envelope or receipt and the audit row that records it commit together."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chat.audit import AuditEvent, AuditRow
+from chat.sqlite_writer import SqliteWriter, now_ms
+
+from .envelope import Envelope
+
+
+@dataclass(frozen=True)
+class Address:
+    """A functional address (funktionsadress) of a unit, or an agency's address, with its public keys."""
+
+    address: str
+    kind: str  # agency | unit
+    name: str
+    unit_id: str | None
+    document_types: list[str]
+    max_bytes: int
+    rate_per_minute: int
+    oncall: list[str] = field(default_factory=list)
+    keys: list[dict[str, Any]] = field(default_factory=list)  # active public JWKs
+
+    def key(self, use: str) -> dict[str, Any] | None:
+        """The newest active key for `use` (sig or enc)."""
+        return next((k for k in reversed(self.keys) if k.get("use") == use), None)
+
+
+@dataclass(frozen=True)
+class Message:
+    row: int
+    msg_id: str
+    sender: str
+    recipient: str
+    conversation: str
+    in_reply_to: str | None
+    doc_type: str
+    priority: str
+    label: str
+    created: int
+    expires: int
+    envelope: str
+    envelope_sha256: str
+    content: str
+    stored_at: int
+    audit_id: int
+    acked_at: int | None
+    alerted_at: int | None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    status: str
+    jws: str
+    at: int
+    audit_id: int
+    by_user: str | None
+
+
+_MSG_COLS = ("id, msg_id, sender, recipient, conversation, in_reply_to, doc_type, priority, label, created,"
+             " expires, envelope, envelope_sha256, content, stored_at, audit_id, acked_at, alerted_at")
+SignWithLog = Callable[[int, str], str]  # (audit row id, its hash hex) -> a signed receipt
+
+
+class ExchangeStore:
+    def __init__(self, writer: SqliteWriter) -> None:
+        self.writer = writer
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        return await self.writer.transaction(fn)
+
+    def _audit(self, db: sqlite3.Connection, event: AuditEvent) -> tuple[int, str]:
+        # The writer's own chained insert, inside this transaction: the row and what it records commit
+        # together, and the receipt can name the row's id and hash.
+        (row_id,) = self.writer._insert_audit(db, [event])
+        (digest,) = db.execute("SELECT hash FROM audit_log WHERE id = ?", (row_id,)).fetchone()
+        return row_id, bytes(digest).hex()
+
+    # -- directory -------------------------------------------------------------------------------
+    async def put_address(self, a: Address) -> None:
+        def put(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO exchange_addresses (address, kind, name, unit_id, document_types, max_bytes,"
+                " rate_per_minute, oncall, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (address)"
+                " DO UPDATE SET name = excluded.name, document_types = excluded.document_types,"
+                " max_bytes = excluded.max_bytes, rate_per_minute = excluded.rate_per_minute,"
+                " oncall = excluded.oncall",
+                (a.address, a.kind, a.name, a.unit_id, json.dumps(a.document_types), a.max_bytes,
+                 a.rate_per_minute, json.dumps(a.oncall), now_ms()))
+            for key in a.keys:
+                db.execute("INSERT INTO exchange_keys (kid, address, use, jwk, created_at) VALUES (?, ?, ?, ?, ?)"
+                           " ON CONFLICT (kid) DO NOTHING", (key["kid"], a.address, key["use"], json.dumps(key),
+                                                             now_ms()))
+        await self._run(put)
+
+    async def retire_key(self, kid: str) -> bool:
+        return bool(await self._run(lambda db: db.execute(
+            "UPDATE exchange_keys SET retired_at = ? WHERE kid = ? AND retired_at IS NULL", (now_ms(), kid)).rowcount))
+
+    async def addresses(self, address: str | None = None) -> list[Address]:
+        def read(db: sqlite3.Connection) -> list[Address]:
+            where, args = ("WHERE address = ?", (address,)) if address else ("", ())
+            rows = db.execute("SELECT address, kind, name, unit_id, document_types, max_bytes, rate_per_minute,"
+                              f" oncall FROM exchange_addresses {where} ORDER BY address", args).fetchall()
+            out = []
+            for r in rows:
+                keys = [json.loads(k) for (k,) in db.execute(
+                    "SELECT jwk FROM exchange_keys WHERE address = ? AND retired_at IS NULL ORDER BY created_at,"
+                    " kid", (r[0],))]
+                out.append(Address(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], json.loads(r[7]), keys))
+            return out
+        return list(await self._run(read))
+
+    async def address(self, address: str) -> Address | None:
+        found = await self.addresses(address)
+        return found[0] if found else None
+
+    # -- messages --------------------------------------------------------------------------------
+    async def store_message(self, env: Envelope, envelope: str, envelope_sha256: str, content: str,
+                            audit: AuditEvent, sign: SignWithLog) -> tuple[Message, Receipt, bool]:
+        """Store a new message and its `received` receipt with its audit row. When the id exists, returns
+        the stored message and its first receipt with created=False and stores nothing."""
+        def insert(db: sqlite3.Connection) -> tuple[Message, Receipt, bool]:
+            existing = self._message(db, env.id)
+            if existing is not None:
+                return existing, self._receipts(db, existing.row)[0], False
+            log_id, log_hash = self._audit(db, audit)
+            at = now_ms()
+            cur = db.execute(
+                "INSERT INTO exchange_messages (msg_id, sender, recipient, conversation, in_reply_to, doc_type,"
+                " priority, label, created, expires, envelope, envelope_sha256, content, stored_at, audit_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (env.id, env.sender, env.recipient, env.conversation, env.in_reply_to, env.type, env.priority,
+                 env.label, env.created, env.expires, envelope, envelope_sha256, content, at, log_id))
+            receipt = Receipt("received", sign(log_id, log_hash), at, log_id, None)
+            db.execute("INSERT INTO exchange_receipts (message, status, jws, at, audit_id) VALUES (?, ?, ?, ?, ?)",
+                       (cur.lastrowid, "received", receipt.jws, at, log_id))
+            stored = self._message(db, env.id)
+            assert stored is not None
+            return stored, receipt, True
+        result: tuple[Message, Receipt, bool] = await self._run(insert)
+        return result
+
+    async def add_receipt(self, message: Message, status: str, audit: AuditEvent, sign: SignWithLog,
+                          by_user: str | None) -> Receipt:
+        def insert(db: sqlite3.Connection) -> Receipt:
+            log_id, log_hash = self._audit(db, audit)
+            receipt = Receipt(status, sign(log_id, log_hash), now_ms(), log_id, by_user)
+            db.execute("INSERT INTO exchange_receipts (message, status, jws, at, audit_id, by_user)"
+                       " VALUES (?, ?, ?, ?, ?, ?)", (message.row, status, receipt.jws, receipt.at, log_id, by_user))
+            return receipt
+        result: Receipt = await self._run(insert)
+        return result
+
+    @staticmethod
+    def _message(db: sqlite3.Connection, msg_id: str) -> Message | None:
+        row = db.execute(f"SELECT {_MSG_COLS} FROM exchange_messages WHERE msg_id = ?", (msg_id,)).fetchone()
+        return Message(*row) if row else None
+
+    @staticmethod
+    def _receipts(db: sqlite3.Connection, row: int) -> list[Receipt]:
+        return [Receipt(*r) for r in db.execute(
+            "SELECT status, jws, at, audit_id, by_user FROM exchange_receipts WHERE message = ? ORDER BY id", (row,))]
+
+    async def message(self, msg_id: str) -> Message | None:
+        result: Message | None = await self._run(lambda db: self._message(db, msg_id))
+        return result
+
+    async def receipts(self, message: Message) -> list[Receipt]:
+        result: list[Receipt] = await self._run(lambda db: self._receipts(db, message.row))
+        return result
+
+    async def messages_to(self, recipients: list[str], only_new: bool, limit: int = 100) -> list[Message]:
+        marks = ",".join("?" * len(recipients))
+        new = " AND acked_at IS NULL" if only_new else ""
+        rows = await self._run(lambda db: db.execute(
+            f"SELECT {_MSG_COLS} FROM exchange_messages WHERE recipient IN ({marks}){new} ORDER BY id LIMIT ?",
+            (*recipients, limit)).fetchall())
+        return [Message(*r) for r in rows]
+
+    async def messages_from(self, senders: list[str], limit: int = 100) -> list[Message]:
+        marks = ",".join("?" * len(senders))
+        rows = await self._run(lambda db: db.execute(
+            f"SELECT {_MSG_COLS} FROM exchange_messages WHERE sender IN ({marks}) ORDER BY id DESC LIMIT ?",
+            (*senders, limit)).fetchall())
+        return [Message(*r) for r in rows]
+
+    async def ack(self, message: Message, at: int) -> None:
+        await self._run(lambda db: db.execute(
+            "UPDATE exchange_messages SET acked_at = coalesce(acked_at, ?) WHERE id = ?", (at, message.row)))
+
+    async def count_since(self, sender: str, since_ms: int) -> int:
+        (n,) = await self._run(lambda db: db.execute(
+            "SELECT count(*) FROM exchange_messages WHERE sender = ? AND stored_at >= ?", (sender, since_ms)
+        ).fetchone())
+        return int(n)
+
+    async def use_token(self, address: str, jti: str, expires_at: int) -> bool:
+        """Remember a bearer token id until it expires; False when it was used before."""
+        def use(db: sqlite3.Connection) -> bool:
+            db.execute("DELETE FROM exchange_token_ids WHERE expires_at < ?", (now_ms() // 1000,))
+            return bool(db.execute("INSERT INTO exchange_token_ids (address, jti, expires_at) VALUES (?, ?, ?)"
+                                   " ON CONFLICT DO NOTHING", (address, jti, expires_at)).rowcount)
+        return bool(await self._run(use))
+
+    # -- urgent alerts ---------------------------------------------------------------------------
+    async def unread_urgent(self, stored_before: int) -> list[Message]:
+        rows = await self._run(lambda db: db.execute(
+            f"SELECT {_MSG_COLS} FROM exchange_messages m WHERE priority = 'urgent' AND alerted_at IS NULL"
+            " AND stored_at < ? AND recipient IN (SELECT address FROM exchange_addresses WHERE kind = 'unit')"
+            " AND NOT EXISTS (SELECT 1 FROM exchange_receipts r WHERE r.message = m.id AND r.status = 'read')",
+            (stored_before,)).fetchall())
+        return [Message(*r) for r in rows]
+
+    async def mark_alerted(self, message: Message, audit: AuditEvent) -> None:
+        def mark(db: sqlite3.Connection) -> None:
+            db.execute("UPDATE exchange_messages SET alerted_at = ? WHERE id = ?", (now_ms(), message.row))
+            self._audit(db, audit)
+        await self._run(mark)
+
+    # -- proof -----------------------------------------------------------------------------------
+    async def audit_rows(self, ids: list[int]) -> list[AuditRow]:
+        from chat.sqlite_store import _AUDIT_COLS, _audit_row
+
+        marks = ",".join("?" * len(ids))
+        rows = await self._run(lambda db: db.execute(
+            f"SELECT {_AUDIT_COLS} FROM audit_log WHERE id IN ({marks}) ORDER BY id", ids).fetchall())
+        return [_audit_row(r) for r in rows]

@@ -1,0 +1,319 @@
+"""The agency exchange against a real server: two agencies (Polisen with EdDSA/X25519, Försäkringskassan
+with ES256/P-256), two unit addresses, an independent JOSE implementation (Node's jose), every error of
+docs/exchange.md, proofs from the audit log, and the urgent alert by e-mail."""
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+
+from chat.exchange import jose
+from web.cli import main as samtal
+from web.client.exchange import AgencyClient, UnitClient, verify_proof
+
+from .conftest import ROOT, free_port, server_fixture
+
+HERE = Path(__file__).parent / "exchange"
+OROSANMALAN = json.loads((HERE / "orosanmalan.json").read_text(encoding="utf-8"))
+EB, BOU = "ekonomiskt-bistand.demo-kommun", "barn-och-unga.demo-kommun"
+NPM_PREFIX = ROOT / ".cache" / "npm" / "exchange"  # a prefix of its own: `npm --no-save` prunes others
+MAX_BYTES = 1_000_000
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+SMTP_PORT = free_port()
+server = server_fixture(SAMTAL_SMTP_HOST="127.0.0.1", SAMTAL_SMTP_PORT=str(SMTP_PORT),
+                        SAMTAL_EXCHANGE_URGENT_SECONDS="2", SAMTAL_EXCHANGE_ALERT_CHECK_SECONDS="1",
+                        SAMTAL_EXCHANGE_MAX_BYTES=str(MAX_BYTES), SAMTAL_EXCHANGE_MAX_CONCURRENT="2")
+
+
+@pytest.fixture(scope="module")
+def mailbox() -> Any:
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=SMTP_PORT)
+    controller.start()
+    yield box
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def keys(server: Any, mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    keys_dir = tmp_path_factory.mktemp("exchange-keys")
+    assert samtal(["exchange", "demo-keys", "--data-dir", str(server.data_dir), "--keys-dir", str(keys_dir),
+                   "--oncall", "jour@demo-kommun.example"]) == 0
+    return keys_dir
+
+
+@pytest.fixture(scope="module")
+def polisen(server: Any, keys: Path) -> AgencyClient:
+    return AgencyClient(server.url, keys / "polisen.json")
+
+
+@pytest.fixture(scope="module")
+def fk(server: Any, keys: Path) -> AgencyClient:
+    return AgencyClient(server.url, keys / "forsakringskassan.json")
+
+
+@pytest.fixture(scope="module")
+def anna(server: Any, keys: Path) -> UnitClient:
+    return UnitClient(server.url, keys / f"{EB}.json", "anna", "ekonomiskt-bistand")
+
+
+def problem_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code
+    return body
+
+
+def security_events(server: Any) -> list[str]:
+    with sqlite3.connect(f"file:{server.data_dir / 'samtal.sqlite3'}?mode=ro", uri=True) as db:
+        return [kind for (kind,) in db.execute("SELECT kind FROM security_events")]
+
+
+# -- directory, sending, receipts, proof ---------------------------------------------------------
+def test_directory_is_signed_and_lists_keys_types_and_limits(polisen: AgencyClient) -> None:
+    directory = polisen.directory()
+    entries = {e["address"]: e for e in directory["addresses"]}
+    assert {"polisen", "forsakringskassan", EB, BOU} <= set(entries)
+    assert {k["use"] for k in entries[EB]["keys"]} == {"sig", "enc"}
+    assert "orosanmalan/v1" in entries[EB]["document_types"] and entries[EB]["max_bytes"] > 0
+    assert entries["forsakringskassan"]["keys"][0]["kty"] == "EC"
+    assert all("d" not in k for e in entries.values() for k in e["keys"])
+    assert "oncall" not in entries[EB]  # on-call e-mail addresses are never published
+    assert directory["expires"] > time.time()
+
+
+def test_urgent_orosanmalan_is_received_accepted_and_read_with_signed_receipts(
+        polisen: AgencyClient, anna: UnitClient) -> None:
+    sent = polisen.send(EB, "orosanmalan/v1", OROSANMALAN, "Orosanmälan")
+    claims = sent["claims"]
+    assert (claims["status"], claims["to"], claims["from"]) == ("received", EB, "polisen")
+    listed = {m["id"]: m for m in anna.inbox()["inbox"]}
+    assert listed[claims["message"]]["priority"] == "urgent"  # urgent by default
+    message, content = anna.open(claims["message"])
+    assert content == OROSANMALAN and message["from"] == "polisen"
+    anna.receipt(claims["message"], "read")
+    receipts = polisen.receipts(claims["message"])
+    assert [r["status"] for r in receipts] == ["received", "accepted", "read"]
+    assert len({r["log"]["id"] for r in receipts}) == 3
+
+    proof = polisen.proof(claims["message"])
+    summary = verify_proof(proof, polisen.directory()["endpoint_key"])
+    assert summary["statuses"] == ["received", "accepted", "read"]
+    tampered = {**proof, "log": [{**proof["log"][0], "canonical": proof["log"][0]["canonical"].replace(
+        "orosanmalan", "message")}, *proof["log"][1:]]}
+    with pytest.raises(jose.JoseInvalid):
+        verify_proof(tampered, polisen.directory()["endpoint_key"])
+
+
+def test_content_that_fails_validation_gets_a_rejected_receipt(polisen: AgencyClient, anna: UnitClient) -> None:
+    sent = polisen.send(EB, "orosanmalan/v1", {"child": {"name": "X"}}, "Ofullständig", priority="normal")
+    _, content = anna.open(sent["claims"]["message"])
+    assert content is None
+    assert [(r["status"], r.get("reason")) for r in polisen.receipts(sent["claims"]["message"])] == [
+        ("received", None), ("rejected", "schema_invalid")]
+
+
+def test_a_unit_replies_and_the_agency_fetches_decrypts_and_acks(fk: AgencyClient, anna: UnitClient) -> None:
+    question = fk.send(EB, "begaran-om-uppgifter/v1", {"person": {"name": "Dana Karlsson"}, "questions": "Beslut?",
+                                                         "legal_basis": "SFB 110 kap. 31 §"}, "Begäran")["claims"]
+    reply = anna.send("forsakringskassan", "svar-uppgifter/v1", {"answer": "Bifall", "disclosed": True},
+                      "Svar", in_reply_to=question["message"])["claims"]
+    assert reply["from"] == EB
+    new = {m["id"] for m in fk.fetch()}
+    assert reply["message"] in new
+    fetched = fk.get(reply["message"])
+    assert fk.open_content(fetched) == ({"answer": "Bifall", "disclosed": True}, None)
+    assert fetched["in_reply_to"] == question["message"]
+    assert fk.ack(reply["message"])["claims"]["status"] == "accepted"
+    assert reply["message"] not in {m["id"] for m in fk.fetch()}
+
+
+def test_an_independent_jose_implementation_sends_and_verifies_the_receipt(server: Any, keys: Path) -> None:
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    if not (NPM_PREFIX / "node_modules" / "jose").exists() and shutil.which("npm"):
+        subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(NPM_PREFIX),
+                        "jose@5"], check=False, stdout=subprocess.DEVNULL)
+    if not (NPM_PREFIX / "node_modules" / "jose").exists():
+        pytest.skip("the jose npm package is not installed (python3 dev.py test installs it)")
+    for key_file, to in (("polisen.json", BOU), ("forsakringskassan.json", EB)):  # EdDSA/X25519, ES256/P-256
+        run = subprocess.run(["node", str(HERE / "agency.mjs"), server.url, str(keys / key_file), to,
+                              str(HERE / "orosanmalan.json")], capture_output=True, text=True, timeout=60,
+                             env={"NPM_PREFIX": str(NPM_PREFIX), "PATH": "/usr/bin:/bin"})
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout)["status"] == "received"
+    staff = UnitClient(server.url, keys / f"{EB}.json", "anna", "ekonomiskt-bistand")
+    last = staff.inbox()["inbox"][-1]
+    assert staff.open(last["id"])[1] == OROSANMALAN  # what Node encrypted, our staff client opens
+
+
+def test_the_cli_sends_and_verifies_a_receipt(server: Any, keys: Path, tmp_path: Path) -> None:
+    (tmp_path / "doc.json").write_text(json.dumps({"subject": "Kallelse", "text": "Hej"}))
+    base = [sys.executable, "-m", "web.cli", "exchange"]
+    sent = subprocess.run([*base, "send", "--server", server.url, "--key-file", str(keys / "polisen.json"),
+                           "--to", BOU, "--type", "message/v1", "--content", str(tmp_path / "doc.json"),
+                           "--label", "Meddelande"], capture_output=True, text=True, cwd=ROOT, check=True)
+    message_id = json.loads(sent.stdout)["message"]
+    proof = subprocess.run([*base, "proof", "--server", server.url, "--key-file", str(keys / "polisen.json"),
+                            message_id], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    verified = subprocess.run([*base, "verify", "--server", server.url, "-"], input=proof, capture_output=True,
+                              text=True, cwd=ROOT, check=True)
+    assert json.loads(verified.stdout)["statuses"] == ["received"]
+
+
+def test_the_openapi_document_describes_the_agency_side(server: Any) -> None:
+    document = httpx.get(f"{server.url}/exchange/v1/openapi.json").json()
+    assert {"/exchange/v1/messages", "/exchange/v1/directory", "/exchange/v1/messages/{msg_id}/proof"} <= set(
+        document["paths"])
+    assert "Document_orosanmalan_v1" in document["components"]["schemas"]
+
+
+# -- errors --------------------------------------------------------------------------------------
+def _resign(client: AgencyClient, body: dict[str, str], **changes: Any) -> dict[str, str]:
+    envelope = {**jose.unverified_payload(body["envelope"]), **changes}
+    return {**body, "envelope": client.keys.sign(envelope, "exchange-envelope+json")}
+
+
+def test_a_bad_signature_is_refused_stores_nothing_and_is_a_security_event(
+        server: Any, polisen: AgencyClient) -> None:
+    body = polisen.submission(EB, "message/v1", {"subject": "a", "text": "b"}, "x")
+    head, payload, signature = body["envelope"].split(".")
+    forged = {**body, "envelope": f"{head}.{payload}.{signature[:-4]}AAAA"}
+    problem_of(polisen.post_raw(forged), 400, "bad_signature")
+    msg_id = jose.unverified_payload(body["envelope"])["id"]
+    problem_of(polisen.http.get(f"/exchange/v1/messages/{msg_id}",
+                                headers={"Authorization": f"Bearer {polisen.token()}"}), 404, "unknown_message")
+    assert "exchange_bad_signature" in security_events(server)
+
+
+def test_a_sender_other_than_the_signing_keys_address_is_forbidden(polisen: AgencyClient, fk: AgencyClient) -> None:
+    body = _resign(fk, polisen.submission(EB, "message/v1", {"subject": "a", "text": "b"}, "x"))
+    problem_of(fk.post_raw(body), 403, "sender_mismatch")  # signed by Försäkringskassan, from polisen
+
+
+def test_a_replay_returns_the_original_receipt_and_other_bytes_conflict(polisen: AgencyClient) -> None:
+    body = polisen.submission(EB, "message/v1", {"subject": "a", "text": "b"}, "x")
+    first, again = polisen.post_raw(body), polisen.post_raw(body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == {"receipt": first.json()["receipt"], "duplicate": True}
+    problem_of(polisen.post_raw(_resign(polisen, body, label="y")), 409, "id_conflict")
+
+
+def test_stale_and_expired_envelopes_are_refused(polisen: AgencyClient) -> None:
+    now = int(time.time())
+    stale = polisen.submission(EB, "message/v1", {"subject": "a", "text": "b"}, "x", created=now - 3600)
+    problem_of(polisen.post_raw(stale), 400, "stale")
+    body = polisen.submission(EB, "message/v1", {"subject": "a", "text": "b"}, "x")
+    problem_of(polisen.post_raw(_resign(polisen, body, created=now - 200, expires=now - 100)), 400, "expired")
+
+
+def test_unknown_recipient_and_unsupported_type(polisen: AgencyClient) -> None:
+    body = polisen.submission(EB, "message/v1", {"subject": "a", "text": "b"}, "x")
+    problem_of(polisen.post_raw(_resign(polisen, body, to="nobody.example")), 404, "unknown_recipient")
+    problem_of(polisen.post_raw(_resign(polisen, body, type="recept/v1")), 422, "unsupported_type")
+
+
+def test_content_not_encrypted_to_the_recipients_key_is_refused(polisen: AgencyClient) -> None:
+    body = polisen.submission(BOU, "message/v1", {"subject": "a", "text": "b"}, "x")  # encrypted to the other unit
+    problem_of(polisen.post_raw(_resign(polisen, body, to=EB)), 422, "not_encrypted_to_recipient")
+
+
+def test_a_body_over_the_limit_is_refused_while_streaming(polisen: AgencyClient) -> None:
+    def chunks() -> Any:
+        yield b'{"envelope": "x", "content": "'
+        for _ in range(MAX_BYTES // 65536 + 2):
+            yield b"A" * 65536
+        yield b'"}'
+    problem_of(polisen.http.post("/exchange/v1/messages", content=chunks(),
+                                 headers={"content-type": "application/json"}), 413, "too_large")
+
+
+def test_overload_is_503_and_a_sender_over_its_rate_is_429_with_retry_after(
+        server: Any, polisen: AgencyClient, tmp_path: Path) -> None:
+    release = threading.Event()
+
+    def slow() -> Any:
+        yield b'{"envelope": '
+        release.wait(10)
+        yield b'"x", "content": "y"}'
+    threads = [threading.Thread(target=lambda: httpx.post(f"{server.url}/exchange/v1/messages", content=slow(),
+                                                           headers={"content-type": "application/json"}))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    try:
+        busy = polisen.post_raw(polisen.submission(EB, "message/v1", {"subject": "a", "text": "b"}, "x"))
+    finally:
+        release.set()
+        for t in threads:
+            t.join()
+    problem_of(busy, 503, "overloaded")
+    assert busy.headers["retry-after"]
+
+    assert samtal(["exchange", "keygen", "--address", "flood", "--out", str(tmp_path / "flood.json")]) == 0
+    assert samtal(["exchange", "admin", "register", "--data-dir", str(server.data_dir), "--public",
+                   str(tmp_path / "flood.pub.json"), "--kind", "agency", "--name", "Flood", "--rate", "1"]) == 0
+    flood = AgencyClient(server.url, tmp_path / "flood.json")
+    flood.send(EB, "message/v1", {"subject": "a", "text": "b"}, "x")
+    limited = flood.post_raw(flood.submission(EB, "message/v1", {"subject": "a", "text": "b"}, "x"))
+    problem_of(limited, 429, "rate_limited")
+    assert limited.headers["retry-after"] == "60"
+
+
+def test_agency_requests_need_a_fresh_signed_token(polisen: AgencyClient) -> None:
+    problem_of(polisen.http.get("/exchange/v1/messages"), 401, "invalid_token")
+    token = polisen.token()
+    assert polisen.http.get("/exchange/v1/messages", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    problem_of(polisen.http.get("/exchange/v1/messages", headers={"Authorization": f"Bearer {token}"}),
+               401, "token_replayed")
+
+
+def test_staff_of_another_unit_cannot_read_the_units_exchange(server: Any) -> None:
+    client = httpx.Client(base_url=server.url)
+    client.post("/api/demo/login", json={"username": "dana"})
+    problem_of(client.get("/exchange/v1/units/ekonomiskt-bistand/messages"), 403, "forbidden")
+
+
+# -- urgent alerts -------------------------------------------------------------------------------
+def test_an_unread_urgent_document_alerts_on_call_by_email_without_content(
+        polisen: AgencyClient, mailbox: Mailbox) -> None:
+    polisen.send(BOU, "orosanmalan/v1", OROSANMALAN, "Orosanmälan om barn")
+    deadline = time.monotonic() + 15
+    while not mailbox.messages and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert mailbox.messages, "no alert e-mail"
+    mail = mailbox.messages[0]
+    assert mail.rcpt_tos == ["jour@demo-kommun.example"]
+    text = mail.content.decode("utf-8", "replace")
+    for secret in ("Alva", "Orosanm", "Karl", "polisen"):
+        assert secret not in text
+
+
+def test_the_server_never_holds_an_address_private_key(server: Any, keys: Path) -> None:
+    blob = b"".join(p.read_bytes() for p in server.database_files)
+    for key_file in keys.glob("*.json"):
+        assert key_file.stat().st_mode & 0o077 == 0
+        private = json.loads(key_file.read_text())
+        assert private["enc"]["d"].encode() not in blob and private["sign"]["d"].encode() not in blob

@@ -1,0 +1,192 @@
+"""Exchange clients: an agency's (key file, signed requests, JWE/JWS with joserfc) and a unit staff
+member's (session, the address key held on the staff device). Used by `samtal exchange`; an agency can
+equally use any JOSE library (docs/exchange.md)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from chat.exchange import jose
+from chat.exchange.documents import DEFAULT_PRIORITY, validate
+from chat.exchange.envelope import DIRECTORY_TYP, ENVELOPE_TYP, RECEIPT_TYP, TOKEN_TYP
+
+ENVELOPE_SECONDS = 7 * 24 * 3600  # how long a sent envelope stays valid
+
+
+class ExchangeClientError(Exception):
+    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+        super().__init__(problem.get("detail", ""))
+        self.status = status
+        self.problem = problem
+
+
+def _check(response: httpx.Response) -> dict[str, Any]:
+    if response.status_code >= 400:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"code": "http_error", "detail": response.text[:200]}
+        raise ExchangeClientError(response.status_code, body)
+    return response.json()  # type: ignore[no-any-return]
+
+
+def verify_directory(token: str, pinned_kid: str | None = None) -> dict[str, Any]:
+    """Verify the directory with the endpoint key it names (pinned by thumbprint when given); checks expiry."""
+    key_jwk = jose.unverified_payload(token).get("endpoint_key", {})
+    if pinned_kid is not None and key_jwk.get("kid") != pinned_kid:
+        raise jose.JoseInvalid("the directory is not signed by the pinned endpoint key")
+    payload = jose.verify(token, jose.import_public(key_jwk), DIRECTORY_TYP)
+    if payload["expires"] < time.time():
+        raise jose.JoseInvalid("the directory has expired")
+    return payload
+
+
+def verify_receipt(receipt: str, endpoint_key: dict[str, Any]) -> dict[str, Any]:
+    return jose.verify(receipt, jose.import_public(endpoint_key), RECEIPT_TYP)
+
+
+def verify_proof(proof: dict[str, Any], endpoint_key: dict[str, Any]) -> dict[str, Any]:
+    """Receipts signed by the endpoint, each naming a log row whose hash is SHA-256(prev_hash || canonical)
+    and whose content records this envelope. Returns a summary; raises JoseInvalid on any mismatch."""
+    rows = {}
+    for row in proof["log"]:
+        digest = hashlib.sha256(bytes.fromhex(row["prev_hash"]) + row["canonical"].encode("utf-8")).hexdigest()
+        if digest != row["hash"]:
+            raise jose.JoseInvalid(f"log row {row['id']} does not match its hash")
+        rows[row["id"]] = row
+    if jose.sha256_b64u(proof["envelope"]) != proof["envelope_sha256"]:
+        raise jose.JoseInvalid("envelope_sha256 does not match the envelope")
+    statuses = []
+    for receipt in proof["receipts"]:
+        claims = verify_receipt(receipt, endpoint_key)
+        row = rows.get(claims["log"]["id"])
+        if row is None or row["hash"] != claims["log"]["hash"]:
+            raise jose.JoseInvalid(f"the {claims['status']} receipt names a log row the proof does not hold")
+        recorded = json.loads(row["canonical"])["detail"]
+        if recorded.get("envelope_sha256") != proof["envelope_sha256"]:
+            raise jose.JoseInvalid("a log row records another envelope")
+        statuses.append(claims["status"])
+    return {"message": proof["message"], "verified": True, "statuses": statuses, "log_rows": sorted(rows)}
+
+
+class ExchangeClient:
+    """Shared by agencies and staff: the directory, and building a signed, encrypted submission."""
+
+    def __init__(self, server: str, key_file: Path, http: httpx.Client | None = None) -> None:
+        self.server = server.rstrip("/")
+        self.keys = jose.KeyFile(key_file)
+        self.http = http or httpx.Client(base_url=self.server, timeout=60)
+        self._directory: dict[str, Any] | None = None
+
+    def directory(self) -> dict[str, Any]:
+        if self._directory is None:
+            response = self.http.get("/exchange/v1/directory")
+            if response.status_code != 200:
+                _check(response)
+            self._directory = verify_directory(response.text)
+        return self._directory
+
+    def entry(self, address: str) -> dict[str, Any]:
+        for entry in self.directory()["addresses"]:
+            if entry["address"] == address:
+                return entry
+        raise ValueError(f"{address} is not in the directory")
+
+    def submission(self, to: str, doc_type: str, content: dict[str, Any], label: str, *, priority: str | None = None,
+                   conversation: str | None = None, in_reply_to: str | None = None, msg_id: str | None = None,
+                   created: int | None = None) -> dict[str, str]:
+        enc = next(k for k in reversed(self.entry(to)["keys"]) if k["use"] == "enc")
+        jwe = jose.encrypt(json.dumps(content, ensure_ascii=False).encode("utf-8"), jose.import_public(enc), enc["kid"])
+        now = created if created is not None else int(time.time())
+        envelope = {"id": msg_id or str(uuid.uuid4()), "conversation": conversation or str(uuid.uuid4()),
+                    "in_reply_to": in_reply_to, "type": doc_type,
+                    "priority": priority or DEFAULT_PRIORITY.get(doc_type, "normal"), "from": self.keys.address,
+                    "to": to, "label": label, "created": now, "expires": now + ENVELOPE_SECONDS,
+                    "content_sha256": jose.sha256_b64u(jwe)}
+        return {"envelope": self.keys.sign(envelope, ENVELOPE_TYP), "content": jwe}
+
+    def open_content(self, message: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+        """Decrypt and validate a message's content: (content, None), or (None, a rejection reason)."""
+        if jose.sha256_b64u(message["content"]) != message["content_sha256"]:
+            return None, "content_hash_mismatch"
+        try:
+            content = json.loads(jose.decrypt(message["content"], self.keys.enc_key))
+        except (jose.JoseInvalid, ValueError):
+            return None, "undecryptable"
+        return (content, None) if not validate(message["type"], content) else (None, "schema_invalid")
+
+    def receipt_claims(self, receipt: str) -> dict[str, Any]:
+        return verify_receipt(receipt, self.directory()["endpoint_key"])
+
+
+class AgencyClient(ExchangeClient):
+    def token(self) -> str:
+        now = int(time.time())
+        return self.keys.sign({"iss": self.keys.address, "aud": self.directory()["audience"], "iat": now,
+                               "exp": now + 120, "jti": secrets.token_urlsafe(16)}, TOKEN_TYP)
+
+    def _get(self, path: str, **params: str) -> dict[str, Any]:
+        return _check(self.http.get(path, params=params, headers={"Authorization": f"Bearer {self.token()}"}))
+
+    def send(self, to: str, doc_type: str, content: dict[str, Any], label: str, **kw: Any) -> dict[str, Any]:
+        answer = _check(self.http.post("/exchange/v1/messages", json=self.submission(to, doc_type, content, label, **kw)))
+        return {**answer, "claims": self.receipt_claims(answer["receipt"])}
+
+    def post_raw(self, body: dict[str, Any]) -> httpx.Response:
+        return self.http.post("/exchange/v1/messages", json=body)
+
+    def fetch(self, new_only: bool = True) -> list[dict[str, Any]]:
+        return list(self._get("/exchange/v1/messages", **({"status": "new"} if new_only else {}))["messages"])
+
+    def get(self, msg_id: str) -> dict[str, Any]:
+        return self._get(f"/exchange/v1/messages/{msg_id}")
+
+    def ack(self, msg_id: str, status: str = "accepted", reason: str | None = None) -> dict[str, Any]:
+        body = {"status": status, **({"reason": reason} if reason else {})}
+        answer = _check(self.http.post(f"/exchange/v1/messages/{msg_id}/ack", json=body,
+                                       headers={"Authorization": f"Bearer {self.token()}"}))
+        return {**answer, "claims": self.receipt_claims(answer["receipt"])}
+
+    def receipts(self, msg_id: str) -> list[dict[str, Any]]:
+        return [self.receipt_claims(r) for r in self._get(f"/exchange/v1/messages/{msg_id}/receipts")["receipts"]]
+
+    def proof(self, msg_id: str) -> dict[str, Any]:
+        return self._get(f"/exchange/v1/messages/{msg_id}/proof")
+
+
+class UnitClient(ExchangeClient):
+    """A unit's staff member: signed in (demo login here), holding the functional address's key file."""
+
+    def __init__(self, server: str, key_file: Path, username: str, unit_id: str) -> None:
+        super().__init__(server, key_file)
+        self.unit_id = unit_id
+        _check(self.http.post("/api/demo/login", json={"username": username}))
+
+    def inbox(self) -> dict[str, Any]:
+        return _check(self.http.get(f"/exchange/v1/units/{self.unit_id}/messages"))
+
+    def get(self, msg_id: str) -> dict[str, Any]:
+        return _check(self.http.get(f"/exchange/v1/units/{self.unit_id}/messages/{msg_id}"))
+
+    def receipt(self, msg_id: str, status: str, reason: str | None = None) -> dict[str, Any]:
+        body = {"status": status, **({"reason": reason} if reason else {})}
+        return _check(self.http.post(f"/exchange/v1/units/{self.unit_id}/messages/{msg_id}/receipts", json=body))
+
+    def open(self, msg_id: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The staff device opens and validates the content, and says so with accepted or rejected."""
+        message = self.get(msg_id)
+        content, reason = self.open_content(message)
+        self.receipt(msg_id, "accepted" if content is not None else "rejected", reason)
+        return message, content
+
+    def send(self, to: str, doc_type: str, content: dict[str, Any], label: str, **kw: Any) -> dict[str, Any]:
+        answer = _check(self.http.post(f"/exchange/v1/units/{self.unit_id}/messages",
+                                       json=self.submission(to, doc_type, content, label, **kw)))
+        return {**answer, "claims": self.receipt_claims(answer["receipt"])}

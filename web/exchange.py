@@ -1,0 +1,293 @@
+"""The exchange endpoint over HTTP (docs/exchange.md): agencies authenticate with their signature (the
+envelope's JWS, or a short-lived signed bearer token); a unit's staff use their session. Every answer and
+every refusal is recorded in the audit log."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from chat.exchange import alerts
+from chat.exchange.envelope import ExchangeError
+from chat.exchange.openapi import openapi
+from chat.exchange.service import (
+    EndpointKey,
+    ExchangeConfig,
+    ExchangeService,
+    exchange_event,
+    message_view,
+    refusal_event,
+)
+from chat.exchange.store import Address, ExchangeStore
+from chat.model import Role, User
+from chat.policy import Action, decide
+from chat.sqlite_writer import now_ms
+
+from .config import Settings
+from .httpapi import PUBLIC, Ctx, api
+from .problems import problem
+
+log = logging.getLogger("samtal.exchange")
+SECURITY_CODES = frozenset({"bad_signature", "invalid_token", "token_replayed", "sender_mismatch"})
+JOSE = "application/jose"
+
+
+class Exchange:
+    """What the routes share: the service, the concurrency guard and the urgent-alert task."""
+
+    def __init__(self, settings: Settings, store: Any) -> None:
+        self.settings = settings
+        self.store = ExchangeStore(store.writer)
+        self.service = ExchangeService(self.store, EndpointKey(Path(settings.data_dir) / "exchange-endpoint-key.json"),
+                                       ExchangeConfig(settings.exchange_issuer, settings.exchange_audience,
+                                                      settings.exchange_max_bytes, settings.exchange_max_skew_seconds))
+        self.inflight = 0
+        self._alerts: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        s = self.settings
+        if s.smtp_host:
+            link = (getattr(s, "public_url", "") or f"http://{s.host}:{s.port}") + "/"
+            self._alerts = asyncio.create_task(alerts.run(self.store, alerts.SmtpConfig(
+                s.smtp_host, s.smtp_port, s.smtp_from, link, s.exchange_urgent_seconds,
+                s.exchange_alert_check_seconds)), name="exchange-urgent-alerts")
+
+    async def stop(self) -> None:
+        if self._alerts is not None:
+            self._alerts.cancel()
+            await asyncio.gather(self._alerts, return_exceptions=True)
+
+
+def _exchange(ctx: Ctx) -> Exchange:
+    return ctx.request.app.state.exchange  # type: ignore[no-any-return]
+
+
+def _agency_user(address: Address) -> User:
+    return User(address.address, address.address, address.name, Role.AGENCY, None)
+
+
+Handler = Callable[[Ctx, Exchange], Awaitable[Response]]
+
+
+def guarded(audit_action: str) -> Callable[[Handler], Callable[[Ctx], Awaitable[Response]]]:
+    """Overload guard, and every ExchangeError as problem+json, audited (and a security event when it is
+    about signatures or tokens)."""
+    def wrap(handler: Handler) -> Callable[[Ctx], Awaitable[Response]]:
+        async def endpoint(ctx: Ctx) -> Response:
+            ex = _exchange(ctx)
+            if ex.inflight >= ex.settings.exchange_max_concurrent:
+                return await _refuse(ctx, ex, audit_action, ExchangeError(
+                    503, "overloaded", "the exchange is busy; try again shortly", retry_after=5))
+            ex.inflight += 1
+            try:
+                return await handler(ctx, ex)
+            except ExchangeError as error:
+                return await _refuse(ctx, ex, audit_action, error)
+            finally:
+                ex.inflight -= 1
+        endpoint.__doc__ = handler.__doc__
+        return endpoint
+    return wrap
+
+
+async def _refuse(ctx: Ctx, ex: Exchange, action: str, error: ExchangeError) -> Response:
+    actor = ctx.user.id if ctx.user else None
+    await ex.store.writer.append_audit(refusal_event(error, action, actor, route=ctx.request.url.path))
+    if error.code in SECURITY_CODES:
+        await ctx.services.store.add_security_event(f"exchange_{error.code}", user_id=actor, device_id=None,
+                                                    case_id=None, detail=error.message, at=now_ms())
+    log.info("exchange refused", extra={"code": error.code, "status": error.status})
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+    return problem(error.status, error.code, error.message, headers)
+
+
+async def _read_body(request: Request, limit: int) -> dict[str, Any]:
+    """The JSON body, refused with 413 as soon as it passes `limit` bytes (checked while streaming)."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise ExchangeError(415, "unsupported_media_type", "the body must be application/json")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ExchangeError(413, "too_large", f"the body is larger than {limit} bytes")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            raise ExchangeError(413, "too_large", f"the body is larger than {limit} bytes")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise ExchangeError(400, "malformed_body", "the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ExchangeError(400, "malformed_body", "the body must be a JSON object")
+    return data
+
+
+def _strings(data: dict[str, Any], *names: str) -> list[str]:
+    if not all(isinstance(data.get(n), str) for n in names):
+        raise ExchangeError(400, "malformed_body", f"the body needs {', '.join(names)} as strings")
+    return [data[n] for n in names]
+
+
+async def _agency(ctx: Ctx, ex: Exchange) -> Address:
+    header = ctx.request.headers.get("authorization", "")
+    if not header.startswith("Bearer "):
+        raise ExchangeError(401, "invalid_token", "send Authorization: Bearer <signed token>")
+    agency = await ex.service.authenticate(header[7:].strip())
+    ctx.user = _agency_user(agency)
+    if not decide(ctx.user, Action.EXCHANGE_AGENCY):
+        raise ExchangeError(403, "forbidden", "not an agency")
+    return agency
+
+
+async def _audited(ctx: Ctx, ex: Exchange, action: str, response: Response, **detail: Any) -> Response:
+    await ex.store.writer.append_audit(exchange_event(
+        action, "allowed", ctx.user.id if ctx.user else None, ctx.user.role.value if ctx.user else "agency",
+        unit_id=ctx.user.unit_id if ctx.user else None, route=ctx.request.url.path, **detail))
+    return response
+
+
+def _receipt_response(jws: str, created: bool) -> Response:
+    return JSONResponse({"receipt": jws, "duplicate": not created}, status_code=201 if created else 200)
+
+
+# -- public: directory and the API description ---------------------------------------------------
+@api("/exchange/v1/directory", "GET", action=PUBLIC)
+@guarded("exchange.directory")
+async def directory(ctx: Ctx, ex: Exchange) -> Response:
+    """The signed directory: addresses, their public keys, document types and size limits."""
+    return Response(await ex.service.directory(), media_type=JOSE)
+
+
+@api("/exchange/v1/openapi.json", "GET", action=PUBLIC)
+async def openapi_document(ctx: Ctx) -> Response:
+    return JSONResponse(openapi())
+
+
+# -- agencies ------------------------------------------------------------------------------------
+@api("/exchange/v1/messages", "POST", action=PUBLIC)
+@guarded("exchange.receive")
+async def receive(ctx: Ctx, ex: Exchange) -> Response:
+    """An agency sends: the envelope's signature authenticates it. 201 with a signed received receipt."""
+    envelope, content = _strings(await _read_body(ctx.request, ex.settings.exchange_max_bytes), "envelope", "content")
+    _, receipt, created = await ex.service.receive(envelope, content)
+    return _receipt_response(receipt.jws, created)
+
+
+@api("/exchange/v1/messages", "GET", action=PUBLIC)
+@guarded("exchange.fetch")
+async def fetch(ctx: Ctx, ex: Exchange) -> Response:
+    """What is addressed to the agency (status=new: not acknowledged yet), and what it sent (role=sent)."""
+    agency = await _agency(ctx, ex)
+    if ctx.request.query_params.get("role") == "sent":
+        found = await ex.store.messages_from([agency.address])
+    else:
+        found = await ex.store.messages_to([agency.address], ctx.request.query_params.get("status") == "new")
+    return await _audited(ctx, ex, "exchange.fetch", JSONResponse({"messages": [message_view(m) for m in found]}),
+                          count=len(found))
+
+
+@api("/exchange/v1/messages/{msg_id}", "GET", action=PUBLIC)
+@guarded("exchange.fetch")
+async def fetch_one(ctx: Ctx, ex: Exchange) -> Response:
+    agency = await _agency(ctx, ex)
+    message = await ex.service.message_for(ctx.request.path_params["msg_id"], {agency.address})
+    view = message_view(message, content=message.recipient == agency.address)
+    view["receipts"] = [r.jws for r in await ex.store.receipts(message)]
+    return await _audited(ctx, ex, "exchange.fetch", JSONResponse(view), message=message.msg_id)
+
+
+@api("/exchange/v1/messages/{msg_id}/ack", "POST", action=PUBLIC)
+@guarded("exchange.ack")
+async def ack(ctx: Ctx, ex: Exchange) -> Response:
+    """The agency has the message: it leaves status=new; an accepted (or rejected, or read) receipt."""
+    agency = await _agency(ctx, ex)
+    message = await ex.service.message_for(ctx.request.path_params["msg_id"], {agency.address})
+    if message.recipient != agency.address:
+        raise ExchangeError(404, "unknown_message", "no such message addressed to you")
+    body = await _read_body(ctx.request, 4096) if ctx.request.headers.get("content-length", "0") != "0" else {}
+    await ex.store.ack(message, now_ms())
+    receipt = await ex.service.add_receipt(message, body.get("status", "accepted"), body.get("reason"),
+                                           agency.address, "agency", None)
+    return JSONResponse({"receipt": receipt.jws})
+
+
+@api("/exchange/v1/messages/{msg_id}/receipts", "GET", action=PUBLIC)
+@guarded("exchange.receipts")
+async def receipts(ctx: Ctx, ex: Exchange) -> Response:
+    agency = await _agency(ctx, ex)
+    message = await ex.service.message_for(ctx.request.path_params["msg_id"], {agency.address})
+    found = await ex.store.receipts(message)
+    return await _audited(ctx, ex, "exchange.receipts", JSONResponse({"receipts": [r.jws for r in found]}),
+                          message=message.msg_id)
+
+
+@api("/exchange/v1/messages/{msg_id}/proof", "GET", action=PUBLIC)
+@guarded("exchange.proof")
+async def proof(ctx: Ctx, ex: Exchange) -> Response:
+    """The envelope, its receipts and the audit log rows that record them."""
+    agency = await _agency(ctx, ex)
+    message = await ex.service.message_for(ctx.request.path_params["msg_id"], {agency.address})
+    return await _audited(ctx, ex, "exchange.proof", JSONResponse(await ex.service.proof(message)),
+                          message=message.msg_id)
+
+
+# -- a unit's staff ------------------------------------------------------------------------------
+async def _unit_addresses(ctx: Ctx, ex: Exchange, action: Action) -> list[str]:
+    unit_id = ctx.request.path_params["unit_id"]
+    decision = decide(ctx.user, action, unit_id=unit_id)
+    if not decision:
+        raise ExchangeError(403, "forbidden", decision.reason)
+    return [a.address for a in await ex.store.addresses() if a.unit_id == unit_id]
+
+
+@api("/exchange/v1/units/{unit_id}/messages", "GET", action=Action.EXCHANGE_UNIT_READ)
+@guarded("exchange.unit.read")
+async def unit_messages(ctx: Ctx, ex: Exchange) -> Response:
+    """The unit's exchange inbox (to its addresses) and outbox (from them), envelopes only."""
+    addresses = await _unit_addresses(ctx, ex, Action.EXCHANGE_UNIT_READ)
+    inbox = await ex.store.messages_to(addresses, False) if addresses else []
+    outbox = await ex.store.messages_from(addresses) if addresses else []
+    return JSONResponse({"addresses": addresses, "inbox": [message_view(m) for m in inbox],
+                         "outbox": [message_view(m) for m in outbox]})
+
+
+@api("/exchange/v1/units/{unit_id}/messages/{msg_id}", "GET", action=Action.EXCHANGE_UNIT_READ)
+@guarded("exchange.unit.read")
+async def unit_message(ctx: Ctx, ex: Exchange) -> Response:
+    """One message with its encrypted content (opened on the staff device) and its receipts."""
+    addresses = await _unit_addresses(ctx, ex, Action.EXCHANGE_UNIT_READ)
+    message = await ex.service.message_for(ctx.request.path_params["msg_id"], set(addresses))
+    view = message_view(message, content=True)
+    view["receipts"] = [r.jws for r in await ex.store.receipts(message)]
+    return JSONResponse(view)
+
+
+@api("/exchange/v1/units/{unit_id}/messages/{msg_id}/receipts", "POST", action=Action.EXCHANGE_UNIT_WRITE)
+@guarded("exchange.unit.receipt")
+async def unit_receipt(ctx: Ctx, ex: Exchange) -> Response:
+    """A staff device opened and validated the content (accepted or rejected), or a person read it."""
+    addresses = await _unit_addresses(ctx, ex, Action.EXCHANGE_UNIT_WRITE)
+    message = await ex.service.message_for(ctx.request.path_params["msg_id"], set(addresses))
+    if message.recipient not in addresses:
+        raise ExchangeError(404, "unknown_message", "receipts are for messages to your unit")
+    body = await _read_body(ctx.request, 4096)
+    reason = body.get("reason") if isinstance(body.get("reason"), str) else None
+    receipt = await ex.service.add_receipt(message, str(body.get("status")), reason, ctx.user.id,
+                                           ctx.user.role.value, ctx.user.unit_id)
+    return JSONResponse({"receipt": receipt.jws}, status_code=201)
+
+
+@api("/exchange/v1/units/{unit_id}/messages", "POST", action=Action.EXCHANGE_UNIT_WRITE)
+@guarded("exchange.unit.send")
+async def unit_send(ctx: Ctx, ex: Exchange) -> Response:
+    """Staff send from the unit's address to an agency, signed with the address's key on their device."""
+    await _unit_addresses(ctx, ex, Action.EXCHANGE_UNIT_WRITE)
+    envelope, content = _strings(await _read_body(ctx.request, ex.settings.exchange_max_bytes), "envelope", "content")
+    _, receipt, created = await ex.service.receive(envelope, content, staff=ctx.user)
+    return _receipt_response(receipt.jws, created)
