@@ -95,6 +95,21 @@ class Assignments:
             raise NotFound("no such substitution", code="unknown_substitution")
         self._by_unit.pop(unit_id, None)
 
+    async def remove_staff(self, actor: User, unit_id: str, user_id: str) -> None:
+        """A staff member leaves the unit: every device of theirs is revoked, their cases become unassigned
+        (any caseworker of the unit may answer until a supervisor reassigns them), their substitutions end,
+        and the unit's key holders are told that the unit key and the case keys must be rotated."""
+        decision = decide(actor, Action.UNIT_STAFF_REMOVE, unit_id=unit_id)
+        if not decision:
+            raise Forbidden(decision.reason, code="forbidden")
+        if user_id == actor.id:
+            raise InvalidInput("a supervisor cannot remove themselves", code="invalid_field")
+        target = await self.store.get_user(user_id)
+        if target is None or not target.is_staff or target.unit_id != unit_id:
+            raise NotFound("not a staff member of this unit", code="unknown_user")
+        await self.store.remove_from_unit(user_id, unit_id, now_ms())
+        self._by_unit.pop(unit_id, None)
+
     async def substitutions(self, actor: User, unit_id: str) -> list[Substitution]:
         decision = decide(actor, Action.UNIT_STAFF_READ, unit_id=unit_id)
         if not decision:

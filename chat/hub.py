@@ -91,6 +91,14 @@ class Outbox:
         if self._drained is not None:
             self._drained.set()
 
+    def cut(self) -> None:
+        """End the connection now, as an overflow does (the connection closes itself)."""
+        self.overflowed = self.closed = True
+        self._frames.clear()
+        self._ready.set()
+        if self.on_overflow is not None:
+            self.on_overflow()
+
     async def take(self) -> list[str] | None:
         """Wait for frames and return all that are queued; None once the outbox is closed."""
         while not self._frames or self._held:
@@ -163,6 +171,13 @@ class Hub:
     def unwatch(self, sub: Subscriber, case_id: str) -> None:
         sub.watching.discard(case_id)
         _discard(self._watchers, case_id, sub)
+
+    def cut_user(self, user_id: str, device_id: str | None = None) -> int:
+        """End the live connections of a user (removed from the unit), or of one device (revoked)."""
+        subs = [s for s in self._by_user.get(user_id, ()) if device_id is None or s.device_id == device_id]
+        for sub in subs:
+            sub.outbox.cut()
+        return len(subs)
 
     def is_online(self, user_id: str) -> bool:
         return user_id in self._by_user

@@ -28,12 +28,20 @@ def unit_recipient(unit_epoch: int) -> str:
 @dataclass(frozen=True, slots=True)
 class PendingKeyTasks:
     """What a key-holding staff device could do now: approve staff devices (supervisors), give case keys
-    to citizens' new devices, and create the first key of cases that have none."""
+    to citizens' new devices, create the first key of cases that have none, and rotate keys that a revoked
+    device held (a new unit key epoch when staff leave, then new case keys wrapped to it).
+
+    Rotation is derived, not stored: the unit needs a new epoch while a revoked device holds its current
+    one, and a case needs a new key while a revoked device holds its current one or it is not wrapped to
+    the unit's current epoch."""
 
     unit_epoch: int
     staff_devices_awaiting_grant: list[Device]
     citizen_devices_missing_case_key: list[tuple[Case, int, Device]]  # (case, case epoch, device)
     cases_without_key: list[Case]
+    unit_key_rotation_needed: bool
+    approved_staff_devices: list[Device]  # active and holding the current unit epoch (supervisors only)
+    cases_needing_new_key: list[Case]
 
 
 class KeyService:
@@ -73,8 +81,11 @@ class KeyService:
         return device
 
     async def revoke_device(self, user: User, device_id: str) -> None:
+        """Revoke one of the user's devices; the keys it held are then due for rotation (pending tasks)."""
         await self.own_device(user, device_id)
         await self.store.revoke_device(device_id, now_ms())
+        for unit_id in await self._units_of(user):
+            self._pending(unit_id)
 
     async def _active_staff_device(self, unit_id: str, device_id: str) -> Device:
         device = await self.store.get_device(device_id)
@@ -196,19 +207,31 @@ class KeyService:
         await self.own_device(user, device_id)
         unit_epoch = await self._current_unit_epoch(unit_id)
         awaiting: list[Device] = []
+        approved: list[Device] = []
+        granted = {g.device_id for g in await self.store.unit_key_grants(unit_id, unit_epoch)} if unit_epoch else set()
+        rotate_unit = False
+        for device_id in granted:
+            device = await self.store.get_device(device_id)
+            rotate_unit = rotate_unit or device is None or not device.active
         if unit_epoch and user.role in (Role.SUPERVISOR, Role.UNIT_ADMIN):
-            granted = {g.device_id for g in await self.store.unit_key_grants(unit_id, unit_epoch)}
             for staff in await self.store.staff_of_unit(unit_id):
-                awaiting += [d for d in await self.store.devices_of_user(staff.id) if d.active and d.id not in granted]
+                for d in await self.store.devices_of_user(staff.id):
+                    if d.active:
+                        (approved if d.id in granted else awaiting).append(d)
         missing: list[tuple[Case, int, Device]] = []
         without: list[Case] = []
+        stale: list[Case] = []
         for case in await self.store.cases_of_unit(unit_id):
             epoch = await self.store.current_case_epoch(case.id)
             if epoch == 0:
                 without.append(case)
                 continue
             have = {w.recipient for w in await self.store.case_key_wraps(case.id) if w.epoch == epoch}
-            missing += [(case, epoch, d) for d in await self.store.devices_of_user(case.citizen_id)
-                        if d.active and d.id not in have]
-        return PendingKeyTasks(unit_epoch, awaiting, missing, without)
+            citizen_devices = await self.store.devices_of_user(case.citizen_id)
+            revoked_holder = any(d.id in have and not d.active for d in citizen_devices)
+            if revoked_holder or unit_recipient(unit_epoch) not in have:
+                stale.append(case)  # a new key is due; new devices get that one
+                continue
+            missing += [(case, epoch, d) for d in citizen_devices if d.active and d.id not in have]
+        return PendingKeyTasks(unit_epoch, awaiting, missing, without, rotate_unit, approved, stale)
 

@@ -23,6 +23,7 @@ class Action(StrEnum):
     UNIT_DEVICE_APPROVE = "unit.device.approve"  # wrap the unit key to a staff device
     UNIT_STAFF_READ = "unit.staff.read"  # the unit's staff and substitutes
     UNIT_SUBSTITUTES_MANAGE = "unit.substitutes.manage"  # set substitutes (vikarie) by date range
+    UNIT_STAFF_REMOVE = "unit.staff.remove"  # a staff member leaves: devices revoked, keys rotated
     # Log review (loggkontroll), by the unit's log reviewer.
     AUDIT_READ = "audit.read"
     AUDIT_REVIEW = "audit.review"
@@ -96,7 +97,7 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
     if action in (Action.EXCHANGE_UNIT_READ, Action.EXCHANGE_UNIT_WRITE):
         return ALLOW if unit_id is not None and _staff_of(user, unit_id) else _deny("not staff of this unit")
     if action in (Action.UNIT_KEYS_READ, Action.UNIT_KEYS_CREATE, Action.UNIT_DEVICE_APPROVE, Action.UNIT_STAFF_READ,
-                  Action.UNIT_SUBSTITUTES_MANAGE):
+                  Action.UNIT_SUBSTITUTES_MANAGE, Action.UNIT_STAFF_REMOVE):
         if unit_id is None or not _staff_of(user, unit_id):
             return _deny("not staff of this unit")
         if action in (Action.UNIT_KEYS_READ, Action.UNIT_STAFF_READ):

@@ -361,6 +361,19 @@ class SqliteStore(Storage):
         await self._write([("UPDATE cases SET assigned_to = ? WHERE id = ?", (user_id, case_id))])
         self._cases.pop(case_id, None)
 
+    async def remove_from_unit(self, user_id: str, unit_id: str, at: int) -> None:
+        def remove(db: sqlite3.Connection) -> None:
+            db.execute("UPDATE devices SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", (at, user_id))
+            db.execute("UPDATE cases SET assigned_to = NULL WHERE assigned_to = ? AND unit_id = ?", (user_id, unit_id))
+            db.execute("UPDATE substitutions SET revoked_at = ? WHERE (absent_user = ? OR substitute = ?)"
+                       " AND revoked_at IS NULL", (at, user_id, user_id))
+            db.execute("UPDATE users SET unit_id = NULL WHERE id = ? AND unit_id = ?", (user_id, unit_id))
+        await self.writer.transaction(remove)
+        self._device_generation += 1
+        self._devices.clear()
+        self._cases.clear()
+        self._users.pop(user_id, None)
+
     async def add_substitution(self, sub: Substitution) -> int:
         def add(db: sqlite3.Connection) -> int:
             cur = db.execute("INSERT INTO substitutions (unit_id, absent_user, substitute, starts_at, ends_at,"

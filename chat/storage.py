@@ -183,6 +183,11 @@ class Storage(abc.ABC):
     async def assign_case(self, case_id: str, user_id: str | None) -> None: ...
 
     @abc.abstractmethod
+    async def remove_from_unit(self, user_id: str, unit_id: str, at: int) -> None:
+        """A staff member leaves the unit: their devices are revoked, their cases unassigned, and they no
+        longer belong to the unit. In one transaction."""
+
+    @abc.abstractmethod
     async def add_substitution(self, sub: Substitution) -> int: ...
 
     @abc.abstractmethod

@@ -18,6 +18,7 @@ from crypto.errors import MalformedError
 from crypto.keys import DevicePublicKeys
 from crypto.wrap import WrappedKey
 
+from . import frames
 from .httpapi import PUBLIC, Body, Ctx, api
 from .problems import problem
 
@@ -130,7 +131,9 @@ async def get_device(ctx: Ctx) -> Response:
 
 @api("/api/devices/{device_id}", "DELETE", action=Action.SELF)
 async def revoke_device(ctx: Ctx) -> Response:
-    await ctx.services.keys.revoke_device(ctx.user, ctx.request.path_params["device_id"])
+    device_id = ctx.request.path_params["device_id"]
+    await ctx.services.keys.revoke_device(ctx.user, device_id)
+    ctx.services.hub.cut_user(ctx.user.id, device_id)
     return Response(status_code=204)
 
 
@@ -169,6 +172,9 @@ async def pending_key_tasks(ctx: Ctx) -> Response:
         "citizen_devices_missing_case_key": [{"case_id": c.id, "epoch": e, "device": device_view(d)}
                                              for c, e, d in tasks.citizen_devices_missing_case_key],
         "cases_without_key": [c.id for c in tasks.cases_without_key],
+        "unit_key_rotation_needed": tasks.unit_key_rotation_needed,
+        "approved_staff_devices": [device_view(d) for d in tasks.approved_staff_devices],
+        "cases_needing_new_key": [c.id for c in tasks.cases_needing_new_key],
     })
 
 
@@ -304,6 +310,16 @@ async def unit_staff(ctx: Ctx) -> Response:
     staff = await ctx.services.store.staff_of_unit(unit_id)
     return JSONResponse({"staff": [user_view(u) for u in staff],
                          "substitutions": [substitution_view(s) for s in substitutions]})
+
+
+@api("/api/units/{unit_id}/staff/{user_id}/remove", "POST", action=Action.UNIT_STAFF_REMOVE)
+async def remove_staff(ctx: Ctx) -> Response:
+    """(supervisor) A staff member leaves: devices revoked, live connections ended, keys to be rotated."""
+    unit_id, user_id = ctx.request.path_params["unit_id"], ctx.request.path_params["user_id"]
+    await ctx.services.assignments.remove_staff(ctx.user, unit_id, user_id)
+    ctx.services.hub.cut_user(user_id)
+    ctx.services.hub.publish_unit_staff(unit_id, frames.KEYS_PENDING)
+    return JSONResponse({"removed": user_id})
 
 
 @api("/api/units/{unit_id}/substitutes", "POST", action=Action.UNIT_SUBSTITUTES_MANAGE)

@@ -62,10 +62,38 @@ class Steward:
             if error.code != "epoch_exists":
                 raise
 
+    async def rotate_unit_key(self, tasks: dict[str, Any]) -> None:
+        """A revoked device held the unit key: make the next epoch and grant it to the devices that remain
+        approved. Old epochs stay with those devices, so the unit can still read its older messages."""
+        epoch = tasks["unit_epoch"] + 1
+        priv, pub = generate_x25519()
+        assert self.session.device is not None
+        signature = sign_unit_epoch(self.session.device.keys, self.unit_id, epoch, pub)
+        await self.session.transport.call("POST", f"/api/units/{self.unit_id}/keys", {
+            "epoch": epoch, "public_key": b64u(pub), "signature": b64u(signature),
+            "grants": [self._grant(priv, epoch, d) for d in tasks["approved_staff_devices"]]})
+        log.info("unit key rotated", extra={"epoch": epoch})
+
+    async def make_case_key(self, case_id: str, epoch: int, unit_epoch: int) -> None:
+        """Make case key `epoch`, wrapped to the unit's current key and the citizen's active devices."""
+        case = await self.session.case(case_id)
+        key = new_case_key()
+        unit_pub = unb64u(next(e for e in case["unit_key_epochs"] if e["epoch"] == unit_epoch)["public_key"])
+        wraps = [self._case_wrap(case_id, epoch, key, f"unit:{unit_epoch}", unit_pub)]
+        wraps += [self._case_wrap(case_id, epoch, key, d["id"], unb64u(d["kem_pub"])) for d in case["citizen_devices"]]
+        try:
+            await self.session.transport.call("POST", f"/api/cases/{case_id}/keys", {"epoch": epoch, "wraps": wraps})
+        except ClientError as error:
+            if error.code != "epoch_exists":  # another key holder was quicker
+                raise
+
     async def run_tasks(self) -> int:
         """Do everything pending once; returns how many things were done."""
         transport = self.session.transport
         tasks = await transport.call("GET", "/api/keys/pending")
+        if tasks["unit_key_rotation_needed"]:
+            await self.rotate_unit_key(tasks)
+            return 1  # the case keys follow, against the new epoch
         unit_keys = await self.session.unit_keys(self.unit_id)
         current = tasks["unit_epoch"]
         done = 0
@@ -76,17 +104,12 @@ class Steward:
                                      {"epoch": epoch, "grants": [self._grant(priv, epoch, device)]})
             done += 1
         for case_id in tasks["cases_without_key"]:
-            case = await self.session.case(case_id)
-            key = new_case_key()
-            wraps = [self._case_wrap(case_id, 1, key, f"unit:{current}", unb64u(
-                next(e for e in case["unit_key_epochs"] if e["epoch"] == current)["public_key"]))]
-            wraps += [self._case_wrap(case_id, 1, key, d["id"], unb64u(d["kem_pub"])) for d in case["citizen_devices"]]
-            try:
-                await transport.call("POST", f"/api/cases/{case_id}/keys", {"epoch": 1, "wraps": wraps})
-                done += 1
-            except ClientError as error:
-                if error.code != "epoch_exists":
-                    raise
+            await self.make_case_key(case_id, 1, current)
+            done += 1
+        for case_id in tasks["cases_needing_new_key"]:
+            epoch = (await self.session.case(case_id))["key_epoch"] + 1
+            await self.make_case_key(case_id, epoch, current)
+            done += 1
         for item in tasks["citizen_devices_missing_case_key"]:
             case = await self.session.case(item["case_id"])
             epoch, key = await self.session.case_key(case, item["epoch"], wait=False)
