@@ -48,7 +48,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings.demo = settings.demo or args.demo
     configure(args.log_level or settings.log_level)
     app = create_app(settings)
-    steward = _start_steward(settings) if settings.demo else None
+    steward = _start_steward(settings) if settings.demo and settings.demo_steward else None
     print(f"Samtal is running at http://{settings.host}:{settings.port}"
           + (" (demo mode: demo login, demo data, demo key steward)" if settings.demo else ""), flush=True)
     if settings.demo and settings.host == "127.0.0.1":

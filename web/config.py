@@ -24,6 +24,8 @@ class Settings:
     host: str = field(default_factory=lambda: os.environ.get("SAMTAL_HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: _env_int("SAMTAL_PORT", 8000))
     demo: bool = field(default_factory=lambda: os.environ.get("SAMTAL_DEMO", "") == "1")
+    # 0: serve --demo starts no demo key steward, so new staff devices wait for a supervisor's approval.
+    demo_steward: bool = field(default_factory=lambda: os.environ.get("SAMTAL_DEMO_STEWARD", "1") != "0")
     # Origins allowed to open the WebSocket besides the server's own (e.g. behind a proxy).
     allowed_origins: tuple[str, ...] = field(default_factory=lambda: tuple(
         o for o in os.environ.get("SAMTAL_ALLOWED_ORIGINS", "").split(",") if o))

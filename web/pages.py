@@ -57,6 +57,7 @@ class Page:
     name: str  # also the template's name and the entry module js/pages/<name>.js
     title: str  # gettext msgid
     area: str  # "public", "citizen" or "staff": which navigation the header shows
+    roles: tuple[str, ...] = ()  # when set, only these roles may use the page; others see "no access"
 
 
 def N_(message: str) -> str:
@@ -70,6 +71,8 @@ PAGES = {
     "case": Page("case", N_("Conversation"), "citizen"),
     "inbox": Page("inbox", N_("Inbox"), "staff"),
     "devices": Page("devices", N_("Devices"), "any"),
+    "unit": Page("unit", N_("Unit"), "staff", ("supervisor", "unit_admin")),
+    "review": Page("review", N_("Log review"), "staff", ("log_reviewer",)),
 }
 
 
@@ -93,15 +96,16 @@ class Site:
         env.globals["module_graph"] = self.assets.module_graph
         return env
 
-    def render(self, request: Request, page: Page, **context: Any) -> Response:
+    def render(self, request: Request, page: Page, template: str | None = None, status_code: int = 200,
+               **context: Any) -> Response:
         lang = self.languages[language_of(request)]
         config = {"page": page.name, "demo": self.demo, "max_attachment_bytes": self.max_attachment_bytes,
                   "lang": lang.code, **context}
-        html = self.envs[lang.code].get_template(f"{page.name}.html").render(
+        html = self.envs[lang.code].get_template(template or f"{page.name}.html").render(
             page=page, lang=lang, languages=[self.languages[c] for c in LANGUAGES], config=config,
             i18n=lang.js_catalogue, entry=f"js/pages/{page.name}.js", path=request.url.path,
             demo_users=demo.USERS if self.demo else [], other_host=_other_local_host(request), **context)
-        return Response(html, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+        return Response(html, status_code=status_code, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
 
 
 def language_of(request: Request) -> str:
@@ -153,6 +157,12 @@ def _page(page: Page) -> Handler:
         case_id = request.path_params.get("case_id")
         if case_id is not None and not CASE_ID.match(case_id):
             return problem(404, "not_found", "no such case")
+        if page.roles:
+            user = await request.app.state.services.sessions.user_of(request)
+            if user is not None and user.role.value not in page.roles:
+                # The page holds nothing either way (its data comes through the API, which decides
+                # too); this says so plainly instead of showing controls that would only fail.
+                return site_of(request).render(request, page, "noaccess.html", 403, case_id=None, denied=True)
         return site_of(request).render(request, page, case_id=case_id)
     return handler
 
@@ -233,7 +243,7 @@ async def device_qr(request: Request) -> Response:
 
 ROUTES = [PageRoute(path, PUBLIC, _page(PAGES[name])) for path, name in [
     ("/", "signin"), ("/cases", "cases"), ("/cases/{case_id}", "case"), ("/inbox", "inbox"),
-    ("/inbox/{case_id}", "inbox"), ("/devices", "devices")]] + [
+    ("/inbox/{case_id}", "inbox"), ("/devices", "devices"), ("/unit", "unit"), ("/review", "review")]] + [
     PageRoute("/static/{path:path}", PUBLIC, static_file),
     PageRoute("/manifest.webmanifest", PUBLIC, manifest),
     PageRoute("/icons/icon-{size:int}.png", PUBLIC, icon),

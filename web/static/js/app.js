@@ -33,8 +33,14 @@ export function goToSignIn() {
 }
 
 export function homeOf(user) {
-  return user.role === "citizen" ? "/cases" : "/inbox";
+  return { citizen: "/cases", log_reviewer: "/review" }[user.role] || "/inbox";
 }
+
+/** The header's links a role gets (data-role-link): a log reviewer has no inbox, a supervisor a unit page. */
+const ROLE_LINKS = {
+  citizen: ["citizen"], caseworker: ["staff"], supervisor: ["staff", "supervisor"],
+  unit_admin: ["staff", "supervisor"], log_reviewer: ["log_reviewer"],
+};
 
 /** /api/me, or the copy kept from the last time when offline; null when not signed in. */
 export async function whoAmI() {
@@ -73,7 +79,7 @@ function wireHeader(user) {
   const who = byId("whoami");
   if (who) who.textContent = user.display_name;
   for (const item of document.querySelectorAll("[data-role-link]")) {
-    item.hidden = item.dataset.roleLink !== (user.role === "citizen" ? "citizen" : "staff");
+    item.hidden = !(ROLE_LINKS[user.role] || ["staff"]).includes(item.dataset.roleLink);
   }
   byId("signout")?.addEventListener("click", async () => {
     try {
@@ -137,4 +143,21 @@ export function explain(error) {
   if (error instanceof ApiError && error.status === 404) return t("It could not be found.");
   console.error(error); // for whoever looks at the console; the page says it in words
   return t("Something went wrong. Try again.");
+}
+
+/** Show an error in a page's role=alert line (cleared with null). */
+export function alertError(id, error) {
+  status(id, error ? explain(error) : "", error ? "error" : "");
+}
+
+/** guarded = guardedBy("alert-id"); guarded(async () => …) runs the work and tells its failure in words. */
+export function guardedBy(alertId) {
+  return async (work) => {
+    alertError(alertId, null);
+    try {
+      await work();
+    } catch (error) {
+      alertError(alertId, error);
+    }
+  };
 }

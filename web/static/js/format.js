@@ -42,3 +42,13 @@ export function fileSize(bytes) {
   if (bytes < 1024 * 1024) return new Intl.NumberFormat(lang, { style: "unit", unit: "kilobyte", maximumFractionDigits: 0 }).format(bytes / 1024);
   return new Intl.NumberFormat(lang, { style: "unit", unit: "megabyte", maximumFractionDigits: 1 }).format(bytes / (1024 * 1024));
 }
+
+/** The start of a day from a date field's value ("2026-03-01"), in local time, `days` later: ms. */
+export function dayStart(value, days = 0) {
+  const [y, m, d] = value.split("-").map(Number);
+  return new Date(y, m - 1, d + days).getTime();
+}
+
+export function shortDate(ms) {
+  return new Intl.DateTimeFormat(lang, { dateStyle: "medium" }).format(new Date(ms));
+}

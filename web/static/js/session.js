@@ -111,13 +111,17 @@ export class Session {
   }
 
   // -- unit keys (staff) --------------------------------------------------------------------------
-  /** Unwrap every unit key epoch granted to this device; returns Map epoch -> private CryptoKey. */
-  async unitKeys(unitId) {
+  /**
+   * This device's unit key grants, each checked before use: the epoch signed by the device that made it,
+   * the grant signed by the device that gave it. [{epoch, wrapped, publicKey}]; `skip(epoch)` leaves some out.
+   */
+  async _checkedGrants(unitId, skip = () => false) {
     const answer = await api("GET", `/api/units/${encodeURIComponent(unitId)}/keys`);
     const epochs = new Map(answer.epochs.map((e) => [e.epoch, e]));
+    const checked = [];
     for (const grant of answer.grants) {
       const { epoch } = grant;
-      if (this._unitKeys.has(`${unitId}:${epoch}`) || !epochs.has(epoch)) continue;
+      if (skip(epoch) || !epochs.has(epoch)) continue;
       const record = epochs.get(epoch);
       const publicKey = c.unb64u(record.public_key);
       const creator = await this.deviceKeys(record.created_by_device);
@@ -129,6 +133,15 @@ export class Session {
       if (!await c.verifyWrap(granter, c.unb64u(grant.signature), "unit", unitId, epoch, this.deviceId, wrapped)) {
         throw new c.CryptoError("a unit key grant's signature does not verify");
       }
+      checked.push({ epoch, wrapped, publicKey });
+    }
+    return checked;
+  }
+
+  /** Unwrap every unit key epoch granted to this device; returns Map epoch -> private CryptoKey. */
+  async unitKeys(unitId) {
+    for (const { epoch, wrapped, publicKey } of await this._checkedGrants(unitId,
+      (epoch) => this._unitKeys.has(`${unitId}:${epoch}`))) {
       this._unitKeys.set(`${unitId}:${epoch}`,
         await c.unwrapUnitKey(this.keys.kem.privateKey, unitId, epoch, wrapped, publicKey));
     }
@@ -138,6 +151,34 @@ export class Session {
       if (unit === unitId) mine.set(Number(epoch), key);
     }
     return mine;
+  }
+
+  /**
+   * Approve a staff device (a supervisor's act, after comparing safety numbers): wrap every unit key
+   * epoch this device holds to the new device's KEM key, sign each wrap, and post the grants. The raw
+   * unit key exists only here, in memory, for the moment of wrapping (web/client/steward.py does the same).
+   */
+  async approveDevice(unitId, deviceId) {
+    const device = await this.deviceKeys(deviceId); // its keys, checked against its id
+    const grants = [];
+    for (const { epoch, wrapped, publicKey } of await this._checkedGrants(unitId)) {
+      // Checks the unwrapped key against the unit's signed public key before anything is wrapped with it.
+      await c.unwrapUnitKey(this.keys.kem.privateKey, unitId, epoch, wrapped, publicKey);
+      const raw = await c.hpkeOpen(this.keys.kem.privateKey, wrapped.enc, c.unitKeyInfo(unitId, epoch),
+        new Uint8Array(0), wrapped.ct);
+      try {
+        const wrap = await c.wrapUnitKey(raw, unitId, epoch, device.kemPub);
+        const signature = await c.signWrap(this.keys, "unit", unitId, epoch, deviceId, wrap);
+        grants.push({ epoch, grant: { device_id: deviceId, ...c.wrappedToJson(wrap), signature: c.b64u(signature) } });
+      } finally {
+        raw.fill(0);
+      }
+    }
+    if (!grants.length) throw new NoKeyError();
+    for (const { epoch, grant } of grants) {
+      await api("POST", `/api/units/${encodeURIComponent(unitId)}/grants`, { epoch, grants: [grant] });
+    }
+    return grants.length;
   }
 
   // -- cases ------------------------------------------------------------------------------------

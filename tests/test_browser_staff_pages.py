@@ -1,0 +1,160 @@
+"""The staff pages in a real browser: a supervisor approves a colleague's new browser device on /unit after
+seeing the same safety number as the device's own Devices page (the browser wraps the unit key itself; no
+demo key steward runs here), and the approved device then decrypts a case; the supervisor reassigns a case
+and sets and removes a substitute; the log reviewer filters the log by case and records a finding on
+/review; both pages pass axe-core in Swedish and English; other roles get no menu entry and "no access"."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import RunningServer, server_fixture
+from tests.helpers import CASE_DANA, CASE_ERIK
+from tests.test_browser_app import DESKTOP, Person, client_sends, run_async
+from tests.test_browser_pages import axe, browser, check, new_person  # noqa: F401 (fixtures)
+from web.client.session import ClientSession
+from web.client.steward import Steward
+
+pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
+from playwright.sync_api import expect  # noqa: E402
+
+server = server_fixture(SAMTAL_DEMO_STEWARD="0")
+SECRET = "Beslutet om bistånd är klart"
+
+
+def signed_in(browser: Any, server: RunningServer, name: str, home: str, lang: str = "sv") -> Person:
+    person = new_person(browser, server, DESKTOP, lang)
+    person.goto("/")
+    person.page.get_by_role("button", name=name).click()
+    person.page.wait_for_url(f"**{home}")
+    return person
+
+
+@pytest.fixture(scope="module")
+def supervisor(browser, server) -> Iterator[Person]:  # type: ignore[no-untyped-def]
+    person = signed_in(browser, server, "Cecilia Berg", "/inbox")
+    person.goto("/unit")
+    expect(person.page.locator("#pending-devices li")).not_to_have_count(0, timeout=10_000)
+    yield person
+    person.page.context.close()
+
+
+@pytest.fixture(scope="module")
+def reviewer(browser, server) -> Iterator[Person]:  # type: ignore[no-untyped-def]
+    person = signed_in(browser, server, "Greta Holm", "/review")
+    yield person
+    person.page.context.close()
+
+
+def first_key_holder(server: RunningServer, folder: Path) -> None:
+    """cecilia's command-line device does once what the demo steward would: makes the unit key and the
+    case keys, approves her browser (already registered); then it writes in a case."""
+    async def keys() -> None:
+        async with ClientSession(server.url, folder, "cecilia") as client:
+            await client.start()
+            steward = Steward(client)
+            await steward.bootstrap_unit_key()
+            await steward.run_tasks()
+    run_async(keys())
+    client_sends(server, folder, "cecilia", CASE_DANA, SECRET)
+
+
+def test_supervisor_approves_a_new_device_after_comparing_safety_numbers(browser, server, supervisor, axe,
+                                                                         tmp_path):
+    first_key_holder(server, tmp_path)
+    bo = signed_in(browser, server, "Bo Ek", "/inbox")
+    bo.goto("/devices")
+    number = bo.page.locator("#this-fingerprint")
+    expect(number).not_to_be_empty(timeout=10_000)
+    supervisor.goto("/unit")
+    waiting = supervisor.page.locator(".pending-device", has_text="Bo Ek")
+    expect(waiting).to_have_count(1, timeout=10_000)
+    expect(waiting.locator(".fingerprint")).to_have_text(number.text_content())
+    expect(waiting).to_contain_text(bo.page.locator("#this-label").text_content())
+    check(supervisor, axe)
+    waiting.get_by_role("button", name="Godkänn").click()
+    expect(supervisor.page.locator("#pending-devices")).to_contain_text("Inga enheter väntar", timeout=10_000)
+    assert supervisor.page.locator("#unit-error").text_content() == ""
+    bo.open_conversation(f"/inbox/{CASE_DANA}")
+    expect(bo.message(SECRET)).to_be_visible(timeout=10_000)
+    bo.page.context.close()
+
+
+def test_supervisor_reassigns_a_case_and_sets_and_removes_a_substitute(supervisor, axe):
+    page = supervisor.page
+    supervisor.goto("/unit")
+    page.get_by_label(f"Handläggare för {CASE_ERIK}").select_option(label="Bo Ek")
+    page.get_by_role("button", name=f"Tilldela {CASE_ERIK}").click()
+    item = page.locator(".assign-item", has_text=CASE_ERIK)
+    expect(item.locator("[data-assigned]")).to_have_text("Handläggs av Bo Ek", timeout=10_000)
+    page.get_by_label("Frånvarande handläggare").select_option(label="Anna Lind")
+    page.get_by_label("Vikarie", exact=True).select_option(label="Bo Ek")
+    page.get_by_label("Från (datum)").fill(date.today().isoformat())
+    page.get_by_label("Till och med (datum)").fill((date.today() + timedelta(days=7)).isoformat())
+    page.get_by_role("button", name="Lägg till vikarie").click()
+    substitution = page.locator(".substitution", has_text="Bo Ek vikarierar för Anna Lind")
+    expect(substitution).to_have_count(1, timeout=10_000)
+    check(supervisor, axe)
+    substitution.get_by_role("button").click()
+    expect(page.locator("#substitutions")).to_have_text("Inga vikariat.", timeout=10_000)
+
+
+def test_log_reviewer_filters_by_case_and_records_a_finding(reviewer, axe):
+    page = reviewer.page
+    page.get_by_label("Ärende", exact=True).fill(CASE_DANA)
+    page.get_by_role("button", name="Sök", exact=True).click()
+    rows = page.locator("#audit-rows tr")
+    expect(rows).not_to_have_count(0, timeout=10_000)
+    assert set(rows.locator("td:nth-child(6)").all_text_contents()) == {CASE_DANA}
+    first = rows.first
+    audit_id = first.get_attribute("data-audit-id")
+    first.locator("summary").click()
+    first.get_by_label("Bedömning").select_option("question")
+    first.get_by_label("Anteckning").fill("Varför läste en handläggare ärendet <b>utan</b> uppdrag?")
+    first.get_by_role("button", name="Spara iakttagelse").click()
+    finding = page.locator(f"#findings [data-audit-id='{audit_id}']")
+    expect(finding).to_contain_text("Fråga", timeout=10_000)
+    expect(finding).to_contain_text("<b>utan</b>")  # shown as text, never markup
+    check(reviewer, axe)
+    page.get_by_role("button", name="Dra ett slumpmässigt stickprov").click()
+    expect(page.locator("#results-summary")).to_contain_text("post", timeout=10_000)
+    check(reviewer, axe)
+
+
+def test_both_pages_in_english(supervisor, reviewer, server, axe):
+    for person, path, heading in ((supervisor, "/unit", "Unit"), (reviewer, "/review", "Log review")):
+        person.page.context.add_cookies([{"name": "lang", "value": "en", "url": server.url}])
+        person.goto(path)
+        expect(person.page.get_by_role("heading", level=1)).to_have_text(heading)
+        expect(person.page.locator("#setup-status")).to_be_empty(timeout=10_000)
+        check(person, axe)
+        person.page.context.add_cookies([{"name": "lang", "value": "sv", "url": server.url}])
+
+
+def menu(person: Person) -> list[str]:
+    return person.page.locator(".mainnav li:visible").all_text_contents()
+
+
+def test_other_roles_get_no_menu_entry_and_no_access(browser, server, supervisor, reviewer, axe):
+    anna = signed_in(browser, server, "Anna Lind", "/inbox")
+    for path in ("/unit", "/review"):
+        assert httpx.get(server.url + path, cookies={c["name"]: c["value"] for c in anna.page.context.cookies()}
+                         ).status_code == 403
+        anna.goto(path)
+        expect(anna.page.get_by_role("heading", level=2)).to_have_text("Ingen åtkomst")
+        expect(anna.page.locator("#unit-error, #review-error, #audit-rows")).to_have_count(0)
+    expect(anna.page.locator(".mainnav")).to_be_visible()
+    assert "Arbetsledning" not in menu(anna) and "Loggkontroll" not in menu(anna)
+    check(anna, axe)
+    anna.page.context.close()
+    reviewer.goto("/unit")
+    expect(reviewer.page.get_by_role("heading", level=2)).to_have_text("Ingen åtkomst")
+    expect(reviewer.page.locator(".mainnav li:visible")).to_have_text(["Loggkontroll", "Enheter"])
+    supervisor.goto("/review")
+    expect(supervisor.page.get_by_role("heading", level=2)).to_have_text("Ingen åtkomst")
+    expect(supervisor.page.locator(".mainnav li:visible")).to_have_text(["Inkorg", "Arbetsledning", "Enheter"])

@@ -1,0 +1,141 @@
+// The supervisor's unit page: staff devices to approve (after comparing safety numbers in person; the
+// browser wraps the unit key to the new device itself), case assignment, and substitutes by period.
+import { api } from "../api.js";
+import { announce, byId, h } from "../dom.js";
+import { dayStart, fullTime, isoTime, shortDate } from "../format.js";
+import { t } from "../i18n.js";
+import { alertError, boot, config, guardedBy } from "../app.js";
+import { fingerprint } from "../crypto/index.js";
+
+const REFRESH_MS = 15000; // new devices also arrive while the page is open
+
+let app;
+let unitId;
+let staff = [];
+
+const nameOf = (userId) => staff.find((u) => u.id === userId)?.display_name || userId;
+const caseworkers = () => staff.filter((u) => u.role === "caseworker" || u.role === "supervisor");
+
+function options(select, people, { none = null, selected = null } = {}) {
+  select.replaceChildren(...(none ? [h("option", { value: "", text: none })] : []),
+    ...people.map((u) => h("option", { value: u.id, text: u.display_name, selected: u.id === selected })));
+}
+
+const guarded = guardedBy("unit-error");
+
+// -- devices to approve --------------------------------------------------------------------------------
+async function pendingItem(device) {
+  // The safety number is computed here from the device's keys (checked against its id), not taken from
+  // the server's word.
+  const keys = await app.session.deviceKeys(device.id);
+  const number = await fingerprint(keys.signPub, keys.kemPub);
+  const who = nameOf(device.user_id);
+  const button = h("button", { type: "button", class: "button primary", text: t("Approve"),
+    "aria-label": t("Approve “%(label)s” of %(name)s", { label: device.label, name: who }) });
+  button.addEventListener("click", () => guarded(async () => {
+    button.disabled = true;
+    try {
+      await app.session.approveDevice(unitId, device.id);
+      announce(t("%(name)s's device is approved.", { name: who }));
+      await renderPending();
+      byId("approve-heading").focus();
+    } finally {
+      button.disabled = false;
+    }
+  }));
+  return h("li", { class: "device pending-device", "data-device-id": device.id },
+    h("h3", { text: who }),
+    h("p", { class: "device-label", text: device.label }),
+    h("p", { class: "muted" }, h("time", { datetime: isoTime(device.created_at),
+      text: t("Added %(time)s", { time: fullTime(device.created_at) }) })),
+    h("p", { class: "safety-number" }, h("span", { class: "safety-label", text: t("Safety number") }),
+      h("span", { class: "fingerprint large", text: number })),
+    button);
+}
+
+async function renderPending() {
+  const { staff_devices_awaiting_grant: waiting } = await api("GET", "/api/keys/pending");
+  const items = await Promise.all(waiting.map(pendingItem));
+  const list = byId("pending-devices");
+  list.replaceChildren(...items);
+  if (!items.length) list.append(h("li", { class: "empty", text: t("No devices are waiting for approval.") }));
+}
+
+// -- assignment --------------------------------------------------------------------------------------
+function caseItem(c) {
+  const select = h("select", { id: `assign-${c.id}`, "data-case-id": c.id });
+  options(select, caseworkers(), { none: t("Not assigned"), selected: c.assigned_to });
+  const button = h("button", { type: "button", class: "button secondary", text: t("Assign"),
+    "aria-label": t("Assign %(case)s", { case: c.id }) });
+  button.addEventListener("click", () => guarded(async () => {
+    await api("POST", `/api/cases/${encodeURIComponent(c.id)}/assign`, { user_id: select.value || null });
+    announce(select.value ? t("%(case)s is assigned to %(name)s.", { case: c.id, name: nameOf(select.value) })
+      : t("%(case)s is not assigned.", { case: c.id }));
+    await renderCases();
+  }));
+  return h("li", { class: "assign-item" },
+    h("p", {}, h("strong", { text: c.citizen_name || c.citizen }), ` – ${c.title} · ${c.id}`),
+    h("p", { class: "muted", "data-assigned": c.assigned_to || "",
+      text: c.assigned_name ? t("Assigned to %(name)s", { name: c.assigned_name }) : t("Not assigned") }),
+    h("div", { class: "field inline" }, h("label", { for: select.id, text: t("Caseworker for %(case)s", { case: c.id }) }),
+      select),
+    button);
+}
+
+async function renderCases() {
+  const { cases } = await api("GET", "/api/cases");
+  byId("assign-cases").replaceChildren(...cases.map(caseItem));
+}
+
+// -- substitutes -------------------------------------------------------------------------------------
+function substitutionItem(s) {
+  const text = t("%(substitute)s stands in for %(absent)s, %(from)s – %(to)s", {
+    substitute: nameOf(s.substitute), absent: nameOf(s.absent_user), from: shortDate(s.starts_at),
+    to: shortDate(s.ends_at - 1) });
+  const button = h("button", { type: "button", class: "button danger", text: t("Remove"),
+    "aria-label": t("Remove: %(what)s", { what: text }) });
+  button.addEventListener("click", () => guarded(async () => {
+    await api("DELETE", `/api/units/${encodeURIComponent(unitId)}/substitutes/${s.id}`);
+    announce(t("The substitution is removed."));
+    await renderStaff();
+    byId("substitutes-heading").focus();
+  }));
+  return h("li", { class: "device substitution", "data-substitution-id": s.id }, h("p", { text }), button);
+}
+
+async function renderStaff() {
+  const answer = await api("GET", `/api/units/${encodeURIComponent(unitId)}/staff`);
+  staff = answer.staff;
+  const now = Date.now();
+  const current = answer.substitutions.filter((s) => s.ends_at > now);
+  const list = byId("substitutions");
+  list.replaceChildren(...current.map(substitutionItem));
+  if (!current.length) list.append(h("li", { class: "empty", text: t("No substitutions.") }));
+}
+
+async function addSubstitute(event) {
+  event.preventDefault();
+  const form = event.target;
+  await guarded(async () => {
+    await api("POST", `/api/units/${encodeURIComponent(unitId)}/substitutes`, {
+      absent_user: form.absent_user.value, substitute: form.substitute.value,
+      starts_at: dayStart(form.from.value), ends_at: dayStart(form.to.value, 1),
+    });
+    announce(t("The substitute is added."));
+    await renderStaff();
+  });
+}
+
+async function main() {
+  app = await boot();
+  if (config.denied) return;
+  unitId = app.me.user.unit_id;
+  await renderStaff();
+  for (const id of ["sub-absent", "sub-substitute"]) options(byId(id), caseworkers());
+  byId("substitute-form").addEventListener("submit", addSubstitute);
+  await Promise.all([renderPending(), renderCases()]);
+  app.live.addEventListener("keys", () => guarded(renderPending));
+  setInterval(() => guarded(renderPending), REFRESH_MS);
+}
+
+main().catch((error) => alertError("unit-error", error));
