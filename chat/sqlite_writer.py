@@ -206,7 +206,7 @@ class SqliteWriter:
         # A send's audit row names the seq its message got, known only here.
         events = [replace(p.audit, detail={**p.audit.detail, "seq": r.seq, "duplicate": r.duplicate})
                   for p, r in zip(batch, results) if p.audit is not None and isinstance(r, Ack)]
-        ids = self._insert_audit(db, events + [a.event for a in audits])
+        ids = self.insert_audit(db, events + [a.event for a in audits])
         return results, ids[len(events):]
 
     def _insert_messages(self, db: sqlite3.Connection, batch: list[_PendingAppend]) -> list[Ack | Exception]:
@@ -242,7 +242,9 @@ class SqliteWriter:
                        " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         return results
 
-    def _insert_audit(self, db: sqlite3.Connection, events: list[AuditEvent]) -> list[int]:
+    def insert_audit(self, db: sqlite3.Connection, events: list[AuditEvent]) -> list[int]:
+        """Chain and insert audit rows; only inside a transaction on the writer thread (`transaction(fn)`),
+        so that a record and the audit row that proves it commit together."""
         if not events:
             return []
         if self._audit_head is None:

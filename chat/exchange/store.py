@@ -79,7 +79,7 @@ class ExchangeStore:
     def _audit(self, db: sqlite3.Connection, event: AuditEvent) -> tuple[int, str]:
         # The writer's own chained insert, inside this transaction: the row and what it records commit
         # together, and the receipt can name the row's id and hash.
-        (row_id,) = self.writer._insert_audit(db, [event])
+        (row_id,) = self.writer.insert_audit(db, [event])
         (digest,) = db.execute("SELECT hash FROM audit_log WHERE id = ?", (row_id,)).fetchone()
         return row_id, bytes(digest).hex()
 
