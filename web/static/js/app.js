@@ -120,7 +120,10 @@ export async function boot(statusId = "setup-status") {
   const live = new Live(session.deviceId);
   const outbox = new Outbox(session, live);
   live.addEventListener("state", (event) => showConnection(event.detail));
-  live.addEventListener("keys", () => session.keysChanged());
+  live.addEventListener("keys", () => {
+    session.keysChanged();
+    session.giveCitizenKeys(); // staff only: a citizen's new device may be waiting for its case keys
+  });
   live.addEventListener("msg", (event) => {
     const frame = event.detail;
     if (frame.sender !== me.user.id) live.receipt(frame.case_id, { delivered: frame.seq });
@@ -130,6 +133,7 @@ export async function boot(statusId = "setup-status") {
   });
   live.connect();
   showConnection(live.state);
+  if (!me.offline) session.giveCitizenKeys(); // work that waited while no staff device was online
   return { me, session, live, outbox };
 }
 

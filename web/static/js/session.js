@@ -181,6 +181,54 @@ export class Session {
     return grants.length;
   }
 
+  /**
+   * Give citizens' new devices their case keys. A citizen proves who they are by e-identification, so no
+   * person approves their devices: any staff device that holds the unit key does this when the server
+   * says key work is pending. For each device missing a case's current key, the unit's wrap of that key
+   * is checked (signed by the device that made it) and opened, the raw key is wrapped to the citizen's
+   * device (its keys checked against its id) and signed, and the raw key is wiped. Returns how many.
+   */
+  async giveCitizenKeys() {
+    if (this.isCitizen || this._giving) return 0;
+    this._giving = true;
+    let given = 0;
+    try {
+      const tasks = await api("GET", "/api/keys/pending");
+      if (!tasks.citizen_devices_missing_case_key.length) return 0;
+      const unitKeys = await this.unitKeys(tasks.unit_id);
+      for (const { case_id: caseId, epoch, device } of tasks.citizen_devices_missing_case_key) {
+        const answer = await api("GET", `/api/cases/${encodeURIComponent(caseId)}/keys`);
+        for (const wrap of answer.wraps) {
+          const unitEpoch = wrap.recipient.startsWith("unit:") ? Number(wrap.recipient.slice(5)) : NaN;
+          if (wrap.epoch !== epoch || !unitKeys.has(unitEpoch)) continue;
+          const wrapped = { enc: c.unb64u(wrap.enc), ct: c.unb64u(wrap.ct) };
+          const wrapper = await this.deviceKeys(wrap.wrapped_by_device);
+          if (!await c.verifyWrap(wrapper, c.unb64u(wrap.signature), "case", caseId, epoch, wrap.recipient, wrapped)) {
+            continue; // never pass on a key nobody signed for
+          }
+          const citizenDevice = await this.deviceKeys(device.id);
+          const raw = await c.hpkeOpen(unitKeys.get(unitEpoch), wrapped.enc, c.caseKeyInfo(caseId, epoch),
+            new Uint8Array(0), wrapped.ct);
+          try {
+            const rewrap = await c.wrapCaseKey(raw, caseId, epoch, citizenDevice.kemPub);
+            const signature = await c.signWrap(this.keys, "case", caseId, epoch, device.id, rewrap);
+            await api("POST", `/api/cases/${encodeURIComponent(caseId)}/wraps`, {
+              epoch, wraps: [{ recipient: device.id, ...c.wrappedToJson(rewrap), signature: c.b64u(signature) }] });
+            given += 1;
+          } finally {
+            raw.fill(0);
+          }
+          break;
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof ApiError) && !(error instanceof NoKeyError)) throw error;
+    } finally {
+      this._giving = false;
+    }
+    return given;
+  }
+
   // -- cases ------------------------------------------------------------------------------------
   async cases() {
     const { cases } = await api("GET", "/api/cases");
