@@ -31,7 +31,7 @@ from .model import (
     User,
 )
 from .sqlite_writer import MAX_BATCH, SqliteWriter, now_ms as _now_ms
-from .storage import Storage
+from .storage import LoginAttempt, Storage
 
 __all__ = ["MAX_BATCH", "SqliteStore", "prune_audit", "read_audit_anchor", "read_audit_rows"]
 
@@ -441,6 +441,57 @@ class SqliteStore(Storage):
 
     async def delete_session(self, id_hash: bytes) -> None:
         await self._write([("DELETE FROM sessions WHERE id_hash = ?", (id_hash,))])
+
+    async def delete_sessions_of_user(self, user_id: str) -> int:
+        return await self.writer.transaction(
+            lambda db: db.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,)).rowcount)
+
+    # -- sign-in -------------------------------------------------------------------------------------
+    async def user_by_identity(self, identity_hash: bytes) -> User | None:
+        row = await self._one("SELECT user_id FROM identities WHERE identity_hash = ?", (identity_hash,))
+        return await self.get_user(row[0]) if row else None
+
+    async def add_user_with_identity(self, user: User, identity_hash: bytes, kind: str) -> User:
+        def add(db: sqlite3.Connection) -> str:
+            row = db.execute("SELECT user_id FROM identities WHERE identity_hash = ?", (identity_hash,)).fetchone()
+            if row:
+                return str(row[0])
+            now = _now_ms()
+            db.execute("INSERT INTO users (id, username, display_name, role, unit_id, created_at)"
+                       " VALUES (?, ?, ?, ?, ?, ?)", (user.id, user.username, user.display_name, user.role.value,
+                                                      user.unit_id, now))
+            db.execute("INSERT INTO identities (identity_hash, kind, user_id, created_at) VALUES (?, ?, ?, ?)",
+                       (identity_hash, kind, user.id, now))
+            return user.id
+
+        user_id = await self.writer.transaction(add)
+        return user if user_id == user.id else await self.get_user(user_id)  # type: ignore[return-value]
+
+    async def update_user(self, user: User) -> None:
+        await self._write([("UPDATE users SET display_name = ?, role = ?, unit_id = ? WHERE id = ?",
+                            (user.display_name, user.role.value, user.unit_id, user.id))])
+        self._users.pop(user.id, None)
+
+    _ATTEMPT_COLS = "state_hash, kind, nonce, code_verifier, binding_hash, next_path, created_at, used_at"
+
+    async def add_login_attempt(self, attempt: LoginAttempt, forget_before: int) -> None:
+        await self._write([
+            ("DELETE FROM login_attempts WHERE created_at < ?", (forget_before,)),
+            (f"INSERT INTO login_attempts ({self._ATTEMPT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             (attempt.state_hash, attempt.kind, attempt.nonce, attempt.code_verifier, attempt.binding_hash,
+              attempt.next_path, attempt.created_at, attempt.used_at))])
+
+    async def take_login_attempt(self, state_hash: bytes, at: int) -> LoginAttempt | None:
+        def take(db: sqlite3.Connection) -> LoginAttempt | None:
+            row = db.execute(f"SELECT {self._ATTEMPT_COLS} FROM login_attempts WHERE state_hash = ?",
+                             (state_hash,)).fetchone()
+            if row is None:
+                return None
+            if row[7] is None:
+                db.execute("UPDATE login_attempts SET used_at = ? WHERE state_hash = ?", (at, state_hash))
+            return LoginAttempt(bytes(row[0]), row[1], row[2], row[3], bytes(row[4]), row[5], row[6], row[7])
+
+        return await self.writer.transaction(take)
 
     # -- security events ---------------------------------------------------------------------------
     async def add_security_event(self, kind: str, *, user_id: str | None, device_id: str | None,

@@ -96,9 +96,11 @@ class SqliteWriter:
         db = self._db
         db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
                    " applied_at INTEGER NOT NULL)")
-        (current,) = db.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+        # Every missing one, not only those above the highest applied: numbers are reserved per piece of work,
+        # so a lower number can land after a higher one.
+        applied = {version for (version,) in db.execute("SELECT version FROM schema_migrations")}
         for version, sql in _migrations():
-            if version > current:
+            if version not in applied:
                 log.info("applying migration", extra={"version": version})
                 db.executescript(f"BEGIN IMMEDIATE;\n{sql}\nINSERT INTO schema_migrations VALUES ({version},"
                                  f" {now_ms()});\nCOMMIT;")

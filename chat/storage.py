@@ -7,6 +7,7 @@ from __future__ import annotations
 import abc
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .audit import AuditEvent, AuditRow
 from .model import (
@@ -25,6 +26,20 @@ from .model import (
     UnitKeyGrant,
     User,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    """An OpenID Connect authorization request in flight (web/login_routes.py)."""
+
+    state_hash: bytes
+    kind: str  # citizen | staff
+    nonce: str
+    code_verifier: str
+    binding_hash: bytes  # SHA-256 of the value in the browser's login cookie
+    next_path: str
+    created_at: int
+    used_at: int | None = None
 
 
 class Storage(abc.ABC):
@@ -225,6 +240,32 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     async def delete_session(self, id_hash: bytes) -> None: ...
+
+    @abc.abstractmethod
+    async def delete_sessions_of_user(self, user_id: str) -> int:
+        """End every session of the user (sign out everywhere); returns how many there were."""
+
+    # Sign-in: identities, kept only as keyed hashes, and authorization requests in flight
+    @abc.abstractmethod
+    async def user_by_identity(self, identity_hash: bytes) -> User | None: ...
+
+    @abc.abstractmethod
+    async def add_user_with_identity(self, user: User, identity_hash: bytes, kind: str) -> User:
+        """Create the user and its identity in one transaction. When the identity exists already (two first
+        sign-ins at once), nothing is created and the identity's user is returned."""
+
+    @abc.abstractmethod
+    async def update_user(self, user: User) -> None:
+        """Display name, role and unit, as the identity provider now says."""
+
+    @abc.abstractmethod
+    async def add_login_attempt(self, attempt: LoginAttempt, forget_before: int) -> None:
+        """Store an attempt; attempts created before `forget_before` are deleted."""
+
+    @abc.abstractmethod
+    async def take_login_attempt(self, state_hash: bytes, at: int) -> LoginAttempt | None:
+        """The attempt with this state, marked used at `at` in the same transaction. An attempt used before
+        comes back with its first `used_at`: the caller refuses it as a replay."""
 
     # Security events: append-only
     @abc.abstractmethod

@@ -64,6 +64,11 @@ class Sessions:
             await self.store.touch_session(key, now)
         return await self.store.get_user(user_id)
 
+    async def end_everywhere(self, user: User, conn: HTTPConnection, response: Response) -> None:
+        """End every session of the user, on every device."""
+        await self.store.delete_sessions_of_user(user.id)
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=not is_local_http(conn))
+
     async def end(self, conn: HTTPConnection, response: Response) -> None:
         session_id = conn.cookies.get(COOKIE)
         if session_id:
