@@ -21,6 +21,9 @@ STAMP = VENV / ".samtal-install-stamp"
 CHROMIUM = Path("/usr/bin/chromium")
 NPM_PREFIX = ROOT / ".cache" / "npm"  # git-ignored
 AXE = NPM_PREFIX / "node_modules" / "axe-core" / "axe.min.js"
+# A folder of its own: `npm install --no-save` prunes what it was not asked for from its prefix.
+OIDC_PREFIX = NPM_PREFIX / "oidc"
+OIDC_PROVIDER = "oidc-provider@9"  # the OpenID provider the sign-in tests start (tests/oidc/provider.mjs)
 JOSE_PREFIX = NPM_PREFIX / "exchange"  # jose for the exchange's interoperability test (an agency in Node)
 
 
@@ -55,6 +58,10 @@ def _ensure_browser_tools() -> None:
         print("Installing axe-core from npm into .cache/npm for the accessibility tests ...", flush=True)
         subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(NPM_PREFIX),
                         "axe-core@4"], check=False, stdout=subprocess.DEVNULL)
+    if not (OIDC_PREFIX / "node_modules" / "oidc-provider").exists() and shutil.which("npm"):
+        print("Installing oidc-provider from npm into .cache/npm/oidc for the sign-in tests ...", flush=True)
+        subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(OIDC_PREFIX),
+                        OIDC_PROVIDER], check=False, stdout=subprocess.DEVNULL)
     if not (JOSE_PREFIX / "node_modules" / "jose").exists() and shutil.which("npm"):
         print("Installing jose from npm into .cache/npm/exchange for the exchange tests ...", flush=True)
         subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(JOSE_PREFIX),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import web.exchange  # noqa: F401  (registers the exchange routes)
+import web.login_routes  # noqa: F401  (registers the sign-in routes)
 import web.routes  # noqa: F401  (registers the HTTP routes)
 from chat.model import Role, User
 from chat.policy import Action, decide
@@ -154,7 +155,8 @@ def test_every_http_route_names_a_policy_action_or_is_public() -> None:
         assert route.action == PUBLIC or isinstance(route.action, Action), route.path
     public = {(method, route.path) for route in REGISTRY if route.action == PUBLIC for method in route.methods
               if not route.path.startswith("/exchange/v1/")}
-    assert public == {("POST", "/api/demo/login"), ("GET", "/healthz"), ("GET", "/api/config")}
+    assert public == {("POST", "/api/demo/login"), ("GET", "/healthz"), ("GET", "/api/config"),
+                      ("GET", "/login/{kind}"), ("GET", "/login/{kind}/callback")}
 
 
 def test_agency_exchange_routes_are_the_only_sessionless_exchange_routes() -> None:

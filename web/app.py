@@ -23,7 +23,7 @@ from chat.review import LogReview
 from chat.sqlite_store import SqliteStore
 from chat.storage import Storage
 
-from . import exchange, frames, routes  # noqa: F401  (routes and exchange register the API)
+from . import exchange, frames, login_routes, routes  # noqa: F401  (these modules register the API)
 from .config import Settings
 from .httpapi import REGISTRY, build_route
 from .pages import Site, page_routes
@@ -139,6 +139,7 @@ def create_app(settings: Settings, store: Storage | None = None) -> Starlette:
         exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _server_error},
     )
     app.state.services = services
+    app.state.login = login_routes.Login(settings, store)  # OpenID providers, when configured
     app.state.site = Site(settings.demo, settings.max_attachment_bytes)  # the browser app's pages and files
     app.add_middleware(SecurityHeaders)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from chat.hub import OUTBOX_LIMIT
 
@@ -16,6 +17,21 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, "").strip() or default
+
+
+# The Swedish assurance levels (tillitsnivåer) of DIGG's framework, lowest first; the Swedish OIDC profile
+# names them in `acr`. Level 3 is BankID-class e-identification.
+SWEDISH_LOA = " ".join(f"http://id.elegnamnden.se/loa/1.0/loa{n}" for n in (1, 2, 3, 4))
+
+
+def loopback_or_https(url: str) -> bool:
+    """Plain http only to this machine (tests, a provider beside the server); anything else needs TLS."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost", "::1"})
 
 
 @dataclass
@@ -45,6 +61,34 @@ class Settings:
     # synchronous=FULL makes every acknowledged message survive a power cut, not only a crash.
     sqlite_synchronous: str = field(default_factory=lambda: os.environ.get("SAMTAL_SQLITE_SYNCHRONOUS", "FULL"))
     log_level: str = field(default_factory=lambda: os.environ.get("SAMTAL_LOG_LEVEL", "INFO"))
+    # Sign-in with OpenID Connect (docs/operations.md, "Sign-in"). A provider is enabled when its issuer is set.
+    # The address browsers reach Samtal at, for the redirect_uri; by default http://HOST:PORT on loopback.
+    public_url: str = field(default_factory=lambda: _env_str("SAMTAL_PUBLIC_URL").rstrip("/"))
+    oidc_citizen_issuer: str = field(default_factory=lambda: _env_str("SAMTAL_OIDC_CITIZEN_ISSUER"))
+    oidc_citizen_client_id: str = field(default_factory=lambda: _env_str("SAMTAL_OIDC_CITIZEN_CLIENT_ID"))
+    oidc_citizen_client_secret: str = field(default_factory=lambda: _env_str("SAMTAL_OIDC_CITIZEN_CLIENT_SECRET"))
+    oidc_citizen_acr: str = field(default_factory=lambda: _env_str("SAMTAL_OIDC_CITIZEN_ACR",
+                                                                   "http://id.elegnamnden.se/loa/1.0/loa3"))
+    oidc_citizen_scope: str = field(default_factory=lambda: _env_str(
+        "SAMTAL_OIDC_CITIZEN_SCOPE", "openid profile https://id.oidc.se/scope/naturalPersonNumber"))
+    oidc_staff_issuer: str = field(default_factory=lambda: _env_str("SAMTAL_OIDC_STAFF_ISSUER"))
+    oidc_staff_client_id: str = field(default_factory=lambda: _env_str("SAMTAL_OIDC_STAFF_CLIENT_ID"))
+    oidc_staff_client_secret: str = field(default_factory=lambda: _env_str("SAMTAL_OIDC_STAFF_CLIENT_SECRET"))
+    oidc_staff_acr: str = field(default_factory=lambda: _env_str("SAMTAL_OIDC_STAFF_ACR"))
+    oidc_staff_scope: str = field(default_factory=lambda: _env_str("SAMTAL_OIDC_STAFF_SCOPE", "openid profile"))
+    oidc_staff_role_claim: str = field(default_factory=lambda: _env_str("SAMTAL_OIDC_STAFF_ROLE_CLAIM",
+                                                                        "samtal_role"))
+    oidc_staff_unit_claim: str = field(default_factory=lambda: _env_str("SAMTAL_OIDC_STAFF_UNIT_CLAIM",
+                                                                        "samtal_unit"))
+    # Assurance levels from lowest to highest: a sign-in's `acr` must stand at or above the required one.
+    oidc_acr_levels: tuple[str, ...] = field(default_factory=lambda: tuple(
+        _env_str("SAMTAL_OIDC_ACR_LEVELS", SWEDISH_LOA).replace(",", " ").split()))
+    # Seconds since the person last authenticated at the provider; 0 sends no max_age.
+    oidc_max_age: int = field(default_factory=lambda: _env_int("SAMTAL_OIDC_MAX_AGE", 0))
+    # Key for the keyed hash of personal identity numbers; by default a key file made in the data folder.
+    pnr_hmac_key: str = field(default_factory=lambda: _env_str("SAMTAL_PNR_HMAC_KEY"))
+    # Sign-in requests per minute from one client address (kept in memory only, never logged).
+    login_rate: int = field(default_factory=lambda: _env_int("SAMTAL_LOGIN_RATE", 10))
     # The agency exchange (docs/exchange.md).
     exchange_issuer: str = field(default_factory=lambda: os.environ.get("SAMTAL_EXCHANGE_ISSUER", "samtal"))
     exchange_audience: str = field(default_factory=lambda: os.environ.get("SAMTAL_EXCHANGE_AUDIENCE",
@@ -64,6 +108,13 @@ class Settings:
     def database_path(self) -> Path:
         return self.data_dir / "samtal.sqlite3"
 
+    @property
+    def public_base(self) -> str:
+        if self.public_url:
+            return self.public_url
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
     def validate(self) -> None:
         if self.sqlite_synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
             raise SystemExit("SAMTAL_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
@@ -71,3 +122,25 @@ class Settings:
             raise SystemExit("SAMTAL_OUTBOX_LIMIT must be at least 10; send rate and burst at least 1")
         if not 0 < self.port < 65536:
             raise SystemExit("the port must be between 1 and 65535")
+        self._validate_sign_in()
+
+    def _validate_sign_in(self) -> None:
+        if self.login_rate < 1 or self.oidc_max_age < 0:
+            raise SystemExit("SAMTAL_LOGIN_RATE must be at least 1 and SAMTAL_OIDC_MAX_AGE not negative")
+        if self.pnr_hmac_key and len(self.pnr_hmac_key) < 32:
+            raise SystemExit("SAMTAL_PNR_HMAC_KEY must be at least 32 characters (e.g. 64 hex digits)")
+        for name, issuer, client_id, secret, acr in (
+                ("SAMTAL_OIDC_CITIZEN_ISSUER", self.oidc_citizen_issuer, self.oidc_citizen_client_id,
+                 self.oidc_citizen_client_secret, self.oidc_citizen_acr),
+                ("SAMTAL_OIDC_STAFF_ISSUER", self.oidc_staff_issuer, self.oidc_staff_client_id,
+                 self.oidc_staff_client_secret, self.oidc_staff_acr)):
+            if not issuer:
+                continue
+            if not loopback_or_https(issuer):
+                raise SystemExit(f"{name} must be an https URL")
+            if not client_id or not secret:
+                raise SystemExit(f"{name} is set, so its client id and client secret must be set too")
+            if acr and acr not in self.oidc_acr_levels and not acr.isdigit():
+                raise SystemExit(f"the ACR required with {name} must be a number or one of SAMTAL_OIDC_ACR_LEVELS")
+            if not loopback_or_https(self.public_base):
+                raise SystemExit("set SAMTAL_PUBLIC_URL to the https address browsers reach Samtal at")
