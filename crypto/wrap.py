@@ -22,6 +22,7 @@ _UNIT_KEY_LABEL = b"samtal/unit-key/v1"
 _CASE_KEY_LABEL = b"samtal/case-key/v1"
 _WRAP_SIG_LABEL = b"samtal/wrap-sig/v1"
 _UNIT_EPOCH_LABEL = b"samtal/unit-epoch/v1"
+_ADDRESS_KEY_LABEL = b"samtal/address-key/v1"
 
 # A case key wrapped to the unit key names the unit epoch instead of a device: "unit:<epoch>", decimal
 # without leading zeros so each epoch has exactly one spelling.
@@ -36,6 +37,12 @@ def unit_key_info(unit_id: str, epoch: int) -> bytes:
 def case_key_info(case_id: str, epoch: int) -> bytes:
     """HPKE info for wrapping epoch `epoch` of a case key: binds the wrap to that case and epoch."""
     return _CASE_KEY_LABEL + lp16(utf8(case_id)) + epoch_bytes(epoch)
+
+
+def address_key_info(address: str, version: int) -> bytes:
+    """HPKE info for wrapping version `version` of an exchange address's X25519 private key (the functional
+    address's decryption key, docs/exchange.md) to a unit key: binds the wrap to that address and version."""
+    return _ADDRESS_KEY_LABEL + lp16(utf8(address)) + epoch_bytes(version)
 
 
 @dataclass(frozen=True)
@@ -112,19 +119,41 @@ def unwrap_case_key(recipient_kem_priv: bytes, case_id: str, epoch: int, wrapped
     return _unwrap(recipient_kem_priv, case_key_info(case_id, epoch), wrapped)
 
 
+def wrap_address_key(
+    address_priv: bytes, address: str, version: int, unit_pub: bytes, *, ikm_e: bytes | None = None
+) -> WrappedKey:
+    """Wrap an exchange address's raw X25519 private key to a unit key epoch's public key, so that every
+    approved staff device of the unit can open documents sent to the address. `ikm_e` is for test vectors only."""
+    return _wrap(address_priv, address_key_info(address, version), unit_pub, ikm_e)
+
+
+def unwrap_address_key(
+    unit_priv: bytes, address: str, version: int, wrapped: WrappedKey, expected_pub: bytes
+) -> bytes:
+    """Unwrap an address private key and check it matches the address's published X25519 key."""
+    address_priv = _unwrap(unit_priv, address_key_info(address, version), wrapped)
+    expected = require_len(expected_pub, KEY_LEN, "expected address public key")
+    if not hmac.compare_digest(x25519_public(address_priv), expected):
+        raise CryptoError("unwrapped address key does not match the address's public key")
+    return address_priv
+
+
 def _check_recipient(kind: str, recipient_id: str) -> None:
-    if is_id16(recipient_id):
+    if is_id16(recipient_id) and kind != "address":
         return
-    if kind == "case" and isinstance(recipient_id, str) and _UNIT_RECIPIENT_RE.fullmatch(recipient_id):
+    if (kind in ("case", "address") and isinstance(recipient_id, str)
+            and _UNIT_RECIPIENT_RE.fullmatch(recipient_id)):
         epoch_bytes(int(recipient_id[5:]))  # range check: a unit epoch fits in u32
         return
-    raise MalformedError("recipient must be a device id, or 'unit:<epoch>' for a case key")
+    raise MalformedError("recipient must be a device id, or 'unit:<epoch>' for a case or address key")
 
 
 def wrap_signing_bytes(kind: str, target_id: str, epoch: int, recipient_id: str, wrapped: WrappedKey) -> bytes:
-    """The bytes a wrapping device signs: which key (kind, target, epoch), for whom, and the exact wrap."""
-    if kind not in ("unit", "case"):
-        raise MalformedError("wrap kind must be 'unit' or 'case'")
+    """The bytes a wrapping device signs: which key (kind, target, epoch), for whom, and the exact wrap.
+    For kind "address" the target is the exchange address, the epoch its key version, and the recipient
+    always "unit:<epoch>"."""
+    if kind not in ("unit", "case", "address"):
+        raise MalformedError("wrap kind must be 'unit', 'case' or 'address'")
     _check_recipient(kind, recipient_id)
     return (
         _WRAP_SIG_LABEL

@@ -763,3 +763,43 @@ def test_signature_over_s_plus_l_is_refused_for_fresh_browser_keys(page: Any) ->
     assert got["ok"] and verify_strict(pub, b"m", sig) and not verify_strict(pub, b"m", s_plus_l)
     assert run(page, "return C.verifyStrict(unhex(arg.pub), new TextEncoder().encode('m'), unhex(arg.sig));",
                {"pub": pub.hex(), "sig": s_plus_l.hex()}) is False
+
+
+def test_address_key_wrap_is_byte_identical_to_python_and_unwraps_with_the_unit_key(page: Any) -> None:
+    from crypto.keys import generate_x25519
+    from crypto.wrap import address_key_info, unwrap_address_key, wrap_address_key
+
+    unit_priv, unit_pub = generate_x25519()
+    addr_priv, addr_pub = generate_x25519()
+    ikm_e = secrets.token_bytes(32)
+    staff = DeviceKeys.generate()
+    py = wrap_address_key(addr_priv, "bou.kommun", 3, unit_pub, ikm_e=ikm_e)
+    got = run(page, """
+        const unitKey = await C.importX25519Private(unhex(arg.unitPriv));
+        const wrapped = await C.wrapAddressKey(unhex(arg.addrPriv), "bou.kommun", 3, unhex(arg.unitPub), unhex(arg.ikm));
+        const fresh = await C.wrapAddressKey(unhex(arg.addrPriv), "bou.kommun", 3, unhex(arg.unitPub));
+        const key = await C.unwrapAddressKey(unitKey, "bou.kommun", 3, arg.pyJson, unhex(arg.addrPub));
+        return {
+          info: hex(C.addressKeyInfo("bou.kommun", 3)), enc: hex(wrapped.enc), ct: hex(wrapped.ct),
+          fresh: C.wrappedToJson(fresh), pub: hex(await C.x25519PublicKey(key)), extractable: key.extractable,
+          signed: hex(C.wrapSigningBytes("address", "bou.kommun", 3, "unit:2", wrapped)),
+          wrongPub: await outcome(() => C.unwrapAddressKey(unitKey, "bou.kommun", 3, arg.pyJson, unhex(arg.unitPub))),
+          wrongVersion: await outcome(() => C.unwrapAddressKey(unitKey, "bou.kommun", 4, arg.pyJson, unhex(arg.addrPub))),
+          deviceRecipient: await outcome(() => C.wrapSigningBytes("address", "bou.kommun", 3, arg.deviceId, wrapped)),
+        };""", {"unitPriv": unit_priv.hex(), "unitPub": unit_pub.hex(), "addrPriv": addr_priv.hex(),
+                "addrPub": addr_pub.hex(), "ikm": ikm_e.hex(), "pyJson": py.to_json(),
+                "deviceId": staff.public.device_id})
+    assert got["info"] == address_key_info("bou.kommun", 3).hex()
+    assert (got["enc"], got["ct"]) == (py.enc.hex(), py.ct.hex())
+    assert got["signed"] == wrap_signing_bytes_hex("address", "bou.kommun", 3, "unit:2", py)
+    assert unwrap_address_key(unit_priv, "bou.kommun", 3, WrappedKey.from_json(got["fresh"]), addr_pub) == addr_priv
+    assert (got["pub"], got["extractable"]) == (addr_pub.hex(), False)
+    assert got["wrongPub"] == {"ok": False, "error": "CryptoError"}
+    assert got["wrongVersion"] == {"ok": False, "error": "DecryptionError"}
+    assert got["deviceRecipient"] == {"ok": False, "error": "MalformedError"}
+
+
+def wrap_signing_bytes_hex(*args: Any) -> str:
+    from crypto.wrap import wrap_signing_bytes
+
+    return wrap_signing_bytes(*args).hex()  # type: ignore[arg-type]

@@ -5,15 +5,18 @@ from crypto.errors import CryptoError, DecryptionError, MalformedError
 from crypto.keys import DeviceKeys, generate_x25519
 from crypto.wrap import (
     WrappedKey,
+    address_key_info,
     case_key_info,
     new_case_key,
     sign_unit_epoch,
     sign_wrap,
     unit_key_info,
+    unwrap_address_key,
     unwrap_case_key,
     unwrap_unit_key,
     verify_unit_epoch,
     verify_wrap,
+    wrap_address_key,
     wrap_case_key,
     wrap_signing_bytes,
     wrap_unit_key,
@@ -126,3 +129,31 @@ def test_unit_epoch_signature_binds_unit_epoch_and_public_key() -> None:
     assert not verify_unit_epoch(STAFF.public, sig, "unit-2", 3, UNIT_PUB)
     assert not verify_unit_epoch(STAFF.public, sig, "unit-1", 3, generate_x25519()[1])
     assert not verify_unit_epoch(STAFF.public, sig, "unit-1", 3, b"short")
+
+
+# -- exchange address keys wrapped to the unit key (docs/exchange.md, Address keys in staff browsers) ----
+def test_address_key_info_binds_address_and_key_version() -> None:
+    assert address_key_info("bou.kommun", 1) == b"samtal/address-key/v1\x00\x0abou.kommun\x00\x00\x00\x01"
+
+
+def test_address_key_wrap_round_trips_through_the_unit_key_and_checks_the_public_key() -> None:
+    addr_priv, addr_pub = generate_x25519()
+    wrapped = wrap_address_key(addr_priv, "bou.kommun", 2, UNIT_PUB)
+    assert unwrap_address_key(UNIT_PRIV, "bou.kommun", 2, wrapped, addr_pub) == addr_priv
+    for address, version in (("other.kommun", 2), ("bou.kommun", 1)):
+        with pytest.raises(DecryptionError):
+            unwrap_address_key(UNIT_PRIV, address, version, wrapped, addr_pub)
+    _, other_pub = generate_x25519()
+    with pytest.raises(CryptoError):
+        unwrap_address_key(UNIT_PRIV, "bou.kommun", 2, wrapped, other_pub)
+
+
+def test_address_key_wrap_records_are_signed_for_a_unit_epoch_only() -> None:
+    addr_priv, _ = generate_x25519()
+    wrapped = wrap_address_key(addr_priv, "bou.kommun", 1, UNIT_PUB)
+    signature = sign_wrap(STAFF, "address", "bou.kommun", 1, "unit:3", wrapped)
+    assert verify_wrap(STAFF.public, signature, "address", "bou.kommun", 1, "unit:3", wrapped)
+    assert not verify_wrap(STAFF.public, signature, "address", "bou.kommun", 1, "unit:4", wrapped)
+    assert not verify_wrap(STAFF.public, signature, "case", "bou.kommun", 1, "unit:3", wrapped)
+    with pytest.raises(MalformedError):
+        wrap_signing_bytes("address", "bou.kommun", 1, STAFF.public.device_id, wrapped)

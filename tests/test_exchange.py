@@ -3,6 +3,7 @@ with ES256/P-256), two unit addresses, an independent JOSE implementation (Node'
 docs/exchange.md, proofs from the audit log, and the urgent alert by e-mail."""
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import sqlite3
@@ -317,3 +318,50 @@ def test_the_server_never_holds_an_address_private_key(server: Any, keys: Path) 
         assert key_file.stat().st_mode & 0o077 == 0
         private = json.loads(key_file.read_text())
         assert private["enc"]["d"].encode() not in blob and private["sign"]["d"].encode() not in blob
+
+
+def test_the_address_key_is_shared_wrapped_to_the_unit_key_and_a_staff_device_opens_with_it(
+        server: Any, keys: Path, polisen: AgencyClient, tmp_path: Path) -> None:
+    from crypto.encoding import b64u, unb64u
+    from crypto.wrap import WrappedKey, unwrap_address_key, verify_wrap
+    from tests.test_browser_app import run_async
+    from web.client.session import ClientSession
+
+    unit = "ekonomiskt-bistand"
+
+    async def unit_key_made() -> None:  # by the demo key steward, shortly after the server starts
+        async with ClientSession(server.url, tmp_path / "cecilia", "cecilia") as session:
+            await session.start()
+            deadline = time.monotonic() + 20
+            while not await session.unit_epochs(unit) and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+    run_async(unit_key_made())
+    assert samtal(["exchange", "unit", "share-key", "--server", server.url, "--as", "cecilia", "--unit", unit,
+                   "--key-file", str(keys / f"{EB}.json"), "--device-dir", str(tmp_path)]) == 0
+    sent = polisen.send(EB, "orosanmalan/v1", OROSANMALAN, "Orosanmälan om barn")
+
+    async def open_as_bo() -> dict[str, Any]:
+        async with ClientSession(server.url, tmp_path / "bo", "bo") as session:
+            await session.start()
+            deadline = time.monotonic() + 20
+            while not (unit_keys := await session.unit_keys(unit)) and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)  # the steward approves bo's new device
+            [wrap] = (await session.transport.call("GET", f"/exchange/v1/units/{unit}/address-keys"))["address_keys"]
+            wrapped = WrappedKey.from_json(wrap)
+            signer = await session.device_keys(wrap["wrapped_by_device"])
+            assert verify_wrap(signer, unb64u(wrap["signature"]), "address", EB, wrap["key_version"],
+                               f"unit:{wrap['unit_epoch']}", wrapped)
+            private = unwrap_address_key(unit_keys[wrap["unit_epoch"]], EB, wrap["key_version"], wrapped,
+                                         unb64u(wrap["public_key"]["x"]))
+            message = await session.transport.call(
+                "GET", f"/exchange/v1/units/{unit}/messages/{sent['claims']['message']}")
+            key = jose.import_key({"kty": "OKP", "crv": "X25519", "x": wrap["public_key"]["x"], "d": b64u(private)})
+            return dict(json.loads(jose.decrypt(message["content"], key)))
+    assert run_async(open_as_bo()) == OROSANMALAN
+    rows = audit_actions(server)
+    assert "exchange.address_key.wrap" in rows
+
+
+def audit_actions(server: Any) -> list[str]:
+    with sqlite3.connect(server.data_dir / "samtal.sqlite3") as db:
+        return [a for (a,) in db.execute("SELECT action FROM audit_log ORDER BY id")]

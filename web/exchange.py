@@ -24,10 +24,14 @@ from chat.exchange.service import (
     message_view,
     refusal_event,
 )
-from chat.exchange.store import Address, ExchangeStore
+from chat.exchange.store import Address, AddressKeyWrap, ExchangeStore
 from chat.model import Role, User
 from chat.policy import Action, decide
 from chat.sqlite_writer import now_ms
+from crypto.encoding import b64u, unb64u
+from crypto.errors import MalformedError
+from crypto.keys import DevicePublicKeys
+from crypto.wrap import WrappedKey, verify_wrap
 
 from .config import Settings
 from .httpapi import PUBLIC, Ctx, api
@@ -291,3 +295,59 @@ async def unit_send(ctx: Ctx, ex: Exchange) -> Response:
     envelope, content = _strings(await _read_body(ctx.request, ex.settings.exchange_max_bytes), "envelope", "content")
     _, receipt, created = await ex.service.receive(envelope, content, staff=ctx.user)
     return _receipt_response(receipt.jws, created)
+
+
+# -- address keys wrapped to the unit key (docs/exchange.md, Address keys in staff browsers) -----------
+def _wrap_view(w: AddressKeyWrap, public: dict[str, Any] | None) -> dict[str, Any]:
+    return {"address": w.address, "kid": w.kid, "key_version": w.key_version, "unit_epoch": w.unit_epoch,
+            "enc": b64u(w.enc), "ct": b64u(w.ct), "wrapped_by_device": w.wrapped_by_device,
+            "signature": b64u(w.signature), "public_key": public}
+
+
+@api("/exchange/v1/units/{unit_id}/address-keys", "GET", action=Action.EXCHANGE_UNIT_READ)
+@guarded("exchange.unit.address_keys")
+async def unit_address_keys(ctx: Ctx, ex: Exchange) -> Response:
+    """The unit's address private keys, each wrapped to a unit key epoch and signed by the staff device
+    that wrapped it, with the address's public key; staff devices unwrap them with the unit key."""
+    unit_id = ctx.request.path_params["unit_id"]
+    await _unit_addresses(ctx, ex, Action.EXCHANGE_UNIT_READ)
+    publics = {k["kid"]: k for a in await ex.store.addresses() if a.unit_id == unit_id for k in a.keys}
+    return JSONResponse({"address_keys": [_wrap_view(w, publics.get(w.kid))
+                                          for w in await ex.store.address_key_wraps(unit_id)]})
+
+
+@api("/exchange/v1/units/{unit_id}/address-keys", "POST", action=Action.EXCHANGE_UNIT_WRITE)
+@guarded("exchange.unit.address_keys")
+async def put_unit_address_key(ctx: Ctx, ex: Exchange) -> Response:
+    """A staff device that holds an address key uploads it wrapped to a unit key epoch and signed. The server
+    checks who signed it and for what; it cannot open it."""
+    unit_id = ctx.request.path_params["unit_id"]
+    addresses = await _unit_addresses(ctx, ex, Action.EXCHANGE_UNIT_WRITE)
+    body = await _read_body(ctx.request, 4096)
+    address, kid, enc, ct, signature = _strings(body, "address", "kid", "enc", "ct", "signature")
+    version, epoch = body.get("key_version"), body.get("unit_epoch")
+    if type(version) is not int or type(epoch) is not int or not (0 < version < 2**32 and 0 < epoch < 2**32):
+        raise ExchangeError(400, "malformed_body", "key_version and unit_epoch must be integers from 1")
+    entry = await ex.store.address(address) if address in addresses else None
+    if entry is None or not any(k.get("kid") == kid and k.get("use") == "enc" and k.get("crv") == "X25519"
+                                for k in entry.keys):
+        raise ExchangeError(404, "unknown_recipient", "no such active X25519 encryption key of your unit's address")
+    if await ex.store.unit_epoch_public(unit_id, epoch) is None:
+        raise ExchangeError(400, "malformed_body", "no such unit key epoch")
+    device = await ctx.services.store.get_device(ctx.device_id) if ctx.device_id else None
+    if device is None or device.user_id != ctx.user.id or not device.active:
+        raise ExchangeError(403, "forbidden", "send from one of your own active devices (X-Samtal-Device)")
+    try:
+        wrapped = WrappedKey(unb64u(enc), unb64u(ct))
+        sig = unb64u(signature)
+    except MalformedError as error:
+        raise ExchangeError(400, "malformed_body", str(error)) from None
+    if not verify_wrap(DevicePublicKeys(device.sign_pub, device.kem_pub), sig, "address", address, version,
+                       f"unit:{epoch}", wrapped):
+        raise ExchangeError(400, "bad_signature", "the wrap is not signed by your device for this address, "
+                                                  "key version and unit epoch")
+    await ex.store.put_address_key_wrap(
+        AddressKeyWrap(kid, epoch, address, unit_id, version, wrapped.enc, wrapped.ct, device.id, sig),
+        exchange_event("exchange.address_key.wrap", "allowed", ctx.user.id, ctx.user.role.value, unit_id=unit_id,
+                       address=address, kid=kid, unit_epoch=epoch, device=device.id))
+    return JSONResponse({"stored": True, "kid": kid, "unit_epoch": epoch}, status_code=201)

@@ -16,6 +16,7 @@ DEMO_AGENCIES = (("polisen", "Polisen", "EdDSA", "X25519"),
                  ("forsakringskassan", "Försäkringskassan", "ES256", "P-256"))
 DEMO_UNITS = (("ekonomiskt-bistand.demo-kommun", "Ekonomiskt bistånd", "ekonomiskt-bistand"),
               ("barn-och-unga.demo-kommun", "Barn och unga", "barn-och-unga"))
+DEMO_SUPERVISORS = {"ekonomiskt-bistand": "cecilia"}  # the demo staff member who shares each unit's address key
 
 
 def _print(obj: Any) -> None:
@@ -113,7 +114,37 @@ def cmd_demo_keys(args: argparse.Namespace) -> int:
             await store.put_address(record)
 
     asyncio.run(_with_store(args.data_dir, register))
-    _print({"keys_dir": str(keys_dir), "addresses": [r.address for r in records]})
+    shared = []
+    if args.server:
+        for address, _, unit_id in DEMO_UNITS:
+            if unit_id in DEMO_SUPERVISORS and _share(args.server, keys_dir / "devices", DEMO_SUPERVISORS[unit_id],
+                                                      unit_id, keys_dir / f"{address}.json", 1, optional=True):
+                shared.append(address)
+    _print({"keys_dir": str(keys_dir), "addresses": [r.address for r in records], "shared_with_browsers": shared})
+    return 0
+
+
+def _share(server: str, device_dir: Path, username: str, unit_id: str, key_file: Path, version: int,
+           optional: bool = False) -> dict[str, Any] | None:
+    """Sign in as `username` (a device of its own under device_dir) and upload the address key wrapped to the
+    unit key. optional: None when the unit has no unit key yet."""
+    from chat.exchange import jose
+
+    from .client.exchange import share_address_key
+    from .client.session import ClientSession
+
+    async def share() -> dict[str, Any] | None:
+        async with ClientSession(server, device_dir / username, username) as session:
+            await session.start()
+            if optional and not await session.unit_epochs(unit_id):
+                return None
+            return await share_address_key(session, unit_id, jose.KeyFile(key_file), version)
+    return asyncio.run(share())
+
+
+def cmd_unit_share_key(args: argparse.Namespace) -> int:
+    """Wrap the address key to the unit key so approved staff browsers can open the address's documents."""
+    _print(_share(args.server, Path(args.device_dir), args.as_user, args.unit, Path(args.key_file), args.key_version))
     return 0
 
 
@@ -212,10 +243,19 @@ def _run(func: Any) -> Any:
     def run(args: argparse.Namespace) -> int:
         from chat.exchange.jose import JoseInvalid
 
+        from crypto.errors import CryptoError
+
         from .client.exchange import ExchangeClientError
+        from .client.transport import ClientError
 
         try:
             return int(func(args))
+        except ClientError as error:
+            print(json.dumps({"error": error.code, "message": str(error)}, ensure_ascii=False), file=sys.stderr)
+            return 3 if error.code == "unreachable" else 1
+        except CryptoError as error:
+            print(json.dumps({"error": "not_verified", "message": str(error)}), file=sys.stderr)
+            return 1
         except ExchangeClientError as error:
             print(json.dumps({"error": error.problem.get("code"), "status": error.status,
                               "message": error.problem.get("detail")}, ensure_ascii=False), file=sys.stderr)
@@ -301,6 +341,11 @@ def add_parser(sub: Any) -> None:
     p = cmd("send", cmd_send, "send from your unit's address to an agency", unit_acts)
     _server_args(p, staff=True)
     _send_args(p)
+    p = cmd("share-key", cmd_unit_share_key, "upload the address key wrapped to the unit key (signed by this "
+            "device), so approved staff browsers can open the address's documents", unit_acts)
+    _server_args(p, staff=True)
+    p.add_argument("--device-dir", required=True, help="where this command-line device keeps its keys")
+    p.add_argument("--key-version", type=int, default=1, help="the address key's version (1, then +1 per rotation)")
 
     admin = cmd("admin", lambda a: 2, "operators: the directory in the server's data folder")
     admin_acts = admin.add_subparsers(dest="admin_action", required=True)
@@ -326,3 +371,5 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--data-dir", required=True, help="the demo server's data folder")
     p.add_argument("--keys-dir", required=True, help="where to write the private key files")
     p.add_argument("--oncall", action="append", help="on-call e-mail for the demo units")
+    p.add_argument("--server", help="the running demo server: share each unit address key with staff browsers "
+                   "(wrapped to the unit key) when the unit has a unit key")

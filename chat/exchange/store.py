@@ -64,6 +64,22 @@ class Receipt:
     by_user: str | None
 
 
+@dataclass(frozen=True)
+class AddressKeyWrap:
+    """An address's X25519 private key (`kid`) HPKE-wrapped to unit key epoch `unit_epoch` by a staff device,
+    which signed it (crypto/wrap.py, kind "address"). The server cannot open it."""
+
+    kid: str
+    unit_epoch: int
+    address: str
+    unit_id: str
+    key_version: int
+    enc: bytes
+    ct: bytes
+    wrapped_by_device: str
+    signature: bytes
+
+
 _MSG_COLS = ("id, msg_id, sender, recipient, conversation, in_reply_to, doc_type, priority, label, created,"
              " expires, envelope, envelope_sha256, content, stored_at, audit_id, acked_at, alerted_at")
 SignWithLog = Callable[[int, str], str]  # (audit row id, its hash hex) -> a signed receipt
@@ -209,6 +225,36 @@ class ExchangeStore:
             return bool(db.execute("INSERT INTO exchange_token_ids (address, jti, expires_at) VALUES (?, ?, ?)"
                                    " ON CONFLICT DO NOTHING", (address, jti, expires_at)).rowcount)
         return bool(await self._run(use))
+
+    # -- address keys wrapped to the unit key (migration 0009) --------------------------------------
+    async def unit_epoch_public(self, unit_id: str, epoch: int) -> bytes | None:
+        row = await self._run(lambda db: db.execute(
+            "SELECT public_key FROM unit_key_epochs WHERE unit_id = ? AND epoch = ?", (unit_id, epoch)).fetchone())
+        return bytes(row[0]) if row else None
+
+    async def put_address_key_wrap(self, wrap: AddressKeyWrap, audit: AuditEvent) -> None:
+        """Store (or replace) the wrap of one address key to one unit key epoch, with its audit row."""
+        def put(db: sqlite3.Connection) -> None:
+            self._audit(db, audit)
+            db.execute(
+                "INSERT INTO exchange_address_key_wraps (kid, unit_epoch, address, unit_id, key_version, enc, ct,"
+                " wrapped_by_device, signature, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (kid, unit_epoch) DO UPDATE SET key_version = excluded.key_version, enc = excluded.enc,"
+                " ct = excluded.ct, wrapped_by_device = excluded.wrapped_by_device,"
+                " signature = excluded.signature, created_at = excluded.created_at",
+                (wrap.kid, wrap.unit_epoch, wrap.address, wrap.unit_id, wrap.key_version, wrap.enc, wrap.ct,
+                 wrap.wrapped_by_device, wrap.signature, now_ms()))
+        await self._run(put)
+
+    async def address_key_wraps(self, unit_id: str) -> list[AddressKeyWrap]:
+        """The unit's address key wraps whose key is still active, newest unit epoch first."""
+        rows = await self._run(lambda db: db.execute(
+            "SELECT w.kid, w.unit_epoch, w.address, w.unit_id, w.key_version, w.enc, w.ct, w.wrapped_by_device,"
+            " w.signature FROM exchange_address_key_wraps w JOIN exchange_keys k ON k.kid = w.kid"
+            " WHERE w.unit_id = ? AND k.retired_at IS NULL ORDER BY w.unit_epoch DESC, w.address",
+            (unit_id,)).fetchall())
+        return [AddressKeyWrap(r[0], r[1], r[2], r[3], r[4], bytes(r[5]), bytes(r[6]), r[7], bytes(r[8]))
+                for r in rows]
 
     # -- urgent alerts ---------------------------------------------------------------------------
     async def unread_urgent(self, stored_before: int) -> list[Message]:

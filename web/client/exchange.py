@@ -190,3 +190,31 @@ class UnitClient(ExchangeClient):
         answer = _check(self.http.post(f"/exchange/v1/units/{self.unit_id}/messages",
                                        json=self.submission(to, doc_type, content, label, **kw)))
         return {**answer, "claims": self.receipt_claims(answer["receipt"])}
+
+
+async def share_address_key(session: Any, unit_id: str, keys: jose.KeyFile, key_version: int = 1) -> dict[str, Any]:
+    """Upload the address's X25519 private key wrapped to the unit's current unit key epoch (its public key,
+    checked against the signature of the device that made the epoch), signed by this staff device
+    (`session`: a started web.client.session.ClientSession). Approved staff browsers then open the address's
+    documents with the unit key; the server only stores the wrap (docs/exchange.md)."""
+    from crypto.encoding import b64u, unb64u
+    from crypto.errors import CryptoError
+    from crypto.wrap import sign_wrap, verify_unit_epoch, wrap_address_key
+
+    epochs = await session.unit_epochs(unit_id)
+    if not epochs:
+        raise ValueError(f"{unit_id} has no unit key yet")
+    record = max(epochs, key=lambda e: e["epoch"])
+    unit_pub = unb64u(record["public_key"])
+    creator = await session.device_keys(record["created_by_device"])
+    if not verify_unit_epoch(creator, unb64u(record["signature"]), unit_id, record["epoch"], unit_pub):
+        raise CryptoError("the unit key epoch is not signed by the device that made it")
+    private = keys.enc_key.as_dict(private=True)
+    if private.get("crv") != "X25519":
+        raise ValueError("only X25519 address keys are shared with staff browsers")
+    wrapped = wrap_address_key(unb64u(private["d"]), keys.address, key_version, unit_pub)
+    signature = sign_wrap(session.device.keys, "address", keys.address, key_version, f"unit:{record['epoch']}",
+                          wrapped)
+    return dict(await session.transport.call("POST", f"/exchange/v1/units/{unit_id}/address-keys", {
+        "address": keys.address, "kid": keys.enc_kid, "key_version": key_version, "unit_epoch": record["epoch"],
+        **wrapped.to_json(), "signature": b64u(signature)}))

@@ -15,6 +15,9 @@ export {
   fingerprint, generateDeviceKeys, importDeviceKeysForTest, registrationProof, verifyRegistrationProof,
 } from "./keys.js";
 export {
+  addressKeyInfo, unwrapAddressKey, wrapAddressKey,
+} from "./wrap.js";
+export {
   caseKeyInfo, importCaseKeyForTest, signUnitEpoch, signWrap, unitEpochSigningBytes, unitKeyInfo, unwrapCaseKey,
   unwrapUnitKey, verifyUnitEpoch, verifyWrap, wrapCaseKey, wrapSigningBytes, wrapUnitKey, wrappedFromJson,
   wrappedToJson,

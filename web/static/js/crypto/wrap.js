@@ -18,6 +18,7 @@ const UNIT_KEY_LABEL = ascii("samtal/unit-key/v1");
 const CASE_KEY_LABEL = ascii("samtal/case-key/v1");
 const WRAP_SIG_LABEL = ascii("samtal/wrap-sig/v1");
 const UNIT_EPOCH_LABEL = ascii("samtal/unit-epoch/v1");
+const ADDRESS_KEY_LABEL = ascii("samtal/address-key/v1");
 // A case key wrapped to the unit key names the unit epoch: "unit:<epoch>", decimal without leading
 // zeros so each epoch has exactly one spelling.
 const UNIT_RECIPIENT_RE = /^unit:[1-9][0-9]{0,9}$/;
@@ -44,6 +45,14 @@ export function unitKeyInfo(unitId, epoch) {
  */
 export function caseKeyInfo(caseId, epoch) {
   return concat(CASE_KEY_LABEL, lp16(utf8(caseId)), epochBytes(epoch));
+}
+
+/**
+ * HPKE info for wrapping version `version` of an exchange address's X25519 private key to a unit key.
+ * @param {string} address @param {number} version
+ */
+export function addressKeyInfo(address, version) {
+  return concat(ADDRESS_KEY_LABEL, lp16(utf8(address)), epochBytes(version));
 }
 
 /**
@@ -110,15 +119,25 @@ export function wrapUnitKey(unitPrivRaw, unitId, epoch, deviceKemPub, ikmE) {
  * @returns {Promise<CryptoKey>}
  * @throws {DecryptionError} wrong device key, unit or epoch; {CryptoError} unexpected unit key
  */
-export async function unwrapUnitKey(deviceKemPriv, unitId, epoch, wrapped, expectedUnitPub) {
-  const expected = requireLen(expectedUnitPub, KEY_LEN, "expected unit public key");
-  const raw = await unwrap(deviceKemPriv, unitKeyInfo(unitId, epoch), wrapped);
+export function unwrapUnitKey(deviceKemPriv, unitId, epoch, wrapped, expectedUnitPub) {
+  return unwrapX25519(deviceKemPriv, unitKeyInfo(unitId, epoch), wrapped, expectedUnitPub, "unit");
+}
+
+/**
+ * Unwrap a raw X25519 private key into a non-extractable CryptoKey and check its public key.
+ * @param {CryptoKey} priv @param {Uint8Array} info @param {WrappedKey | WrappedKeyJson} wrapped
+ * @param {Uint8Array} expectedPub @param {string} what "unit" or "address", for the error
+ * @returns {Promise<CryptoKey>}
+ */
+async function unwrapX25519(priv, info, wrapped, expectedPub, what) {
+  const expected = requireLen(expectedPub, KEY_LEN, `expected ${what} public key`);
+  const raw = await unwrap(priv, info, wrapped);
   try {
-    const unitPriv = await importX25519Private(raw);
-    if (!bytesEqual(await x25519PublicKey(unitPriv), expected)) {
-      throw new CryptoError("unwrapped unit key does not match the expected unit public key");
+    const key = await importX25519Private(raw);
+    if (!bytesEqual(await x25519PublicKey(key), expected)) {
+      throw new CryptoError(`unwrapped ${what} key does not match the expected ${what} public key`);
     }
-    return unitPriv;
+    return key;
   } finally {
     raw.fill(0); // best effort: the raw key should not outlive its import
   }
@@ -159,23 +178,46 @@ export function importCaseKeyForTest(raw) {
   return importAesKey(raw);
 }
 
+/**
+ * Wrap an exchange address's raw X25519 private key to a unit key epoch's public key. `ikmE` is for tests only.
+ * @param {Uint8Array} addressPrivRaw @param {string} address @param {number} version
+ * @param {Uint8Array} unitPub @param {Uint8Array} [ikmE]
+ * @returns {Promise<WrappedKey>}
+ */
+export function wrapAddressKey(addressPrivRaw, address, version, unitPub, ikmE) {
+  return wrap(addressPrivRaw, addressKeyInfo(address, version), unitPub, ikmE);
+}
+
+/**
+ * Unwrap an exchange address's private key with the unit key into a non-extractable X25519 CryptoKey,
+ * after checking it matches the address's published public key. The raw key exists only for the import.
+ * @param {CryptoKey} unitPriv @param {string} address @param {number} version
+ * @param {WrappedKey | WrappedKeyJson} wrapped @param {Uint8Array} expectedPub
+ * @returns {Promise<CryptoKey>}
+ */
+export function unwrapAddressKey(unitPriv, address, version, wrapped, expectedPub) {
+  return unwrapX25519(unitPriv, addressKeyInfo(address, version), wrapped, expectedPub, "address");
+}
+
 /** @param {string} kind @param {unknown} recipientId */
 function checkRecipient(kind, recipientId) {
-  if (isId16(recipientId)) return;
-  if (kind === "case" && typeof recipientId === "string" && UNIT_RECIPIENT_RE.test(recipientId)) {
+  if (isId16(recipientId) && kind !== "address") return;
+  if ((kind === "case" || kind === "address") && typeof recipientId === "string" && UNIT_RECIPIENT_RE.test(recipientId)) {
     epochBytes(Number(recipientId.slice(5))); // range check: a unit epoch fits in u32
     return;
   }
-  throw new MalformedError("recipient must be a device id, or 'unit:<epoch>' for a case key");
+  throw new MalformedError("recipient must be a device id, or 'unit:<epoch>' for a case or address key");
 }
 
 /**
  * The bytes a wrapping device signs: which key (kind, target, epoch), for whom, and the exact wrap.
- * @param {"unit" | "case"} kind @param {string} targetId @param {number} epoch @param {string} recipientId
+ * @param {"unit" | "case" | "address"} kind @param {string} targetId @param {number} epoch @param {string} recipientId
  * @param {WrappedKey | WrappedKeyJson} wrapped
  */
 export function wrapSigningBytes(kind, targetId, epoch, recipientId, wrapped) {
-  if (kind !== "unit" && kind !== "case") throw new MalformedError("wrap kind must be 'unit' or 'case'");
+  if (kind !== "unit" && kind !== "case" && kind !== "address") {
+    throw new MalformedError("wrap kind must be 'unit', 'case' or 'address'");
+  }
   checkRecipient(kind, recipientId);
   const { enc, ct } = wrappedFromJson(wrapped);
   return concat(WRAP_SIG_LABEL, lp16(utf8(kind)), lp16(utf8(targetId)), epochBytes(epoch),
@@ -184,7 +226,7 @@ export function wrapSigningBytes(kind, targetId, epoch, recipientId, wrapped) {
 
 /**
  * Sign a wrap record with the wrapping device's key.
- * @param {import("./keys.js").DeviceKeys} keys @param {"unit" | "case"} kind @param {string} targetId
+ * @param {import("./keys.js").DeviceKeys} keys @param {"unit" | "case" | "address"} kind @param {string} targetId
  * @param {number} epoch @param {string} recipientId @param {WrappedKey | WrappedKeyJson} wrapped
  * @returns {Promise<Uint8Array>}
  */
@@ -198,7 +240,7 @@ const signPubOf = (signer) => (signer instanceof Uint8Array ? signer : signer?.s
 /**
  * Verify a wrap record strictly; false (never an exception) for malformed fields too.
  * @param {{signPub: Uint8Array} | Uint8Array} signerPub the signer's public keys (or its sign_pub)
- * @param {Uint8Array} signature @param {"unit" | "case"} kind @param {string} targetId @param {number} epoch
+ * @param {Uint8Array} signature @param {"unit" | "case" | "address"} kind @param {string} targetId @param {number} epoch
  * @param {string} recipientId @param {WrappedKey | WrappedKeyJson} wrapped
  * @returns {Promise<boolean>}
  */
