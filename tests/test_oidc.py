@@ -268,11 +268,17 @@ def run(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(coro)
 
 
+class FromNow(int):
+    """A time given as seconds from when the token is made. Parameters are collected minutes before the
+    tests run, so an absolute time written there would have drifted (a token meant to be issued too long
+    ago would simply have expired)."""
+
+
 def claims(**changes: object) -> dict[str, object]:
     now = int(time.time())
     values = {"iss": ISSUER, "aud": CLIENT, "sub": "abc", "nonce": NONCE, "iat": now, "exp": now + 300,
               "acr": LOA.format(3), "auth_time": now - 5} | changes
-    return {k: v for k, v in values.items() if v is not None}
+    return {k: now + v if isinstance(v, FromNow) else v for k, v in values.items() if v is not None}
 
 
 def token(key=KEY, alg: str = "RS256", **changes: object) -> str:  # type: ignore[no-untyped-def]
@@ -299,10 +305,10 @@ def test_a_valid_id_token_gives_its_claims():
     ({"aud": "another-client"}, "id_token_audience"),
     ({"aud": [CLIENT, "another-client"]}, "id_token_azp"),  # several audiences need azp naming us
     ({"azp": "another-client"}, "id_token_azp"),
-    ({"exp": int(time.time()) - 60, "iat": int(time.time()) - 120}, "id_token_expired"),
-    ({"nbf": int(time.time()) + 300}, "id_token_not_yet_valid"),
-    ({"iat": int(time.time()) + 300}, "id_token_iat"),
-    ({"iat": int(time.time()) - 3600, "exp": int(time.time()) + 60}, "id_token_iat"),
+    ({"exp": FromNow(-60), "iat": FromNow(-120)}, "id_token_expired"),
+    ({"nbf": FromNow(300)}, "id_token_not_yet_valid"),
+    ({"iat": FromNow(300)}, "id_token_iat"),
+    ({"iat": FromNow(-3600), "exp": FromNow(60)}, "id_token_iat"),
     ({"nonce": "another-sign-in"}, "id_token_nonce"),
     ({"nonce": None}, "id_token_nonce"),
     ({"exp": None}, "id_token_malformed"),
