@@ -34,6 +34,10 @@ class Action(StrEnum):
     EXCHANGE_AGENCY = "exchange.agency"  # an agency's own messages: send, fetch, ack, receipts, proof
     EXCHANGE_UNIT_READ = "exchange.unit.read"  # the unit's exchange inbox and outbox, encrypted content
     EXCHANGE_UNIT_WRITE = "exchange.unit.write"  # receipts (accepted, rejected, read) and sends to agencies
+    # Tidsbokning (chat/booking.py).
+    BOOKING_READ = "booking.read"  # a case's bookings and the open times of its unit
+    BOOKING_WRITE = "booking.write"  # book, cancel, reschedule (the citizen, or staff on the citizen's behalf)
+    AVAILABILITY_MANAGE = "availability.manage"  # publish and withdraw times, the calendar (staff of the unit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,17 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
                 None, user.id, *acting_for):
             return _deny("the case is assigned to someone else, and you are not their substitute now")
         return ALLOW
+    if action in (Action.BOOKING_READ, Action.BOOKING_WRITE):
+        if case is None:
+            return _deny("no case")
+        if action == Action.BOOKING_WRITE and case.status != "open":
+            return _deny("case is closed")
+        if user.role == Role.CITIZEN:
+            return ALLOW if case.citizen_id == user.id else _deny("not the citizen of this case")
+        # Any staff of the unit books on the citizen's behalf (a booking by phone), recorded as such.
+        return ALLOW if _staff_of(user, case.unit_id) else _deny("not staff of the case's unit")
+    if action == Action.AVAILABILITY_MANAGE:
+        return ALLOW if unit_id is not None and _staff_of(user, unit_id) else _deny("not staff of this unit")
     if action == Action.EXCHANGE_AGENCY:
         return ALLOW if user.role == Role.AGENCY else _deny("only agencies use the agency side of the exchange")
     if action in (Action.EXCHANGE_UNIT_READ, Action.EXCHANGE_UNIT_WRITE):

@@ -45,37 +45,38 @@ CASE_COLUMNS = tuple(CASES)
 # D: Dana's open case (assigned to Anna); E: Erik's open case, not assigned; O: Frida's case in the other
 # unit; C: Dana's closed case; A: a case of Dana's assigned to Cecilia.
 CASE_ACTIONS = (Action.CASE_READ, Action.CASE_WRITE, Action.CASE_KEYS_READ, Action.CASE_KEYS_WRITE,
-                Action.CASE_HANDLE, Action.CASE_ASSIGN)
+                Action.CASE_HANDLE, Action.CASE_ASSIGN, Action.BOOKING_READ, Action.BOOKING_WRITE)
 CASE_TABLE: dict[User, str] = {
-    #          read       write      keys.read  keys.write handle     assign
-    #          D E O C A  D E O C A  D E O C A  D E O C A  D E O C A  D E O C A
-    DANA:     "Y N N Y Y  Y N N N Y  Y N N Y Y  N N N N N  N N N N N  N N N N N",
-    ERIK:     "N Y N N N  N Y N N N  N Y N N N  N N N N N  N N N N N  N N N N N",
-    # Anna reads the whole unit, but answers only her own cases and unassigned ones.
-    ANNA:     "Y Y N Y Y  Y Y N N N  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  N N N N N",
-    OLLE:     "N N Y N N  N N Y N N  N N Y N N  N N Y N N  N N Y N N  N N N N N",
-    CECILIA:  "Y Y N Y Y  Y Y N N Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y",
-    UNN:      "Y Y N Y Y  Y Y N N Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y",
-    GRETA:    "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
-    AGENCY:   "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
+    #          read       write      keys.read  keys.write handle     assign     book.read  book.write
+    #          D E O C A  D E O C A  D E O C A  D E O C A  D E O C A  D E O C A  D E O C A  D E O C A
+    DANA:     "Y N N Y Y  Y N N N Y  Y N N Y Y  N N N N N  N N N N N  N N N N N  Y N N Y Y  Y N N N Y",
+    ERIK:     "N Y N N N  N Y N N N  N Y N N N  N N N N N  N N N N N  N N N N N  N Y N N N  N Y N N N",
+    # Anna reads the whole unit, but answers only her own cases and unassigned ones. Any staff of the unit
+    # books on a citizen's behalf, whoever the case is assigned to.
+    ANNA:     "Y Y N Y Y  Y Y N N N  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  N N N N N  Y Y N Y Y  Y Y N N Y",
+    OLLE:     "N N Y N N  N N Y N N  N N Y N N  N N Y N N  N N Y N N  N N N N N  N N Y N N  N N Y N N",
+    CECILIA:  "Y Y N Y Y  Y Y N N Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N N Y",
+    UNN:      "Y Y N Y Y  Y Y N N Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N N Y",
+    GRETA:    "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
+    AGENCY:   "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
 }
 
 # U: the unit; V: the other unit.
 UNIT_ACTIONS = (Action.UNIT_KEYS_READ, Action.UNIT_KEYS_CREATE, Action.UNIT_DEVICE_APPROVE, Action.UNIT_STAFF_READ,
                 Action.UNIT_SUBSTITUTES_MANAGE, Action.EXCHANGE_UNIT_READ, Action.EXCHANGE_UNIT_WRITE,
-                Action.AUDIT_READ, Action.AUDIT_REVIEW, Action.UNIT_STAFF_REMOVE)
+                Action.AUDIT_READ, Action.AUDIT_REVIEW, Action.UNIT_STAFF_REMOVE, Action.AVAILABILITY_MANAGE)
 UNIT_COLUMNS = (UNIT.id, OTHER_UNIT.id)
 UNIT_TABLE: dict[User, str] = {
-    #          keys.read keys.create device.approve staff.read substitutes exch.read exch.write audit.read audit.review staff.remove
-    #          U V       U V         U V            U V        U V         U V       U V        U V        U V          U V
-    DANA:     "N N       N N         N N            N N        N N         N N       N N        N N        N N          N N",
-    ERIK:     "N N       N N         N N            N N        N N         N N       N N        N N        N N          N N",
-    ANNA:     "Y N       N N         N N            Y N        N N         Y N       Y N        N N        N N          N N",
-    OLLE:     "N Y       N N         N N            N Y        N N         N Y       N Y        N N        N N          N N",
-    CECILIA:  "Y N       Y N         Y N            Y N        Y N         Y N       Y N        N N        N N          Y N",
-    UNN:      "Y N       Y N         Y N            Y N        Y N         Y N       Y N        N N        N N          Y N",
-    GRETA:    "N N       N N         N N            N N        N N         N N       N N        Y N        Y N          N N",
-    AGENCY:   "N N       N N         N N            N N        N N         N N       N N        N N        N N          N N",
+    #          keys.read keys.create device.approve staff.read substitutes exch.read exch.write audit.read audit.review staff.remove availability
+    #          U V       U V         U V            U V        U V         U V       U V        U V        U V          U V          U V
+    DANA:     "N N       N N         N N            N N        N N         N N       N N        N N        N N          N N          N N",
+    ERIK:     "N N       N N         N N            N N        N N         N N       N N        N N        N N          N N          N N",
+    ANNA:     "Y N       N N         N N            Y N        N N         Y N       Y N        N N        N N          N N          Y N",
+    OLLE:     "N Y       N N         N N            N Y        N N         N Y       N Y        N N        N N          N N          N Y",
+    CECILIA:  "Y N       Y N         Y N            Y N        Y N         Y N       Y N        N N        N N          Y N          Y N",
+    UNN:      "Y N       Y N         Y N            Y N        Y N         Y N       Y N        N N        N N          Y N          Y N",
+    GRETA:    "N N       N N         N N            N N        N N         N N       N N        Y N        Y N          N N          N N",
+    AGENCY:   "N N       N N         N N            N N        N N         N N       N N        N N        N N          N N          N N",
 }
 
 # Actions on the account itself, with no resource.

@@ -24,6 +24,7 @@ from chat.sqlite_store import SqliteStore
 from chat.storage import Storage
 
 from . import exchange, frames, login_routes, routes  # noqa: F401  (these modules register the API)
+from . import booking_routes
 from .config import Settings
 from .httpapi import REGISTRY, build_route
 from .pages import Site, page_routes
@@ -126,9 +127,11 @@ def create_app(settings: Settings, store: Storage | None = None) -> Starlette:
             log.info("demo data seeded")
         app.state.exchange = exchange.Exchange(settings, store)
         app.state.exchange.start()
+        await app.state.booking.start()
         try:
             yield
         finally:
+            await app.state.booking.stop()
             await app.state.exchange.stop()
             await store.close()
 
@@ -139,6 +142,7 @@ def create_app(settings: Settings, store: Storage | None = None) -> Starlette:
         exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _server_error},
     )
     app.state.services = services
+    app.state.booking = booking_routes.BookingApp(settings, store)  # tidsbokning and its mail
     app.state.login = login_routes.Login(settings, store)  # OpenID providers, when configured
     app.state.site = Site(settings.demo, settings.max_attachment_bytes)  # the browser app's pages and files
     app.add_middleware(SecurityHeaders)

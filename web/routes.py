@@ -403,3 +403,6 @@ async def client_config(ctx: Ctx) -> Response:
 @api("/healthz", "GET", action=PUBLIC)
 async def health(ctx: Ctx) -> Response:
     return JSONResponse({"ok": True, "connections": ctx.services.hub.connection_count()})
+
+
+from . import booking_routes  # noqa: E402,F401  (registers the booking routes, beside these)
