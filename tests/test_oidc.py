@@ -151,6 +151,13 @@ def test_a_caseworker_signs_in_with_role_and_unit_from_claims_and_sees_the_units
     assert {c["id"] for c in cases} >= {"eb-2026-0001", "eb-2026-0002"}
 
 
+def test_the_sign_in_page_offers_the_configured_providers(server):
+    page = httpx.get(f"{server.url}/", headers={"accept-language": "sv"}).text
+    assert 'href="/login/citizen"' in page and 'href="/login/staff"' in page
+    assert "Logga in med BankID eller Freja eID" in page
+    assert "är inte inställd" not in page  # the "not set up yet" notice is gone
+
+
 def test_a_staff_role_the_service_does_not_know_is_refused(server):
     assert_refused(server, sign_in(server, "janitor", "staff")[1], 403, "unknown_role", "unknown_role")
 

@@ -104,12 +104,19 @@ class Site:
         html = self.envs[lang.code].get_template(template or f"{page.name}.html").render(
             page=page, lang=lang, languages=[self.languages[c] for c in LANGUAGES], config=config,
             i18n=lang.js_catalogue, entry=f"js/pages/{page.name}.js", path=request.url.path,
-            demo_users=demo.USERS if self.demo else [], other_host=_other_local_host(request), **context)
+            demo_users=demo.USERS if self.demo else [], other_host=_other_local_host(request),
+            providers=_providers(request), **context)
         return Response(html, status_code=status_code, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
 
 
 def language_of(request: Request) -> str:
     return negotiate(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE))
+
+
+def _providers(request: Request) -> list[str]:
+    """The OpenID providers this server is set up with ("citizen", "staff"), for the sign-in buttons."""
+    login = getattr(request.app.state, "login", None)
+    return sorted(login.providers) if login is not None else []
 
 
 def _other_local_host(request: Request) -> str | None:
