@@ -803,3 +803,41 @@ def wrap_signing_bytes_hex(*args: Any) -> str:
     from crypto.wrap import wrap_signing_bytes
 
     return wrap_signing_bytes(*args).hex()  # type: ignore[arg-type]
+
+
+def test_exchange_jwe_made_by_joserfc_decrypts_in_the_browser_x25519_and_p256(page: Any) -> None:
+    from chat.exchange import jose
+
+    cases = []
+    for curve in ("X25519", "P-256"):
+        key = jose.generate(curve)
+        private = key.as_dict(private=True)
+        kid = key.thumbprint()
+        plaintext = json.dumps({"child": {"name": "Alva Å"}, "immediate_danger": True}, ensure_ascii=False)
+        token = jose.encrypt(plaintext.encode("utf-8"), jose.import_public(jose.public_jwk(key)), kid)
+        other = jose.encrypt(b"{}", jose.import_public(jose.public_jwk(jose.generate(curve))), kid)
+        parts = token.split(".")
+        tampered = ".".join([*parts[:3], parts[3][:-2] + ("AA" if parts[3][-2:] != "AA" else "BA"), parts[4]])
+        cases.append({"curve": curve, "jwk": private, "token": token, "other": other, "tampered": tampered,
+                      "plaintext": plaintext, "sha": jose.sha256_b64u(token)})
+    got = run(page, """
+        const out = [];
+        for (const c of arg) {
+          const key = c.curve === "X25519" ? await C.importX25519Private(C.unb64u(c.jwk.d))
+                                           : await C.importP256Private(c.jwk);
+          const { header, plaintext } = await C.decryptJwe(c.token, key);
+          out.push({
+            text: new TextDecoder().decode(plaintext), alg: header.alg, enc: header.enc,
+            sha: await C.sha256B64u(c.token),
+            other: await outcome(() => C.decryptJwe(c.other, key)),
+            tampered: await outcome(() => C.decryptJwe(c.tampered, key)),
+            notJwe: await outcome(() => C.decryptJwe("a.b.c", key)),
+          });
+        }
+        return out;""", cases)
+    for case, g in zip(cases, got):
+        assert g["text"] == case["plaintext"]
+        assert (g["alg"], g["enc"], g["sha"]) == ("ECDH-ES+A256KW", "A256GCM", case["sha"])
+        assert g["other"] == {"ok": False, "error": "DecryptionError"}
+        assert g["tampered"]["ok"] is False
+        assert g["notJwe"] == {"ok": False, "error": "MalformedError"}
