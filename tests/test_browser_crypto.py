@@ -841,3 +841,26 @@ def test_exchange_jwe_made_by_joserfc_decrypts_in_the_browser_x25519_and_p256(pa
         assert g["other"] == {"ok": False, "error": "DecryptionError"}
         assert g["tampered"]["ok"] is False
         assert g["notJwe"] == {"ok": False, "error": "MalformedError"}
+
+
+def test_exchange_jws_made_by_joserfc_verifies_in_the_browser_eddsa_es256_ps256(page: Any) -> None:
+    from chat.exchange import jose
+
+    cases = []
+    for alg in ("EdDSA", "ES256", "PS256"):
+        key, other = jose.generate(alg), jose.generate(alg)
+        token = jose.sign({"id": "m-12345678", "to": "bou"}, key, key.thumbprint(), "exchange-envelope+json", alg)
+        cases.append({"token": token, "jwk": jose.public_jwk(key), "other": jose.public_jwk(other)})
+    got = run(page, """
+        const out = [];
+        for (const c of arg) {
+          const [h, p, s] = c.token.split(".");
+          const flipped = `${h}.${p}.${s.slice(0, 10)}${s[10] === "A" ? "B" : "A"}${s.slice(11)}`;
+          out.push([await C.verifyJws(c.token, c.jwk, "exchange-envelope+json"),
+                    await C.verifyJws(c.token, c.jwk, "exchange-receipt+json"),
+                    await C.verifyJws(c.token, c.other), await C.verifyJws(flipped, c.jwk)]);
+        }
+        return out;""", cases)
+    for good, wrong_typ, other_key, flipped in got:
+        assert good == {"id": "m-12345678", "to": "bou"}
+        assert (wrong_typ, other_key, flipped) == (None, None, None)

@@ -257,7 +257,11 @@ async def unit_messages(ctx: Ctx, ex: Exchange) -> Response:
     addresses = await _unit_addresses(ctx, ex, Action.EXCHANGE_UNIT_READ)
     inbox = await ex.store.messages_to(addresses, False) if addresses else []
     outbox = await ex.store.messages_from(addresses) if addresses else []
-    return JSONResponse({"addresses": addresses, "inbox": [message_view(m) for m in inbox],
+    names = {a.address: a.name for a in await ex.store.addresses()}
+    views = []
+    for m in inbox:  # with the statuses of its receipts so far, for the list (the receipts themselves per message)
+        views.append({**message_view(m), "statuses": [r.status for r in await ex.store.receipts(m)]})
+    return JSONResponse({"addresses": addresses, "names": names, "inbox": views,
                          "outbox": [message_view(m) for m in outbox]})
 
 

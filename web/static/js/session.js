@@ -229,6 +229,32 @@ export class Session {
     return given;
   }
 
+  // -- the agency exchange (docs/exchange.md) -------------------------------------------------------
+  /**
+   * The unit's exchange address private keys this device can open: each wrap checked against the signature
+   * of the staff device that made it (a device of the unit's staff), opened with the unit key of its epoch,
+   * and checked against the address's public key. Map kid -> non-extractable X25519 CryptoKey; the raw key
+   * exists only inside unwrapAddressKey.
+   */
+  async addressKeys(unitId) {
+    this._addressKeys ??= new Map();
+    const { address_keys: wraps } = await api("GET", `/exchange/v1/units/${encodeURIComponent(unitId)}/address-keys`);
+    const missing = wraps.filter((w) => !this._addressKeys.has(w.kid));
+    const unitKeys = missing.length ? await this.unitKeys(unitId) : new Map();
+    for (const w of missing) {
+      if (this._addressKeys.has(w.kid) || !unitKeys.has(w.unit_epoch) || w.public_key?.crv !== "X25519") continue;
+      const wrapped = { enc: c.unb64u(w.enc), ct: c.unb64u(w.ct) };
+      const wrapper = await this.deviceKeys(w.wrapped_by_device);
+      if (!await c.verifyWrap(wrapper, c.unb64u(w.signature), "address", w.address, w.key_version,
+        `unit:${w.unit_epoch}`, wrapped)) {
+        continue; // a wrap nobody signed is never used
+      }
+      this._addressKeys.set(w.kid, await c.unwrapAddressKey(unitKeys.get(w.unit_epoch), w.address, w.key_version,
+        wrapped, c.unb64u(w.public_key.x)));
+    }
+    return this._addressKeys;
+  }
+
   // -- cases ------------------------------------------------------------------------------------
   async cases() {
     const { cases } = await api("GET", "/api/cases");

@@ -25,3 +25,4 @@ export {
 export { decodeBody, encodeBody } from "./body.js";
 export { headerBytes, newMsgId, openMessage, parseEnvelope, sealMessage, verifyEnvelope } from "./envelope.js";
 export { CONTENT_ENC, KEY_WRAP_ALG, concatKdf, decryptJwe, importP256Private, jweHeader, sha256B64u } from "./jwe.js";
+export { jwsParts, verifyJws } from "./jws.js";

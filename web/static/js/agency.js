@@ -1,0 +1,224 @@
+// Myndighetspost: the unit's agency exchange inbox in the caseworker's browser (docs/exchange.md). The
+// list shows envelopes only (priority, type, sender, received, receipt state). Opening one verifies the
+// envelope's signature against the signed directory, checks the content's hash against it, decrypts the
+// JWE with the address key (unwrapped with the unit key on this device), validates it against its
+// document type's schema and shows it with text nodes only; the device then posts accepted (or rejected
+// with the reason) and, because a person has it in front of them, read.
+import { h, icon } from "./dom.js";
+import { api } from "./api.js";
+import * as c from "./crypto/index.js";
+import { fullTime, isoTime, shortTime } from "./format.js";
+import { t } from "./i18n.js";
+
+const DIRECTORY_TYP = "exchange-directory+json";
+const ENVELOPE_TYP = "exchange-envelope+json";
+const KEY_WAIT_MS = 15000;
+
+export function typeName(type) {
+  return {
+    "message/v1": t("Message"), "orosanmalan/v1": t("Report of concern about a child"),
+    "begaran-om-uppgifter/v1": t("Request for information"), "svar-uppgifter/v1": t("Reply to a request for information"),
+    "begaran-om-handrackning/v1": t("Request for assistance"), "beslut/v1": t("Decision or notification"),
+    "sip-kallelse/v1": t("Invitation to a coordinated care planning meeting (SIP)"),
+  }[type] || type;
+}
+
+/** The receipt state a person cares about: read, then accepted or rejected, then received. */
+export function receiptState(statuses) {
+  for (const s of ["read", "rejected", "accepted"]) if (statuses.includes(s)) return s;
+  return "received";
+}
+
+export function stateWords(state) {
+  return { read: t("Read"), accepted: t("Opened, not read"), rejected: t("Could not be opened"), received: t("New") }[state];
+}
+
+/** Urgent and unread first, then newest first. */
+export function compareMail(a, b) {
+  const first = (m) => (m.priority === "urgent" && !m.statuses.includes("read") ? 0 : 1);
+  return first(a) - first(b) || b.stored_at - a.stored_at || a.id.localeCompare(b.id);
+}
+
+export class AgencyMail {
+  constructor(session, unitId) {
+    this.session = session;
+    this.unitId = unitId;
+    this.base = `/exchange/v1/units/${encodeURIComponent(unitId)}`;
+    this._directory = null;
+    this._schemas = null;
+  }
+
+  async list() {
+    const answer = await api("GET", `${this.base}/messages`);
+    this.addresses = answer.addresses;
+    this.names = answer.names;
+    return [...answer.inbox].sort(compareMail);
+  }
+
+  async directory() {
+    if (!this._directory) {
+      const response = await fetch("/exchange/v1/directory", { credentials: "same-origin" });
+      const token = (await response.text()).trim();
+      const { payload } = c.jwsParts(token);
+      // Signed by the endpoint key it names; the municipality publishes that key's thumbprint.
+      const verified = await c.verifyJws(token, payload.endpoint_key, DIRECTORY_TYP);
+      if (!verified || verified.expires * 1000 < Date.now()) throw new c.CryptoError("the directory does not verify");
+      this._directory = verified;
+    }
+    return this._directory;
+  }
+
+  async schema(type) {
+    if (!this._schemas) {
+      this._schemas = (await api("GET", "/exchange/v1/openapi.json")).components.schemas;
+    }
+    return this._schemas[`Document_${type.replace("/", "_").replaceAll("-", "_")}`];
+  }
+
+  /** The envelope's payload when its signature verifies with its sender's key in the directory, else null. */
+  async verifyEnvelope(envelope) {
+    const { header } = c.jwsParts(envelope);
+    for (const entry of (await this.directory()).addresses) {
+      const key = entry.keys.find((k) => k.kid === header.kid && k.use === "sig");
+      if (!key) continue;
+      const payload = await c.verifyJws(envelope, key, ENVELOPE_TYP);
+      return payload && payload.from === entry.address ? payload : null;
+    }
+    return null;
+  }
+
+  /** The address key `kid`, waiting a little for it when this device is new (its unit key is on its way). */
+  async addressKey(kid) {
+    const deadline = Date.now() + KEY_WAIT_MS;
+    for (;;) {
+      const key = (await this.session.addressKeys(this.unitId)).get(kid);
+      if (key || Date.now() >= deadline) return key;
+      await new Promise((resolve) => { setTimeout(resolve, 1000); });
+    }
+  }
+
+  receipt(msgId, status, reason) {
+    return api("POST", `${this.base}/messages/${encodeURIComponent(msgId)}/receipts`, reason ? { status, reason } : { status });
+  }
+
+  /**
+   * Open one document on this device. Returns {message, envelope, content, schema} or {message, error,
+   * reason}; a rejection reason is also posted as a rejected receipt (once), an opened document as
+   * accepted (once) and read.
+   */
+  async open(msgId) {
+    const message = await api("GET", `${this.base}/messages/${encodeURIComponent(msgId)}`);
+    const statuses = message.receipts.map((r) => c.jwsParts(r).payload.status);
+    const reject = async (reason, error) => {
+      if (!statuses.includes("rejected") && !statuses.includes("accepted")) await this.receipt(msgId, "rejected", reason);
+      return { message, error, reason };
+    };
+    const envelope = await this.verifyEnvelope(message.envelope);
+    if (!envelope || envelope.id !== message.id) return reject("other", t("The sender's signature does not verify."));
+    if (!this.addresses.includes(envelope.to)) return reject("wrong_recipient", t("The document is not addressed to this unit."));
+    if (await c.sha256B64u(message.content) !== envelope.content_sha256) {
+      return reject("content_hash_mismatch", t("The content is not what the sender signed."));
+    }
+    const key = await this.addressKey(c.jweHeader(message.content).kid);
+    if (!key) return { message, error: t("This device has no key for the unit's address yet.") };
+    let content;
+    try {
+      const { plaintext } = await c.decryptJwe(message.content, key);
+      content = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plaintext));
+    } catch {
+      return reject("undecryptable", t("The document could not be decrypted."));
+    }
+    const schema = await this.schema(envelope.type);
+    if (!schema || validate(schema, content, "$").length) {
+      return reject("schema_invalid", t("The document does not follow its document type."));
+    }
+    if (!statuses.includes("accepted") && !statuses.includes("rejected")) await this.receipt(msgId, "accepted");
+    if (!statuses.includes("read")) await this.receipt(msgId, "read");
+    return { message, envelope, content, schema };
+  }
+}
+
+const KINDS = { object: "object", array: "array", string: "string", boolean: "boolean" };
+
+function kindOf(value) {
+  if (Array.isArray(value)) return "array";
+  if (value === null) return "null";
+  return typeof value;
+}
+
+/** Everything wrong with `value` for `schema` (the subset chat/exchange/documents.py validates). */
+export function validate(schema, value, path, problems = []) {
+  const kind = KINDS[schema.type];
+  if (kindOf(value) !== kind) {
+    problems.push(`${path} must be ${schema.type}`);
+    return problems;
+  }
+  if (schema.enum && !schema.enum.includes(value)) problems.push(`${path} must be one of ${schema.enum.join(", ")}`);
+  if (kind === "string" && [...value].length > (schema.maxLength ?? Infinity)) problems.push(`${path} is too long`);
+  if (kind === "array") {
+    if (value.length > (schema.maxItems ?? Infinity)) problems.push(`${path} has too many items`);
+    value.forEach((item, i) => validate(schema.items, item, `${path}[${i}]`, problems));
+  }
+  if (kind === "object") {
+    for (const name of schema.required) if (!(name in value)) problems.push(`${path}.${name} is required`);
+    for (const [name, item] of Object.entries(value)) {
+      if (!(name in schema.properties)) problems.push(`${path}.${name} is not allowed`);
+      else validate(schema.properties[name], item, `${path}.${name}`, problems);
+    }
+  }
+  return problems;
+}
+
+/** The readable rendering (chat/exchange/documents.py `render`): the schema's titles, in its order. */
+export function renderDocument(schema, content) {
+  const list = h("dl", { class: "document-fields" });
+  for (const [name, prop] of Object.entries(schema.properties)) {
+    if (!(name in content)) continue;
+    const value = content[name];
+    const title = prop.title || name;
+    let shown;
+    if (prop.type === "object") shown = renderDocument(prop, value);
+    else if (prop.type === "array") {
+      shown = h("ul", { class: "document-items" }, value.map((entry) => {
+        if (prop.items.type !== "object") return h("li", { text: String(entry) });
+        if ("data" in entry) {
+          return h("li", { text: `${entry.name} (${entry.media_type}, ${Math.floor(entry.data.length * 3 / 4)} B)` });
+        }
+        return h("li", {}, renderDocument(prop.items, entry));
+      }));
+    } else if (prop.type === "boolean") shown = value ? t("Yes") : t("No");
+    else shown = String(value);
+    const danger = name === "immediate_danger" && value === true;
+    list.append(h("div", { class: `document-field${danger ? " danger" : ""}`, "data-field": name },
+      h("dt", { text: title }), h("dd", {}, danger ? icon("urgent") : null, shown)));
+  }
+  return list;
+}
+
+export function priorityWords(priority) {
+  return priority === "urgent" ? t("Urgent") : t("Normal");
+}
+
+/** One list entry: priority, type, sender, received time, receipt state; `onOpen(id)` on a plain click. */
+export function mailItem(m, names, isOpen, onOpen) {
+  const state = receiptState(m.statuses);
+  const urgent = m.priority === "urgent";
+  const received = m.stored_at * 1000;
+  const link = h("a", { href: `/inbox?agency=${encodeURIComponent(m.id)}`, class: "case-link", "data-agency-id": m.id,
+    "aria-current": isOpen ? "true" : null },
+  h("span", { class: "case-row" },
+    h("span", { class: "case-name", text: typeName(m.type) }),
+    h("time", { datetime: isoTime(received), title: fullTime(received), text: shortTime(received) })),
+  h("span", { class: "case-title", text: t("From %(sender)s", { sender: names[m.from] || m.from }) }),
+  m.label ? h("span", { class: "case-meta", text: m.label }) : null,
+  h("span", { class: "case-row" },
+    h("span", { class: `badge priority-${m.priority}` }, urgent ? icon("urgent") : null,
+      h("span", { text: priorityWords(m.priority) })),
+    h("span", { class: `badge receipt-${state}`, text: stateWords(state) })));
+  link.addEventListener("click", (event) => {
+    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    onOpen(m.id);
+  });
+  return h("li", { class: `case-item agency-item${urgent ? " urgent" : ""}${isOpen ? " is-open" : ""}` }, link);
+}
