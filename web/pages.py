@@ -73,6 +73,8 @@ PAGES = {
     "devices": Page("devices", N_("Devices"), "any"),
     "unit": Page("unit", N_("Unit"), "staff", ("supervisor", "unit_admin")),
     "review": Page("review", N_("Log review"), "staff", ("log_reviewer",)),
+    "booking": Page("booking", N_("Book a meeting"), "citizen", ("citizen",)),
+    "calendar": Page("calendar", N_("Calendar"), "staff", ("caseworker", "supervisor", "unit_admin")),
 }
 
 
@@ -250,7 +252,8 @@ async def device_qr(request: Request) -> Response:
 
 ROUTES = [PageRoute(path, PUBLIC, _page(PAGES[name])) for path, name in [
     ("/", "signin"), ("/cases", "cases"), ("/cases/{case_id}", "case"), ("/inbox", "inbox"),
-    ("/inbox/{case_id}", "inbox"), ("/devices", "devices"), ("/unit", "unit"), ("/review", "review")]] + [
+    ("/inbox/{case_id}", "inbox"), ("/devices", "devices"), ("/unit", "unit"), ("/review", "review"),
+    ("/cases/{case_id}/booking", "booking"), ("/calendar", "calendar")]] + [
     PageRoute("/static/{path:path}", PUBLIC, static_file),
     PageRoute("/manifest.webmanifest", PUBLIC, manifest),
     PageRoute("/icons/icon-{size:int}.png", PUBLIC, icon),

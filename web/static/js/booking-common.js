@@ -1,0 +1,29 @@
+// What the booking pages share: the meeting forms' names and the refusals a person can act on, in words.
+import { alertError } from "./app.js";
+import { status } from "./dom.js";
+import { t } from "./i18n.js";
+
+export const FORM_NAMES = {
+  in_person: () => t("Meeting in person"), phone: () => t("Phone meeting"), video: () => t("Video meeting"),
+};
+// Refusals the person can act on, in words; anything else is told by the app's general explanation.
+export const REFUSALS = {
+  slot_taken: () => t("Someone else has just booked that time. Choose another."),
+  too_late_to_change: () => t("It is too late to change this booking here. Call the unit."),
+  slot_past: () => t("That time has already passed."),
+  slot_overlaps: () => t("You already have a time that overlaps this one."),
+  slot_booked: () => t("The time is booked: cancel the booking first."),
+};
+
+export function guardedWith(alertId) {
+  return async (work) => {
+    status(alertId, "");
+    try {
+      await work();
+    } catch (error) {
+      if (REFUSALS[error?.code]) status(alertId, REFUSALS[error.code](), "error");
+      else alertError(alertId, error);
+    }
+  };
+}
+

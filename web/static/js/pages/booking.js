@@ -1,0 +1,109 @@
+// Tidsbokning for the citizen: the open times of the case's unit, picking a meeting form (in person shows the
+// office's address), booking, and the person's own bookings with cancel and reschedule (turned off, with
+// the reason in words, from the limit before the meeting on).
+import { api } from "../api.js";
+import { announce, byId, h, status } from "../dom.js";
+import { fullTime, isoTime } from "../format.js";
+import { t } from "../i18n.js";
+import { alertError, boot, config } from "../app.js";
+import { FORM_NAMES, guardedWith } from "../booking-common.js";
+
+const STATUS_NAMES = {
+  booked: () => t("Booked"), cancelled: () => t("Cancelled"), rescheduled: () => t("Moved to another time"),
+};
+
+const guarded = guardedWith("booking-error");
+const base = `/api/cases/${encodeURIComponent(config.case_id)}/bookings`;
+let rescheduling = null; // the booking being moved, while the person picks its new time
+
+const clock = new Intl.DateTimeFormat(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
+
+function when(slot) {
+  return h("time", { datetime: isoTime(slot.starts_at), text: `${fullTime(slot.starts_at)}–${clock.format(new Date(slot.ends_at))}` });
+}
+
+function whyNot(booking, hours) {
+  if (booking.why_not === "too_late_to_change") {
+    return t("Less than %(hours)s hours remain: call the unit to change or cancel this meeting.", { hours });
+  }
+  if (booking.why_not === "booking_started") return t("The meeting has started or passed.");
+  return "";
+}
+
+function bookingItem(booking, hours) {
+  const active = booking.status === "booked";
+  const form = FORM_NAMES[booking.form]();
+  const why = active && !booking.may_change ? whyNot(booking, hours) : "";
+  const whyId = `why-${booking.id}`;
+  return h("li", { class: "device booking", "data-booking-id": booking.id },
+    h("p", {}, h("strong", {}, when(booking.slot))),
+    h("p", { text: `${form} · ${STATUS_NAMES[booking.status]()}` }),
+    booking.form === "in_person" && booking.slot.address ? h("p", { text: t("Address: %(address)s", { address: booking.slot.address }) }) : null,
+    booking.video_link && active ? h("p", {}, h("a", { href: booking.video_link, text: t("Join the video meeting") })) : null,
+    booking.on_behalf ? h("p", { class: "muted", text: t("Booked for you by the unit.") }) : null,
+    active ? h("div", { class: "form-actions" },
+      h("button", { type: "button", class: "button secondary", disabled: !booking.may_change,
+        "aria-describedby": why ? whyId : null, text: t("Change time"),
+        onclick: () => startReschedule(booking) }),
+      h("button", { type: "button", class: "button quiet", disabled: !booking.may_change,
+        "aria-describedby": why ? whyId : null, text: t("Cancel booking"),
+        onclick: () => guarded(async () => {
+          await api("POST", `${base}/${booking.id}/cancel`);
+          announce(t("The booking is cancelled."));
+          await render();
+        }) })) : null,
+    why ? h("p", { id: whyId, class: "muted", text: why }) : null);
+}
+
+function startReschedule(booking) {
+  rescheduling = booking;
+  status("reschedule-status", t("Choose a new time for your meeting."));
+  byId("open-slots-heading").focus();
+}
+
+function slotItem(slot) {
+  const name = `form-${slot.id}`;
+  const choices = slot.forms.map((form, i) => h("label", { class: "choice" },
+    h("input", { type: "radio", name, value: form, checked: i === 0 }), " ", FORM_NAMES[form](),
+    form === "in_person" && slot.address ? ` (${slot.address})` : ""));
+  const formEl = h("form", { class: "slot-form" },
+    h("fieldset", {}, h("legend", {}, when(slot)), ...choices),
+    h("button", { type: "submit", class: "button", text: rescheduling ? t("Move here") : t("Book this time") }));
+  formEl.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = new FormData(formEl).get(name);
+    guarded(async () => {
+      if (rescheduling) {
+        await api("POST", `${base}/${rescheduling.id}/reschedule`, { slot_id: slot.id, form });
+        rescheduling = null;
+        status("reschedule-status", "");
+        announce(t("Your meeting is moved."));
+      } else {
+        await api("POST", base, { slot_id: slot.id, form });
+        announce(t("Your meeting is booked."));
+      }
+      status("setup-status", t("Done. A confirmation is sent to your e-mail if you have given one."));
+      await render();
+    });
+  });
+  return h("li", { class: "device slot", "data-slot-id": slot.id }, formEl);
+}
+
+async function render() {
+  const view = await api("GET", base);
+  const hours = view.change_limit_hours;
+  byId("booking-limit").textContent = t("You can change or cancel a booking here until %(hours)s hours before it starts.", { hours });
+  const mine = byId("my-bookings");
+  mine.replaceChildren(...view.bookings.map((b) => bookingItem(b, hours)));
+  if (!view.bookings.length) mine.append(h("li", { class: "empty", text: t("You have no bookings.") }));
+  const open = byId("open-slots");
+  open.replaceChildren(...view.open_slots.map(slotItem));
+  if (!view.open_slots.length) open.append(h("li", { class: "empty", text: t("There are no open times right now.") }));
+}
+
+async function main() {
+  await boot();
+  await render();
+}
+
+main().catch((error) => alertError("booking-error", error));
