@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import json
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from web.cli import main as samtal
 from web.client.transport import ClientError
 
 from .conftest import free_port, server_fixture
@@ -272,3 +274,20 @@ async def test_a_reminder_goes_before_the_time(login, mailbox):
         assert word not in ics and word not in text, word
     await asyncio.sleep(2.5)  # sent once
     assert len([m for m in mailbox.messages if "erik@demo.samtal.invalid" in m.rcpt_tos]) == before + 2
+
+
+async def test_an_operator_adds_an_office_that_times_in_person_then_offer(login, server, capsys):
+    assert samtal(["booking", "office", "--data-dir", str(server.data_dir), "--unit", UNIT,
+                   "--address", "Kungsgatan 5, 411 19 Göteborg"]) == 0
+    offices = {o["address"]: o["id"] for o in json.loads(capsys.readouterr().out)["offices"]}
+    assert set(offices) == {"Storgatan 1, 111 22 Stockholm", "Kungsgatan 5, 411 19 Göteborg"}
+    assert samtal(["booking", "office", "--data-dir", str(server.data_dir), "--unit", "no-such-unit"]) == 2
+    anna = await login("anna")
+    start = day_start(10) + 9 * HOUR
+    slot = (await anna.transport.call("POST", f"/api/units/{UNIT}/slots", {
+        "starts_at": start, "ends_at": start + HOUR, "forms": ["in_person"],
+        "office_id": offices["Kungsgatan 5, 411 19 Göteborg"]}))["slot"]
+    assert slot["address"] == "Kungsgatan 5, 411 19 Göteborg"
+    other = await refused(anna.transport.call("POST", f"/api/units/{UNIT}/slots", {
+        "starts_at": start + 2 * HOUR, "ends_at": start + 3 * HOUR, "forms": ["in_person"], "office_id": 9999}))
+    assert other.code == "no_office"

@@ -233,6 +233,28 @@ def cmd_audit_prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_booking_office(args: argparse.Namespace) -> int:
+    """Add an office address to a unit, where its staff meet citizens in person; list the unit's offices."""
+    from .config import Settings
+
+    path = Path(args.data_dir or Settings().data_dir) / "samtal.sqlite3"
+    if not path.exists():
+        print(json.dumps({"error": "no_database", "message": f"no database at {path}"}), file=sys.stderr)
+        return 2
+    with contextlib.closing(sqlite3.connect(path, timeout=10)) as db:
+        if db.execute("SELECT 1 FROM units WHERE id = ?", (args.unit,)).fetchone() is None:
+            print(json.dumps({"error": "unknown_unit", "message": f"no unit {args.unit}"}), file=sys.stderr)
+            return 2
+        if args.address:
+            with db:
+                db.execute("INSERT INTO booking_offices (unit_id, address) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                           (args.unit, args.address.strip()))
+        rows = db.execute("SELECT id, address FROM booking_offices WHERE unit_id = ? ORDER BY id",
+                          (args.unit,)).fetchall()
+    print(json.dumps({"unit": args.unit, "offices": [{"id": i, "address": a} for i, a in rows]}, ensure_ascii=False))
+    return 0
+
+
 def _hash_at(path: Path, row_id: int) -> bytes | None:
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         row = db.execute("SELECT hash FROM audit_log WHERE id = ?", (row_id,)).fetchone()
@@ -297,6 +319,16 @@ def build_parser() -> argparse.ArgumentParser:
     prune_cmd.add_argument("--data-dir", help="the server's data folder (default: ./data or SAMTAL_DATA_DIR)")
     prune_cmd.add_argument("--days", type=int, help="override the retention period, in days")
     prune_cmd.set_defaults(func=cmd_audit_prune)
+    booking = sub.add_parser("booking", help="tidsbokning", description="Set up booking for a unit.")
+    booking_actions = booking.add_subparsers(dest="booking_action", required=True)
+    office_cmd = booking_actions.add_parser(
+        "office", help="add or list a unit's office addresses", description="Add an office address where the "
+        "unit's staff meet citizens in person (offered with times published for meetings in person), and list "
+        "the unit's offices as JSON. Without --address, only lists them.")
+    office_cmd.add_argument("--data-dir", help="the server's data folder (default: ./data or SAMTAL_DATA_DIR)")
+    office_cmd.add_argument("--unit", required=True, help="the unit's id")
+    office_cmd.add_argument("--address", help="the office's street address, e.g. 'Storgatan 1, 111 22 Stockholm'")
+    office_cmd.set_defaults(func=cmd_booking_office)
     add_exchange_parser(sub)
     return parser
 
