@@ -129,3 +129,21 @@ def test_the_caseworker_publishes_times_and_books_for_a_citizen(browser, server,
         assert any(b["on_behalf"] and b["booked_by"] == "anna" and b["form"] == "video" for b in mine)
     finally:
         anna.page.context.close()
+
+
+@pytest.mark.parametrize(("name", "home", "path", "heading", "options"), [
+    ("Dana Karlsson", "/cases", f"/cases/{CASE_DANA}/booking", "Book a meeting", PHONE),
+    ("Anna Lind", "/inbox", "/calendar", "Calendar", DESKTOP)])
+def test_the_booking_pages_in_english(browser, server, axe, name, home, path, heading, options):
+    person = new_person(browser, server, options, "en")
+    try:
+        person.goto("/")
+        person.page.get_by_role("button", name=name).click()
+        person.page.wait_for_url(f"**{home}")
+        person.goto(path)
+        expect(person.page.get_by_role("heading", level=1)).to_have_text(heading)
+        expect(person.page.locator("#booking-limit, #calendar-summary")).not_to_be_empty(timeout=20_000)
+        expect(person.page.locator("html")).to_have_attribute("lang", "en")
+        check(person, axe)
+    finally:
+        person.page.context.close()
