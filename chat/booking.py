@@ -374,6 +374,9 @@ class Bookings:
             raise InvalidInput(f"form is one of {', '.join(FORMS)}", code="invalid_field")
         booking = await self.store.book(slot_id, case, form, actor, now_ms(), self._check_slot(case, form),
                                         replaces=booking_id)
+        old = await self.store.booking(booking_id)
+        if old is not None:
+            self.notify("cancellation", old)  # the old time leaves the person's calendar
         self.notify("confirmation", booking)
         return booking
 

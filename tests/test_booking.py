@@ -249,11 +249,20 @@ async def test_a_booking_is_confirmed_by_mail_with_an_invitation_and_nothing_sen
     for word in SENSITIVE:
         assert word not in ics and word not in text and word not in str(mail["Subject"]), word
 
-    await dana.transport.call("POST", f"/api/cases/{CASE_DANA}/bookings/{booking['id']}/cancel")
-    cancel = (await mails_to(mailbox, "dana.k@example.se", 2))[1]
+    # Moved: the old time is cancelled in the person's calendar, the new one is sent.
+    later = await publish(anna, start + DAY, ["phone"], minutes=45)
+    moved = (await dana.transport.call("POST", f"/api/cases/{CASE_DANA}/bookings/{booking['id']}/reschedule",
+                                       {"slot_id": later["id"], "form": "phone"}))["booking"]
+    found = await mails_to(mailbox, "dana.k@example.se", 3)
+    by_uid = {parse_ics(parts(m)[2])["UID"]: parse_ics(parts(m)[2])["METHOD"] for m in found[1:]}
+    assert by_uid == {f"booking-{booking['id']}@samtal.invalid": "CANCEL",
+                      f"booking-{moved['id']}@samtal.invalid": "REQUEST"}
+
+    await dana.transport.call("POST", f"/api/cases/{CASE_DANA}/bookings/{moved['id']}/cancel")
+    cancel = (await mails_to(mailbox, "dana.k@example.se", 4))[3]
     mail, _, ics = parts(cancel)
     assert mail["Subject"] == "Avbokad tid i Samtal"
-    assert parse_ics(ics)["METHOD"] == "CANCEL" and parse_ics(ics)["UID"] == f"booking-{booking['id']}@samtal.invalid"
+    assert parse_ics(ics)["METHOD"] == "CANCEL" and parse_ics(ics)["UID"] == f"booking-{moved['id']}@samtal.invalid"
     await dana.transport.call("PUT", "/api/me/contact", {"email": None})
     assert (await dana.transport.call("GET", "/api/me/contact"))["email"] is None
 
