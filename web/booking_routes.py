@@ -3,6 +3,8 @@ publishing times, the person's contact e-mail; and the mail that confirms and re
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import smtplib
 from typing import TYPE_CHECKING, Any
@@ -16,7 +18,13 @@ from chat.model import Case
 from chat.policy import Action
 from chat.sqlite_writer import now_ms
 
+from crypto.encoding import b64u
+
 from .httpapi import Ctx, api
+from .keyfiles import server_secret
+
+# The secret the video rooms' names are derived from (web/keyfiles.py).
+ROOM_KEY_FILE = "video-room.key"
 
 if TYPE_CHECKING:
     from chat.storage import Storage
@@ -41,6 +49,7 @@ class BookingApp:
         self.mail_config = booking_mail.MailConfig(settings.smtp_host, settings.smtp_port, settings.smtp_from, link)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reminders: asyncio.Task[None] | None = None
+        self._room_key: bytes | None = None
 
     async def start(self) -> None:
         if self.settings.demo and await self.store.get_unit(DEMO_OFFICE[0]) is not None:
@@ -58,8 +67,15 @@ class BookingApp:
             task.cancel()
 
     def video_link(self, booking: Booking) -> str:
+        """The meeting link. `{booking}` becomes a room name derived from the booking with a server secret:
+        the same in every mail and on the page, and not guessable from the (sequential) booking id."""
         template = self.settings.video_link_template
-        return template.format(booking=booking.id, unit=booking.slot.unit_id) if template else ""
+        if not template:
+            return ""
+        if self._room_key is None:
+            self._room_key = server_secret(self.settings.data_dir, ROOM_KEY_FILE)
+        room = hmac.new(self._room_key, f"samtal/video-room/v1/{booking.id}".encode(), hashlib.sha256).digest()
+        return template.format(booking=b64u(room[:16]), unit=booking.slot.unit_id)
 
     # -- mail ---------------------------------------------------------------------------------------------
     def _notify(self, kind: str, booking: Booking) -> None:

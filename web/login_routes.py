@@ -10,11 +10,9 @@ import hashlib
 import hmac
 import logging
 import math
-import os
 import re
 import secrets
 import time
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -26,6 +24,7 @@ from chat.storage import LoginAttempt, Storage
 
 from .config import Settings
 from .httpapi import PUBLIC, Ctx, api
+from .keyfiles import server_secret
 from .oidc import PNR_CLAIM, LoginRefused, OpenIdProvider, ProviderConfig, random_token
 from .problems import problem
 from .sessions import is_local_http
@@ -83,20 +82,7 @@ def identity_key(settings: Settings) -> bytes:
     server's user only). Losing it cuts every account from its sign-in, so it is backed up with the database."""
     if settings.pnr_hmac_key:
         return settings.pnr_hmac_key.encode("utf-8")
-    path = Path(settings.data_dir) / KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process made it first
-        else:
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_hex(32))
-    key = path.read_text(encoding="ascii").strip()
-    if len(key) < 32:
-        raise SystemExit(f"{path} is damaged: it must hold the identity key (64 hex digits)")
-    return key.encode("ascii")
+    return server_secret(settings.data_dir, KEY_FILE)
 
 
 class Login:
