@@ -28,3 +28,14 @@ async def frames_of(socket: Socket, kind: str, count: int, timeout: float = 30.0
     async def collect() -> list[dict[str, Any]]:
         return [await next_frame(socket, kind, timeout, case_id) for _ in range(count)]
     return await asyncio.wait_for(collect(), timeout)
+
+
+class Mailbox:
+    """An aiosmtpd handler that keeps what a local SMTP server receives, for tests of e-mail."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        self.messages.append(envelope)
+        return "250 OK"

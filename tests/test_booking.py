@@ -19,20 +19,11 @@ from web.cli import main as samtal
 from web.client.transport import ClientError
 
 from .conftest import free_port, server_fixture
-from .helpers import CASE_DANA, CASE_ERIK
+from .helpers import CASE_DANA, CASE_ERIK, Mailbox
 
 UNIT = "ekonomiskt-bistand"
 HOUR = 3600 * 1000
 DAY = 24 * HOUR
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
-        self.messages.append(envelope)
-        return "250 OK"
 
 
 SMTP_PORT = free_port()

@@ -23,21 +23,13 @@ from web.cli import main as samtal
 from web.client.exchange import AgencyClient, UnitClient, verify_proof
 
 from .conftest import ROOT, free_port, server_fixture
+from .helpers import Mailbox
 
 HERE = Path(__file__).parent / "exchange"
 OROSANMALAN = json.loads((HERE / "orosanmalan.json").read_text(encoding="utf-8"))
 EB, BOU = "ekonomiskt-bistand.demo-kommun", "barn-och-unga.demo-kommun"
 NPM_PREFIX = ROOT / ".cache" / "npm" / "exchange"  # a prefix of its own: `npm --no-save` prunes others
 MAX_BYTES = 1_000_000
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
-        self.messages.append(envelope)
-        return "250 OK"
 
 
 SMTP_PORT = free_port()

@@ -175,17 +175,26 @@ def cmd_client(args: argparse.Namespace) -> int:
         return 2
 
 
+def _existing_database(data_dir: str | None) -> Path | None:
+    """The server's database for a command that works on it directly; None (and a JSON error on stderr)
+    when there is none, so that a mistyped folder is not silently made into an empty database."""
+    from .config import Settings
+
+    path = Path(data_dir or Settings().data_dir) / "samtal.sqlite3"
+    if not path.exists():
+        print(json.dumps({"error": "no_database", "message": f"no database at {path}"}), file=sys.stderr)
+        return None
+    return path
+
+
 # -- audit -------------------------------------------------------------------------------------------
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Exit 0 when the chain is intact; 1 naming the first broken row; 2 when there is no database."""
     from chat.audit import verify
     from chat.sqlite_store import read_audit_anchor, read_audit_rows
 
-    from .config import Settings
-
-    path = Path(args.data_dir or Settings().data_dir) / "samtal.sqlite3"
-    if not path.exists():
-        print(json.dumps({"error": "no_database", "message": f"no database at {path}"}), file=sys.stderr)
+    path = _existing_database(args.data_dir)
+    if path is None:
         return 2
     expect = None
     if args.expect_head:
@@ -218,9 +227,8 @@ def cmd_audit_prune(args: argparse.Namespace) -> int:
     from .config import Settings
 
     settings = Settings()
-    path = Path(args.data_dir or settings.data_dir) / "samtal.sqlite3"
-    if not path.exists():
-        print(json.dumps({"error": "no_database", "message": f"no database at {path}"}), file=sys.stderr)
+    path = _existing_database(args.data_dir)
+    if path is None:
         return 2
     days = args.days if args.days is not None else settings.audit_retention_days
     if days < 1:
@@ -235,11 +243,8 @@ def cmd_audit_prune(args: argparse.Namespace) -> int:
 
 def cmd_booking_office(args: argparse.Namespace) -> int:
     """Add an office address to a unit, where its staff meet citizens in person; list the unit's offices."""
-    from .config import Settings
-
-    path = Path(args.data_dir or Settings().data_dir) / "samtal.sqlite3"
-    if not path.exists():
-        print(json.dumps({"error": "no_database", "message": f"no database at {path}"}), file=sys.stderr)
+    path = _existing_database(args.data_dir)
+    if path is None:
         return 2
     with contextlib.closing(sqlite3.connect(path, timeout=10)) as db:
         if db.execute("SELECT 1 FROM units WHERE id = ?", (args.unit,)).fetchone() is None:
