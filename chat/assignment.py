@@ -3,17 +3,12 @@ substitutes by date range; a substitute may answer the absent caseworker's cases
 sent them live; the citizen is shown who answers instead."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from .errors import Forbidden, InvalidInput, NotFound
-from .model import Case, Role, Substitution, User
+from .model import Case, Role, Substitution, User, now_ms
 from .policy import Action, decide
 from .storage import Storage
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ from typing import Any
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .model import Case, Role, User
 from .policy import Action, decide
-from .sqlite_writer import SqliteWriter, now_ms
+from .model import now_ms
+from .sqlite_writer import SqliteWriter
 
 FORMS = ("in_person", "phone", "video")
 HOUR_MS = 3600 * 1000

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -17,7 +16,7 @@ from crypto.errors import MalformedError
 from .assignment import Assignments
 from .auditing import Auditor, event
 from .errors import BadSignature, Forbidden, InvalidInput, NotFound, SamtalError, StaleEpoch
-from .model import Ack, Case, ReceiptMarks, StoredMessage, User
+from .model import Ack, Case, ReceiptMarks, StoredMessage, User, now_ms
 from .policy import Action, decide
 from .storage import Storage
 
@@ -31,10 +30,6 @@ ReceiptFanout = Callable[[Case, ReceiptMarks], None]
 # are kept as security events; plain malformed input is only logged.
 SECURITY_CODES = frozenset({"bad_signature", "stale_epoch", "unknown_case", "forbidden", "device_not_owned",
                             "device_revoked"})
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class MessageService:

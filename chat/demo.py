@@ -4,8 +4,7 @@ Only accounts and cases are seeded here. Keys are made by clients: the demo key 
 process acting as the supervisor's device) creates the unit key and the case keys; see docs/demo.md."""
 from __future__ import annotations
 
-from .delivery import now_ms
-from .model import Case, Municipality, Role, Unit, User
+from .model import Case, Municipality, Role, Unit, User, now_ms
 from .storage import Storage
 
 MUNICIPALITY = Municipality("demo-kommun", "Demo kommun")

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from crypto.keys import DevicePublicKeys, verify_registration_proof
 from crypto.wrap import WrappedKey, verify_unit_epoch, verify_wrap
 
-from .delivery import now_ms
 from .errors import BadSignature, Conflict, Forbidden, InvalidInput, NotFound
-from .model import Case, CaseKeyWrap, Device, Role, UnitKeyEpoch, UnitKeyGrant, User
+from .model import Case, CaseKeyWrap, Device, Role, UnitKeyEpoch, UnitKeyGrant, User, now_ms
 from .policy import Action, decide
 from .storage import Storage
 

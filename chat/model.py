@@ -1,8 +1,14 @@
 """The domain's vocabulary: the records Samtal keeps, named once and used everywhere else."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from enum import StrEnum
+
+
+def now_ms() -> int:
+    """Times in Samtal are milliseconds since the epoch (UTC), as integers."""
+    return int(time.time() * 1000)
 
 
 class Role(StrEnum):

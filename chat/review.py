@@ -3,12 +3,11 @@ case, staff member and period, draws random samples, and records findings. Every
 audited by the route that serves it."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from .audit import AuditRow
 from .errors import Forbidden, InvalidInput, NotFound
-from .model import User
+from .model import User, now_ms
 from .policy import Action, decide
 from .storage import Storage
 
@@ -73,7 +72,7 @@ class LogReview:
         if not rows or rows[0].id != audit_id:
             raise NotFound("no such audit row in your unit", code="unknown_audit_row")
         return await self.store.add_finding(unit_id, audit_id, user.id, verdict, note.strip()[:2000],
-                                            int(time.time() * 1000))
+                                            now_ms())
 
     async def findings(self, user: User) -> list[Finding]:
         unit_id = self._require(user, Action.AUDIT_READ)

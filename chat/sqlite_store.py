@@ -29,8 +29,9 @@ from .model import (
     UnitKeyEpoch,
     UnitKeyGrant,
     User,
+    now_ms,
 )
-from .sqlite_writer import MAX_BATCH, SqliteWriter, now_ms as _now_ms
+from .sqlite_writer import MAX_BATCH, SqliteWriter
 from .storage import LoginAttempt, Storage
 
 __all__ = ["MAX_BATCH", "SqliteStore", "prune_audit", "read_audit_anchor", "read_audit_rows"]
@@ -97,7 +98,7 @@ class SqliteStore(Storage):
     async def add_user(self, user: User) -> None:
         await self._write([(
             "INSERT INTO users (id, username, display_name, role, unit_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (user.id, user.username, user.display_name, user.role.value, user.unit_id, _now_ms()))])
+            (user.id, user.username, user.display_name, user.role.value, user.unit_id, now_ms()))])
 
     _USER_COLS = "id, username, display_name, role, unit_id"
 
@@ -379,7 +380,7 @@ class SqliteStore(Storage):
             cur = db.execute("INSERT INTO substitutions (unit_id, absent_user, substitute, starts_at, ends_at,"
                              " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                              (sub.unit_id, sub.absent_user, sub.substitute, sub.starts_at, sub.ends_at,
-                              sub.created_by, _now_ms()))
+                              sub.created_by, now_ms()))
             return int(cur.lastrowid or 0)
         return await self.writer.transaction(add)
 
@@ -417,7 +418,7 @@ class SqliteStore(Storage):
             " ON CONFLICT (case_id, user_id) DO UPDATE SET"
             " delivered_seq = max(delivered_seq, excluded.delivered_seq),"
             " read_seq = max(read_seq, excluded.read_seq), updated_at = excluded.updated_at",
-            (case_id, user_id, delivered_seq, read_seq, _now_ms()))])
+            (case_id, user_id, delivered_seq, read_seq, now_ms()))])
         row = await self._one("SELECT delivered_seq, read_seq FROM receipts WHERE case_id = ? AND user_id = ?",
                               (case_id, user_id))
         return ReceiptMarks(case_id, user_id, row[0], row[1])
@@ -456,7 +457,7 @@ class SqliteStore(Storage):
             row = db.execute("SELECT user_id FROM identities WHERE identity_hash = ?", (identity_hash,)).fetchone()
             if row:
                 return str(row[0])
-            now = _now_ms()
+            now = now_ms()
             db.execute("INSERT INTO users (id, username, display_name, role, unit_id, created_at)"
                        " VALUES (?, ?, ?, ?, ?, ?)", (user.id, user.username, user.display_name, user.role.value,
                                                       user.unit_id, now))
@@ -544,7 +545,7 @@ def prune_audit(path: Path | str, older_than_ms: int) -> int:
             db.execute("INSERT INTO audit_anchor (singleton, last_pruned_id, last_pruned_hash, pruned_at)"
                        " VALUES (1, ?, ?, ?) ON CONFLICT (singleton) DO UPDATE SET last_pruned_id ="
                        " excluded.last_pruned_id, last_pruned_hash = excluded.last_pruned_hash,"
-                       " pruned_at = excluded.pruned_at", (last[0], last[1], _now_ms()))
+                       " pruned_at = excluded.pruned_at", (last[0], last[1], now_ms()))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

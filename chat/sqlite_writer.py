@@ -11,17 +11,15 @@ import asyncio
 import json
 import logging
 import sqlite3
-import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from importlib import resources
-from pathlib import Path
 from typing import Any, TypeVar
 
 from .audit import GENESIS, AuditEvent, chain_hash
 from .errors import Conflict
-from .model import Ack
+from .model import Ack, now_ms
 
 log = logging.getLogger("samtal.storage")
 
@@ -29,10 +27,6 @@ log = logging.getLogger("samtal.storage")
 MAX_BATCH = 256
 AUDIT_CHECKPOINT_EVERY = 1000
 T = TypeVar("T")
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def pragmas(db: sqlite3.Connection, synchronous: str) -> None:

@@ -16,7 +16,7 @@ from chat.booking import Booking, BookingStore, Bookings, Slot
 from chat.errors import InvalidInput
 from chat.model import Case
 from chat.policy import Action
-from chat.sqlite_writer import now_ms
+from chat.model import now_ms
 
 from crypto.encoding import b64u
 

@@ -27,7 +27,7 @@ from chat.exchange.service import (
 from chat.exchange.store import Address, AddressKeyWrap, ExchangeStore
 from chat.model import Role, User
 from chat.policy import Action, decide
-from chat.sqlite_writer import now_ms
+from chat.model import now_ms
 from crypto.encoding import b64u, unb64u
 from crypto.errors import MalformedError
 from crypto.keys import DevicePublicKeys

@@ -18,7 +18,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from chat.model import Role, User
+from chat.model import Role, User, now_ms
 from chat.policy import Action
 from chat.storage import LoginAttempt, Storage
 
@@ -45,10 +45,6 @@ NEXT = re.compile(r"^/(?![/\\])[A-Za-z0-9/_.~%?=&-]{0,200}$")  # a path on this 
 
 def _sha256(value: str) -> bytes:
     return hashlib.sha256(value.encode("utf-8")).digest()
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class RateLimiter:
@@ -204,7 +200,7 @@ async def start_login(ctx: Ctx) -> Response:
     except LoginRefused as refused:
         return await _audit_refusal(ctx, kind, refused)
     next_path = ctx.request.query_params.get("next", "/")
-    now = _now_ms()
+    now = now_ms()
     await ctx.services.store.add_login_attempt(
         LoginAttempt(_sha256(state), kind, nonce, verifier, _sha256(binding),
                      next_path if NEXT.match(next_path) else "/", now), forget_before=now - ATTEMPT_KEEP_MS)
@@ -216,14 +212,14 @@ async def start_login(ctx: Ctx) -> Response:
 
 async def _take_attempt(request: Request, kind: str) -> LoginAttempt:
     state = request.query_params.get("state", "")
-    attempt = await request.app.state.services.store.take_login_attempt(_sha256(state), _now_ms()) \
+    attempt = await request.app.state.services.store.take_login_attempt(_sha256(state), now_ms()) \
         if 0 < len(state) <= 200 else None
     if attempt is None or attempt.kind != kind:
         raise LoginRefused(400, "this sign-in was not started here", code="unknown_login", reason="unknown_state")
     if attempt.used_at is not None:
         raise LoginRefused(400, "this sign-in answer was used already", code="login_replayed",
                            reason="replayed_state")
-    if _now_ms() - attempt.created_at > ATTEMPT_TTL_MS:
+    if now_ms() - attempt.created_at > ATTEMPT_TTL_MS:
         raise LoginRefused(400, "the sign-in took too long; start again", code="login_expired",
                            reason="expired_state")
     binding = request.cookies.get(LOGIN_COOKIE, "")

@@ -8,9 +8,8 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from chat.audit import AuditRow
-from chat.delivery import now_ms
 from chat.errors import Forbidden, InvalidInput, NotFound
-from chat.model import Case, CaseKeyWrap, Device, Role, Substitution, UnitKeyEpoch, UnitKeyGrant, User
+from chat.model import Case, CaseKeyWrap, Device, Role, Substitution, UnitKeyEpoch, UnitKeyGrant, User, now_ms
 from chat.policy import Action
 from chat.review import AuditFilter
 from crypto.encoding import b64u

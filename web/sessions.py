@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from chat.model import User
+from chat.model import User, now_ms
 from chat.storage import Storage
 
 COOKIE = "samtal_session"
@@ -20,10 +19,6 @@ TOUCH_INTERVAL_MS = 60_000
 
 def _hash(session_id: str) -> bytes:
     return hashlib.sha256(session_id.encode("ascii", "replace")).digest()
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def is_local_http(conn: HTTPConnection) -> bool:
@@ -42,7 +37,7 @@ class Sessions:
         if old:  # a new id at every login: a planted session id is worth nothing
             await self.store.delete_session(_hash(old))
         session_id = secrets.token_urlsafe(32)
-        now = _now_ms()
+        now = now_ms()
         await self.store.add_session(_hash(session_id), user.id, now, now + self.max_ms)
         response.set_cookie(COOKIE, session_id, max_age=self.max_ms // 1000, httponly=True, samesite="strict",
                             secure=not is_local_http(conn), path="/")
@@ -56,7 +51,7 @@ class Sessions:
         if found is None:
             return None
         user_id, last_seen, expires_at = found
-        now = _now_ms()
+        now = now_ms()
         if now >= expires_at or now - last_seen >= self.idle_ms:
             await self.store.delete_session(key)
             return None

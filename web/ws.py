@@ -14,7 +14,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from chat.errors import SamtalError
 from chat.hub import FrameKey, Outbox, Subscriber
-from chat.model import Ack, Case, User
+from chat.model import Ack, Case, User, now_ms
 from chat.policy import Action
 from crypto.encoding import unb64u
 from crypto.errors import MalformedError
@@ -92,7 +92,7 @@ async def _refuse(services: Services, websocket: WebSocket, user: User | None, r
     log.info("websocket refused", extra={"reason": reason})
     await services.store.add_security_event(f"ws_{reason}", user_id=user.id if user else None, device_id=None,
                                             case_id=None, detail="websocket handshake refused",
-                                            at=int(time.time() * 1000))
+                                            at=now_ms())
     await websocket.close(code=1008)
 
 

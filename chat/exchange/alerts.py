@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from chat.audit import AuditEvent
-from chat.sqlite_writer import now_ms
+from chat.model import now_ms
 
 from .store import ExchangeStore, Message
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chat.audit import AuditEvent, AuditRow
-from chat.sqlite_writer import SqliteWriter, now_ms
+from chat.model import now_ms
+from chat.sqlite_writer import SqliteWriter
 
 from .envelope import Envelope
 
