@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 from web.client.transport import Socket
@@ -39,3 +40,17 @@ class Mailbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
         self.messages.append(envelope)
         return "250 OK"
+
+
+def local_mailbox(port: int) -> Iterator[Mailbox]:
+    """A local SMTP server on a loopback port for as long as the generator runs; yields what it receives.
+    Test modules wrap it in their own fixture: `yield from local_mailbox(SMTP_PORT)`."""
+    from aiosmtpd.controller import Controller
+
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box
+    finally:
+        controller.stop()

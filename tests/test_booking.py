@@ -13,13 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from web.cli import main as samtal
 from web.client.transport import ClientError
 
 from .conftest import free_port, server_fixture
-from .helpers import CASE_DANA, CASE_ERIK, Mailbox
+from .helpers import CASE_DANA, CASE_ERIK, Mailbox, local_mailbox
 
 UNIT = "ekonomiskt-bistand"
 HOUR = 3600 * 1000
@@ -35,11 +34,7 @@ server = server_fixture(SAMTAL_SMTP_HOST="127.0.0.1", SAMTAL_SMTP_PORT=str(SMTP_
 
 @pytest.fixture(scope="module", autouse=True)
 def mailbox() -> Any:
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=SMTP_PORT)
-    controller.start()
-    yield box
-    controller.stop()
+    yield from local_mailbox(SMTP_PORT)
 
 
 def day_start(days_ahead: int) -> int:

@@ -16,7 +16,8 @@ import pytest
 from tests.conftest import RunningServer, server_fixture
 from tests.helpers import CASE_DANA, CASE_ERIK
 from tests.test_browser_app import DESKTOP, PHONE, Person
-from tests.test_browser_pages import axe, browser, check, new_person  # noqa: F401 (fixtures)
+from tests.test_browser_pages import axe, browser, check  # noqa: F401 (fixtures)
+from tests.test_browser_staff_pages import signed_in
 
 pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
 from playwright.sync_api import expect  # noqa: E402
@@ -41,17 +42,9 @@ def publish(server: RunningServer, starts_at: int, forms: list[str]) -> dict[str
         return answer.json()["slot"]  # type: ignore[no-any-return]
 
 
-def signed_in(browser: Any, server: RunningServer, name: str, home: str, options: dict[str, Any]) -> Person:
-    person = new_person(browser, server, options)
-    person.goto("/")
-    person.page.get_by_role("button", name=name).click()
-    person.page.wait_for_url(f"**{home}")
-    return person
-
-
 @pytest.fixture(scope="module")
 def dana(browser, server) -> Iterator[Person]:  # type: ignore[no-untyped-def]
-    person = signed_in(browser, server, "Dana Karlsson", "/cases", PHONE)
+    person = signed_in(browser, server, "Dana Karlsson", "/cases", options=PHONE)
     yield person
     person.page.context.close()
 
@@ -92,7 +85,7 @@ def test_the_citizen_books_cancels_and_cannot_change_too_late(dana, server, axe)
 
 
 def test_the_caseworker_publishes_times_and_books_for_a_citizen(browser, server, axe):
-    anna = signed_in(browser, server, "Anna Lind", "/inbox", DESKTOP)
+    anna = signed_in(browser, server, "Anna Lind", "/inbox")
     try:
         anna.page.get_by_role("link", name="Kalender").click()
         anna.page.wait_for_url("**/calendar")
@@ -135,11 +128,8 @@ def test_the_caseworker_publishes_times_and_books_for_a_citizen(browser, server,
     ("Dana Karlsson", "/cases", f"/cases/{CASE_DANA}/booking", "Book a meeting", PHONE),
     ("Anna Lind", "/inbox", "/calendar", "Calendar", DESKTOP)])
 def test_the_booking_pages_in_english(browser, server, axe, name, home, path, heading, options):
-    person = new_person(browser, server, options, "en")
+    person = signed_in(browser, server, name, home, "en", options)
     try:
-        person.goto("/")
-        person.page.get_by_role("button", name=name).click()
-        person.page.wait_for_url(f"**{home}")
         person.goto(path)
         expect(person.page.get_by_role("heading", level=1)).to_have_text(heading)
         expect(person.page.locator("#booking-limit, #calendar-summary")).not_to_be_empty(timeout=20_000)

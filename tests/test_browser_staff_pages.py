@@ -27,8 +27,10 @@ server = server_fixture(SAMTAL_DEMO_STEWARD="0")
 SECRET = "Beslutet om bistånd är klart"
 
 
-def signed_in(browser: Any, server: RunningServer, name: str, home: str, lang: str = "sv") -> Person:
-    person = new_person(browser, server, DESKTOP, lang)
+def signed_in(browser: Any, server: RunningServer, name: str, home: str, lang: str = "sv",
+              options: dict[str, Any] = DESKTOP) -> Person:
+    """A new browser context (desktop unless `options` says otherwise), signed in with the demo login."""
+    person = new_person(browser, server, options, lang)
     person.goto("/")
     person.page.get_by_role("button", name=name).click()
     person.page.wait_for_url(f"**{home}")

@@ -16,14 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from chat.exchange import jose
 from web.cli import main as samtal
 from web.client.exchange import AgencyClient, UnitClient, verify_proof
 
 from .conftest import ROOT, free_port, server_fixture
-from .helpers import Mailbox
+from .helpers import Mailbox, local_mailbox
 
 HERE = Path(__file__).parent / "exchange"
 OROSANMALAN = json.loads((HERE / "orosanmalan.json").read_text(encoding="utf-8"))
@@ -40,11 +39,7 @@ server = server_fixture(SAMTAL_SMTP_HOST="127.0.0.1", SAMTAL_SMTP_PORT=str(SMTP_
 
 @pytest.fixture(scope="module")
 def mailbox() -> Any:
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=SMTP_PORT)
-    controller.start()
-    yield box
-    controller.stop()
+    yield from local_mailbox(SMTP_PORT)
 
 
 @pytest.fixture(scope="module")
