@@ -112,7 +112,37 @@ def update() -> None:
         print(f"{path.relative_to(ROOT)}: {len(catalog)} strings, {len(missing)} untranslated")
 
 
+def merge(ref: str) -> None:
+    """Fill untranslated strings from the catalogues as they are at git revision `ref`.
+
+    For merges: the .po files name every source line, so two branches that add strings always conflict.
+    Take one side's files, run `update`, then `merge <other side's commit>` to bring its translations back."""
+    import subprocess  # tooling only
+
+    for code in LANGUAGES:
+        rel = (LOCALE_ROOT / code / "LC_MESSAGES" / f"{DOMAIN}.po").relative_to(ROOT).as_posix()
+        shown = subprocess.run(["git", "show", f"{ref}:{rel}"], cwd=ROOT, capture_output=True, check=True)
+        theirs = read_po(io.BytesIO(shown.stdout), locale=code)
+        ours = read_catalog(code)
+        filled = 0
+        for message in ours:
+            other = theirs.get(message.id, message.context) if message.id else None
+            if other is not None and not any(_as_tuple(message.string)) and any(_as_tuple(other.string)):
+                message.string = other.string
+                filled += 1
+        with (ROOT / rel).open("wb") as handle:
+            write_po(handle, ours, width=100, omit_header=False, ignore_obsolete=True, include_previous=False)
+        print(f"{rel}: {filled} translations taken from {ref}")
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
 if __name__ == "__main__":
-    if sys.argv[1:] != ["update"]:
-        sys.exit("usage: python -m web.i18n update")
-    update()
+    if sys.argv[1:] == ["update"]:
+        update()
+    elif len(sys.argv) == 3 and sys.argv[1] == "merge":
+        merge(sys.argv[2])
+    else:
+        sys.exit("usage: python -m web.i18n update | python -m web.i18n merge <git revision>")
