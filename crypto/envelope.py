@@ -128,13 +128,19 @@ def seal_message(
     if header.sender_device != sender.public.device_id:
         # Recipients look up the verifying key by sender_device; a mismatch makes the message unverifiable.
         raise MalformedError("header.sender_device is not the id of the signing device")
+    return seal_signed(case_key, header.to_bytes(), body, sender, _MSG_SIG_LABEL, MAX_ENVELOPE_BYTES, nonce)
+
+
+def seal_signed(key: bytes, header_bytes: bytes, body: dict[str, Any], signer: DeviceKeys, label: bytes,
+                max_bytes: int, nonce: bytes | None = None) -> bytes:
+    """header || nonce || u32(len(ct)) || ct || sig, with the header as AES-GCM additional data and the
+    signature over label || everything before it: the layout of envelopes and of sealed records."""
     nonce = secrets.token_bytes(NONCE_LEN) if nonce is None else require_len(nonce, NONCE_LEN, "nonce")
-    header_bytes = header.to_bytes()
-    ct = aead_seal(case_key, nonce, header_bytes, encode_body(body))
+    ct = aead_seal(key, nonce, header_bytes, encode_body(body))
     signed_part = header_bytes + nonce + u32(len(ct)) + ct
-    if len(signed_part) + SIGNATURE_LEN > MAX_ENVELOPE_BYTES:
-        raise MalformedError(f"envelope would exceed {MAX_ENVELOPE_BYTES} bytes")
-    return signed_part + sender.sign(_MSG_SIG_LABEL + signed_part)
+    if len(signed_part) + SIGNATURE_LEN > max_bytes:
+        raise MalformedError(f"would exceed {max_bytes} bytes")
+    return signed_part + signer.sign(label + signed_part)
 
 
 class _Reader:

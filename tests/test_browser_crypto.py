@@ -864,3 +864,78 @@ def test_exchange_jws_made_by_joserfc_verifies_in_the_browser_eddsa_es256_ps256(
     for good, wrong_typ, other_key, flipped in got:
         assert good == {"id": "m-12345678", "to": "bou"}
         assert (wrong_typ, other_key, flipped) == (None, None, None)
+
+
+# ------------------------------------------------------------------------------------------ sealed records
+
+
+def test_sealed_records_and_grants_are_byte_identical_to_python_and_open_both_ways(page: Any) -> None:
+    from crypto.keys import generate_x25519
+    from crypto.record import (
+        RecordHeader, grant_to_case, grant_to_key, new_record_id, new_record_key, open_case_grant, open_key_grant,
+        open_record, parse_record, seal_record, sign_grant, verify_grant, verify_record,
+    )
+    from crypto.wrap import new_case_key
+
+    author = DeviceKeys.generate()
+    unit_priv, unit_pub = generate_x25519()
+    key, case_key, nonce, ikm_e = new_record_key(), new_case_key(), secrets.token_bytes(12), secrets.token_bytes(32)
+    header = RecordHeader("journal.entry", new_record_id(), "ekonomiskt-bistånd", "eb-2026-0001",
+                          author.public.device_id, 1_790_000_000_123)
+    body = {"text": "Hembesök, åäö och 🙂", "type": "journal.entry"}
+    py_record = seal_record(key, header, body, author, nonce=nonce)
+    py_unit_grant = grant_to_key(key, header.record_id, unit_pub, ikm_e=ikm_e)
+    py_case_grant = grant_to_case(key, header.record_id, header.case_id, 2, case_key, nonce=nonce)
+    got = run(page, """
+        const author = await C.importDeviceKeysForTest(unhex(arg.seed), unhex(arg.kem));
+        const unitKey = await C.importX25519Private(unhex(arg.unitPriv));
+        const caseKey = await C.importCaseKeyForTest(unhex(arg.caseKey));
+        const h = arg.header;
+        const rec = await C.sealRecord(unhex(arg.key), h, arg.body, author, unhex(arg.nonce));
+        const parsed = C.parseRecord(unhex(arg.pyRecord));
+        const unitGrant = await C.grantToKey(unhex(arg.key), h.record_id, unhex(arg.unitPub), unhex(arg.ikm));
+        const caseGrant = await C.grantToCase(unhex(arg.key), h.record_id, h.case_id, 2, caseKey, unhex(arg.nonce));
+        const fromUnit = await C.openKeyGrant(unitKey, h.record_id, unhex(arg.pyUnitGrant));
+        const fromCase = await C.openCaseGrant(caseKey, h.record_id, h.case_id, 2, unhex(arg.pyCaseGrant));
+        const freshKey = C.newRecordKey();
+        const freshId = C.newRecordId();
+        const fresh = await C.sealRecord(freshKey, { ...h, record_id: freshId, case_id: "" }, { a: 1 }, author);
+        const freshGrant = await C.grantToKey(freshKey, freshId, unhex(arg.unitPub));
+        const tampered = unhex(arg.pyRecord); tampered[tampered.length - 70] ^= 1;
+        return {
+          record: hex(rec), header: parsed.header, verifies: await C.verifyRecord(parsed, author),
+          body: await C.openRecord(fromUnit, parsed), bodyViaCase: await C.openRecord(fromCase, parsed),
+          unitGrant: hex(unitGrant), caseGrant: hex(caseGrant),
+          grantSig: hex(await C.signGrant(author, h.record_id, "case:2", caseGrant)),
+          pyGrantSigOk: await C.verifyGrant(author, unhex(arg.pySig), h.record_id, "case:2", unhex(arg.pyCaseGrant)),
+          pyGrantSigWrongRecipient: await C.verifyGrant(author, unhex(arg.pySig), h.record_id, "case:3", unhex(arg.pyCaseGrant)),
+          tamperedVerifies: await C.verifyRecord(C.parseRecord(tampered), author),
+          wrongEpoch: await outcome(() => C.openCaseGrant(caseKey, h.record_id, h.case_id, 3, unhex(arg.pyCaseGrant))),
+          trailing: await outcome(async () => C.parseRecord(new Uint8Array([...unhex(arg.pyRecord), 0]))),
+          badRecipient: await outcome(async () => C.grantRecipientKind("unit:01")),
+          fresh: hex(fresh), freshGrant: hex(freshGrant), freshId,
+        };""", {"seed": author.sign_seed.hex(), "kem": author.kem_priv.hex(), "unitPriv": unit_priv.hex(),
+                "unitPub": unit_pub.hex(), "caseKey": case_key.hex(), "key": key.hex(), "nonce": nonce.hex(),
+                "ikm": ikm_e.hex(), "header": dataclasses_asdict(header), "body": body,
+                "pyRecord": py_record.hex(), "pyUnitGrant": py_unit_grant.hex(), "pyCaseGrant": py_case_grant.hex(),
+                "pySig": sign_grant(author, header.record_id, "case:2", py_case_grant).hex()})
+    assert got["record"] == py_record.hex()  # Ed25519 is deterministic, so equal inputs give equal bytes
+    assert got["header"] == dataclasses_asdict(header)
+    assert got["verifies"] and got["body"] == body and got["bodyViaCase"] == body
+    assert (got["unitGrant"], got["caseGrant"]) == (py_unit_grant.hex(), py_case_grant.hex())
+    assert verify_grant(author.public, bytes.fromhex(got["grantSig"]), header.record_id, "case:2", py_case_grant)
+    assert got["pyGrantSigOk"] and not got["pyGrantSigWrongRecipient"] and not got["tamperedVerifies"]
+    assert got["wrongEpoch"] == {"ok": False, "error": "DecryptionError"}
+    assert got["trailing"] == {"ok": False, "error": "MalformedError"}
+    assert got["badRecipient"] == {"ok": False, "error": "MalformedError"}
+    fresh = parse_record(bytes.fromhex(got["fresh"]))  # and a browser-made record opens in Python
+    assert verify_record(fresh, author.public.sign_pub)
+    fresh_key = open_key_grant(unit_priv, got["freshId"], bytes.fromhex(got["freshGrant"]))
+    assert open_record(fresh_key, fresh) == {"a": 1} and fresh.header.case_id == ""
+    assert open_case_grant(case_key, header.record_id, header.case_id, 2, py_case_grant) == key
+
+
+def dataclasses_asdict(obj: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return dataclasses.asdict(obj)

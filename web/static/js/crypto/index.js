@@ -26,3 +26,7 @@ export { decodeBody, encodeBody } from "./body.js";
 export { headerBytes, newMsgId, openMessage, parseEnvelope, sealMessage, verifyEnvelope } from "./envelope.js";
 export { CONTENT_ENC, KEY_WRAP_ALG, concatKdf, decryptJwe, importP256Private, jweHeader, sha256B64u } from "./jwe.js";
 export { jwsParts, verifyJws } from "./jws.js";
+export {
+  CASE_GRANT_LEN, KEY_GRANT_LEN, grantRecipientKind, grantToCase, grantToKey, newRecordId, newRecordKey, openCaseGrant,
+  openKeyGrant, openRecord, parseRecord, recordHeaderBytes, sealRecord, signGrant, verifyGrant, verifyRecord,
+} from "./record.js";
