@@ -6,6 +6,7 @@ import { t } from "./i18n.js";
 import { Live } from "./live.js";
 import { Outbox } from "./outbox.js";
 import { Session } from "./session.js";
+import { doKeyWork } from "./keywork.js";
 import * as db from "./idb.js";
 
 export const config = JSON.parse(byId("config")?.textContent || "{}");
@@ -122,7 +123,7 @@ export async function boot(statusId = "setup-status") {
   live.addEventListener("state", (event) => showConnection(event.detail));
   live.addEventListener("keys", () => {
     session.keysChanged();
-    session.giveCitizenKeys(); // staff only: a citizen's new device may be waiting for its case keys
+    doKeyWork(session); // staff only: keys for new cases, a rotation, a citizen's new device
   });
   live.addEventListener("msg", (event) => {
     const frame = event.detail;
@@ -133,7 +134,7 @@ export async function boot(statusId = "setup-status") {
   });
   live.connect();
   showConnection(live.state);
-  if (!me.offline) session.giveCitizenKeys(); // work that waited while no staff device was online
+  if (!me.offline) doKeyWork(session); // work that waited while no staff device was online
   return { me, session, live, outbox };
 }
 

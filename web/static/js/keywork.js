@@ -1,0 +1,117 @@
+// The key work a staff browser does when the server says it is due (GET /api/keys/pending), so that a unit
+// needs no key steward: a new unit's first unit key, a new unit key epoch after a device that held it was
+// revoked, case keys for new cases (an application opens one) and new case keys after a rotation. None of
+// this needs a person's judgement; approving a staff device does, and stays a supervisor's click on /unit.
+// The demo's steward (web/client/steward.py) does the same steps; whoever is first wins, the other is told
+// `epoch_exists` and moves on. Raw keys exist only in memory, for the moment of wrapping.
+import * as c from "./crypto/index.js";
+import { api, ApiError } from "./api.js";
+
+const MANAGERS = new Set(["supervisor", "unit_admin"]);
+// A unit key is made at most twice in one round (the first epoch, then nothing; or a rotation), then the
+// case keys follow against it; the bound keeps a misbehaving server from making the page loop.
+const MAX_PASSES = 3;
+
+/** Sign and wrap a raw unit key of `epoch` to one staff device (its keys checked against its id). */
+async function unitGrant(session, unitId, epoch, raw, deviceId) {
+  const device = await session.deviceKeys(deviceId);
+  const wrapped = await c.wrapUnitKey(raw, unitId, epoch, device.kemPub);
+  const signature = await c.signWrap(session.keys, "unit", unitId, epoch, deviceId, wrapped);
+  return { device_id: deviceId, ...c.wrappedToJson(wrapped), signature: c.b64u(signature) };
+}
+
+/** Make unit key `epoch` and grant it to this device and `deviceIds`. */
+async function makeUnitKey(session, unitId, epoch, deviceIds) {
+  const raw = crypto.getRandomValues(new Uint8Array(32));
+  try {
+    const pub = await c.x25519PublicKey(await c.importX25519Private(raw));
+    const signature = await c.signUnitEpoch(session.keys, unitId, epoch, pub);
+    const grants = [];
+    for (const id of new Set([session.deviceId, ...deviceIds])) grants.push(await unitGrant(session, unitId, epoch, raw, id));
+    await api("POST", `/api/units/${encodeURIComponent(unitId)}/keys`,
+      { epoch, public_key: c.b64u(pub), signature: c.b64u(signature), grants });
+  } finally {
+    raw.fill(0);
+  }
+  session.keysChanged();
+}
+
+/** Make case key `epoch`, wrapped to the unit's current key and to the citizen's active devices. */
+async function makeCaseKey(session, unitId, caseId, epoch, unitEpoch) {
+  const unitKey = (await session.unitKeys(unitId)).get(unitEpoch);
+  if (!unitKey) return false; // this device was not (yet) given the current unit key
+  const unitPub = await c.x25519PublicKey(unitKey);
+  const view = await session.caseView(caseId, { refresh: true });
+  const raw = crypto.getRandomValues(new Uint8Array(32));
+  try {
+    const wrapTo = async (recipient, kemPub) => {
+      const wrapped = await c.wrapCaseKey(raw, caseId, epoch, kemPub);
+      const signature = await c.signWrap(session.keys, "case", caseId, epoch, recipient, wrapped);
+      return { recipient, ...c.wrappedToJson(wrapped), signature: c.b64u(signature) };
+    };
+    const wraps = [await wrapTo(`unit:${unitEpoch}`, unitPub)];
+    for (const d of view.citizen_devices) wraps.push(await wrapTo(d.id, (await session.deviceKeys(d.id)).kemPub));
+    await api("POST", `/api/cases/${encodeURIComponent(caseId)}/keys`, { epoch, wraps });
+  } finally {
+    raw.fill(0);
+  }
+  return true;
+}
+
+/** Run one step; "someone else was quicker" (epoch_exists) counts as not done, not as a failure. */
+async function step(work) {
+  try {
+    return (await work()) ? 1 : 0;
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "epoch_exists") return 0;
+    throw error;
+  }
+}
+
+/** One pass over the pending tasks; returns [things done, whether another pass is needed]. */
+async function pass(session) {
+  const tasks = await api("GET", "/api/keys/pending");
+  const unitId = tasks.unit_id;
+  if (MANAGERS.has(session.user.role) && (!tasks.unit_epoch || tasks.unit_key_rotation_needed)) {
+    // Old epochs stay with the devices that remain, so the unit can still read its older messages.
+    const remaining = tasks.unit_epoch ? tasks.approved_staff_devices.map((d) => d.id) : [];
+    const made = await step(async () => {
+      await makeUnitKey(session, unitId, (tasks.unit_epoch || 0) + 1, remaining);
+      return true;
+    });
+    return [made, true]; // the case keys follow, against the new epoch
+  }
+  if (!tasks.unit_epoch || tasks.unit_key_rotation_needed) return [0, false]; // waits for a supervisor
+  let done = 0;
+  for (const caseId of tasks.cases_without_key) {
+    done += await step(() => makeCaseKey(session, unitId, caseId, 1, tasks.unit_epoch));
+  }
+  for (const caseId of tasks.cases_needing_new_key) {
+    const view = await session.caseView(caseId, { refresh: true });
+    done += await step(() => makeCaseKey(session, unitId, caseId, view.key_epoch + 1, tasks.unit_epoch));
+  }
+  return [done, false];
+}
+
+/**
+ * Do the key work that is due; returns how many things were done. Citizens' new devices are then given
+ * their case keys (session.giveCitizenKeys). An API refusal or a key this device lacks only postpones the
+ * work to the next `keys` event or page load.
+ */
+export async function doKeyWork(session) {
+  if (session.isCitizen || session._keyWork) return 0;
+  session._keyWork = true;
+  let done = 0;
+  try {
+    for (let i = 0; i < MAX_PASSES; i++) {
+      const [n, again] = await pass(session);
+      done += n;
+      if (!again) break;
+    }
+  } catch (error) {
+    if (!(error instanceof ApiError) && !(error instanceof c.CryptoError) && error?.code !== "no_key") throw error;
+  } finally {
+    session._keyWork = false;
+  }
+  return done + await session.giveCitizenKeys();
+}
