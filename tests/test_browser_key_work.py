@@ -4,7 +4,6 @@ so that the removed device can read nothing new. (The demo steward does the same
 none, which is why this has to work.)"""
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -15,27 +14,12 @@ from tests.conftest import RunningServer, server_fixture
 from tests.helpers import CASE_DANA, CASE_ERIK
 from tests.test_browser_app import client_sends, run_async
 from tests.test_browser_pages import browser, new_person  # noqa: F401 (fixtures)
-from tests.test_browser_staff_pages import signed_in
+from tests.test_browser_staff_pages import signed_in, wait_for_epochs
 from web.client.session import ClientSession
 
 pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
 
 server = server_fixture(SAMTAL_DEMO_STEWARD="0")
-
-
-def wait_for_epochs(server: RunningServer, folder: Path, unit_epoch: int, case_epoch: int) -> dict[str, Any]:
-    """Dana's client watches her case until the unit and case key epochs are the given ones (bounded)."""
-    async def watch() -> dict[str, Any]:
-        async with ClientSession(server.url, folder, "dana") as dana:
-            await dana.demo_login()
-            for _ in range(150):
-                view = await dana.case(CASE_DANA)
-                if (max((e["epoch"] for e in view["unit_key_epochs"]), default=0) == unit_epoch
-                        and view["key_epoch"] == case_epoch):
-                    return view
-                await asyncio.sleep(0.2)
-            raise AssertionError(f"epochs stayed at {view['unit_key_epochs']}, case {view['key_epoch']}")
-    return run_async(watch())
 
 
 def bo_registers_then_is_removed(server: RunningServer, folder: Path, supervisor: Any) -> None:

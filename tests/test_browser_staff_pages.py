@@ -5,6 +5,7 @@ and sets and removes a substitute; the log reviewer filters the log by case and 
 /review; both pages pass axe-core in Swedish and English; other roles get no menu entry and "no access"."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -66,9 +67,25 @@ def first_key_holder(server: RunningServer, folder: Path) -> None:
     client_sends(server, folder, "cecilia", CASE_DANA, SECRET)
 
 
+def wait_for_epochs(server: RunningServer, folder: Path, unit_epoch: int, case_epoch: int) -> dict[str, Any]:
+    """Dana's client watches her case until the unit and case key epochs are the given ones (bounded)."""
+    async def watch() -> dict[str, Any]:
+        async with ClientSession(server.url, folder, "dana") as dana:
+            await dana.demo_login()
+            for _ in range(150):
+                view = await dana.case(CASE_DANA)
+                if (max((e["epoch"] for e in view["unit_key_epochs"]), default=0) == unit_epoch
+                        and view["key_epoch"] == case_epoch):
+                    return view
+                await asyncio.sleep(0.2)
+            raise AssertionError(f"epochs stayed at {view['unit_key_epochs']}, case {view['key_epoch']}")
+    return run_async(watch())
+
+
 def test_supervisor_approves_a_new_device_after_comparing_safety_numbers(browser, server, supervisor, axe,
                                                                          tmp_path):
-    first_key_holder(server, tmp_path)
+    wait_for_epochs(server, tmp_path / "watch", 1, 1)  # the supervisor's open browser made the unit's keys
+    client_sends(server, tmp_path, "dana", CASE_DANA, SECRET)
     bo = signed_in(browser, server, "Bo Ek", "/inbox")
     bo.goto("/devices")
     number = bo.page.locator("#this-fingerprint")
