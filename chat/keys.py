@@ -220,17 +220,15 @@ class KeyService:
         missing: list[tuple[Case, int, Device]] = []
         without: list[Case] = []
         stale: list[Case] = []
-        for case in await self.store.cases_of_unit(unit_id):
-            epoch = await self.store.current_case_epoch(case.id)
+        for state in await self.store.case_key_overview(unit_id):
+            case, epoch = state.case, state.epoch
             if epoch == 0:
                 without.append(case)
                 continue
-            have = {w.recipient for w in await self.store.case_key_wraps(case.id) if w.epoch == epoch}
-            citizen_devices = await self.store.devices_of_user(case.citizen_id)
-            revoked_holder = any(d.id in have and not d.active for d in citizen_devices)
-            if revoked_holder or unit_recipient(unit_epoch) not in have:
+            revoked_holder = any(d.id in state.holders and not d.active for d in state.citizen_devices)
+            if revoked_holder or unit_recipient(unit_epoch) not in state.holders:
                 stale.append(case)  # a new key is due; new devices get that one
                 continue
-            missing += [(case, epoch, d) for d in citizen_devices if d.active and d.id not in have]
+            missing += [(case, epoch, d) for d in state.citizen_devices if d.active and d.id not in state.holders]
         return PendingKeyTasks(unit_epoch, awaiting, missing, without, rotate_unit, approved, stale)
 

@@ -114,6 +114,17 @@ class CaseKeyWrap:
 
 
 @dataclass(frozen=True, slots=True)
+class CaseKeyState:
+    """One case as its key holders see it: its current key epoch (0: none), who holds that epoch (device ids
+    and "unit:<epoch>"), and the citizen's devices, active or not."""
+
+    case: Case
+    epoch: int
+    holders: frozenset[str]
+    citizen_devices: tuple[Device, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class StoredMessage:
     case_id: str
     seq: int

@@ -17,6 +17,7 @@ from .model import (
     Ack,
     Case,
     CaseActivity,
+    CaseKeyState,
     CaseKeyWrap,
     Device,
     MessageMeta,
@@ -273,6 +274,34 @@ class SqliteStore(Storage):
             rows = await self._all(f"SELECT {cols} FROM case_key_wraps WHERE case_id = ? AND recipient IN ({marks})"
                                    " ORDER BY epoch, recipient", (case_id, *recipients))
         return [CaseKeyWrap(*r) for r in rows]
+
+    async def case_key_overview(self, unit_id: str) -> list[CaseKeyState]:
+        # Three reads, each consistent in itself; a commit between them can only make a task appear one
+        # call early or late, and the writes that tasks lead to refuse duplicates (epoch_exists).
+        cases = await self._all(
+            f"SELECT {self._CASE_COLS}, (SELECT coalesce(max(epoch), 0) FROM case_key_epochs e"
+            " WHERE e.case_id = cases.id) FROM cases WHERE unit_id = ? ORDER BY created_at, id", (unit_id,))
+        holders = await self._all(
+            "SELECT w.case_id, w.recipient FROM case_key_wraps w JOIN cases c ON c.id = w.case_id"
+            " WHERE c.unit_id = ? AND w.epoch = (SELECT max(epoch) FROM case_key_epochs e WHERE e.case_id = w.case_id)",
+            (unit_id,))
+        devices = await self._all(
+            f"SELECT {self._DEVICE_COLS} FROM devices WHERE user_id IN (SELECT citizen_id FROM cases"
+            " WHERE unit_id = ?) ORDER BY created_at", (unit_id,))
+        held: dict[str, set[str]] = {}
+        for case_id, recipient in holders:
+            held.setdefault(case_id, set()).add(recipient)
+        of_citizen: dict[str, list[Device]] = {}
+        for row in devices:
+            of_citizen.setdefault(row[1], []).append(Device(*row))
+        out = []
+        for *case_cols, epoch in cases:
+            case = Case(*case_cols)
+            # Epochs only grow: never report one older than a commit this process has already seen.
+            epoch = max(int(epoch), self._case_epoch.get(case.id, 0))
+            out.append(CaseKeyState(case, epoch, frozenset(held.get(case.id, ())),
+                                    tuple(of_citizen.get(case.citizen_id, ()))))
+        return out
 
     # -- messages ----------------------------------------------------------------------------------
     def enqueue_message(self, case_id: str, msg_id: str, sender_device: str, sender_user: str,

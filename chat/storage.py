@@ -14,6 +14,7 @@ from .model import (
     Ack,
     Case,
     CaseActivity,
+    CaseKeyState,
     CaseKeyWrap,
     Device,
     MessageMeta,
@@ -132,6 +133,11 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     async def case_key_wraps(self, case_id: str, recipients: Sequence[str] | None = None) -> list[CaseKeyWrap]: ...
+
+    @abc.abstractmethod
+    async def case_key_overview(self, unit_id: str) -> list[CaseKeyState]:
+        """Every case of the unit with its current key epoch, that epoch's holders and the citizen's devices,
+        in a fixed number of queries whatever the number of cases (the pending key work asks often)."""
 
     # Messages
     @abc.abstractmethod

@@ -317,6 +317,22 @@ async def add_case_epoch(store: SqliteStore, epoch: int, *wraps: CaseKeyWrap) ->
     await store.add_case_key_epoch(C1, epoch, DEVICES["cecilia"].id, wraps, 2000 + epoch)
 
 
+async def test_case_key_overview_names_each_cases_current_epoch_its_holders_and_the_citizens_devices(
+        store: SqliteStore) -> None:
+    second_phone = make_device("dev-dana-2", DANA)
+    await store.add_device(second_phone)
+    await store.revoke_device(second_phone.id, 5000)
+    await add_case_epoch(store, 1, wrap("unit:1"), wrap(DEVICES["dana"].id), wrap(second_phone.id))
+    await add_case_epoch(store, 2, wrap("unit:1", 2), wrap(DEVICES["dana"].id, 2))
+    overview = {state.case.id: state for state in await store.case_key_overview(UNIT.id)}
+    assert set(overview) == {C1, C2}  # the unit's cases only
+    assert (overview[C1].epoch, overview[C1].holders) == (2, {"unit:1", DEVICES["dana"].id})  # epoch 2's holders
+    assert {d.id: d.active for d in overview[C1].citizen_devices} == {DEVICES["dana"].id: True, second_phone.id: False}
+    assert (overview[C2].epoch, overview[C2].holders) == (0, frozenset())
+    assert [d.id for d in overview[C2].citizen_devices] == [DEVICES["erik"].id]
+    assert overview[C1].case == await store.get_case(C1)
+
+
 async def test_case_key_epochs_must_be_consecutive_and_the_current_epoch_follows(
         store: SqliteStore, db_path: Path) -> None:
     assert await store.current_case_epoch(C1) == 0  # also fills the store's cache before the writes
