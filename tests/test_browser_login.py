@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from playwright.sync_api import expect
+
 from tests.browser import chromium
+from tests.test_browser_pages import axe, check, new_person  # noqa: F401 (fixture)
 
 from .test_oidc import issuer_port, server  # noqa: F401  (the module's Samtal and its OpenID provider)
 
@@ -20,3 +23,18 @@ def test_sign_in_through_the_provider_in_a_browser(server, kind, account, home, 
         page.wait_for_url(f"{server.url}{home}", timeout=20_000)
         me = page.evaluate("fetch('/api/me').then(response => response.json())")
         assert me["user"]["display_name"] == name
+
+
+def test_a_refused_sign_in_shows_a_page_that_says_why_and_what_to_do(server, axe):  # noqa: F811
+    # An e-identification at level 2 is not enough: the person gets a page in Swedish, not a JSON error.
+    with chromium() as browser:
+        person = new_person(browser, server, {"viewport": {"width": 360, "height": 740}})
+        person.page.goto(f"{server.url}/login/citizen")
+        person.page.click("button[value=low]")
+        expect(person.page.get_by_role("heading", level=1)).to_have_text("Du är inte inloggad", timeout=20_000)
+        expect(person.page.locator("main")).to_contain_text("högre tillitsnivå")
+        expect(person.page.locator("main")).to_contain_text("assurance_too_low")
+        assert not [c for c in person.page.context.cookies() if c["name"] == "samtal_session"]
+        check(person, axe)
+        person.page.get_by_role("link", name="Försök igen").click()
+        expect(person.page.get_by_role("heading", level=1)).to_have_text("Logga in i Samtal")

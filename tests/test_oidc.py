@@ -176,6 +176,15 @@ def test_the_request_asks_for_level_3_with_pkce_and_a_nonce(server):
     assert "samtal_login" in response.cookies  # the attempt is bound to this browser
 
 
+def test_a_browser_gets_the_refusal_as_a_page_and_a_program_as_problem_json(server):
+    browser, callback = to_callback(server, "low")
+    page = browser.get(callback, headers={"accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
+    assert "assurance_too_low" in page.text and "samtal_session" not in page.cookies
+    assert "content-security-policy" in page.headers
+    assert_refused(server, sign_in(server, "low")[1], 403, "assurance_too_low", "acr_too_low")
+
+
 def test_a_replayed_callback_is_refused(server):
     browser, callback = to_callback(server, "tolvan")
     assert browser.get(callback).status_code == 303

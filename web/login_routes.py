@@ -26,6 +26,7 @@ from .config import Settings
 from .httpapi import PUBLIC, Ctx, api
 from .keyfiles import server_secret
 from .oidc import PNR_CLAIM, LoginRefused, OpenIdProvider, ProviderConfig, random_token
+from .pages import PAGES, site_of
 from .problems import problem
 from .sessions import is_local_http
 
@@ -172,8 +173,24 @@ async def _audit_refusal(ctx: Ctx, kind: str, refused: LoginRefused) -> Response
     log.info("sign-in refused", extra={"kind": kind, "code": refused.code, "reason": refused.reason})
     await ctx.services.messages.auditor.record(None, "login", "denied", reason=refused.reason,
                                                detail={"kind": kind, "code": refused.code})
-    return problem(refused.status, refused.code, refused.message,
-                   {"retry-after": str(refused.retry_after)} if refused.retry_after else None)
+    headers = {"retry-after": str(refused.retry_after)} if refused.retry_after else None
+    if "text/html" in ctx.request.headers.get("accept", ""):
+        # A person's browser arrives here from the e-identification service: show a page, not JSON.
+        response = site_of(ctx.request).render(
+            ctx.request, PAGES["signin"], "loginrefused.html", refused.status, code=refused.code,
+            refusal=REFUSAL_KIND.get(refused.code, "start_again"), retry_after=refused.retry_after or 0)
+        response.headers.update(headers or {})
+        return response
+    return problem(refused.status, refused.code, refused.message, headers)
+
+
+# Which explanation a person gets on the refusal page; the code itself is shown as a support reference.
+REFUSAL_KIND = {
+    "assurance_too_low": "assurance", "provider_refused": "cancelled", "rate_limited": "wait",
+    "identity_missing": "account", "unknown_role": "account", "unknown_unit": "account",
+    "provider_unavailable": "service", "invalid_id_token": "service", "code_rejected": "start_again",
+    "login_unavailable": "service",
+}
 
 
 def _provider(ctx: Ctx, kind: str) -> OpenIdProvider:
