@@ -130,6 +130,10 @@ def test_log_reviewer_filters_by_case_and_records_a_finding(reviewer, axe):
     rows = page.locator("#audit-rows tr")
     expect(rows).not_to_have_count(0, timeout=10_000)
     assert set(rows.locator("td:nth-child(6)").all_text_contents()) == {CASE_DANA}
+    # Codes in words, Swedish here, with the code beside them for precision.
+    reading = rows.filter(has=page.locator("td:nth-child(4) code", has_text="case.read")).first
+    expect(reading.locator("td:nth-child(4)")).to_contain_text("läste ärendet")
+    expect(reading.locator("td:nth-child(5)")).to_contain_text("tillåten")
     first = rows.first
     audit_id = first.get_attribute("data-audit-id")
     first.locator("summary").click()

@@ -9,6 +9,34 @@ import { alertError, boot, config, guardedBy } from "../app.js";
 
 const VERDICTS = { ok: () => t("OK"), question: () => t("Question"), violation: () => t("Violation") };
 
+// The log stores codes; the reviewer reads words. An action without words here (a newer one) shows its code.
+const ROLES = {
+  citizen: () => t("citizen"), caseworker: () => t("caseworker"), supervisor: () => t("supervisor"),
+  unit_admin: () => t("unit admin"), log_reviewer: () => t("log reviewer"), agency: () => t("agency"),
+};
+const OUTCOMES = { allowed: () => t("allowed"), denied: () => t("denied") };
+const ACTIONS = {
+  "case.list": () => t("listed cases"), "case.read": () => t("read the case"),
+  "case.write": () => t("wrote in the case"), "case.handle": () => t("marked as handled"),
+  "case.assign": () => t("assigned the case"), "case.keys.read": () => t("fetched case keys"),
+  "case.keys.write": () => t("made or gave case keys"), "unit.keys.read": () => t("fetched unit keys"),
+  "unit.keys.create": () => t("made a unit key"), "unit.device.approve": () => t("approved a device"),
+  "unit.staff.read": () => t("listed staff"), "unit.substitutes.manage": () => t("changed substitutes"),
+  "unit.staff.remove": () => t("removed a staff member"), "audit.read": () => t("read the audit log"),
+  "audit.review": () => t("recorded a finding"), self: () => t("own account"),
+  "device.read": () => t("looked up a device"), "message.send": () => t("sent a message"),
+  login: () => t("signed in"), "booking.read": () => t("read bookings"), "booking.write": () => t("changed a booking"),
+  "availability.manage": () => t("changed available times"), "exchange.unit.read": () => t("read agency mail"),
+  "exchange.unit.write": () => t("handled agency mail"), "exchange.agency": () => t("agency exchange"),
+};
+
+/** A code in words, with the code itself beside it for precision. */
+function worded(words, code) {
+  if (!code) return h("td", { text: "" });
+  const label = words[code];
+  return label ? h("td", {}, `${label()} `, h("code", { class: "muted", text: code })) : h("td", { text: code });
+}
+
 const guarded = guardedBy("review-error");
 
 function query(extra = {}) {
@@ -49,8 +77,8 @@ function findingControl(row) {
 function rowOf(row) {
   return h("tr", { "data-audit-id": row.id },
     h("td", {}, h("time", { datetime: isoTime(row.at), title: fullTime(row.at), text: shortTime(row.at) })),
-    h("td", { text: row.actor || "" }), h("td", { text: row.role || "" }), h("td", { text: row.action }),
-    h("td", { text: row.outcome }), h("td", { text: row.case_id || "" }), h("td", { text: row.reason || "" }),
+    h("td", { text: row.actor || "" }), worded(ROLES, row.role), worded(ACTIONS, row.action),
+    worded(OUTCOMES, row.outcome), h("td", { text: row.case_id || "" }), h("td", { text: row.reason || "" }),
     h("td", {}, findingControl(row)));
 }
 
