@@ -74,7 +74,6 @@ class SqliteWriter:
         # Touched only on the writer thread: each case's last seq and the audit chain's head, so that
         # appends need not read them back. Dropped when a transaction rolls back.
         self._last_seq: dict[str, int] = {}
-        self._audit_head: tuple[int, bytes] | None = None
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
@@ -129,7 +128,6 @@ class SqliteWriter:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             self._last_seq.clear()  # they may have moved past what was committed
-            self._audit_head = None
             raise
         return result
 
@@ -243,10 +241,10 @@ class SqliteWriter:
         so that a record and the audit row that proves it commit together."""
         if not events:
             return []
-        if self._audit_head is None:
-            row = db.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
-            self._audit_head = (row[0], bytes(row[1])) if row else (0, GENESIS)
-        first_id, head_hash = self._audit_head
+        # The head is read inside this (immediate) transaction, never cached: an admin command in another
+        # process may have appended since, and a cached head would then collide with its rows.
+        row = db.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+        first_id, head_hash = (row[0], bytes(row[1])) if row else (0, GENESIS)
         rows, ids, now, head_id = [], [], now_ms(), first_id
         for event in events:
             event = event if event.at else replace(event, at=now)
@@ -262,5 +260,4 @@ class SqliteWriter:
             # Logged to the (separately kept) service log: a head noted outside the database lets
             # `samtal audit verify --expect-head` notice rows cut from the end, which a chain alone cannot.
             log.info("audit checkpoint", extra={"audit_id": head_id, "audit_hash": head_hash.hex()})
-        self._audit_head = (head_id, head_hash)
         return ids

@@ -455,3 +455,22 @@ async def test_security_events_cannot_be_changed_or_deleted(store: SqliteStore, 
     with raw_db(db_path) as db, pytest.raises(sqlite3.IntegrityError, match="append-only"):
         db.execute(tamper)
     assert [(e["kind"], e["detail"]) for e in await store.security_events()] == [("forbidden", "probe")]
+
+
+async def test_two_processes_appending_to_the_audit_log_keep_one_chain(db_path: Path) -> None:
+    # An admin command (another process) may append while the server runs; each writer reads the head
+    # inside its own transaction, so the rows interleave into one unbroken chain.
+    from chat.audit import AuditEvent, verify
+    from chat.sqlite_store import read_audit_rows
+
+    server, admin = await open_store(db_path), await open_store(db_path)
+    try:
+        for i in range(6):
+            writer = server if i % 2 == 0 else admin
+            await writer.append_audit(AuditEvent(f"test.{i}", "allowed"))
+    finally:
+        await server.close()
+        await admin.close()
+    rows = list(read_audit_rows(db_path))
+    assert [r.event.action for r in rows][-6:] == [f"test.{i}" for i in range(6)]
+    assert verify(rows).intact
