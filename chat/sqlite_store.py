@@ -96,6 +96,14 @@ class SqliteStore(Storage):
         row = await self._one("SELECT id, municipality_id, name FROM units WHERE id = ?", (unit_id,))
         return Unit(*row) if row else None
 
+    async def get_municipality(self, municipality_id: str) -> Municipality | None:
+        row = await self._one("SELECT id, name FROM municipalities WHERE id = ?", (municipality_id,))
+        return Municipality(*row) if row else None
+
+    async def all_units(self) -> list[Unit]:
+        rows = await self._all("SELECT id, municipality_id, name FROM units ORDER BY municipality_id, id")
+        return [Unit(*r) for r in rows]
+
     async def add_user(self, user: User) -> None:
         await self._write([(
             "INSERT INTO users (id, username, display_name, role, unit_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",

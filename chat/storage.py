@@ -63,6 +63,13 @@ class Storage(abc.ABC):
     async def get_unit(self, unit_id: str) -> Unit | None: ...
 
     @abc.abstractmethod
+    async def get_municipality(self, municipality_id: str) -> Municipality | None: ...
+
+    @abc.abstractmethod
+    async def all_units(self) -> list[Unit]:
+        """Every unit, by municipality and id (an operator's listing)."""
+
+    @abc.abstractmethod
     async def add_user(self, user: User) -> None: ...
 
     @abc.abstractmethod

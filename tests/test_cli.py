@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 
@@ -103,3 +104,33 @@ def test_server_data_holds_no_private_key_material(server, tmp_path):
     with sqlite3.connect(f"file:{server.database_files[0]}?mode=ro", uri=True) as db:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert not any("priv" in t or "secret" in t for t in tables)
+
+
+def test_unit_add_and_list_set_up_units_outside_the_demo(tmp_path):
+    folder = str(tmp_path / "data")
+    refused = samtal("unit", "add", "familjeratt", "--name", "Familjerätt", "--municipality", "storstad",
+                     "--data-dir", folder)
+    assert refused.returncode == 2 and json.loads(refused.stderr)["error"] == "unknown_municipality"
+    added = samtal("unit", "add", "familjeratt", "--name", "Familjerätt", "--municipality", "storstad",
+                   "--municipality-name", "Storstads kommun", "--data-dir", folder)
+    assert added.returncode == 0, added.stderr
+    again = samtal("unit", "add", "familjeratt", "--name", "X", "--municipality", "storstad", "--data-dir", folder)
+    assert again.returncode == 2 and json.loads(again.stderr)["error"] == "unit_exists"
+    bad = samtal("unit", "add", "Familje Rätt", "--name", "X", "--municipality", "storstad", "--data-dir", folder)
+    assert bad.returncode == 2 and json.loads(bad.stderr)["error"] == "invalid_id"
+    listed = json.loads(samtal("unit", "list", "--data-dir", folder).stdout)
+    assert listed == {"units": [{"unit": "familjeratt", "name": "Familjerätt", "municipality": "storstad",
+                                 "municipality_name": "Storstads kommun"}]}
+
+
+def test_unit_add_while_the_server_runs_keeps_the_audit_chain_whole(server, tmp_path):
+    # The command appends its audit row from another process; the server's next rows must chain onto it.
+    folder = str(server.data_dir)
+    assert samtal("unit", "add", "hemtjanst", "--name", "Hemtjänst", "--municipality", "demo-kommun",
+                  "--data-dir", folder).returncode == 0
+    assert client(server, tmp_path, "dana", "send", CASE_DANA, "efter enhetsbytet").returncode == 0
+    verdict = json.loads(samtal("audit", "verify", "--data-dir", folder).stdout)
+    assert verdict["intact"], verdict
+    with sqlite3.connect(f"file:{server.database_files[0]}?mode=ro", uri=True) as db:
+        actions = [a for (a,) in db.execute("SELECT action FROM audit_log ORDER BY id")]
+    assert "admin.unit.add" in actions and actions.index("admin.unit.add") < len(actions) - 1

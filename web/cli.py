@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .admin_cli import add_parser as add_unit_parser
 from .exchange_cli import add_parser as add_exchange_parser
 
 log = logging.getLogger("samtal.cli")
@@ -335,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     office_cmd.add_argument("--address", help="the office's street address, e.g. 'Storgatan 1, 111 22 Stockholm'")
     office_cmd.set_defaults(func=cmd_booking_office)
     add_exchange_parser(sub)
+    add_unit_parser(sub)
     return parser
 
 
