@@ -16,7 +16,7 @@ from crypto.errors import MalformedError
 from .assignment import Assignments
 from .auditing import Auditor, event
 from .errors import BadSignature, Forbidden, InvalidInput, NotFound, SamtalError, StaleEpoch
-from .model import Ack, Case, ReceiptMarks, StoredMessage, User, now_ms
+from .model import Ack, Case, Device, ReceiptMarks, StoredMessage, User, now_ms
 from .policy import Action, decide
 from .storage import Storage
 
@@ -30,6 +30,37 @@ ReceiptFanout = Callable[[Case, ReceiptMarks], None]
 # are kept as security events; plain malformed input is only logged.
 SECURITY_CODES = frozenset({"bad_signature", "stale_epoch", "unknown_case", "forbidden", "device_not_owned",
                             "device_revoked"})
+
+
+def parse_signed(raw: bytes) -> Envelope:
+    """An envelope from a client (a message, or a call's signal), its shape checked; no keys needed."""
+    if len(raw) > MAX_ENVELOPE_BYTES:
+        raise InvalidInput(f"envelope is larger than {MAX_ENVELOPE_BYTES} bytes", code="too_large")
+    try:
+        return parse_envelope(raw)
+    except MalformedError as exc:
+        raise InvalidInput(f"malformed envelope: {exc}", code="malformed_envelope") from None
+
+
+async def sending_device(store: Storage, user: User, device_id: str, env: Envelope) -> Device:
+    """The envelope's sender is the connection's device, the user's own and not revoked."""
+    if env.header.sender_device != device_id:
+        raise Forbidden("the envelope names another sending device", code="device_not_owned")
+    device = await store.get_device(device_id)
+    if device is None or device.user_id != user.id:
+        raise Forbidden("this session does not own the sending device", code="device_not_owned")
+    if not device.active:
+        raise Forbidden("the sending device is revoked", code="device_revoked")
+    return device
+
+
+async def check_signed(store: Storage, case: Case, device: Device, env: Envelope) -> None:
+    """The device's signature verifies (strictly) and the envelope is in the case's current key epoch."""
+    if not verify_envelope(env, device.sign_pub):
+        raise BadSignature("the envelope's signature does not verify", code="bad_signature")
+    current = await store.current_case_epoch(case.id)
+    if env.header.epoch != current:
+        raise StaleEpoch(f"the case's current key epoch is {current}", code="stale_epoch")
 
 
 class MessageService:
@@ -101,28 +132,12 @@ class MessageService:
 
     @staticmethod
     def _parse(raw: bytes) -> Envelope:
-        if len(raw) > MAX_ENVELOPE_BYTES:
-            raise InvalidInput(f"envelope is larger than {MAX_ENVELOPE_BYTES} bytes", code="too_large")
-        try:
-            return parse_envelope(raw)
-        except MalformedError as exc:
-            raise InvalidInput(f"malformed envelope: {exc}", code="malformed_envelope") from None
+        return parse_signed(raw)
 
     async def _check(self, user: User, device_id: str, env: Envelope) -> Case:
-        header = env.header
-        if header.sender_device != device_id:
-            raise Forbidden("the envelope names another sending device", code="device_not_owned")
-        device = await self.store.get_device(device_id)
-        if device is None or device.user_id != user.id:
-            raise Forbidden("this session does not own the sending device", code="device_not_owned")
-        if not device.active:
-            raise Forbidden("the sending device is revoked", code="device_revoked")
-        case = await self.case_for(user, header.case_id, Action.CASE_WRITE)
-        if not verify_envelope(env, device.sign_pub):
-            raise BadSignature("the envelope's signature does not verify", code="bad_signature")
-        current = await self.store.current_case_epoch(case.id)
-        if header.epoch != current:
-            raise StaleEpoch(f"the case's current key epoch is {current}", code="stale_epoch")
+        device = await sending_device(self.store, user, device_id, env)
+        case = await self.case_for(user, env.header.case_id, Action.CASE_WRITE)
+        await check_signed(self.store, case, device, env)
         return case
 
     async def history(self, user: User, case_id: str, after_seq: int, limit: int) -> list[StoredMessage]:

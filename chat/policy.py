@@ -38,6 +38,8 @@ class Action(StrEnum):
     BOOKING_READ = "booking.read"  # a case's bookings and the open times of its unit
     BOOKING_WRITE = "booking.write"  # book, cancel, reschedule (the citizen, or staff on the citizen's behalf)
     AVAILABILITY_MANAGE = "availability.manage"  # publish and withdraw times, the calendar (staff of the unit)
+    # The built-in video call of a booked video meeting (chat/calls.py): join, signal, hang up.
+    CALL_JOIN = "call.join"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +66,10 @@ MANAGERS = (Role.SUPERVISOR, Role.UNIT_ADMIN)
 
 
 def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str | None = None,
-           acting_for: frozenset[str] = frozenset()) -> Decision:
+           acting_for: frozenset[str] = frozenset(), booked_with: str | None = None) -> Decision:
     """Decide one access. `case` or `unit_id` names the resource for case and unit actions; `acting_for`
-    names the caseworkers the user substitutes for right now (chat.assignment).
+    names the caseworkers the user substitutes for right now (chat.assignment); `booked_with` the
+    caseworker whose time a meeting was booked on (for calls).
 
     Staff of a unit may read all of the unit's cases: the unit is the trust boundary, a substitute must
     be able to step in, and the audit log records every read. Answering is narrower: the assigned
@@ -105,6 +108,8 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
             return ALLOW if case.citizen_id == user.id else _deny("not the citizen of this case")
         # Any staff of the unit books on the citizen's behalf (a booking by phone), recorded as such.
         return ALLOW if _staff_of(user, case.unit_id) else _deny("not staff of the case's unit")
+    if action == Action.CALL_JOIN:
+        return _call(user, case, acting_for, booked_with)
     if action == Action.AVAILABILITY_MANAGE:
         return ALLOW if unit_id is not None and _staff_of(user, unit_id) else _deny("not staff of this unit")
     if action == Action.EXCHANGE_AGENCY:
@@ -125,3 +130,21 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
             return ALLOW
         return _deny("only the unit's log reviewer reviews its audit log")
     return _deny("no policy for action")
+
+
+def _call(user: User, case: Case | None, acting_for: frozenset[str], booked_with: str | None) -> Decision:
+    """A video call is one to one: the case's citizen and the person who answers the case for the unit
+    (its assigned caseworker, or their substitute now) or holds the meeting (whose time was booked). Not
+    the whole unit, unlike reading: a call is a conversation with a person, not a record anyone may open."""
+    if case is None:
+        return _deny("no case")
+    if case.status != "open":
+        return _deny("case is closed")
+    if user.role == Role.CITIZEN:
+        return ALLOW if case.citizen_id == user.id else _deny("not the citizen of this case")
+    if not _staff_of(user, case.unit_id):
+        return _deny("not staff of the case's unit")
+    substitute_now = case.assigned_to is not None and case.assigned_to in acting_for
+    if user.id in (case.assigned_to, booked_with) or substitute_now:
+        return ALLOW
+    return _deny("a call is with the caseworker who answers the case or holds the meeting")

@@ -31,6 +31,9 @@ VALID: dict[str, dict[str, Any]] = {
     "watch": {"t": "watch", "case_id": "c1"},
     "unwatch": {"t": "unwatch", "ref": "r2", "case_id": "c1"},
     "ping": {"t": "ping"},
+    "call.join": {"t": "call.join", "ref": "r3", "case_id": "c1", "booking_id": 7},
+    "call.signal": {"t": "call.signal", "case_id": "c1", "booking_id": 7, "to": "A" * 22, "env": "AAECAw"},
+    "call.hangup": {"t": "call.hangup", "case_id": "c1", "booking_id": 7},
 }
 
 

@@ -45,20 +45,21 @@ CASE_COLUMNS = tuple(CASES)
 # D: Dana's open case (assigned to Anna); E: Erik's open case, not assigned; O: Frida's case in the other
 # unit; C: Dana's closed case; A: a case of Dana's assigned to Cecilia.
 CASE_ACTIONS = (Action.CASE_READ, Action.CASE_WRITE, Action.CASE_KEYS_READ, Action.CASE_KEYS_WRITE,
-                Action.CASE_HANDLE, Action.CASE_ASSIGN, Action.BOOKING_READ, Action.BOOKING_WRITE)
+                Action.CASE_HANDLE, Action.CASE_ASSIGN, Action.BOOKING_READ, Action.BOOKING_WRITE, Action.CALL_JOIN)
 CASE_TABLE: dict[User, str] = {
-    #          read       write      keys.read  keys.write handle     assign     book.read  book.write
-    #          D E O C A  D E O C A  D E O C A  D E O C A  D E O C A  D E O C A  D E O C A  D E O C A
-    DANA:     "Y N N Y Y  Y N N N Y  Y N N Y Y  N N N N N  N N N N N  N N N N N  Y N N Y Y  Y N N N Y",
-    ERIK:     "N Y N N N  N Y N N N  N Y N N N  N N N N N  N N N N N  N N N N N  N Y N N N  N Y N N N",
+    #          read       write      keys.read  keys.write handle     assign     book.read  book.write call
+    #          D E O C A  D E O C A  D E O C A  D E O C A  D E O C A  D E O C A  D E O C A  D E O C A  D E O C A
+    DANA:     "Y N N Y Y  Y N N N Y  Y N N Y Y  N N N N N  N N N N N  N N N N N  Y N N Y Y  Y N N N Y  Y N N N Y",
+    ERIK:     "N Y N N N  N Y N N N  N Y N N N  N N N N N  N N N N N  N N N N N  N Y N N N  N Y N N N  N Y N N N",
     # Anna reads the whole unit, but answers only her own cases and unassigned ones. Any staff of the unit
-    # books on a citizen's behalf, whoever the case is assigned to.
-    ANNA:     "Y Y N Y Y  Y Y N N N  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  N N N N N  Y Y N Y Y  Y Y N N Y",
-    OLLE:     "N N Y N N  N N Y N N  N N Y N N  N N Y N N  N N Y N N  N N N N N  N N Y N N  N N Y N N",
-    CECILIA:  "Y Y N Y Y  Y Y N N Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N N Y",
-    UNN:      "Y Y N Y Y  Y Y N N Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N N Y",
-    GRETA:    "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
-    AGENCY:   "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
+    # books on a citizen's behalf, whoever the case is assigned to. A call is only with the one who answers
+    # the case (not with anyone while it is unassigned: then with the caseworker whose time was booked).
+    ANNA:     "Y Y N Y Y  Y Y N N N  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  N N N N N  Y Y N Y Y  Y Y N N Y  Y N N N N",
+    OLLE:     "N N Y N N  N N Y N N  N N Y N N  N N Y N N  N N Y N N  N N N N N  N N Y N N  N N Y N N  N N Y N N",
+    CECILIA:  "Y Y N Y Y  Y Y N N Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N N Y  N N N N Y",
+    UNN:      "Y Y N Y Y  Y Y N N Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N N Y  N N N N N",
+    GRETA:    "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
+    AGENCY:   "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
 }
 
 # U: the unit; V: the other unit.
@@ -139,6 +140,16 @@ def test_a_substitute_answers_the_absent_caseworkers_cases_only_while_substituti
     assert decide(ANNA, Action.CASE_WRITE, case=cecilias, acting_for=frozenset({CECILIA.id}))
     assert not decide(ANNA, Action.CASE_WRITE, case=cecilias, acting_for=frozenset({"someone-else"}))
     assert not decide(OLLE, Action.CASE_WRITE, case=cecilias, acting_for=frozenset({CECILIA.id}))  # other unit
+
+
+def test_a_call_is_with_the_substitute_now_or_the_caseworker_whose_time_was_booked() -> None:
+    cecilias, eriks = CASES["dana-by-cecilia"], CASES["erik-open"]
+    assert not decide(ANNA, Action.CALL_JOIN, case=cecilias)
+    assert decide(ANNA, Action.CALL_JOIN, case=cecilias, acting_for=frozenset({CECILIA.id}))
+    assert decide(ANNA, Action.CALL_JOIN, case=eriks, booked_with=ANNA.id)  # unassigned, her time was booked
+    assert not decide(ANNA, Action.CALL_JOIN, case=eriks, booked_with=CECILIA.id)
+    assert not decide(OLLE, Action.CALL_JOIN, case=cecilias, booked_with=OLLE.id)  # other unit
+    assert not decide(ERIK, Action.CALL_JOIN, case=cecilias, booked_with=ERIK.id)  # not his case
 
 
 def test_a_denial_says_why() -> None:

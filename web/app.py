@@ -14,6 +14,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chat import demo
 from chat.assignment import Assignments
+from chat.auditing import Auditor
+from chat.booking import BookingStore
+from chat.calls import Calls
 from chat.delivery import MessageService
 from chat.hub import Hub
 from chat.inbox import ReplyTimes
@@ -76,6 +79,7 @@ class Services:
     reply_times: ReplyTimes
     assignments: Assignments
     review: LogReview
+    calls: Calls
 
 
 def build_services(settings: Settings, store: Storage) -> Services:
@@ -98,6 +102,7 @@ def build_services(settings: Settings, store: Storage) -> Services:
         keys=KeyService(store, lambda unit_id: hub.publish_unit_staff(unit_id, frames.KEYS_PENDING),
                         lambda user_id: hub.publish_user(user_id, frames.KEYS_UPDATED)),
         reply_times=ReplyTimes(store),
+        calls=Calls(store, BookingStore(store.writer), assignments, Auditor(store)),  # type: ignore[attr-defined]
     )
 
 

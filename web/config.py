@@ -1,6 +1,7 @@
 """Settings from command-line options and SAMTAL_* environment variables, with safe defaults."""
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,34 @@ def _env_int(name: str, default: int) -> int:
 
 def _env_str(name: str, default: str = "") -> str:
     return os.environ.get(name, "").strip() or default
+
+
+ICE_SCHEMES = ("stun:", "stuns:", "turn:", "turns:")
+
+
+def _env_ice_servers(name: str = "SAMTAL_ICE_SERVERS") -> list[dict[str, object]]:
+    """STUN and TURN servers for the video call, as RTCPeerConnection's `iceServers`: a JSON list of
+    {"urls": URL or [URL, ...], "username"?, "credential"?}. Checked here so a typo stops the server at
+    start instead of breaking every call."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return []
+    try:
+        servers = json.loads(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a JSON list, as RTCPeerConnection's iceServers") from None
+    if not isinstance(servers, list):
+        raise SystemExit(f"{name} must be a JSON list, as RTCPeerConnection's iceServers")
+    for server in servers:
+        urls = server.get("urls") if isinstance(server, dict) else None
+        urls = [urls] if isinstance(urls, str) else urls
+        if (not isinstance(urls, list) or not urls or not all(isinstance(u, str) and u.startswith(ICE_SCHEMES)
+                                                               for u in urls)
+                or set(server) - {"urls", "username", "credential"}
+                or not all(isinstance(server.get(k, ""), str) for k in ("username", "credential"))):
+            raise SystemExit(f"{name}: each server is {{\"urls\": \"stun:…\" or \"turn:…\" (or a list), "
+                             "\"username\"?, \"credential\"?}")
+    return servers
 
 
 # The Swedish assurance levels (tillitsnivåer) of DIGG's framework, lowest first; the Swedish OIDC profile
@@ -110,6 +139,9 @@ class Settings:
         "SAMTAL_BOOKING_REMINDER_CHECK_SECONDS", 300))
     # A meeting link per unit for video meetings, e.g. https://video.example.se/{unit}/{booking}; none: no link.
     video_link_template: str = field(default_factory=lambda: os.environ.get("SAMTAL_VIDEO_LINK_TEMPLATE", ""))
+    # STUN/TURN servers for the built-in video call (chat/calls.py); none: host candidates only, enough on one
+    # network. TURN credentials in here are given only to the people of a call (GET /api/cases/…/calls/…).
+    ice_servers: list[dict[str, object]] = field(default_factory=_env_ice_servers)
 
     @property
     def database_path(self) -> Path:

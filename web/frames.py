@@ -42,15 +42,23 @@ def _int(required: bool = True) -> Field:
 
 
 REF = _str(64, required=False)
+CASE = _str(CASE_ID_MAX)
+ENV = _str(96 * 1024)  # base64url of an envelope of at most 64 KiB
+DEVICE_ID = _str(22)
 # Frame type -> (fields, the policy action that decides it).
 CLIENT_FRAMES: dict[str, tuple[dict[str, Field], Action]] = {
-    "send": ({"ref": REF, "env": _str(96 * 1024)}, Action.CASE_WRITE),
+    "send": ({"ref": REF, "env": ENV}, Action.CASE_WRITE),
     "resume": ({"ref": REF, "cursors": Field(dict)}, Action.CASE_READ),
-    "receipt": ({"ref": REF, "case_id": _str(CASE_ID_MAX), "delivered_seq": _int(False), "read_seq": _int(False)},
+    "receipt": ({"ref": REF, "case_id": CASE, "delivered_seq": _int(False), "read_seq": _int(False)},
                 Action.CASE_READ),
-    "watch": ({"ref": REF, "case_id": _str(CASE_ID_MAX)}, Action.CASE_READ),
-    "unwatch": ({"ref": REF, "case_id": _str(CASE_ID_MAX)}, Action.CASE_READ),
+    "watch": ({"ref": REF, "case_id": CASE}, Action.CASE_READ),
+    "unwatch": ({"ref": REF, "case_id": CASE}, Action.CASE_READ),
     "ping": ({"ref": REF}, Action.SELF),
+    # The video call of a booked meeting (chat/calls.py); signals are envelopes, relayed and never stored.
+    "call.join": ({"ref": REF, "case_id": CASE, "booking_id": _int()}, Action.CALL_JOIN),
+    "call.signal": ({"ref": REF, "case_id": CASE, "booking_id": _int(), "to": DEVICE_ID, "env": ENV},
+                    Action.CALL_JOIN),
+    "call.hangup": ({"ref": REF, "case_id": CASE, "booking_id": _int()}, Action.CALL_JOIN),
 }
 
 
@@ -117,6 +125,23 @@ def error_frame(code: str, message: str, ref: str | None = None, **extra: Any) -
         frame["ref"] = ref
     frame.update(extra)
     return dump(frame)
+
+
+def call_peer_frame(case_id: str, booking_id: int, event: str, user_id: str, device_id: str,
+                    reason: str | None = None) -> str:
+    """Someone joined or left a call you are in (reason: hangup, disconnected, joined_elsewhere)."""
+    frame = {"t": "call.peer", "case_id": case_id, "booking_id": booking_id, "event": event, "user": user_id,
+             "device": device_id}
+    return dump(frame if reason is None else {**frame, "reason": reason})
+
+
+def call_signal_frame(case_id: str, booking_id: int, from_user: str, from_device: str, env: str) -> str:
+    return dump({"t": "call.signal", "case_id": case_id, "booking_id": booking_id, "from_user": from_user,
+                 "from_device": from_device, "env": env})
+
+
+def call_ended_frame(case_id: str, booking_id: int, reason: str) -> str:
+    return dump({"t": "call.ended", "case_id": case_id, "booking_id": booking_id, "reason": reason})
 
 
 KEYS_PENDING = dump({"t": "keys", "what": "pending"})

@@ -405,3 +405,4 @@ async def health(ctx: Ctx) -> Response:
 
 
 from . import booking_routes  # noqa: E402,F401  (registers the booking routes, beside these)
+from . import calls  # noqa: E402,F401  (registers the video call's route)

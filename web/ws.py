@@ -20,6 +20,7 @@ from crypto.encoding import unb64u
 from crypto.errors import MalformedError
 
 from . import frames
+from .calls import CallFrames
 from .frames import FrameError
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ async def _refuse(services: Services, websocket: WebSocket, user: User | None, r
     await websocket.close(code=1008)
 
 
-class Connection:
+class Connection(CallFrames):
     def __init__(self, services: Services, websocket: WebSocket, user: User, device_id: str) -> None:
         self.services = services
         self.websocket = websocket
@@ -104,6 +105,8 @@ class Connection:
         self.device_id = device_id
         self.sub = Subscriber(user, device_id, Outbox(services.settings.outbox_limit))
         self.sends = TokenBucket(services.settings.send_rate, services.settings.send_burst)
+        # A call's ICE candidates come in bursts like an outbox flush; the same limits, counted apart.
+        self.signals = TokenBucket(services.settings.send_rate, services.settings.send_burst)
         self.writer: asyncio.Task[None] | None = None
         self.in_flight = asyncio.Semaphore(SENDS_IN_FLIGHT)
         self.acking: set[asyncio.Task[None]] = set()
@@ -123,6 +126,10 @@ class Connection:
         finally:
             self.reader.cancel()
             hub.leave(self.sub)
+            try:
+                await self.leave_calls()
+            except Exception:  # noqa: BLE001 (the connection must still be closed down)
+                log.exception("leaving the calls of a closed connection failed")
             self.sub.outbox.close()
             await asyncio.wait({self.writer})
         if self.sub.outbox.overflowed:
@@ -170,7 +177,7 @@ class Connection:
         try:
             frame = frames.parse_client_frame(text)
             ref = frame.get("ref")
-            await getattr(self, "_on_" + frame["t"])(frame, ref)
+            await getattr(self, "_on_" + frame["t"].replace(".", "_"))(frame, ref)
             if frame["t"] in AUDITED_FRAMES:
                 for case_id in frame["cursors"] if frame["t"] == "resume" else [frame["case_id"]]:
                     await self.services.messages.auditor.record(

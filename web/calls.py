@@ -1,0 +1,96 @@
+"""The video call over the WebSocket and HTTP (chat/calls.py, docs/protocol.md §16): the call.* frames a
+connection handles, what the other participant is pushed, and the call's details with the STUN/TURN servers
+(GET /api/cases/{case_id}/calls/{booking_id}), which only the call's own people get."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import JSONResponse, Response
+
+from chat.calls import Room, why_closed, window
+from chat.hub import Subscriber
+from chat.model import now_ms
+from chat.policy import Action
+from crypto.encoding import unb64u
+from crypto.errors import MalformedError
+
+from . import frames
+from .frames import FrameError
+from .httpapi import Ctx, api
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .app import Services
+    from .ws import TokenBucket
+
+
+class CallFrames:
+    """The call.* frame handlers of a WebSocket connection (mixed into web.ws.Connection)."""
+
+    # Set by the connection: its services, its place in the hub, its answers, and a rate limit for signals.
+    services: Services
+    sub: Subscriber
+    reply: Callable[[str], None]
+    signals: TokenBucket
+
+    async def _on_call_join(self, frame: dict[str, Any], ref: str | None) -> None:
+        joined = await self.services.calls.join(self.sub, frame["case_id"], frame["booking_id"])
+        room = joined.room
+        if joined.replaced is not None:
+            joined.replaced.outbox.offer(frames.call_ended_frame(room.case.id, room.booking.id, "joined_elsewhere"))
+            _tell(room, joined.others, "left", joined.replaced, "joined_elsewhere")
+        _tell(room, joined.others, "joined", self.sub)
+        self.reply(frames.dump({"t": "call.joined", "ref": ref, "case_id": room.case.id, "booking_id": room.booking.id,
+                                "peers": [{"user": s.user.id, "device": s.device_id} for s in room.others(self.sub)]}))
+
+    async def _on_call_signal(self, frame: dict[str, Any], ref: str | None) -> None:
+        if not self.signals.take():
+            raise FrameError("rate_limited", "too many call signals; slow down", ref)
+        try:
+            raw = unb64u(frame["env"])
+        except MalformedError:
+            raise FrameError("invalid_field", "env must be base64url without padding", ref) from None
+        target = await self.services.calls.signal(self.sub, frame["case_id"], frame["booking_id"], frame["to"], raw)
+        target.outbox.offer(frames.call_signal_frame(frame["case_id"], frame["booking_id"], self.sub.user.id,
+                                                     self.sub.device_id, frame["env"]))
+        self.reply(frames.dump({"t": "ok", "ref": ref}))
+
+    async def _on_call_hangup(self, frame: dict[str, Any], ref: str | None) -> None:
+        room, others = await self.services.calls.leave(self.sub, frame["case_id"], frame["booking_id"], "hangup")
+        _tell(room, others, "left", self.sub, "hangup")
+        self.reply(frames.dump({"t": "ok", "ref": ref}))
+
+    async def leave_calls(self) -> None:
+        """The connection ended: the others in its calls are told it is gone (it may come back)."""
+        for room, others in await self.services.calls.leave_all(self.sub, "disconnected"):
+            _tell(room, others, "left", self.sub, "disconnected")
+
+
+def _tell(room: Room, others: list[Subscriber], event: str, who: Subscriber, reason: str | None = None) -> None:
+    frame = frames.call_peer_frame(room.case.id, room.booking.id, event, who.user.id, who.device_id, reason)
+    for sub in others:
+        sub.outbox.offer(frame)
+
+
+@api("/api/cases/{case_id}/calls/{booking_id:int}", "GET", action=Action.CALL_JOIN)
+async def call_details(ctx: Ctx) -> Response:
+    """The call of a booked video meeting: when it can be joined, who takes part, and the STUN/TURN servers
+    (with any TURN credentials: only the call's own people are given them)."""
+    calls = ctx.services.calls
+    case, booking = await calls.authorize(ctx.user, ctx.request.path_params["case_id"],
+                                          ctx.request.path_params["booking_id"])
+    opens, closes = window(booking)
+    store = ctx.services.store
+
+    async def person(user_id: str) -> dict[str, Any]:
+        user = await store.get_user(user_id)
+        return {"id": user_id, "name": user.display_name if user else None}
+
+    return JSONResponse({
+        "call": {"case_id": case.id, "booking_id": booking.id, "form": booking.form, "status": booking.status,
+                 "starts_at": booking.slot.starts_at, "ends_at": booking.slot.ends_at, "opens_at": opens,
+                 "closes_at": closes, "open": why_closed(booking, now_ms()) is None,
+                 "citizen": await person(case.citizen_id), "caseworker": await person(booking.slot.caseworker),
+                 "unit_side": [await person(u) for u in await calls.unit_side(case, booking)]},
+        "ice_servers": ctx.services.settings.ice_servers})
