@@ -18,7 +18,7 @@ import mimetypes
 import os
 import subprocess
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -50,14 +50,22 @@ def _ensure_chromium() -> None:
             pytest.fail(f"apt-get install -y chromium did not provide {CHROMIUM}")
 
 
+# For the video call: a fake camera and microphone (a test pattern and a tone), the permission prompt
+# answered yes, and peer connections allowed over the loopback interface (a host with no other network).
+FAKE_MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                   "--allow-loopback-in-peer-connection"]
+
+
 @contextlib.contextmanager
-def chromium(**launch_options: Any) -> Iterator[Any]:
-    """A headless Chromium (a playwright.sync_api.Browser), closed on exit. Sync API: use it from sync
-    tests and fixtures, not inside a running asyncio loop."""
+def chromium(extra_args: Sequence[str] = (), **launch_options: Any) -> Iterator[Any]:
+    """A headless Chromium (a playwright.sync_api.Browser), closed on exit; `extra_args` are added to its
+    command line (e.g. FAKE_MEDIA_ARGS). Sync API: use it from sync tests and fixtures, not inside a running
+    asyncio loop."""
     _ensure_chromium()
     sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, **launch_options)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args],
+                                    **launch_options)
         try:
             yield browser
         finally:
@@ -117,4 +125,4 @@ def serve_static(root: Path | str, extra: Mapping[str, str | bytes] | None = Non
         thread.join(timeout=5)
 
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "chromium", "serve_static"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "FAKE_MEDIA_ARGS", "chromium", "serve_static"]

@@ -20,7 +20,8 @@ from web.pages import PAGE_CSP
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "web" / "static"
 ANY_IMPORT = re.compile(r"""(?:\bfrom|\bimport)\s*\(?\s*["']([^"']+)["']""")
-PAGES = ["/", "/cases", "/cases/eb-2026-0001", "/inbox", "/inbox/eb-2026-0001", "/devices"]
+CALL_PAGE = "/cases/eb-2026-0001/calls/1"
+PAGES = ["/", "/cases", "/cases/eb-2026-0001", "/inbox", "/inbox/eb-2026-0001", "/devices", CALL_PAGE]
 
 
 class Tags(HTMLParser):
@@ -177,6 +178,18 @@ def test_device_qr_code_needs_a_session(http, server):
     with httpx.Client(base_url=server.url) as signed_in:
         signed_in.post("/api/demo/login", json={"username": "dana"})
         assert signed_in.get("/devices/AAAAAAAAAAAAAAAAAAAAAA/qr.svg").status_code == 404
+
+
+def test_only_the_call_page_may_use_the_camera_and_microphone(http, server):
+    allowed = http.get(CALL_PAGE).headers["permissions-policy"]
+    assert "camera=(self)" in allowed and "microphone=(self)" in allowed
+    for path in PAGES[:-1]:
+        policy = http.get(path).headers["permissions-policy"]
+        assert "camera=()" in policy and "microphone=()" in policy, path
+    with httpx.Client(base_url=server.url, timeout=10) as greta:  # a log reviewer takes part in no call
+        greta.post("/api/demo/login", json={"username": "greta"}).raise_for_status()
+        refused = greta.get(CALL_PAGE)
+        assert refused.status_code == 403 and "camera=()" in refused.headers["permissions-policy"]
 
 
 def test_unknown_case_ids_in_page_addresses_are_refused(http):

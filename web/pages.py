@@ -46,6 +46,11 @@ PAGE_HEADERS = {
     "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
     "cross-origin-resource-policy": "same-origin",
 }
+# The video call's page alone may ask for the camera and microphone, for itself only (no frame, no other
+# origin). Its Content-Security-Policy is the same: the videos play MediaStreams (srcObject), which no
+# fetch directive governs, so media-src stays 'none', and WebRTC's peer connection is not a fetch either.
+CALL_PAGE_HEADERS = {**PAGE_HEADERS,
+                     "permissions-policy": "camera=(self), microphone=(self), geolocation=(), payment=(), usb=()"}
 IMMUTABLE = "public, max-age=31536000, immutable"
 LANG_COOKIE = "lang"
 CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -58,6 +63,7 @@ class Page:
     title: str  # gettext msgid
     area: str  # "public", "citizen" or "staff": which navigation the header shows
     roles: tuple[str, ...] = ()  # when set, only these roles may use the page; others see "no access"
+    media: bool = False  # the page may use the camera and microphone (the video call)
 
 
 def N_(message: str) -> str:
@@ -75,6 +81,7 @@ PAGES = {
     "review": Page("review", N_("Log review"), "staff", ("log_reviewer",)),
     "booking": Page("booking", N_("Book a meeting"), "citizen", ("citizen",)),
     "calendar": Page("calendar", N_("Calendar"), "staff", ("caseworker", "supervisor", "unit_admin")),
+    "call": Page("call", N_("Video call"), "any", ("citizen", "caseworker", "supervisor", "unit_admin"), media=True),
 }
 
 
@@ -108,7 +115,8 @@ class Site:
             i18n=lang.js_catalogue, entry=f"js/pages/{page.name}.js", path=request.url.path,
             demo_users=demo.USERS if self.demo else [], other_host=_other_local_host(request),
             providers=_providers(request), **context)
-        return Response(html, status_code=status_code, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+        return Response(html, status_code=status_code, media_type="text/html; charset=utf-8",
+                        headers=CALL_PAGE_HEADERS if page.media and template is None else PAGE_HEADERS)
 
 
 def language_of(request: Request) -> str:
@@ -172,7 +180,8 @@ def _page(page: Page) -> Handler:
                 # The page holds nothing either way (its data comes through the API, which decides
                 # too); this says so plainly instead of showing controls that would only fail.
                 return site_of(request).render(request, page, "noaccess.html", 403, case_id=None, denied=True)
-        return site_of(request).render(request, page, case_id=case_id)
+        return site_of(request).render(request, page, case_id=case_id,
+                                       **{k: v for k, v in request.path_params.items() if k != "case_id"})
     return handler
 
 
@@ -253,7 +262,8 @@ async def device_qr(request: Request) -> Response:
 ROUTES = [PageRoute(path, PUBLIC, _page(PAGES[name])) for path, name in [
     ("/", "signin"), ("/cases", "cases"), ("/cases/{case_id}", "case"), ("/inbox", "inbox"),
     ("/inbox/{case_id}", "inbox"), ("/devices", "devices"), ("/unit", "unit"), ("/review", "review"),
-    ("/cases/{case_id}/booking", "booking"), ("/calendar", "calendar")]] + [
+    ("/cases/{case_id}/booking", "booking"), ("/calendar", "calendar"),
+    ("/cases/{case_id}/calls/{booking_id:int}", "call")]] + [
     PageRoute("/static/{path:path}", PUBLIC, static_file),
     PageRoute("/manifest.webmanifest", PUBLIC, manifest),
     PageRoute("/icons/icon-{size:int}.png", PUBLIC, icon),

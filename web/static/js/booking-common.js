@@ -1,6 +1,6 @@
 // What the booking pages share: the meeting forms' names and the refusals a person can act on, in words.
 import { alertError } from "./app.js";
-import { status } from "./dom.js";
+import { h, status } from "./dom.js";
 import { t } from "./i18n.js";
 
 export const FORM_NAMES = {
@@ -27,3 +27,14 @@ export function guardedWith(alertId) {
   };
 }
 
+
+/**
+ * How to join a booked video meeting: the unit's meeting link when it uses one, otherwise Samtal's own
+ * video call (/cases/{case}/calls/{booking}). Nothing for other meetings, or cancelled ones.
+ */
+export function joinVideo(booking) {
+  if (booking.form !== "video" || booking.status !== "booked") return null;
+  if (booking.video_link) return h("p", {}, h("a", { href: booking.video_link, text: t("Join the video meeting") }));
+  return h("p", {}, h("a", { class: "button primary", "data-join-call": booking.id, text: t("Join video call"),
+    href: `/cases/${encodeURIComponent(booking.case_id)}/calls/${booking.id}` }));
+}

@@ -6,7 +6,7 @@ import { announce, byId, h, status } from "../dom.js";
 import { fullTime, isoTime } from "../format.js";
 import { t } from "../i18n.js";
 import { alertError, boot, config } from "../app.js";
-import { FORM_NAMES, guardedWith } from "../booking-common.js";
+import { FORM_NAMES, guardedWith, joinVideo } from "../booking-common.js";
 
 const STATUS_NAMES = {
   booked: () => t("Booked"), cancelled: () => t("Cancelled"), rescheduled: () => t("Moved to another time"),
@@ -39,7 +39,7 @@ function bookingItem(booking, hours) {
     h("p", {}, h("strong", {}, when(booking.slot))),
     h("p", { text: `${form} · ${STATUS_NAMES[booking.status]()}` }),
     booking.form === "in_person" && booking.slot.address ? h("p", { text: t("Address: %(address)s", { address: booking.slot.address }) }) : null,
-    booking.video_link && active ? h("p", {}, h("a", { href: booking.video_link, text: t("Join the video meeting") })) : null,
+    joinVideo(booking),
     booking.on_behalf ? h("p", { class: "muted", text: t("Booked for you by the unit.") }) : null,
     active ? h("div", { class: "form-actions" },
       h("button", { type: "button", class: "button secondary", disabled: !booking.may_change,
