@@ -122,7 +122,7 @@ class Calls:
         room.members[sub.user.id] = Member(sub, now_ms())
         self._rooms[booking.id] = room
         self._joined.setdefault(sub, set()).add(booking.id)
-        await self.auditor.record(sub.user, "call.join", "allowed", case_id=case.id,
+        await self.auditor.record(sub.user, "call.joined", "allowed", case_id=case.id,
                                   detail={"booking": booking.id, "device": sub.device_id,
                                           "others": [m.sub.user.id for m in room.members.values()
                                                      if m.sub is not sub]})
@@ -157,7 +157,7 @@ class Calls:
                 del self._joined[sub]
         if not room.members:
             self._rooms.pop(room.booking.id, None)
-        await self.auditor.record(sub.user, "call.leave", "allowed", case_id=room.case.id,
+        await self.auditor.record(sub.user, "call.left", "allowed", case_id=room.case.id,
                                   detail={"booking": room.booking.id, "device": sub.device_id, "reason": reason,
                                           "seconds": (now_ms() - member.joined_at) // 1000,
                                           "signals": member.signals})

@@ -251,12 +251,12 @@ async def test_joining_and_leaving_are_audited_and_no_signal_is_logged(login, se
     while True:
         rows = (await greta.transport.call("GET", "/api/audit", params={"case": CASE_DANA, "from": started}))["rows"]
         mine = [r for r in rows if r["detail"].get("booking") == booking_id or r["action"] == "ws.call.join"]
-        if sum(r["action"] == "call.leave" for r in mine) == 2 or time.monotonic() > deadline:
+        if sum(r["action"] == "call.left" for r in mine) == 2 or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.05)
-    joins = [(r["actor"], r["detail"]["device"]) for r in mine if r["action"] == "call.join"]
+    joins = [(r["actor"], r["detail"]["device"]) for r in mine if r["action"] == "call.joined"]
     assert joins == [("dana", dana.device_id), ("anna", anna.device_id)]
-    leaves = {r["actor"]: r["detail"] for r in mine if r["action"] == "call.leave"}
+    leaves = {r["actor"]: r["detail"] for r in mine if r["action"] == "call.left"}
     assert leaves["anna"]["reason"] == "hangup" and leaves["anna"]["signals"] == 1
     assert leaves["dana"]["reason"] == "disconnected"
     assert any(r["actor"] == "erik" and r["outcome"] == "denied" and r["reason"] == "forbidden" for r in mine)

@@ -28,6 +28,8 @@ const ACTIONS = {
   login: () => t("signed in"), "booking.read": () => t("read bookings"), "booking.write": () => t("changed a booking"),
   "availability.manage": () => t("changed available times"), "exchange.unit.read": () => t("read agency mail"),
   "exchange.unit.write": () => t("handled agency mail"), "exchange.agency": () => t("agency exchange"),
+  "call.join": () => t("opened a video call"), "call.joined": () => t("joined a video call"),
+  "call.left": () => t("left a video call"),
 };
 
 /** A code in words, with the code itself beside it for precision. */
