@@ -18,6 +18,7 @@ from .auditing import Auditor, event
 from .errors import BadSignature, Forbidden, InvalidInput, NotFound, SamtalError, StaleEpoch
 from .model import Ack, Case, Device, ReceiptMarks, StoredMessage, User, now_ms
 from .policy import Action, decide
+from .records import session_device
 from .storage import Storage
 
 log = logging.getLogger("samtal.delivery")
@@ -46,12 +47,7 @@ async def sending_device(store: Storage, user: User, device_id: str, env: Envelo
     """The envelope's sender is the connection's device, the user's own and not revoked."""
     if env.header.sender_device != device_id:
         raise Forbidden("the envelope names another sending device", code="device_not_owned")
-    device = await store.get_device(device_id)
-    if device is None or device.user_id != user.id:
-        raise Forbidden("this session does not own the sending device", code="device_not_owned")
-    if not device.active:
-        raise Forbidden("the sending device is revoked", code="device_revoked")
-    return device
+    return await session_device(store, user, device_id)
 
 
 async def check_signed(store: Storage, case: Case, device: Device, env: Envelope) -> None:
