@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ from .aead import TAG_LEN
 from .encoding import b64u, epoch_bytes, is_id16, lp16, require_len, unb64u, utf8
 from .errors import CryptoError, MalformedError
 from .keys import DeviceKeys, DevicePublicKeys, is_acceptable_x25519_public, x25519_public
-from .sign import verify_strict
+from .sign import ed25519_public, verify_strict
 
 KEY_LEN = 32
 WRAPPED_CT_LEN = KEY_LEN + TAG_LEN
@@ -23,6 +24,10 @@ _CASE_KEY_LABEL = b"samtal/case-key/v1"
 _WRAP_SIG_LABEL = b"samtal/wrap-sig/v1"
 _UNIT_EPOCH_LABEL = b"samtal/unit-epoch/v1"
 _ADDRESS_KEY_LABEL = b"samtal/address-key/v1"
+_ADDRESS_SIGN_KEY_LABEL = b"samtal/address-sign-key/v1"
+# Wrap kinds whose target is an exchange address and whose recipient is always a unit key epoch: its
+# decryption key ("address") and its signing key ("address-sign").
+ADDRESS_KINDS = ("address", "address-sign")
 
 # A case key wrapped to the unit key names the unit epoch instead of a device: "unit:<epoch>", decimal
 # without leading zeros so each epoch has exactly one spelling.
@@ -43,6 +48,12 @@ def address_key_info(address: str, version: int) -> bytes:
     """HPKE info for wrapping version `version` of an exchange address's X25519 private key (the functional
     address's decryption key, docs/exchange.md) to a unit key: binds the wrap to that address and version."""
     return _ADDRESS_KEY_LABEL + lp16(utf8(address)) + epoch_bytes(version)
+
+
+def address_sign_key_info(address: str, version: int) -> bytes:
+    """HPKE info for wrapping version `version` of an exchange address's Ed25519 signing seed to a unit key,
+    so that staff browsers can sign what the unit sends from the address."""
+    return _ADDRESS_SIGN_KEY_LABEL + lp16(utf8(address)) + epoch_bytes(version)
 
 
 @dataclass(frozen=True)
@@ -127,21 +138,55 @@ def wrap_address_key(
     return _wrap(address_priv, address_key_info(address, version), unit_pub, ikm_e)
 
 
+def _unwrap_checked(unit_priv: bytes, info: bytes, wrapped: WrappedKey, expected_pub: bytes,
+                    public_of: Callable[[bytes], bytes], what: str) -> bytes:
+    key = _unwrap(unit_priv, info, wrapped)
+    expected = require_len(expected_pub, KEY_LEN, f"expected {what} public key")
+    if not hmac.compare_digest(public_of(key), expected):
+        raise CryptoError(f"unwrapped {what} does not match the address's public key")
+    return key
+
+
 def unwrap_address_key(
     unit_priv: bytes, address: str, version: int, wrapped: WrappedKey, expected_pub: bytes
 ) -> bytes:
     """Unwrap an address private key and check it matches the address's published X25519 key."""
-    address_priv = _unwrap(unit_priv, address_key_info(address, version), wrapped)
-    expected = require_len(expected_pub, KEY_LEN, "expected address public key")
-    if not hmac.compare_digest(x25519_public(address_priv), expected):
-        raise CryptoError("unwrapped address key does not match the address's public key")
-    return address_priv
+    return _unwrap_checked(unit_priv, address_key_info(address, version), wrapped, expected_pub, x25519_public,
+                           "address key")
+
+
+def wrap_address_sign_key(
+    seed: bytes, address: str, version: int, unit_pub: bytes, *, ikm_e: bytes | None = None
+) -> WrappedKey:
+    """Wrap an exchange address's 32-byte Ed25519 signing seed to a unit key epoch's public key, so that every
+    approved staff device of the unit can sign envelopes from the address. `ikm_e` is for test vectors only."""
+    return _wrap(seed, address_sign_key_info(address, version), unit_pub, ikm_e)
+
+
+def unwrap_address_sign_key(
+    unit_priv: bytes, address: str, version: int, wrapped: WrappedKey, expected_pub: bytes
+) -> bytes:
+    """Unwrap an address signing seed and check it is the seed of the address's published Ed25519 key."""
+    return _unwrap_checked(unit_priv, address_sign_key_info(address, version), wrapped, expected_pub,
+                           ed25519_public, "address signing key")
+
+
+def open_address_key_wrap(
+    unit_priv: bytes, kind: str, address: str, version: int, wrapped: WrappedKey, expected_pub: bytes
+) -> bytes:
+    """Either kind of address key wrap ("address" or "address-sign"), opened and checked against the
+    address's public key: to wrap it again to a newer unit key epoch after a rotation."""
+    if kind == "address-sign":
+        return unwrap_address_sign_key(unit_priv, address, version, wrapped, expected_pub)
+    if kind == "address":
+        return unwrap_address_key(unit_priv, address, version, wrapped, expected_pub)
+    raise MalformedError("kind must be 'address' or 'address-sign'")
 
 
 def _check_recipient(kind: str, recipient_id: str) -> None:
-    if is_id16(recipient_id) and kind != "address":
+    if is_id16(recipient_id) and kind not in ADDRESS_KINDS:
         return
-    if (kind in ("case", "address") and isinstance(recipient_id, str)
+    if (kind in ("case", *ADDRESS_KINDS) and isinstance(recipient_id, str)
             and _UNIT_RECIPIENT_RE.fullmatch(recipient_id)):
         epoch_bytes(int(recipient_id[5:]))  # range check: a unit epoch fits in u32
         return
@@ -150,10 +195,10 @@ def _check_recipient(kind: str, recipient_id: str) -> None:
 
 def wrap_signing_bytes(kind: str, target_id: str, epoch: int, recipient_id: str, wrapped: WrappedKey) -> bytes:
     """The bytes a wrapping device signs: which key (kind, target, epoch), for whom, and the exact wrap.
-    For kind "address" the target is the exchange address, the epoch its key version, and the recipient
-    always "unit:<epoch>"."""
-    if kind not in ("unit", "case", "address"):
-        raise MalformedError("wrap kind must be 'unit', 'case' or 'address'")
+    For the kinds "address" (its decryption key) and "address-sign" (its signing key) the target is the
+    exchange address, the epoch the key's version, and the recipient always "unit:<epoch>"."""
+    if kind not in ("unit", "case", *ADDRESS_KINDS):
+        raise MalformedError("wrap kind must be 'unit', 'case', 'address' or 'address-sign'")
     _check_recipient(kind, recipient_id)
     return (
         _WRAP_SIG_LABEL

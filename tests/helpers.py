@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from web.client.transport import Socket
@@ -54,3 +57,24 @@ def local_mailbox(port: int) -> Iterator[Mailbox]:
         yield box
     finally:
         controller.stop()
+
+
+# Node's `jose` (panva), an independent JOSE implementation for the exchange's interoperability tests, in a
+# git-ignored prefix of its own (`npm --no-save` prunes what it was not asked for from a shared prefix).
+NPM_JOSE_PREFIX = Path(__file__).resolve().parent.parent / ".cache" / "npm" / "exchange"
+EXCHANGE_SCRIPTS = Path(__file__).resolve().parent / "exchange"
+
+
+def node_jose(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run tests/exchange/<script> with Node and `jose` (installed when missing, skipped when impossible)."""
+    import pytest
+
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    if not (NPM_JOSE_PREFIX / "node_modules" / "jose").exists() and shutil.which("npm"):
+        subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(NPM_JOSE_PREFIX),
+                        "jose@5"], check=False, stdout=subprocess.DEVNULL)
+    if not (NPM_JOSE_PREFIX / "node_modules" / "jose").exists():
+        pytest.skip("the jose npm package is not installed (python3 dev.py test installs it)")
+    return subprocess.run(["node", str(EXCHANGE_SCRIPTS / script), *args], capture_output=True, text=True,
+                          timeout=60, env={"NPM_PREFIX": str(NPM_JOSE_PREFIX), "PATH": "/usr/bin:/bin"})

@@ -939,3 +939,113 @@ def dataclasses_asdict(obj: Any) -> dict[str, Any]:
     import dataclasses
 
     return dataclasses.asdict(obj)
+
+
+def test_address_signing_key_wrap_is_byte_identical_and_the_browser_signs_what_joserfc_signs(page: Any) -> None:
+    from chat.exchange import jose
+    from crypto.keys import generate_x25519
+    from crypto.sign import ed25519_public
+    from crypto.wrap import address_sign_key_info, unwrap_address_sign_key, wrap_address_sign_key
+
+    unit_priv, unit_pub = generate_x25519()
+    seed, ikm_e = secrets.token_bytes(32), secrets.token_bytes(32)
+    pub = ed25519_public(seed)
+    py = wrap_address_sign_key(seed, "bou.kommun", 2, unit_pub, ikm_e=ikm_e)
+    key = jose.import_key({"kty": "OKP", "crv": "Ed25519", "x": b64u(pub), "d": b64u(seed)})
+    envelope = {"id": "m-12345678", "label": "Svar på begäran, åäö", "to": "polisen", "created": 1767225600}
+    got = run(page, """
+        const unitKey = await C.importX25519Private(unhex(arg.unitPriv));
+        const wrapped = await C.wrapAddressSignKey(unhex(arg.seed), "bou.kommun", 2, unhex(arg.unitPub), unhex(arg.ikm));
+        const fresh = await C.wrapAddressSignKey(unhex(arg.seed), "bou.kommun", 2, unhex(arg.unitPub));
+        const key = await C.unwrapAddressSignKey(unitKey, "bou.kommun", 2, arg.pyJson, unhex(arg.pub));
+        const raw = await C.openAddressKeyWrap(unitKey, "address-sign", "bou.kommun", 2, arg.pyJson, unhex(arg.pub));
+        return {
+          info: hex(C.addressSignKeyInfo("bou.kommun", 2)), enc: hex(wrapped.enc), ct: hex(wrapped.ct),
+          fresh: C.wrappedToJson(fresh), extractable: key.extractable, raw: hex(raw),
+          jws: await C.signJws(arg.envelope, key, "KID", "exchange-envelope+json"),
+          signed: hex(C.wrapSigningBytes("address-sign", "bou.kommun", 2, "unit:5", wrapped)),
+          wrongPub: await outcome(() => C.unwrapAddressSignKey(unitKey, "bou.kommun", 2, arg.pyJson, unhex(arg.unitPub))),
+          asDecryptionKey: await outcome(() => C.unwrapAddressKey(unitKey, "bou.kommun", 2, arg.pyJson, unhex(arg.pub))),
+        };""", {"unitPriv": unit_priv.hex(), "unitPub": unit_pub.hex(), "seed": seed.hex(), "pub": pub.hex(),
+                "ikm": ikm_e.hex(), "pyJson": py.to_json(), "envelope": envelope})
+    assert got["info"] == address_sign_key_info("bou.kommun", 2).hex()
+    assert (got["enc"], got["ct"]) == (py.enc.hex(), py.ct.hex())
+    assert got["signed"] == wrap_signing_bytes_hex("address-sign", "bou.kommun", 2, "unit:5", py)
+    assert unwrap_address_sign_key(unit_priv, "bou.kommun", 2, WrappedKey.from_json(got["fresh"]), pub) == seed
+    assert (got["extractable"], got["raw"]) == (False, seed.hex())
+    # Ed25519 is deterministic and the header and payload bytes are the same: the very same token.
+    assert got["jws"] == jose.sign(envelope, key, "KID", "exchange-envelope+json", "EdDSA")
+    assert got["wrongPub"] == {"ok": False, "error": "CryptoError"}
+    assert got["asDecryptionKey"] == {"ok": False, "error": "DecryptionError"}
+
+
+def test_browser_signed_es256_verifies_with_joserfc(page: Any) -> None:
+    from chat.exchange import jose
+
+    got = run(page, """
+        const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
+        const token = await C.signJws({ to: "fk", n: 1 }, pair.privateKey, "K", "exchange-envelope+json");
+        const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", pair.publicKey);
+        return { token, jwk: { kty, crv, x, y },
+                 publicKey: await outcome(() => C.signJws({}, pair.publicKey, "K", "t")) };""")
+    assert jose.verify(got["token"], jose.import_public(got["jwk"]), "exchange-envelope+json") == {"to": "fk", "n": 1}
+    assert got["publicKey"] == {"ok": False, "error": "CryptoError"}
+
+
+def test_exchange_jwe_made_in_the_browser_decrypts_with_joserfc_x25519_and_p256(page: Any) -> None:
+    from chat.exchange import jose
+
+    keys = [jose.generate(curve) for curve in ("X25519", "P-256")]
+    publics = [jose.public_jwk(k, use="enc") for k in keys]
+    document = {"answer": "Uppgifterna lämnas ut: åäö 😀", "disclosed": True}
+    got = run(page, """
+        const out = [];
+        for (const jwk of arg.publics) {
+          const token = await C.encryptJwe(C.encodeBody(arg.document), jwk);
+          out.push({ token, header: C.jweHeader(token), sha: await C.sha256B64u(token) });
+        }
+        const smallOrder = { kty: "OKP", crv: "X25519", x: C.b64u(new Uint8Array(32)), kid: "k" };
+        return { out, smallOrder: await outcome(() => C.encryptJwe(new Uint8Array(1), smallOrder)),
+                 signingKey: await outcome(() => C.encryptJwe(new Uint8Array(1), { kty: "OKP", crv: "Ed25519",
+                   x: arg.publics[0].x, kid: "k" })) };""", {"publics": publics, "document": document})
+    for key, public, made in zip(keys, publics, got["out"]):
+        assert jose.check_jwe_for(made["token"], public) is None  # what the endpoint checks before storing
+        assert json.loads(jose.decrypt(made["token"], key)) == document
+        assert made["sha"] == jose.sha256_b64u(made["token"])
+        assert {k: made["header"][k] for k in ("alg", "enc", "kid", "cty")} == {
+            "alg": "ECDH-ES+A256KW", "enc": "A256GCM", "kid": public["kid"], "cty": "json"}
+        assert "d" not in made["header"]["epk"]
+    assert got["smallOrder"] == {"ok": False, "error": "MalformedError"}
+    assert got["signingKey"] == {"ok": False, "error": "MalformedError"}
+
+
+def test_nodes_jose_verifies_and_decrypts_a_document_made_in_the_browser(page: Any, tmp_path: Path) -> None:
+    """An agency with another JOSE implementation (panva's jose in Node) opens what a caseworker's browser
+    sends: the EdDSA envelope verifies with the address's public key, the JWE decrypts with X25519 and P-256."""
+    from chat.exchange import jose
+    from crypto.sign import ed25519_public
+    from tests.helpers import node_jose
+
+    seed = secrets.token_bytes(32)
+    sign_jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64u(ed25519_public(seed)), "alg": "EdDSA"}
+    document = {"person": {"name": "Dana Karlsson"}, "questions": "Finns anmälningar om våld i hemmet?",
+                "legal_basis": "OSL 10 kap. 18 §"}
+    for curve in ("X25519", "P-256"):
+        enc_key = jose.generate(curve)
+        enc_public = jose.public_jwk(enc_key, use="enc")
+        made = run(page, """
+            const seed = unhex(arg.seed);
+            const key = await crypto.subtle.importKey("pkcs8", new Uint8Array([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30,
+              0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20, ...seed]), { name: "Ed25519" }, false, ["sign"]);
+            const content = await C.encryptJwe(C.encodeBody(arg.document), arg.enc);
+            const envelope = await C.signJws({ id: "m-abcdefgh", type: "begaran-om-uppgifter/v1", from: "bou.kommun",
+              to: "polisen", content_sha256: await C.sha256B64u(content) }, key, "sig-kid", "exchange-envelope+json");
+            return { envelope, content };""", {"seed": seed.hex(), "enc": enc_public, "document": document})
+        (tmp_path / "in.json").write_text(json.dumps({**made, "sign_jwk": sign_jwk, "enc_jwk": {
+            **enc_key.as_dict(private=True), "kid": enc_public["kid"]}}))
+        opened = node_jose("open.mjs", str(tmp_path / "in.json"))
+        assert opened.returncode == 0, opened.stderr
+        result = json.loads(opened.stdout)
+        assert result["document"] == document
+        assert result["envelope"]["to"] == "polisen"
+        assert result["header"] == {"alg": "EdDSA", "kid": "sig-kid", "typ": "exchange-envelope+json"}

@@ -3,20 +3,25 @@ import pytest
 
 from crypto.errors import CryptoError, DecryptionError, MalformedError
 from crypto.keys import DeviceKeys, generate_x25519
+from crypto.sign import ed25519_public
 from crypto.wrap import (
     WrappedKey,
     address_key_info,
+    address_sign_key_info,
     case_key_info,
     new_case_key,
     sign_unit_epoch,
     sign_wrap,
     unit_key_info,
+    open_address_key_wrap,
     unwrap_address_key,
+    unwrap_address_sign_key,
     unwrap_case_key,
     unwrap_unit_key,
     verify_unit_epoch,
     verify_wrap,
     wrap_address_key,
+    wrap_address_sign_key,
     wrap_case_key,
     wrap_signing_bytes,
     wrap_unit_key,
@@ -157,3 +162,22 @@ def test_address_key_wrap_records_are_signed_for_a_unit_epoch_only() -> None:
     assert not verify_wrap(STAFF.public, signature, "case", "bou.kommun", 1, "unit:3", wrapped)
     with pytest.raises(MalformedError):
         wrap_signing_bytes("address", "bou.kommun", 1, STAFF.public.device_id, wrapped)
+
+
+def test_address_signing_key_wrap_has_its_own_label_kind_and_checks_the_ed25519_key() -> None:
+    seed = DeviceKeys.generate().sign_seed
+    pub = ed25519_public(seed)
+    assert address_sign_key_info("bou.kommun", 1) == (b"samtal/address-sign-key/v1\x00\x0abou.kommun"
+                                                      b"\x00\x00\x00\x01")
+    wrapped = wrap_address_sign_key(seed, "bou.kommun", 2, UNIT_PUB)
+    assert unwrap_address_sign_key(UNIT_PRIV, "bou.kommun", 2, wrapped, pub) == seed
+    assert open_address_key_wrap(UNIT_PRIV, "address-sign", "bou.kommun", 2, wrapped, pub) == seed
+    with pytest.raises(DecryptionError):  # a signing key wrap never opens as a decryption key, or the reverse
+        unwrap_address_key(UNIT_PRIV, "bou.kommun", 2, wrapped, pub)
+    with pytest.raises(CryptoError):
+        unwrap_address_sign_key(UNIT_PRIV, "bou.kommun", 2, wrapped, ed25519_public(DeviceKeys.generate().sign_seed))
+    signature = sign_wrap(STAFF, "address-sign", "bou.kommun", 2, "unit:3", wrapped)
+    assert verify_wrap(STAFF.public, signature, "address-sign", "bou.kommun", 2, "unit:3", wrapped)
+    assert not verify_wrap(STAFF.public, signature, "address", "bou.kommun", 2, "unit:3", wrapped)
+    with pytest.raises(MalformedError):
+        wrap_signing_bytes("address-sign", "bou.kommun", 2, STAFF.public.device_id, wrapped)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -22,12 +21,11 @@ from web.cli import main as samtal
 from web.client.exchange import AgencyClient, UnitClient, verify_proof
 
 from .conftest import ROOT, free_port, server_fixture
-from .helpers import Mailbox, local_mailbox
+from .helpers import Mailbox, local_mailbox, node_jose
 
 HERE = Path(__file__).parent / "exchange"
 OROSANMALAN = json.loads((HERE / "orosanmalan.json").read_text(encoding="utf-8"))
 EB, BOU = "ekonomiskt-bistand.demo-kommun", "barn-och-unga.demo-kommun"
-NPM_PREFIX = ROOT / ".cache" / "npm" / "exchange"  # a prefix of its own: `npm --no-save` prunes others
 MAX_BYTES = 1_000_000
 
 
@@ -138,17 +136,8 @@ def test_a_unit_replies_and_the_agency_fetches_decrypts_and_acks(fk: AgencyClien
 
 
 def test_an_independent_jose_implementation_sends_and_verifies_the_receipt(server: Any, keys: Path) -> None:
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed")
-    if not (NPM_PREFIX / "node_modules" / "jose").exists() and shutil.which("npm"):
-        subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(NPM_PREFIX),
-                        "jose@5"], check=False, stdout=subprocess.DEVNULL)
-    if not (NPM_PREFIX / "node_modules" / "jose").exists():
-        pytest.skip("the jose npm package is not installed (python3 dev.py test installs it)")
     for key_file, to in (("polisen.json", BOU), ("forsakringskassan.json", EB)):  # EdDSA/X25519, ES256/P-256
-        run = subprocess.run(["node", str(HERE / "agency.mjs"), server.url, str(keys / key_file), to,
-                              str(HERE / "orosanmalan.json")], capture_output=True, text=True, timeout=60,
-                             env={"NPM_PREFIX": str(NPM_PREFIX), "PATH": "/usr/bin:/bin"})
+        run = node_jose("agency.mjs", server.url, str(keys / key_file), to, str(HERE / "orosanmalan.json"))
         assert run.returncode == 0, run.stderr
         assert json.loads(run.stdout)["status"] == "received"
     staff = UnitClient(server.url, keys / f"{EB}.json", "anna", "ekonomiskt-bistand")

@@ -15,7 +15,8 @@ export {
   fingerprint, generateDeviceKeys, importDeviceKeysForTest, registrationProof, verifyRegistrationProof,
 } from "./keys.js";
 export {
-  addressKeyInfo, unwrapAddressKey, wrapAddressKey,
+  addressKeyInfo, addressSignKeyInfo, openAddressKeyWrap, unwrapAddressKey, unwrapAddressSignKey, wrapAddressKey,
+  wrapAddressSignKey,
 } from "./wrap.js";
 export {
   caseKeyInfo, importCaseKeyForTest, signUnitEpoch, signWrap, unitEpochSigningBytes, unitKeyInfo, unwrapCaseKey,
@@ -24,8 +25,10 @@ export {
 } from "./wrap.js";
 export { decodeBody, encodeBody } from "./body.js";
 export { headerBytes, newMsgId, openMessage, parseEnvelope, sealMessage, verifyEnvelope } from "./envelope.js";
-export { CONTENT_ENC, KEY_WRAP_ALG, concatKdf, decryptJwe, importP256Private, jweHeader, sha256B64u } from "./jwe.js";
-export { jwsParts, verifyJws } from "./jws.js";
+export {
+  CONTENT_ENC, KEY_WRAP_ALG, concatKdf, decryptJwe, encryptJwe, importP256Private, jweHeader, sha256B64u,
+} from "./jwe.js";
+export { jwsParts, signJws, verifyJws } from "./jws.js";
 export {
   CASE_GRANT_LEN, KEY_GRANT_LEN, grantRecipientKind, grantToCase, grantToKey, newRecordId, newRecordKey, openCaseGrant,
   openKeyGrant, openRecord, parseRecord, recordHeaderBytes, sealRecord, signGrant, verifyGrant, verifyRecord,

@@ -1,12 +1,15 @@
 /**
- * Compact JWS (RFC 7515) verification for the agency exchange: the signed directory, envelopes and
+ * Compact JWS (RFC 7515) for the agency exchange: verification of the signed directory, envelopes and
  * receipts, with the exchange's allowed algorithms EdDSA (Ed25519, strictly, like every Samtal signature),
- * ES256 and PS256 (chat/exchange/jose.py `verify`).
+ * ES256 and PS256 (chat/exchange/jose.py `verify`); and signing with EdDSA or ES256, for envelopes a unit
+ * sends (chat/exchange/jose.py `sign`: the same header and payload bytes, so an EdDSA signature is
+ * byte-identical to the server's library's).
  * @module crypto/jws
  */
-import { MalformedError } from "./errors.js";
-import { ascii, unb64u } from "./encoding.js";
+import { CryptoError, MalformedError } from "./errors.js";
+import { ascii, b64u, unb64u, utf8 } from "./encoding.js";
 import { verifyStrict } from "./ed25519.js";
+import { encodeBody } from "./body.js";
 
 const ALG_OF_KTY = { OKP: "EdDSA", EC: "ES256", RSA: "PS256" };
 
@@ -57,4 +60,22 @@ export async function verifyJws(token, jwk, typ) {
   } catch {
     return null;
   }
+}
+
+/**
+ * Sign a JSON object as a compact JWS, header `{"alg","kid","typ"}`, payload as canonical JSON (keys
+ * sorted, compact, UTF-8). An Ed25519 key signs with EdDSA, an ECDSA P-256 key with ES256 (WebCrypto's
+ * ECDSA signature is r || s, exactly JWS's form).
+ * @param {Record<string, unknown>} payload @param {CryptoKey} key a private signing key
+ * @param {string} kid @param {string} typ
+ * @returns {Promise<string>}
+ */
+export async function signJws(payload, key, kid, typ) {
+  const name = key?.algorithm?.name;
+  const alg = name === "Ed25519" ? "EdDSA" : name === "ECDSA" && key.algorithm.namedCurve === "P-256" ? "ES256" : null;
+  if (!alg || key.type !== "private") throw new CryptoError("an exchange document is signed with Ed25519 or P-256");
+  const signingInput = `${b64u(utf8(JSON.stringify({ alg, kid, typ })))}.${b64u(encodeBody(payload))}`;
+  const params = alg === "EdDSA" ? { name: "Ed25519" } : { name: "ECDSA", hash: "SHA-256" };
+  const signature = new Uint8Array(await crypto.subtle.sign(params, key, ascii(signingInput)));
+  return `${signingInput}.${b64u(signature)}`;
 }

@@ -9,7 +9,7 @@ import { ascii, b64u, bytesEqual, concat, epochBytes, isId16, lp16, requireLen, 
 import { TAG_LEN, importAesKey } from "./aead.js";
 import { N_ENC, hpkeOpen, hpkeSeal } from "./hpke.js";
 import { isAcceptableX25519Public, importX25519Private, x25519PublicKey } from "./x25519.js";
-import { verifyStrict } from "./ed25519.js";
+import { importEd25519Seed, verifyStrict } from "./ed25519.js";
 import { deviceSign } from "./keys.js";
 
 const KEY_LEN = 32;
@@ -19,6 +19,14 @@ const CASE_KEY_LABEL = ascii("samtal/case-key/v1");
 const WRAP_SIG_LABEL = ascii("samtal/wrap-sig/v1");
 const UNIT_EPOCH_LABEL = ascii("samtal/unit-epoch/v1");
 const ADDRESS_KEY_LABEL = ascii("samtal/address-key/v1");
+const ADDRESS_SIGN_KEY_LABEL = ascii("samtal/address-sign-key/v1");
+// Wrap kinds whose target is an exchange address and whose recipient is always a unit key epoch: its
+// decryption key ("address") and its signing key ("address-sign").
+const ADDRESS_KINDS = ["address", "address-sign"];
+const WRAP_KINDS = ["unit", "case", ...ADDRESS_KINDS];
+// What an unwrapped signing key signs once, to show it is the published key's (WebCrypto cannot compute an
+// Ed25519 public key from a non-extractable private key).
+const SIGN_KEY_CHECK = ascii("samtal/address-sign-key-check/v1");
 // A case key wrapped to the unit key names the unit epoch: "unit:<epoch>", decimal without leading
 // zeros so each epoch has exactly one spelling.
 const UNIT_RECIPIENT_RE = /^unit:[1-9][0-9]{0,9}$/;
@@ -53,6 +61,14 @@ export function caseKeyInfo(caseId, epoch) {
  */
 export function addressKeyInfo(address, version) {
   return concat(ADDRESS_KEY_LABEL, lp16(utf8(address)), epochBytes(version));
+}
+
+/**
+ * HPKE info for wrapping version `version` of an exchange address's Ed25519 signing seed to a unit key.
+ * @param {string} address @param {number} version
+ */
+export function addressSignKeyInfo(address, version) {
+  return concat(ADDRESS_SIGN_KEY_LABEL, lp16(utf8(address)), epochBytes(version));
 }
 
 /**
@@ -199,10 +215,78 @@ export function unwrapAddressKey(unitPriv, address, version, wrapped, expectedPu
   return unwrapX25519(unitPriv, addressKeyInfo(address, version), wrapped, expectedPub, "address");
 }
 
+/**
+ * Wrap an exchange address's 32-byte Ed25519 signing seed to a unit key epoch's public key. `ikmE` is for tests only.
+ * @param {Uint8Array} seed @param {string} address @param {number} version
+ * @param {Uint8Array} unitPub @param {Uint8Array} [ikmE]
+ * @returns {Promise<WrappedKey>}
+ */
+export function wrapAddressSignKey(seed, address, version, unitPub, ikmE) {
+  return wrap(seed, addressSignKeyInfo(address, version), unitPub, ikmE);
+}
+
+/**
+ * A non-extractable Ed25519 CryptoKey from a signing seed, checked to be the key of `expectedPub`: it must
+ * sign something that verifies with that key (WebCrypto cannot compute the public key of a non-extractable
+ * private key).
+ * @param {Uint8Array} seed @param {Uint8Array} expectedPub
+ */
+async function checkedSignKey(seed, expectedPub) {
+  const key = await importEd25519Seed(seed, false);
+  const check = new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, key, SIGN_KEY_CHECK));
+  if (!await verifyStrict(expectedPub, SIGN_KEY_CHECK, check)) {
+    throw new CryptoError("unwrapped address signing key does not match the address's public key");
+  }
+  return key;
+}
+
+/**
+ * Unwrap an exchange address's signing seed with the unit key into a non-extractable Ed25519 CryptoKey,
+ * after checking it is the key of the address's published public key. The raw seed exists only for the import.
+ * @param {CryptoKey} unitPriv @param {string} address @param {number} version
+ * @param {WrappedKey | WrappedKeyJson} wrapped @param {Uint8Array} expectedPub the Ed25519 public key
+ * @returns {Promise<CryptoKey>}
+ * @throws {DecryptionError} wrong unit key, address or version; {CryptoError} not the published key
+ */
+export async function unwrapAddressSignKey(unitPriv, address, version, wrapped, expectedPub) {
+  const expected = requireLen(expectedPub, KEY_LEN, "expected address signing public key");
+  const seed = await unwrap(unitPriv, addressSignKeyInfo(address, version), wrapped);
+  try {
+    return await checkedSignKey(seed, expected);
+  } finally {
+    seed.fill(0); // best effort: the raw key should not outlive its import
+  }
+}
+
+/**
+ * Open an address key wrap of either kind to its raw 32 bytes, checked against the address's public key,
+ * to wrap it again to a newer unit key epoch after a rotation. The caller overwrites the bytes after use.
+ * @param {CryptoKey} unitPriv @param {"address" | "address-sign"} kind @param {string} address
+ * @param {number} version @param {WrappedKey | WrappedKeyJson} wrapped @param {Uint8Array} expectedPub
+ * @returns {Promise<Uint8Array>}
+ */
+export async function openAddressKeyWrap(unitPriv, kind, address, version, wrapped, expectedPub) {
+  const expected = requireLen(expectedPub, KEY_LEN, `expected ${kind} public key`);
+  const sign = kind === "address-sign";
+  const raw = await unwrap(unitPriv, sign ? addressSignKeyInfo(address, version) : addressKeyInfo(address, version),
+    wrapped);
+  try {
+    if (sign) await checkedSignKey(raw, expected);
+    else if (!bytesEqual(await x25519PublicKey(await importX25519Private(raw)), expected)) {
+      throw new CryptoError("unwrapped address key does not match the address's public key");
+    }
+  } catch (error) {
+    raw.fill(0);
+    throw error;
+  }
+  return raw;
+}
+
 /** @param {string} kind @param {unknown} recipientId */
 function checkRecipient(kind, recipientId) {
-  if (isId16(recipientId) && kind !== "address") return;
-  if ((kind === "case" || kind === "address") && typeof recipientId === "string" && UNIT_RECIPIENT_RE.test(recipientId)) {
+  if (isId16(recipientId) && !ADDRESS_KINDS.includes(kind)) return;
+  if ((kind === "case" || ADDRESS_KINDS.includes(kind)) && typeof recipientId === "string"
+    && UNIT_RECIPIENT_RE.test(recipientId)) {
     epochBytes(Number(recipientId.slice(5))); // range check: a unit epoch fits in u32
     return;
   }
@@ -211,12 +295,12 @@ function checkRecipient(kind, recipientId) {
 
 /**
  * The bytes a wrapping device signs: which key (kind, target, epoch), for whom, and the exact wrap.
- * @param {"unit" | "case" | "address"} kind @param {string} targetId @param {number} epoch @param {string} recipientId
+ * @param {"unit" | "case" | "address" | "address-sign"} kind @param {string} targetId @param {number} epoch @param {string} recipientId
  * @param {WrappedKey | WrappedKeyJson} wrapped
  */
 export function wrapSigningBytes(kind, targetId, epoch, recipientId, wrapped) {
-  if (kind !== "unit" && kind !== "case" && kind !== "address") {
-    throw new MalformedError("wrap kind must be 'unit', 'case' or 'address'");
+  if (!WRAP_KINDS.includes(kind)) {
+    throw new MalformedError("wrap kind must be 'unit', 'case', 'address' or 'address-sign'");
   }
   checkRecipient(kind, recipientId);
   const { enc, ct } = wrappedFromJson(wrapped);
@@ -226,7 +310,7 @@ export function wrapSigningBytes(kind, targetId, epoch, recipientId, wrapped) {
 
 /**
  * Sign a wrap record with the wrapping device's key.
- * @param {import("./keys.js").DeviceKeys} keys @param {"unit" | "case" | "address"} kind @param {string} targetId
+ * @param {import("./keys.js").DeviceKeys} keys @param {"unit" | "case" | "address" | "address-sign"} kind @param {string} targetId
  * @param {number} epoch @param {string} recipientId @param {WrappedKey | WrappedKeyJson} wrapped
  * @returns {Promise<Uint8Array>}
  */
@@ -240,7 +324,7 @@ const signPubOf = (signer) => (signer instanceof Uint8Array ? signer : signer?.s
 /**
  * Verify a wrap record strictly; false (never an exception) for malformed fields too.
  * @param {{signPub: Uint8Array} | Uint8Array} signerPub the signer's public keys (or its sign_pub)
- * @param {Uint8Array} signature @param {"unit" | "case" | "address"} kind @param {string} targetId @param {number} epoch
+ * @param {Uint8Array} signature @param {"unit" | "case" | "address" | "address-sign"} kind @param {string} targetId @param {number} epoch
  * @param {string} recipientId @param {WrappedKey | WrappedKeyJson} wrapped
  * @returns {Promise<boolean>}
  */
