@@ -299,7 +299,7 @@ def test_the_server_never_holds_an_address_private_key(server: Any, keys: Path) 
 def test_the_address_key_is_shared_wrapped_to_the_unit_key_and_a_staff_device_opens_with_it(
         server: Any, keys: Path, polisen: AgencyClient, tmp_path: Path) -> None:
     from crypto.encoding import b64u, unb64u
-    from crypto.wrap import WrappedKey, unwrap_address_key, verify_wrap
+    from crypto.wrap import WrappedKey, unwrap_address_key, unwrap_address_sign_key, verify_wrap
     from tests.test_browser_app import run_async
     from web.client.session import ClientSession
 
@@ -322,7 +322,13 @@ def test_the_address_key_is_shared_wrapped_to_the_unit_key_and_a_staff_device_op
             deadline = time.monotonic() + 20
             while not (unit_keys := await session.unit_keys(unit)) and time.monotonic() < deadline:
                 await asyncio.sleep(0.2)  # the steward approves bo's new device
-            [wrap] = (await session.transport.call("GET", f"/exchange/v1/units/{unit}/address-keys"))["address_keys"]
+            wraps = (await session.transport.call("GET", f"/exchange/v1/units/{unit}/address-keys"))["address_keys"]
+            [wrap] = [w for w in wraps if w["use"] == "enc"]
+            [sign_wrap] = [w for w in wraps if w["use"] == "sig"]
+            assert (sign_wrap["kind"], sign_wrap["public_key"]["crv"]) == ("address-sign", "Ed25519")
+            seed = unwrap_address_sign_key(unit_keys[sign_wrap["unit_epoch"]], EB, sign_wrap["key_version"],
+                                           WrappedKey.from_json(sign_wrap), unb64u(sign_wrap["public_key"]["x"]))
+            assert seed == unb64u(json.loads((keys / f"{EB}.json").read_text())["sign"]["d"])
             wrapped = WrappedKey.from_json(wrap)
             signer = await session.device_keys(wrap["wrapped_by_device"])
             assert verify_wrap(signer, unb64u(wrap["signature"]), "address", EB, wrap["key_version"],
@@ -341,3 +347,48 @@ def test_the_address_key_is_shared_wrapped_to_the_unit_key_and_a_staff_device_op
 def audit_actions(server: Any) -> list[str]:
     with sqlite3.connect(server.data_dir / "samtal.sqlite3") as db:
         return [a for (a,) in db.execute("SELECT action FROM audit_log ORDER BY id")]
+
+
+def test_after_a_unit_key_rotation_the_steward_wraps_the_address_keys_to_the_new_epoch(
+        server: Any, keys: Path, tmp_path: Path) -> None:
+    """Runs after the address keys were shared (the test above). A staff device that held the unit key is
+    removed, so the demo steward makes a new unit key epoch; it then wraps both address keys to that epoch,
+    signed by its own device, and a device that holds only the new epoch opens them."""
+    from crypto.encoding import unb64u
+    from crypto.wrap import WrappedKey, open_address_key_wrap, verify_wrap
+    from tests.test_browser_app import run_async
+    from web.client.session import ClientSession
+
+    unit = "ekonomiskt-bistand"
+
+    async def rotate_and_wait() -> tuple[int, list[dict[str, Any]], dict[int, bytes], dict[str, Any]]:
+        async with ClientSession(server.url, tmp_path / "bo", "bo") as bo:
+            await bo.start()
+            deadline = time.monotonic() + 20
+            while not await bo.unit_keys(unit) and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)  # the steward approves bo's new device: it holds the unit key
+            before = max(e["epoch"] for e in await bo.unit_epochs(unit))
+            await bo.transport.call("DELETE", f"/api/devices/{bo.device_id}")  # it leaves: a rotation is due
+        async with ClientSession(server.url, tmp_path / "bo-new", "bo") as fresh:
+            await fresh.start()
+            deadline = time.monotonic() + 30
+            wraps: list[dict[str, Any]] = []
+            while time.monotonic() < deadline:
+                wraps = (await fresh.transport.call("GET", f"/exchange/v1/units/{unit}/address-keys"))["address_keys"]
+                if len([w for w in wraps if w["unit_epoch"] > before]) == 2:
+                    break
+                await asyncio.sleep(0.2)
+            signers = {w["wrapped_by_device"]: await fresh.device_keys(w["wrapped_by_device"]) for w in wraps}
+            return before, wraps, await fresh.unit_keys(unit), signers
+    before, wraps, unit_keys, signers = run_async(rotate_and_wait())
+    new = [w for w in wraps if w["unit_epoch"] > before]
+    assert sorted(w["use"] for w in new) == ["enc", "sig"], wraps
+    [epoch] = {w["unit_epoch"] for w in new}
+    assert epoch == before + 1 and epoch in unit_keys
+    private = json.loads((keys / f"{EB}.json").read_text())
+    for w in new:
+        wrapped = WrappedKey.from_json(w)
+        raw = open_address_key_wrap(unit_keys[epoch], w["kind"], EB, w["key_version"], wrapped,
+                                    unb64u(w["public_key"]["x"]))
+        assert raw == unb64u(private["enc" if w["use"] == "enc" else "sign"]["d"])
+        assert verify_wrap(signers[w["wrapped_by_device"]], unb64u(w["signature"]), w["kind"], EB, w["key_version"], f"unit:{epoch}", wrapped)

@@ -258,11 +258,12 @@ async def unit_messages(ctx: Ctx, ex: Exchange) -> Response:
     inbox = await ex.store.messages_to(addresses, False) if addresses else []
     outbox = await ex.store.messages_from(addresses) if addresses else []
     names = {a.address: a.name for a in await ex.store.addresses()}
-    views = []
-    for m in inbox:  # with the statuses of its receipts so far, for the list (the receipts themselves per message)
-        views.append({**message_view(m), "statuses": [r.status for r in await ex.store.receipts(m)]})
-    return JSONResponse({"addresses": addresses, "names": names, "inbox": views,
-                         "outbox": [message_view(m) for m in outbox]})
+
+    async def with_statuses(messages: list[Any]) -> list[dict[str, Any]]:
+        # The statuses of its receipts so far, for the list (the signed receipts themselves per message).
+        return [{**message_view(m), "statuses": [r.status for r in await ex.store.receipts(m)]} for m in messages]
+    return JSONResponse({"addresses": addresses, "names": names, "inbox": await with_statuses(inbox),
+                         "outbox": await with_statuses(outbox)})
 
 
 @api("/exchange/v1/units/{unit_id}/messages/{msg_id}", "GET", action=Action.EXCHANGE_UNIT_READ)
@@ -302,8 +303,13 @@ async def unit_send(ctx: Ctx, ex: Exchange) -> Response:
 
 
 # -- address keys wrapped to the unit key (docs/exchange.md, Address keys in staff browsers) -----------
+# The address keys staff devices may hold, by use: the wrap kind and the curve a browser can use it with.
+SHAREABLE_KEYS = {"enc": ("address", "X25519"), "sig": ("address-sign", "Ed25519")}
+
+
 def _wrap_view(w: AddressKeyWrap, public: dict[str, Any] | None) -> dict[str, Any]:
-    return {"address": w.address, "kid": w.kid, "key_version": w.key_version, "unit_epoch": w.unit_epoch,
+    return {"address": w.address, "kid": w.kid, "use": w.use, "kind": w.kind, "key_version": w.key_version,
+            "unit_epoch": w.unit_epoch,
             "enc": b64u(w.enc), "ct": b64u(w.ct), "wrapped_by_device": w.wrapped_by_device,
             "signature": b64u(w.signature), "public_key": public}
 
@@ -311,8 +317,9 @@ def _wrap_view(w: AddressKeyWrap, public: dict[str, Any] | None) -> dict[str, An
 @api("/exchange/v1/units/{unit_id}/address-keys", "GET", action=Action.EXCHANGE_UNIT_READ)
 @guarded("exchange.unit.address_keys")
 async def unit_address_keys(ctx: Ctx, ex: Exchange) -> Response:
-    """The unit's address private keys, each wrapped to a unit key epoch and signed by the staff device
-    that wrapped it, with the address's public key; staff devices unwrap them with the unit key."""
+    """The unit's address private keys (decryption and signing), each wrapped to a unit key epoch and signed
+    by the staff device that wrapped it, with the address's public key; staff devices unwrap them with the
+    unit key."""
     unit_id = ctx.request.path_params["unit_id"]
     await _unit_addresses(ctx, ex, Action.EXCHANGE_UNIT_READ)
     publics = {k["kid"]: k for a in await ex.store.addresses() if a.unit_id == unit_id for k in a.keys}
@@ -323,8 +330,8 @@ async def unit_address_keys(ctx: Ctx, ex: Exchange) -> Response:
 @api("/exchange/v1/units/{unit_id}/address-keys", "POST", action=Action.EXCHANGE_UNIT_WRITE)
 @guarded("exchange.unit.address_keys")
 async def put_unit_address_key(ctx: Ctx, ex: Exchange) -> Response:
-    """A staff device that holds an address key uploads it wrapped to a unit key epoch and signed. The server
-    checks who signed it and for what; it cannot open it."""
+    """A staff device that holds an address key (its X25519 decryption key or its Ed25519 signing key) uploads
+    it wrapped to a unit key epoch and signed. The server checks who signed it and for what; it cannot open it."""
     unit_id = ctx.request.path_params["unit_id"]
     addresses = await _unit_addresses(ctx, ex, Action.EXCHANGE_UNIT_WRITE)
     body = await _read_body(ctx.request, 4096)
@@ -333,9 +340,12 @@ async def put_unit_address_key(ctx: Ctx, ex: Exchange) -> Response:
     if type(version) is not int or type(epoch) is not int or not (0 < version < 2**32 and 0 < epoch < 2**32):
         raise ExchangeError(400, "malformed_body", "key_version and unit_epoch must be integers from 1")
     entry = await ex.store.address(address) if address in addresses else None
-    if entry is None or not any(k.get("kid") == kid and k.get("use") == "enc" and k.get("crv") == "X25519"
-                                for k in entry.keys):
-        raise ExchangeError(404, "unknown_recipient", "no such active X25519 encryption key of your unit's address")
+    key = next((k for k in entry.keys if k.get("kid") == kid), None) if entry else None
+    use = key.get("use") if key else None
+    if key is None or use not in SHAREABLE_KEYS or key.get("crv") != SHAREABLE_KEYS[use][1]:
+        raise ExchangeError(404, "unknown_recipient", "no such active X25519 encryption key or Ed25519 signing key "
+                                                      "of your unit's address")
+    kind = SHAREABLE_KEYS[use][0]
     if await ex.store.unit_epoch_public(unit_id, epoch) is None:
         raise ExchangeError(400, "malformed_body", "no such unit key epoch")
     device = await ctx.services.store.get_device(ctx.device_id) if ctx.device_id else None
@@ -346,12 +356,12 @@ async def put_unit_address_key(ctx: Ctx, ex: Exchange) -> Response:
         sig = unb64u(signature)
     except MalformedError as error:
         raise ExchangeError(400, "malformed_body", str(error)) from None
-    if not verify_wrap(DevicePublicKeys(device.sign_pub, device.kem_pub), sig, "address", address, version,
+    if not verify_wrap(DevicePublicKeys(device.sign_pub, device.kem_pub), sig, kind, address, version,
                        f"unit:{epoch}", wrapped):
         raise ExchangeError(400, "bad_signature", "the wrap is not signed by your device for this address, "
                                                   "key version and unit epoch")
     await ex.store.put_address_key_wrap(
-        AddressKeyWrap(kid, epoch, address, unit_id, version, wrapped.enc, wrapped.ct, device.id, sig),
+        AddressKeyWrap(kid, epoch, address, unit_id, version, wrapped.enc, wrapped.ct, device.id, sig, use),
         exchange_event("exchange.address_key.wrap", "allowed", ctx.user.id, ctx.user.role.value, unit_id=unit_id,
-                       address=address, kid=kid, unit_epoch=epoch, device=device.id))
+                       address=address, kid=kid, use=use, unit_epoch=epoch, device=device.id))
     return JSONResponse({"stored": True, "kid": kid, "unit_epoch": epoch}, status_code=201)

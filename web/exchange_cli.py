@@ -96,7 +96,8 @@ def cmd_demo_keys(args: argparse.Namespace) -> int:
     for address, name, sign_alg, enc_crv in DEMO_AGENCIES:
         public = jose.write_key_file(keys_dir / f"{address}.json", address, jose.generate(sign_alg),
                                      jose.generate(enc_crv))
-        records.append(Address(address, "agency", name, None, ["message/v1", "svar-uppgifter/v1", "beslut/v1",
+        records.append(Address(address, "agency", name, None, ["message/v1", "begaran-om-uppgifter/v1",
+                                                               "svar-uppgifter/v1", "beslut/v1",
                                                                "begaran-om-handrackning/v1", "sip-kallelse/v1"],
                                30 * 1024 * 1024, 600, [], public["keys"]))
     from chat.exchange.documents import TYPES
@@ -125,9 +126,9 @@ def cmd_demo_keys(args: argparse.Namespace) -> int:
 
 
 def _share(server: str, device_dir: Path, username: str, unit_id: str, key_file: Path, version: int,
-           optional: bool = False) -> dict[str, Any] | None:
-    """Sign in as `username` (a device of its own under device_dir) and upload the address key wrapped to the
-    unit key. optional: None when the unit has no unit key yet."""
+           optional: bool = False, sign_version: int = 1) -> dict[str, Any] | None:
+    """Sign in as `username` (a device of its own under device_dir) and upload the address's decryption and
+    signing keys wrapped to the unit key. optional: None when the unit has no unit key yet."""
     from chat.exchange import jose
 
     from .client.exchange import share_address_key
@@ -138,13 +139,15 @@ def _share(server: str, device_dir: Path, username: str, unit_id: str, key_file:
             await session.start()
             if optional and not await session.unit_epochs(unit_id):
                 return None
-            return await share_address_key(session, unit_id, jose.KeyFile(key_file), version)
+            return await share_address_key(session, unit_id, jose.KeyFile(key_file), version, sign_version)
     return asyncio.run(share())
 
 
 def cmd_unit_share_key(args: argparse.Namespace) -> int:
-    """Wrap the address key to the unit key so approved staff browsers can open the address's documents."""
-    _print(_share(args.server, Path(args.device_dir), args.as_user, args.unit, Path(args.key_file), args.key_version))
+    """Wrap the address keys to the unit key so approved staff browsers can open the address's documents and
+    send from it."""
+    _print(_share(args.server, Path(args.device_dir), args.as_user, args.unit, Path(args.key_file), args.key_version,
+                  sign_version=args.sign_key_version))
     return 0
 
 
@@ -341,11 +344,14 @@ def add_parser(sub: Any) -> None:
     p = cmd("send", cmd_send, "send from your unit's address to an agency", unit_acts)
     _server_args(p, staff=True)
     _send_args(p)
-    p = cmd("share-key", cmd_unit_share_key, "upload the address key wrapped to the unit key (signed by this "
-            "device), so approved staff browsers can open the address's documents", unit_acts)
+    p = cmd("share-key", cmd_unit_share_key, "upload the address keys wrapped to the unit key (signed by this "
+            "device), so approved staff browsers can open the address's documents and send from it", unit_acts)
     _server_args(p, staff=True)
     p.add_argument("--device-dir", required=True, help="where this command-line device keeps its keys")
-    p.add_argument("--key-version", type=int, default=1, help="the address key's version (1, then +1 per rotation)")
+    p.add_argument("--key-version", type=int, default=1, help="the decryption key's version (1, then +1 per "
+                   "rotation)")
+    p.add_argument("--sign-key-version", type=int, default=1, help="the signing key's version (1, then +1 per "
+                   "rotation; an Ed25519 key only: browsers sign with Ed25519)")
 
     admin = cmd("admin", lambda a: 2, "operators: the directory in the server's data folder")
     admin_acts = admin.add_subparsers(dest="admin_action", required=True)

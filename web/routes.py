@@ -165,6 +165,9 @@ async def add_unit_grants(ctx: Ctx) -> Response:
 @api("/api/keys/pending", "GET", action=Action.UNIT_KEYS_READ)
 async def pending_key_tasks(ctx: Ctx) -> Response:
     tasks = await ctx.services.keys.pending_tasks(ctx.user, ctx.require_device())
+    # The unit's exchange address keys wrapped only to older unit key epochs (docs/exchange.md): after a
+    # rotation, a device that holds an old epoch and the current one wraps them to the current one.
+    behind = await ctx.request.app.state.exchange.store.address_keys_behind(ctx.user.unit_id, tasks.unit_epoch)
     return JSONResponse({
         "unit_id": ctx.user.unit_id, "unit_epoch": tasks.unit_epoch,
         "staff_devices_awaiting_grant": [device_view(d) for d in tasks.staff_devices_awaiting_grant],
@@ -174,6 +177,8 @@ async def pending_key_tasks(ctx: Ctx) -> Response:
         "unit_key_rotation_needed": tasks.unit_key_rotation_needed,
         "approved_staff_devices": [device_view(d) for d in tasks.approved_staff_devices],
         "cases_needing_new_key": [c.id for c in tasks.cases_needing_new_key],
+        "address_keys_to_rewrap": [{"address": k.address, "kid": k.kid, "use": k.use, "key_version": k.key_version}
+                                   for k in behind] if tasks.unit_epoch else [],
     })
 
 

@@ -67,8 +67,9 @@ class Receipt:
 
 @dataclass(frozen=True)
 class AddressKeyWrap:
-    """An address's X25519 private key (`kid`) HPKE-wrapped to unit key epoch `unit_epoch` by a staff device,
-    which signed it (crypto/wrap.py, kind "address"). The server cannot open it."""
+    """An address's private key (`kid`) HPKE-wrapped to unit key epoch `unit_epoch` by a staff device, which
+    signed it (crypto/wrap.py): its X25519 decryption key (use "enc", wrap kind "address") or its Ed25519
+    signing key (use "sig", wrap kind "address-sign"). The server cannot open it."""
 
     kid: str
     unit_epoch: int
@@ -79,6 +80,23 @@ class AddressKeyWrap:
     ct: bytes
     wrapped_by_device: str
     signature: bytes
+    use: str = "enc"
+
+    @property
+    def kind(self) -> str:
+        """The wrap record's kind (crypto/wrap.py) for this key's use."""
+        return "address-sign" if self.use == "sig" else "address"
+
+
+@dataclass(frozen=True)
+class AddressKeyBehind:
+    """An address key of the unit that is wrapped to an older unit key epoch but not yet to the current one:
+    a task for a staff device that holds both (after a unit key rotation)."""
+
+    address: str
+    kid: str
+    use: str
+    key_version: int
 
 
 _MSG_COLS = ("id, msg_id, sender, recipient, conversation, in_reply_to, doc_type, priority, label, created,"
@@ -251,11 +269,20 @@ class ExchangeStore:
         """The unit's address key wraps whose key is still active, newest unit epoch first."""
         rows = await self._run(lambda db: db.execute(
             "SELECT w.kid, w.unit_epoch, w.address, w.unit_id, w.key_version, w.enc, w.ct, w.wrapped_by_device,"
-            " w.signature FROM exchange_address_key_wraps w JOIN exchange_keys k ON k.kid = w.kid"
-            " WHERE w.unit_id = ? AND k.retired_at IS NULL ORDER BY w.unit_epoch DESC, w.address",
+            " w.signature, k.use FROM exchange_address_key_wraps w JOIN exchange_keys k ON k.kid = w.kid"
+            " WHERE w.unit_id = ? AND k.retired_at IS NULL ORDER BY w.unit_epoch DESC, w.address, k.use",
             (unit_id,)).fetchall())
-        return [AddressKeyWrap(r[0], r[1], r[2], r[3], r[4], bytes(r[5]), bytes(r[6]), r[7], bytes(r[8]))
+        return [AddressKeyWrap(r[0], r[1], r[2], r[3], r[4], bytes(r[5]), bytes(r[6]), r[7], bytes(r[8]), r[9])
                 for r in rows]
+
+    async def address_keys_behind(self, unit_id: str, unit_epoch: int) -> list[AddressKeyBehind]:
+        """The unit's active address keys that have a wrap, but none to `unit_epoch` (derived, like the other
+        pending key tasks: nothing is stored about them)."""
+        rows = await self._run(lambda db: db.execute(
+            "SELECT w.address, w.kid, k.use, max(w.key_version) FROM exchange_address_key_wraps w"
+            " JOIN exchange_keys k ON k.kid = w.kid WHERE w.unit_id = ? AND k.retired_at IS NULL"
+            " GROUP BY w.kid HAVING max(w.unit_epoch) < ? ORDER BY w.address, k.use", (unit_id, unit_epoch)).fetchall())
+        return [AddressKeyBehind(*r) for r in rows]
 
     # -- urgent alerts ---------------------------------------------------------------------------
     async def unread_urgent(self, stored_before: int) -> list[Message]:

@@ -192,14 +192,31 @@ class UnitClient(ExchangeClient):
         return {**answer, "claims": self.receipt_claims(answer["receipt"])}
 
 
-async def share_address_key(session: Any, unit_id: str, keys: jose.KeyFile, key_version: int = 1) -> dict[str, Any]:
-    """Upload the address's X25519 private key wrapped to the unit's current unit key epoch (its public key,
-    checked against the signature of the device that made the epoch), signed by this staff device
-    (`session`: a started web.client.session.ClientSession). Approved staff browsers then open the address's
-    documents with the unit key; the server only stores the wrap (docs/exchange.md)."""
-    from crypto.encoding import b64u, unb64u
+async def _post_address_key(session: Any, unit_id: str, address: str, kid: str, kind: str, version: int,
+                            raw: bytes, unit_epoch: int, unit_pub: bytes) -> dict[str, Any]:
+    """Wrap one raw address key (kind "address" or "address-sign") to a unit key epoch, sign the wrap record
+    with this staff device, and upload it (POST /exchange/v1/units/{unit_id}/address-keys)."""
+    from crypto.encoding import b64u
+    from crypto.wrap import sign_wrap, wrap_address_key, wrap_address_sign_key
+
+    wrap = wrap_address_sign_key if kind == "address-sign" else wrap_address_key
+    wrapped = wrap(raw, address, version, unit_pub)
+    signature = sign_wrap(session.device.keys, kind, address, version, f"unit:{unit_epoch}", wrapped)
+    return dict(await session.transport.call("POST", f"/exchange/v1/units/{unit_id}/address-keys", {
+        "address": address, "kid": kid, "key_version": version, "unit_epoch": unit_epoch, **wrapped.to_json(),
+        "signature": b64u(signature)}))
+
+
+async def share_address_key(session: Any, unit_id: str, keys: jose.KeyFile, key_version: int = 1,
+                            sign_key_version: int = 1) -> dict[str, Any]:
+    """Upload the address's private keys wrapped to the unit's current unit key epoch (its public key, checked
+    against the signature of the device that made it), signed by this staff device (`session`: a started
+    web.client.session.ClientSession): the X25519 decryption key, so approved staff browsers open what is sent
+    to the address, and the Ed25519 signing key, so they can send from it. The server only stores the wraps
+    (docs/exchange.md)."""
+    from crypto.encoding import unb64u
     from crypto.errors import CryptoError
-    from crypto.wrap import sign_wrap, verify_unit_epoch, wrap_address_key
+    from crypto.wrap import verify_unit_epoch
 
     epochs = await session.unit_epochs(unit_id)
     if not epochs:
@@ -209,12 +226,45 @@ async def share_address_key(session: Any, unit_id: str, keys: jose.KeyFile, key_
     creator = await session.device_keys(record["created_by_device"])
     if not verify_unit_epoch(creator, unb64u(record["signature"]), unit_id, record["epoch"], unit_pub):
         raise CryptoError("the unit key epoch is not signed by the device that made it")
-    private = keys.enc_key.as_dict(private=True)
-    if private.get("crv") != "X25519":
+    enc, sign = keys.enc_key.as_dict(private=True), keys.sign_key.as_dict(private=True)
+    if enc.get("crv") != "X25519":
         raise ValueError("only X25519 address keys are shared with staff browsers")
-    wrapped = wrap_address_key(unb64u(private["d"]), keys.address, key_version, unit_pub)
-    signature = sign_wrap(session.device.keys, "address", keys.address, key_version, f"unit:{record['epoch']}",
-                          wrapped)
-    return dict(await session.transport.call("POST", f"/exchange/v1/units/{unit_id}/address-keys", {
-        "address": keys.address, "kid": keys.enc_kid, "key_version": key_version, "unit_epoch": record["epoch"],
-        **wrapped.to_json(), "signature": b64u(signature)}))
+    shared = [await _post_address_key(session, unit_id, keys.address, keys.enc_kid, "address", key_version,
+                                      unb64u(enc["d"]), record["epoch"], unit_pub)]
+    if sign.get("crv") == "Ed25519":  # browsers sign with Ed25519 only; other keys stay with the key file
+        shared.append(await _post_address_key(session, unit_id, keys.address, keys.sign_kid, "address-sign",
+                                              sign_key_version, unb64u(sign["d"]), record["epoch"], unit_pub))
+    return {"address": keys.address, "unit_epoch": record["epoch"], "shared": [s["kid"] for s in shared],
+            "signing_key_shared": len(shared) == 2}
+
+
+async def rewrap_address_keys(session: Any, unit_id: str, behind: list[dict[str, Any]], current_epoch: int) -> int:
+    """After a unit key rotation: wrap each address key that is wrapped only to older unit key epochs
+    (`behind`, from GET /api/keys/pending) to the current epoch too. Each old wrap is used only when its
+    record is signed by the device that made it, and the key is checked against the address's public key
+    before it is wrapped again. Returns how many were re-wrapped."""
+    from crypto.encoding import unb64u
+    from crypto.keys import x25519_public
+    from crypto.wrap import WrappedKey, open_address_key_wrap, verify_wrap
+
+    if not behind:
+        return 0
+    unit_keys = await session.unit_keys(unit_id)
+    if current_epoch not in unit_keys:
+        return 0
+    wraps = (await session.transport.call("GET", f"/exchange/v1/units/{unit_id}/address-keys"))["address_keys"]
+    done = 0
+    for task in behind:
+        for w in (w for w in wraps if w["kid"] == task["kid"] and w["unit_epoch"] in unit_keys):
+            wrapped = WrappedKey.from_json(w)
+            signer = await session.device_keys(w["wrapped_by_device"])
+            if not verify_wrap(signer, unb64u(w["signature"]), w["kind"], w["address"], w["key_version"],
+                               f"unit:{w['unit_epoch']}", wrapped):
+                continue  # a wrap nobody signed is never passed on
+            raw = open_address_key_wrap(unit_keys[w["unit_epoch"]], w["kind"], w["address"], w["key_version"],
+                                        wrapped, unb64u(w["public_key"]["x"]))
+            await _post_address_key(session, unit_id, w["address"], w["kid"], w["kind"], w["key_version"], raw,
+                                    current_epoch, x25519_public(unit_keys[current_epoch]))
+            done += 1
+            break
+    return done

@@ -1,6 +1,6 @@
 """The demo key steward: a client acting as the demo supervisor's device. It creates the unit key and the
-case keys, approves new staff devices and gives citizens' new devices their case keys, so that the demo
-needs no manual approval. It is a client like any other: its private keys stay in its own key file.
+case keys, approves new staff devices, gives citizens' new devices their case keys, and after a unit key
+rotation wraps the exchange address keys to the new epoch, so that the demo needs no manual approval. It is a client like any other: its private keys stay in its own key file.
 
 Outside the demo, approving a staff device is a supervisor's deliberate act after comparing fingerprints;
 the steward refuses to run against a server that is not in demo mode."""
@@ -16,6 +16,7 @@ from crypto.encoding import b64u, unb64u
 from crypto.keys import generate_x25519
 from crypto.wrap import new_case_key, sign_unit_epoch, sign_wrap, wrap_case_key, wrap_unit_key
 
+from .exchange import rewrap_address_keys
 from .session import ClientSession
 from .transport import ClientError
 
@@ -110,6 +111,9 @@ class Steward:
             epoch = (await self.session.case(case_id))["key_epoch"] + 1
             await self.make_case_key(case_id, epoch, current)
             done += 1
+        # The exchange address keys follow the unit key to its new epoch, so staff devices granted only the
+        # new epoch can still open and send the unit's agency documents.
+        done += await rewrap_address_keys(self.session, self.unit_id, tasks["address_keys_to_rewrap"], current)
         for item in tasks["citizen_devices_missing_case_key"]:
             case = await self.session.case(item["case_id"])
             epoch, key = await self.session.case_key(case, item["epoch"], wait=False)
