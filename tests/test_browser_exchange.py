@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from crypto.encoding import unb64u
 from tests.conftest import RunningServer, server_fixture
 from tests.test_browser_app import run_async
 from tests.test_browser_pages import axe, browser, check  # noqa: F401 (fixtures)
@@ -104,3 +105,95 @@ def test_a_document_that_fails_its_schema_is_rejected_by_the_browser(server: Run
     expect(anna.page.locator("#agency-document")).to_be_empty()
     claims = polisen.receipts(sent["claims"]["message"])
     assert [(r["status"], r.get("reason")) for r in claims] == [("received", None), ("rejected", "schema_invalid")]
+
+
+def test_the_caseworker_replies_and_sends_a_request_and_sees_the_agencys_signed_receipts(
+        server: RunningServer, keys: Path, anna: Any, axe: str) -> None:
+    """From the browser, as the unit's functional address: a reply to Polisen's request (with a PDF) and a new
+    begäran om uppgifter. Each is validated against its schema, encrypted to Polisen's key from the signed
+    directory and signed with the address's key, all in Chromium; Polisen's client verifies the envelope's
+    signature, decrypts, validates and acknowledges; the caseworker's page shows the verified receipts."""
+    polisen = AgencyClient(server.url, keys / "polisen.json")
+    question = polisen.send(EB, "begaran-om-uppgifter/v1", {
+        "person": {"name": "Dana Karlsson"}, "questions": "Har socialtjänsten kontakt med familjen?",
+        "legal_basis": "OSL 10 kap. 18 §"}, "Begäran om uppgifter")["claims"]["message"]
+    page = anna.page
+    anna.goto("/inbox")
+    page.locator(f"[data-agency-id='{question}']").click()
+    expect(page.locator("#agency-document")).to_contain_text("Har socialtjänsten kontakt", timeout=20_000)
+    page.get_by_role("button", name="Svara").press("Enter")  # keyboard
+    expect(page.locator("#compose-title")).to_have_text("Svar till Polisen")
+    expect(page.locator("#compose-type")).to_have_value("svar-uppgifter/v1")  # the type that answers a request
+    page.get_by_role("button", name="Signera och skicka").click()  # nothing filled in: the schema says what is missing
+    errors = page.locator("#compose-errors")
+    expect(errors).to_be_focused()
+    expect(errors).to_contain_text("Svar: fyll i")
+    check(anna, axe)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator("#doc-answer")).to_be_focused()
+    page.keyboard.type("Ja, familjen har kontakt med enheten sedan mars.")
+    page.get_by_label("Lämnas ut").check()
+    pdf = b"%PDF-1.4\n% Samtal test\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+    page.set_input_files("#doc-attachments", files=[{"name": "utdrag.pdf", "mimeType": "application/pdf",
+                                                     "buffer": pdf}])
+    page.get_by_role("button", name="Signera och skicka").click()
+    expect(page.locator("#agency-doc-status")).to_contain_text("Skickat", timeout=20_000)
+    expect(page.locator("#agency-receipts")).to_contain_text("Mottaget av Samtal")
+    expect(page.locator("#agency-sent li").first).to_contain_text("Till Polisen")
+    check(anna, axe)
+
+    [reply] = [m for m in polisen.fetch() if m["in_reply_to"] == question]
+    fetched = polisen.get(reply["id"])
+    envelope = polisen.verify_envelope(fetched)  # the address's EdDSA signature, key from the signed directory
+    assert (envelope["from"], envelope["to"], envelope["type"]) == (EB, "polisen", "svar-uppgifter/v1")
+    assert envelope["conversation"] == polisen.get(question)["conversation"]
+    content, reason = polisen.open_content(fetched)
+    assert reason is None and content is not None
+    assert content["answer"] == "Ja, familjen har kontakt med enheten sedan mars." and content["disclosed"] is True
+    assert [(a["name"], unb64u(a["data"])) for a in content["attachments"]] == [("utdrag.pdf", pdf)]
+    polisen.ack(reply["id"], "accepted")
+    polisen.ack(reply["id"], "read")
+
+    page.get_by_role("button", name="Nytt dokument till myndighet").click()
+    expect(page.locator("#compose-title")).to_have_text("Nytt dokument till myndighet")
+    page.get_by_label("Mottagare").select_option(label="Polisen")
+    page.get_by_label("Dokumenttyp").select_option(label="Begäran om uppgifter")
+    expect(page.locator("#compose-label")).to_have_value("Begäran om uppgifter")
+    page.locator("#doc-person-name").fill("Ingrid Sjövall")
+    page.locator("#doc-questions").fill("Finns det polisanmälningar om våld i hemmet det senaste året?")
+    page.locator("#doc-legal_basis").fill("OSL 10 kap. 2 §")
+    page.locator("#doc-reply_by").fill("2026-07-01")
+    check(anna, axe)
+    page.get_by_role("button", name="Signera och skicka").click()
+    expect(page.locator("#agency-doc-status")).to_contain_text("Skickat", timeout=20_000)
+    expect(page.locator("#agency-title")).to_have_text("Begäran om uppgifter")
+    expect(page.locator("#agency-receipts")).to_contain_text("Mottaget av Samtal")
+
+    [request] = [m for m in polisen.fetch() if m["type"] == "begaran-om-uppgifter/v1"]
+    opened, reason = polisen.open_content(polisen.get(request["id"]))
+    assert reason is None and opened == {
+        "person": {"name": "Ingrid Sjövall"}, "legal_basis": "OSL 10 kap. 2 §", "reply_by": "2026-07-01",
+        "questions": "Finns det polisanmälningar om våld i hemmet det senaste året?"}
+    assert polisen.ack(request["id"])["claims"]["status"] == "accepted"
+    assert [r["status"] for r in polisen.receipts(request["id"])] == ["received", "accepted"]
+
+    anna.goto("/inbox")
+    sent = page.locator(f"[data-agency-id='{reply['id']}']")
+    expect(sent).to_contain_text("Läst av mottagaren", timeout=10_000)
+    sent.click()
+    receipts = page.locator("#agency-receipts li")
+    expect(receipts).to_have_count(3, timeout=20_000)
+    expect(receipts.nth(0)).to_contain_text("Mottaget av Samtal")
+    expect(receipts.nth(1)).to_contain_text("Öppnat av mottagaren")
+    expect(receipts.nth(2)).to_contain_text("Läst av mottagaren")
+    expect(page.locator(f"[data-agency-id='{request['id']}']")).to_contain_text("Öppnat av mottagaren")
+    check(anna, axe)
+    blob = b"".join(p.read_bytes() for p in server.database_files)
+    for typed in ("familjen har kontakt", "Ingrid Sjövall", "polisanmälningar", "Samtal test"):
+        assert typed.encode("utf-8") not in blob
+
+    anna.goto("/inbox?lang=en")
+    page.get_by_role("button", name="New document to an agency").click()
+    expect(page.get_by_label("Recipient")).to_be_visible()
+    check(anna, axe)

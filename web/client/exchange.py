@@ -112,9 +112,28 @@ class ExchangeClient:
                     "content_sha256": jose.sha256_b64u(jwe)}
         return {"envelope": self.keys.sign(envelope, ENVELOPE_TYP), "content": jwe}
 
+    def verify_envelope(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The envelope's claims, verified with its sender's signing key from the verified directory (the
+        sender named in the envelope must be the address of that key)."""
+        kid = jose.header_of(message["envelope"]).get("kid")
+        claimed = jose.unverified_payload(message["envelope"]).get("from")
+        sender = self.entry(claimed) if isinstance(claimed, str) else {}
+        key = next((k for k in sender.get("keys", []) if k.get("kid") == kid and k.get("use") == "sig"), None)
+        if key is None:
+            raise jose.JoseInvalid("the envelope is not signed by a signing key of its sender")
+        envelope = jose.verify(message["envelope"], jose.import_public(key), ENVELOPE_TYP)
+        if envelope.get("id") != message["id"]:
+            raise jose.JoseInvalid("the envelope is not this message's")
+        return envelope
+
     def open_content(self, message: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
-        """Decrypt and validate a message's content: (content, None), or (None, a rejection reason)."""
-        if jose.sha256_b64u(message["content"]) != message["content_sha256"]:
+        """Verify the envelope, then decrypt and validate the content: (content, None), or (None, a rejection
+        reason: `other` when the envelope's signature does not verify)."""
+        try:
+            envelope = self.verify_envelope(message)
+        except (jose.JoseInvalid, ValueError):
+            return None, "other"
+        if jose.sha256_b64u(message["content"]) != envelope["content_sha256"]:
             return None, "content_hash_mismatch"
         try:
             content = json.loads(jose.decrypt(message["content"], self.keys.enc_key))

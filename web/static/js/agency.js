@@ -1,9 +1,12 @@
-// Myndighetspost: the unit's agency exchange inbox in the caseworker's browser (docs/exchange.md). The
-// list shows envelopes only (priority, type, sender, received, receipt state). Opening one verifies the
-// envelope's signature against the signed directory, checks the content's hash against it, decrypts the
-// JWE with the address key (unwrapped with the unit key on this device), validates it against its
-// document type's schema and shows it with text nodes only; the device then posts accepted (or rejected
-// with the reason) and, because a person has it in front of them, read.
+// Myndighetspost: the unit's agency exchange in the caseworker's browser (docs/exchange.md). The lists
+// show envelopes only (priority, type, sender or recipient, time, receipt state). Opening a received
+// document verifies the envelope's signature against the signed directory, checks the content's hash
+// against it, decrypts the JWE with the address key (unwrapped with the unit key on this device),
+// validates it against its document type's schema and shows it with text nodes only; the device then
+// posts accepted (or rejected with the reason) and, because a person has it in front of them, read.
+// Sending is the same in reverse: validated against the schema, encrypted to the agency's key from the
+// verified directory, the envelope signed with the address's signing key (also unwrapped with the unit
+// key), and the endpoint's signed receipts verified before they are shown.
 import { h, icon } from "./dom.js";
 import { api } from "./api.js";
 import * as c from "./crypto/index.js";
@@ -12,7 +15,12 @@ import { t } from "./i18n.js";
 
 const DIRECTORY_TYP = "exchange-directory+json";
 const ENVELOPE_TYP = "exchange-envelope+json";
+const RECEIPT_TYP = "exchange-receipt+json";
 const KEY_WAIT_MS = 15000;
+const ENVELOPE_SECONDS = 7 * 24 * 3600; // how long a sent envelope stays valid (as web/client/exchange.py)
+// The type a document is usually answered with (chat/exchange/documents.py), when the agency accepts it.
+const REPLY_TYPE = { "begaran-om-uppgifter/v1": "svar-uppgifter/v1" };
+export const DEFAULT_PRIORITY = { "orosanmalan/v1": "urgent" };
 
 export function typeName(type) {
   return {
@@ -33,6 +41,26 @@ export function stateWords(state) {
   return { read: t("Read"), accepted: t("Opened, not read"), rejected: t("Could not be opened"), received: t("New") }[state];
 }
 
+/** The same states for a document the unit sent: what the agency has done with it. */
+export function sentStateWords(state) {
+  return {
+    read: t("Read by the recipient"), accepted: t("Opened by the recipient"),
+    rejected: t("Rejected by the recipient"), received: t("Sent"),
+  }[state];
+}
+
+/** One receipt in words: its status, and a rejection's reason. */
+export function receiptWords(claims, sent) {
+  const reasons = {
+    undecryptable: t("could not be decrypted"), schema_invalid: t("does not follow its document type"),
+    wrong_recipient: t("wrong recipient"), content_hash_mismatch: t("the content is not what was signed"),
+    other: t("other reason"),
+  };
+  const words = claims.status === "received" ? t("Received by the exchange")
+    : sent ? sentStateWords(claims.status) : stateWords(claims.status);
+  return claims.reason ? `${words}: ${reasons[claims.reason] || claims.reason}` : words;
+}
+
 /** Urgent and unread first, then newest first. */
 export function compareMail(a, b) {
   const first = (m) => (m.priority === "urgent" && !m.statuses.includes("read") ? 0 : 1);
@@ -48,11 +76,19 @@ export class AgencyMail {
     this._schemas = null;
   }
 
+  /** {inbox, outbox}: received documents urgent and unread first, sent ones newest first. */
   async list() {
     const answer = await api("GET", `${this.base}/messages`);
     this.addresses = answer.addresses;
     this.names = answer.names;
-    return [...answer.inbox].sort(compareMail);
+    const newest = (a, b) => b.stored_at - a.stored_at || a.id.localeCompare(b.id);
+    return { inbox: [...answer.inbox].sort(compareMail), outbox: [...answer.outbox].sort(newest) };
+  }
+
+  /** The agencies this unit can send to, from the verified directory: address, name, types, keys. */
+  async recipients() {
+    return (await this.directory()).addresses.filter((a) => a.kind === "agency")
+      .sort((a, b) => a.name.localeCompare(b.name, "sv"));
   }
 
   async directory() {
@@ -97,6 +133,91 @@ export class AgencyMail {
     }
   }
 
+  /**
+   * The endpoint's signed receipts of one message (sent or received), each verified with the endpoint key
+   * from the verified directory and checked to be for this envelope; oldest first.
+   */
+  async receipts(msgId) {
+    const message = await api("GET", `${this.base}/messages/${encodeURIComponent(msgId)}`);
+    const { endpoint_key: endpointKey } = await this.directory();
+    const envelopeSha = await c.sha256B64u(message.envelope);
+    const verified = [];
+    for (const receipt of message.receipts) {
+      const claims = await c.verifyJws(receipt, endpointKey, RECEIPT_TYP);
+      if (!claims || claims.message !== msgId || claims.envelope_sha256 !== envelopeSha) {
+        throw new c.CryptoError("a receipt does not verify");
+      }
+      verified.push(claims);
+    }
+    return { message, receipts: verified };
+  }
+
+  /** The signing key of one of the unit's addresses on this device: {kid, key}, or null when not shared yet. */
+  async signingKey(address) {
+    const entry = (await this.directory()).addresses.find((a) => a.address === address);
+    const kid = entry?.keys.filter((k) => k.use === "sig" && k.crv === "Ed25519").at(-1)?.kid;
+    const key = kid ? await this.addressKey(kid) : null;
+    return key ? { kid, key } : null;
+  }
+
+  /** The document type a reply to `type` from `agency` defaults to. */
+  replyType(type, agency) {
+    const accepted = agency?.document_types || [];
+    const wanted = [REPLY_TYPE[type], "message/v1"].find((x) => x && accepted.includes(x));
+    return wanted || accepted[0];
+  }
+
+  /**
+   * Send a document from one of the unit's addresses to an agency: validated against its schema, encrypted
+   * to the agency's newest `enc` key from the verified directory, the envelope signed with the address's
+   * signing key. Returns the verified `received` receipt's claims. A retry of the same document (after a
+   * network failure) sends the very same bytes, which the endpoint answers with the original receipt.
+   * @param {{from: string, to: string, type: string, document: object, priority: string, label: string,
+   *          conversation?: string, inReplyTo?: string}} doc
+   */
+  async send(doc) {
+    const schema = await this.schema(doc.type);
+    const problems = schema ? validate(schema, doc.document, "$") : [{ path: "$", problem: "type" }];
+    if (problems.length) throw new DocumentInvalid(problems);
+    const again = JSON.stringify(doc);
+    const body = this._unsent?.again === again ? this._unsent.body : await this._seal(doc);
+    this._unsent = { again, body };
+    let answer;
+    try {
+      answer = await api("POST", `${this.base}/messages`, body);
+    } catch (error) {
+      if (!error.offline && error.status < 500) this._unsent = null; // refused: a new attempt is a new message
+      throw error;
+    }
+    this._unsent = null;
+    const claims = await c.verifyJws(answer.receipt, (await this.directory()).endpoint_key, RECEIPT_TYP);
+    const envelope = c.jwsParts(body.envelope).payload;
+    if (!claims || claims.status !== "received" || claims.message !== envelope.id
+        || claims.envelope_sha256 !== await c.sha256B64u(body.envelope)) {
+      throw new c.CryptoError("the receipt does not verify");
+    }
+    return claims;
+  }
+
+  async _seal(doc) {
+    const agency = (await this.recipients()).find((a) => a.address === doc.to);
+    const encKey = agency?.keys.filter((k) => k.use === "enc").at(-1);
+    if (!encKey || !agency.document_types.includes(doc.type)) {
+      throw new c.CryptoError("the directory has no such recipient for this document type");
+    }
+    const signing = await this.signingKey(doc.from);
+    if (!signing) throw new NoSigningKey();
+    const content = await c.encryptJwe(c.encodeBody(doc.document), encKey);
+    if (content.length > agency.max_bytes) throw new TooLarge(agency.max_bytes);
+    const created = Math.floor(Date.now() / 1000);
+    const envelope = {
+      id: crypto.randomUUID(), conversation: doc.conversation || crypto.randomUUID(), in_reply_to: doc.inReplyTo || null,
+      type: doc.type, priority: doc.priority, from: doc.from, to: doc.to, label: doc.label, created,
+      expires: created + ENVELOPE_SECONDS, content_sha256: await c.sha256B64u(content),
+    };
+    return { envelope: await c.signJws(envelope, signing.key, signing.kid, ENVELOPE_TYP), content };
+  }
+
   receipt(msgId, status, reason) {
     return api("POST", `${this.base}/messages/${encodeURIComponent(msgId)}/receipts`, reason ? { status, reason } : { status });
   }
@@ -138,6 +259,32 @@ export class AgencyMail {
   }
 }
 
+/** A document that does not follow its schema: `problems` is [{path, problem}] as `validate` gives them. */
+export class DocumentInvalid extends Error {
+  constructor(problems) {
+    super("the document does not follow its document type");
+    this.code = "document_invalid";
+    this.problems = problems;
+  }
+}
+
+/** The unit's signing key has not been shared with this device (yet). */
+export class NoSigningKey extends Error {
+  constructor() {
+    super("this device has no signing key for the unit's address");
+    this.code = "no_signing_key";
+  }
+}
+
+/** The encrypted document is larger than the recipient accepts. */
+export class TooLarge extends Error {
+  constructor(limit) {
+    super("the document is larger than the recipient accepts");
+    this.code = "too_large";
+    this.limit = limit;
+  }
+}
+
 const KINDS = { object: "object", array: "array", string: "string", boolean: "boolean" };
 
 function kindOf(value) {
@@ -146,23 +293,27 @@ function kindOf(value) {
   return typeof value;
 }
 
-/** Everything wrong with `value` for `schema` (the subset chat/exchange/documents.py validates). */
+/**
+ * Everything wrong with `value` for `schema` (the subset chat/exchange/documents.py validates), as
+ * [{path, problem}]: problem is type, enum, too_long, too_many, required or not_allowed; path is like
+ * "$.guardians[0].name".
+ */
 export function validate(schema, value, path, problems = []) {
   const kind = KINDS[schema.type];
   if (kindOf(value) !== kind) {
-    problems.push(`${path} must be ${schema.type}`);
+    problems.push({ path, problem: "type" });
     return problems;
   }
-  if (schema.enum && !schema.enum.includes(value)) problems.push(`${path} must be one of ${schema.enum.join(", ")}`);
-  if (kind === "string" && [...value].length > (schema.maxLength ?? Infinity)) problems.push(`${path} is too long`);
+  if (schema.enum && !schema.enum.includes(value)) problems.push({ path, problem: "enum" });
+  if (kind === "string" && [...value].length > (schema.maxLength ?? Infinity)) problems.push({ path, problem: "too_long" });
   if (kind === "array") {
-    if (value.length > (schema.maxItems ?? Infinity)) problems.push(`${path} has too many items`);
+    if (value.length > (schema.maxItems ?? Infinity)) problems.push({ path, problem: "too_many" });
     value.forEach((item, i) => validate(schema.items, item, `${path}[${i}]`, problems));
   }
   if (kind === "object") {
-    for (const name of schema.required) if (!(name in value)) problems.push(`${path}.${name} is required`);
+    for (const name of schema.required) if (!(name in value)) problems.push({ path: `${path}.${name}`, problem: "required" });
     for (const [name, item] of Object.entries(value)) {
-      if (!(name in schema.properties)) problems.push(`${path}.${name} is not allowed`);
+      if (!(name in schema.properties)) problems.push({ path: `${path}.${name}`, problem: "not_allowed" });
       else validate(schema.properties[name], item, `${path}.${name}`, problems);
     }
   }
@@ -199,22 +350,27 @@ export function priorityWords(priority) {
   return priority === "urgent" ? t("Urgent") : t("Normal");
 }
 
-/** One list entry: priority, type, sender, received time, receipt state; `onOpen(id)` on a plain click. */
-export function mailItem(m, names, isOpen, onOpen) {
+/**
+ * One list entry: priority, type, sender (or recipient, for a sent one), time, receipt state; `onOpen(id)`
+ * on a plain click.
+ */
+export function mailItem(m, names, isOpen, onOpen, sent = false) {
   const state = receiptState(m.statuses);
   const urgent = m.priority === "urgent";
   const received = m.stored_at * 1000;
+  const party = sent ? t("To %(recipient)s", { recipient: names[m.to] || m.to })
+    : t("From %(sender)s", { sender: names[m.from] || m.from });
   const link = h("a", { href: `/inbox?agency=${encodeURIComponent(m.id)}`, class: "case-link", "data-agency-id": m.id,
     "aria-current": isOpen ? "true" : null },
   h("span", { class: "case-row" },
     h("span", { class: "case-name", text: typeName(m.type) }),
     h("time", { datetime: isoTime(received), title: fullTime(received), text: shortTime(received) })),
-  h("span", { class: "case-title", text: t("From %(sender)s", { sender: names[m.from] || m.from }) }),
+  h("span", { class: "case-title", text: party }),
   m.label ? h("span", { class: "case-meta", text: m.label }) : null,
   h("span", { class: "case-row" },
     h("span", { class: `badge priority-${m.priority}` }, urgent ? icon("urgent") : null,
       h("span", { text: priorityWords(m.priority) })),
-    h("span", { class: `badge receipt-${state}`, text: stateWords(state) })));
+    h("span", { class: `badge receipt-${state}`, text: sent ? sentStateWords(state) : stateWords(state) })));
   link.addEventListener("click", (event) => {
     if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
     event.preventDefault();

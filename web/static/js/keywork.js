@@ -1,7 +1,8 @@
 // The key work a staff browser does when the server says it is due (GET /api/keys/pending), so that a unit
 // needs no key steward: a new unit's first unit key, a new unit key epoch after a device that held it was
-// revoked, case keys for new cases (an application opens one) and new case keys after a rotation. None of
-// this needs a person's judgement; approving a staff device does, and stays a supervisor's click on /unit.
+// revoked, case keys for new cases (an application opens one), new case keys after a rotation, and the
+// exchange address keys wrapped to the new unit key epoch (docs/exchange.md). None of this needs a person's
+// judgement; approving a staff device does, and stays a supervisor's click on /unit.
 // The demo's steward (web/client/steward.py) does the same steps; whoever is first wins, the other is told
 // `epoch_exists` and moves on. Raw keys exist only in memory, for the moment of wrapping.
 import * as c from "./crypto/index.js";
@@ -58,6 +59,47 @@ async function makeCaseKey(session, unitId, caseId, epoch, unitEpoch) {
   return true;
 }
 
+/**
+ * After a unit key rotation: wrap each exchange address key that is wrapped only to older unit key epochs to
+ * the current one (web/client/exchange.py `rewrap_address_keys` does the same). An old wrap is used only when
+ * its record is signed by the device that made it; the key is checked against the address's public key
+ * before it is wrapped again, and the raw bytes are wiped after. Returns how many.
+ */
+async function rewrapAddressKeys(session, tasks) {
+  if (!tasks.address_keys_to_rewrap?.length) return 0;
+  const unitId = tasks.unit_id;
+  const unitKeys = await session.unitKeys(unitId);
+  const current = unitKeys.get(tasks.unit_epoch);
+  if (!current) return 0; // this device was not (yet) given the current unit key
+  const unitPub = await c.x25519PublicKey(current);
+  const base = `/exchange/v1/units/${encodeURIComponent(unitId)}/address-keys`;
+  const { address_keys: wraps } = await api("GET", base);
+  let done = 0;
+  for (const task of tasks.address_keys_to_rewrap) {
+    for (const w of wraps.filter((x) => x.kid === task.kid && unitKeys.has(x.unit_epoch))) {
+      const wrapped = { enc: c.unb64u(w.enc), ct: c.unb64u(w.ct) };
+      const wrapper = await session.deviceKeys(w.wrapped_by_device);
+      if (!await c.verifyWrap(wrapper, c.unb64u(w.signature), w.kind, w.address, w.key_version,
+        `unit:${w.unit_epoch}`, wrapped)) continue; // never pass on a key nobody signed for
+      const raw = await c.openAddressKeyWrap(unitKeys.get(w.unit_epoch), w.kind, w.address, w.key_version, wrapped,
+        c.unb64u(w.public_key.x));
+      try {
+        const wrap = w.kind === "address-sign" ? c.wrapAddressSignKey : c.wrapAddressKey;
+        const rewrap = await wrap(raw, w.address, w.key_version, unitPub);
+        const recipient = `unit:${tasks.unit_epoch}`;
+        const signature = await c.signWrap(session.keys, w.kind, w.address, w.key_version, recipient, rewrap);
+        await api("POST", base, { address: w.address, kid: w.kid, key_version: w.key_version,
+          unit_epoch: tasks.unit_epoch, ...c.wrappedToJson(rewrap), signature: c.b64u(signature) });
+        done += 1;
+      } finally {
+        raw.fill(0);
+      }
+      break;
+    }
+  }
+  return done;
+}
+
 /** Run one step; "someone else was quicker" (epoch_exists) counts as not done, not as a failure. */
 async function step(work) {
   try {
@@ -90,6 +132,7 @@ async function pass(session) {
     const view = await session.caseView(caseId, { refresh: true });
     done += await step(() => makeCaseKey(session, unitId, caseId, view.key_epoch + 1, tasks.unit_epoch));
   }
+  done += await rewrapAddressKeys(session, tasks);
   return [done, false];
 }
 

@@ -233,23 +233,26 @@ export class Session {
   /**
    * The unit's exchange address private keys this device can open: each wrap checked against the signature
    * of the staff device that made it (a device of the unit's staff), opened with the unit key of its epoch,
-   * and checked against the address's public key. Map kid -> non-extractable X25519 CryptoKey; the raw key
-   * exists only inside unwrapAddressKey.
+   * and checked against the address's public key. Map kid -> non-extractable CryptoKey: X25519 for an
+   * address's decryption key (use "enc"), Ed25519 for its signing key (use "sig"); the raw key exists only
+   * inside the unwrap.
    */
   async addressKeys(unitId) {
     this._addressKeys ??= new Map();
     const { address_keys: wraps } = await api("GET", `/exchange/v1/units/${encodeURIComponent(unitId)}/address-keys`);
     const missing = wraps.filter((w) => !this._addressKeys.has(w.kid));
     const unitKeys = missing.length ? await this.unitKeys(unitId) : new Map();
+    const unwrapFor = { enc: ["address", "X25519", c.unwrapAddressKey], sig: ["address-sign", "Ed25519", c.unwrapAddressSignKey] };
     for (const w of missing) {
-      if (this._addressKeys.has(w.kid) || !unitKeys.has(w.unit_epoch) || w.public_key?.crv !== "X25519") continue;
+      const [kind, curve, unwrap] = unwrapFor[w.use] || [];
+      if (!kind || this._addressKeys.has(w.kid) || !unitKeys.has(w.unit_epoch) || w.public_key?.crv !== curve) continue;
       const wrapped = { enc: c.unb64u(w.enc), ct: c.unb64u(w.ct) };
       const wrapper = await this.deviceKeys(w.wrapped_by_device);
-      if (!await c.verifyWrap(wrapper, c.unb64u(w.signature), "address", w.address, w.key_version,
+      if (!await c.verifyWrap(wrapper, c.unb64u(w.signature), kind, w.address, w.key_version,
         `unit:${w.unit_epoch}`, wrapped)) {
         continue; // a wrap nobody signed is never used
       }
-      this._addressKeys.set(w.kid, await c.unwrapAddressKey(unitKeys.get(w.unit_epoch), w.address, w.key_version,
+      this._addressKeys.set(w.kid, await unwrap(unitKeys.get(w.unit_epoch), w.address, w.key_version,
         wrapped, c.unb64u(w.public_key.x)));
     }
     return this._addressKeys;

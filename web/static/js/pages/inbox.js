@@ -1,13 +1,13 @@
 // The caseworker's inbox: the unit's cases (assigned to me by default), unanswered and longest waiting
 // first, with unread counts and waiting times; one case open beside the list to read and reply live.
 import { announce, byId, h, icon, status } from "../dom.js";
-import { duration, fullTime, isoTime, shortTime } from "../format.js";
+import { duration, isoTime, shortTime } from "../format.js";
 import { t, tn } from "../i18n.js";
 import { api } from "../api.js";
 import { boot, config, explain } from "../app.js";
 import { MAX_FOLLOWED } from "../live.js";
 import { Conversation } from "../conversation.js";
-import { AgencyMail, mailItem, priorityWords, renderDocument, typeName } from "../agency.js";
+import { AgencyPanel } from "../agency-panel.js";
 
 const REFRESH_MS = 5 * 60 * 1000; // the list is live; a full reload now and then corrects any drift
 const TICK_MS = 60 * 1000; // waiting times move on
@@ -15,9 +15,7 @@ const TICK_MS = 60 * 1000; // waiting times move on
 let app;
 let cases = [];
 let open = null; // {id, view, conversation}
-let mail = null; // AgencyMail, when this staff member may read the unit's agency exchange
-let agencyMessages = [];
-let openAgencyId = null;
+let agency = null; // Myndighetspost (AgencyPanel), for staff of a unit
 const filters = { text: "", state: "all", scope: "mine" };
 
 function needsAnswer(c) {
@@ -134,70 +132,9 @@ function citizenDevices(view) {
   if (!list.children.length) list.append(h("li", { text: t("The citizen has no device yet.") }));
 }
 
-// -- Myndighetspost: documents from agencies to the unit's functional address -----------------------------
-function renderMail() {
-  byId("agency-list").replaceChildren(...agencyMessages.map((m) => mailItem(m, mail.names, m.id === openAgencyId,
-    openAgency)));
-  if (!agencyMessages.length) byId("agency-list").append(h("li", { class: "empty", text: t("No documents from agencies.") }));
-}
-
-async function loadMail() {
-  try {
-    agencyMessages = await mail.list();
-  } catch (error) {
-    if (error.status === 403) return; // not for this role
-    status("agency-status", explain(error), "error");
-    return;
-  }
-  document.querySelector(".agency-mail").hidden = false;
-  const urgent = agencyMessages.filter((m) => m.priority === "urgent" && !m.statuses.includes("read")).length;
-  status("agency-status", urgent ? t("%(n)s urgent, not read", { n: urgent }) : "", urgent ? "error" : "");
-  renderMail();
-}
-
-function closeAgency() {
-  openAgencyId = null;
-  byId("agency-view").hidden = true;
-}
-
-async function openAgency(msgId) {
-  closeCase();
-  openAgencyId = msgId;
-  document.querySelector(".inbox").classList.add("has-case");
-  byId("no-case").hidden = true;
-  byId("agency-view").hidden = false;
-  const m = agencyMessages.find((x) => x.id === msgId);
-  byId("agency-title").textContent = typeName(m?.type);
-  byId("agency-meta").textContent = m ? [t("From %(sender)s", { sender: mail.names[m.from] || m.from }),
-    fullTime(m.stored_at * 1000), m.label].filter(Boolean).join(" · ") : "";
-  const priority = byId("agency-priority");
-  priority.hidden = m?.priority !== "urgent";
-  priority.replaceChildren(icon("urgent"), h("strong", { text: priorityWords("urgent") }));
-  byId("agency-document").replaceChildren();
-  status("agency-doc-status", t("Opening…"));
-  renderMail();
-  byId("agency-title").focus();
-  try {
-    const opened = await mail.open(msgId);
-    if (openAgencyId !== msgId) return;
-    if (opened.error) {
-      status("agency-doc-status", opened.error, "error");
-    } else {
-      status("agency-doc-status", "");
-      byId("agency-document").replaceChildren(h("h3", { text: opened.schema.title }),
-        renderDocument(opened.schema, opened.content));
-      announce(t("The document is open."));
-    }
-    await loadMail();
-  } catch (error) {
-    status("agency-doc-status", explain(error), "error");
-  }
-}
-
 async function openCase(caseId, { focus = true } = {}) {
   if (open?.id === caseId) return;
   closeCase();
-  closeAgency();
   document.querySelector(".inbox").classList.add("has-case");
   byId("no-case").hidden = true;
   byId("case-view").hidden = false;
@@ -229,7 +166,7 @@ async function openCase(caseId, { focus = true } = {}) {
 }
 
 function closeCase() {
-  if (openAgencyId) closeAgency();
+  agency?.close();
   open?.conversation?.stop();
   open = null;
   document.querySelector(".inbox").classList.remove("has-case");
@@ -294,15 +231,11 @@ async function main() {
   app = await boot();
   wireFilters();
   if (app.me.user.unit_id) {
-    mail = new AgencyMail(app.session, app.me.user.unit_id);
-    byId("agency-view").querySelector(".back").addEventListener("click", (event) => {
-      event.preventDefault();
-      const id = openAgencyId;
-      closeCase();
-      renderMail();
-      if (id) document.querySelector(`[data-agency-id="${CSS.escape(id)}"]`)?.focus();
+    // A document opened beside the list takes the place of an open case (and leaves its address).
+    agency = new AgencyPanel(app.session, app.me.user.unit_id, () => {
+      if (open) navigate(null);
     });
-    loadMail();
+    agency.start();
   }
   byId("handled").addEventListener("click", toggleHandled);
   byId("case-view").querySelector(".back").addEventListener("click", (event) => {
