@@ -1,15 +1,25 @@
 """Outside the demo's key steward, a staff browser does the key work that needs no person's approval: a
-citizen's new device gets its case keys from whichever staff device of the unit is online."""
+citizen's new device gets its case keys from whichever staff device of the unit is online, and after a unit
+key rotation the exchange address keys are wrapped to the new epoch."""
 from __future__ import annotations
 
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+
+from chat.exchange.jose import KeyFile
 
 from tests.conftest import server_fixture
 from tests.helpers import CASE_DANA
 from tests.test_browser_pages import browser, new_person  # noqa: F401 (fixtures)
 from tests.test_browser_staff_pages import SECRET, first_key_holder, signed_in
 from tests.test_browser_app import run_async
+from web.cli import main as samtal
+from web.client.exchange import share_address_key
 from web.client.session import ClientSession
+from web.client.steward import Steward
 
 pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
 
@@ -27,4 +37,43 @@ def test_a_staff_browser_gives_a_citizens_new_device_its_case_keys(browser, serv
             return [m.body.get("text") for m in await dana.history(await dana.case(CASE_DANA))]
 
     assert SECRET in run_async(new_citizen_device_reads())
+    anna.page.context.close()
+
+
+def test_after_a_unit_key_rotation_a_staff_browser_wraps_the_address_keys_to_the_new_epoch(
+        browser, server, tmp_path):  # noqa: F811
+    """Nobody but anna's open inbox re-wraps here: cecilia's command line shares the address keys with the
+    unit key, then makes a new unit key epoch and does nothing more; anna's browser, told that key work is
+    pending, wraps both address keys (decryption and signing) to the new epoch and signs the wraps."""
+    with ThreadPoolExecutor(1) as pool:  # the command runs an event loop of its own: not on Playwright's thread
+        assert pool.submit(samtal, ["exchange", "demo-keys", "--data-dir", str(server.data_dir), "--keys-dir",
+                                    str(tmp_path / "exchange")]).result() == 0
+    anna = signed_in(browser, server, "Anna Lind", "/inbox")
+    first_key_holder(server, tmp_path)
+    address = "ekonomiskt-bistand.demo-kommun"
+
+    async def share_then_rotate() -> tuple[int, str]:
+        async with ClientSession(server.url, tmp_path, "cecilia") as cecilia:
+            await cecilia.start()
+            await share_address_key(cecilia, "ekonomiskt-bistand", KeyFile(tmp_path / "exchange" / f"{address}.json"))
+            tasks = await cecilia.transport.call("GET", "/api/keys/pending")
+            await Steward(cecilia).rotate_unit_key(tasks)  # anna's browser holds the current epoch: it gets the new one
+            return tasks["unit_epoch"] + 1, cecilia.device_id
+    epoch, cecilia_device = run_async(share_then_rotate())
+    browser_devices = {d["id"] for d in anna.page.evaluate("fetch('/api/me').then((r) => r.json())")["devices"]}
+
+    async def wraps_of_new_epoch() -> list[dict]:
+        async with ClientSession(server.url, tmp_path, "cecilia") as cecilia:
+            await cecilia.start()
+            deadline = time.monotonic() + 30
+            while True:
+                wraps = (await cecilia.transport.call(
+                    "GET", "/exchange/v1/units/ekonomiskt-bistand/address-keys"))["address_keys"]
+                new = [w for w in wraps if w["unit_epoch"] == epoch]
+                if len(new) == 2 or time.monotonic() > deadline:
+                    return new
+                await asyncio.sleep(0.2)
+    new = run_async(wraps_of_new_epoch())
+    assert sorted(w["use"] for w in new) == ["enc", "sig"]
+    assert {w["wrapped_by_device"] for w in new} <= browser_devices and cecilia_device not in browser_devices
     anna.page.context.close()
