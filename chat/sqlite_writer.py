@@ -71,8 +71,8 @@ class SqliteWriter:
         self._pending_audit: list[_PendingAudit] = []
         self._wake = asyncio.Event()
         self._batcher: asyncio.Task[None] | None = None
-        # Touched only on the writer thread: each case's last seq and the audit chain's head, so that
-        # appends need not read them back. Dropped when a transaction rolls back.
+        # Touched only on the writer thread: each case's last seq, so that appends need not read it back.
+        # Dropped when a transaction rolls back.
         self._last_seq: dict[str, int] = {}
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:

@@ -955,7 +955,8 @@ def test_address_signing_key_wrap_is_byte_identical_and_the_browser_signs_what_j
     envelope = {"id": "m-12345678", "label": "Svar på begäran, åäö", "to": "polisen", "created": 1767225600}
     got = run(page, """
         const unitKey = await C.importX25519Private(unhex(arg.unitPriv));
-        const wrapped = await C.wrapAddressSignKey(unhex(arg.seed), "bou.kommun", 2, unhex(arg.unitPub), unhex(arg.ikm));
+        const wrapped = await C.wrapAddressSignKey(unhex(arg.seed), "bou.kommun", 2, unhex(arg.unitPub),
+          unhex(arg.ikm));
         const fresh = await C.wrapAddressSignKey(unhex(arg.seed), "bou.kommun", 2, unhex(arg.unitPub));
         const key = await C.unwrapAddressSignKey(unitKey, "bou.kommun", 2, arg.pyJson, unhex(arg.pub));
         const raw = await C.openAddressKeyWrap(unitKey, "address-sign", "bou.kommun", 2, arg.pyJson, unhex(arg.pub));
@@ -964,8 +965,10 @@ def test_address_signing_key_wrap_is_byte_identical_and_the_browser_signs_what_j
           fresh: C.wrappedToJson(fresh), extractable: key.extractable, raw: hex(raw),
           jws: await C.signJws(arg.envelope, key, "KID", "exchange-envelope+json"),
           signed: hex(C.wrapSigningBytes("address-sign", "bou.kommun", 2, "unit:5", wrapped)),
-          wrongPub: await outcome(() => C.unwrapAddressSignKey(unitKey, "bou.kommun", 2, arg.pyJson, unhex(arg.unitPub))),
-          asDecryptionKey: await outcome(() => C.unwrapAddressKey(unitKey, "bou.kommun", 2, arg.pyJson, unhex(arg.pub))),
+          wrongPub: await outcome(() => C.unwrapAddressSignKey(unitKey, "bou.kommun", 2, arg.pyJson,
+            unhex(arg.unitPub))),
+          asDecryptionKey: await outcome(() => C.unwrapAddressKey(unitKey, "bou.kommun", 2, arg.pyJson,
+            unhex(arg.pub))),
         };""", {"unitPriv": unit_priv.hex(), "unitPub": unit_pub.hex(), "seed": seed.hex(), "pub": pub.hex(),
                 "ikm": ikm_e.hex(), "pyJson": py.to_json(), "envelope": envelope})
     assert got["info"] == address_sign_key_info("bou.kommun", 2).hex()
@@ -1036,7 +1039,8 @@ def test_nodes_jose_verifies_and_decrypts_a_document_made_in_the_browser(page: A
         made = run(page, """
             const seed = unhex(arg.seed);
             const key = await crypto.subtle.importKey("pkcs8", new Uint8Array([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30,
-              0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20, ...seed]), { name: "Ed25519" }, false, ["sign"]);
+              0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20, ...seed]), { name: "Ed25519" }, false,
+              ["sign"]);
             const content = await C.encryptJwe(C.encodeBody(arg.document), arg.enc);
             const envelope = await C.signJws({ id: "m-abcdefgh", type: "begaran-om-uppgifter/v1", from: "bou.kommun",
               to: "polisen", content_sha256: await C.sha256B64u(content) }, key, "sig-kid", "exchange-envelope+json");

@@ -26,9 +26,15 @@ pytest.importorskip("playwright.sync_api", reason="browser tests need the playwr
 server = server_fixture(SAMTAL_DEMO_STEWARD="0")
 
 
-def test_a_staff_browser_gives_a_citizens_new_device_its_case_keys(browser, server, tmp_path):  # noqa: F811
+@pytest.fixture(scope="module")
+def cecilia_dir(tmp_path_factory):  # her command-line device, the unit's first key holder, for the whole module
+    return tmp_path_factory.mktemp("cecilia")
+
+
+def test_a_staff_browser_gives_a_citizens_new_device_its_case_keys(  # noqa: F811
+        browser, server, cecilia_dir, tmp_path):
     anna = signed_in(browser, server, "Anna Lind", "/inbox")  # her browser registers a device and waits
-    first_key_holder(server, tmp_path)  # cecilia's CLI makes the keys once, approves anna's browser, writes
+    first_key_holder(server, cecilia_dir)  # cecilia's CLI makes the keys once, approves anna's browser, writes
 
     async def new_citizen_device_reads() -> list[str]:
         # Nothing but anna's open inbox can give this device the case key: no steward runs here.
@@ -41,7 +47,7 @@ def test_a_staff_browser_gives_a_citizens_new_device_its_case_keys(browser, serv
 
 
 def test_after_a_unit_key_rotation_a_staff_browser_wraps_the_address_keys_to_the_new_epoch(
-        browser, server, tmp_path):  # noqa: F811
+        browser, server, cecilia_dir, tmp_path):  # noqa: F811
     """Nobody but anna's open inbox re-wraps here: cecilia's command line shares the address keys with the
     unit key, then makes a new unit key epoch and does nothing more; anna's browser, told that key work is
     pending, wraps both address keys (decryption and signing) to the new epoch and signs the wraps."""
@@ -49,11 +55,11 @@ def test_after_a_unit_key_rotation_a_staff_browser_wraps_the_address_keys_to_the
         assert pool.submit(samtal, ["exchange", "demo-keys", "--data-dir", str(server.data_dir), "--keys-dir",
                                     str(tmp_path / "exchange")]).result() == 0
     anna = signed_in(browser, server, "Anna Lind", "/inbox")
-    first_key_holder(server, tmp_path)
+    first_key_holder(server, cecilia_dir)  # approves this new browser too
     address = "ekonomiskt-bistand.demo-kommun"
 
     async def share_then_rotate() -> tuple[int, str]:
-        async with ClientSession(server.url, tmp_path, "cecilia") as cecilia:
+        async with ClientSession(server.url, cecilia_dir, "cecilia") as cecilia:
             await cecilia.start()
             await share_address_key(cecilia, "ekonomiskt-bistand", KeyFile(tmp_path / "exchange" / f"{address}.json"))
             tasks = await cecilia.transport.call("GET", "/api/keys/pending")
@@ -63,7 +69,7 @@ def test_after_a_unit_key_rotation_a_staff_browser_wraps_the_address_keys_to_the
     browser_devices = {d["id"] for d in anna.page.evaluate("fetch('/api/me').then((r) => r.json())")["devices"]}
 
     async def wraps_of_new_epoch() -> list[dict]:
-        async with ClientSession(server.url, tmp_path, "cecilia") as cecilia:
+        async with ClientSession(server.url, cecilia_dir, "cecilia") as cecilia:
             await cecilia.start()
             deadline = time.monotonic() + 30
             while True:

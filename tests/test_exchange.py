@@ -391,4 +391,30 @@ def test_after_a_unit_key_rotation_the_steward_wraps_the_address_keys_to_the_new
         raw = open_address_key_wrap(unit_keys[epoch], w["kind"], EB, w["key_version"], wrapped,
                                     unb64u(w["public_key"]["x"]))
         assert raw == unb64u(private["enc" if w["use"] == "enc" else "sign"]["d"])
-        assert verify_wrap(signers[w["wrapped_by_device"]], unb64u(w["signature"]), w["kind"], EB, w["key_version"], f"unit:{epoch}", wrapped)
+        assert verify_wrap(signers[w["wrapped_by_device"]], unb64u(w["signature"]), w["kind"], EB, w["key_version"],
+                           f"unit:{epoch}", wrapped)
+
+
+def test_directory_changes_by_operators_are_in_the_audit_chain_while_the_server_writes_to_it(
+        server: Any, keys: Path, polisen: AgencyClient, tmp_path: Path) -> None:
+    """register and retire-key append to the same hash chain as the running server (its next rows chain on
+    from theirs), recording the operator and what changed but no on-call address."""
+    assert samtal(["exchange", "keygen", "--address", "sis", "--out", str(tmp_path / "sis.json")]) == 0
+    assert samtal(["exchange", "admin", "register", "--data-dir", str(server.data_dir), "--public",
+                   str(tmp_path / "sis.pub.json"), "--kind", "agency", "--name", "SiS"]) == 0
+    polisen.send(BOU, "message/v1", {"subject": "Efter registreringen", "text": "Hej"}, "Meddelande")
+    kid = json.loads((tmp_path / "sis.pub.json").read_text())["keys"][0]["kid"]
+    assert samtal(["exchange", "admin", "retire-key", "--data-dir", str(server.data_dir), kid]) == 0
+    assert samtal(["exchange", "admin", "retire-key", "--data-dir", str(server.data_dir), kid]) == 1
+    polisen.send(BOU, "message/v1", {"subject": "Efter", "text": "Hej"}, "Meddelande")
+    with sqlite3.connect(server.data_dir / "samtal.sqlite3") as db:
+        rows = [(a, o, r, role, json.loads(d)) for a, o, r, role, d in db.execute(
+            "SELECT action, outcome, reason, role, detail FROM audit_log WHERE action LIKE 'exchange.admin.%'"
+            " ORDER BY id")]
+    registered = [d for a, _, _, _, d in rows if a == "exchange.admin.register"]
+    assert {d["address"] for d in registered} >= {"polisen", "forsakringskassan", EB, BOU, "sis"}
+    assert all(role == "operator" for *_, role, _ in rows)
+    assert [(o, r) for a, o, r, _, _ in rows if a == "exchange.admin.retire_key"] == [("allowed", ""),
+                                                                                      ("denied", "unknown_key")]
+    assert "jour@demo-kommun.example" not in json.dumps([d for *_, d in rows])
+    assert samtal(["audit", "verify", "--data-dir", str(server.data_dir)]) == 0

@@ -28,6 +28,23 @@ def _read_json(path: str) -> Any:
 
 
 # -- operators -----------------------------------------------------------------------------------
+def _operator_event(action: str, unit_id: str | None = None, **detail: Any) -> Any:
+    """An operator's act on the directory, for the audit log: who ran the command (the account on the
+    server), and what changed; never an on-call contact's e-mail address."""
+    import getpass
+
+    from chat.exchange.service import exchange_event
+
+    return exchange_event(action, "allowed", getpass.getuser(), "operator", unit_id=unit_id, **detail)
+
+
+def _registered(address: Any, **extra: Any) -> Any:
+    return _operator_event("exchange.admin.register", address.unit_id, address=address.address, kind=address.kind,
+                           keys=[k["kid"] for k in address.keys],
+                           document_types=address.document_types, max_bytes=address.max_bytes,
+                           rate_per_minute=address.rate_per_minute, oncall_contacts=len(address.oncall), **extra)
+
+
 async def _with_store(data_dir: str, fn: Any) -> Any:
     from chat.exchange.store import ExchangeStore
     from chat.sqlite_writer import SqliteWriter
@@ -57,13 +74,14 @@ def cmd_register(args: argparse.Namespace) -> int:
     if any("d" in k for k in public["keys"]):
         raise ValueError("register the public key file (.pub.json), never a private key")
     address = _address(args, public)
-    asyncio.run(_with_store(args.data_dir, lambda store: store.put_address(address)))
+    asyncio.run(_with_store(args.data_dir, lambda store: store.put_address(address, _registered(address))))
     _print({"registered": address.address, "kind": address.kind, "keys": [k["kid"] for k in address.keys]})
     return 0
 
 
 def cmd_retire_key(args: argparse.Namespace) -> int:
-    done = asyncio.run(_with_store(args.data_dir, lambda store: store.retire_key(args.kid)))
+    done = asyncio.run(_with_store(args.data_dir, lambda store: store.retire_key(
+        args.kid, _operator_event("exchange.admin.retire_key", kid=args.kid))))
     _print({"retired": args.kid} if done else {"error": "unknown_key"})
     return 0 if done else 1
 
@@ -112,7 +130,7 @@ def cmd_demo_keys(args: argparse.Namespace) -> int:
         await store.writer.write([("INSERT OR IGNORE INTO units (id, municipality_id, name) VALUES (?, ?, ?)",
                                    ("barn-och-unga", "demo-kommun", "Barn och unga"))])
         for record in records:
-            await store.put_address(record)
+            await store.put_address(record, _registered(record, demo=True))
 
     asyncio.run(_with_store(args.data_dir, register))
     shared = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chat.audit import AuditEvent, AuditRow
@@ -119,8 +119,10 @@ class ExchangeStore:
         return row_id, bytes(digest).hex()
 
     # -- directory -------------------------------------------------------------------------------
-    async def put_address(self, a: Address) -> None:
+    async def put_address(self, a: Address, audit: AuditEvent) -> None:
+        """Register or update an address and add its keys, with the audit row that records who did it."""
         def put(db: sqlite3.Connection) -> None:
+            self._audit(db, audit)
             db.execute(
                 "INSERT INTO exchange_addresses (address, kind, name, unit_id, document_types, max_bytes,"
                 " rate_per_minute, oncall, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (address)"
@@ -135,9 +137,14 @@ class ExchangeStore:
                                                              now_ms()))
         await self._run(put)
 
-    async def retire_key(self, kid: str) -> bool:
-        return bool(await self._run(lambda db: db.execute(
-            "UPDATE exchange_keys SET retired_at = ? WHERE kid = ? AND retired_at IS NULL", (now_ms(), kid)).rowcount))
+    async def retire_key(self, kid: str, audit: AuditEvent) -> bool:
+        """Stop using a key; the audit row records the attempt, and whether there was such a key."""
+        def retire(db: sqlite3.Connection) -> bool:
+            done = bool(db.execute("UPDATE exchange_keys SET retired_at = ? WHERE kid = ? AND retired_at IS NULL",
+                                   (now_ms(), kid)).rowcount)
+            self._audit(db, audit if done else replace(audit, outcome="denied", reason="unknown_key"))
+            return done
+        return bool(await self._run(retire))
 
     async def addresses(self, address: str | None = None) -> list[Address]:
         def read(db: sqlite3.Connection) -> list[Address]:

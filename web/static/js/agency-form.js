@@ -116,7 +116,8 @@ function listField(schema, path, required, titles, title, id) {
   const items = [];
   let made = 0; // ids come from this count, not the position, so they stay unique when items are removed
   const list = h("div", { class: "subform-items" });
-  const add = h("button", { type: "button", class: "button secondary", text: t("Add %(what)s", { what: (schema.items.title || title).toLowerCase() }) });
+  const what = (schema.items.title || title).toLowerCase();
+  const add = h("button", { type: "button", class: "button secondary", text: t("Add %(what)s", { what }) });
   const renumber = () => items.forEach((item, i) => {
     item.legend.textContent = `${schema.items.title || title} ${i + 1}`;
   });

@@ -269,12 +269,14 @@ export class AgencyPanel {
     } else if (error instanceof NotPdf) {
       this.showProblems([{ text: t("%(name)s is not a PDF file; only PDF files can be attached.", { name: error.fileName }) }]);
     } else if (error instanceof NoSigningKey) {
-      this.showProblems([{ text: t("This device has not been given the unit address's signing key yet. Ask the key holder to share it, or try again in a moment.") }]);
+      const words = t("This device has not been given the unit address's signing key yet. Ask the key holder to share it, or try again in a moment.");
+      this.showProblems([{ text: words }]);
     } else if (error instanceof TooLarge) {
       this.showProblems([{ text: t("The document with its attachments is larger than the recipient accepts.") }]);
     } else {
-      status("compose-status", error.name === "CryptoError" ? t("The exchange's answer does not verify; the document may not have been received.")
-        : explain(error), "error");
+      const words = error.name === "CryptoError"
+        ? t("The exchange's answer does not verify; the document may not have been received.") : explain(error);
+      status("compose-status", words, "error");
     }
   }
 }
