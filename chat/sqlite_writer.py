@@ -244,6 +244,8 @@ class SqliteWriter:
         # The head is read inside this (immediate) transaction, never cached: an admin command in another
         # process may have appended since, and a cached head would then collide with its rows.
         row = db.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None:  # empty, or every row was pruned: the chain goes on from the anchor (samtal audit prune)
+            row = db.execute("SELECT last_pruned_id, last_pruned_hash FROM audit_anchor").fetchone()
         first_id, head_hash = (row[0], bytes(row[1])) if row else (0, GENESIS)
         rows, ids, now, head_id = [], [], now_ms(), first_id
         for event in events:

@@ -375,7 +375,8 @@ def test_after_a_unit_key_rotation_the_steward_wraps_the_address_keys_to_the_new
             wraps: list[dict[str, Any]] = []
             while time.monotonic() < deadline:
                 wraps = (await fresh.transport.call("GET", f"/exchange/v1/units/{unit}/address-keys"))["address_keys"]
-                if len([w for w in wraps if w["unit_epoch"] > before]) == 2:
+                # Both wraps to the new epoch, and the new epoch granted to this new device (one epoch at a time).
+                if len([w for w in wraps if w["unit_epoch"] > before]) == 2 and before + 1 in await fresh.unit_keys(unit):
                     break
                 await asyncio.sleep(0.2)
             signers = {w["wrapped_by_device"]: await fresh.device_keys(w["wrapped_by_device"]) for w in wraps}
@@ -417,4 +418,33 @@ def test_directory_changes_by_operators_are_in_the_audit_chain_while_the_server_
     assert [(o, r) for a, o, r, _, _ in rows if a == "exchange.admin.retire_key"] == [("allowed", ""),
                                                                                       ("denied", "unknown_key")]
     assert "jour@demo-kommun.example" not in json.dumps([d for *_, d in rows])
+    assert samtal(["audit", "verify", "--data-dir", str(server.data_dir)]) == 0
+
+
+def test_a_proof_after_the_audit_log_was_pruned_says_what_was_pruned_and_still_verifies(
+        server: Any, polisen: AgencyClient, anna: UnitClient) -> None:
+    """Last in the module: it prunes the whole audit log. A proof then names the receipts' rows as pruned at
+    or before the anchor the kept chain starts from (the signed receipts remain); the server's next rows
+    chain on from that anchor, so later proofs hold their rows again and `samtal audit verify` is intact."""
+    from chat.sqlite_store import prune_audit
+
+    before = polisen.send(BOU, "message/v1", {"subject": "Före gallring", "text": "Hej"}, "Meddelande")["claims"]
+    assert prune_audit(server.data_dir / "samtal.sqlite3", int(time.time() * 1000) + 1) > 0  # what `audit prune` does
+    proof = polisen.proof(before["message"])
+    assert proof["log"] == []
+    assert proof["pruned"]["rows"] == [before["log"]["id"]] and proof["pruned"]["through_id"] >= before["log"]["id"]
+    summary = verify_proof(proof, polisen.directory()["endpoint_key"])
+    assert summary["statuses"] == ["received"] and summary["pruned_log_rows"] == [before["log"]["id"]]
+    forged = {**proof, "pruned": {**proof["pruned"], "rows": []}}
+    with pytest.raises(jose.JoseInvalid):
+        verify_proof(forged, polisen.directory()["endpoint_key"])
+
+    after = polisen.send(BOU, "message/v1", {"subject": "Efter gallring", "text": "Hej"}, "Meddelande")["claims"]
+    later = polisen.proof(after["message"])
+    assert "pruned" not in later and [row["id"] for row in later["log"]] == [after["log"]["id"]]
+    with sqlite3.connect(server.data_dir / "samtal.sqlite3") as db:
+        first_kept = db.execute("SELECT id, prev_hash FROM audit_log ORDER BY id LIMIT 1").fetchone()
+    assert (first_kept[0], bytes(first_kept[1]).hex()) == (proof["pruned"]["through_id"] + 1,
+                                                            proof["pruned"]["anchor_hash"])
+    assert verify_proof(later, polisen.directory()["endpoint_key"])["pruned_log_rows"] == []
     assert samtal(["audit", "verify", "--data-dir", str(server.data_dir)]) == 0

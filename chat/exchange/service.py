@@ -201,11 +201,22 @@ class ExchangeService:
                                                          reason if status == "rejected" else None), actor)
 
     async def proof(self, message: Message) -> dict[str, Any]:
+        """The envelope, its receipts and the audit rows that record them. Rows removed at the end of their
+        retention period (`samtal audit prune`) are not invented: `pruned` names them and the anchor the kept
+        chain starts from, and those receipts stand on the endpoint's signature alone (docs/exchange.md)."""
         receipts = await self.store.receipts(message)
-        rows = await self.store.audit_rows(sorted({message.audit_id, *(r.audit_id for r in receipts)}))
-        return {"message": message.msg_id, "envelope": message.envelope, "envelope_sha256": message.envelope_sha256,
-                "receipts": [r.jws for r in receipts], "log": [log_row_view(r) for r in rows],
-                "endpoint_key": self.key.public}
+        wanted = sorted({message.audit_id, *(r.audit_id for r in receipts)})
+        rows = await self.store.audit_rows(wanted)
+        proof: dict[str, Any] = {
+            "message": message.msg_id, "envelope": message.envelope, "envelope_sha256": message.envelope_sha256,
+            "receipts": [r.jws for r in receipts], "log": [log_row_view(r) for r in rows],
+            "endpoint_key": self.key.public}
+        gone = sorted(set(wanted) - {r.id for r in rows})
+        anchor = await self.store.audit_anchor() if gone else None
+        if anchor is not None:
+            proof["pruned"] = {"rows": gone, "through_id": anchor[0], "anchor_hash": anchor[1].hex(),
+                               "pruned_at": anchor[2] // 1000}
+        return proof
 
 
 def message_view(m: Message, content: bool = False) -> dict[str, Any]:

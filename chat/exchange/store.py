@@ -307,6 +307,13 @@ class ExchangeStore:
         await self._run(mark)
 
     # -- proof -----------------------------------------------------------------------------------
+    async def audit_anchor(self) -> tuple[int, bytes, int] | None:
+        """Where the kept audit log starts after `samtal audit prune`: the last removed row's id and hash,
+        and when it was pruned (ms); None when nothing was pruned."""
+        row = await self._run(lambda db: db.execute(
+            "SELECT last_pruned_id, last_pruned_hash, pruned_at FROM audit_anchor").fetchone())
+        return (row[0], bytes(row[1]), row[2]) if row else None
+
     async def audit_rows(self, ids: list[int]) -> list[AuditRow]:
         from chat.sqlite_store import _AUDIT_COLS, _audit_row
 

@@ -52,9 +52,18 @@ def verify_receipt(receipt: str, endpoint_key: dict[str, Any]) -> dict[str, Any]
     return jose.verify(receipt, jose.import_public(endpoint_key), RECEIPT_TYP)
 
 
+def _pruned(log: dict[str, Any], pruned: dict[str, Any]) -> bool:
+    """Whether a receipt's log row is one the proof says was pruned: at or before the anchor, and if it is
+    the anchor's own row, with the anchor's hash."""
+    return (log["id"] in pruned.get("rows", []) and log["id"] <= pruned["through_id"]
+            and (log["id"] != pruned["through_id"] or log["hash"] == pruned["anchor_hash"]))
+
+
 def verify_proof(proof: dict[str, Any], endpoint_key: dict[str, Any]) -> dict[str, Any]:
     """Receipts signed by the endpoint, each naming a log row whose hash is SHA-256(prev_hash || canonical)
-    and whose content records this envelope. Returns a summary; raises JoseInvalid on any mismatch."""
+    and whose content records this envelope; or a row the proof says was pruned, at or before the anchor the
+    kept log starts from (then the receipt's signature is what remains). Returns a summary; raises
+    JoseInvalid on any mismatch."""
     rows = {}
     for row in proof["log"]:
         digest = hashlib.sha256(bytes.fromhex(row["prev_hash"]) + row["canonical"].encode("utf-8")).hexdigest()
@@ -63,17 +72,23 @@ def verify_proof(proof: dict[str, Any], endpoint_key: dict[str, Any]) -> dict[st
         rows[row["id"]] = row
     if jose.sha256_b64u(proof["envelope"]) != proof["envelope_sha256"]:
         raise jose.JoseInvalid("envelope_sha256 does not match the envelope")
-    statuses = []
+    statuses, pruned = [], proof.get("pruned") or {}
     for receipt in proof["receipts"]:
         claims = verify_receipt(receipt, endpoint_key)
+        if claims["envelope_sha256"] != proof["envelope_sha256"]:
+            raise jose.JoseInvalid(f"the {claims['status']} receipt is for another envelope")
         row = rows.get(claims["log"]["id"])
+        if row is None and _pruned(claims["log"], pruned):
+            statuses.append(claims["status"])
+            continue
         if row is None or row["hash"] != claims["log"]["hash"]:
             raise jose.JoseInvalid(f"the {claims['status']} receipt names a log row the proof does not hold")
         recorded = json.loads(row["canonical"])["detail"]
         if recorded.get("envelope_sha256") != proof["envelope_sha256"]:
             raise jose.JoseInvalid("a log row records another envelope")
         statuses.append(claims["status"])
-    return {"message": proof["message"], "verified": True, "statuses": statuses, "log_rows": sorted(rows)}
+    return {"message": proof["message"], "verified": True, "statuses": statuses, "log_rows": sorted(rows),
+            "pruned_log_rows": pruned.get("rows", [])}
 
 
 class ExchangeClient:
