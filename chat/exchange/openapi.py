@@ -107,7 +107,13 @@ def openapi() -> dict[str, Any]:
                     "envelope": _JWS, "receipts": {"type": "array", "items": _JWS},
                     "log": {"type": "array", "items": {"type": "object", "properties": {
                         "id": {"type": "integer"}, "canonical": {"type": "string"},
-                        "prev_hash": {"type": "string"}, "hash": {"type": "string"}}}}}},
+                        "prev_hash": {"type": "string"}, "hash": {"type": "string"}}}},
+                    "pruned": {"type": "object", "description": "only when rows the receipts name were removed at "
+                               "the end of their retention period: those rows, and the anchor the kept log starts "
+                               "from (the last removed row's id and hash)", "properties": {
+                                   "rows": {"type": "array", "items": {"type": "integer"}},
+                                   "through_id": {"type": "integer"}, "anchor_hash": {"type": "string"},
+                                   "pruned_at": {"type": "integer"}}}}},
                 "Problem": {"type": "object", "properties": {
                     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
                     "code": {"type": "string"}, "detail": {"type": "string"}}},
