@@ -349,6 +349,38 @@ def audit_actions(server: Any) -> list[str]:
         return [a for (a,) in db.execute("SELECT action FROM audit_log ORDER BY id")]
 
 
+def test_an_address_key_wrap_must_be_signed_as_the_kind_of_key_it_holds(server: Any, keys: Path,
+                                                                       tmp_path: Path) -> None:
+    """The signing key's wrap signed as if it held the decryption key (or the reverse) is refused: a server
+    that swapped wraps could otherwise hand a device the one for the other."""
+    from crypto.encoding import b64u, unb64u
+    from crypto.keys import x25519_public
+    from crypto.wrap import sign_wrap, wrap_address_sign_key
+    from tests.test_browser_app import run_async
+    from web.client.session import ClientSession
+    from web.client.transport import ClientError
+
+    unit, private = "ekonomiskt-bistand", json.loads((keys / f"{EB}.json").read_text())
+
+    async def post(kind: str) -> Any:
+        async with ClientSession(server.url, tmp_path, "cecilia") as cecilia:
+            await cecilia.start()
+            deadline = time.monotonic() + 20
+            while not (unit_keys := await cecilia.unit_keys(unit)) and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)  # the steward approves this new device
+            epoch = max(unit_keys)
+            wrapped = wrap_address_sign_key(unb64u(private["sign"]["d"]), EB, 1, x25519_public(unit_keys[epoch]))
+            signature = sign_wrap(cecilia.device.keys, kind, EB, 1, f"unit:{epoch}", wrapped)
+            try:
+                return (await cecilia.transport.call("POST", f"/exchange/v1/units/{unit}/address-keys", {
+                    "address": EB, "kid": private["sign"]["kid"], "key_version": 1, "unit_epoch": epoch,
+                    **wrapped.to_json(), "signature": b64u(signature)}))["stored"]
+            except ClientError as error:
+                return error.code
+    assert run_async(post("address")) == "bad_signature"
+    assert run_async(post("address-sign")) is True
+
+
 def test_after_a_unit_key_rotation_the_steward_wraps_the_address_keys_to_the_new_epoch(
         server: Any, keys: Path, tmp_path: Path) -> None:
     """Runs after the address keys were shared (the test above). A staff device that held the unit key is
