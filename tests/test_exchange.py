@@ -229,6 +229,8 @@ def test_a_body_over_the_limit_is_refused_while_streaming(polisen: AgencyClient)
 def test_overload_is_503_and_a_sender_over_its_rate_is_429_with_retry_after(
         server: Any, polisen: AgencyClient, tmp_path: Path) -> None:
     release = threading.Event()
+    # Made first: making it reads the directory, which is refused too while the exchange is full.
+    submission = polisen.submission(EB, "message/v1", {"subject": "a", "text": "b"}, "x")
 
     def slow() -> Any:
         yield b'{"envelope": '
@@ -239,9 +241,15 @@ def test_overload_is_503_and_a_sender_over_its_rate_is_429_with_retry_after(
                for _ in range(2)]
     for t in threads:
         t.start()
-    time.sleep(0.5)
     try:
-        busy = polisen.post_raw(polisen.submission(EB, "message/v1", {"subject": "a", "text": "b"}, "x"))
+        # Wait (bounded) until both slow uploads hold their slots: an empty body is refused at once while
+        # a slot is free (400, nothing stored), and answered 503 once the exchange is full.
+        deadline = time.monotonic() + 20
+        while httpx.post(f"{server.url}/exchange/v1/messages", content=b"{}",
+                         headers={"content-type": "application/json"}).status_code != 503:
+            assert time.monotonic() < deadline, "the slow uploads never filled the exchange"
+            time.sleep(0.05)
+        busy = polisen.post_raw(submission)
     finally:
         release.set()
         for t in threads:
