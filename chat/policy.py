@@ -24,6 +24,7 @@ class Action(StrEnum):
     UNIT_STAFF_READ = "unit.staff.read"  # the unit's staff and substitutes
     UNIT_SUBSTITUTES_MANAGE = "unit.substitutes.manage"  # set substitutes (vikarie) by date range
     UNIT_STAFF_REMOVE = "unit.staff.remove"  # a staff member leaves: devices revoked, keys rotated
+    UNIT_SETTINGS_MANAGE = "unit.settings.manage"  # the unit's own settings, e.g. its video meeting link
     # Log review (loggkontroll), by the unit's log reviewer.
     AUDIT_READ = "audit.read"
     AUDIT_REVIEW = "audit.review"
@@ -117,14 +118,14 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
     if action in (Action.EXCHANGE_UNIT_READ, Action.EXCHANGE_UNIT_WRITE):
         return ALLOW if unit_id is not None and _staff_of(user, unit_id) else _deny("not staff of this unit")
     if action in (Action.UNIT_KEYS_READ, Action.UNIT_KEYS_CREATE, Action.UNIT_DEVICE_APPROVE, Action.UNIT_STAFF_READ,
-                  Action.UNIT_SUBSTITUTES_MANAGE, Action.UNIT_STAFF_REMOVE):
+                  Action.UNIT_SUBSTITUTES_MANAGE, Action.UNIT_STAFF_REMOVE, Action.UNIT_SETTINGS_MANAGE):
         if unit_id is None or not _staff_of(user, unit_id):
             return _deny("not staff of this unit")
         if action in (Action.UNIT_KEYS_READ, Action.UNIT_STAFF_READ):
             return ALLOW
         if user.role in MANAGERS:
             return ALLOW
-        return _deny("only a supervisor or unit admin manages the unit's keys and substitutes")
+        return _deny("only a supervisor or unit admin manages the unit's keys, substitutes and settings")
     if action in (Action.AUDIT_READ, Action.AUDIT_REVIEW):
         if user.role == Role.LOG_REVIEWER and unit_id is not None and user.unit_id == unit_id:
             return ALLOW

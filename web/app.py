@@ -22,12 +22,13 @@ from chat.hub import Hub
 from chat.inbox import ReplyTimes
 from chat.keys import KeyService
 from chat.model import Case, ReceiptMarks, StoredMessage
+from chat.notifications import Notices
 from chat.review import LogReview
 from chat.sqlite_store import SqliteStore
 from chat.storage import Storage
 
 from . import exchange, frames, login_routes, routes  # noqa: F401  (these modules register the API)
-from . import booking_routes
+from . import booking_routes, settings_routes
 from .config import Settings
 from .httpapi import REGISTRY, build_route
 from .pages import Site, page_routes
@@ -80,18 +81,22 @@ class Services:
     assignments: Assignments
     review: LogReview
     calls: Calls
+    notices: Notices  # what waits unseen for a citizen, for the notification e-mails
 
 
 def build_services(settings: Settings, store: Storage) -> Services:
     hub = Hub()
     assignments = Assignments(store)
+    notices = Notices(store)
 
     def on_message(case: Case, message: StoredMessage, origin: object) -> None:
         hub.publish_case(case, frames.message_frame(message), (case.id, message.seq), exclude=origin,
                          also=assignments.substitutes_now(case))
+        notices.message_stored(case, message.seq, message.sender_user)
 
     def on_receipt(case: Case, marks: ReceiptMarks) -> None:
         hub.publish_case(case, frames.receipt_frame(marks))
+        notices.receipt(case, marks.user_id, marks.delivered_seq, marks.read_seq)
 
     return Services(
         settings=settings, store=store, hub=hub,
@@ -103,6 +108,7 @@ def build_services(settings: Settings, store: Storage) -> Services:
                         lambda user_id: hub.publish_user(user_id, frames.KEYS_UPDATED)),
         reply_times=ReplyTimes(store),
         calls=Calls(store, BookingStore(store.writer), assignments, Auditor(store)),  # type: ignore[attr-defined]
+        notices=notices,
     )
 
 
@@ -133,9 +139,12 @@ def create_app(settings: Settings, store: Storage | None = None) -> Starlette:
         app.state.exchange = exchange.Exchange(settings, store)
         app.state.exchange.start()
         await app.state.booking.start()
+        await app.state.settings_app.start()
         try:
             yield
         finally:
+            await app.state.settings_app.stop()
+            await services.notices.drain()
             await app.state.booking.stop()
             await app.state.exchange.stop()
             await store.close()
@@ -148,6 +157,7 @@ def create_app(settings: Settings, store: Storage | None = None) -> Starlette:
     )
     app.state.services = services
     app.state.booking = booking_routes.BookingApp(settings, store)  # tidsbokning and its mail
+    app.state.settings_app = settings_routes.SettingsApp(settings, store, app.state.booking)  # and notifications
     app.state.login = login_routes.Login(settings, store)  # OpenID providers, when configured
     app.state.site = Site(settings.demo, settings.max_attachment_bytes)  # the browser app's pages and files
     app.add_middleware(SecurityHeaders)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
 
-from chat import booking_mail
+from chat import booking_mail, notifications
 from chat.booking import Booking, BookingStore, Bookings, Slot
 from chat.errors import InvalidInput
 from chat.model import Case
@@ -50,6 +50,8 @@ class BookingApp:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reminders: asyncio.Task[None] | None = None
         self._room_key: bytes | None = None
+        # unit id -> the unit's own meeting link template, set on /unit (web/settings_routes.py)
+        self.unit_video_links: dict[str, str] = {}
 
     async def start(self) -> None:
         if self.settings.demo and await self.store.get_unit(DEMO_OFFICE[0]) is not None:
@@ -68,8 +70,9 @@ class BookingApp:
 
     def video_link(self, booking: Booking) -> str:
         """The meeting link. `{booking}` becomes a room name derived from the booking with a server secret:
-        the same in every mail and on the page, and not guessable from the (sequential) booking id."""
-        template = self.settings.video_link_template
+        the same in every mail and on the page, and not guessable from the (sequential) booking id. The
+        unit's own template wins over the server's."""
+        template = self.unit_video_links.get(booking.slot.unit_id) or self.settings.video_link_template
         if not template:
             return ""
         if self._room_key is None:
@@ -79,9 +82,14 @@ class BookingApp:
 
     # -- mail ---------------------------------------------------------------------------------------------
     def _notify(self, kind: str, booking: Booking) -> None:
-        if not self.settings.smtp_host:
-            return
-        task = asyncio.get_running_loop().create_task(self._mail(kind, booking))
+        by_staff = booking.on_behalf if kind == "confirmation" else booking.changed_on_behalf
+        if by_staff:  # something new for the citizen in Samtal (chat/notifications.py)
+            self._spawn(notifications.something_new(self.store, booking.case_id, notifications.BOOKING))
+        if self.settings.smtp_host:
+            self._spawn(self._mail(kind, booking))
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -144,6 +152,8 @@ async def case_bookings(ctx: Ctx) -> Response:
     """The case's bookings and the open times of its unit, with the limit for changes."""
     app, case = _app(ctx), await _case(ctx, Action.BOOKING_READ)
     bookings = await app.bookings.of_case(ctx.user, case)
+    if ctx.user.id == case.citizen_id:  # the citizen's device now has what staff booked or changed
+        await notifications.seen(ctx.services.store, ctx.user.id, case.id, notifications.BOOKING)
     slots = await app.bookings.open_slots(ctx.user, case) if case.status == "open" else []
     return JSONResponse({"bookings": [booking_view(app, ctx, b) for b in bookings],
                          "open_slots": [slot_view(s) for s in slots],

@@ -137,11 +137,18 @@ class Settings:
     booking_reminder_hours: int = field(default_factory=lambda: _env_int("SAMTAL_BOOKING_REMINDER_HOURS", 24))
     booking_reminder_check_seconds: int = field(default_factory=lambda: _env_int(
         "SAMTAL_BOOKING_REMINDER_CHECK_SECONDS", 300))
-    # A meeting link per unit for video meetings, e.g. https://video.example.se/{unit}/{booking}; none: no link.
+    # The meeting link for video meetings, e.g. https://video.example.se/{unit}/{booking}; none: no link. A
+    # supervisor may set the unit's own on /unit (chat/unit_settings.py); this applies where none is set.
     video_link_template: str = field(default_factory=lambda: os.environ.get("SAMTAL_VIDEO_LINK_TEMPLATE", ""))
     # STUN/TURN servers for the built-in video call (chat/calls.py); none: host candidates only, enough on one
     # network. TURN credentials in here are given only to the people of a call (GET /api/cases/…/calls/…).
     ice_servers: list[dict[str, object]] = field(default_factory=_env_ice_servers)
+    # Notifications by e-mail (chat/notifications.py): one mail once something new has waited unseen this
+    # long, at most one per interval per person, and how often to look.
+    notify_grace_seconds: int = field(default_factory=lambda: _env_int("SAMTAL_NOTIFY_GRACE_SECONDS", 300))
+    notify_min_interval_seconds: int = field(default_factory=lambda: _env_int(
+        "SAMTAL_NOTIFY_MIN_INTERVAL_SECONDS", 3600))
+    notify_check_seconds: int = field(default_factory=lambda: _env_int("SAMTAL_NOTIFY_CHECK_SECONDS", 30))
 
     @property
     def database_path(self) -> Path:
@@ -161,6 +168,9 @@ class Settings:
             raise SystemExit("SAMTAL_OUTBOX_LIMIT must be at least 10; send rate and burst at least 1")
         if not 0 < self.port < 65536:
             raise SystemExit("the port must be between 1 and 65535")
+        if self.notify_grace_seconds < 0 or self.notify_min_interval_seconds < 0 or self.notify_check_seconds < 1:
+            raise SystemExit("SAMTAL_NOTIFY_GRACE_SECONDS and SAMTAL_NOTIFY_MIN_INTERVAL_SECONDS must not be "
+                             "negative, and SAMTAL_NOTIFY_CHECK_SECONDS at least 1")
         self._validate_sign_in()
 
     def _validate_sign_in(self) -> None:
