@@ -82,6 +82,7 @@ PAGES = {
     "booking": Page("booking", N_("Book a meeting"), "citizen", ("citizen",)),
     "calendar": Page("calendar", N_("Calendar"), "staff", ("caseworker", "supervisor", "unit_admin")),
     "call": Page("call", N_("Video call"), "any", ("citizen", "caseworker", "supervisor", "unit_admin"), media=True),
+    "settings": Page("settings", N_("Settings"), "citizen", ("citizen",)),
 }
 
 
@@ -263,7 +264,7 @@ ROUTES = [PageRoute(path, PUBLIC, _page(PAGES[name])) for path, name in [
     ("/", "signin"), ("/cases", "cases"), ("/cases/{case_id}", "case"), ("/inbox", "inbox"),
     ("/inbox/{case_id}", "inbox"), ("/devices", "devices"), ("/unit", "unit"), ("/review", "review"),
     ("/cases/{case_id}/booking", "booking"), ("/calendar", "calendar"),
-    ("/cases/{case_id}/calls/{booking_id:int}", "call")]] + [
+    ("/cases/{case_id}/calls/{booking_id:int}", "call"), ("/settings", "settings")]] + [
     PageRoute("/static/{path:path}", PUBLIC, static_file),
     PageRoute("/manifest.webmanifest", PUBLIC, manifest),
     PageRoute("/icons/icon-{size:int}.png", PUBLIC, icon),

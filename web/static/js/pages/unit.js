@@ -1,7 +1,7 @@
 // The supervisor's unit page: staff devices to approve (after comparing safety numbers in person; the
 // browser wraps the unit key to the new device itself), case assignment, and substitutes by period.
 import { api } from "../api.js";
-import { announce, byId, h } from "../dom.js";
+import { announce, byId, h, status } from "../dom.js";
 import { dayStart, fullTime, isoTime, shortDate } from "../format.js";
 import { t } from "../i18n.js";
 import { alertError, boot, config, guardedBy } from "../app.js";
@@ -126,6 +126,35 @@ async function addSubstitute(event) {
   });
 }
 
+// -- the unit's video meeting link ------------------------------------------------------------------
+const videoBase = () => `/api/units/${encodeURIComponent(unitId)}/settings`;
+
+function showVideo(settings) {
+  byId("video-template").value = settings.video_link_template || "";
+  byId("video-reset").hidden = !settings.video_link_template;
+  let current;
+  if (settings.video_link_template) current = t("The unit's own link is used.");
+  else if (settings.server_video_link_template) {
+    current = t("The service's link is used: %(link)s", { link: settings.server_video_link_template });
+  } else current = t("No link is set, so video meetings get none.");
+  byId("video-current").textContent = current;
+}
+
+async function saveVideo(template) {
+  status("video-status", "");
+  try {
+    showVideo(await api("PUT", videoBase(), { video_link_template: template }));
+  } catch (error) {
+    if (error?.code === "invalid_link") {
+      status("video-status", t("The link must be an https address with {booking} in it, and nothing else in braces."), "error");
+      byId("video-template").focus();
+      return;
+    }
+    throw error;
+  }
+  status("video-status", template ? t("The unit's meeting link is saved.") : t("The service's link is used again."));
+}
+
 async function main() {
   app = await boot();
   if (config.denied) return;
@@ -133,6 +162,15 @@ async function main() {
   await renderStaff();
   for (const id of ["sub-absent", "sub-substitute"]) options(byId(id), caseworkers());
   byId("substitute-form").addEventListener("submit", addSubstitute);
+  showVideo(await api("GET", videoBase()));
+  byId("video-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    guarded(() => saveVideo(byId("video-template").value.trim() || null));
+  });
+  byId("video-reset").addEventListener("click", () => guarded(async () => {
+    await saveVideo(null);
+    byId("video-heading").focus();
+  }));
   await Promise.all([renderPending(), renderCases()]);
   app.live.addEventListener("keys", () => guarded(renderPending));
   setInterval(() => guarded(renderPending), REFRESH_MS);
