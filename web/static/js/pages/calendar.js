@@ -77,8 +77,10 @@ async function renderBehalf() {
   if (!caseSelect.value) return;
   const view = await api("GET", `/api/cases/${encodeURIComponent(caseSelect.value)}/bookings`);
   const slotSelect = byId("b-slot");
+  // The list comes back a moment after the case was chosen: a time picked meanwhile stays picked.
+  const picked = slotSelect.value;
   slotSelect.replaceChildren(...view.open_slots.map((s) => h("option", { value: s.id, "data-forms": s.forms.join(" "),
-    text: fullTime(s.starts_at) })));
+    text: fullTime(s.starts_at), selected: String(s.id) === picked })));
   renderForms();
 }
 
