@@ -84,7 +84,7 @@ def test_the_supervisor_sets_and_removes_the_units_video_link(browser, server, a
         page.get_by_role("link", name="Arbetsledning").click()
         page.wait_for_url("**/unit")
         current = page.locator("#video-current")
-        expect(current).to_have_text("Ingen länk är angiven, så videomöten får ingen länk.", timeout=20_000)
+        expect(current).to_have_text("Ingen länk är angiven: videomöten hålls i Samtals eget videosamtal.", timeout=20_000)
         field = page.get_by_label("Verksamhetens möteslänk")
         field.fill("https://mote.example-kommun.se/rum")
         page.get_by_role("button", name="Spara länken").click()
@@ -97,8 +97,8 @@ def test_the_supervisor_sets_and_removes_the_units_video_link(browser, server, a
         with as_user(server, "anna") as api:
             assert api.get(f"/api/units/{UNIT}/settings").json()["video_link_template"] == (
                 "https://mote.example-kommun.se/{booking}")
-        page.get_by_role("button", name="Använd tjänstens gemensamma länk").click()
-        expect(page.locator("#video-status")).to_have_text("Tjänstens gemensamma länk används igen.")
+        page.get_by_role("button", name="Ta bort verksamhetens länk").click()
+        expect(page.locator("#video-status")).to_have_text("Verksamhetens länk är borttagen.")
         expect(field).to_have_value("")
         assert cecilia.errors == []
     finally:

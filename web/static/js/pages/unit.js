@@ -136,7 +136,7 @@ function showVideo(settings) {
   if (settings.video_link_template) current = t("The unit's own link is used.");
   else if (settings.server_video_link_template) {
     current = t("The service's link is used: %(link)s", { link: settings.server_video_link_template });
-  } else current = t("No link is set, so video meetings get none.");
+  } else current = t("No link is set: video meetings are held in Samtal's own video call.");
   byId("video-current").textContent = current;
 }
 
@@ -152,7 +152,7 @@ async function saveVideo(template) {
     }
     throw error;
   }
-  status("video-status", template ? t("The unit's meeting link is saved.") : t("The service's link is used again."));
+  status("video-status", template ? t("The unit's meeting link is saved.") : t("The unit's link is removed."));
 }
 
 async function main() {
