@@ -125,9 +125,14 @@ def test_supervisor_reassigns_a_case_and_sets_and_removes_a_substitute(superviso
 
 def test_log_reviewer_filters_by_case_and_records_a_finding(reviewer, axe):
     page = reviewer.page
+    # The page is ready (its search answers) once its opening list is shown; a search before that went
+    # to the server as a plain form and reloaded the page with the whole log.
+    expect(page.locator("#results-summary")).not_to_be_empty(timeout=20_000)
     page.get_by_label("Ärende", exact=True).fill(CASE_DANA)
     page.get_by_role("button", name="Sök", exact=True).click()
     rows = page.locator("#audit-rows tr")
+    # The page opens with the whole log; the search's answer replaces it.
+    expect(rows.locator("td:nth-child(6)").filter(has_not_text=CASE_DANA)).to_have_count(0, timeout=10_000)
     expect(rows).not_to_have_count(0, timeout=10_000)
     assert set(rows.locator("td:nth-child(6)").all_text_contents()) == {CASE_DANA}
     # Codes in words, Swedish here, with the code beside them for precision.

@@ -84,8 +84,12 @@ function rowOf(row) {
     h("td", {}, findingControl(row)));
 }
 
+let shown = 0; // the latest search asked for: an earlier answer that arrives after it is dropped
+
 async function show(path) {
+  const mine = ++shown;
   const { rows } = await api("GET", path);
+  if (mine !== shown) return;
   byId("audit-rows").replaceChildren(...rows.map(rowOf));
   byId("results-summary").textContent = tn("%(n)s entry", "%(n)s entries", rows.length);
 }
