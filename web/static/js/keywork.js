@@ -12,6 +12,8 @@ const MANAGERS = new Set(["supervisor", "unit_admin"]);
 // A unit key is made at most twice in one round (the first epoch, then nothing; or a rotation), then the
 // case keys follow against it; the bound keeps a misbehaving server from making the page loop.
 const MAX_PASSES = 3;
+// Rounds asked for by events that came while a round ran; bounded like the passes.
+const MAX_ROUNDS = 5;
 
 /** Sign and wrap a raw unit key of `epoch` to one staff device (its keys checked against its id). */
 async function unitGrant(session, unitId, epoch, raw, deviceId) {
@@ -142,8 +144,29 @@ async function pass(session) {
  * work to the next `keys` event or page load.
  */
 export async function doKeyWork(session) {
-  if (session.isCitizen || session._keyWork) return 0;
+  if (session.isCitizen) return 0;
+  if (session._keyWork) {
+    // A `keys` event while a round runs: that round may have read the tasks before the change, so one more
+    // round follows it instead of the event being lost.
+    session._keyWorkAgain = true;
+    return 0;
+  }
   session._keyWork = true;
+  let done = 0;
+  try {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      session._keyWorkAgain = false;
+      done += await keyRound(session);
+      if (!session._keyWorkAgain) break;
+    }
+  } finally {
+    session._keyWork = false;
+  }
+  return done;
+}
+
+/** One round: the passes over the pending tasks, then citizens' new devices. */
+async function keyRound(session) {
   let done = 0;
   try {
     for (let i = 0; i < MAX_PASSES; i++) {
@@ -153,8 +176,6 @@ export async function doKeyWork(session) {
     }
   } catch (error) {
     if (!(error instanceof ApiError) && !(error instanceof c.CryptoError) && error?.code !== "no_key") throw error;
-  } finally {
-    session._keyWork = false;
   }
   return done + await session.giveCitizenKeys();
 }
