@@ -245,9 +245,10 @@ def test_overload_is_503_and_a_sender_over_its_rate_is_429_with_retry_after(
         # Wait (bounded) until both slow uploads hold their slots: an empty body is refused at once while
         # a slot is free (400, nothing stored), and answered 503 once the exchange is full.
         deadline = time.monotonic() + 20
-        while httpx.post(f"{server.url}/exchange/v1/messages", content=b"{}",
-                         headers={"content-type": "application/json"}).status_code != 503:
-            assert time.monotonic() < deadline, "the slow uploads never filled the exchange"
+        seen: list[int] = []
+        while (seen := seen[-5:] + [httpx.post(f"{server.url}/exchange/v1/messages", content=b"{}",
+                                               headers={"content-type": "application/json"}).status_code])[-1] != 503:
+            assert time.monotonic() < deadline, f"the slow uploads never filled the exchange: {seen}"
             time.sleep(0.05)
         busy = polisen.post_raw(submission)
     finally:
