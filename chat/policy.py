@@ -41,6 +41,12 @@ class Action(StrEnum):
     AVAILABILITY_MANAGE = "availability.manage"  # publish and withdraw times, the calendar (staff of the unit)
     # The built-in video call of a booked video meeting (chat/calls.py): join, signal, hang up.
     CALL_JOIN = "call.join"
+    # Ansökan (chat/applications.py).
+    APPLICATION_FORMS = "application.forms"  # the units that take applications and their forms
+    APPLICATION_SUBMIT = "application.submit"  # apply to a unit (a citizen), or register a paper one (its staff)
+    APPLICATION_READ = "application.read"  # an application in a case, its timeline and attachments
+    APPLICATION_HANDLE = "application.handle"  # assess, request completion, decide (staff who answer the case)
+    APPLICATION_SUPPLEMENT = "application.supplement"  # the citizen adds what was asked for
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +82,7 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
     be able to step in, and the audit log records every read. Answering is narrower: the assigned
     caseworker, their substitutes for the period, the unit's supervisors, and anyone of the unit while a
     case is not assigned to anybody (someone has to answer)."""
-    if action in (Action.SELF, Action.CASE_LIST, Action.DEVICE_READ):
+    if action in (Action.SELF, Action.CASE_LIST, Action.DEVICE_READ, Action.APPLICATION_FORMS):
         return ALLOW if user.role != Role.AGENCY else _deny("agencies use the exchange endpoint")
     if action in (Action.CASE_READ, Action.CASE_WRITE, Action.CASE_HANDLE, Action.CASE_ASSIGN,
                   Action.CASE_KEYS_READ, Action.CASE_KEYS_WRITE):
@@ -111,6 +117,9 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
         return ALLOW if _staff_of(user, case.unit_id) else _deny("not staff of the case's unit")
     if action == Action.CALL_JOIN:
         return _call(user, case, acting_for, booked_with)
+    if action in (Action.APPLICATION_READ, Action.APPLICATION_HANDLE, Action.APPLICATION_SUPPLEMENT,
+                  Action.APPLICATION_SUBMIT):
+        return _decide_application(user, action, case, unit_id, acting_for)
     if action == Action.AVAILABILITY_MANAGE:
         return ALLOW if unit_id is not None and _staff_of(user, unit_id) else _deny("not staff of this unit")
     if action == Action.EXCHANGE_AGENCY:
@@ -149,3 +158,27 @@ def _call(user: User, case: Case | None, acting_for: frozenset[str], booked_with
     if user.id in (case.assigned_to, booked_with) or substitute_now:
         return ALLOW
     return _deny("a call is with the caseworker who answers the case or holds the meeting")
+
+
+def _decide_application(user: User, action: Action, case: Case | None, unit_id: str | None,
+                        acting_for: frozenset[str]) -> Decision:
+    """Anyone signed in as a citizen may apply to a unit (which units take which forms is the form
+    catalogue's business); the unit's staff register paper applications for a citizen. In a case, reading
+    follows the case; handling follows who may answer the case; supplementing is the citizen's."""
+    if action == Action.APPLICATION_SUBMIT:
+        if unit_id is None:
+            return _deny("no unit")
+        if user.role == Role.CITIZEN or _staff_of(user, unit_id):
+            return ALLOW
+        return _deny("citizens apply, and the unit's staff register paper applications")
+    if case is None:
+        return _deny("no case")
+    if action == Action.APPLICATION_READ:
+        return decide(user, Action.CASE_READ, case=case)
+    if action == Action.APPLICATION_SUPPLEMENT:
+        if user.role != Role.CITIZEN:
+            return _deny("the citizen supplements their application")
+        return decide(user, Action.CASE_WRITE, case=case)
+    if user.role == Role.CITIZEN:
+        return _deny("the unit's staff handle applications")
+    return decide(user, Action.CASE_WRITE, case=case, acting_for=acting_for)

@@ -96,6 +96,38 @@ ACCOUNT_TABLE: dict[User, str] = {
 }
 
 
+# Ansökan. Case-bound actions over the case columns above; applying over the unit columns; the forms for all.
+APPLICATION_CASE_ACTIONS = (Action.APPLICATION_READ, Action.APPLICATION_HANDLE, Action.APPLICATION_SUPPLEMENT)
+APPLICATION_CASE_TABLE: dict[User, str] = {
+    #          read       handle     supplement
+    #          D E O C A  D E O C A  D E O C A
+    DANA:     "Y N N Y Y  N N N N N  Y N N N Y",
+    ERIK:     "N Y N N N  N N N N N  N Y N N N",
+    # Handling follows who may answer the case: Anna her own and unassigned cases, not Cecilia's.
+    ANNA:     "Y Y N Y Y  Y Y N N N  N N N N N",
+    OLLE:     "N N Y N N  N N Y N N  N N N N N",
+    CECILIA:  "Y Y N Y Y  Y Y N N Y  N N N N N",
+    UNN:      "Y Y N Y Y  Y Y N N Y  N N N N N",
+    GRETA:    "N N N N N  N N N N N  N N N N N",
+    AGENCY:   "N N N N N  N N N N N  N N N N N",
+}
+APPLICATION_UNIT_ACTIONS = (Action.APPLICATION_SUBMIT,)
+APPLICATION_UNIT_TABLE: dict[User, str] = {
+    #          submit (a citizen to any unit; staff register paper applications in their own)
+    #          U V
+    DANA:     "Y Y",
+    ERIK:     "Y Y",
+    ANNA:     "Y N",
+    OLLE:     "N Y",
+    CECILIA:  "Y N",
+    UNN:      "Y N",
+    GRETA:    "N N",
+    AGENCY:   "N N",
+}
+APPLICATION_ACCOUNT_ACTIONS = (Action.APPLICATION_FORMS,)
+APPLICATION_ACCOUNT_TABLE: dict[User, str] = {user: "N" if user is AGENCY else "Y" for user in ROLES}
+
+
 def cells(table: dict[User, str], actions: tuple[Action, ...], columns: tuple[str, ...]) -> list[object]:
     out = []
     for user, row in table.items():
@@ -112,6 +144,20 @@ def test_case_actions_follow_the_table(user: User, action: Action, case_id: str,
     assert bool(decide(user, action, case=CASES[case_id])) is allowed
 
 
+@pytest.mark.parametrize(("user", "action", "case_id", "allowed"),
+                         cells(APPLICATION_CASE_TABLE, APPLICATION_CASE_ACTIONS, CASE_COLUMNS))
+def test_application_actions_on_cases_follow_the_table(user: User, action: Action, case_id: str,
+                                                        allowed: bool) -> None:
+    assert bool(decide(user, action, case=CASES[case_id])) is allowed
+
+
+@pytest.mark.parametrize(("user", "action", "unit_id", "allowed"),
+                         cells(APPLICATION_UNIT_TABLE, APPLICATION_UNIT_ACTIONS, UNIT_COLUMNS)
+                         + cells(APPLICATION_ACCOUNT_TABLE, APPLICATION_ACCOUNT_ACTIONS, ("account",)))
+def test_applying_follows_the_table(user: User, action: Action, unit_id: str, allowed: bool) -> None:
+    assert bool(decide(user, action, unit_id=None if unit_id == "account" else unit_id)) is allowed
+
+
 @pytest.mark.parametrize(("user", "action", "unit_id", "allowed"), cells(UNIT_TABLE, UNIT_ACTIONS, UNIT_COLUMNS))
 def test_unit_actions_follow_the_table(user: User, action: Action, unit_id: str, allowed: bool) -> None:
     assert bool(decide(user, action, unit_id=unit_id)) is allowed
@@ -123,14 +169,16 @@ def test_account_actions_follow_the_table(user: User, action: Action, _: str, al
 
 
 def test_the_tables_cover_every_action_and_every_role() -> None:
-    assert sorted((*CASE_ACTIONS, *UNIT_ACTIONS, *ACCOUNT_ACTIONS)) == sorted(Action)
+    assert sorted((*CASE_ACTIONS, *UNIT_ACTIONS, *ACCOUNT_ACTIONS, *APPLICATION_CASE_ACTIONS,
+                   *APPLICATION_UNIT_ACTIONS, *APPLICATION_ACCOUNT_ACTIONS)) == sorted(Action)
     assert {user.role for user in ROLES} == set(Role)
-    assert all(set(table) == set(ROLES) for table in (CASE_TABLE, UNIT_TABLE, ACCOUNT_TABLE))
+    assert all(set(table) == set(ROLES) for table in (CASE_TABLE, UNIT_TABLE, ACCOUNT_TABLE, APPLICATION_CASE_TABLE,
+                                                      APPLICATION_UNIT_TABLE, APPLICATION_ACCOUNT_TABLE))
 
 
 @pytest.mark.parametrize("user", ROLES, ids=lambda u: u.id)
 def test_a_resource_action_without_its_resource_is_denied(user: User) -> None:
-    for action in (*CASE_ACTIONS, *UNIT_ACTIONS):
+    for action in (*CASE_ACTIONS, *UNIT_ACTIONS, *APPLICATION_CASE_ACTIONS, *APPLICATION_UNIT_ACTIONS):
         decision = decide(user, action)
         assert not decision and decision.reason != "allowed"
 

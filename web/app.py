@@ -28,7 +28,7 @@ from chat.sqlite_store import SqliteStore
 from chat.storage import Storage
 
 from . import exchange, frames, login_routes, routes  # noqa: F401  (these modules register the API)
-from . import booking_routes, settings_routes
+from . import application_routes, booking_routes, settings_routes
 from .config import Settings
 from .httpapi import REGISTRY, build_route
 from .pages import Site, page_routes
@@ -158,6 +158,7 @@ def create_app(settings: Settings, store: Storage | None = None) -> Starlette:
     app.state.services = services
     app.state.booking = booking_routes.BookingApp(settings, store)  # tidsbokning and its mail
     app.state.settings_app = settings_routes.SettingsApp(settings, store, app.state.booking)  # and notifications
+    app.state.applications = application_routes.build(settings, store, services)  # ansökan; checks the forms
     app.state.login = login_routes.Login(settings, store)  # OpenID providers, when configured
     app.state.site = Site(settings.demo, settings.max_attachment_bytes)  # the browser app's pages and files
     app.add_middleware(SecurityHeaders)

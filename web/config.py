@@ -149,6 +149,10 @@ class Settings:
     notify_min_interval_seconds: int = field(default_factory=lambda: _env_int(
         "SAMTAL_NOTIFY_MIN_INTERVAL_SECONDS", 3600))
     notify_check_seconds: int = field(default_factory=lambda: _env_int("SAMTAL_NOTIFY_CHECK_SECONDS", 30))
+    # Ansökan (docs/applications.md): a folder of the municipality's own form definitions and units.json,
+    # beside (and overriding by id) the forms shipped in chat/forms/; none: the shipped ones only.
+    forms_dir: Path | None = field(default_factory=lambda: Path(_env_str("SAMTAL_FORMS_DIR")) if _env_str(
+        "SAMTAL_FORMS_DIR") else None)
 
     @property
     def database_path(self) -> Path:

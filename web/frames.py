@@ -144,5 +144,11 @@ def call_ended_frame(case_id: str, booking_id: int, reason: str) -> str:
     return dump({"t": "call.ended", "case_id": case_id, "booking_id": booking_id, "reason": reason})
 
 
+def application_frame(application_id: str, case_id: str, unit_id: str, status: str, what: str, at: int) -> str:
+    """An application's status changed (docs/applications.md): metadata only, the content stays sealed."""
+    return dump({"t": "application", "application_id": application_id, "case_id": case_id, "unit_id": unit_id,
+                 "status": status, "what": what, "at": at})
+
+
 KEYS_PENDING = dump({"t": "keys", "what": "pending"})
 KEYS_UPDATED = dump({"t": "keys", "what": "updated"})

@@ -38,15 +38,15 @@ class Ctx:
     user: User
     device_id: str | None
 
-    async def body(self) -> Body:
+    async def body(self, max_bytes: int = MAX_JSON_BODY) -> Body:
         if self.request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             # Also a CSRF guard: a cross-site form cannot send application/json without a CORS preflight.
             raise InvalidInput("the body must be application/json", code="unsupported_media_type")
         raw = bytearray()
         async for chunk in self.request.stream():
             raw += chunk
-            if len(raw) > MAX_JSON_BODY:
-                raise InvalidInput(f"the body is larger than {MAX_JSON_BODY} bytes", code="too_large")
+            if len(raw) > max_bytes:
+                raise InvalidInput(f"the body is larger than {max_bytes} bytes", code="too_large")
         try:
             data = json.loads(raw)
         except ValueError:
@@ -54,6 +54,24 @@ class Ctx:
         if not isinstance(data, dict):
             raise InvalidInput("the body must be a JSON object", code="malformed_body")
         return Body(data)
+
+    async def encrypted_upload(self) -> bytes:
+        """An encrypted attachment (application/octet-stream); its size is checked while the body streams in,
+        before it is all read."""
+        if self.request.headers.get("content-type", "").split(";")[0].strip() != "application/octet-stream":
+            raise InvalidInput("an attachment is sent as application/octet-stream", code="unsupported_media_type")
+        limit = self.services.settings.max_attachment_bytes
+        declared = self.request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise InvalidInput(f"the attachment is larger than {limit} bytes", code="too_large")
+        data = bytearray()
+        async for chunk in self.request.stream():
+            data += chunk
+            if len(data) > limit:
+                raise InvalidInput(f"the attachment is larger than {limit} bytes", code="too_large")
+        if len(data) < 16:
+            raise InvalidInput("an encrypted attachment is at least 16 bytes (its tag)", code="invalid_field")
+        return bytes(data)
 
     def require_device(self) -> str:
         if not self.device_id:

@@ -265,21 +265,9 @@ async def mark_handled(ctx: Ctx) -> Response:
 async def upload_blob(ctx: Ctx) -> Response:
     """An encrypted attachment. The size is checked while the body streams in, before it is all read."""
     case = await _case(ctx, Action.CASE_WRITE)
-    if ctx.request.headers.get("content-type", "").split(";")[0].strip() != "application/octet-stream":
-        raise InvalidInput("an attachment is sent as application/octet-stream", code="unsupported_media_type")
-    limit = ctx.services.settings.max_attachment_bytes
-    declared = ctx.request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise InvalidInput(f"the attachment is larger than {limit} bytes", code="too_large")
-    data = bytearray()
-    async for chunk in ctx.request.stream():
-        data += chunk
-        if len(data) > limit:
-            raise InvalidInput(f"the attachment is larger than {limit} bytes", code="too_large")
-    if len(data) < 16:
-        raise InvalidInput("an encrypted attachment is at least 16 bytes (its tag)", code="invalid_field")
+    data = await ctx.encrypted_upload()
     blob_id = secrets.token_urlsafe(16)
-    await ctx.services.store.add_blob(blob_id, case.id, ctx.user.id, bytes(data), now_ms())
+    await ctx.services.store.add_blob(blob_id, case.id, ctx.user.id, data, now_ms())
     return JSONResponse({"blob_id": blob_id, "size": len(data)}, status_code=201)
 
 
@@ -409,5 +397,5 @@ async def health(ctx: Ctx) -> Response:
     return JSONResponse({"ok": True, "connections": ctx.services.hub.connection_count()})
 
 
-from . import booking_routes  # noqa: E402,F401  (registers the booking routes, beside these)
+from . import application_routes, booking_routes  # noqa: E402,F401  (register their routes, beside these)
 from . import calls  # noqa: E402,F401  (registers the video call's route)
