@@ -54,6 +54,7 @@ CALL_PAGE_HEADERS = {**PAGE_HEADERS,
 IMMUTABLE = "public, max-age=31536000, immutable"
 LANG_COOKIE = "lang"
 CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+RECORD_ID = re.compile(r"^[A-Za-z0-9_-]{21}[AQgw]$")  # an application's id (docs/protocol.md §1)
 ICON_SIZES = (192, 512)
 
 
@@ -83,6 +84,9 @@ PAGES = {
     "calendar": Page("calendar", N_("Calendar"), "staff", ("caseworker", "supervisor", "unit_admin")),
     "call": Page("call", N_("Video call"), "any", ("citizen", "caseworker", "supervisor", "unit_admin"), media=True),
     "settings": Page("settings", N_("Settings"), "citizen", ("citizen",)),
+    "apply": Page("apply", N_("Apply"), "citizen", ("citizen",)),
+    "application": Page("application", N_("My application"), "citizen", ("citizen",)),
+    "applications": Page("applications", N_("Applications"), "staff", ("caseworker", "supervisor", "unit_admin")),
 }
 
 
@@ -175,6 +179,9 @@ def _page(page: Page) -> Handler:
         case_id = request.path_params.get("case_id")
         if case_id is not None and not CASE_ID.match(case_id):
             return problem(404, "not_found", "no such case")
+        application_id = request.path_params.get("application_id")
+        if application_id is not None and not RECORD_ID.match(application_id):
+            return problem(404, "not_found", "no such application")
         if page.roles:
             user = await request.app.state.services.sessions.user_of(request)
             if user is not None and user.role.value not in page.roles:
@@ -264,7 +271,9 @@ ROUTES = [PageRoute(path, PUBLIC, _page(PAGES[name])) for path, name in [
     ("/", "signin"), ("/cases", "cases"), ("/cases/{case_id}", "case"), ("/inbox", "inbox"),
     ("/inbox/{case_id}", "inbox"), ("/devices", "devices"), ("/unit", "unit"), ("/review", "review"),
     ("/cases/{case_id}/booking", "booking"), ("/calendar", "calendar"),
-    ("/cases/{case_id}/calls/{booking_id:int}", "call"), ("/settings", "settings")]] + [
+    ("/cases/{case_id}/calls/{booking_id:int}", "call"), ("/settings", "settings"), ("/apply", "apply"),
+    ("/apply/{application_id}", "application"), ("/applications", "applications"),
+    ("/applications/{application_id}", "applications")]] + [
     PageRoute("/static/{path:path}", PUBLIC, static_file),
     PageRoute("/manifest.webmanifest", PUBLIC, manifest),
     PageRoute("/icons/icon-{size:int}.png", PUBLIC, icon),

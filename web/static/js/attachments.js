@@ -1,5 +1,5 @@
 // Attachments: the file is encrypted here with a fresh AES-256-GCM key, uploaded as an opaque blob,
-// and the key travels inside the (end-to-end encrypted) message body:
+// and the key travels inside the (end-to-end encrypted) message body (or sealed record, applications.js):
 //   {"type": "attachment", "text", "name", "mime", "size", "blob_id", "key", "nonce", "sha256"}
 // blob = AES-GCM(key, nonce, file, aad = "samtal/attachment/v1"). Only images and PDF are accepted, and
 // only what the file's first bytes confirm, so that a file cannot pose as another type.
@@ -72,11 +72,16 @@ export async function encryptFile(file, caption, maxBytes) {
   return { body, blob };
 }
 
-/** Fetch and decrypt an attachment; returns a Blob of the declared type, checked against its hash. */
-export async function decryptAttachment(caseId, body) {
+/** Fetch and decrypt a message's attachment; returns a Blob of the declared type, checked against its hash. */
+export function decryptAttachment(caseId, body) {
+  if (typeof body.blob_id !== "string") return Promise.reject(new AttachmentError("unsupported_type"));
+  return decryptFrom(`/api/cases/${encodeURIComponent(caseId)}/blobs/${encodeURIComponent(body.blob_id)}`, body);
+}
+
+/** Fetch the ciphertext at `path` (an API address) and decrypt it with the key, nonce and hash in `body`. */
+export async function decryptFrom(path, body) {
   if (typeof body.blob_id !== "string" || !(body.mime in SIGNATURES)) throw new AttachmentError("unsupported_type");
-  const blob = await api("GET", `/api/cases/${encodeURIComponent(caseId)}/blobs/${encodeURIComponent(body.blob_id)}`,
-    undefined, { bytes: true });
+  const blob = await api("GET", path, undefined, { bytes: true });
   let plain;
   try {
     const key = await aesKey(unb64u(body.key), "decrypt");

@@ -1,9 +1,10 @@
 // IndexedDB, the browser's local database: the device keys (non-extractable CryptoKeys, which the
 // browser stores without ever revealing their bytes), case keys (same), the outbox of sealed
-// envelopes waiting to be sent, and the last case metadata for offline start. Nothing in clear.
+// envelopes waiting to be sent, the last case metadata for offline start, and drafts of applications
+// (encrypted, forms/drafts.js). Nothing in clear.
 
 const NAME = "samtal";
-const VERSION = 1;
+const VERSION = 2;
 let opened = null;
 
 function request(req) {
@@ -17,14 +18,23 @@ function open() {
   if (!opened) {
     const req = indexedDB.open(NAME, VERSION);
     req.onupgradeneeded = () => {
+      // Each store is made when it is missing, so that every older version upgrades to this one.
       const db = req.result;
-      db.createObjectStore("devices", { keyPath: "user_id" });
-      const outbox = db.createObjectStore("outbox", { keyPath: "msg_id" });
-      outbox.createIndex("user", "user_id");
-      db.createObjectStore("keys"); // "<user>|<case>|<epoch>" -> AES-GCM CryptoKey
-      db.createObjectStore("meta"); // "<user>|case|<case>" -> case view; "<user>|me" -> /api/me
+      const missing = (name) => !db.objectStoreNames.contains(name);
+      if (missing("devices")) db.createObjectStore("devices", { keyPath: "user_id" });
+      if (missing("outbox")) db.createObjectStore("outbox", { keyPath: "msg_id" }).createIndex("user", "user_id");
+      if (missing("keys")) db.createObjectStore("keys"); // "<user>|<case>|<epoch>" -> AES-GCM CryptoKey
+      if (missing("meta")) db.createObjectStore("meta"); // "<user>|case|<case>" -> case view; "<user>|me" -> /api/me
+      if (missing("drafts")) db.createObjectStore("drafts", { keyPath: "id" }).createIndex("user", "user_id");
     };
-    opened = request(req);
+    // A page of a newer version upgrading the database asks this one to let go; the next use opens it again.
+    opened = request(req).then((db) => {
+      db.onversionchange = () => {
+        db.close();
+        opened = null;
+      };
+      return db;
+    });
   }
   return opened;
 }

@@ -42,9 +42,9 @@ function domId(prefix, path) {
 }
 
 /**
- * An editable form. options: {lang, idPrefix, onChange(answers), attach(file) -> ref (may throw an error
- * with code too_large / unsupported_type), describeFile(ref) -> text}. `element` is the form's content; the
- * page puts it in its own <form> with its own buttons.
+ * An editable form. options: {lang, idPrefix, headingLevel (of the sections, 2), maxBytes, onChange(answers),
+ * attach(file) -> ref (may throw an error with code too_large / unsupported_type), detach(ref)}. `element` is
+ * the form's content; the page puts it in its own <form> with its own buttons.
  */
 export class FormView {
   constructor(def, answers, options = {}) {
@@ -52,6 +52,7 @@ export class FormView {
     this.answers = answers;
     this.lang = options.lang || "sv";
     this.prefix = options.idPrefix || "f";
+    this.heading = `h${options.headingLevel || 2}`;
     this.options = options;
     this.shown = false; // errors are shown from the first attempt to send on
     this.bindings = []; // {item, wrapper, scope()}: visibility re-evaluated after every change
@@ -66,7 +67,7 @@ export class FormView {
   _section(section) {
     const headingId = domId(this.prefix, `section.${section.id}`);
     return h("section", { class: "form-section", "aria-labelledby": headingId },
-      h("h2", { id: headingId, text: textOf(section.title, this.lang) }),
+      h(this.heading, { id: headingId, text: textOf(section.title, this.lang) }),
       section.help ? h("p", { class: "help", text: textOf(section.help, this.lang) }) : null,
       ...section.fields.map((item) => (isGroup(item) ? this._group(item) : this._topField(item))));
   }
@@ -145,7 +146,7 @@ export class FormView {
     const id = domId(this.prefix, path);
     const label = textOf(field.label, this.lang);
     const optional = field.required || field.type === "confirm" ? null
-      : h("span", { class: "optional", text: ` ${t("(optional)")}` });
+      : h("span", { class: "optional", text: " " + t("(optional)") });
     const helpText = field.type === "attachment" ? field.hint || field.help : field.help;
     const help = helpText ? h("p", { class: "help", id: `${id}-help`, text: textOf(helpText, this.lang) }) : null;
     const error = h("p", { class: "field-error", id: `${id}-error`, hidden: true });
@@ -188,7 +189,7 @@ export class FormView {
       const labelEl = field.type === "confirm"
         ? h("label", { class: "option confirm", for: id }, control, h("span", { text: label }))
         : h("label", { for: id }, label, optional, field.type === "amount"
-          ? h("span", { class: "visually-hidden", text: ` (${t("kronor")})` }) : null);
+          ? h("span", { class: "visually-hidden", text: " " + t("(kronor)") }) : null);
       const input = field.type === "amount"
         ? h("span", { class: "with-suffix" }, control, h("span", { class: "suffix", "aria-hidden": "true", text: "kr" }))
         : control;
@@ -297,7 +298,7 @@ export class FormView {
       const problem = byPath.get(path);
       const text = problem ? errorText(problem, control.field, this.lang) : "";
       control.error.hidden = !problem;
-      control.error.replaceChildren(...(problem ? [h("span", { class: "visually-hidden", text: `${t("Error")}: ` }),
+      control.error.replaceChildren(...(problem ? [h("span", { class: "visually-hidden", text: t("Error:") + " " }),
         h("span", { text })] : []));
       control.wrapper.classList.toggle("has-error", Boolean(problem));
       for (const el of control.wrapper.querySelectorAll(":scope > input, :scope > textarea, :scope > select, :scope > .with-suffix > input, :scope .options input")) {
@@ -307,7 +308,7 @@ export class FormView {
     }
     this.summary.hidden = !errors.length;
     this.summary.replaceChildren(...(errors.length ? [
-      h("h2", { text: t("There is a problem with your answers") }),
+      h(this.heading, { text: t("There is a problem with your answers") }),
       h("ul", {}, ...errors.map((error) => {
         const control = this.controls.get(error.path);
         const name = control ? textOf(control.field.label, this.lang) : error.path;

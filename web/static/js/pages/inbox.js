@@ -14,6 +14,7 @@ const TICK_MS = 60 * 1000; // waiting times move on
 
 let app;
 let cases = [];
+let waitingApplications = new Map(); // case id -> its applications that wait for the unit (ansökan)
 let open = null; // {id, view, conversation}
 let agency = null; // Myndighetspost (AgencyPanel), for staff of a unit
 const filters = { text: "", state: "all", scope: "mine" };
@@ -67,13 +68,34 @@ function caseItem(c) {
   h("span", { class: "case-row" },
     h("span", { class: `badge state-${kind}` }, kind === "quiet" ? null : icon(`case-${kind}`),
       h("span", { text: stateWords(c) })),
-    c.unread ? h("span", { class: "badge unread", text: tn("%(n)s unread", "%(n)s unread", c.unread) }) : null));
+    c.unread ? h("span", { class: "badge unread", text: tn("%(n)s unread", "%(n)s unread", c.unread) }) : null,
+    applicationBadge(c.id)));
   link.addEventListener("click", (event) => {
     if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
     event.preventDefault();
     navigate(c.id);
   });
   return h("li", { class: `case-item ${kind}${isOpen ? " is-open" : ""}` }, link);
+}
+
+function applicationBadge(caseId) {
+  const waiting = waitingApplications.get(caseId) || [];
+  if (!waiting.length) return null;
+  const fresh = waiting.some((a) => a.status === "received");
+  return h("span", { class: "badge application", text: fresh ? t("New application") : t("Application answered") });
+}
+
+async function loadApplications() {
+  try {
+    const { applications } = await api("GET", "/api/applications");
+    waitingApplications = new Map();
+    for (const a of applications.filter((x) => x.awaiting_unit)) {
+      waitingApplications.set(a.case_id, [...(waitingApplications.get(a.case_id) || []), a]);
+    }
+    renderList();
+  } catch (error) {
+    // the list works without the badges
+  }
 }
 
 function renderList() {
@@ -148,6 +170,7 @@ async function openCase(caseId, { focus = true } = {}) {
     byId("conversation-title").textContent = `${view.citizen_name || view.citizen} – ${view.title}`;
     document.title = `${view.citizen_name || view.citizen} – ${t("Inbox")} – Samtal`;
     byId("case-meta").textContent = caseMeta(view);
+    byId("case-applications").href = `/applications?case=${encodeURIComponent(caseId)}`;
     const c = cases.find((x) => x.id === caseId) || view;
     renderHandled(c);
     citizenDevices(view);
@@ -258,7 +281,9 @@ async function main() {
       renderList();
     }
   });
+  app.live.addEventListener("application", () => loadApplications());
   await reload();
+  loadApplications();
   setInterval(renderList, TICK_MS);
   setInterval(() => reload().catch(() => {}), REFRESH_MS);
   const initial = caseIdFromPath();

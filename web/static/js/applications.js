@@ -1,0 +1,374 @@
+// Ansökan in the browser (docs/applications.md): the forms and the units that take them, and every sealed
+// step of an application. The answers, what the unit asks, what the citizen adds and the decision are
+// sealed records (crypto/record.js) under a fresh key each, granted to the unit's current key epoch (its
+// public key checked against the signed epoch publication) and to the citizen's devices, and, once the case
+// has a key, to the case key. Every record is checked (the author device's signature, the device belongs to
+// the author the server names, each grant's signature) before it is opened.
+import * as c from "./crypto/index.js";
+import { api, ApiError } from "./api.js";
+import { decryptFrom, encryptFile } from "./attachments.js";
+import { h, icon } from "./dom.js";
+import { fileSize, fullTime, isoTime, shortDate } from "./format.js";
+import { t } from "./i18n.js";
+import { attachmentsOf, finalize } from "./forms/engine.js";
+
+export const STATUS_NAMES = {
+  received: () => t("Received"), assessing: () => t("Being assessed"),
+  completion_requested: () => t("More information requested"), supplemented: () => t("Supplement received"),
+  decided: () => t("Decided"),
+};
+
+const EVENT_NAMES = {
+  received: () => t("The application was received"), assessing: () => t("The unit started assessing it"),
+  completion_requested: () => t("The unit asked for more information"),
+  supplemented: () => t("The citizen sent more information"), decided: () => t("The unit made a decision"),
+};
+
+export const OUTCOMES = {
+  granted: () => t("Granted"), partly: () => t("Partly granted"), refused: () => t("Refused"),
+};
+
+const path = (id) => `/api/applications/${encodeURIComponent(id)}`;
+
+export class RecordError extends Error {
+  constructor(message) {
+    super(message);
+    this.code = "record_unreadable";
+  }
+}
+
+export class ApplicationClient {
+  constructor(session) {
+    this.session = session;
+    this._forms = null;
+  }
+
+  // -- the forms ---------------------------------------------------------------------------------------
+  /** {units: [{id, name, forms: [id], keyEpoch: {epoch, publicKey} | null}], forms: Map id -> definition}. */
+  async forms() {
+    if (!this._forms) {
+      const listing = await api("GET", "/api/forms");
+      const units = [];
+      for (const unit of listing.units) {
+        units.push({ id: unit.id, name: unit.name, forms: unit.forms, keyEpoch: await this._epoch(unit) });
+      }
+      this._forms = { units, forms: new Map(listing.forms.map((f) => [f.id, f])) };
+    }
+    return this._forms;
+  }
+
+  /** The unit's current key epoch, only when its publication is signed by the device that made it. */
+  async _epoch(unit) {
+    const e = unit.key_epoch;
+    if (!e) return null;
+    const publicKey = c.unb64u(e.public_key);
+    const creator = await this.session.deviceKeys(e.created_by_device);
+    if (!await c.verifyUnitEpoch(creator, c.unb64u(e.signature), unit.id, e.epoch, publicKey)) {
+      throw new c.CryptoError("the unit's key epoch is not signed by the device that made it");
+    }
+    return { epoch: e.epoch, publicKey };
+  }
+
+  // -- sealing -----------------------------------------------------------------------------------------
+  /** Grants of `recordKey`: the unit's current epoch, every device in `deviceIds`, and the case key if given. */
+  async _grants(recordId, recordKey, unitEpoch, deviceIds, caseGrant = null) {
+    const keys = this.session.keys;
+    const grants = [];
+    const add = async (recipient, grant) => {
+      grants.push({ recipient, grant: c.b64u(grant), signature: c.b64u(await c.signGrant(keys, recordId, recipient, grant)) });
+    };
+    await add(`unit:${unitEpoch.epoch}`, await c.grantToKey(recordKey, recordId, unitEpoch.publicKey));
+    for (const id of new Set(deviceIds)) {
+      const device = await this.session.deviceKeys(id); // its keys, checked against its id
+      await add(id, await c.grantToKey(recordKey, recordId, device.kemPub));
+    }
+    if (caseGrant) {
+      await add(`case:${caseGrant.epoch}`, await c.grantToCase(recordKey, recordId, caseGrant.caseId, caseGrant.epoch,
+        caseGrant.key));
+    }
+    return grants;
+  }
+
+  async _seal(kind, recordId, unitId, caseId, body, unitEpoch, deviceIds, caseGrant = null) {
+    const recordKey = c.newRecordKey();
+    try {
+      const header = { kind, record_id: recordId, unit_id: unitId, case_id: caseId, author_device: this.session.deviceId,
+        created_at_ms: Date.now() };
+      const record = await c.sealRecord(recordKey, header, body, this.session.keys);
+      return { record: c.b64u(record), grants: await this._grants(recordId, recordKey, unitEpoch, deviceIds, caseGrant) };
+    } finally {
+      recordKey.fill(0);
+    }
+  }
+
+  async _unitEpoch(unitId) {
+    this._forms = null; // the epoch may have changed since the page opened
+    const unit = (await this.forms()).units.find((u) => u.id === unitId);
+    if (!unit?.keyEpoch) throw new ApiError(409, "no_unit_key", "the unit has no key yet");
+    return unit.keyEpoch;
+  }
+
+  async _ownDevices() {
+    const me = await api("GET", "/api/me");
+    return me.devices.filter((d) => !d.revoked_at).map((d) => d.id);
+  }
+
+  /** Upload the encrypted files the answers name (from `files`: local id -> ciphertext); returns blob ids. */
+  async _upload(uploadPath, refs, files) {
+    const blobIds = [];
+    for (const ref of refs) {
+      if (!ref.blob_id) {
+        const blob = files.get(ref.local);
+        if (!blob) throw new RecordError("an attachment of the draft is missing");
+        ref.blob_id = (await api("POST", uploadPath, blob)).blob_id;
+      }
+      delete ref.local;
+      blobIds.push(ref.blob_id);
+    }
+    return blobIds;
+  }
+
+  /**
+   * Send an application: the answers are finalized (only what is shown and filled in), its files uploaded,
+   * the record sealed and granted to the unit and to the citizen's devices (`citizen` for staff registering a
+   * paper application: {id, deviceIds}). Returns the server's answer ({application, case_id}).
+   */
+  async submit({ unitId, def, applicationId, answers, files, citizen = null }) {
+    const final = finalize(def, answers);
+    const refs = attachmentsOf(def, final).map((a) => a.ref);
+    const blobs = await this._upload(`/api/units/${encodeURIComponent(unitId)}/applications/${encodeURIComponent(applicationId)}/blobs`,
+      refs, files);
+    const body = { type: "application", form: { id: def.id, version: def.version }, answers: final };
+    const deviceIds = citizen ? citizen.deviceIds : await this._ownDevices();
+    const sealed = await this._seal("application", applicationId, unitId, "", body, await this._unitEpoch(unitId), deviceIds);
+    try {
+      return await api("POST", `/api/units/${encodeURIComponent(unitId)}/applications`, {
+        form_id: def.id, form_version: def.version, ...sealed, blobs, ...(citizen ? { citizen_id: citizen.id } : {}),
+      });
+    } catch (error) {
+      // Sent before, and the answer lost on the way: the application is there.
+      if (error instanceof ApiError && error.code === "record_exists") return { application: { id: applicationId } };
+      throw error;
+    }
+  }
+
+  /** Encrypt a chosen file for an application or a supplement: {ref, blob}; the key travels in the record. */
+  async encrypt(file, maxBytes) {
+    const { body, blob } = await encryptFile(file, "", maxBytes);
+    const { type: _type, text: _caption, ...ref } = body; // a record's attachment has no caption of its own
+    return { ref: { ...ref, local: c.newRecordId() }, blob };
+  }
+
+  // -- reading ---------------------------------------------------------------------------------------------
+  async list(caseId = null) {
+    const query = caseId ? `?case=${encodeURIComponent(caseId)}` : "";
+    return (await api("GET", `/api/applications${query}`)).applications;
+  }
+
+  /**
+   * One application with its timeline; every record checked and opened: view.opened is a Map record id ->
+   * {kind, author, createdAt, body} or {kind, error}.
+   */
+  async view(applicationId) {
+    const view = await api("GET", path(applicationId));
+    view.opened = new Map();
+    for (const record of view.records) view.opened.set(record.id, await this._openSafely(view, record));
+    return view;
+  }
+
+  async _openSafely(view, record) {
+    try {
+      return { kind: record.kind, author: record.author, createdAt: record.created_at, body: await this._open(view, record) };
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      return { kind: record.kind, author: record.author, createdAt: record.created_at, error: error.code || error.name };
+    }
+  }
+
+  async _open(view, record) {
+    const app = view.application;
+    const rec = c.parseRecord(c.unb64u(record.data));
+    const { header } = rec;
+    if (header.record_id !== record.id || header.kind !== record.kind || header.unit_id !== app.unit_id
+        || header.author_device !== record.author_device
+        || header.case_id !== (record.kind === "application" ? "" : app.case_id)) {
+      throw new RecordError("the server's labels do not match the signed record");
+    }
+    const author = await this.session.deviceKeys(header.author_device);
+    if (!await c.verifyRecord(rec, author.signPub) || author.owner !== record.author) {
+      throw new RecordError("the record is not signed by its author's device");
+    }
+    const raw = await this._recordKey(view, record.id);
+    try {
+      return await c.openRecord(raw, rec);
+    } finally {
+      raw.fill(0);
+    }
+  }
+
+  /** The raw record key, from the first grant this device can open whose signature holds. */
+  async _recordKey(view, recordId) {
+    const app = view.application;
+    for (const g of view.grants.filter((x) => x.record_id === recordId)) {
+      const grant = c.unb64u(g.grant);
+      const granter = await this.session.deviceKeys(g.granted_by_device);
+      if (!await c.verifyGrant(granter, c.unb64u(g.signature), recordId, g.recipient, grant)) continue;
+      try {
+        if (g.recipient === this.session.deviceId) {
+          return await c.openKeyGrant(this.session.keys.kem.privateKey, recordId, grant);
+        }
+        if (g.recipient.startsWith("unit:") && !this.session.isCitizen) {
+          const unitKey = (await this.session.unitKeys(app.unit_id)).get(Number(g.recipient.slice(5)));
+          if (unitKey) return await c.openKeyGrant(unitKey, recordId, grant);
+        }
+        if (g.recipient.startsWith("case:")) {
+          const epoch = Number(g.recipient.slice(5));
+          const [, caseKey] = await this.session.caseKey({ id: app.case_id, unit: app.unit_id }, epoch, false);
+          return await c.openCaseGrant(caseKey, recordId, app.case_id, epoch, grant);
+        }
+      } catch (error) {
+        if (error instanceof ApiError) throw error;
+        // this grant could not be opened here; another may
+      }
+    }
+    throw new RecordError("this device holds no key to the record");
+  }
+
+  /** Decrypt an attachment of the application: a Blob of its type, checked against its hash. */
+  openAttachment(applicationId, ref) {
+    return decryptFrom(`${path(applicationId)}/blobs/${encodeURIComponent(ref.blob_id)}`, ref);
+  }
+
+  // -- steps ---------------------------------------------------------------------------------------------------
+  /** The case key, when the case has one and this device holds it: {caseId, epoch, key}; else null. */
+  async _caseGrant(app) {
+    if (!app.case_key_epoch) return null;
+    try {
+      const [epoch, key] = await this.session.caseKey({ id: app.case_id, unit: app.unit_id }, app.case_key_epoch, false);
+      return { caseId: app.case_id, epoch, key };
+    } catch (error) {
+      return null; // not given to this device yet: the citizen's devices still get their own grants
+    }
+  }
+
+  async _step(view, route, kind, body, extra = {}, blobs = []) {
+    const app = view.application;
+    const sealed = await this._seal(kind, c.newRecordId(), app.unit_id, app.case_id, body,
+      await this._unitEpoch(app.unit_id), app.citizen_devices, await this._caseGrant(app));
+    return api("POST", `${path(app.id)}/${route}`, { ...sealed, ...extra, ...(blobs.length ? { blobs } : {}) });
+  }
+
+  /** (staff) Ask for more information: what (sealed) and by when (metadata, ms). */
+  requestCompletion(view, text, dueAt) {
+    return this._step(view, "completion-requests", "application.completion", { type: "completion", text },
+      { due_at: dueAt });
+  }
+
+  /** (staff) The decision: outcome and motivation, sealed. */
+  decide(view, outcome, text) {
+    return this._step(view, "decision", "application.decision", { type: "decision", outcome, text });
+  }
+
+  /** (staff) Under utredning. */
+  assess(view) {
+    return api("POST", `${path(view.application.id)}/status`, { status: "assessing" });
+  }
+
+  /** (the citizen) More information: text and files ([{ref, blob}]), sealed. */
+  async supplement(view, text, chosen) {
+    const refs = chosen.map((x) => x.ref);
+    const blobs = await this._upload(`${path(view.application.id)}/blobs`, refs, new Map(chosen.map((x) => [x.ref.local, x.blob])));
+    return this._step(view, "supplements", "application.supplement", { type: "supplement", text, attachments: refs },
+      {}, blobs);
+  }
+
+  /**
+   * (staff) Publish the records to every device of the case: a case key grant for each record that has none
+   * for the case's current epoch, so that a citizen's later devices (which get the case key) can read them.
+   */
+  async publishToCase(view) {
+    const app = view.application;
+    const caseGrant = await this._caseGrant(app);
+    if (!caseGrant) return 0;
+    const recipient = `case:${caseGrant.epoch}`;
+    let added = 0;
+    for (const record of view.records) {
+      if (view.grants.some((g) => g.record_id === record.id && g.recipient === recipient)) continue;
+      if (view.opened.get(record.id)?.error) continue; // never pass on what does not verify
+      const raw = await this._recordKey(view, record.id);
+      try {
+        const grant = await c.grantToCase(raw, record.id, app.case_id, caseGrant.epoch, caseGrant.key);
+        await api("POST", `${path(app.id)}/records/${encodeURIComponent(record.id)}/grants`, { grants: [{
+          recipient, grant: c.b64u(grant), signature: c.b64u(await c.signGrant(this.session.keys, record.id, recipient, grant)),
+        }] });
+        added += 1;
+      } finally {
+        raw.fill(0);
+      }
+    }
+    return added;
+  }
+}
+
+/** For renderAnswers and the timeline: a button that decrypts one attachment and hands it to the person. */
+export function attachmentOpener(client, applicationId) {
+  return (ref) => {
+    const name = String(ref.name || t("file"));
+    const label = `${name} (${fileSize(Number(ref.size) || 0)})`;
+    const error = h("span", { class: "error-text", role: "status" });
+    const button = h("button", { type: "button", class: "button secondary attachment-file",
+      "aria-label": t("Download %(file)s", { file: label }),
+      onclick: async () => {
+        error.textContent = "";
+        try {
+          const url = URL.createObjectURL(await client.openAttachment(applicationId, ref));
+          h("a", { href: url, download: name }).click();
+          setTimeout(() => URL.revokeObjectURL(url), 60_000);
+        } catch (err) {
+          error.textContent = t("The attachment could not be opened.");
+        }
+      } }, icon("file"), h("span", { text: label }));
+    return h("span", { class: "attachment" }, button, error);
+  };
+}
+
+// -- the timeline, as both sides see it ---------------------------------------------------------------------
+function eventDetail(view, event, { openAttachment, isStaff }) {
+  const opened = event.record_id ? view.opened.get(event.record_id) : null;
+  const parts = [];
+  if (event.on_behalf && event.kind === "received") {
+    parts.push(h("p", { class: "muted", text: isStaff
+      ? t("Registered from a paper application by %(name)s.", { name: event.actor_name || event.actor })
+      : t("Registered for you by the unit, from a paper application.") }));
+  }
+  if (event.kind === "completion_requested" && event.due_at) {
+    parts.push(h("p", {}, h("strong", { text: t("Answer by %(date)s", { date: shortDate(event.due_at) }) })));
+  }
+  if (opened?.error) {
+    parts.push(h("p", { class: "error-text", text: t("This part could not be opened on this device.") }));
+  } else if (opened && event.kind !== "received") {
+    const body = opened.body;
+    if (body.outcome && OUTCOMES[body.outcome]) parts.push(h("p", {}, h("strong", { text: OUTCOMES[body.outcome]() })));
+    if (body.text) parts.push(h("p", { class: "record-text", text: String(body.text) }));
+    const files = Array.isArray(body.attachments) ? body.attachments : [];
+    if (files.length) parts.push(h("ul", { class: "answer-files" }, ...files.map((ref) => h("li", {}, openAttachment(ref)))));
+  }
+  return parts;
+}
+
+/** The status timeline: one item per step, oldest first, with who and when and what was sealed in it. */
+export function timeline(view, options) {
+  return h("ol", { class: "timeline" }, ...view.events.map((event) => h("li", { class: `timeline-item kind-${event.kind}` },
+    h("p", { class: "timeline-head" }, h("strong", { text: EVENT_NAMES[event.kind]?.() || event.kind }), " ",
+      h("time", { datetime: isoTime(event.at), text: fullTime(event.at) })),
+    options.isStaff || event.kind !== "received"
+      ? h("p", { class: "muted", text: event.actor_name || event.actor }) : null,
+    ...eventDetail(view, event, options))));
+}
+
+/** A status in words, with the due date while information is requested. */
+export function statusText(app) {
+  const name = STATUS_NAMES[app.status]?.() || app.status;
+  if (app.status !== "completion_requested" || !app.due_at) return name;
+  return t("%(status)s, answer by %(date)s", { status: name, date: shortDate(app.due_at) });
+}

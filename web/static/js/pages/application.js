@@ -1,0 +1,102 @@
+// One of the citizen's applications: its status and timeline, live (the `application` frame); what the unit
+// asked for and decided, opened on this device; answering a completion request with text and files; and the
+// answers as they were sent.
+import { announce, byId, status } from "../dom.js";
+import { lang, t } from "../i18n.js";
+import { boot, config, explain } from "../app.js";
+import { ApplicationClient, attachmentOpener, statusText, timeline } from "../applications.js";
+import { textOf } from "../forms/engine.js";
+import { FormView, renderAnswers } from "../forms/render.js";
+
+let client;
+let view = null;
+let supplementForm = null;
+let chosen = new Map(); // local id -> {ref, blob} of the supplement's files
+
+// The supplement is a small form of its own, drawn by the same engine as the applications.
+function supplementDefinition() {
+  const text = (s) => ({ sv: s, en: s });
+  return { id: "supplement", version: 1, sections: [{ id: "supplement", title: text(t("Your answer")), fields: [
+    { id: "text", type: "multiline", required: true, max_length: 4000, label: text(t("What do you want to tell the unit?")),
+      help: text(t("Answer what the unit asked for. You can attach documents below.")) },
+    { id: "files", type: "attachment", max_files: 6, label: text(t("Documents")),
+      hint: text(t("Images (PNG, JPEG, WebP, GIF) or PDF. They are encrypted before they are sent.")) },
+  ] }] };
+}
+
+function newSupplementForm() {
+  chosen = new Map();
+  supplementForm = new FormView(supplementDefinition(), { text: "", files: [] }, {
+    lang, idPrefix: "s", headingLevel: 3, maxBytes: config.max_attachment_bytes,
+    attach: async (file) => {
+      const encrypted = await client.encrypt(file, config.max_attachment_bytes);
+      chosen.set(encrypted.ref.local, encrypted);
+      return encrypted.ref;
+    },
+    detach: (ref) => chosen.delete(ref.local),
+  });
+  byId("supplement-body").replaceChildren(supplementForm.element);
+}
+
+async function render({ focus = false } = {}) {
+  view = await client.view(config.application_id);
+  const app = view.application;
+  const { forms } = await client.forms();
+  const def = forms.get(app.form_id);
+  const title = def ? textOf(def.title, lang) : app.form_id;
+  byId("application-title").textContent = title;
+  document.title = `${title} – Samtal`;
+  byId("application-status").textContent = t("Status: %(status)s", { status: statusText(app) });
+  byId("case-link").href = `/cases/${encodeURIComponent(app.case_id)}`;
+  const opener = attachmentOpener(client, app.id);
+  byId("timeline").replaceChildren(timeline(view, { openAttachment: opener, isStaff: false }));
+  const mine = view.opened.get(app.id);
+  if (mine?.body && def) {
+    byId("answers").replaceChildren(renderAnswers(def, mine.body.answers || {}, { lang, openAttachment: opener }));
+  } else {
+    status("application-error", t("Your answers could not be opened on this device."), "error");
+  }
+  const asked = app.status === "completion_requested";
+  const section = byId("supplement-section");
+  if (asked && section.hidden) newSupplementForm();
+  section.hidden = !asked;
+  if (focus) byId(asked ? "supplement-heading" : "application-title").focus();
+}
+
+async function sendSupplement(event) {
+  event.preventDefault();
+  status("application-error", "");
+  if (supplementForm.showErrors().length) return;
+  const button = event.target.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    const files = supplementForm.answers.files.map((ref) => chosen.get(ref.local));
+    await client.supplement(view, supplementForm.answers.text.trim(), files);
+    announce(t("Your answer is sent."));
+    status("setup-status", t("Your answer is sent to the unit."));
+    await render();
+    byId("timeline-heading").focus();
+  } catch (error) {
+    status("application-error", explain(error), "error");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function main() {
+  const app = await boot();
+  client = new ApplicationClient(app.session);
+  byId("supplement-form").addEventListener("submit", sendSupplement);
+  if (new URLSearchParams(location.search).get("sent")) {
+    status("setup-status", t("Your application is sent. The unit is told, and you can follow it here."));
+    history.replaceState({}, "", location.pathname);
+  }
+  await render({ focus: true });
+  app.live.addEventListener("application", (event) => {
+    if (event.detail.application_id !== config.application_id) return;
+    render().then(() => announce(t("The application's status changed: %(status)s",
+      { status: statusText(view.application) }))).catch((error) => status("application-error", explain(error), "error"));
+  });
+}
+
+main().catch((error) => status("setup-status", explain(error), "error"));

@@ -1,0 +1,265 @@
+// The unit's applications, for its staff: the list (what waits for the unit first), one application opened
+// beside it (its answers drawn from the form definition, decrypted here with the unit key, and its timeline),
+// and the unit's steps: start the assessment, ask for more information with a due date, record the
+// decision. A paper application is registered here on the citizen's behalf. `?case=ID` shows one case's.
+import { announce, byId, h, status } from "../dom.js";
+import { dayStart, isoTime, shortTime } from "../format.js";
+import { lang, t } from "../i18n.js";
+import { boot, config, explain } from "../app.js";
+import { ApplicationClient, attachmentOpener, statusText, timeline } from "../applications.js";
+import { emptyAnswers, textOf } from "../forms/engine.js";
+import { FormView, renderAnswers } from "../forms/render.js";
+import { newRecordId } from "../crypto/index.js";
+
+let app;
+let client;
+let catalogue;
+let applications = [];
+let open = null; // the open application's view
+let paper = null; // {view: FormView, files: Map, applicationId}
+const caseFilter = new URLSearchParams(location.search).get("case");
+
+const formName = (id) => textOf(catalogue.forms.get(id)?.title, lang) || id;
+
+function compare(a, b) {
+  if (a.awaiting_unit !== b.awaiting_unit) return a.awaiting_unit ? -1 : 1;
+  return b.updated_at - a.updated_at;
+}
+
+function item(a) {
+  const isOpen = open?.application.id === a.id;
+  const link = h("a", { class: "case-link", href: `/applications/${encodeURIComponent(a.id)}`, "data-application-id": a.id,
+    "aria-current": isOpen ? "true" : null },
+  h("span", { class: "case-row" }, h("span", { class: "case-name", text: a.citizen_name || a.citizen }),
+    h("time", { datetime: isoTime(a.updated_at), text: shortTime(a.updated_at) })),
+  h("span", { class: "case-title", text: `${formName(a.form_id)} · ${a.case_id}` }),
+  h("span", { class: "case-row" },
+    h("span", { class: `badge status-${a.status}`, text: statusText(a) }),
+    a.awaiting_unit ? h("span", { class: "badge unread", text: a.status === "received" ? t("New") : t("Supplemented") }) : null,
+    a.on_behalf ? h("span", { class: "badge", text: t("Paper") }) : null));
+  link.addEventListener("click", (event) => {
+    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    navigate(a.id);
+  });
+  return h("li", { class: `case-item${a.awaiting_unit ? " unanswered" : ""}${isOpen ? " is-open" : ""}` }, link);
+}
+
+function renderList() {
+  const shown = applications.filter((a) => !caseFilter || a.case_id === caseFilter).sort(compare);
+  byId("application-list").replaceChildren(...shown.map(item));
+  if (!shown.length) byId("application-list").append(h("li", { class: "empty", text: t("No applications.") }));
+  const waiting = shown.filter((a) => a.awaiting_unit).length;
+  byId("list-summary").textContent = t("%(n)s applications, %(waiting)s waiting for the unit", { n: shown.length, waiting });
+  byId("list-filter").hidden = !caseFilter;
+  byId("list-filter-text").textContent = caseFilter ? t("Case %(case)s.", { case: caseFilter }) : "";
+}
+
+async function reload() {
+  applications = await client.list();
+  renderList();
+}
+
+// -- one application ---------------------------------------------------------------------------------------
+function showPane(which) {
+  document.querySelector(".applications").classList.toggle("has-application", which !== "none");
+  byId("no-application").hidden = which !== "none";
+  byId("application-view").hidden = which !== "view";
+  byId("paper-form").hidden = which !== "paper";
+}
+
+async function openApplication(id, { focus = true } = {}) {
+  status("pane-error", "");
+  showPane("view");
+  try {
+    const view = await client.view(id);
+    open = view;
+    const a = view.application;
+    const def = catalogue.forms.get(a.form_id);
+    byId("application-title").textContent = `${a.citizen_name || a.citizen} – ${formName(a.form_id)}`;
+    document.title = `${a.citizen_name || a.citizen} – ${t("Applications")} – Samtal`;
+    byId("application-meta").textContent = [a.case_id, a.opened_case ? t("opened a new case") : t("in an open case"),
+      a.on_behalf ? t("registered from paper by %(name)s", { name: a.submitted_by_name || a.submitted_by })
+        : t("sent by the citizen")].join(" · ");
+    byId("application-status").textContent = t("Status: %(status)s", { status: statusText(a) });
+    byId("case-link").href = `/inbox/${encodeURIComponent(a.case_id)}`;
+    const opener = attachmentOpener(client, a.id);
+    byId("timeline").replaceChildren(timeline(view, { openAttachment: opener, isStaff: true }));
+    const answers = view.opened.get(a.id);
+    byId("answers").replaceChildren(answers?.body && def
+      ? renderAnswers(def, answers.body.answers || {}, { lang, openAttachment: opener, headingLevel: 4 })
+      : h("p", { class: "error-text", text: t("The application could not be opened on this device.") }));
+    const undecided = a.status !== "decided" && a.case_status === "open";
+    byId("assess").hidden = !undecided || a.status === "assessing";
+    byId("completion-form").hidden = !undecided;
+    byId("decision-form").hidden = !undecided;
+    renderList();
+    if (focus) byId("application-title").focus();
+    // Every device of the case (the citizen's later ones too) can read the records once they are published.
+    client.publishToCase(view).catch(() => {});
+  } catch (error) {
+    status("pane-error", explain(error), "error");
+  }
+}
+
+function closePane() {
+  open = null;
+  showPane("none");
+  renderList();
+}
+
+function navigate(id) {
+  history.pushState({ id }, "", id ? `/applications/${encodeURIComponent(id)}` : "/applications");
+  if (id) openApplication(id);
+  else closePane();
+}
+
+function fieldError(id, text) {
+  const el = byId(`${id}-error`);
+  el.hidden = !text;
+  el.textContent = text;
+  const control = byId(id) || document.querySelector(`[name=${id.split("-").pop()}]`);
+  if (text) control?.setAttribute("aria-invalid", "true");
+  else control?.removeAttribute("aria-invalid");
+  return Boolean(text);
+}
+
+async function step(work, done) {
+  status("action-status", t("Encrypting and sending…"));
+  try {
+    await work();
+    status("action-status", done);
+    announce(done);
+    await reload();
+    await openApplication(open.application.id, { focus: false });
+  } catch (error) {
+    status("action-status", explain(error), "error");
+  }
+}
+
+function wireSteps() {
+  byId("assess").addEventListener("click", () => step(() => client.assess(open), t("The assessment has started.")));
+  byId("completion-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = byId("completion-text").value.trim();
+    const due = byId("completion-due").value;
+    const today = new Date().toISOString().slice(0, 10);
+    const bad = [fieldError("completion-text", text ? "" : t("Write what the applicant should add.")),
+      fieldError("completion-due", /^\d{4}-\d{2}-\d{2}$/.test(due) && due >= today ? "" : t("Choose a date from today on."))];
+    if (bad[0]) return byId("completion-text").focus();
+    if (bad[1]) return byId("completion-due").focus();
+    step(async () => {
+      await client.requestCompletion(open, text, dayStart(due, 1) - 1); // the end of the chosen day
+      byId("completion-text").value = "";
+      byId("completion-due").value = "";
+    }, t("The request is sent to the applicant."));
+  });
+  byId("decision-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const outcome = new FormData(event.target).get("outcome");
+    const text = byId("decision-text").value.trim();
+    const noOutcome = fieldError("decision-outcome", outcome ? "" : t("Choose an outcome."));
+    const noText = fieldError("decision-text", text ? "" : t("Write the decision and its reasons."));
+    if (noOutcome) return byId("outcome-granted").focus();
+    if (noText) return byId("decision-text").focus();
+    step(() => client.decide(open, outcome, text), t("The decision is recorded and sent to the applicant."));
+  });
+}
+
+// -- paper applications --------------------------------------------------------------------------------------
+async function startPaper() {
+  open = null;
+  renderList();
+  showPane("paper");
+  const cases = await app.session.cases();
+  const citizens = new Map(cases.map((c) => [c.citizen, c.citizen_name || c.citizen]));
+  const select = byId("paper-citizen");
+  select.replaceChildren(...[...citizens].sort((a, b) => a[1].localeCompare(b[1]))
+    .map(([id, name]) => h("option", { value: id, text: name })));
+  const unit = catalogue.units.find((u) => u.id === app.me.user.unit_id);
+  byId("paper-form-choice").replaceChildren(...(unit?.forms || []).map((id) => h("option", { value: id, text: formName(id) })));
+  drawPaperForm();
+  byId("paper-heading").focus();
+}
+
+function drawPaperForm() {
+  const def = catalogue.forms.get(byId("paper-form-choice").value);
+  if (!def) return;
+  const files = new Map();
+  const view = new FormView(def, emptyAnswers(def), {
+    lang, idPrefix: "p", headingLevel: 3, maxBytes: config.max_attachment_bytes,
+    attach: async (file) => {
+      const { ref, blob } = await client.encrypt(file, config.max_attachment_bytes);
+      files.set(ref.local, blob);
+      return ref;
+    },
+    detach: (ref) => files.delete(ref.local),
+  });
+  paper = { def, view, files, applicationId: newRecordId() };
+  byId("paper-body").replaceChildren(view.element);
+}
+
+async function sendPaper(event) {
+  event.preventDefault();
+  if (!paper || paper.view.showErrors().length) return;
+  const citizenId = byId("paper-citizen").value;
+  const button = byId("paper-send");
+  button.disabled = true;
+  status("pane-error", "");
+  try {
+    const anyCase = (await app.session.cases()).find((c) => c.citizen === citizenId);
+    const caseView = await app.session.caseView(anyCase.id, { refresh: true });
+    const answer = await client.submit({ unitId: app.me.user.unit_id, def: paper.def, applicationId: paper.applicationId,
+      answers: paper.view.answers, files: paper.files,
+      citizen: { id: citizenId, deviceIds: (caseView.citizen_devices || []).map((d) => d.id) } });
+    paper = null;
+    announce(t("The paper application is registered."));
+    await reload();
+    navigate(answer.application.id);
+  } catch (error) {
+    status("pane-error", explain(error), "error");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function idFromPath() {
+  const match = location.pathname.match(/^\/applications\/([A-Za-z0-9_-]{22})$/);
+  return match ? match[1] : null;
+}
+
+async function main() {
+  app = await boot();
+  client = new ApplicationClient(app.session);
+  catalogue = await client.forms();
+  wireSteps();
+  byId("paper-start").addEventListener("click", () => {
+    history.pushState({}, "", "/applications");
+    startPaper().catch((error) => status("pane-error", explain(error), "error"));
+  });
+  byId("paper-form-choice").addEventListener("change", drawPaperForm);
+  byId("paper-form").addEventListener("submit", sendPaper);
+  for (const back of document.querySelectorAll(".application-pane .back")) {
+    back.addEventListener("click", (event) => {
+      event.preventDefault();
+      const id = open?.application.id;
+      navigate(null);
+      if (id) document.querySelector(`[data-application-id="${CSS.escape(id)}"]`)?.focus();
+    });
+  }
+  addEventListener("popstate", () => {
+    const id = idFromPath();
+    if (id) openApplication(id);
+    else closePane();
+  });
+  app.live.addEventListener("application", async (event) => {
+    await reload();
+    if (open && event.detail.application_id === open.application.id) await openApplication(open.application.id, { focus: false });
+  });
+  await reload();
+  const initial = config.application_id || idFromPath();
+  if (initial) await openApplication(initial, { focus: false });
+  else showPane("none");
+}
+
+main().catch((error) => status("setup-status", explain(error), "error"));
