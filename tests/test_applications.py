@@ -90,12 +90,20 @@ async def refused(call: Any) -> ClientError:
     return error.value
 
 
+async def unit_key(staff: ClientSession, epoch: int) -> bytes:
+    """The unit key of `epoch`, once the demo steward has approved this new staff device (it may take a moment)."""
+    deadline = time.monotonic() + 30
+    while (key := (await staff.unit_keys(UNIT)).get(epoch)) is None:
+        assert time.monotonic() < deadline, "the demo steward did not approve the staff device"
+        await asyncio.sleep(0.2)
+    return key
+
+
 async def open_as_staff(staff: ClientSession, view: dict[str, Any], record_id: str) -> dict[str, Any]:
     record = next(r for r in view["records"] if r["id"] == record_id)
-    unit_keys = await staff.unit_keys(UNIT)
     for g in view["grants"]:
         if g["record_id"] == record_id and g["recipient"].startswith("unit:"):
-            key = open_key_grant(unit_keys[int(g["recipient"][5:])], record_id, unb64u(g["grant"]))
+            key = open_key_grant(await unit_key(staff, int(g["recipient"][5:])), record_id, unb64u(g["grant"]))
             return open_record(key, parse_record(unb64u(record["data"])))
     raise AssertionError("no unit grant")
 

@@ -113,7 +113,10 @@ export class ApplicationClient {
     return me.devices.filter((d) => !d.revoked_at).map((d) => d.id);
   }
 
-  /** Upload the encrypted files the answers name (from `files`: local id -> ciphertext); returns blob ids. */
+  /**
+   * Upload the encrypted files the answers name (from `files`: local id -> ciphertext); returns blob ids. The
+   * references get their blob ids and lose their local ids: pass copies.
+   */
   async _upload(uploadPath, refs, files) {
     const blobIds = [];
     for (const ref of refs) {
@@ -134,7 +137,7 @@ export class ApplicationClient {
    * paper application: {id, deviceIds}). Returns the server's answer ({application, case_id}).
    */
   async submit({ unitId, def, applicationId, answers, files, citizen = null }) {
-    const final = finalize(def, answers);
+    const final = structuredClone(finalize(def, answers)); // the draft's own answers stay as they are
     const refs = attachmentsOf(def, final).map((a) => a.ref);
     const blobs = await this._upload(`/api/units/${encodeURIComponent(unitId)}/applications/${encodeURIComponent(applicationId)}/blobs`,
       refs, files);
@@ -276,7 +279,7 @@ export class ApplicationClient {
 
   /** (the citizen) More information: text and files ([{ref, blob}]), sealed. */
   async supplement(view, text, chosen) {
-    const refs = chosen.map((x) => x.ref);
+    const refs = chosen.map((x) => ({ ...x.ref })); // the form's own stay as they are, for a retry
     const blobs = await this._upload(`${path(view.application.id)}/blobs`, refs, new Map(chosen.map((x) => [x.ref.local, x.blob])));
     return this._step(view, "supplements", "application.supplement", { type: "supplement", text, attachments: refs },
       {}, blobs);

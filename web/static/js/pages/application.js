@@ -8,6 +8,7 @@ import { ApplicationClient, attachmentOpener, statusText, timeline } from "../ap
 import { textOf } from "../forms/engine.js";
 import { FormView, renderAnswers } from "../forms/render.js";
 
+let app;
 let client;
 let view = null;
 let supplementForm = null;
@@ -38,29 +39,28 @@ function newSupplementForm() {
   byId("supplement-body").replaceChildren(supplementForm.element);
 }
 
-async function render({ focus = false } = {}) {
+async function render() {
   view = await client.view(config.application_id);
-  const app = view.application;
+  const a = view.application;
   const { forms } = await client.forms();
-  const def = forms.get(app.form_id);
-  const title = def ? textOf(def.title, lang) : app.form_id;
+  const def = forms.get(a.form_id);
+  const title = def ? textOf(def.title, lang) : a.form_id;
   byId("application-title").textContent = title;
   document.title = `${title} – Samtal`;
-  byId("application-status").textContent = t("Status: %(status)s", { status: statusText(app) });
-  byId("case-link").href = `/cases/${encodeURIComponent(app.case_id)}`;
-  const opener = attachmentOpener(client, app.id);
+  byId("application-status").textContent = t("Status: %(status)s", { status: statusText(a) });
+  byId("case-link").href = `/cases/${encodeURIComponent(a.case_id)}`;
+  const opener = attachmentOpener(client, a.id);
   byId("timeline").replaceChildren(timeline(view, { openAttachment: opener, isStaff: false }));
-  const mine = view.opened.get(app.id);
+  const mine = view.opened.get(a.id);
   if (mine?.body && def) {
     byId("answers").replaceChildren(renderAnswers(def, mine.body.answers || {}, { lang, openAttachment: opener }));
   } else {
     status("application-error", t("Your answers could not be opened on this device."), "error");
   }
-  const asked = app.status === "completion_requested";
+  const asked = a.status === "completion_requested";
   const section = byId("supplement-section");
   if (asked && section.hidden) newSupplementForm();
   section.hidden = !asked;
-  if (focus) byId(asked ? "supplement-heading" : "application-title").focus();
 }
 
 async function sendSupplement(event) {
@@ -83,15 +83,36 @@ async function sendSupplement(event) {
   }
 }
 
+/**
+ * A device the citizen added after sending (or a paper application) reads the records through the case key,
+ * which a key holder gives a new device within moments: wait for it (bounded), then draw again.
+ */
+async function waitForCaseKey() {
+  const unopened = [...view.opened.values()].some((o) => o.error);
+  const grant = view.grants.find((g) => g.recipient.startsWith("case:"));
+  if (!unopened || !grant) return;
+  status("setup-status", t("Waiting for this device to be given the keys to the case…"));
+  try {
+    const a = view.application;
+    await app.session.caseKey({ id: a.case_id, unit: a.unit_id }, Number(grant.recipient.slice(5)), true);
+    status("application-error", "");
+    await render();
+    status("setup-status", "");
+  } catch (error) {
+    status("setup-status", explain(error), "error");
+  }
+}
+
 async function main() {
-  const app = await boot();
+  app = await boot();
   client = new ApplicationClient(app.session);
   byId("supplement-form").addEventListener("submit", sendSupplement);
   if (new URLSearchParams(location.search).get("sent")) {
     status("setup-status", t("Your application is sent. The unit is told, and you can follow it here."));
     history.replaceState({}, "", location.pathname);
   }
-  await render({ focus: true });
+  await render();
+  waitForCaseKey();
   app.live.addEventListener("application", (event) => {
     if (event.detail.application_id !== config.application_id) return;
     render().then(() => announce(t("The application's status changed: %(status)s",

@@ -4,7 +4,7 @@
 // decision. A paper application is registered here on the citizen's behalf. `?case=ID` shows one case's.
 import { announce, byId, h, status } from "../dom.js";
 import { dayStart, isoTime, shortTime } from "../format.js";
-import { lang, t } from "../i18n.js";
+import { lang, t, tn } from "../i18n.js";
 import { boot, config, explain } from "../app.js";
 import { ApplicationClient, attachmentOpener, statusText, timeline } from "../applications.js";
 import { emptyAnswers, textOf } from "../forms/engine.js";
@@ -50,7 +50,8 @@ function renderList() {
   byId("application-list").replaceChildren(...shown.map(item));
   if (!shown.length) byId("application-list").append(h("li", { class: "empty", text: t("No applications.") }));
   const waiting = shown.filter((a) => a.awaiting_unit).length;
-  byId("list-summary").textContent = t("%(n)s applications, %(waiting)s waiting for the unit", { n: shown.length, waiting });
+  byId("list-summary").textContent = [tn("%(n)s application", "%(n)s applications", shown.length),
+    tn("%(n)s waiting for the unit", "%(n)s waiting for the unit", waiting)].join(", ");
   byId("list-filter").hidden = !caseFilter;
   byId("list-filter-text").textContent = caseFilter ? t("Case %(case)s.", { case: caseFilter }) : "";
 }

@@ -30,9 +30,9 @@ function unitName(unitId) {
 // -- choosing ---------------------------------------------------------------------------------------------
 async function renderChoices() {
   const items = catalogue.units.flatMap((unit) => unit.forms.map((formId) => h("li", {},
-    h("button", { type: "button", class: "button secondary choice", "data-form": formId,
+    h("button", { type: "button", class: "button secondary choice form-choice", "data-form": formId,
       onclick: () => start(unit.id, formId) },
-    h("span", { text: formName(formId) }), " ", h("span", { class: "role", text: `· ${unit.name}` })))));
+    h("span", { text: formName(formId) }), " ", h("span", { class: "role", text: unit.name })))));
   byId("form-list").replaceChildren(...items);
   if (!items.length) byId("form-list").append(h("li", { class: "empty", text: t("No unit takes applications here yet.") }));
 
