@@ -13,7 +13,7 @@ import { t } from "./i18n.js";
 import { attachmentsOf, finalize } from "./forms/engine.js";
 
 export const STATUS_NAMES = {
-  received: () => t("Received"), assessing: () => t("Being assessed"),
+  received: () => t("Application received"), assessing: () => t("Being assessed"),
   completion_requested: () => t("More information requested"), supplemented: () => t("Supplement received"),
   decided: () => t("Decided"),
 };
