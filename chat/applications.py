@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from crypto.record import SealedRecord, parse_record
 
+from . import notifications
 from .application_store import Application, ApplicationStore, Event, Grant, NewRecord, StoredRecord
 from .assignment import Assignments
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -24,6 +25,7 @@ KIND_APPLICATION = "application"
 KIND_COMPLETION = "application.completion"  # what the unit asks the citizen to add
 KIND_SUPPLEMENT = "application.supplement"  # what the citizen adds
 KIND_DECISION = "application.decision"  # beslut
+NOTIFY_KIND = "application"  # chat/notifications.py: something waits for the citizen in an application
 STATUSES = ("received", "assessing", "completion_requested", "supplemented", "decided")
 OPEN = ("received", "assessing", "completion_requested", "supplemented")  # not yet decided
 MAX_GRANTS = 20
@@ -158,6 +160,7 @@ class Applications:
             if app.opened_case:
                 self.keys_pending(unit_id)  # the new case needs its key (the demo steward, or a staff browser)
             self.notify(app, case, "received")
+            await notifications.something_new(self.store, case.id, NOTIFY_KIND, by=user)  # a paper one: news
         return app, case, new
 
     # -- reading ---------------------------------------------------------------------------------------------
@@ -171,6 +174,8 @@ class Applications:
     async def view(self, user: User, device_id: str | None, application_id: str) -> ApplicationView:
         app, case = await self._application(user, application_id, Action.APPLICATION_READ)
         events, records, grants = await self.astore.timeline(app.id)
+        if user.id == case.citizen_id:
+            await notifications.seen(self.store, user.id, case.id, NOTIFY_KIND)
         return ApplicationView(app, case, events, records, [g for g in grants if self._readable(user, device_id, g)])
 
     @staticmethod
@@ -201,6 +206,7 @@ class Applications:
         app, new = await self.astore.step(app.id, "completion_requested", user.id, False, now, OPEN, rec, due_at)
         if new:
             self.notify(app, case, "completion_requested")
+            await notifications.something_new(self.store, case.id, NOTIFY_KIND, by=user)
         return app
 
     async def supplement(self, user: User, device_id: str, application_id: str, raw: bytes,
@@ -223,6 +229,7 @@ class Applications:
         app, new = await self.astore.step(app.id, "decided", user.id, False, now_ms(), OPEN, rec)
         if new:
             self.notify(app, case, "decided")
+            await notifications.something_new(self.store, case.id, NOTIFY_KIND, by=user)
         return app
 
     async def add_grants(self, user: User, device_id: str, application_id: str, record_id: str,

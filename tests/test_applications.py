@@ -84,6 +84,13 @@ async def upload(session: ClientSession, path: str, data: bytes) -> str:
     return response.json()["blob_id"]  # type: ignore[no-any-return]
 
 
+def waiting(server: RunningServer, user_id: str, case_id: str) -> bool:
+    """Whether an application's news waits unseen for the person (chat/notifications.py)."""
+    with sqlite3.connect(f"file:{server.data_dir / 'samtal.sqlite3'}?mode=ro", uri=True) as db:
+        return db.execute("SELECT 1 FROM notifications_waiting WHERE user_id = ? AND case_id = ? AND kind ="
+                          " 'application'", (user_id, case_id)).fetchone() is not None
+
+
 async def refused(call: Any) -> ClientError:
     with pytest.raises(ClientError) as error:
         await call
@@ -175,7 +182,9 @@ async def test_apply_complete_and_decide_with_live_status_and_no_plaintext_store
     finally:
         await socket.close()
 
+    assert waiting(server, "dana", CASE_DANA)  # something new for the e-mail notification, until she looks
     mine = await dana.transport.call("GET", f"/api/applications/{record_id}")
+    assert not waiting(server, "dana", CASE_DANA)
     assert mine["application"]["status"] == "completion_requested" and mine["application"]["due_at"] == due
     assert open_as_citizen(dana, mine, completion_id)["text"] == SECRET_COMPLETION
     assert not any(g["recipient"].startswith("unit:") for g in mine["grants"])  # the unit's grants are the unit's
