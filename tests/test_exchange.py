@@ -446,8 +446,9 @@ def test_directory_changes_by_operators_are_in_the_audit_chain_while_the_server_
                    str(tmp_path / "sis.pub.json"), "--kind", "agency", "--name", "SiS"]) == 0
     polisen.send(BOU, "message/v1", {"subject": "Efter registreringen", "text": "Hej"}, "Meddelande")
     kid = json.loads((tmp_path / "sis.pub.json").read_text())["keys"][0]["kid"]
-    assert samtal(["exchange", "admin", "retire-key", "--data-dir", str(server.data_dir), kid]) == 0
-    assert samtal(["exchange", "admin", "retire-key", "--data-dir", str(server.data_dir), kid]) == 1
+    # "--": a kid is base64url and may start with "-", which argparse would take for an option.
+    assert samtal(["exchange", "admin", "retire-key", "--data-dir", str(server.data_dir), "--", kid]) == 0
+    assert samtal(["exchange", "admin", "retire-key", "--data-dir", str(server.data_dir), "--", kid]) == 1
     polisen.send(BOU, "message/v1", {"subject": "Efter", "text": "Hej"}, "Meddelande")
     with sqlite3.connect(server.data_dir / "samtal.sqlite3") as db:
         rows = [(a, o, r, role, json.loads(d)) for a, o, r, role, d in db.execute(
