@@ -134,6 +134,21 @@ def test_citizen_and_caseworker_see_and_hear_each_other_and_hang_up(browser, ser
     assert "a=fingerprint" not in server.log_text()
 
 
+def test_the_caseworker_joins_from_the_case_in_the_inbox(browser, server):
+    """The open case in the inbox lists its booked meetings, and a video meeting's way into the call."""
+    booking_id = video_booking(server)
+    with enforced(browser, server, "Anna Lind", DESKTOP) as anna:
+        anna.goto(f"/inbox/{CASE_DANA}")
+        meetings = anna.page.locator("#case-meetings")
+        expect(meetings).to_be_visible()
+        meeting = meetings.locator(f"[data-booking-id='{booking_id}']")
+        expect(meeting).to_contain_text("Videomöte")
+        meeting.get_by_role("link", name="Anslut till videosamtalet").click()
+        anna.page.wait_for_url(f"**/cases/{CASE_DANA}/calls/{booking_id}")
+        expect(anna.page.locator("#call-meeting")).to_contain_text("Dana Karlsson")
+        anna.assert_clean()
+
+
 class TamperingRelay:
     """Stands in for a dishonest server between a browser and Samtal: every call.signal frame it passes to
     the browser is first changed by `tamper`."""

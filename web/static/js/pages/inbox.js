@@ -8,6 +8,7 @@ import { boot, config, explain } from "../app.js";
 import { MAX_FOLLOWED } from "../live.js";
 import { Conversation } from "../conversation.js";
 import { AgencyPanel } from "../agency-panel.js";
+import { showMeetings } from "../case-meetings.js";
 
 const REFRESH_MS = 5 * 60 * 1000; // the list is live; a full reload now and then corrects any drift
 const TICK_MS = 60 * 1000; // waiting times move on
@@ -174,6 +175,7 @@ async function openCase(caseId, { focus = true } = {}) {
     const c = cases.find((x) => x.id === caseId) || view;
     renderHandled(c);
     citizenDevices(view);
+    showMeetings(byId("case-meetings"), byId("case-meeting-list"), caseId);
     if (focus) byId("conversation-title").focus();
     const conversation = new Conversation({ ...app, config }, view, (item) => activity(caseId, item));
     open.conversation = conversation;

@@ -1,0 +1,36 @@
+// The booked meetings of the case open in the inbox: when, which form, where, and (for a video meeting)
+// the way in, so that the caseworker joins the call from the case as well as from the calendar.
+import { api } from "./api.js";
+import { h } from "./dom.js";
+import { fullTime, isoTime } from "./format.js";
+import { FORM_NAMES, joinVideo } from "./booking-common.js";
+
+const HOUR_MS = 3600 * 1000;
+
+/** Bookings still ahead (or under way, up to an hour after their end), soonest first. */
+export function upcoming(bookings, now = Date.now()) {
+  return bookings.filter((b) => b.status === "booked" && b.slot.ends_at + HOUR_MS > now)
+    .sort((a, b) => a.slot.starts_at - b.slot.starts_at);
+}
+
+function meeting(b) {
+  return h("li", { class: "device case-meeting", "data-booking-id": b.id },
+    h("p", {}, h("time", { datetime: isoTime(b.slot.starts_at), text: fullTime(b.slot.starts_at) }),
+      " · ", h("strong", { text: FORM_NAMES[b.form]() })),
+    b.form === "in_person" && b.slot.address ? h("p", { class: "muted", text: b.slot.address }) : null,
+    joinVideo(b));
+}
+
+/** Fill `section` with the case's meetings; hidden when there are none (or they cannot be read). */
+export async function showMeetings(section, list, caseId) {
+  section.hidden = true;
+  let bookings;
+  try {
+    ({ bookings } = await api("GET", `/api/cases/${encodeURIComponent(caseId)}/bookings`));
+  } catch (error) {
+    return; // the conversation works without the meetings
+  }
+  const ahead = upcoming(bookings);
+  list.replaceChildren(...ahead.map(meeting));
+  section.hidden = ahead.length === 0;
+}
