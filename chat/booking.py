@@ -82,6 +82,27 @@ _BOOKING_SELECT = (f"SELECT {_SLOT_COLS}, {_BOOKING_COLS} FROM bookings b JOIN b
                    " LEFT JOIN booking_offices o ON o.id = s.office_id")
 
 
+MAX_ADDRESS = 200
+
+
+def office_address(text: str) -> str:
+    """An office address as people write it, on one line: spaces collapsed, 3 to 200 characters, no control
+    characters (it goes into e-mails and calendar invitations)."""
+    address = " ".join(text.split())
+    if not 3 <= len(address) <= MAX_ADDRESS or any(not ch.isprintable() for ch in address):
+        raise InvalidInput(f"an address is 3 to {MAX_ADDRESS} printable characters", code="invalid_address")
+    return address
+
+
+def add_office(db: sqlite3.Connection, unit_id: str, address: str) -> int:
+    """Add an office to a unit in `db` (the server, and `samtal booking office`); a retired one comes back."""
+    db.execute("INSERT INTO booking_offices (unit_id, address) VALUES (?, ?)"
+               " ON CONFLICT (unit_id, address) DO UPDATE SET retired_at = NULL", (unit_id, address))
+    (office_id,) = db.execute("SELECT id FROM booking_offices WHERE unit_id = ? AND address = ?",
+                              (unit_id, address)).fetchone()
+    return int(office_id)
+
+
 class BookingStore:
     """The booking tables (migration 0010) through the single SQLite writer; each change is one transaction."""
 
@@ -93,18 +114,30 @@ class BookingStore:
 
     # -- offices and contact addresses -----------------------------------------------------------------
     async def add_office(self, unit_id: str, address: str) -> int:
-        def add(db: sqlite3.Connection) -> int:
-            db.execute("INSERT INTO booking_offices (unit_id, address) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                       (unit_id, address))
-            (office_id,) = db.execute("SELECT id FROM booking_offices WHERE unit_id = ? AND address = ?",
-                                      (unit_id, address)).fetchone()
-            return int(office_id)
-        return int(await self._run(add))
+        """Add an office (an address retired earlier is taken into use again, with its id)."""
+        return int(await self._run(lambda db: add_office(db, unit_id, address)))
 
     async def offices(self, unit_id: str) -> list[Office]:
+        """The offices in use: those new times can be at."""
         rows = await self._run(lambda db: db.execute(
-            "SELECT id, unit_id, address FROM booking_offices WHERE unit_id = ? ORDER BY id", (unit_id,)).fetchall())
+            "SELECT id, unit_id, address FROM booking_offices WHERE unit_id = ? AND retired_at IS NULL ORDER BY id",
+            (unit_id,)).fetchall())
         return [Office(*r) for r in rows]
+
+    async def retire_office(self, unit_id: str, office_id: int, at: int) -> Office:
+        """Stop using an office for new times. Refused while a time still to come is at it (withdraw or
+        move those first); earlier times keep naming it."""
+        def retire(db: sqlite3.Connection) -> Office:
+            row = db.execute("SELECT id, unit_id, address FROM booking_offices WHERE id = ? AND unit_id = ? AND"
+                             " retired_at IS NULL", (office_id, unit_id)).fetchone()
+            if row is None:
+                raise NotFound("no such office in this unit", code="unknown_office")
+            if db.execute("SELECT 1 FROM booking_slots WHERE office_id = ? AND withdrawn_at IS NULL AND ends_at > ?"
+                          " LIMIT 1", (office_id, at)).fetchone():
+                raise Conflict("times still to come are at this office; withdraw them first", code="office_in_use")
+            db.execute("UPDATE booking_offices SET retired_at = ? WHERE id = ?", (at, office_id))
+            return Office(*row)
+        return await self._run(retire)  # type: ignore[no-any-return]
 
     async def set_contact_email(self, user_id: str, email: str | None) -> None:
         def put(db: sqlite3.Connection) -> None:
@@ -310,6 +343,15 @@ class Bookings:
     async def offices(self, actor: User, unit_id: str) -> list[Office]:
         self._require(actor, Action.AVAILABILITY_MANAGE, unit_id=unit_id)
         return await self.store.offices(unit_id)
+
+    async def add_office(self, actor: User, unit_id: str, address: str) -> int:
+        """(a supervisor) An address where the unit meets citizens in person; it goes in booking e-mails."""
+        self._require(actor, Action.UNIT_SETTINGS_MANAGE, unit_id=unit_id)
+        return await self.store.add_office(unit_id, office_address(address))
+
+    async def retire_office(self, actor: User, unit_id: str, office_id: int) -> Office:
+        self._require(actor, Action.UNIT_SETTINGS_MANAGE, unit_id=unit_id)
+        return await self.store.retire_office(unit_id, office_id, now_ms())
 
     # -- bookings, by the citizen or by staff on the citizen's behalf ---------------------------------
     async def open_slots(self, actor: User, case: Case) -> list[Slot]:

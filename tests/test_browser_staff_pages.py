@@ -123,6 +123,26 @@ def test_supervisor_reassigns_a_case_and_sets_and_removes_a_substitute(superviso
     expect(page.locator("#substitutions")).to_have_text("Inga vikariat.", timeout=10_000)
 
 
+def test_supervisor_adds_an_office_and_stops_using_it(supervisor, axe):
+    page = supervisor.page
+    supervisor.goto("/unit")
+    expect(page.locator("#offices")).to_contain_text("Storgatan 1, 111 22 Stockholm", timeout=10_000)
+    page.get_by_label("Ny adress").fill("x")
+    page.get_by_role("button", name="Lägg till adressen").click()
+    expect(page.locator("#office-status")).to_have_text("Skriv adressen på en rad, 3 till 200 tecken.")
+    expect(page.get_by_label("Ny adress")).to_be_focused()
+    page.get_by_label("Ny adress").fill("Kungsgatan 7, 411 19 Göteborg")
+    page.get_by_role("button", name="Lägg till adressen").click()
+    added = page.locator("#offices li", has_text="Kungsgatan 7, 411 19 Göteborg")
+    expect(added).to_have_count(1, timeout=10_000)
+    expect(page.get_by_label("Ny adress")).to_have_value("")
+    check(supervisor, axe)
+    added.get_by_role("button", name="Sluta använda adressen: Kungsgatan 7, 411 19 Göteborg").click()
+    expect(added).to_have_count(0, timeout=10_000)
+    expect(page.get_by_role("heading", name="Besöksadresser")).to_be_focused()
+    assert page.locator("#unit-error").text_content() == ""
+
+
 def test_log_reviewer_filters_by_case_and_records_a_finding(reviewer, axe):
     page = reviewer.page
     # The page is ready (its search answers) once its opening list is shown; a search before that went

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import JSONResponse, Response
 
 from chat import booking_mail, notifications
-from chat.booking import Booking, BookingStore, Bookings, Slot
+from chat.booking import Booking, BookingStore, Bookings, Office, Slot
 from chat.errors import InvalidInput
 from chat.model import Case
 from chat.policy import Action
@@ -209,7 +209,7 @@ async def calendar(ctx: Ctx) -> Response:
         "slots": [{**slot_view(slot), "booking": None if booking is None else {
             **booking_view(app, ctx, booking), "citizen_name": names.get(booking.citizen_id)}}
             for slot, booking in entries],
-        "offices": [{"id": o.id, "address": o.address} for o in offices]})
+        **_offices_view(offices)})
 
 
 @api("/api/units/{unit_id}/slots", "POST", action=Action.AVAILABILITY_MANAGE)
@@ -232,6 +232,41 @@ async def withdraw_slot(ctx: Ctx) -> Response:
     await _app(ctx).bookings.withdraw(ctx.user, ctx.request.path_params["unit_id"],
                                       ctx.request.path_params["slot_id"])
     return Response(status_code=204)
+
+
+def _offices_view(offices: list[Office]) -> dict[str, Any]:
+    return {"offices": [{"id": o.id, "address": o.address} for o in offices]}
+
+
+@api("/api/units/{unit_id}/offices", "GET", action=Action.AVAILABILITY_MANAGE)
+async def list_offices(ctx: Ctx) -> Response:
+    """(staff) The offices in use, where the unit's times in person can be."""
+    return JSONResponse(_offices_view(await _app(ctx).bookings.offices(ctx.user, ctx.request.path_params["unit_id"])))
+
+
+@api("/api/units/{unit_id}/offices", "POST", action=Action.UNIT_SETTINGS_MANAGE)
+async def add_office(ctx: Ctx) -> Response:
+    """(supervisor) An office address `{address}`; the address is kept in the audit log (it names a place,
+    not a person)."""
+    app, unit_id = _app(ctx), ctx.request.path_params["unit_id"]
+    body = await ctx.body()
+    office_id = await app.bookings.add_office(ctx.user, unit_id, body.str("address", 1000))
+    listed = await app.bookings.offices(ctx.user, unit_id)
+    added = next(o for o in listed if o.id == office_id)
+    await ctx.services.messages.auditor.record(ctx.user, "unit.office.add", "allowed", unit_id=unit_id,
+                                               detail={"office": office_id, "address": added.address})
+    return JSONResponse({"office": {"id": added.id, "address": added.address}, **_offices_view(listed)},
+                        status_code=201)
+
+
+@api("/api/units/{unit_id}/offices/{office_id:int}", "DELETE", action=Action.UNIT_SETTINGS_MANAGE)
+async def retire_office(ctx: Ctx) -> Response:
+    """(supervisor) No new times at this office; refused (409 office_in_use) while times to come are there."""
+    app, unit_id = _app(ctx), ctx.request.path_params["unit_id"]
+    office = await app.bookings.retire_office(ctx.user, unit_id, ctx.request.path_params["office_id"])
+    await ctx.services.messages.auditor.record(ctx.user, "unit.office.retire", "allowed", unit_id=unit_id,
+                                               detail={"office": office.id, "address": office.address})
+    return JSONResponse(_offices_view(await app.bookings.offices(ctx.user, unit_id)))
 
 
 @api("/api/me/contact", "GET", action=Action.SELF)

@@ -244,6 +244,9 @@ def cmd_audit_prune(args: argparse.Namespace) -> int:
 
 def cmd_booking_office(args: argparse.Namespace) -> int:
     """Add an office address to a unit, where its staff meet citizens in person; list the unit's offices."""
+    from chat.booking import add_office, office_address
+    from chat.errors import InvalidInput
+
     path = _existing_database(args.data_dir)
     if path is None:
         return 2
@@ -252,11 +255,15 @@ def cmd_booking_office(args: argparse.Namespace) -> int:
             print(json.dumps({"error": "unknown_unit", "message": f"no unit {args.unit}"}), file=sys.stderr)
             return 2
         if args.address:
+            try:
+                address = office_address(args.address)
+            except InvalidInput as error:
+                print(json.dumps({"error": error.code, "message": str(error)}), file=sys.stderr)
+                return 2
             with db:
-                db.execute("INSERT INTO booking_offices (unit_id, address) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                           (args.unit, args.address.strip()))
-        rows = db.execute("SELECT id, address FROM booking_offices WHERE unit_id = ? ORDER BY id",
-                          (args.unit,)).fetchall()
+                add_office(db, args.unit, address)
+        rows = db.execute("SELECT id, address FROM booking_offices WHERE unit_id = ? AND retired_at IS NULL"
+                          " ORDER BY id", (args.unit,)).fetchall()
     print(json.dumps({"unit": args.unit, "offices": [{"id": i, "address": a} for i, a in rows]}, ensure_ascii=False))
     return 0
 

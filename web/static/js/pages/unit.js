@@ -1,11 +1,13 @@
 // The supervisor's unit page: staff devices to approve (after comparing safety numbers in person; the
-// browser wraps the unit key to the new device itself), case assignment, and substitutes by period.
+// browser wraps the unit key to the new device itself), case assignment, substitutes by period, the unit's
+// video meeting link and its offices.
 import { api } from "../api.js";
 import { announce, byId, h, status } from "../dom.js";
 import { dayStart, fullTime, isoTime, shortDate } from "../format.js";
 import { t } from "../i18n.js";
 import { alertError, boot, config, guardedBy } from "../app.js";
 import { fingerprint } from "../crypto/index.js";
+import { OfficeList } from "../unit-offices.js";
 
 const REFRESH_MS = 15000; // new devices also arrive while the page is open
 
@@ -171,6 +173,7 @@ async function main() {
     await saveVideo(null);
     byId("video-heading").focus();
   }));
+  await new OfficeList(unitId, guarded).start();
   await Promise.all([renderPending(), renderCases()]);
   app.live.addEventListener("keys", () => guarded(renderPending));
   setInterval(() => guarded(renderPending), REFRESH_MS);
