@@ -238,3 +238,18 @@ def test_styles_use_logical_properties_for_right_to_left_languages():
         text = re.sub(r"@media[^{]*\{", "{", text)  # (min-width: …) in media queries is not layout
         found = PHYSICAL.search(text)
         assert not found, f"{path.name}: {found[0]!r}; use the logical property (inline/block, start/end)"
+
+
+def test_the_language_chosen_in_settings_follows_the_person_to_a_new_browser(server):
+    """Chosen on /settings in one browser; a new browser that signs in gets the pages in it at once."""
+    with httpx.Client(base_url=server.url, timeout=10) as first:
+        first.post("/api/demo/login", json={"username": "erik"}).raise_for_status()
+        first.put("/api/me/notifications", json={"email_opt_in": False, "language": "en"}).raise_for_status()
+    with httpx.Client(base_url=server.url, timeout=10) as fresh:
+        assert "lang" not in fresh.cookies
+        fresh.post("/api/demo/login", json={"username": "erik"}).raise_for_status()
+        assert fresh.cookies.get("lang") == "en"
+        assert '<html lang="en"' in fresh.get("/cases").text
+    with httpx.Client(base_url=server.url, timeout=10) as other:  # someone who chose nothing: no cookie
+        other.post("/api/demo/login", json={"username": "dana"}).raise_for_status()
+        assert "lang" not in other.cookies

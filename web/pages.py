@@ -29,7 +29,7 @@ from .httpapi import PUBLIC
 from .i18n import LANGUAGES, Language, load_languages, negotiate
 from .icon import png
 from .problems import problem
-from .sessions import is_local_http
+from .sessions import LANG_COOKIE, remember_language
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -52,7 +52,6 @@ PAGE_HEADERS = {
 CALL_PAGE_HEADERS = {**PAGE_HEADERS,
                      "permissions-policy": "camera=(self), microphone=(self), geolocation=(), payment=(), usb=()"}
 IMMUTABLE = "public, max-age=31536000, immutable"
-LANG_COOKIE = "lang"
 CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 RECORD_ID = re.compile(r"^[A-Za-z0-9_-]{21}[AQgw]$")  # an application's id (docs/protocol.md §1)
 ICON_SIZES = (192, 512)
@@ -198,8 +197,7 @@ def _remember_language(request: Request, chosen: str) -> Response:
     address (and the service worker's offline copy) stays the same whatever the language."""
     response = RedirectResponse(request.url.path, status_code=303)
     if chosen in LANGUAGES:
-        response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="strict",
-                            secure=not is_local_http(request), path="/")
+        remember_language(request, response, chosen)
     return response
 
 

@@ -9,10 +9,13 @@ import secrets
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from chat import notifications
 from chat.model import User, now_ms
 from chat.storage import Storage
 
 COOKIE = "samtal_session"
+LANG_COOKIE = "lang"  # the pages' language (web/pages.py); not a secret, and no session depends on it
+LANG_MAX_AGE = 365 * 24 * 3600
 # Refresh last_seen at most this often, so that reads do not each cost a write.
 TOUCH_INTERVAL_MS = 60_000
 
@@ -24,6 +27,11 @@ def _hash(session_id: str) -> bytes:
 def is_local_http(conn: HTTPConnection) -> bool:
     """Plain http is tolerated only for a browser talking to this machine (the demo on 127.0.0.1)."""
     return conn.url.scheme in {"http", "ws"} and (conn.url.hostname or "") in {"127.0.0.1", "localhost", "::1"}
+
+
+def remember_language(conn: HTTPConnection, response: Response, chosen: str) -> None:
+    response.set_cookie(LANG_COOKIE, chosen, max_age=LANG_MAX_AGE, samesite="strict", secure=not is_local_http(conn),
+                        path="/")
 
 
 class Sessions:
@@ -41,6 +49,10 @@ class Sessions:
         await self.store.add_session(_hash(session_id), user.id, now, now + self.max_ms)
         response.set_cookie(COOKIE, session_id, max_age=self.max_ms // 1000, httponly=True, samesite="strict",
                             secure=not is_local_http(conn), path="/")
+        # The language the person chose on /settings follows them to a new browser from the first page.
+        chosen = (await notifications.preferences(self.store, user.id)).language
+        if chosen:
+            remember_language(conn, response, chosen)
 
     async def user_of(self, conn: HTTPConnection) -> User | None:
         session_id = conn.cookies.get(COOKIE)
