@@ -146,6 +146,12 @@ def test_the_caseworker_joins_from_the_case_in_the_inbox(browser, server):
         meeting.get_by_role("link", name="Anslut till videosamtalet").click()
         anna.page.wait_for_url(f"**/cases/{CASE_DANA}/calls/{booking_id}")
         expect(anna.page.locator("#call-meeting")).to_contain_text("Dana Karlsson")
+        # From the case, booking a time for the citizen opens the calendar with the case chosen.
+        anna.goto(f"/inbox/{CASE_DANA}")
+        anna.page.get_by_role("link", name="Boka en tid åt den enskilde").click()
+        anna.page.wait_for_url(f"**/calendar?case={CASE_DANA}")
+        expect(anna.page.get_by_label("Ärende", exact=True)).to_have_value(CASE_DANA)
+        expect(anna.page.get_by_role("heading", name="Boka åt en invånare")).to_be_focused()
         anna.assert_clean()
 
 

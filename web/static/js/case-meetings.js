@@ -1,8 +1,10 @@
 // The booked meetings of the case open in the inbox: when, which form, where, and (for a video meeting)
-// the way in, so that the caseworker joins the call from the case as well as from the calendar.
+// the way in, so that the caseworker joins the call from the case as well as from the calendar; and the way
+// to book a time on the citizen's behalf (the calendar, with this case chosen).
 import { api } from "./api.js";
 import { h } from "./dom.js";
 import { fullTime, isoTime } from "./format.js";
+import { t } from "./i18n.js";
 import { FORM_NAMES, joinVideo } from "./booking-common.js";
 
 const HOUR_MS = 3600 * 1000;
@@ -21,8 +23,8 @@ function meeting(b) {
     joinVideo(b));
 }
 
-/** Fill `section` with the case's meetings; hidden when there are none (or they cannot be read). */
-export async function showMeetings(section, list, caseId) {
+/** Fill `section` with the case's meetings and the way to book one for the citizen (hidden if unreadable). */
+export async function showMeetings(section, list, bookLink, caseId) {
   section.hidden = true;
   let bookings;
   try {
@@ -32,5 +34,7 @@ export async function showMeetings(section, list, caseId) {
   }
   const ahead = upcoming(bookings);
   list.replaceChildren(...ahead.map(meeting));
-  section.hidden = ahead.length === 0;
+  if (!ahead.length) list.append(h("li", { class: "empty", text: t("No booked meetings.") }));
+  bookLink.href = `/calendar?case=${encodeURIComponent(caseId)}`;
+  section.hidden = false;
 }

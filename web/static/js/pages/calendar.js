@@ -71,8 +71,10 @@ async function renderBehalf() {
   const caseSelect = byId("b-case");
   if (!caseSelect.options.length) {
     const { cases } = await api("GET", "/api/cases");
+    // ?case= (from the case in the inbox) chooses that case for a booking on the citizen's behalf.
+    const wanted = new URLSearchParams(location.search).get("case");
     caseSelect.replaceChildren(...cases.filter((c) => c.status === "open").map((c) =>
-      h("option", { value: c.id, text: `${c.citizen_name || c.citizen} · ${c.id}` })));
+      h("option", { value: c.id, text: `${c.citizen_name || c.citizen} · ${c.id}`, selected: c.id === wanted })));
   }
   if (!caseSelect.value) return;
   const view = await api("GET", `/api/cases/${encodeURIComponent(caseSelect.value)}/bookings`);
@@ -139,6 +141,7 @@ async function main() {
     });
   });
   await renderAll();
+  if (new URLSearchParams(location.search).get("case")) byId("behalf-heading").focus();
 }
 
 main().catch((error) => alertError("calendar-error", error));

@@ -175,7 +175,7 @@ async function openCase(caseId, { focus = true } = {}) {
     const c = cases.find((x) => x.id === caseId) || view;
     renderHandled(c);
     citizenDevices(view);
-    showMeetings(byId("case-meetings"), byId("case-meeting-list"), caseId);
+    showMeetings(byId("case-meetings"), byId("case-meeting-list"), byId("case-book"), caseId);
     if (focus) byId("conversation-title").focus();
     const conversation = new Conversation({ ...app, config }, view, (item) => activity(caseId, item));
     open.conversation = conversation;
