@@ -48,12 +48,15 @@ def _ensure_environment() -> Path:
 
 
 def _ensure_browser_tools() -> None:
-    """The browser tests use Debian's Chromium (never a browser download) and axe-core from npm. Install
-    what is missing when possible; otherwise the tests that need it say why they are skipped."""
-    if not CHROMIUM.exists() and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-        print("Installing Chromium with apt-get for the browser tests ...", flush=True)
+    """The browser tests use Debian's Chromium (never a browser download), Debian's coturn (the TURN relay
+    of the relay-only video call test) and axe-core from npm. Install what is missing when possible;
+    otherwise the tests that need it say why they are skipped."""
+    missing = [package for package, present in (("chromium", CHROMIUM.exists()),
+                                                ("coturn", shutil.which("turnserver") is not None)) if not present]
+    if missing and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        print(f"Installing {' and '.join(missing)} with apt-get for the browser tests ...", flush=True)
         subprocess.run(["apt-get", "update", "-qq"], check=False)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False)
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=False)
     if not AXE.exists() and shutil.which("npm"):
         print("Installing axe-core from npm into .cache/npm for the accessibility tests ...", flush=True)
         subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(NPM_PREFIX),

@@ -14,7 +14,7 @@ from chat.policy import Action
 from crypto.encoding import unb64u
 from crypto.errors import MalformedError
 
-from . import frames
+from . import frames, turn
 from .frames import FrameError
 from .httpapi import Ctx, api
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .app import Services
+    from .config import Settings
     from .ws import TokenBucket
 
 
@@ -93,4 +94,13 @@ async def call_details(ctx: Ctx) -> Response:
                  "closes_at": closes, "open": why_closed(booking, now_ms()) is None,
                  "citizen": await person(case.citizen_id), "caseworker": await person(booking.slot.caseworker),
                  "unit_side": [await person(u) for u in await calls.unit_side(case, booking)]},
-        "ice_servers": ctx.services.settings.ice_servers})
+        **ice_config(ctx.services.settings, ctx.user.id, closes)})
+
+
+def ice_config(settings: Settings, user_id: str, closes_at: int) -> dict[str, Any]:
+    """What the browser's RTCPeerConnection is made with: the configured STUN/TURN servers, a TURN credential
+    of this person's that expires when the call closes, and whether to use the relay only."""
+    servers = list(settings.ice_servers)
+    if settings.turn_secret:
+        servers.append(turn.ice_server(settings.turn_secret, settings.turn_urls, user_id, closes_at))
+    return {"ice_servers": servers, "ice_transport_policy": "relay" if settings.call_relay_only else "all"}

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 from chat.hub import OUTBOX_LIMIT
 
+from .turn import TURN_SCHEMES, parse_urls
+
 
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
@@ -143,6 +145,13 @@ class Settings:
     # STUN/TURN servers for the built-in video call (chat/calls.py); none: host candidates only, enough on one
     # network. TURN credentials in here are given only to the people of a call (GET /api/cases/…/calls/…).
     ice_servers: list[dict[str, object]] = field(default_factory=_env_ice_servers)
+    # Time-limited TURN credentials (web/turn.py): the secret shared with the TURN server (coturn's
+    # static-auth-secret) and its addresses; each person of a call gets a credential that expires with the call.
+    turn_secret: str = field(default_factory=lambda: _env_str("SAMTAL_TURN_SECRET"))
+    turn_urls: list[str] = field(default_factory=lambda: parse_urls(_env_str("SAMTAL_TURN_URLS")))
+    # Calls through the TURN relay only (iceTransportPolicy "relay"): neither browser is told the other's
+    # network address, which matters for a citizen with a protected identity (skyddade personuppgifter).
+    call_relay_only: bool = field(default_factory=lambda: os.environ.get("SAMTAL_CALL_RELAY_ONLY", "") == "1")
     # Notifications by e-mail (chat/notifications.py): one mail once something new has waited unseen this
     # long, at most one per interval per person, and how often to look.
     notify_grace_seconds: int = field(default_factory=lambda: _env_int("SAMTAL_NOTIFY_GRACE_SECONDS", 300))
@@ -176,6 +185,18 @@ class Settings:
             raise SystemExit("SAMTAL_NOTIFY_GRACE_SECONDS and SAMTAL_NOTIFY_MIN_INTERVAL_SECONDS must not be "
                              "negative, and SAMTAL_NOTIFY_CHECK_SECONDS at least 1")
         self._validate_sign_in()
+        self._validate_turn()
+
+    def _validate_turn(self) -> None:
+        if bool(self.turn_secret) != bool(self.turn_urls):
+            raise SystemExit("SAMTAL_TURN_SECRET and SAMTAL_TURN_URLS go together: set both or neither")
+        if self.turn_secret and len(self.turn_secret) < 16:
+            raise SystemExit("SAMTAL_TURN_SECRET must be at least 16 characters")
+        static_turn = any(str(u).startswith(TURN_SCHEMES) for server in self.ice_servers for u in (
+            [server["urls"]] if isinstance(server["urls"], str) else server["urls"]))  # type: ignore[union-attr]
+        if self.call_relay_only and not (self.turn_urls or static_turn):
+            raise SystemExit("SAMTAL_CALL_RELAY_ONLY needs a TURN server (SAMTAL_TURN_URLS or a turn: address in "
+                             "SAMTAL_ICE_SERVERS): without one no call could connect")
 
     def _validate_sign_in(self) -> None:
         if self.login_rate < 1 or self.oidc_max_age < 0:

@@ -17,12 +17,13 @@ const PHASES = { new: "connecting", connecting: "connecting", connected: "connec
  */
 export class Call extends EventTarget {
   /**
-   * @param {{session, live, view, bookingId: number, iceServers: RTCIceServer[], others: Set<string>}} options
+   * @param {{session, live, view, bookingId: number, iceServers: RTCIceServer[], iceTransportPolicy: string,
+   *          others: Set<string>}} options
    * `others`: the users who may be on the other side (from the server's call details).
    */
-  constructor({ session, live, view, bookingId, iceServers, others }) {
+  constructor({ session, live, view, bookingId, iceServers, iceTransportPolicy = "all", others }) {
     super();
-    Object.assign(this, { session, live, view, bookingId, iceServers, others });
+    Object.assign(this, { session, live, view, bookingId, iceServers, iceTransportPolicy, others });
     this.offerer = !session.isCitizen;
     this.joined = false;
     this.local = null;
@@ -126,7 +127,9 @@ export class Call extends EventTarget {
 
   // -- the peer connection --------------------------------------------------------------------------
   _newPc() {
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    // "relay": only the TURN server's addresses are gathered, so neither side learns the other's (the unit's
+    // choice where citizens with protected identities take part; docs/protocol.md §16).
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers, iceTransportPolicy: this.iceTransportPolicy });
     const remote = new MediaStream();
     this.pc = pc;
     this.myCall = newCallId();

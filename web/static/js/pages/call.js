@@ -140,6 +140,7 @@ async function main() {
   const isCitizen = app.session.isCitizen;
   const others = isCitizen ? details.call.unit_side.map((p) => p.id) : [details.call.citizen.id];
   call = new Call({ session: app.session, live: app.live, view, bookingId, iceServers: details.ice_servers,
+    iceTransportPolicy: details.ice_transport_policy,
     others: new Set(others) });
   call.addEventListener("state", (event) => showState(event.detail));
   call.addEventListener("remote", (event) => { byId("remote-video").srcObject = event.detail; });
