@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -228,33 +228,29 @@ def test_a_body_over_the_limit_is_refused_while_streaming(polisen: AgencyClient)
 
 def test_overload_is_503_and_a_sender_over_its_rate_is_429_with_retry_after(
         server: Any, polisen: AgencyClient, tmp_path: Path) -> None:
-    release = threading.Event()
     # Made first: making it reads the directory, which is refused too while the exchange is full.
     submission = polisen.submission(EB, "message/v1", {"subject": "a", "text": "b"}, "x")
-
-    def slow() -> Any:
-        yield b'{"envelope": '
-        release.wait(10)
-        yield b'"x", "content": "y"}'
-    threads = [threading.Thread(target=lambda: httpx.post(f"{server.url}/exchange/v1/messages", content=slow(),
-                                                           headers={"content-type": "application/json"}))
-               for _ in range(2)]
-    for t in threads:
-        t.start()
+    # Two uploads that stop half way hold the exchange's two slots for as long as their connections stay
+    # open: plain sockets, so nothing times them out or finishes them early (threads with a slow body did,
+    # now and then, on a loaded machine).
+    url = httpx.URL(server.url)
+    held = [socket.create_connection((url.host, url.port), timeout=10) for _ in range(2)]
     try:
-        # Wait (bounded) until both slow uploads hold their slots: an empty body is refused at once while
-        # a slot is free (400, nothing stored), and answered 503 once the exchange is full.
-        deadline = time.monotonic() + 20
+        for sock in held:
+            sock.sendall(b"POST /exchange/v1/messages HTTP/1.1\r\nHost: samtal\r\ncontent-type: application/json"
+                         b"\r\ncontent-length: 4096\r\n\r\n{\"envelope\": ")
+        # Wait (bounded) until both hold their slots: an empty body is refused at once while a slot is free
+        # (400, nothing stored), and answered 503 once the exchange is full.
+        deadline = time.monotonic() + 30
         seen: list[int] = []
         while (seen := seen[-5:] + [httpx.post(f"{server.url}/exchange/v1/messages", content=b"{}",
                                                headers={"content-type": "application/json"}).status_code])[-1] != 503:
-            assert time.monotonic() < deadline, f"the slow uploads never filled the exchange: {seen}"
+            assert time.monotonic() < deadline, f"the held uploads never filled the exchange: {seen}"
             time.sleep(0.05)
         busy = polisen.post_raw(submission)
     finally:
-        release.set()
-        for t in threads:
-            t.join()
+        for sock in held:
+            sock.close()
     problem_of(busy, 503, "overloaded")
     assert busy.headers["retry-after"]
 
