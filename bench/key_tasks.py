@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chat.keys import KeyService  # noqa: E402
 from chat.model import Case, CaseKeyWrap, Device, Municipality, Role, Unit, UnitKeyEpoch, UnitKeyGrant, User  # noqa: E402
+from bench.sql_count import StatementCounter  # noqa: E402
 from chat.sqlite_store import SqliteStore  # noqa: E402
 
 UNIT = Unit("bench-unit", "bench", "Bench")
@@ -71,17 +72,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         try:
             boss = await seed(store, args.cases, args.staff)
             keys = KeyService(store, lambda unit: None, lambda user: None)
-            statements = 0
-            for name in ("_all", "_one"):
-                original = getattr(store, name)
-
-                async def counted(*a: object, _original=original) -> object:  # type: ignore[no-untyped-def]
-                    nonlocal statements
-                    statements += 1
-                    return await _original(*a)
-                setattr(store, name, counted)
+            counter = StatementCounter(store)
             tasks = await keys.pending_tasks(boss, "sd0")
-            per_call = statements
+            per_call = counter.count
             times = []
             for _ in range(args.repeat):
                 start = time.perf_counter()

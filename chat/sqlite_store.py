@@ -350,6 +350,39 @@ class SqliteStore(Storage):
             (case_id, user_id, case_id, user_id, case_id))
         return CaseActivity(*row)
 
+    # Cases per statement of case_activities: well within SQLite's limit on variables.
+    ACTIVITY_CHUNK = 400
+
+    async def case_activities(self, case_ids: Sequence[str], user_id: str) -> dict[str, tuple[int, CaseActivity]]:
+        """One pass over the cases' messages per chunk (grouped by case) instead of two statements a case:
+        the inbox list of a unit with 2,000 cases went from 6,000 statements to a handful (bench/inbox_list.py)."""
+        found: dict[str, tuple[int, CaseActivity]] = {}
+        for start in range(0, len(case_ids), self.ACTIVITY_CHUNK):
+            chunk = list(case_ids[start:start + self.ACTIVITY_CHUNK])
+            marks = ",".join("?" * len(chunk))
+            rows = await self._all(
+                "WITH m AS (SELECT messages.case_id, messages.seq, messages.stored_at, messages.sender_user,"
+                "                  users.role = 'citizen' AS from_citizen"
+                f"          FROM messages JOIN users ON users.id = messages.sender_user WHERE messages.case_id IN ({marks})),"
+                " last_staff AS (SELECT case_id, max(seq) AS seq FROM m WHERE NOT from_citizen GROUP BY case_id)"
+                " SELECT m.case_id, max(m.seq), max(m.stored_at),"
+                "        min(CASE WHEN m.from_citizen AND m.seq > coalesce(ls.seq, 0) THEN m.stored_at END),"
+                "        max(CASE WHEN m.from_citizen THEN m.stored_at END),"
+                "        sum(m.sender_user != ? AND m.seq > coalesce(r.read_seq, 0)),"
+                "        (SELECT handled_at FROM case_state WHERE case_state.case_id = m.case_id)"
+                " FROM m LEFT JOIN last_staff ls ON ls.case_id = m.case_id"
+                " LEFT JOIN receipts r ON r.case_id = m.case_id AND r.user_id = ?"
+                " GROUP BY m.case_id", (*chunk, user_id, user_id))
+            for case_id, last_seq, *activity in rows:
+                found[case_id] = (int(last_seq), CaseActivity(*activity))
+            quiet = [c for c in chunk if c not in found]  # no messages yet; a case may still be marked handled
+            handled = dict(await self._all(
+                f"SELECT case_id, handled_at FROM case_state WHERE case_id IN ({','.join('?' * len(quiet))})",
+                quiet)) if quiet else {}
+            for case_id in quiet:
+                found[case_id] = (0, CaseActivity(None, None, None, 0, handled.get(case_id)))
+        return found
+
     async def recent_message_meta(self, case_id: str, limit: int) -> list[MessageMeta]:
         rows = await self._all(
             "SELECT * FROM (SELECT messages.case_id, messages.seq, messages.sender_user, users.role = 'citizen',"

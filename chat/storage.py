@@ -184,6 +184,10 @@ class Storage(abc.ABC):
     async def case_activity(self, case_id: str, user_id: str) -> CaseActivity: ...
 
     @abc.abstractmethod
+    async def case_activities(self, case_ids: Sequence[str], user_id: str) -> dict[str, tuple[int, CaseActivity]]:
+        """(last seq, activity) of many cases at once, for an inbox list: as last_seq and case_activity."""
+
+    @abc.abstractmethod
     async def recent_message_meta(self, case_id: str, limit: int) -> list[MessageMeta]:
         """The newest `limit` messages' metadata, oldest first."""
 

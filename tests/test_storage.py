@@ -474,3 +474,26 @@ async def test_two_processes_appending_to_the_audit_log_keep_one_chain(db_path: 
     rows = list(read_audit_rows(db_path))
     assert [r.event.action for r in rows][-6:] == [f"test.{i}" for i in range(6)]
     assert verify(rows).intact
+
+
+async def test_case_activities_for_a_list_agree_with_case_activity_for_each_case(store: SqliteStore) -> None:
+    """The inbox list reads many cases' activity in one statement (per chunk); it must say what the per-case
+    query says: waiting, unread for the asking user, handled, and cases without messages."""
+    async def send(case_id: str, msg_id: str, user: object) -> None:
+        await store.append_message(case_id, msg_id, DEVICES[user.id].id, user.id, b"env")  # type: ignore[attr-defined]
+    for msg_id, sender in (("a", DANA), ("b", DANA), ("c", ANNA), ("d", DANA)):
+        await send(C1, msg_id, sender)
+    await send(C2, "e", ANNA)
+    await store.mark_receipt(C1, ANNA.id, delivered_seq=4, read_seq=2)
+    await store.set_handled(C2, ANNA.id, 5)
+    await store.set_handled(C3, CECILIA.id, 7)
+    for chunk in (400, 1):  # one statement for all, and one per case
+        store.ACTIVITY_CHUNK = chunk  # type: ignore[misc]
+        for user in (ANNA, DANA, CECILIA):
+            batch = await store.case_activities([C1, C2, C3], user.id)
+            for case_id in (C1, C2, C3):
+                assert batch[case_id] == (await store.last_seq(case_id), await store.case_activity(case_id, user.id))
+    batch = await store.case_activities([C1, C2, C3], ANNA.id)
+    assert batch[C1][0] == 4 and batch[C1][1].unread == 1 and batch[C1][1].waiting_since is not None
+    assert batch[C2][1].handled and batch[C3] == (0, batch[C3][1]) and batch[C3][1].handled_at == 7
+    assert await store.case_activities([], ANNA.id) == {}
