@@ -146,10 +146,11 @@ class Applications:
                 raise Forbidden("a citizen applies for themselves", code="forbidden")
             citizen_id = user.id
         else:
+            # A citizen of the unit's cases, or one the desk found or registered by personal identity number
+            # (POST /api/units/{unit_id}/citizens): an account either way, never a made-up id.
             citizen = await self.store.get_user(citizen_id) if citizen_id else None
-            if citizen is None or citizen.role != Role.CITIZEN or not await self.astore.unit_has_citizen(
-                    unit_id, citizen.id):
-                raise InvalidInput("a paper application is registered for a citizen with a case in the unit",
+            if citizen is None or citizen.role != Role.CITIZEN:
+                raise InvalidInput("a paper application is registered for a citizen's account",
                                    code="unknown_citizen")
         assert citizen_id is not None
         rec = await self._record(user, device_id, raw, KIND_APPLICATION, unit_id, None, grants, citizen_id, None,

@@ -47,6 +47,9 @@ class Action(StrEnum):
     APPLICATION_READ = "application.read"  # an application in a case, its timeline and attachments
     APPLICATION_HANDLE = "application.handle"  # assess, request completion, decide (staff who answer the case)
     APPLICATION_SUPPLEMENT = "application.supplement"  # the citizen adds what was asked for
+    # A person who comes in without a Samtal account (a paper application at the desk): found or registered
+    # by personal identity number, by the unit's staff who handle cases.
+    CITIZEN_REGISTER = "citizen.register"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,10 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
     if action in (Action.APPLICATION_READ, Action.APPLICATION_HANDLE, Action.APPLICATION_SUPPLEMENT,
                   Action.APPLICATION_SUBMIT):
         return _decide_application(user, action, case, unit_id, acting_for)
+    if action == Action.CITIZEN_REGISTER:
+        if unit_id is not None and _staff_of(user, unit_id):
+            return ALLOW
+        return _deny("the unit's caseworkers and supervisors register a person at the desk")
     if action == Action.AVAILABILITY_MANAGE:
         return ALLOW if unit_id is not None and _staff_of(user, unit_id) else _deny("not staff of this unit")
     if action == Action.EXCHANGE_AGENCY:

@@ -29,6 +29,7 @@ MEMBER = "Kim Ljungberg"
 REQUEST = "Skicka kontoutdraget från Bergslagens bank"
 ANSWER = "Här kommer kontoutdraget från Bergslagens bank"
 DECISION = "Du beviljas försörjningsstöd med 6 912 kronor för maj"
+WALK_IN = "Kom in på kontoret med en ifylld blankett, behöver samtalsstöd"
 PAPER = "Pappersansökan inlämnad i receptionen, Ekbacken"
 PDF = b"%PDF-1.4\n% hyresavi Ekbacken 12\n"
 TIMEOUT = 30_000
@@ -195,6 +196,17 @@ def test_apply_complete_and_decide(dana: Person, anna: Person, server: RunningSe
             assert typed.encode() not in content, f"{typed!r} in {path.name}"
 
 
+def fill_support_form(form: Any, situation: str, phone: str) -> None:
+    """The answers of a paper "Ansökan om stöd", as a caseworker types them from the paper."""
+    form.get_by_label("Samtalsstöd").check()
+    form.get_by_label("Beskriv din situation och vad du behöver hjälp med").fill(situation)
+    form.get_by_label("Varför behöver du stödet, och vad vill du ska bli annorlunda?").fill("Se pappersansökan.")
+    choose(form, "Behöver du hjälp inom de närmaste dagarna?", "Nej")
+    form.get_by_label("Telefon", exact=True).check()
+    form.get_by_label("Telefonnummer").fill(phone)
+    form.get_by_label(re.compile("^Jag intygar")).check()
+
+
 def test_a_caseworker_registers_a_paper_application_for_a_citizen(anna: Person, browser: Any,
                                                                    server: RunningServer, axe: str) -> None:
     staff = anna.page
@@ -204,14 +216,7 @@ def test_a_caseworker_registers_a_paper_application_for_a_citizen(anna: Person, 
     expect(staff.get_by_role("heading", name="Registrera pappersansökan")).to_be_focused()
     staff.get_by_label("Invånare").select_option(label="Erik Nilsson")
     staff.get_by_label("Blankett").select_option(label="Ansökan om stöd")
-    form = staff.locator("#paper-form")
-    form.get_by_label("Samtalsstöd").check()
-    form.get_by_label("Beskriv din situation och vad du behöver hjälp med").fill(PAPER)
-    form.get_by_label("Varför behöver du stödet, och vad vill du ska bli annorlunda?").fill("Se pappersansökan.")
-    choose(form, "Behöver du hjälp inom de närmaste dagarna?", "Nej")
-    form.get_by_label("Telefon", exact=True).check()
-    form.get_by_label("Telefonnummer").fill("070-123 45 67")
-    form.get_by_label(re.compile("^Jag intygar")).check()
+    fill_support_form(staff.locator("#paper-form"), PAPER, "070-123 45 67")
     check(anna, axe)
     staff.get_by_role("button", name="Registrera ansökan").click()
     expect(staff.locator("#application-meta")).to_contain_text("registrerad från papper av Anna Lind",
@@ -231,6 +236,33 @@ def test_a_caseworker_registers_a_paper_application_for_a_citizen(anna: Person, 
         erik.page.context.close()
     for path in server.database_files:
         assert PAPER.encode() not in path.read_bytes()
+
+
+def test_a_paper_application_for_a_person_at_the_desk_opens_a_case_for_them(anna: Person, server: RunningServer,
+                                                                          axe: str) -> None:
+    staff = anna.page
+    anna.goto("/applications")
+    expect(staff.locator("#list-summary")).not_to_be_empty(timeout=TIMEOUT)
+    staff.get_by_role("button", name="Registrera pappersansökan").click()
+    staff.get_by_label("Invånare").select_option(label="Någon annan (personnummer)")
+    person = staff.locator("#paper-person")
+    expect(person).to_be_visible()
+    staff.get_by_label("Blankett").select_option(label="Ansökan om stöd")
+    fill_support_form(staff.locator("#paper-form"), WALK_IN, "070-765 43 21")
+    person.get_by_label("Personnummer").fill("19850721-3373")  # one digit wrong
+    person.get_by_label("Namn").fill("Sara Lund")
+    check(anna, axe)
+    staff.get_by_role("button", name="Registrera ansökan").click()
+    expect(staff.locator("#pane-error")).to_contain_text("inte ett giltigt personnummer", timeout=TIMEOUT)
+    expect(person.get_by_label("Personnummer")).to_be_focused()
+    person.get_by_label("Personnummer").fill("19850721-3372")
+    staff.get_by_role("button", name="Registrera ansökan").click()
+    expect(staff.locator("#application-title")).to_contain_text("Sara Lund", timeout=TIMEOUT)
+    expect(staff.locator("#application-meta")).to_contain_text("registrerad från papper av Anna Lind")
+    expect(staff.locator("#answers")).to_contain_text(WALK_IN)
+    for path in server.database_files:
+        content = path.read_bytes()
+        assert WALK_IN.encode() not in content and b"198507213372" not in content
 
 
 @pytest.mark.parametrize(("name", "home", "path", "heading", "options"), [

@@ -28,7 +28,7 @@ from chat.sqlite_store import SqliteStore
 from chat.storage import Storage
 
 from . import exchange, frames, login_routes, routes  # noqa: F401  (these modules register the API)
-from . import application_routes, booking_routes, settings_routes
+from . import application_routes, booking_routes, citizen_routes, settings_routes
 from .config import Settings
 from .httpapi import REGISTRY, build_route
 from .pages import Site, page_routes

@@ -91,7 +91,14 @@ class Login:
         self.providers = {kind: OpenIdProvider(config) for kind in KINDS
                           if (config := ProviderConfig.from_settings(settings, kind)) is not None}
         self.limiter = RateLimiter(settings.login_rate)
-        self.key = identity_key(settings) if self.providers else b""
+        self._key: bytes | None = None
+
+    @property
+    def key(self) -> bytes:
+        """Read (or made) when first needed: at a sign-in, or when staff register a person in person."""
+        if self._key is None:
+            self._key = identity_key(self.settings)
+        return self._key
 
     def identity_claims(self, kind: str) -> tuple[str, ...]:
         """What an account is made from; a provider that keeps them out of the ID token gives them at userinfo."""
@@ -113,8 +120,7 @@ class Login:
             if not isinstance(pnr, str) or not PNR.match(pnr):
                 raise LoginRefused(403, "the provider did not give a personal identity number",
                                    code="identity_missing", reason="pnr_missing")
-            return await self._find_or_create(self.identity_hash("pnr", pnr), "citizen", Role.CITIZEN, None,
-                                              _display_name(claims))
+            return await self.citizen(pnr, _display_name(claims))
         role, unit_id = await self._staff_role_and_unit(claims)
         key = self.identity_hash("sub", provider.config.issuer, claims["sub"])
         return await self._find_or_create(key, "staff", role, unit_id, _display_name(claims))
@@ -134,14 +140,24 @@ class Login:
                                reason="unknown_unit")
         return role, unit_id
 
+    async def citizen(self, pnr: str, name: str | None, authoritative: bool = True) -> tuple[User, bool]:
+        """The citizen with this personal identity number (12 digits), made if new. The same account whether
+        the person signs in with e-identification or staff register them at the desk (a paper application):
+        the number itself is never stored, only its keyed hash. Only the identity provider is `authoritative`
+        for the name of an existing account."""
+        return await self._find_or_create(self.identity_hash("pnr", pnr), "citizen", Role.CITIZEN, None, name,
+                                          rename=authoritative)
+
     async def _find_or_create(self, key: bytes, kind: str, role: Role, unit_id: str | None,
-                              name: str | None) -> tuple[User, bool]:
+                              name: str | None, rename: bool = True) -> tuple[User, bool]:
         user = await self.store.user_by_identity(key)
         if user is None:
             user_id = f"{kind[0]}-{secrets.token_hex(8)}"
             new = User(user_id, user_id, name or user_id, role, unit_id)
             user = await self.store.add_user_with_identity(new, key, kind)
             return user, user.id == new.id
+        if not rename:
+            return user, False
         current = User(user.id, user.username, name or user.display_name, role, unit_id)
         if current != user:  # the provider is the source of truth for name, role and unit
             await self.store.update_user(current)

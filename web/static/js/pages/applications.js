@@ -2,6 +2,7 @@
 // beside it (its answers drawn from the form definition, decrypted here with the unit key, and its timeline),
 // and the unit's steps: start the assessment, ask for more information with a due date, record the
 // decision. A paper application is registered here on the citizen's behalf. `?case=ID` shows one case's.
+import { api } from "../api.js";
 import { announce, byId, h, status } from "../dom.js";
 import { dayStart, isoTime, shortTime } from "../format.js";
 import { lang, t, tn } from "../i18n.js";
@@ -18,6 +19,7 @@ let applications = [];
 let open = null; // the open application's view
 let paper = null; // {view: FormView, files: Map, applicationId}
 const caseFilter = new URLSearchParams(location.search).get("case");
+const NEW_PERSON = "-"; // the citizen list's last choice: someone found or registered by personal identity number
 
 const formName = (id) => textOf(catalogue.forms.get(id)?.title, lang) || id;
 
@@ -176,7 +178,9 @@ async function startPaper() {
   const citizens = new Map(cases.map((c) => [c.citizen, c.citizen_name || c.citizen]));
   const select = byId("paper-citizen");
   select.replaceChildren(...[...citizens].sort((a, b) => a[1].localeCompare(b[1]))
-    .map(([id, name]) => h("option", { value: id, text: name })));
+    .map(([id, name]) => h("option", { value: id, text: name })),
+    h("option", { value: NEW_PERSON, text: t("Someone else (personal identity number)") }));
+  showPerson();
   const unit = catalogue.units.find((u) => u.id === app.me.user.unit_id);
   byId("paper-form-choice").replaceChildren(...(unit?.forms || []).map((id) => h("option", { value: id, text: formName(id) })));
   drawPaperForm();
@@ -200,25 +204,54 @@ function drawPaperForm() {
   byId("paper-body").replaceChildren(view.element);
 }
 
+function showPerson() {
+  byId("paper-person").hidden = byId("paper-citizen").value !== NEW_PERSON;
+}
+
+/**
+ * The person the application is for: one of the unit's citizens, or someone at the desk found or registered
+ * by personal identity number (their account, made now if they have none); with the devices to grant to.
+ */
+async function paperCitizen() {
+  const chosen = byId("paper-citizen").value;
+  if (chosen !== NEW_PERSON) {
+    const anyCase = (await app.session.cases()).find((c) => c.citizen === chosen);
+    const caseView = await app.session.caseView(anyCase.id, { refresh: true });
+    return { id: chosen, deviceIds: (caseView.citizen_devices || []).map((d) => d.id) };
+  }
+  const { citizen } = await api("POST", `/api/units/${encodeURIComponent(app.me.user.unit_id)}/citizens`,
+    { personal_number: byId("paper-pnr").value, name: byId("paper-name").value });
+  return { id: citizen.id, deviceIds: [] }; // no case in the unit yet: its records reach the devices via the case key
+}
+
 async function sendPaper(event) {
   event.preventDefault();
   if (!paper || paper.view.showErrors().length) return;
-  const citizenId = byId("paper-citizen").value;
+  if (byId("paper-citizen").value === NEW_PERSON) {
+    for (const [id, missing] of [["paper-pnr", t("Write the personal identity number.")], ["paper-name", t("Write the person's name.")]]) {
+      if (!byId(id).value.trim()) {
+        status("pane-error", missing, "error");
+        byId(id).focus();
+        return;
+      }
+    }
+  }
   const button = byId("paper-send");
   button.disabled = true;
   status("pane-error", "");
   try {
-    const anyCase = (await app.session.cases()).find((c) => c.citizen === citizenId);
-    const caseView = await app.session.caseView(anyCase.id, { refresh: true });
+    const citizen = await paperCitizen();
     const answer = await client.submit({ unitId: app.me.user.unit_id, def: paper.def, applicationId: paper.applicationId,
-      answers: paper.view.answers, files: paper.files,
-      citizen: { id: citizenId, deviceIds: (caseView.citizen_devices || []).map((d) => d.id) } });
+      answers: paper.view.answers, files: paper.files, citizen });
     paper = null;
     announce(t("The paper application is registered."));
     await reload();
     navigate(answer.application.id);
   } catch (error) {
-    status("pane-error", explain(error), "error");
+    if (error?.code === "invalid_personal_number") {
+      status("pane-error", t("That is not a valid personal identity number. Check it against the identity document."), "error");
+      byId("paper-pnr").focus();
+    } else status("pane-error", explain(error), "error");
   } finally {
     button.disabled = false;
   }
@@ -239,6 +272,7 @@ async function main() {
     startPaper().catch((error) => status("pane-error", explain(error), "error"));
   });
   byId("paper-form-choice").addEventListener("change", drawPaperForm);
+  byId("paper-citizen").addEventListener("change", showPerson);
   byId("paper-form").addEventListener("submit", sendPaper);
   for (const back of document.querySelectorAll(".application-pane .back")) {
     back.addEventListener("click", (event) => {

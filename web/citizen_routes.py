@@ -1,0 +1,37 @@
+"""A person at the desk without a Samtal account (docs/applications.md, paper applications): staff find or
+register them by personal identity number, so that a paper application can open a case for them. The number
+is hashed with the server's identity key exactly as at an e-identification sign-in (web/login_routes.py), so
+when the person later signs in themselves they find their case; it is never stored, logged or audited."""
+from __future__ import annotations
+
+from starlette.responses import JSONResponse, Response
+
+from chat.errors import Forbidden, InvalidInput
+from chat.identity import normalize
+from chat.policy import Action, decide
+
+from .httpapi import Ctx, api
+
+MAX_NAME = 200
+
+
+@api("/api/units/{unit_id}/citizens", "POST", action=Action.CITIZEN_REGISTER)
+async def register_citizen(ctx: Ctx) -> Response:
+    """`{personal_number, name}` -> the person's account (201 when new, 200 when they had one). An existing
+    account keeps its name: the identity provider, not the desk, is the source of truth for it."""
+    unit_id = ctx.request.path_params["unit_id"]
+    decision = decide(ctx.user, Action.CITIZEN_REGISTER, unit_id=unit_id)
+    if not decision:
+        raise Forbidden(decision.reason, code="forbidden")
+    body = await ctx.body()
+    pnr = normalize(body.str("personal_number", 20))
+    if pnr is None:
+        raise InvalidInput("not a valid personal identity number (YYYYMMDD-NNNN)", code="invalid_personal_number")
+    name = " ".join(body.str("name", MAX_NAME).split())
+    if not name or any(not ch.isprintable() for ch in name):
+        raise InvalidInput("the person's name, as on their identity document", code="invalid_field")
+    user, new = await ctx.request.app.state.login.citizen(pnr, name, authoritative=False)
+    await ctx.services.messages.auditor.record(ctx.user, "citizen.registered" if new else "citizen.found",
+                                               "allowed", unit_id=unit_id, detail={"citizen": user.id})
+    return JSONResponse({"citizen": {"id": user.id, "name": user.display_name}, "new": new},
+                        status_code=201 if new else 200)
