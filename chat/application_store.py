@@ -278,8 +278,3 @@ class ApplicationStore:
         """Every unit's id and name: the units a citizen can apply to, with the forms they offer."""
         rows = await self._run(lambda db: db.execute("SELECT id, name FROM units ORDER BY name").fetchall())
         return {str(r[0]): str(r[1]) for r in rows}
-
-    async def unit_has_citizen(self, unit_id: str, citizen_id: str) -> bool:
-        row = await self._run(lambda db: db.execute(
-            "SELECT 1 FROM cases WHERE unit_id = ? AND citizen_id = ? LIMIT 1", (unit_id, citizen_id)).fetchone())
-        return row is not None
