@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from chat.assignment import Assignments  # noqa: E402
 from chat.inbox import ReplyTimes  # noqa: E402
 from chat.model import Device, Municipality, Role, Unit, User  # noqa: E402
+from chat.protection import Protection  # noqa: E402
 from bench.sql_count import StatementCounter  # noqa: E402
 from chat.sqlite_store import SqliteStore  # noqa: E402
 from web.routes import case_views  # noqa: E402
@@ -65,7 +66,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         await store.open()
         try:
             anna = await seed(store, path, args.cases, args.messages)
-            services = SimpleNamespace(store=store, assignments=Assignments(store), reply_times=ReplyTimes(store))
+            services = SimpleNamespace(store=store, assignments=Assignments(store), reply_times=ReplyTimes(store),
+                                       protection=Protection(store.writer))
             ctx = SimpleNamespace(services=services, user=anna)
             cases = await store.cases_of_unit(UNIT.id)
             await case_views(ctx, cases)  # warm: the reply-time cache and the case-epoch cache

@@ -18,6 +18,7 @@ from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .hub import Subscriber
 from .model import Case, Role, User, now_ms
 from .policy import Action, decide
+from .protection import Protection
 from .storage import Storage
 
 MINUTE_MS = 60_000
@@ -71,11 +72,14 @@ def why_closed(booking: Booking, at: int) -> str | None:
 
 
 class Calls:
-    def __init__(self, store: Storage, bookings: BookingStore, assignments: Assignments, auditor: Auditor) -> None:
+    def __init__(self, store: Storage, bookings: BookingStore, assignments: Assignments, auditor: Auditor,
+                 protection: Protection, relay_available: bool) -> None:
         self.store = store
         self.bookings = bookings
         self.assignments = assignments
         self.auditor = auditor
+        self.protection = protection
+        self.relay_available = relay_available  # a TURN relay is configured (chat/protection.py)
         self._rooms: dict[int, Room] = {}  # booking id -> room, while anyone is in it
         self._joined: dict[Subscriber, set[int]] = {}  # connection -> the booking ids of its calls
 
@@ -96,6 +100,10 @@ class Calls:
             raise NotFound("no such booking", code="unknown_booking")
         return case, booking
 
+    async def relay_needed(self, case: Case) -> bool:
+        """A citizen with a protected identity: their address must not reach the other browser."""
+        return await self.protection.is_protected(case.citizen_id)
+
     async def unit_side(self, case: Case, booking: Booking) -> list[str]:
         """Who may take the call for the unit: the assigned caseworker, their substitute now, and the
         caseworker whose time was booked. The citizen's browser accepts signals from these people only."""
@@ -109,6 +117,9 @@ class Calls:
         closed = why_closed(booking, now_ms())
         if closed:
             raise Conflict(closed, code="call_not_open")
+        if await self.relay_needed(case) and not self.relay_available:
+            raise Conflict("this person's calls go through a relay, and none is configured: meet by phone or at "
+                           "the office", code="relay_unavailable")
         room = self._rooms.get(booking.id) or Room(case, booking)
         mine = room.members.get(sub.user.id)
         if mine is not None and mine.sub is sub:  # joining twice on one connection changes nothing

@@ -50,6 +50,8 @@ class Action(StrEnum):
     # A person who comes in without a Samtal account (a paper application at the desk): found or registered
     # by personal identity number, by the unit's staff who handle cases.
     CITIZEN_REGISTER = "citizen.register"
+    # Flag a citizen of the unit's cases as having a protected identity (skyddade personuppgifter), or clear it.
+    CITIZEN_PROTECT = "citizen.protect"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,10 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
     if action in (Action.APPLICATION_READ, Action.APPLICATION_HANDLE, Action.APPLICATION_SUPPLEMENT,
                   Action.APPLICATION_SUBMIT):
         return _decide_application(user, action, case, unit_id, acting_for)
+    if action == Action.CITIZEN_PROTECT:
+        if unit_id is not None and _staff_of(user, unit_id) and user.role in MANAGERS:
+            return ALLOW
+        return _deny("a supervisor of the unit flags a protected identity")
     if action == Action.CITIZEN_REGISTER:
         if unit_id is not None and _staff_of(user, unit_id):
             return ALLOW

@@ -143,6 +143,31 @@ def test_supervisor_adds_an_office_and_stops_using_it(supervisor, axe):
     assert page.locator("#unit-error").text_content() == ""
 
 
+def test_supervisor_marks_a_protected_identity_in_the_inbox(supervisor, browser, server, axe):
+    page = supervisor.page
+    supervisor.goto(f"/inbox/{CASE_DANA}")  # the case's metadata, whether or not its keys are here yet
+    expect(page.locator("#case-meta")).to_contain_text(CASE_DANA, timeout=10_000)
+    mark = page.get_by_role("button", name="Skyddade personuppgifter")
+    expect(mark).to_have_attribute("aria-pressed", "false")
+    mark.click()
+    expect(mark).to_have_attribute("aria-pressed", "true", timeout=10_000)
+    expect(page.locator("#case-meta")).to_contain_text("Skyddade personuppgifter")
+    page.get_by_label("Ärenden", exact=True).select_option("unit")
+    listed = page.locator(f"[data-case-id='{CASE_DANA}']")
+    expect(listed.locator(".badge.protected")).to_have_text("Skyddade personuppgifter")
+    check(supervisor, axe)
+    anna = signed_in(browser, server, "Anna Lind", "/inbox")
+    try:  # a caseworker sees the marking on the case, and cannot change it
+        anna.goto(f"/inbox/{CASE_DANA}")
+        expect(anna.page.locator("#case-meta")).to_contain_text("Skyddade personuppgifter", timeout=10_000)
+        expect(anna.page.locator("#protected")).to_be_hidden()
+    finally:
+        anna.page.context.close()
+    mark.click()
+    expect(mark).to_have_attribute("aria-pressed", "false", timeout=10_000)
+    expect(listed.locator(".badge.protected")).to_have_count(0)
+
+
 def test_log_reviewer_filters_by_case_and_records_a_finding(reviewer, axe):
     page = reviewer.page
     # The page is ready (its search answers) once its opening list is shown; a search before that went

@@ -17,6 +17,7 @@ from chat.assignment import Assignments
 from chat.auditing import Auditor
 from chat.booking import BookingStore
 from chat.calls import Calls
+from chat.protection import Protection
 from chat.delivery import MessageService
 from chat.hub import Hub
 from chat.inbox import ReplyTimes
@@ -82,12 +83,14 @@ class Services:
     review: LogReview
     calls: Calls
     notices: Notices  # what waits unseen for a citizen, for the notification e-mails
+    protection: Protection  # skyddade personuppgifter
 
 
 def build_services(settings: Settings, store: Storage) -> Services:
     hub = Hub()
     assignments = Assignments(store)
     notices = Notices(store)
+    protection = Protection(store.writer)  # type: ignore[attr-defined]
 
     def on_message(case: Case, message: StoredMessage, origin: object) -> None:
         hub.publish_case(case, frames.message_frame(message), (case.id, message.seq), exclude=origin,
@@ -107,8 +110,9 @@ def build_services(settings: Settings, store: Storage) -> Services:
         keys=KeyService(store, lambda unit_id: hub.publish_unit_staff(unit_id, frames.KEYS_PENDING),
                         lambda user_id: hub.publish_user(user_id, frames.KEYS_UPDATED)),
         reply_times=ReplyTimes(store),
-        calls=Calls(store, BookingStore(store.writer), assignments, Auditor(store)),  # type: ignore[attr-defined]
-        notices=notices,
+        calls=Calls(store, BookingStore(store.writer), assignments, Auditor(store),  # type: ignore[attr-defined]
+                    protection, relay_available=settings.has_turn),
+        notices=notices, protection=protection,
     )
 
 

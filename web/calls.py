@@ -94,13 +94,16 @@ async def call_details(ctx: Ctx) -> Response:
                  "closes_at": closes, "open": why_closed(booking, now_ms()) is None,
                  "citizen": await person(case.citizen_id), "caseworker": await person(booking.slot.caseworker),
                  "unit_side": [await person(u) for u in await calls.unit_side(case, booking)]},
-        **ice_config(ctx.services.settings, ctx.user.id, closes)})
+        **ice_config(ctx.services.settings, ctx.user.id, closes, await calls.relay_needed(case))})
 
 
-def ice_config(settings: Settings, user_id: str, closes_at: int) -> dict[str, Any]:
+def ice_config(settings: Settings, user_id: str, closes_at: int, protected: bool) -> dict[str, Any]:
     """What the browser's RTCPeerConnection is made with: the configured STUN/TURN servers, a TURN credential
-    of this person's that expires when the call closes, and whether to use the relay only."""
+    of this person's that expires when the call closes, and whether to use the relay only (for every call,
+    or for a citizen with a protected identity; `relay_available` False: such a call cannot be held)."""
     servers = list(settings.ice_servers)
     if settings.turn_secret:
         servers.append(turn.ice_server(settings.turn_secret, settings.turn_urls, user_id, closes_at))
-    return {"ice_servers": servers, "ice_transport_policy": "relay" if settings.call_relay_only else "all"}
+    relay = settings.call_relay_only or protected
+    return {"ice_servers": servers, "ice_transport_policy": "relay" if relay else "all",
+            "relay_available": settings.has_turn}

@@ -1,7 +1,9 @@
-"""A person at the desk without a Samtal account (docs/applications.md, paper applications): staff find or
-register them by personal identity number, so that a paper application can open a case for them. The number
-is hashed with the server's identity key exactly as at an e-identification sign-in (web/login_routes.py), so
-when the person later signs in themselves they find their case; it is never stored, logged or audited."""
+"""Citizens as the unit's staff handle them. A person at the desk without a Samtal account (docs/applications.md,
+paper applications): staff find or register them by personal identity number, so that a paper application can
+open a case for them. The number is hashed with the server's identity key exactly as at an e-identification
+sign-in (web/login_routes.py), so when the person later signs in themselves they find their case; it is never
+stored, logged or audited. And a protected identity (skyddade personuppgifter, chat/protection.py), flagged
+by a supervisor."""
 from __future__ import annotations
 
 from starlette.responses import JSONResponse, Response
@@ -35,3 +37,16 @@ async def register_citizen(ctx: Ctx) -> Response:
                                                "allowed", unit_id=unit_id, detail={"citizen": user.id})
     return JSONResponse({"citizen": {"id": user.id, "name": user.display_name}, "new": new},
                         status_code=201 if new else 200)
+
+
+@api("/api/cases/{case_id}/protected-identity", "PUT", action=Action.CITIZEN_PROTECT)
+async def set_protected_identity(ctx: Ctx) -> Response:
+    """(supervisor) `{protected: bool}`: the case's citizen has a protected identity, or no longer has."""
+    case = await ctx.services.messages.case_for(ctx.user, ctx.request.path_params["case_id"], Action.CASE_READ)
+    body = await ctx.body()
+    protected = body.bool("protected")
+    if await ctx.services.protection.set(ctx.user, case, protected):
+        await ctx.services.messages.auditor.record(
+            ctx.user, "citizen.protected" if protected else "citizen.unprotected", "allowed", case_id=case.id,
+            unit_id=case.unit_id, detail={"citizen": case.citizen_id})
+    return JSONResponse({"case_id": case.id, "protected_identity": protected})

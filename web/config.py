@@ -164,6 +164,12 @@ class Settings:
         "SAMTAL_FORMS_DIR") else None)
 
     @property
+    def has_turn(self) -> bool:
+        """A TURN relay is configured (time-limited credentials, or a turn: address in SAMTAL_ICE_SERVERS)."""
+        return bool(self.turn_urls) or any(str(u).startswith(TURN_SCHEMES) for server in self.ice_servers for u in (
+            [server["urls"]] if isinstance(server["urls"], str) else server["urls"]))  # type: ignore[union-attr]
+
+    @property
     def database_path(self) -> Path:
         return self.data_dir / "samtal.sqlite3"
 
@@ -192,9 +198,7 @@ class Settings:
             raise SystemExit("SAMTAL_TURN_SECRET and SAMTAL_TURN_URLS go together: set both or neither")
         if self.turn_secret and len(self.turn_secret) < 16:
             raise SystemExit("SAMTAL_TURN_SECRET must be at least 16 characters")
-        static_turn = any(str(u).startswith(TURN_SCHEMES) for server in self.ice_servers for u in (
-            [server["urls"]] if isinstance(server["urls"], str) else server["urls"]))  # type: ignore[union-attr]
-        if self.call_relay_only and not (self.turn_urls or static_turn):
+        if self.call_relay_only and not self.has_turn:
             raise SystemExit("SAMTAL_CALL_RELAY_ONLY needs a TURN server (SAMTAL_TURN_URLS or a turn: address in "
                              "SAMTAL_ICE_SERVERS): without one no call could connect")
 

@@ -75,6 +75,7 @@ async def case_views(ctx: Ctx, cases: list[Case]) -> list[dict[str, Any]]:
             "assigned_to": case.assigned_to, "assigned_name": assigned.display_name if assigned else None,
             "status": case.status, "created_at": case.created_at, "last_seq": last_seq,
             "key_epoch": await store.current_case_epoch(case.id),
+            "protected_identity": await ctx.services.protection.is_protected(case.citizen_id),
             "last_message_at": activity.last_message_at, "waiting_since": activity.waiting_since,
             "unread": activity.unread, "handled": activity.handled,
             "assigned_usual_reply_seconds": await ctx.services.reply_times.usual_seconds(case.unit_id),

@@ -22,6 +22,7 @@ const REFUSALS = {
   call_not_open: () => t("The call is not open now. It opens 15 minutes before the meeting."),
   call_full: () => t("Someone else is already in this call."),
   forbidden: () => t("You do not take part in this call."),
+  relay_unavailable: () => t("This call cannot be held safely here: it needs a relay server that is not set up. Meet by phone or at the office instead."),
 };
 
 function nameOf(peer) {
@@ -119,7 +120,10 @@ function describe(details, view, isCitizen) {
     { time: fullTime(info.starts_at), name: withWhom });
   const back = byId("call-back");
   back.href = isCitizen ? `/cases/${encodeURIComponent(view.id)}/booking` : "/calendar";
-  if (info.open) {
+  if (details.ice_transport_policy === "relay" && !details.relay_available) {
+    // A protected identity's call must go through a relay, and there is none: say so before anyone tries.
+    status("call-state", REFUSALS.relay_unavailable());
+  } else if (info.open) {
     joinButton.disabled = false;
   } else if (Date.now() < info.opens_at) {
     status("call-state", t("The call opens at %(time)s, 15 minutes before the meeting.",

@@ -70,6 +70,7 @@ function caseItem(c) {
     h("span", { class: `badge state-${kind}` }, kind === "quiet" ? null : icon(`case-${kind}`),
       h("span", { text: stateWords(c) })),
     c.unread ? h("span", { class: "badge unread", text: tn("%(n)s unread", "%(n)s unread", c.unread) }) : null,
+    c.protected_identity ? h("span", { class: "badge protected", text: t("Protected identity") }) : null,
     applicationBadge(c.id)));
   link.addEventListener("click", (event) => {
     if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
@@ -142,6 +143,7 @@ function renderHandled(c) {
 
 function caseMeta(view) {
   const parts = [view.id, view.unit_name];
+  if (view.protected_identity) parts.push(t("Protected identity"));
   if (view.assigned_name) parts.push(t("Assigned to %(name)s", { name: view.assigned_name }));
   parts.push(view.status === "open" ? t("Open") : t("Closed"));
   return parts.filter(Boolean).join(" · ");
@@ -174,6 +176,7 @@ async function openCase(caseId, { focus = true } = {}) {
     byId("case-applications").href = `/applications?case=${encodeURIComponent(caseId)}`;
     const c = cases.find((x) => x.id === caseId) || view;
     renderHandled(c);
+    renderProtected(view);
     citizenDevices(view);
     showMeetings(byId("case-meetings"), byId("case-meeting-list"), byId("case-book"), caseId);
     if (focus) byId("conversation-title").focus();
@@ -212,6 +215,32 @@ function navigate(caseId) {
 function caseIdFromPath() {
   const match = location.pathname.match(/^\/inbox\/([A-Za-z0-9_-]{1,64})$/);
   return match ? match[1] : null;
+}
+
+/** A supervisor flags the citizen's protected identity (skyddade personuppgifter) here, or clears it. */
+function renderProtected(view) {
+  const button = byId("protected");
+  button.hidden = !["supervisor", "unit_admin"].includes(app.me.user.role);
+  button.setAttribute("aria-pressed", String(Boolean(view.protected_identity)));
+}
+
+async function toggleProtected() {
+  const view = open?.view;
+  if (!view) return;
+  const protectedNow = !view.protected_identity;
+  try {
+    await api("PUT", `/api/cases/${encodeURIComponent(view.id)}/protected-identity`, { protected: protectedNow });
+    view.protected_identity = protectedNow;
+    const listed = cases.find((x) => x.id === view.id);
+    if (listed) listed.protected_identity = protectedNow;
+    renderProtected(view);
+    byId("case-meta").textContent = caseMeta(view);
+    renderList();
+    announce(protectedNow ? t("The citizen is marked as having a protected identity.")
+      : t("The protected identity marking is removed."));
+  } catch (error) {
+    status("conversation-status", explain(error), "error");
+  }
 }
 
 async function toggleHandled() {
@@ -263,6 +292,7 @@ async function main() {
     agency.start();
   }
   byId("handled").addEventListener("click", toggleHandled);
+  byId("protected").addEventListener("click", toggleProtected);
   byId("case-view").querySelector(".back").addEventListener("click", (event) => {
     event.preventDefault();
     const id = open?.id;
