@@ -286,14 +286,18 @@ async def test_draft_sign_correct_publish_dispute_and_supplement(login, server: 
 # -- live ---------------------------------------------------------------------------------------------------------
 async def test_a_draft_shared_live_reaches_the_citizen_and_a_late_reader(login, server: RunningServer):
     anna, dana, greta = await login("anna"), await login("dana"), await login("greta")
-    entry_id = await draft(anna)
+    cecilia = await login("cecilia")
     citizen_socket = await dana.transport.open_socket()
     staff_socket = await anna.transport.open_socket()
+    watching = await cecilia.transport.open_socket()  # a colleague with the case open
     try:
+        await watching.request({"t": "watch", "case_id": CASE_DANA})
+        entry_id = await draft(anna)
         env = await snapshot(anna, entry_id, SECRET_LIVE)
         await staff_socket.request({"t": "journal.live", "case_id": CASE_DANA, "entry_id": entry_id, "env": env})
         frame = await next_frame(citizen_socket, "journal.live", case_id=CASE_DANA)
         assert (frame["entry_id"], frame["from_user"], frame["from_device"]) == (entry_id, "anna", anna.device_id)
+        assert (await next_frame(watching, "journal.live", case_id=CASE_DANA))["env"] == env
         _, case_key = await dana.case_key(await dana.case(CASE_DANA))
         assert open_message(case_key, parse_envelope(unb64u(frame["env"])))["text"] == SECRET_LIVE
 
@@ -339,9 +343,17 @@ async def test_a_draft_shared_live_reaches_the_citizen_and_a_late_reader(login, 
         await staff_socket.close()
         ended = await next_frame(citizen_socket, "journal.live_end", case_id=CASE_DANA)
         assert (ended["entry_id"], ended["reason"]) == (second, "disconnected")
+
+        # Of all that happened to drafts here (created, commented, signed unpublished), the citizen was sent
+        # nothing: the first `journal` frame she gets is that of an entry published now.
+        published_id, body = await upload_body(anna, "journal.entry", entry_body("Publicerad", "text"), True)
+        await anna.transport.call("POST", f"/api/cases/{CASE_DANA}/journal", request(body, sign=True, publish=True))
+        frame = await next_frame(citizen_socket, "journal", case_id=CASE_DANA)
+        assert (frame["entry_id"], frame["what"]) == (published_id, "published")
     finally:
         await citizen_socket.close()
         await staff_socket.close()
+        await watching.close()
 
     rows = await audit_rows(greta)
     live = [(r["action"], r["detail"].get("reason")) for r in rows if r["detail"].get("entry") in (entry_id, second)
