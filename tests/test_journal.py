@@ -266,6 +266,11 @@ async def test_draft_sign_correct_publish_dispute_and_supplement(login, server: 
     assert opened["text"] == SECRET_SUPPLEMENT and opened["attachments"][0]["blob"] == blob_id
     fetched = await anna.transport.http.get(f"/api/cases/{CASE_DANA}/journal/blobs/{blob_id}")
     assert fetched.status_code == 200 and fetched.content == blob
+    erik = await login("erik")
+    assert (await erik.transport.http.get(f"/api/cases/{CASE_DANA}/journal/blobs/{blob_id}")).status_code == 403
+    bad_id = await refused(anna.transport.call("POST", f"/api/journal/{entry_id}/publish", {
+        "grants": [{"record_id": "short", **await case_grant(anna, final_id, final["_key"])}]}))
+    assert (bad_id.status, bad_id.code) == (400, "invalid_field")
 
     # Every read and write is in the audit log with its case and unit.
     rows = await audit_rows(greta)
@@ -363,6 +368,21 @@ async def test_a_draft_shared_live_reaches_the_citizen_and_a_late_reader(login, 
             ("journal.live.ended", "disconnected")} <= set(live)
     for path in server.database_files:
         assert SECRET_LIVE.encode() not in path.read_bytes()
+
+
+async def test_an_entry_filed_from_a_message_names_it(login):
+    anna = await login("anna")
+    socket = await anna.transport.open_socket()
+    try:
+        ack = await anna.send(socket, await anna.case(CASE_DANA), "Ett meddelande att journalföra")
+    finally:
+        await socket.close()
+    entry_id, body = await upload_body(anna, "journal.entry", entry_body("Från meddelande", "text", source={
+        "seq": ack["seq"], "msg_id": ack["msg_id"]}), False)
+    entry = (await anna.transport.call("POST", f"/api/cases/{CASE_DANA}/journal",
+                                       request(body, source_seq=ack["seq"])))["entry"]
+    assert (entry["id"], entry["source_seq"]) == (entry_id, ack["seq"])
+    assert find((await journal(anna))["entries"], entry_id)["source_seq"] == ack["seq"]  # type: ignore[index]
 
 
 # -- who may do what ------------------------------------------------------------------------------------------------

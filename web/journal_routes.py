@@ -21,7 +21,7 @@ from crypto.encoding import b64u
 
 from . import frames
 from .httpapi import Body, Ctx, api
-from .sealed_input import blobs, grant, grants, names, record, record_body, record_id
+from .sealed_input import ID16, blobs, grant, grants, names, record, record_body, record_id
 
 if TYPE_CHECKING:
     from chat.assignment import Assignments
@@ -140,6 +140,12 @@ def _flag(body: Body, name: str) -> bool:
     return value
 
 
+def _id(value: str) -> str:
+    if not ID16.match(value):
+        raise InvalidInput("a record id is a 22-character id", code="invalid_field")
+    return value
+
+
 def _entry_id(ctx: Ctx) -> str:
     return record_id(ctx, "entry_id", "an entry")
 
@@ -215,7 +221,7 @@ async def correct_entry(ctx: Ctx) -> Response:
 async def publish_entry(ctx: Ctx) -> Response:
     """Visible to the citizen: a grant to the case's current key for every version, and who judged it so."""
     body = await ctx.body()
-    uploads = [(item.str("record_id", 22), grant(item)) for item in body.list("grants", max_items=40)]
+    uploads = [(_id(item.str("record_id", 22)), grant(item)) for item in body.list("grants", max_items=40)]
     entry, first = await _service(ctx).publish(ctx.user, ctx.require_device(), _entry_id(ctx), uploads)
     await _audit(ctx, "journal.published", await _case_of(ctx, entry), entry=entry.id, by=ctx.user.id,
                  first=first, grants=len(uploads))
