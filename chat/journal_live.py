@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .errors import Conflict
 from .hub import Subscriber
 from .model import Case, now_ms
 
@@ -24,6 +25,11 @@ class LiveDraft:
         return self.sub.user.id
 
 
+# A connection shares at most this many drafts at once: a person writes one or two at a time, and each share
+# keeps a snapshot (up to 64 KiB) in memory.
+MAX_PER_CONNECTION = 10
+
+
 class LiveDrafts:
     def __init__(self) -> None:
         self._by_case: dict[str, dict[str, LiveDraft]] = {}  # case id -> entry id -> draft
@@ -37,12 +43,14 @@ class LiveDrafts:
     def put(self, case: Case, entry_id: str, sub: Subscriber, env: str) -> tuple[LiveDraft, LiveDraft | None]:
         """The newest snapshot. Returns (the share, the share it replaced: the same draft shared from another
         connection, e.g. a reloaded page) — a share that started now has snapshots == 1."""
-        drafts = self._by_case.setdefault(case.id, {})
-        current = drafts.get(entry_id)
+        current = self._by_case.get(case.id, {}).get(entry_id)
         if current is not None and current.sub is sub:
             current.env = env
             current.snapshots += 1
             return current, None
+        if len(self.of_connection(sub)) >= MAX_PER_CONNECTION:
+            raise Conflict(f"share at most {MAX_PER_CONNECTION} drafts at once", code="too_many_live_drafts")
+        drafts = self._by_case.setdefault(case.id, {})
         drafts[entry_id] = LiveDraft(case, entry_id, sub, env, snapshots=1)
         return drafts[entry_id], current
 
