@@ -161,6 +161,15 @@ class Journal:
         return JournalView(case, await self.store.current_case_epoch(case.id), devices, entries, versions, remarks,
                            usable, self.live.of_case(case.id))
 
+    async def export(self, user: User, case_id: str) -> Case:
+        """The citizen exports their file (Exportera min akt, made in their browser from what it can open). The
+        server sees no content; it only checks that this is the case's citizen, for the audit row (DOMAIN rule 7:
+        every export is logged)."""
+        case = await self._case(user, case_id, Action.JOURNAL_READ)
+        if user.id != case.citizen_id:
+            raise Forbidden("the citizen exports their own file", code="forbidden")
+        return case
+
     # -- entries ----------------------------------------------------------------------------------------------
     async def create(self, user: User, device_id: str, case_id: str, raw: bytes, grants: Sequence[GrantUpload],
                      sign: bool, publish: bool, source_seq: int | None) -> tuple[Entry, bool]:

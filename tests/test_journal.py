@@ -385,6 +385,21 @@ async def test_an_entry_filed_from_a_message_names_it(login):
     assert find((await journal(anna))["entries"], entry_id)["source_seq"] == ack["seq"]  # type: ignore[index]
 
 
+async def test_the_citizens_export_is_logged(login):
+    dana, anna, erik, greta = await login("dana"), await login("anna"), await login("erik"), await login("greta")
+    response = await dana.transport.http.post(f"/api/cases/{CASE_DANA}/journal/export", json={},
+                                              headers={"x-samtal-device": dana.device_id})
+    assert response.status_code == 204
+    rows = [r for r in await audit_rows(greta) if r["action"] == "journal.exported"]
+    assert rows and (rows[-1]["actor"], rows[-1]["case_id"], rows[-1]["unit_id"]) == ("dana", CASE_DANA, UNIT)
+    for other in (anna, erik):  # staff do not export the citizen's file; nor does another citizen
+        refused_export = await other.transport.http.post(f"/api/cases/{CASE_DANA}/journal/export", json={})
+        assert (refused_export.status_code, refused_export.json()["code"]) == (403, "forbidden")
+    form = await dana.transport.http.post(f"/api/cases/{CASE_DANA}/journal/export", content=b"x",
+                                          headers={"content-type": "application/x-www-form-urlencoded"})
+    assert (form.status_code, form.json()["code"]) == (400, "unsupported_media_type")
+
+
 # -- who may do what ------------------------------------------------------------------------------------------------
 async def test_who_may_do_what_in_the_journal(login, server: RunningServer):
     add_other_unit_caseworker(server)  # olle, of Familjerätt
