@@ -347,11 +347,14 @@ class Journal:
         return draft
 
     async def stop_sharing(self, sub: Subscriber, case_id: str, entry_id: str) -> None:
-        case = await self._case(sub.user, case_id, Action.JOURNAL_WRITE)
-        draft = self.live.end(case.id, entry_id, sub)
-        if draft is not None:
-            await self._audit_end(draft, "stopped")
-            self.fanout.live_end(case, entry_id, "stopped")
+        """End this connection's share. Its own share ends even if its person may no longer write in the case
+        (reassigned meanwhile); without one, the frame is decided as journal.write (a citizen is refused)."""
+        draft = self.live.end(case_id, entry_id, sub)
+        if draft is None:
+            await self._case(sub.user, case_id, Action.JOURNAL_WRITE)
+            return
+        await self._audit_end(draft, "stopped")
+        self.fanout.live_end(draft.case, entry_id, "stopped")
 
     async def connection_closed(self, sub: Subscriber) -> None:
         for draft in self.live.of_connection(sub):

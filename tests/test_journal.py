@@ -318,8 +318,10 @@ async def test_a_draft_shared_live_reaches_the_citizen_and_a_late_reader(login, 
 
         # Refused: an envelope of another case, bytes that are no envelope, and a citizen sharing.
         other = await snapshot(anna, entry_id, "x", case_id=CASE_ERIK)
+        raw = bytearray(unb64u(await snapshot(anna, entry_id, "x")))
+        raw[-1] ^= 1  # the signature no longer holds
         for bad, code in ((other, "invalid_field"), (b64u(b"\x01nope"), "malformed_envelope"),
-                          ("not base64!", "invalid_field")):
+                          ("not base64!", "invalid_field"), (b64u(bytes(raw)), "bad_signature")):
             with pytest.raises(ClientError) as error:
                 await staff_socket.request({"t": "journal.live", "case_id": CASE_DANA, "entry_id": entry_id,
                                             "env": bad})
@@ -327,6 +329,9 @@ async def test_a_draft_shared_live_reaches_the_citizen_and_a_late_reader(login, 
         with pytest.raises(ClientError) as error:
             await citizen_socket.request({"t": "journal.live", "case_id": CASE_DANA, "entry_id": entry_id,
                                           "env": env})
+        assert error.value.code == "forbidden"
+        with pytest.raises(ClientError) as error:
+            await citizen_socket.request({"t": "journal.live_end", "case_id": CASE_DANA, "entry_id": entry_id})
         assert error.value.code == "forbidden"
 
         # Signing ends the share, for everyone watching.
