@@ -159,6 +159,15 @@ async def test_draft_sign_correct_publish_dispute_and_supplement(login, server: 
     assert version(entry, 1)["signed_at"] is not None and entry["published_at"] is None
     assert find((await journal(dana))["entries"], entry_id) is None  # signed is not yet published
 
+    # Signing the saved draft as it is (the same record) works too: nothing to re-seal.
+    other_id = await draft(anna, "Annan", "text")
+    _, same = await upload_body(anna, "journal.entry", entry_body("Samma", "text"), False)
+    other = (await anna.transport.call("POST", f"/api/cases/{CASE_DANA}/journal", request(same)))["entry"]
+    record_id = other["versions"][0]["record_id"]
+    signed_same = (await anna.transport.call("POST", f"/api/journal/{other['id']}/sign", request(same)))["entry"]
+    assert signed_same["status"] == "signed" and [v["record_id"] for v in signed_same["versions"]] == [record_id]
+    await anna.transport.call("DELETE", f"/api/journal/{other_id}")
+
     # Signed: the code refuses a change, and so does the database.
     _, late = await upload_body(anna, "journal.entry", entry_body("x", "y"), False)
     for method, path in (("PUT", "draft"), ("POST", "sign")):
