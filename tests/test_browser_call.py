@@ -155,6 +155,22 @@ def test_the_caseworker_joins_from_the_case_in_the_inbox(browser, server):
         anna.assert_clean()
 
 
+def test_a_protected_identitys_call_without_a_relay_is_not_offered(browser, server):
+    """Dana flagged as having a protected identity, on a server with no TURN relay: her call page says to meet
+    by phone or at the office, and there is nothing to join."""
+    booking_id = video_booking(server)
+    with as_user(server, "cecilia") as cecilia:
+        cecilia.put(f"/api/cases/{CASE_DANA}/protected-identity", json={"protected": True}).raise_for_status()
+        try:
+            with enforced(browser, server, "Dana Karlsson", PHONE) as dana:
+                dana.goto(f"/cases/{CASE_DANA}/calls/{booking_id}")
+                expect(dana.page.locator("#call-state")).to_contain_text("per telefon eller på kontoret")
+                expect(dana.page.get_by_role("button", name="Anslut till samtalet")).to_be_disabled()
+                dana.assert_clean()
+        finally:
+            cecilia.put(f"/api/cases/{CASE_DANA}/protected-identity", json={"protected": False}).raise_for_status()
+
+
 class TamperingRelay:
     """Stands in for a dishonest server between a browser and Samtal: every call.signal frame it passes to
     the browser is first changed by `tamper`."""
