@@ -16,7 +16,9 @@ function caseItem(c) {
         c.last_message_at
           ? h("time", { datetime: isoTime(c.last_message_at), text: t("Latest message %(time)s", { time: shortTime(c.last_message_at) }) })
           : h("span", { text: t("No messages yet") }),
-        c.unread ? h("span", { class: "badge unread", text: tn("%(n)s unread", "%(n)s unread", c.unread) }) : null)));
+        c.unread ? h("span", { class: "badge unread", text: tn("%(n)s unread", "%(n)s unread", c.unread) }) : null)),
+    h("a", { href: `/cases/${encodeURIComponent(c.id)}/documentation`, class: "case-more",
+      "aria-label": t("My documentation: %(case)s", { case: c.title }), text: t("My documentation") }));
 }
 
 async function main() {
