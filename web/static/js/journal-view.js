@@ -66,11 +66,33 @@ function versionBody(view, version, { source, caseHref }) {
 function earlierVersions(view, entry, options) {
   return entry.versions.slice(0, -1).reverse().map((v) => {
     const body = view.opened.get(v.record_id)?.body;
-    return h("details", { class: "earlier-version" },
+    return h("details", { class: "earlier-version", id: `version-${entry.id}-${v.version}` },
       h("summary", { text: t("Version %(n)s (replaced)", { n: v.version }) }),
       h("p", { class: "muted" }, body ? h("strong", { text: body.title }) : null, " ", when(v.signed_at || v.created_at)),
       ...versionBody(view, v, options));
   });
+}
+
+/**
+ * Draw a list again (the journal reloads whenever the other side acts) without taking from the person what they
+ * were doing in it: the focused element, text typed in its fields, opened earlier versions and opened forms are
+ * kept, by element id.
+ */
+export function redraw(container, children) {
+  const focused = container.contains(document.activeElement) ? document.activeElement.id : null;
+  const kept = [...container.querySelectorAll("[id]")].map((el) => [el.id, {
+    value: "value" in el && el.tagName !== "BUTTON" ? el.value : undefined, open: el.open, hidden: el.hidden,
+    expanded: el.getAttribute("aria-expanded") }]);
+  container.replaceChildren(...children);
+  for (const [id, was] of kept) {
+    const el = document.getElementById(id);
+    if (!el) continue;
+    if (was.value !== undefined && "value" in el) el.value = was.value;
+    if (el.tagName === "DETAILS") el.open = was.open;
+    if (el.tagName === "FORM") el.hidden = was.hidden;
+    if (was.expanded !== null) el.setAttribute("aria-expanded", was.expanded);
+  }
+  if (focused) document.getElementById(focused)?.focus();
 }
 
 /** A remark of the citizen's (or the unit's response), with who and when. */

@@ -6,7 +6,7 @@ import { announce, byId, fieldError, h, status } from "../dom.js";
 import { t } from "../i18n.js";
 import { boot, config, explain } from "../app.js";
 import { JournalClient, latest, remarksOf, responseTo } from "../journal.js";
-import { entryArticle, journalOpener, remarkItem } from "../journal-view.js";
+import { entryArticle, journalOpener, redraw, remarkItem } from "../journal-view.js";
 import { supplementForm } from "../applications.js";
 import { exportFile } from "../journal-export.js";
 
@@ -24,12 +24,12 @@ function disputeControl(entry) {
   const open = remarksOf(view, entry.id, "dispute").some((d) => !d.answered_at && !responseTo(view, d.id));
   if (open) return [];
   const id = `dispute-${entry.id}`;
-  const form = h("form", { class: "dispute-form", novalidate: true, hidden: true },
+  const form = h("form", { class: "dispute-form", id: `${id}-form`, novalidate: true, hidden: true },
     h("label", { for: id, text: t("What is incorrect? The unit answers you here.") }),
     h("p", { id: `${id}-error`, class: "field-error", hidden: true }),
     h("textarea", { id, rows: 3, maxlength: 4000, "aria-describedby": `${id}-error` }),
     h("button", { type: "submit", class: "button primary", text: t("Send") }));
-  const toggle = h("button", { type: "button", class: "button secondary", "aria-expanded": "false",
+  const toggle = h("button", { type: "button", id: `${id}-toggle`, class: "button secondary", "aria-expanded": "false",
     text: t("I consider this incorrect") });
   toggle.addEventListener("click", () => {
     form.hidden = !form.hidden;
@@ -49,7 +49,7 @@ function disputeControl(entry) {
 function render() {
   const opener = journalOpener(client, view);
   const entries = [...view.entries].sort((a, b) => (b.published_at || 0) - (a.published_at || 0));
-  byId("entries").replaceChildren(...entries.map((entry) => h("li", {}, entryArticle(view, entry, {
+  redraw(byId("entries"), entries.map((entry) => h("li", {}, entryArticle(view, entry, {
     isStaff: false, opener, controls: view.case.status === "open" ? disputeControl(entry) : [] }))));
   if (!entries.length) byId("entries").append(h("li", { class: "empty", text: t("Nothing has been shared with you yet.") }));
   const loose = view.remarks.filter((r) => r.kind === "supplement" && !r.entry_id);

@@ -9,7 +9,7 @@ import { api } from "../api.js";
 import { boot, config, explain } from "../app.js";
 import { newRecordId } from "../crypto/index.js";
 import { JournalClient, latest } from "../journal.js";
-import { entryArticle, journalOpener, remarkItem } from "../journal-view.js";
+import { entryArticle, journalOpener, redraw, remarkItem } from "../journal-view.js";
 
 const LIVE_DEBOUNCE_MS = 300;
 const caseId = config.case_id;
@@ -61,11 +61,11 @@ function controlsOf(entry) {
 function renderEntries() {
   const opener = journalOpener(client, view);
   const entries = [...view.entries].sort((a, b) => b.created_at - a.created_at);
-  byId("entries").replaceChildren(...entries.map((entry) => h("li", {}, entryArticle(view, entry, {
+  redraw(byId("entries"), entries.map((entry) => h("li", {}, entryArticle(view, entry, {
     isStaff: true, opener, controls: controlsOf(entry), respond: respondForm, caseHref }))));
   if (!entries.length) byId("entries").append(h("li", { class: "empty", text: t("No entries yet.") }));
   const open = entries.reduce((n, e) => n + (e.open_disputes || 0), 0);
-  byId("entries-summary").textContent = [tn("%(n)s entry", "%(n)s entries", entries.length),
+  byId("entries-summary").textContent = [tn("%(n)s journal entry", "%(n)s journal entries", entries.length),
     tn("%(n)s open dispute", "%(n)s open disputes", open)].join(", ");
   const loose = view.remarks.filter((r) => r.kind === "supplement" && !r.entry_id);
   byId("supplements").replaceChildren(...loose.map((r) => h("li", {}, remarkItem(view, r, {
