@@ -18,7 +18,7 @@ from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .forms import FormCatalogue
 from .model import Case, Device, Role, UnitKeyEpoch, User, now_ms
 from .policy import Action, decide
-from .records import GrantUpload, check_grant_upload, check_record_upload, session_device
+from .records import GrantUpload, check_grants, check_record_upload, session_device
 from .storage import Storage
 
 KIND_APPLICATION = "application"
@@ -94,8 +94,6 @@ class Applications:
                       citizen_id: str, case: Case | None, require_unit: bool = True) -> list[tuple[str, bytes, bytes]]:
         """Checked grants: signed by the uploading device, each to the unit's key (an existing epoch), a
         device of the citizen, or an existing key epoch of the case; one to the unit's current epoch."""
-        if len(uploads) > MAX_GRANTS:
-            raise InvalidInput(f"at most {MAX_GRANTS} grants", code="invalid_field")
         epochs = [e.epoch for e in await self.store.unit_key_epochs(unit_id)]
         if not epochs:
             raise Conflict("the unit has no key yet; try again later", code="no_unit_key")
@@ -103,16 +101,8 @@ class Applications:
         case_epoch = await self.store.current_case_epoch(case.id) if case else 0
         allowed = {unit_recipient(e) for e in epochs} | citizen_devices | {f"case:{e}" for e in
                                                                             range(1, case_epoch + 1)}
-        out, seen = [], set()
-        for upload in uploads:
-            check_grant_upload(signer, rec.header.record_id, upload)
-            if upload.recipient not in allowed:
-                raise InvalidInput("a grant names a recipient that may not read this record",
-                                   code="grant_recipient")
-            if upload.recipient in seen:
-                raise InvalidInput("two grants for one recipient", code="invalid_field")
-            seen.add(upload.recipient)
-            out.append((upload.recipient, upload.grant, upload.signature))
+        out = check_grants(signer, rec.header.record_id, uploads, allowed, MAX_GRANTS)
+        seen = {recipient for recipient, _, _ in out}
         if require_unit and unit_recipient(epochs[-1]) not in seen:
             raise InvalidInput("a record must be granted to the unit's current key", code="grant_missing")
         return out

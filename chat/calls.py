@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from .assignment import Assignments
 from .auditing import Auditor
 from .booking import Booking, BookingStore
-from .delivery import check_signed, parse_signed, sending_device
-from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .delivery import check_relayed
+from .errors import Conflict, Forbidden, NotFound
 from .hub import Subscriber
 from .model import Case, Role, User, now_ms
 from .policy import Action, decide
@@ -179,9 +179,6 @@ class Calls:
         target = next((s for s in room.others(sub) if s.device_id == to_device), None)
         if target is None:
             raise Conflict("that device is not in this call", code="not_in_call")
-        env = parse_signed(raw)
-        if env.header.case_id != room.case.id:
-            raise InvalidInput("the envelope is for another case", code="invalid_field")
-        await check_signed(self.store, room.case, await sending_device(self.store, sub.user, sub.device_id, env), env)
+        await check_relayed(self.store, room.case, sub.user, sub.device_id, raw)
         member.signals += 1
         return target

@@ -59,6 +59,17 @@ async def check_signed(store: Storage, case: Case, device: Device, env: Envelope
         raise StaleEpoch(f"the case's current key epoch is {current}", code="stale_epoch")
 
 
+async def check_relayed(store: Storage, case: Case, user: User, device_id: str, raw: bytes) -> Envelope:
+    """An envelope the server relays but never stores (a call's signal, a journal draft shared live): as for
+    a message, a well-formed envelope of this case, sent and signed by the connection's own device, in the
+    case's current key epoch. The server cannot read it; the receiving browser checks it again and opens it."""
+    env = parse_signed(raw)
+    if env.header.case_id != case.id:
+        raise InvalidInput("the envelope is for another case", code="invalid_field")
+    await check_signed(store, case, await sending_device(store, user, device_id, env), env)
+    return env
+
+
 class MessageService:
     def __init__(self, store: Storage, on_message: MessageFanout, on_receipt: ReceiptFanout,
                  assignments: Assignments | None = None) -> None:

@@ -204,6 +204,11 @@ class Hub:
         subs.update(self._watchers.get(case.id, ()))
         return self._offer_all(subs, frame, key, exclude)
 
+    def publish_watching_staff(self, case_id: str, frame: str, exclude: object = None) -> int:
+        """The staff connections that have the case open (watch it); not the citizen's, who may watch too."""
+        return self._offer_all((s for s in self._watchers.get(case_id, ()) if s.user.is_staff), frame,
+                               exclude=exclude)
+
     def publish_unit_staff(self, unit_id: str, frame: str) -> int:
         return self._offer_all(self._staff_by_unit.get(unit_id, ()), frame)
 

@@ -47,6 +47,12 @@ class Action(StrEnum):
     APPLICATION_READ = "application.read"  # an application in a case, its timeline and attachments
     APPLICATION_HANDLE = "application.handle"  # assess, request completion, decide (staff who answer the case)
     APPLICATION_SUPPLEMENT = "application.supplement"  # the citizen adds what was asked for
+    # Dokumentation, the case's journal (chat/journal.py).
+    JOURNAL_READ = "journal.read"  # the unit's staff: all of it; the citizen: what is published (the service filters)
+    JOURNAL_WRITE = "journal.write"  # write, sign, correct entries; share a draft live (staff who answer the case)
+    JOURNAL_PUBLISH = "journal.publish"  # make a signed entry visible to the citizen (as journal.write)
+    JOURNAL_REMARK = "journal.remark"  # the citizen's supplements, comments and disputes
+    JOURNAL_RESPOND = "journal.respond"  # the unit's response to a dispute (as journal.write)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +126,9 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
     if action in (Action.APPLICATION_READ, Action.APPLICATION_HANDLE, Action.APPLICATION_SUPPLEMENT,
                   Action.APPLICATION_SUBMIT):
         return _decide_application(user, action, case, unit_id, acting_for)
+    if action in (Action.JOURNAL_READ, Action.JOURNAL_WRITE, Action.JOURNAL_PUBLISH, Action.JOURNAL_REMARK,
+                  Action.JOURNAL_RESPOND):
+        return _decide_journal(user, action, case, acting_for)
     if action == Action.AVAILABILITY_MANAGE:
         return ALLOW if unit_id is not None and _staff_of(user, unit_id) else _deny("not staff of this unit")
     if action == Action.EXCHANGE_AGENCY:
@@ -181,4 +190,23 @@ def _decide_application(user: User, action: Action, case: Case | None, unit_id: 
         return decide(user, Action.CASE_WRITE, case=case)
     if user.role == Role.CITIZEN:
         return _deny("the unit's staff handle applications")
+    return decide(user, Action.CASE_WRITE, case=case, acting_for=acting_for)
+
+
+def _decide_journal(user: User, action: Action, case: Case | None, acting_for: frozenset[str]) -> Decision:
+    """The journal is the unit's record of the case: every staff member of the unit reads it, as they read the
+    case, and the citizen reads their own (what of it is published is the service's filter, chat/journal.py).
+    Writing, publishing and responding follow who may answer the case (the assigned caseworker, their
+    substitute now, supervisors; anyone of the unit while it is unassigned) in an open case. Supplements,
+    comments and disputes are the citizen's, in their own open case."""
+    if case is None:
+        return _deny("no case")
+    if action == Action.JOURNAL_READ:
+        return decide(user, Action.CASE_READ, case=case)
+    if action == Action.JOURNAL_REMARK:
+        if user.role != Role.CITIZEN:
+            return _deny("the citizen adds to their documentation")
+        return decide(user, Action.CASE_WRITE, case=case)
+    if user.role == Role.CITIZEN:
+        return _deny("the unit's staff write the documentation")
     return decide(user, Action.CASE_WRITE, case=case, acting_for=acting_for)

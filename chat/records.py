@@ -7,7 +7,7 @@ come through here, so the rules are written once. Authorization (may this user w
 route's policy action, decided before this is called."""
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from crypto.errors import MalformedError
@@ -69,3 +69,22 @@ def check_grant_upload(signer: Device, record_id: str, upload: GrantUpload) -> N
         raise InvalidInput(f"malformed grant: {exc}", code="malformed_grant") from None
     if not verify_grant(signer, upload.signature, record_id, upload.recipient, upload.grant):
         raise BadSignature("the grant's signature does not verify", code="bad_signature")
+
+
+def check_grants(signer: Device, record_id: str, uploads: Sequence[GrantUpload], allowed: Collection[str],
+                 max_grants: int) -> list[tuple[str, bytes, bytes]]:
+    """Uploaded grants for one record: each well formed, signed by `signer`, to a recipient in `allowed`, one
+    per recipient. Returns (recipient, grant, signature) to store; which recipients are required is the
+    caller's rule."""
+    if len(uploads) > max_grants:
+        raise InvalidInput(f"at most {max_grants} grants", code="invalid_field")
+    out, seen = [], set()
+    for upload in uploads:
+        check_grant_upload(signer, record_id, upload)
+        if upload.recipient not in allowed:
+            raise InvalidInput("a grant names a recipient that may not read this record", code="grant_recipient")
+        if upload.recipient in seen:
+            raise InvalidInput("two grants for one recipient", code="invalid_field")
+        seen.add(upload.recipient)
+        out.append((upload.recipient, upload.grant, upload.signature))
+    return out

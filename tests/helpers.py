@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,15 @@ async def frames_of(socket: Socket, kind: str, count: int, timeout: float = 30.0
     async def collect() -> list[dict[str, Any]]:
         return [await next_frame(socket, kind, timeout, case_id) for _ in range(count)]
     return await asyncio.wait_for(collect(), timeout)
+
+
+def add_other_unit_caseworker(server: Any) -> None:
+    """Olle Ström, a caseworker of another unit (Familjerätt), in a running demo server's database."""
+    with sqlite3.connect(server.data_dir / "samtal.sqlite3") as db:
+        db.execute("INSERT INTO units (id, municipality_id, name) VALUES ('familjeratt', 'demo-kommun', 'Familjerätt')"
+                   " ON CONFLICT DO NOTHING")
+        db.execute("INSERT INTO users (id, username, display_name, role, unit_id, created_at) VALUES"
+                   " ('olle', 'olle', 'Olle Ström', 'caseworker', 'familjeratt', 0) ON CONFLICT DO NOTHING")
 
 
 class Mailbox:

@@ -23,7 +23,7 @@ from web.client.session import ClientSession
 from web.client.transport import ClientError
 
 from .conftest import RunningServer
-from .helpers import CASE_DANA, CASE_ERIK, next_frame
+from .helpers import CASE_DANA, CASE_ERIK, add_other_unit_caseworker, next_frame
 
 UNIT = "ekonomiskt-bistand"
 DAY = 24 * 3600 * 1000
@@ -299,11 +299,7 @@ async def test_bad_submissions_are_refused_with_problem_json_and_store_nothing(l
 
 
 async def test_who_may_do_what_with_an_application(login, server):
-    with sqlite3.connect(server.data_dir / "samtal.sqlite3") as db:  # a caseworker of another unit
-        db.execute("INSERT INTO units (id, municipality_id, name) VALUES ('familjeratt', 'demo-kommun', 'Familjerätt')"
-                   " ON CONFLICT DO NOTHING")
-        db.execute("INSERT INTO users (id, username, display_name, role, unit_id, created_at) VALUES"
-                   " ('olle', 'olle', 'Olle Ström', 'caseworker', 'familjeratt', 0) ON CONFLICT DO NOTHING")
+    add_other_unit_caseworker(server)  # olle, of Familjerätt
     dana, erik, anna, greta = await login("dana"), await login("erik"), await login("anna"), await login("greta")
     olle = await login("olle")
     record_id, _ = await submit(dana, {"answers": {}}, "dana")

@@ -34,6 +34,8 @@ VALID: dict[str, dict[str, Any]] = {
     "call.join": {"t": "call.join", "ref": "r3", "case_id": "c1", "booking_id": 7},
     "call.signal": {"t": "call.signal", "case_id": "c1", "booking_id": 7, "to": "A" * 22, "env": "AAECAw"},
     "call.hangup": {"t": "call.hangup", "case_id": "c1", "booking_id": 7},
+    "journal.live": {"t": "journal.live", "ref": "r4", "case_id": "c1", "entry_id": "B" * 22, "env": "AAECAw"},
+    "journal.live_end": {"t": "journal.live_end", "case_id": "c1", "entry_id": "B" * 22},
 }
 
 

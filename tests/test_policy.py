@@ -127,6 +127,25 @@ APPLICATION_UNIT_TABLE: dict[User, str] = {
 APPLICATION_ACCOUNT_ACTIONS = (Action.APPLICATION_FORMS,)
 APPLICATION_ACCOUNT_TABLE: dict[User, str] = {user: "N" if user is AGENCY else "Y" for user in ROLES}
 
+# Dokumentation. Reading follows reading the case (the service shows the citizen only what is published);
+# writing, publishing and responding follow who may answer the case; remarks are the citizen's. Closed cases
+# are read, not written.
+JOURNAL_ACTIONS = (Action.JOURNAL_READ, Action.JOURNAL_WRITE, Action.JOURNAL_PUBLISH, Action.JOURNAL_REMARK,
+                   Action.JOURNAL_RESPOND)
+JOURNAL_TABLE: dict[User, str] = {
+    #          read       write      publish    remark     respond
+    #          D E O C A  D E O C A  D E O C A  D E O C A  D E O C A
+    DANA:     "Y N N Y Y  N N N N N  N N N N N  Y N N N Y  N N N N N",
+    ERIK:     "N Y N N N  N N N N N  N N N N N  N Y N N N  N N N N N",
+    # Anna writes in her own and unassigned cases, not in Cecilia's (unless substituting for her, below).
+    ANNA:     "Y Y N Y Y  Y Y N N N  Y Y N N N  N N N N N  Y Y N N N",
+    OLLE:     "N N Y N N  N N Y N N  N N Y N N  N N N N N  N N Y N N",
+    CECILIA:  "Y Y N Y Y  Y Y N N Y  Y Y N N Y  N N N N N  Y Y N N Y",
+    UNN:      "Y Y N Y Y  Y Y N N Y  Y Y N N Y  N N N N N  Y Y N N Y",
+    GRETA:    "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
+    AGENCY:   "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
+}
+
 
 def cells(table: dict[User, str], actions: tuple[Action, ...], columns: tuple[str, ...]) -> list[object]:
     out = []
@@ -151,6 +170,20 @@ def test_application_actions_on_cases_follow_the_table(user: User, action: Actio
     assert bool(decide(user, action, case=CASES[case_id])) is allowed
 
 
+@pytest.mark.parametrize(("user", "action", "case_id", "allowed"), cells(JOURNAL_TABLE, JOURNAL_ACTIONS, CASE_COLUMNS))
+def test_journal_actions_follow_the_table(user: User, action: Action, case_id: str, allowed: bool) -> None:
+    assert bool(decide(user, action, case=CASES[case_id])) is allowed
+
+
+def test_a_substitute_writes_the_absent_caseworkers_journal_only_while_substituting() -> None:
+    cecilias = CASES["dana-by-cecilia"]
+    for action in (Action.JOURNAL_WRITE, Action.JOURNAL_PUBLISH, Action.JOURNAL_RESPOND):
+        assert not decide(ANNA, action, case=cecilias)
+        assert decide(ANNA, action, case=cecilias, acting_for=frozenset({CECILIA.id}))
+        assert not decide(OLLE, action, case=cecilias, acting_for=frozenset({CECILIA.id}))  # other unit
+    assert not decide(DANA, Action.JOURNAL_WRITE, case=cecilias, acting_for=frozenset({CECILIA.id}))
+
+
 @pytest.mark.parametrize(("user", "action", "unit_id", "allowed"),
                          cells(APPLICATION_UNIT_TABLE, APPLICATION_UNIT_ACTIONS, UNIT_COLUMNS)
                          + cells(APPLICATION_ACCOUNT_TABLE, APPLICATION_ACCOUNT_ACTIONS, ("account",)))
@@ -170,15 +203,17 @@ def test_account_actions_follow_the_table(user: User, action: Action, _: str, al
 
 def test_the_tables_cover_every_action_and_every_role() -> None:
     assert sorted((*CASE_ACTIONS, *UNIT_ACTIONS, *ACCOUNT_ACTIONS, *APPLICATION_CASE_ACTIONS,
-                   *APPLICATION_UNIT_ACTIONS, *APPLICATION_ACCOUNT_ACTIONS)) == sorted(Action)
+                   *APPLICATION_UNIT_ACTIONS, *APPLICATION_ACCOUNT_ACTIONS, *JOURNAL_ACTIONS)) == sorted(Action)
     assert {user.role for user in ROLES} == set(Role)
     assert all(set(table) == set(ROLES) for table in (CASE_TABLE, UNIT_TABLE, ACCOUNT_TABLE, APPLICATION_CASE_TABLE,
-                                                      APPLICATION_UNIT_TABLE, APPLICATION_ACCOUNT_TABLE))
+                                                      APPLICATION_UNIT_TABLE, APPLICATION_ACCOUNT_TABLE,
+                                                      JOURNAL_TABLE))
 
 
 @pytest.mark.parametrize("user", ROLES, ids=lambda u: u.id)
 def test_a_resource_action_without_its_resource_is_denied(user: User) -> None:
-    for action in (*CASE_ACTIONS, *UNIT_ACTIONS, *APPLICATION_CASE_ACTIONS, *APPLICATION_UNIT_ACTIONS):
+    for action in (*CASE_ACTIONS, *UNIT_ACTIONS, *APPLICATION_CASE_ACTIONS, *APPLICATION_UNIT_ACTIONS,
+                   *JOURNAL_ACTIONS):
         decision = decide(user, action)
         assert not decision and decision.reason != "allowed"
 

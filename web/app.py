@@ -20,6 +20,7 @@ from chat.calls import Calls
 from chat.delivery import MessageService
 from chat.hub import Hub
 from chat.inbox import ReplyTimes
+from chat.journal import Journal
 from chat.keys import KeyService
 from chat.model import Case, ReceiptMarks, StoredMessage
 from chat.notifications import Notices
@@ -28,7 +29,7 @@ from chat.sqlite_store import SqliteStore
 from chat.storage import Storage
 
 from . import exchange, frames, login_routes, routes  # noqa: F401  (these modules register the API)
-from . import application_routes, booking_routes, settings_routes
+from . import application_routes, booking_routes, journal_routes, settings_routes
 from .config import Settings
 from .httpapi import REGISTRY, build_route
 from .pages import Site, page_routes
@@ -82,6 +83,7 @@ class Services:
     review: LogReview
     calls: Calls
     notices: Notices  # what waits unseen for a citizen, for the notification e-mails
+    journal: Journal  # dokumentation: the cases' journals, and the drafts shared live (web/journal_routes.py)
 
 
 def build_services(settings: Settings, store: Storage) -> Services:
@@ -109,6 +111,7 @@ def build_services(settings: Settings, store: Storage) -> Services:
         reply_times=ReplyTimes(store),
         calls=Calls(store, BookingStore(store.writer), assignments, Auditor(store)),  # type: ignore[attr-defined]
         notices=notices,
+        journal=journal_routes.build(store, hub, assignments),
     )
 
 

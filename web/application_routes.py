@@ -4,7 +4,6 @@ live `application` frame that tells the case's people a status changed. Records,
 ciphertext; binary values travel as base64url."""
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
@@ -16,21 +15,18 @@ from chat.errors import Forbidden, InvalidInput
 from chat.forms import FormCatalogue, FormDefinitionError
 from chat.model import Case
 from chat.policy import Action, decide
-from chat.records import GrantUpload
 from crypto.encoding import b64u
-from crypto.record import MAX_RECORD_BYTES
 
 from . import frames
-from .httpapi import Body, Ctx, api
+from .httpapi import Ctx, api
+from .sealed_input import blobs as _blobs, grants as _grants, names as _names, record as _record
+from .sealed_input import record_body as _body, record_id
 
 if TYPE_CHECKING:
     from chat.storage import Storage
 
     from .app import Services
     from .config import Settings
-
-ID16 = re.compile(r"^[A-Za-z0-9_-]{21}[AQgw]$")  # record ids, as in docs/protocol.md §1
-MAX_RECORD_JSON = MAX_RECORD_BYTES * 4 // 3 + 8  # a record as base64url
 
 
 def build(settings: Settings, store: Storage, services: Services) -> Applications:
@@ -65,15 +61,6 @@ async def _audit(ctx: Ctx, what: str, app: Application, **detail: Any) -> None:
 
 
 # -- views --------------------------------------------------------------------------------------------------
-async def _names(ctx: Ctx, user_ids: set[str]) -> dict[str, str]:
-    names = {}
-    for user_id in user_ids:
-        user = await ctx.services.store.get_user(user_id)
-        if user is not None:
-            names[user_id] = user.display_name
-    return names
-
-
 def application_view(app: Application, names: dict[str, str]) -> dict[str, Any]:
     return {"id": app.id, "unit_id": app.unit_id, "case_id": app.case_id, "citizen": app.citizen_id,
             "citizen_name": names.get(app.citizen_id), "form_id": app.form_id, "form_version": app.form_version,
@@ -106,35 +93,6 @@ async def full_view(ctx: Ctx, view: ApplicationView) -> dict[str, Any]:
             "grants": [{"record_id": g.record_id, "recipient": g.recipient, "grant": b64u(g.grant),
                         "signature": b64u(g.signature), "granted_by_device": g.granted_by_device,
                         "created_at": g.created_at} for g in view.grants]}
-
-
-# -- input ---------------------------------------------------------------------------------------------------
-def _application_id(ctx: Ctx) -> str:
-    application_id = ctx.request.path_params["application_id"]
-    if not ID16.match(application_id):
-        raise InvalidInput("an application id is a 22-character id", code="invalid_field")
-    return application_id  # type: ignore[no-any-return]
-
-
-def _grants(body: Body) -> list[GrantUpload]:
-    return [GrantUpload(item.str("recipient", 40), item.bytes("grant", max_len=128), item.bytes("signature", 64))
-            for item in body.list("grants", max_items=40)]
-
-
-def _blobs(body: Body) -> list[str]:
-    blobs = body.data.get("blobs", [])
-    if not isinstance(blobs, list) or not all(isinstance(b, str) and 0 < len(b) <= 64 for b in blobs):
-        raise InvalidInput("blobs is a list of attachment ids", code="invalid_field")
-    return blobs
-
-
-def _record(body: Body) -> bytes:
-    return body.bytes("record", max_len=MAX_RECORD_JSON)
-
-
-async def _body(ctx: Ctx) -> Body:
-    """A JSON body that carries a record: up to 1 MiB as base64url, more than the API's usual limit."""
-    return await ctx.body(MAX_RECORD_JSON + 64 * 1024)
 
 
 # -- routes --------------------------------------------------------------------------------------------------
@@ -181,7 +139,7 @@ async def submit(ctx: Ctx) -> Response:
 @api("/api/units/{unit_id}/applications/{application_id}/blobs", "POST", action=Action.APPLICATION_SUBMIT)
 async def upload_for_new(ctx: Ctx) -> Response:
     """An encrypted attachment of an application about to be sent (its id is the browser's record id)."""
-    application_id = _application_id(ctx)
+    application_id = record_id(ctx, "application_id", "an application")
     data = await ctx.encrypted_upload()
     blob_id = await _service(ctx).upload_blob(ctx.user, application_id, data, ctx.request.path_params["unit_id"])
     return JSONResponse({"blob_id": blob_id, "size": len(data)}, status_code=201)
@@ -189,14 +147,14 @@ async def upload_for_new(ctx: Ctx) -> Response:
 
 @api("/api/applications/{application_id}", "GET", action=Action.APPLICATION_READ)
 async def get_application(ctx: Ctx) -> Response:
-    view = await _service(ctx).view(ctx.user, ctx.device_id, _application_id(ctx))
+    view = await _service(ctx).view(ctx.user, ctx.device_id, record_id(ctx, "application_id", "an application"))
     await _audit(ctx, "application.read", view.application)
     return JSONResponse(await full_view(ctx, view))
 
 
 @api("/api/applications/{application_id}/blobs", "POST", action=Action.APPLICATION_SUPPLEMENT)
 async def upload_for_supplement(ctx: Ctx) -> Response:
-    application_id = _application_id(ctx)
+    application_id = record_id(ctx, "application_id", "an application")
     data = await ctx.encrypted_upload()
     blob_id = await _service(ctx).upload_blob(ctx.user, application_id, data, None)
     return JSONResponse({"blob_id": blob_id, "size": len(data)}, status_code=201)
@@ -204,7 +162,7 @@ async def upload_for_supplement(ctx: Ctx) -> Response:
 
 @api("/api/applications/{application_id}/blobs/{blob_id}", "GET", action=Action.APPLICATION_READ)
 async def download_blob(ctx: Ctx) -> Response:
-    application_id = _application_id(ctx)
+    application_id = record_id(ctx, "application_id", "an application")
     service = _service(ctx)
     data = await service.blob(ctx.user, application_id, ctx.request.path_params["blob_id"])
     app = await service.astore.get(application_id)
@@ -226,14 +184,14 @@ async def set_status(ctx: Ctx) -> Response:
     if body.str("status", 32) != "assessing":
         raise InvalidInput("status is assessing; completion and decisions have routes of their own",
                            code="invalid_field")
-    return await _step_answer(ctx, await _service(ctx).assess(ctx.user, _application_id(ctx)), "assessing")
+    return await _step_answer(ctx, await _service(ctx).assess(ctx.user, record_id(ctx, "application_id", "an application")), "assessing")
 
 
 @api("/api/applications/{application_id}/completion-requests", "POST", action=Action.APPLICATION_HANDLE)
 async def request_completion(ctx: Ctx) -> Response:
     """(staff) Ask for completion: what, sealed in the record; by when, `due_at` (ms)."""
     body = await _body(ctx)
-    app = await _service(ctx).request_completion(ctx.user, ctx.require_device(), _application_id(ctx),
+    app = await _service(ctx).request_completion(ctx.user, ctx.require_device(), record_id(ctx, "application_id", "an application"),
                                                   _record(body), _grants(body), body.int("due_at"))
     return await _step_answer(ctx, app, "completion_requested")
 
@@ -242,7 +200,7 @@ async def request_completion(ctx: Ctx) -> Response:
 async def supplement(ctx: Ctx) -> Response:
     """(the citizen) What was asked for: text and attachments, sealed."""
     body = await _body(ctx)
-    app = await _service(ctx).supplement(ctx.user, ctx.require_device(), _application_id(ctx), _record(body),
+    app = await _service(ctx).supplement(ctx.user, ctx.require_device(), record_id(ctx, "application_id", "an application"), _record(body),
                                          _grants(body), _blobs(body))
     return await _step_answer(ctx, app, "supplemented")
 
@@ -251,7 +209,7 @@ async def supplement(ctx: Ctx) -> Response:
 async def record_decision(ctx: Ctx) -> Response:
     """(staff) The decision (beslut), sealed."""
     body = await _body(ctx)
-    app = await _service(ctx).decide(ctx.user, ctx.require_device(), _application_id(ctx), _record(body),
+    app = await _service(ctx).decide(ctx.user, ctx.require_device(), record_id(ctx, "application_id", "an application"), _record(body),
                                      _grants(body))
     return await _step_answer(ctx, app, "decided")
 
@@ -260,7 +218,7 @@ async def record_decision(ctx: Ctx) -> Response:
 async def add_grants(ctx: Ctx) -> Response:
     """More readers for a record: the case key, or a citizen's new device."""
     body = await ctx.body()
-    application_id = _application_id(ctx)
+    application_id = record_id(ctx, "application_id", "an application")
     service = _service(ctx)
     added = await service.add_grants(ctx.user, ctx.require_device(), application_id,
                                      ctx.request.path_params["record_id"], _grants(body))

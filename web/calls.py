@@ -11,8 +11,6 @@ from chat.calls import Room, why_closed, window
 from chat.hub import Subscriber
 from chat.model import now_ms
 from chat.policy import Action
-from crypto.encoding import unb64u
-from crypto.errors import MalformedError
 
 from . import frames
 from .frames import FrameError
@@ -47,10 +45,7 @@ class CallFrames:
     async def _on_call_signal(self, frame: dict[str, Any], ref: str | None) -> None:
         if not self.signals.take():
             raise FrameError("rate_limited", "too many call signals; slow down", ref)
-        try:
-            raw = unb64u(frame["env"])
-        except MalformedError:
-            raise FrameError("invalid_field", "env must be base64url without padding", ref) from None
+        raw = frames.envelope_bytes(frame, ref)
         target = await self.services.calls.signal(self.sub, frame["case_id"], frame["booking_id"], frame["to"], raw)
         target.outbox.offer(frames.call_signal_frame(frame["case_id"], frame["booking_id"], self.sub.user.id,
                                                      self.sub.device_id, frame["env"]))

@@ -11,7 +11,8 @@ from typing import Any
 
 from chat.model import ReceiptMarks, StoredMessage
 from chat.policy import Action
-from crypto.encoding import b64u
+from crypto.encoding import b64u, unb64u
+from crypto.errors import MalformedError
 
 CASE_ID_MAX = 64
 MAX_CURSORS = 500
@@ -45,6 +46,7 @@ REF = _str(64, required=False)
 CASE = _str(CASE_ID_MAX)
 ENV = _str(96 * 1024)  # base64url of an envelope of at most 64 KiB
 DEVICE_ID = _str(22)
+ENTRY_ID = _str(22)
 # Frame type -> (fields, the policy action that decides it).
 CLIENT_FRAMES: dict[str, tuple[dict[str, Field], Action]] = {
     "send": ({"ref": REF, "env": ENV}, Action.CASE_WRITE),
@@ -59,6 +61,9 @@ CLIENT_FRAMES: dict[str, tuple[dict[str, Field], Action]] = {
     "call.signal": ({"ref": REF, "case_id": CASE, "booking_id": _int(), "to": DEVICE_ID, "env": ENV},
                     Action.CALL_JOIN),
     "call.hangup": ({"ref": REF, "case_id": CASE, "booking_id": _int()}, Action.CALL_JOIN),
+    # A journal draft shared live (chat/journal_live.py): snapshots are envelopes, relayed and never stored.
+    "journal.live": ({"ref": REF, "case_id": CASE, "entry_id": ENTRY_ID, "env": ENV}, Action.JOURNAL_WRITE),
+    "journal.live_end": ({"ref": REF, "case_id": CASE, "entry_id": ENTRY_ID}, Action.JOURNAL_WRITE),
 }
 
 
@@ -102,6 +107,14 @@ def _check_cursors(cursors: dict[str, Any], ref: str | None) -> None:
     for case_id, seq in cursors.items():
         if not case_id or len(case_id) > CASE_ID_MAX or type(seq) is not int or not 0 <= seq <= SEQ_MAX:
             raise FrameError("invalid_field", "cursors maps case ids to the last seq held", ref)
+
+
+def envelope_bytes(frame: dict[str, Any], ref: str | None) -> bytes:
+    """The frame's `env` (a message, a call's signal, a draft's snapshot) as bytes."""
+    try:
+        return unb64u(frame["env"])
+    except MalformedError:
+        raise FrameError("invalid_field", "env must be base64url without padding", ref) from None
 
 
 def dump(frame: dict[str, Any]) -> str:
@@ -148,6 +161,21 @@ def application_frame(application_id: str, case_id: str, unit_id: str, status: s
     """An application's status changed (docs/applications.md): metadata only, the content stays sealed."""
     return dump({"t": "application", "application_id": application_id, "case_id": case_id, "unit_id": unit_id,
                  "status": status, "what": what, "at": at})
+
+
+def journal_frame(case_id: str, entry_id: str | None, what: str, at: int) -> str:
+    """Something changed in a case's documentation (docs/documentation.md): metadata only; pages reload."""
+    return dump({"t": "journal", "case_id": case_id, "entry_id": entry_id, "what": what, "at": at})
+
+
+def journal_live_frame(case_id: str, entry_id: str, from_user: str, from_device: str, env: str) -> str:
+    """The newest snapshot of a draft shared live: an envelope under the case key, to be checked and opened."""
+    return dump({"t": "journal.live", "case_id": case_id, "entry_id": entry_id, "from_user": from_user,
+                 "from_device": from_device, "env": env})
+
+
+def journal_live_end_frame(case_id: str, entry_id: str, reason: str) -> str:
+    return dump({"t": "journal.live_end", "case_id": case_id, "entry_id": entry_id, "reason": reason})
 
 
 KEYS_PENDING = dump({"t": "keys", "what": "pending"})

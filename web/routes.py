@@ -397,5 +397,5 @@ async def health(ctx: Ctx) -> Response:
     return JSONResponse({"ok": True, "connections": ctx.services.hub.connection_count()})
 
 
-from . import application_routes, booking_routes  # noqa: E402,F401  (register their routes, beside these)
+from . import application_routes, booking_routes, journal_routes  # noqa: E402,F401  (register their routes, beside these)
 from . import calls  # noqa: E402,F401  (registers the video call's route)

@@ -16,8 +16,6 @@ from chat.errors import SamtalError
 from chat.hub import FrameKey, Outbox, Subscriber
 from chat.model import Ack, Case, User, now_ms
 from chat.policy import Action
-from crypto.encoding import unb64u
-from crypto.errors import MalformedError
 
 from . import frames
 from .calls import CallFrames
@@ -130,6 +128,10 @@ class Connection(CallFrames):
                 await self.leave_calls()
             except Exception:  # noqa: BLE001 (the connection must still be closed down)
                 log.exception("leaving the calls of a closed connection failed")
+            try:
+                await self.services.journal.connection_closed(self.sub)  # its drafts are no longer shared live
+            except Exception:  # noqa: BLE001 (the connection must still be closed down)
+                log.exception("ending the live drafts of a closed connection failed")
             self.sub.outbox.close()
             await asyncio.wait({self.writer})
         if self.sub.outbox.overflowed:
@@ -201,10 +203,7 @@ class Connection(CallFrames):
         if not self.sends.take():
             self.reply(frames.error_frame("rate_limited", "too many messages; slow down", ref))
             return
-        try:
-            raw = unb64u(frame["env"])
-        except MalformedError:
-            raise FrameError("invalid_field", "env must be base64url without padding", ref) from None
+        raw = frames.envelope_bytes(frame, ref)
         await self.in_flight.acquire()  # back-pressure: at most SENDS_IN_FLIGHT uncommitted sends
         try:
             committed = await self.services.messages.submit(self.user, self.device_id, raw, origin=self.sub)
@@ -245,6 +244,18 @@ class Connection(CallFrames):
 
     async def _on_unwatch(self, frame: dict[str, Any], ref: str | None) -> None:
         self.services.hub.unwatch(self.sub, frame["case_id"])
+        self.reply(frames.dump({"t": "ok", "ref": ref}))
+
+    async def _on_journal_live(self, frame: dict[str, Any], ref: str | None) -> None:
+        """A snapshot of the sender's own draft, shared live (chat/journal.py): checked, kept, relayed."""
+        if not self.sends.take():
+            raise FrameError("rate_limited", "too many draft snapshots; slow down", ref)
+        await self.services.journal.share(self.sub, frame["case_id"], frame["entry_id"],
+                                          frames.envelope_bytes(frame, ref), frame["env"])
+        self.reply(frames.dump({"t": "ok", "ref": ref}))
+
+    async def _on_journal_live_end(self, frame: dict[str, Any], ref: str | None) -> None:
+        await self.services.journal.stop_sharing(self.sub, frame["case_id"], frame["entry_id"])
         self.reply(frames.dump({"t": "ok", "ref": ref}))
 
     async def _readable(self, case_id: str) -> Case:
