@@ -9,7 +9,6 @@ Swedish and English, and the database holds nothing of what was typed."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import pytest
 from tests.conftest import RunningServer, server_fixture
 from tests.helpers import CASE_DANA
 from tests.test_browser_app import DESKTOP, PHONE, Person
+from tests.test_browser_applications import anna, dana  # noqa: F401 (fixtures: Anna at a desk, Dana on a phone)
 from tests.test_browser_pages import axe, browser, check  # noqa: F401 (fixtures)
 from tests.test_browser_staff_pages import signed_in
 
@@ -39,20 +39,6 @@ MESSAGE = "Jag har fått ett nytt brev från Försäkringskassan om bostadsbidra
 PDF = b"%PDF-1.4\n% uppsagning Ekbacken\n"
 TYPED = [TITLE, FIRST, SECOND.strip(), COMMENT, DISPUTE, RESPONSE, CORRECTED, REASON, SUPPLEMENT, MESSAGE,
          "uppsagning Ekbacken"]
-
-
-@pytest.fixture(scope="module")
-def dana(browser, server) -> Iterator[Person]:  # type: ignore[no-untyped-def]
-    person = signed_in(browser, server, "Dana Karlsson", "/cases", options=PHONE)
-    yield person
-    person.page.context.close()
-
-
-@pytest.fixture(scope="module")
-def anna(browser, server) -> Iterator[Person]:  # type: ignore[no-untyped-def]
-    person = signed_in(browser, server, "Anna Lind", "/inbox")
-    yield person
-    person.page.context.close()
 
 
 def entry(person: Person, text: str) -> Any:

@@ -2,6 +2,7 @@
 // from what this device decrypted (the published entries with every version, supplements, disputes and
 // answers, the case's messages, the citizen's applications in the case) and handed over as a download. The
 // document is built as elements (no HTML strings) and serialised; it has no script, only a small style.
+import { api } from "./api.js";
 import { ApplicationClient, statusText, timeline } from "./applications.js";
 import { h } from "./dom.js";
 import { fileSize, fullTime, isoTime } from "./format.js";
@@ -84,9 +85,10 @@ export async function buildFile(app, journal) {
     body);
 }
 
-/** Make the document and offer it as a download (Blob + a[download]). */
+/** Make the document and offer it as a download (Blob + a[download]); every export is in the audit log first. */
 export async function exportFile(app, journal) {
   const html = await buildFile(app, journal);
+  await api("POST", `/api/cases/${encodeURIComponent(journal.case.id)}/journal/export`, {});
   // XMLSerializer writes the elements and escapes every text; no HTML is ever parsed from a string here.
   const blob = new Blob([`<!doctype html>\n${new XMLSerializer().serializeToString(html)}\n`],
     { type: "text/html;charset=utf-8" });
