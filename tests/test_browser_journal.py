@@ -164,11 +164,14 @@ def test_a_message_is_filed_and_the_citizen_exports_her_file(dana: Person, anna:
     staff.wait_for_url(re.compile(rf".*/inbox/{CASE_DANA}/documentation\?from=\d+$"))
     expect(staff.get_by_label("Anteckning", exact=True)).to_have_value(MESSAGE, timeout=TIMEOUT)
     expect(staff.locator("#editor-source")).to_contain_text("Från meddelande")
-    staff.get_by_label("Synlig för den enskilde").check()
+    expect(staff.get_by_label("Synlig för den enskilde")).not_to_be_checked()  # a harm assessment is never a default
     staff.get_by_role("button", name="Signera", exact=True).click()
     filed = entry(anna, MESSAGE)
-    expect(filed).to_contain_text("Signerad", timeout=TIMEOUT)
+    expect(filed).to_contain_text("Inte synlig för den enskilde", timeout=TIMEOUT)
     expect(filed.get_by_role("link", name="Från meddelande")).to_have_attribute("href", f"/inbox/{CASE_DANA}")
+    filed.get_by_role("button", name="Publicera för den enskilde").click()
+    expect(filed).to_contain_text("Synlig för den enskilde sedan", timeout=TIMEOUT)
+    expect(filed.get_by_role("button", name="Publicera för den enskilde")).to_have_count(0)
 
     dana.goto(f"/cases/{CASE_DANA}/documentation")
     expect(entry(dana, MESSAGE)).to_be_visible(timeout=TIMEOUT)

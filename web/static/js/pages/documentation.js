@@ -73,10 +73,18 @@ async function reload() {
   if (!(view.live || []).some((l) => l.entry_id === live.entryId)) hideLive();
 }
 
+// What the unit did, said once to screen reader users when the page has drawn it.
+const UNIT_ACTS = {
+  published: () => t("An entry was shared with you."), corrected: () => t("An entry was corrected."),
+  response: () => t("The unit answered what you marked as incorrect."),
+};
+
 let reloading = null;
-function reloadSoon() {
+function reloadSoon(what = null) {
   clearTimeout(reloading);
-  reloading = setTimeout(() => reload().catch((error) => status("documentation-status", explain(error), "error")), 150);
+  reloading = setTimeout(() => reload().then(() => {
+    if (UNIT_ACTS[what]) announce(UNIT_ACTS[what]());
+  }).catch((error) => status("documentation-status", explain(error), "error")), 150);
 }
 
 async function act(work, done, entryId = null) {
@@ -181,7 +189,7 @@ async function main() {
     if (event.detail.case_id === caseId && event.detail.entry_id === live.entryId) hideLive();
   });
   app.live.addEventListener("journal", (event) => {
-    if (event.detail.case_id === caseId) reloadSoon();
+    if (event.detail.case_id === caseId) reloadSoon(event.detail.what);
   });
   await reload();
   newSupplementForm();

@@ -83,10 +83,18 @@ async function reload() {
   if (editor.mode !== "new" && !open) resetEditor(); // deleted or signed elsewhere
 }
 
+// What the citizen did, said once to screen reader users when the page has drawn it.
+const CITIZEN_ACTS = {
+  comment: () => t("The citizen commented on the draft."), dispute: () => t("The citizen marked an entry as incorrect."),
+  supplement: () => t("The citizen sent a supplement."),
+};
+
 let reloading = null;
-function reloadSoon() {
+function reloadSoon(what = null) {
   clearTimeout(reloading);
-  reloading = setTimeout(() => reload().catch((error) => status("journal-status", explain(error), "error")), 150);
+  reloading = setTimeout(() => reload().then(() => {
+    if (CITIZEN_ACTS[what]) announce(CITIZEN_ACTS[what]());
+  }).catch((error) => status("journal-status", explain(error), "error")), 150);
 }
 
 // -- the editor --------------------------------------------------------------------------------------------
@@ -295,7 +303,7 @@ async function main() {
   app.live.addEventListener("ready", watch);
   if (app.live.online) watch();
   app.live.addEventListener("journal", (event) => {
-    if (event.detail.case_id === caseId) reloadSoon();
+    if (event.detail.case_id === caseId) reloadSoon(event.detail.what);
   });
   byId("editor").addEventListener("submit", onSign);
   byId("save-draft").addEventListener("click", onSaveDraft);
