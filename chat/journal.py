@@ -161,6 +161,15 @@ class Journal:
         return JournalView(case, await self.store.current_case_epoch(case.id), devices, entries, versions, remarks,
                            usable, self.live.of_case(case.id))
 
+    async def export(self, user: User, case_id: str) -> Case:
+        """The citizen exports their file (Exportera min akt, made in their browser from what it can open). The
+        server sees no content; it only checks that this is the case's citizen, for the audit row (DOMAIN rule 7:
+        every export is logged)."""
+        case = await self._case(user, case_id, Action.JOURNAL_READ)
+        if user.id != case.citizen_id:
+            raise Forbidden("the citizen exports their own file", code="forbidden")
+        return case
+
     # -- entries ----------------------------------------------------------------------------------------------
     async def create(self, user: User, device_id: str, case_id: str, raw: bytes, grants: Sequence[GrantUpload],
                      sign: bool, publish: bool, source_seq: int | None) -> tuple[Entry, bool]:
@@ -338,11 +347,14 @@ class Journal:
         return draft
 
     async def stop_sharing(self, sub: Subscriber, case_id: str, entry_id: str) -> None:
-        case = await self._case(sub.user, case_id, Action.JOURNAL_WRITE)
-        draft = self.live.end(case.id, entry_id, sub)
-        if draft is not None:
-            await self._audit_end(draft, "stopped")
-            self.fanout.live_end(case, entry_id, "stopped")
+        """End this connection's share. Its own share ends even if its person may no longer write in the case
+        (reassigned meanwhile); without one, the frame is decided as journal.write (a citizen is refused)."""
+        draft = self.live.end(case_id, entry_id, sub)
+        if draft is None:
+            await self._case(sub.user, case_id, Action.JOURNAL_WRITE)
+            return
+        await self._audit_end(draft, "stopped")
+        self.fanout.live_end(draft.case, entry_id, "stopped")
 
     async def connection_closed(self, sub: Subscriber) -> None:
         for draft in self.live.of_connection(sub):

@@ -159,6 +159,15 @@ async def test_draft_sign_correct_publish_dispute_and_supplement(login, server: 
     assert version(entry, 1)["signed_at"] is not None and entry["published_at"] is None
     assert find((await journal(dana))["entries"], entry_id) is None  # signed is not yet published
 
+    # Signing the saved draft as it is (the same record) works too: nothing to re-seal.
+    other_id = await draft(anna, "Annan", "text")
+    _, same = await upload_body(anna, "journal.entry", entry_body("Samma", "text"), False)
+    other = (await anna.transport.call("POST", f"/api/cases/{CASE_DANA}/journal", request(same)))["entry"]
+    record_id = other["versions"][0]["record_id"]
+    signed_same = (await anna.transport.call("POST", f"/api/journal/{other['id']}/sign", request(same)))["entry"]
+    assert signed_same["status"] == "signed" and [v["record_id"] for v in signed_same["versions"]] == [record_id]
+    await anna.transport.call("DELETE", f"/api/journal/{other_id}")
+
     # Signed: the code refuses a change, and so does the database.
     _, late = await upload_body(anna, "journal.entry", entry_body("x", "y"), False)
     for method, path in (("PUT", "draft"), ("POST", "sign")):
@@ -318,8 +327,10 @@ async def test_a_draft_shared_live_reaches_the_citizen_and_a_late_reader(login, 
 
         # Refused: an envelope of another case, bytes that are no envelope, and a citizen sharing.
         other = await snapshot(anna, entry_id, "x", case_id=CASE_ERIK)
+        raw = bytearray(unb64u(await snapshot(anna, entry_id, "x")))
+        raw[-1] ^= 1  # the signature no longer holds
         for bad, code in ((other, "invalid_field"), (b64u(b"\x01nope"), "malformed_envelope"),
-                          ("not base64!", "invalid_field")):
+                          ("not base64!", "invalid_field"), (b64u(bytes(raw)), "bad_signature")):
             with pytest.raises(ClientError) as error:
                 await staff_socket.request({"t": "journal.live", "case_id": CASE_DANA, "entry_id": entry_id,
                                             "env": bad})
@@ -327,6 +338,9 @@ async def test_a_draft_shared_live_reaches_the_citizen_and_a_late_reader(login, 
         with pytest.raises(ClientError) as error:
             await citizen_socket.request({"t": "journal.live", "case_id": CASE_DANA, "entry_id": entry_id,
                                           "env": env})
+        assert error.value.code == "forbidden"
+        with pytest.raises(ClientError) as error:
+            await citizen_socket.request({"t": "journal.live_end", "case_id": CASE_DANA, "entry_id": entry_id})
         assert error.value.code == "forbidden"
 
         # Signing ends the share, for everyone watching.
@@ -383,6 +397,21 @@ async def test_an_entry_filed_from_a_message_names_it(login):
                                        request(body, source_seq=ack["seq"])))["entry"]
     assert (entry["id"], entry["source_seq"]) == (entry_id, ack["seq"])
     assert find((await journal(anna))["entries"], entry_id)["source_seq"] == ack["seq"]  # type: ignore[index]
+
+
+async def test_the_citizens_export_is_logged(login):
+    dana, anna, erik, greta = await login("dana"), await login("anna"), await login("erik"), await login("greta")
+    response = await dana.transport.http.post(f"/api/cases/{CASE_DANA}/journal/export", json={},
+                                              headers={"x-samtal-device": dana.device_id})
+    assert response.status_code == 204
+    rows = [r for r in await audit_rows(greta) if r["action"] == "journal.exported"]
+    assert rows and (rows[-1]["actor"], rows[-1]["case_id"], rows[-1]["unit_id"]) == ("dana", CASE_DANA, UNIT)
+    for other in (anna, erik):  # staff do not export the citizen's file; nor does another citizen
+        refused_export = await other.transport.http.post(f"/api/cases/{CASE_DANA}/journal/export", json={})
+        assert (refused_export.status_code, refused_export.json()["code"]) == (403, "forbidden")
+    form = await dana.transport.http.post(f"/api/cases/{CASE_DANA}/journal/export", content=b"x",
+                                          headers={"content-type": "application/x-www-form-urlencoded"})
+    assert (form.status_code, form.json()["code"]) == (400, "unsupported_media_type")
 
 
 # -- who may do what ------------------------------------------------------------------------------------------------

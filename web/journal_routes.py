@@ -165,6 +165,15 @@ async def get_journal(ctx: Ctx) -> Response:
     return JSONResponse(await journal_view(ctx, view))
 
 
+@api("/api/cases/{case_id}/journal/export", "POST", action=Action.JOURNAL_READ)
+async def record_export(ctx: Ctx) -> Response:
+    """(the citizen) Their browser is about to offer their file as a download: audited, as every export is."""
+    await ctx.body()  # `{}`: a JSON body, so that no cross-site form can log an export
+    case = await _service(ctx).export(ctx.user, ctx.request.path_params["case_id"])
+    await _audit(ctx, "journal.exported", case, device=ctx.device_id)
+    return Response(status_code=204)
+
+
 @api("/api/cases/{case_id}/journal", "POST", action=Action.JOURNAL_WRITE)
 async def create_entry(ctx: Ctx) -> Response:
     """A new entry: a draft, or `sign`ed at once, and `publish`ed too (with a grant to the case's key)."""
