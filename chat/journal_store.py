@@ -12,6 +12,7 @@ from typing import Any
 
 from .application_store import Grant, NewRecord
 from .errors import Conflict, InvalidInput, NotFound
+from .sqlite_writer import SqliteWriter
 
 UNATTACHED_BLOB_MS = 24 * 3600 * 1000  # an attachment no supplement named is removed after a day
 MAX_STAGED_BLOBS = 40  # per person and case, before the supplement that names them
@@ -85,7 +86,7 @@ def _remark(r: Any) -> Remark:
 
 
 class JournalStore:
-    def __init__(self, writer: Any) -> None:
+    def __init__(self, writer: SqliteWriter) -> None:
         self.writer = writer
 
     async def _run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
