@@ -160,8 +160,10 @@ def test_a_message_is_filed_and_the_citizen_exports_her_file(dana: Person, anna:
     expect(dana.message(MESSAGE).locator(".state")).to_have_text(re.compile("Skickat|Levererat|Läst"), timeout=TIMEOUT)
 
     anna.open_conversation(f"/inbox/{CASE_DANA}")
-    anna.message(MESSAGE).get_by_role("link", name="Journalför").click()
-    staff.wait_for_url(re.compile(rf".*/inbox/{CASE_DANA}/documentation\?from=\d+$"))
+    file_it = anna.message(MESSAGE).get_by_role("link", name="Journalför")
+    expect(file_it).to_have_attribute("href", re.compile(rf"^/inbox/{CASE_DANA}/documentation\?from=\d+$"))
+    file_it.click()
+    staff.wait_for_url(re.compile(rf".*/inbox/{CASE_DANA}/documentation(\?from=\d+)?$"))
     expect(staff.get_by_label("Anteckning", exact=True)).to_have_value(MESSAGE, timeout=TIMEOUT)
     expect(staff.locator("#editor-source")).to_contain_text("Från meddelande")
     expect(staff.get_by_label("Synlig för den enskilde")).not_to_be_checked()  # a harm assessment is never a default

@@ -318,7 +318,10 @@ async function main() {
   await reload();
   setMode("new");
   const from = Number(new URLSearchParams(location.search).get("from"));
-  if (Number.isInteger(from) && from > 0) await prefillFromMessage(from);
+  if (Number.isInteger(from) && from > 0) {
+    history.replaceState({}, "", location.pathname); // a reload later must not start the same draft again
+    await prefillFromMessage(from);
+  }
 }
 
 main().catch((error) => status("setup-status", explain(error), "error"));
