@@ -16,8 +16,9 @@ import pytest
 
 from tests.conftest import RunningServer, server_fixture
 from tests.helpers import CASE_DANA
-from tests.test_browser_app import DESKTOP, PHONE, Person
+from tests.test_browser_app import DESKTOP, PHONE, Person, sign_in
 from tests.test_browser_applications import anna, dana  # noqa: F401 (fixtures: Anna at a desk, Dana on a phone)
+from tests.test_browser_call import TamperingRelay, flip_signature
 from tests.test_browser_pages import axe, browser, check  # noqa: F401 (fixtures)
 from tests.test_browser_staff_pages import signed_in
 
@@ -36,9 +37,11 @@ CORRECTED = "Dana berättade att hyresvärden har sagt upp kontraktet från augu
 REASON = "Fel månad enligt brevet"
 SUPPLEMENT = "Här är brevet om uppsägningen från Ekbackens bostäder"
 MESSAGE = "Jag har fått ett nytt brev från Försäkringskassan om bostadsbidraget"
+LIVE_TITLE = "Anteckning från hembesöket"
+LIVE_TEXT = "Lägenheten var städad och barnen var hemma"
 PDF = b"%PDF-1.4\n% uppsagning Ekbacken\n"
 TYPED = [TITLE, FIRST, SECOND.strip(), COMMENT, DISPUTE, RESPONSE, CORRECTED, REASON, SUPPLEMENT, MESSAGE,
-         "uppsagning Ekbacken"]
+         "uppsagning Ekbacken", LIVE_TITLE, LIVE_TEXT]
 
 
 def entry(person: Person, text: str) -> Any:
@@ -128,6 +131,43 @@ def test_live_draft_sign_dispute_answer_and_correct(dana: Person, anna: Person, 
     expect(on_phone.locator("details.earlier-version")).to_contain_text(FIRST + SECOND)
     check(dana, axe)
     assert dana.errors == [] and anna.errors == []
+
+
+def test_a_live_draft_that_does_not_verify_is_never_shown(browser: Any, server: RunningServer, dana: Person,
+                                                          anna: Person) -> None:
+    """A relay that changes the signature of the snapshots it passes on (a dishonest server): that phone shows
+    nothing of the draft and says so, while Dana's other phone, on an honest connection, shows it."""
+    relay = TamperingRelay(flip_signature, "journal.live")
+    context = browser.new_context(locale="sv-SE", **PHONE)
+    context.route_web_socket(re.compile(r".*/ws\?.*"), relay)
+    try:
+        page = context.new_page()
+        sign_in(page, server, "Dana Karlsson")
+        tampered = Person(page, server)
+        tampered.open_conversation(f"/cases/{CASE_DANA}")  # this new device has been given the case key
+        tampered.goto(f"/cases/{CASE_DANA}/documentation")
+        expect(entry(tampered, CORRECTED)).to_be_visible(timeout=TIMEOUT)
+        dana.goto(f"/cases/{CASE_DANA}/documentation")
+        expect(entry(dana, CORRECTED)).to_be_visible(timeout=TIMEOUT)
+
+        staff = anna.page
+        staff.get_by_label("Rubrik").fill(LIVE_TITLE)
+        staff.get_by_label("Anteckning", exact=True).fill(LIVE_TEXT)
+        staff.get_by_role("button", name="Dela live").click()
+        expect(dana.page.locator("#live-text")).to_have_text(LIVE_TEXT, timeout=TIMEOUT)
+        expect(page.locator("#live-panel[data-refused]")).to_have_count(1, timeout=TIMEOUT)
+        expect(page.locator("#live-panel")).to_be_hidden()
+        expect(page.locator("#documentation-status")).to_have_text(
+            "Ett utkast från din handläggare kunde inte verifieras och visades inte.")
+        assert relay.changed >= 1
+        assert LIVE_TEXT not in page.content()
+
+        staff.get_by_role("button", name="Ta bort utkastet").click()
+        expect(dana.page.locator("#live-panel")).to_be_hidden(timeout=TIMEOUT)
+        expect(entry(anna, LIVE_TITLE)).to_have_count(0)
+        assert tampered.errors == [] and anna.errors == []
+    finally:
+        context.close()
 
 
 def test_a_supplement_with_a_file_reaches_the_caseworker(dana: Person, anna: Person, tmp_path: Path,

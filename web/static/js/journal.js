@@ -215,7 +215,8 @@ export class JournalClient extends ApplicationClient {
   /**
    * Check and open a live draft (a relayed frame, or one of the journal's `live` list): the checks of a stored
    * message, made for this entry, from a member of the unit's staff (not the citizen). Returns
-   * {entryId, rev, title, text, by}, or null for a snapshot older than one shown (or one that fails a check).
+   * {entryId, rev, title, text, by}; {refused: why} for one that fails a check (nothing of it may be shown);
+   * null for a snapshot older than one shown.
    */
   async openLive(caseView, { entry_id: entryId, env, from_user: from, by }) {
     const sender = from || by;
@@ -226,12 +227,12 @@ export class JournalClient extends ApplicationClient {
         seq: null, stored_at: null });
     } catch (error) {
       if (error instanceof ApiError) throw error;
-      return null;
+      return { refused: error?.message || "does not verify" };
     }
     const { body } = opened;
     if (sender === caseView.citizen || body?.type !== LIVE_TYPE || body.entry !== entryId || !Number.isInteger(body.rev)
         || typeof body.text !== "string" || typeof body.title !== "string") {
-      return null;
+      return { refused: "not a draft of this entry from the unit" };
     }
     if (body.rev <= (this._liveRevs.get(entryId) ?? -1)) return null;
     this._liveRevs.set(entryId, body.rev);

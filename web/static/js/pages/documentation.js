@@ -107,6 +107,13 @@ async function showLive(frame) {
   if (!frame.env) return;
   const draft = await client.openLive(view.caseView, frame);
   if (!draft) return;
+  if (draft.refused) {
+    // A dishonest server (or a broken one) could relay anything: what does not verify is never shown.
+    const panel = byId("live-panel");
+    panel.dataset.refused = String(Number(panel.dataset.refused || 0) + 1);
+    status("documentation-status", t("A draft from your caseworker could not be verified and was not shown."), "error");
+    return;
+  }
   const first = live.entryId !== draft.entryId;
   live.entryId = draft.entryId;
   byId("live-title").textContent = draft.title;
