@@ -223,10 +223,12 @@ def test_a_message_is_filed_and_the_citizen_exports_her_file(dana: Person, anna:
     download.value.save_as(saved)
     assert download.value.suggested_filename.startswith(f"akt-{CASE_DANA}-")
     document = saved.read_text(encoding="utf-8")
-    for text in (CORRECTED, MESSAGE, RESPONSE, SUPPLEMENT, "Version 1 (ersatt)"):
+    for text in (CORRECTED, MESSAGE, RESPONSE, SUPPLEMENT, "uppsagning.pdf", "Version 1 (ersatt)"):
         assert text in document, text
     assert "<script" not in document
     expect(citizen.locator("#export-status")).to_contain_text("Dokumentet är nedladdat")
+    # The page fits the phone: no entry title or message widens it.
+    assert citizen.evaluate("document.scrollingElement.scrollWidth") <= 360
     assert dana.errors == [] and anna.errors == []
 
     for path in server.database_files:
