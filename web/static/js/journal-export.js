@@ -11,14 +11,15 @@ import { entryArticle, journalOpener, remarkItem } from "./journal-view.js";
 import { textOf } from "./forms/engine.js";
 import { renderAnswers } from "./forms/render.js";
 
+// No "<", ">" or "&" in it: the serialiser escapes text, and a style element's text is not unescaped.
 const STYLE = `
 body { font: 1rem/1.5 system-ui, sans-serif; color: #1c1f24; max-width: 48rem; margin: 2rem auto; padding: 0 1rem; }
 h1, h2, h3 { line-height: 1.25; } h2 { border-bottom: 1px solid #c9d0da; padding-bottom: .25rem; margin-top: 2rem; }
 .muted, time { color: #4a5361; } .record-text { white-space: pre-wrap; }
 article, .journal-remark, .message { border: 1px solid #c9d0da; border-radius: .5rem; padding: .75rem 1rem; margin: .75rem 0; }
 .badge { display: inline-block; border: 1px solid #4a5361; border-radius: 1rem; padding: 0 .5rem; margin-right: .25rem; font-size: .9rem; }
-ol, ul { padding-left: 1.25rem; } details > summary { font-weight: 600; } dt { font-weight: 600; }
-@media print { body { margin: 0; max-width: none; } details { display: block; } article, .message { break-inside: avoid; } }
+ol, ul { padding-left: 1.25rem; } summary, dt { font-weight: 600; }
+@media print { body { margin: 0; max-width: none; } article, .message { break-inside: avoid; } }
 `;
 
 const when = (ms) => h("time", { datetime: isoTime(ms), text: fullTime(ms) });
@@ -80,6 +81,7 @@ export async function buildFile(app, journal) {
     ...messagesPart(caseView, messages, app.me.user),
     ...await applicationsPart(app.session, caseView.id));
   for (const el of body.querySelectorAll("[tabindex]")) el.removeAttribute("tabindex");
+  for (const el of body.querySelectorAll("details")) el.open = true; // earlier versions are read, and printed, too
   return h("html", { lang },
     h("head", {}, h("meta", { charset: "utf-8" }), h("title", { text: `${title} – Samtal` }), h("style", { text: STYLE })),
     body);
