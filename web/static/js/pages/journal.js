@@ -21,7 +21,6 @@ let view = null;
 let editor = { mode: "new", entryId: null, entry: null, source: null };
 const sharing = { entryId: null, rev: 0, timer: null };
 
-const field = (id) => byId(id);
 
 // -- the list ----------------------------------------------------------------------------------------------
 function respondForm(dispute) {
@@ -99,8 +98,8 @@ function reloadSoon(what = null) {
 
 // -- the editor --------------------------------------------------------------------------------------------
 function fields() {
-  return { title: field("entry-title").value.trim(), text: field("entry-text").value.trim(),
-    reason: editor.mode === "correct" ? field("entry-reason").value.trim() : "", source: editor.source };
+  return { title: byId("entry-title").value.trim(), text: byId("entry-text").value.trim(),
+    reason: editor.mode === "correct" ? byId("entry-reason").value.trim() : "", source: editor.source };
 }
 
 /** The error summary: each problem a link to its field; focus goes to the summary. */
@@ -145,10 +144,10 @@ function startEditing(mode, entry) {
   if (sharing.entryId && sharing.entryId !== entry.id) stopSharing();
   setMode(mode, entry);
   const body = latest(view, entry).body || { title: "", text: "" };
-  field("entry-title").value = body.title;
-  field("entry-text").value = body.text;
-  field("entry-reason").value = "";
-  field("entry-visible").checked = false;
+  byId("entry-title").value = body.title;
+  byId("entry-text").value = body.text;
+  byId("entry-reason").value = "";
+  byId("entry-visible").checked = false;
   byId("editor-heading").focus();
 }
 
@@ -156,8 +155,11 @@ function resetEditor() {
   if (sharing.entryId) stopSharing();
   editor.source = null;
   setMode("new");
-  for (const id of ["entry-title", "entry-text", "entry-reason"]) field(id).value = "";
-  field("entry-visible").checked = false;
+  for (const id of ["entry-title", "entry-text", "entry-reason"]) {
+    byId(id).value = "";
+    fieldError(id, "");
+  }
+  byId("entry-visible").checked = false;
   byId("editor-errors").hidden = true;
 }
 
@@ -207,7 +209,7 @@ async function onSaveDraft() {
 async function onSign(event) {
   event.preventDefault();
   if (!validate()) return;
-  const publish = editor.mode !== "correct" && field("entry-visible").checked;
+  const publish = editor.mode !== "correct" && byId("entry-visible").checked;
   const { mode, entryId, entry } = editor;
   const f = fields();
   const id = mode === "new" ? newRecordId() : entryId;
@@ -246,7 +248,7 @@ async function sendSnapshot() {
   if (!sharing.entryId) return;
   sharing.rev += 1;
   try {
-    await client.sendLive(view.caseView, sharing.entryId, sharing.rev, field("entry-title").value, field("entry-text").value);
+    await client.sendLive(view.caseView, sharing.entryId, sharing.rev, byId("entry-title").value, byId("entry-text").value);
     status("live-state", t("Shared live: the citizen sees what you write and can comment."));
   } catch (error) {
     status("live-state", t("The draft could not be shared just now: %(why)s", { why: explain(error) }), "error");
@@ -289,8 +291,8 @@ async function prefillFromMessage(seq) {
   const message = await app.session.open(view.caseView, item);
   const who = message.sender === view.caseView.citizen ? view.caseView.citizen_name || message.sender : t("the unit");
   editor.source = { seq, msg_id: message.msgId };
-  field("entry-title").value = t("Message from %(name)s, %(time)s", { name: who, time: fullTime(message.sentAt) });
-  field("entry-text").value = message.body?.text || message.body?.name || "";
+  byId("entry-title").value = t("Message from %(name)s, %(time)s", { name: who, time: fullTime(message.sentAt) });
+  byId("entry-text").value = message.body?.text || message.body?.name || "";
   byId("editor-source-time").textContent = fullTime(message.sentAt);
   byId("editor-source").hidden = false;
   byId("editor-heading").focus();
@@ -313,7 +315,7 @@ async function main() {
     byId("editor-heading").focus();
   });
   byId("share-live").addEventListener("click", () => (sharing.entryId ? stopSharing() : startSharing()));
-  for (const id of ["entry-title", "entry-text"]) field(id).addEventListener("input", typed);
+  for (const id of ["entry-title", "entry-text"]) byId(id).addEventListener("input", typed);
   addEventListener("pagehide", () => stopSharing());
   await reload();
   setMode("new");
