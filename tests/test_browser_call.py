@@ -172,11 +172,12 @@ def test_a_protected_identitys_call_without_a_relay_is_not_offered(browser, serv
 
 
 class TamperingRelay:
-    """Stands in for a dishonest server between a browser and Samtal: every call.signal frame it passes to
-    the browser is first changed by `tamper`."""
+    """Stands in for a dishonest server between a browser and Samtal: every frame of `frame_type` (call.signal
+    unless told) it passes to the browser is first changed by `tamper`."""
 
-    def __init__(self, tamper: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    def __init__(self, tamper: Callable[[dict[str, Any]], dict[str, Any]], frame_type: str = "call.signal") -> None:
         self.tamper = tamper
+        self.frame_type = frame_type
         self.changed = 0
 
     def __call__(self, ws: Any) -> None:
@@ -186,7 +187,7 @@ class TamperingRelay:
 
     def _pass(self, message: str | bytes) -> str | bytes:
         frame = json.loads(message)
-        if frame.get("t") != "call.signal":
+        if frame.get("t") != self.frame_type:
             return message
         self.changed += 1
         return json.dumps(self.tamper(frame))

@@ -86,6 +86,8 @@ PAGES = {
     "apply": Page("apply", N_("Apply"), "citizen", ("citizen",)),
     "application": Page("application", N_("My application"), "citizen", ("citizen",)),
     "applications": Page("applications", N_("Applications"), "staff", ("caseworker", "supervisor", "unit_admin")),
+    "journal": Page("journal", N_("Documentation"), "staff", ("caseworker", "supervisor", "unit_admin")),
+    "documentation": Page("documentation", N_("My documentation"), "citizen", ("citizen",)),
 }
 
 
@@ -271,7 +273,8 @@ ROUTES = [PageRoute(path, PUBLIC, _page(PAGES[name])) for path, name in [
     ("/cases/{case_id}/booking", "booking"), ("/calendar", "calendar"),
     ("/cases/{case_id}/calls/{booking_id:int}", "call"), ("/settings", "settings"), ("/apply", "apply"),
     ("/apply/{application_id}", "application"), ("/applications", "applications"),
-    ("/applications/{application_id}", "applications")]] + [
+    ("/applications/{application_id}", "applications"), ("/inbox/{case_id}/documentation", "journal"),
+    ("/cases/{case_id}/documentation", "documentation")]] + [
     PageRoute("/static/{path:path}", PUBLIC, static_file),
     PageRoute("/manifest.webmanifest", PUBLIC, manifest),
     PageRoute("/icons/icon-{size:int}.png", PUBLIC, icon),

@@ -9,8 +9,9 @@ import { api, ApiError } from "./api.js";
 import { decryptFrom, encryptFile } from "./attachments.js";
 import { h, icon } from "./dom.js";
 import { fileSize, fullTime, isoTime, shortDate } from "./format.js";
-import { t } from "./i18n.js";
+import { lang, t } from "./i18n.js";
 import { attachmentsOf, finalize } from "./forms/engine.js";
+import { FormView } from "./forms/render.js";
 
 export const STATUS_NAMES = {
   received: () => t("Application received"), assessing: () => t("Being assessed"),
@@ -209,9 +210,14 @@ export class ApplicationClient {
     }
   }
 
+  /** What a view's records belong to: {unit_id, case_id} (the journal's views name it otherwise). */
+  _scope(view) {
+    return view.application;
+  }
+
   /** The raw record key, from the first grant this device can open whose signature holds. */
   async _recordKey(view, recordId) {
-    const app = view.application;
+    const app = this._scope(view);
     for (const g of view.grants.filter((x) => x.record_id === recordId)) {
       const grant = c.unb64u(g.grant);
       const granter = await this.session.deviceKeys(g.granted_by_device);
@@ -311,6 +317,31 @@ export class ApplicationClient {
     }
     return added;
   }
+}
+
+/**
+ * A small form of text and files, drawn by the forms engine (what the citizen adds to an application or to
+ * the documentation): {form: FormView, files()}; each file is encrypted as it is chosen, files() gives the
+ * chosen ones as [{ref, blob}] for client.supplement.
+ */
+export function supplementForm(client, { title, label, help = null, maxLength }, maxBytes) {
+  const text = (s) => ({ sv: s, en: s });
+  const chosen = new Map(); // local id -> {ref, blob}
+  const def = { id: "supplement", version: 1, sections: [{ id: "supplement", title: text(title), fields: [
+    { id: "text", type: "multiline", required: true, max_length: maxLength, label: text(label), ...(help ? { help: text(help) } : {}) },
+    { id: "files", type: "attachment", max_files: 6, label: text(t("Documents")),
+      hint: text(t("Images (PNG, JPEG, WebP, GIF) or PDF. They are encrypted before they are sent.")) },
+  ] }] };
+  const form = new FormView(def, { text: "", files: [] }, {
+    lang, idPrefix: "s", headingLevel: 3, maxBytes,
+    attach: async (file) => {
+      const encrypted = await client.encrypt(file, maxBytes);
+      chosen.set(encrypted.ref.local, encrypted);
+      return encrypted.ref;
+    },
+    detach: (ref) => chosen.delete(ref.local),
+  });
+  return { form, files: () => form.answers.files.map((ref) => chosen.get(ref.local)) };
 }
 
 /** For renderAnswers and the timeline: a button that decrypts one attachment and hands it to the person. */

@@ -231,6 +231,11 @@ export class Conversation {
     const meta = h("p", { class: "meta" },
       h("time", { datetime: isoTime(when), title: fullTime(when), text: shortTime(when) }));
     if (ours) meta.append(h("span", { class: "state" }));
+    if (this.me.role !== "citizen" && item.seq && item.body) {
+      // Journalför: a draft in the case's documentation, from this message (the page opens it by seq).
+      meta.append(h("a", { class: "file-to-journal", text: t("File in the documentation"),
+        href: `/inbox/${encodeURIComponent(this.view.id)}/documentation?from=${item.seq}` }));
+    }
     el.append(meta);
     if (item.el) item.el.replaceWith(el);
     else this._insert(el, item);

@@ -43,6 +43,16 @@ export function status(id, text = "", kind = "") {
   el.dataset.kind = kind;
 }
 
+/** Show a field's error (in the element `<id>-error`) and mark the field invalid, or clear both; true if shown. */
+export function fieldError(id, text) {
+  const el = byId(`${id}-error`);
+  el.hidden = !text;
+  el.textContent = text;
+  if (text) byId(id).setAttribute("aria-invalid", "true");
+  else byId(id).removeAttribute("aria-invalid");
+  return Boolean(text);
+}
+
 /** An icon: decorative, its meaning is always given in words beside it. */
 export function icon(name) {
   return h("span", { class: `icon icon-${name}`, "aria-hidden": "true" });

@@ -4,39 +4,20 @@
 import { announce, byId, status } from "../dom.js";
 import { lang, t } from "../i18n.js";
 import { boot, config, explain } from "../app.js";
-import { ApplicationClient, attachmentOpener, statusText, timeline } from "../applications.js";
+import { ApplicationClient, attachmentOpener, statusText, supplementForm, timeline } from "../applications.js";
 import { textOf } from "../forms/engine.js";
-import { FormView, renderAnswers } from "../forms/render.js";
+import { renderAnswers } from "../forms/render.js";
 
 let app;
 let client;
 let view = null;
-let supplementForm = null;
-let chosen = new Map(); // local id -> {ref, blob} of the supplement's files
-
-// The supplement is a small form of its own, drawn by the same engine as the applications.
-function supplementDefinition() {
-  const text = (s) => ({ sv: s, en: s });
-  return { id: "supplement", version: 1, sections: [{ id: "supplement", title: text(t("Your answer")), fields: [
-    { id: "text", type: "multiline", required: true, max_length: 4000, label: text(t("What do you want to tell the unit?")),
-      help: text(t("Answer what the unit asked for. You can attach documents below.")) },
-    { id: "files", type: "attachment", max_files: 6, label: text(t("Documents")),
-      hint: text(t("Images (PNG, JPEG, WebP, GIF) or PDF. They are encrypted before they are sent.")) },
-  ] }] };
-}
+let supplement = null; // {form, files()}: the answer to a request for more information
 
 function newSupplementForm() {
-  chosen = new Map();
-  supplementForm = new FormView(supplementDefinition(), { text: "", files: [] }, {
-    lang, idPrefix: "s", headingLevel: 3, maxBytes: config.max_attachment_bytes,
-    attach: async (file) => {
-      const encrypted = await client.encrypt(file, config.max_attachment_bytes);
-      chosen.set(encrypted.ref.local, encrypted);
-      return encrypted.ref;
-    },
-    detach: (ref) => chosen.delete(ref.local),
-  });
-  byId("supplement-body").replaceChildren(supplementForm.element);
+  supplement = supplementForm(client, { title: t("Your answer"), label: t("What do you want to tell the unit?"),
+    help: t("Answer what the unit asked for. You can attach documents below."), maxLength: 4000 },
+  config.max_attachment_bytes);
+  byId("supplement-body").replaceChildren(supplement.form.element);
 }
 
 async function render() {
@@ -66,12 +47,11 @@ async function render() {
 async function sendSupplement(event) {
   event.preventDefault();
   status("application-error", "");
-  if (supplementForm.showErrors().length) return;
+  if (supplement.form.showErrors().length) return;
   const button = event.target.querySelector("button[type=submit]");
   button.disabled = true;
   try {
-    const files = supplementForm.answers.files.map((ref) => chosen.get(ref.local));
-    await client.supplement(view, supplementForm.answers.text.trim(), files);
+    await client.supplement(view, supplement.form.answers.text.trim(), supplement.files());
     announce(t("Your answer is sent."));
     status("setup-status", t("Your answer is sent to the unit."));
     await render();

@@ -10,13 +10,15 @@ function caseItem(c) {
   if (c.unit_name) meta.push(c.unit_name);
   return h("li", { class: "case-item" },
     h("a", { href: `/cases/${encodeURIComponent(c.id)}`, class: "case-link" },
-      h("span", { class: "case-title", text: c.title }),
+      h("span", { class: "case-title", id: `case-title-${c.id}`, text: c.title }),
       h("span", { class: "case-meta", text: meta.join(" · ") }),
       h("span", { class: "case-foot" },
         c.last_message_at
           ? h("time", { datetime: isoTime(c.last_message_at), text: t("Latest message %(time)s", { time: shortTime(c.last_message_at) }) })
           : h("span", { text: t("No messages yet") }),
-        c.unread ? h("span", { class: "badge unread", text: tn("%(n)s unread", "%(n)s unread", c.unread) }) : null)));
+        c.unread ? h("span", { class: "badge unread", text: tn("%(n)s unread", "%(n)s unread", c.unread) }) : null)),
+    h("a", { href: `/cases/${encodeURIComponent(c.id)}/documentation`, class: "case-more",
+      "aria-describedby": `case-title-${c.id}`, text: t("My documentation") }));
 }
 
 async function main() {

@@ -174,6 +174,7 @@ async function openCase(caseId, { focus = true } = {}) {
     document.title = `${view.citizen_name || view.citizen} – ${t("Inbox")} – Samtal`;
     byId("case-meta").textContent = caseMeta(view);
     byId("case-applications").href = `/applications?case=${encodeURIComponent(caseId)}`;
+    byId("case-journal").href = `/inbox/${encodeURIComponent(caseId)}/documentation`;
     const c = cases.find((x) => x.id === caseId) || view;
     renderHandled(c);
     renderProtected(view);
