@@ -22,6 +22,7 @@ from web.client.session import ClientSession
 from web.client.steward import Steward
 
 pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
+from playwright.sync_api import expect  # noqa: E402
 
 server = server_fixture(SAMTAL_DEMO_STEWARD="0")
 
@@ -34,7 +35,7 @@ def cecilia_dir(tmp_path_factory):  # her command-line device, the unit's first 
 def test_a_staff_browser_gives_a_citizens_new_device_its_case_keys(  # noqa: F811
         browser, server, cecilia_dir, tmp_path):
     anna = signed_in(browser, server, "Anna Lind", "/inbox")  # her browser registers a device and waits
-    first_key_holder(server, cecilia_dir)  # cecilia's CLI makes the keys once, approves anna's browser, writes
+    first_key_holder(server, cecilia_dir, anna)  # cecilia's CLI makes the keys once, approves anna's browser
 
     async def new_citizen_device_reads() -> list[str]:
         # Nothing but anna's open inbox can give this device the case key: no steward runs here.
@@ -55,7 +56,7 @@ def test_after_a_unit_key_rotation_a_staff_browser_wraps_the_address_keys_to_the
         assert pool.submit(samtal, ["exchange", "demo-keys", "--data-dir", str(server.data_dir), "--keys-dir",
                                     str(tmp_path / "exchange")]).result() == 0
     anna = signed_in(browser, server, "Anna Lind", "/inbox")
-    first_key_holder(server, cecilia_dir)  # approves this new browser too
+    first_key_holder(server, cecilia_dir, anna)  # approves this new browser too
     address = "ekonomiskt-bistand.demo-kommun"
 
     async def share_then_rotate() -> tuple[int, str]:
@@ -82,4 +83,29 @@ def test_after_a_unit_key_rotation_a_staff_browser_wraps_the_address_keys_to_the
     new = run_async(wraps_of_new_epoch())
     assert sorted(w["use"] for w in new) == ["enc", "sig"]
     assert {w["wrapped_by_device"] for w in new} <= browser_devices and cecilia_device not in browser_devices
+    anna.page.context.close()
+
+
+def test_a_staff_browser_back_online_does_the_key_work_it_missed(browser, server, cecilia_dir, tmp_path):  # noqa: F811
+    """A `keys` frame sent while the page was offline is lost; coming back online, the page looks for the work
+    itself: a citizen's device registered meanwhile gets its case key from it."""
+    anna = signed_in(browser, server, "Anna Lind", "/inbox")
+    first_key_holder(server, cecilia_dir, anna)  # approves this browser (the keys exist already)
+    anna.page.context.set_offline(True)
+    expect(anna.page.locator("#connection[data-kind=offline]")).to_have_count(1, timeout=20_000)
+
+    async def register() -> None:  # the new phone registers while nobody is online to hear of it
+        async with ClientSession(server.url, tmp_path / "dana-other-phone", "dana") as dana:
+            await dana.start()
+    run_async(register())
+    anna.page.context.set_offline(False)
+
+    async def current_key() -> tuple[int, int]:  # (the case's epoch, the epoch of the key this phone got)
+        async with ClientSession(server.url, tmp_path / "dana-other-phone", "dana") as dana:
+            await dana.start()
+            case = await dana.case(CASE_DANA)
+            epoch, _ = await dana.case_key(case)  # waits (bounded) for a staff device to give it
+            return case["key_epoch"], epoch
+    wanted, got = run_async(current_key())
+    assert got == wanted >= 1
     anna.page.context.close()

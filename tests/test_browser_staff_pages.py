@@ -54,9 +54,13 @@ def reviewer(browser, server) -> Iterator[Person]:  # type: ignore[no-untyped-de
     person.page.context.close()
 
 
-def first_key_holder(server: RunningServer, folder: Path) -> None:
+def first_key_holder(server: RunningServer, folder: Path, *browsers: Person) -> None:
     """cecilia's command-line device does once what the demo steward would: makes the unit key and the
-    case keys, approves her browser (already registered); then it writes in a case."""
+    case keys, approves the staff browsers waiting (`browsers`: first wait until each has registered its
+    device and is connected, or there would be nothing to approve yet); then it writes in a case."""
+    for person in browsers:
+        expect(person.page.locator("#connection[data-kind=online]")).to_have_count(1, timeout=20_000)
+
     async def keys() -> None:
         async with ClientSession(server.url, folder, "cecilia") as client:
             await client.start()

@@ -131,6 +131,9 @@ export async function boot(statusId = "setup-status") {
   });
   live.addEventListener("state", async (event) => {
     if (event.detail === "refused" && !(await whoAmI())) goToSignIn();
+    // Back online (or online for the first time): `keys` frames sent while this page was not connected are
+    // lost, so look for work that may have come meanwhile (one request when there is none).
+    if (event.detail === "online") doKeyWork(session);
   });
   live.connect();
   showConnection(live.state);
