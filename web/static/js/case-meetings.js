@@ -2,9 +2,8 @@
 // the way in, so that the caseworker joins the call from the case as well as from the calendar; and the way
 // to book a time on the citizen's behalf (the calendar, with this case chosen).
 import { api } from "./api.js";
-import { h } from "./dom.js";
+import { byId, h } from "./dom.js";
 import { fullTime, isoTime } from "./format.js";
-import { t } from "./i18n.js";
 import { FORM_NAMES, joinVideo } from "./booking-common.js";
 
 const HOUR_MS = 3600 * 1000;
@@ -33,8 +32,10 @@ export async function showMeetings(section, list, bookLink, caseId) {
     return; // the conversation works without the meetings
   }
   const ahead = upcoming(bookings);
+  // No meetings: one short line, so that the conversation keeps its room.
   list.replaceChildren(...ahead.map(meeting));
-  if (!ahead.length) list.append(h("li", { class: "empty", text: t("No booked meetings.") }));
+  list.hidden = !ahead.length;
+  byId("case-no-meetings").hidden = ahead.length > 0;
   bookLink.href = `/calendar?case=${encodeURIComponent(caseId)}`;
   section.hidden = false;
 }
