@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, NotFound
 from .model import Case
 from .sqlite_writer import SqliteWriter
+from .staged_blobs import StagedBlobs
 
-# A blob that no record names is removed after this long: an application abandoned half way.
-UNATTACHED_BLOB_MS = 24 * 3600 * 1000
-MAX_STAGED_BLOBS = 40  # per person and application id, before the record that names them
+# Attachments wait for the record that names them, at most 40 per person and application id.
+BLOBS = StagedBlobs("application_blobs", "application_id", 40, "one application")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,24 +151,11 @@ class ApplicationStore:
 
     # -- attachments -------------------------------------------------------------------------------------
     async def add_blob(self, blob_id: str, application_id: str, uploaded_by: str, data: bytes, at: int) -> None:
-        def add(db: sqlite3.Connection) -> None:
-            db.execute("DELETE FROM application_blobs WHERE attached_at IS NULL AND created_at < ?",
-                       (at - UNATTACHED_BLOB_MS,))
-            (staged,) = db.execute("SELECT count(*) FROM application_blobs WHERE application_id = ? AND"
-                                   " uploaded_by = ? AND attached_at IS NULL", (application_id, uploaded_by)).fetchone()
-            if staged >= MAX_STAGED_BLOBS:
-                raise InvalidInput(f"at most {MAX_STAGED_BLOBS} attachments wait for one application",
-                                   code="too_many_attachments")
-            db.execute("INSERT INTO application_blobs (id, application_id, uploaded_by, size, data, created_at)"
-                       " VALUES (?, ?, ?, ?, ?, ?)", (blob_id, application_id, uploaded_by, len(data), data, at))
-        await self._run(add)
+        await self._run(lambda db: BLOBS.add(db, blob_id, application_id, uploaded_by, data, at))
 
     async def blob(self, application_id: str, blob_id: str) -> tuple[bytes, str, bool] | None:
         """(ciphertext, uploaded_by, attached) of one of the application's blobs."""
-        row = await self._run(lambda db: db.execute(
-            "SELECT data, uploaded_by, attached_at IS NOT NULL FROM application_blobs WHERE id = ? AND"
-            " application_id = ?", (blob_id, application_id)).fetchone())
-        return None if row is None else (bytes(row[0]), str(row[1]), bool(row[2]))
+        return await self._run(lambda db: BLOBS.get(db, application_id, blob_id))  # type: ignore[no-any-return]
 
     # -- writing -----------------------------------------------------------------------------------------
     @staticmethod
@@ -180,12 +167,7 @@ class ApplicationStore:
             db.execute("INSERT INTO application_grants (record_id, recipient, grant_data, signature, granted_by,"
                        " granted_by_device, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                        (rec.id, recipient, grant, signature, rec.author, rec.author_device, at))
-        for blob_id in rec.blobs:
-            done = db.execute("UPDATE application_blobs SET attached_at = ? WHERE id = ? AND application_id = ?"
-                              " AND uploaded_by = ? AND attached_at IS NULL",
-                              (at, blob_id, application_id, rec.author)).rowcount
-            if not done:
-                raise InvalidInput("an attachment the record names was not uploaded for it", code="unknown_blob")
+        BLOBS.attach(db, application_id, rec.author, rec.blobs, at)
 
     @staticmethod
     def _record_exists(db: sqlite3.Connection, rec: NewRecord) -> bool:

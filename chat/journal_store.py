@@ -13,9 +13,10 @@ from typing import Any
 from .application_store import Grant, NewRecord
 from .errors import Conflict, InvalidInput, NotFound
 from .sqlite_writer import SqliteWriter
+from .staged_blobs import StagedBlobs
 
-UNATTACHED_BLOB_MS = 24 * 3600 * 1000  # an attachment no supplement named is removed after a day
-MAX_STAGED_BLOBS = 40  # per person and case, before the supplement that names them
+# Attachments wait for the supplement that names them, at most 40 per person and case.
+BLOBS = StagedBlobs("journal_blobs", "case_id", 40, "one supplement")
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,34 +325,15 @@ class JournalStore:
             db.execute(f"INSERT INTO journal_remarks ({_REMARK}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
                        (rec.id, case_id, entry_id, kind, responds_to, rec.author, rec.author_device, rec.data, at))
             self._insert_grants(db, rec.id, rec.grants, rec.author, rec.author_device, at)
-            for blob_id in rec.blobs:
-                done = db.execute("UPDATE journal_blobs SET attached_at = ? WHERE id = ? AND case_id = ? AND"
-                                  " uploaded_by = ? AND attached_at IS NULL",
-                                  (at, blob_id, case_id, rec.author)).rowcount
-                if not done:
-                    raise InvalidInput("an attachment the record names was not uploaded for it",
-                                       code="unknown_blob")
+            BLOBS.attach(db, case_id, rec.author, rec.blobs, at)
             return _remark(db.execute(f"SELECT {_REMARK} FROM journal_remarks WHERE id = ?",
                                       (rec.id,)).fetchone()), True
         return await self._run(add)  # type: ignore[no-any-return]
 
     # -- attachments -----------------------------------------------------------------------------------
     async def add_blob(self, blob_id: str, case_id: str, uploaded_by: str, data: bytes, at: int) -> None:
-        def add(db: sqlite3.Connection) -> None:
-            db.execute("DELETE FROM journal_blobs WHERE attached_at IS NULL AND created_at < ?",
-                       (at - UNATTACHED_BLOB_MS,))
-            (staged,) = db.execute("SELECT count(*) FROM journal_blobs WHERE case_id = ? AND uploaded_by = ? AND"
-                                   " attached_at IS NULL", (case_id, uploaded_by)).fetchone()
-            if staged >= MAX_STAGED_BLOBS:
-                raise InvalidInput(f"at most {MAX_STAGED_BLOBS} attachments wait for one supplement",
-                                   code="too_many_attachments")
-            db.execute("INSERT INTO journal_blobs (id, case_id, uploaded_by, size, data, created_at) VALUES"
-                       " (?, ?, ?, ?, ?, ?)", (blob_id, case_id, uploaded_by, len(data), data, at))
-        await self._run(add)
+        await self._run(lambda db: BLOBS.add(db, blob_id, case_id, uploaded_by, data, at))
 
     async def blob(self, case_id: str, blob_id: str) -> tuple[bytes, str, bool] | None:
         """(ciphertext, uploaded_by, attached) of one of the case's journal attachments."""
-        row = await self._run(lambda db: db.execute(
-            "SELECT data, uploaded_by, attached_at IS NOT NULL FROM journal_blobs WHERE id = ? AND case_id = ?",
-            (blob_id, case_id)).fetchone())
-        return None if row is None else (bytes(row[0]), str(row[1]), bool(row[2]))
+        return await self._run(lambda db: BLOBS.get(db, case_id, blob_id))  # type: ignore[no-any-return]
