@@ -128,9 +128,14 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
         return ALLOW if _staff_of(user, case.unit_id) else _deny("not staff of the case's unit")
     if action == Action.CALL_JOIN:
         return _call(user, case, acting_for, booked_with)
-    if action in (Action.APPLICATION_READ, Action.APPLICATION_HANDLE, Action.APPLICATION_SUPPLEMENT,
-                  Action.APPLICATION_SUBMIT):
-        return _decide_application(user, action, case, unit_id, acting_for)
+    if action == Action.APPLICATION_SUBMIT:
+        if unit_id is None:
+            return _deny("no unit")
+        if user.role == Role.CITIZEN or _staff_of(user, unit_id):
+            return ALLOW
+        return _deny("citizens apply, and the unit's staff register paper applications")
+    if action in CASE_CONTENT:
+        return _case_content(user, action, case, acting_for)
     if action == Action.CITIZEN_PROTECT:
         if unit_id is not None and _staff_of(user, unit_id) and user.role in MANAGERS:
             return ALLOW
@@ -139,9 +144,6 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
         if unit_id is not None and _staff_of(user, unit_id):
             return ALLOW
         return _deny("the unit's caseworkers and supervisors register a person at the desk")
-    if action in (Action.JOURNAL_READ, Action.JOURNAL_WRITE, Action.JOURNAL_PUBLISH, Action.JOURNAL_REMARK,
-                  Action.JOURNAL_RESPOND):
-        return _decide_journal(user, action, case, acting_for)
     if action == Action.AVAILABILITY_MANAGE:
         return ALLOW if unit_id is not None and _staff_of(user, unit_id) else _deny("not staff of this unit")
     if action == Action.EXCHANGE_AGENCY:
@@ -182,44 +184,28 @@ def _call(user: User, case: Case | None, acting_for: frozenset[str], booked_with
     return _deny("a call is with the caseworker who answers the case or holds the meeting")
 
 
-def _decide_application(user: User, action: Action, case: Case | None, unit_id: str | None,
-                        acting_for: frozenset[str]) -> Decision:
-    """Anyone signed in as a citizen may apply to a unit (which units take which forms is the form
-    catalogue's business); the unit's staff register paper applications for a citizen. In a case, reading
-    follows the case; handling follows who may answer the case; supplementing is the citizen's."""
-    if action == Action.APPLICATION_SUBMIT:
-        if unit_id is None:
-            return _deny("no unit")
-        if user.role == Role.CITIZEN or _staff_of(user, unit_id):
-            return ALLOW
-        return _deny("citizens apply, and the unit's staff register paper applications")
-    if case is None:
-        return _deny("no case")
-    if action == Action.APPLICATION_READ:
-        return decide(user, Action.CASE_READ, case=case)
-    if action == Action.APPLICATION_SUPPLEMENT:
-        if user.role != Role.CITIZEN:
-            return _deny("the citizen supplements their application")
-        return decide(user, Action.CASE_WRITE, case=case)
-    if user.role == Role.CITIZEN:
-        return _deny("the unit's staff handle applications")
-    return decide(user, Action.CASE_WRITE, case=case, acting_for=acting_for)
+# What a case holds besides its messages (applications, the journal): the content the citizen reads, adds to,
+# and the unit writes. Reading follows the case (for the journal, what of it the citizen sees is the service's
+# filter, chat/journal.py); what the citizen adds (a supplement, a comment, a dispute) is theirs, in their own
+# open case; what the unit does (handle an application; write, publish, respond in the journal) follows who
+# may answer the case: the assigned caseworker, their substitute now, supervisors, anyone of the unit while
+# it is unassigned.
+CASE_CONTENT_READ = frozenset({Action.APPLICATION_READ, Action.JOURNAL_READ})
+CASE_CONTENT_CITIZEN = frozenset({Action.APPLICATION_SUPPLEMENT, Action.JOURNAL_REMARK})
+CASE_CONTENT_UNIT = frozenset({Action.APPLICATION_HANDLE, Action.JOURNAL_WRITE, Action.JOURNAL_PUBLISH,
+                               Action.JOURNAL_RESPOND})
+CASE_CONTENT = CASE_CONTENT_READ | CASE_CONTENT_CITIZEN | CASE_CONTENT_UNIT
 
 
-def _decide_journal(user: User, action: Action, case: Case | None, acting_for: frozenset[str]) -> Decision:
-    """The journal is the unit's record of the case: every staff member of the unit reads it, as they read the
-    case, and the citizen reads their own (what of it is published is the service's filter, chat/journal.py).
-    Writing, publishing and responding follow who may answer the case (the assigned caseworker, their
-    substitute now, supervisors; anyone of the unit while it is unassigned) in an open case. Supplements,
-    comments and disputes are the citizen's, in their own open case."""
+def _case_content(user: User, action: Action, case: Case | None, acting_for: frozenset[str]) -> Decision:
     if case is None:
         return _deny("no case")
-    if action == Action.JOURNAL_READ:
+    if action in CASE_CONTENT_READ:
         return decide(user, Action.CASE_READ, case=case)
-    if action == Action.JOURNAL_REMARK:
+    if action in CASE_CONTENT_CITIZEN:
         if user.role != Role.CITIZEN:
-            return _deny("the citizen adds to their documentation")
+            return _deny("the citizen adds this to their own case")
         return decide(user, Action.CASE_WRITE, case=case)
     if user.role == Role.CITIZEN:
-        return _deny("the unit's staff write the documentation")
+        return _deny("the unit's staff do this")
     return decide(user, Action.CASE_WRITE, case=case, acting_for=acting_for)
