@@ -23,12 +23,12 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chat.assignment import Assignments  # noqa: E402
-from chat.inbox import ReplyTimes  # noqa: E402
-from chat.model import Device, Municipality, Role, Unit, User  # noqa: E402
-from chat.protection import Protection  # noqa: E402
 from bench.sql_count import StatementCounter  # noqa: E402
-from chat.sqlite_store import SqliteStore  # noqa: E402
+from chat.cases.assignment import Assignments  # noqa: E402
+from chat.cases.protection import Protection  # noqa: E402
+from chat.messaging.inbox import ReplyTimes  # noqa: E402
+from chat.model import Device, Municipality, Role, Unit, User  # noqa: E402
+from chat.storage.sqlite.store import SqliteStore  # noqa: E402
 from web.routes import case_views  # noqa: E402
 
 UNIT = Unit("bench-unit", "bench", "Bench")

@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chat.keys import KeyService  # noqa: E402
-from chat.model import Case, CaseKeyWrap, Device, Municipality, Role, Unit, UnitKeyEpoch, UnitKeyGrant, User  # noqa: E402
 from bench.sql_count import StatementCounter  # noqa: E402
-from chat.sqlite_store import SqliteStore  # noqa: E402
+from chat.keys.service import KeyService  # noqa: E402
+from chat.model import Case, CaseKeyWrap, Device, Municipality, Role, Unit, UnitKeyEpoch, UnitKeyGrant, User  # noqa: E402
+from chat.storage.sqlite.store import SqliteStore  # noqa: E402
 
 UNIT = Unit("bench-unit", "bench", "Bench")
 BLOB = os.urandom(48)

@@ -50,7 +50,7 @@ import psutil  # noqa: E402
 
 from chat import demo  # noqa: E402
 from chat.model import Case, Role, User  # noqa: E402
-from chat.sqlite_store import SqliteStore  # noqa: E402
+from chat.storage.sqlite.store import SqliteStore  # noqa: E402
 from crypto.encoding import b64u  # noqa: E402
 from web.client.session import ClientSession  # noqa: E402
 from web.client.transport import ClientError, Socket  # noqa: E402

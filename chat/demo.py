@@ -4,8 +4,8 @@ Only accounts and cases are seeded here. Keys are made by clients: the demo key 
 process acting as the supervisor's device) creates the unit key and the case keys; see docs/demo.md."""
 from __future__ import annotations
 
-from .model import Case, Municipality, Role, Unit, User, now_ms
-from .storage import Storage
+from chat.model import Case, Municipality, Role, Unit, User, now_ms
+from chat.storage import Storage
 
 MUNICIPALITY = Municipality("demo-kommun", "Demo kommun")
 UNIT = Unit("ekonomiskt-bistand", MUNICIPALITY.id, "Ekonomiskt bistånd")

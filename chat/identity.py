@@ -1,6 +1,6 @@
 """Swedish personal identity numbers (personnummer and samordningsnummer), as people write them at a desk.
 
-Samtal never stores one: an account is found by a keyed hash of the 12-digit form (web/login_routes.py),
+Samtal never stores one: an account is found by a keyed hash of the 12-digit form (web/login.py),
 the same whether the person signs in with e-identification or is registered by staff in person."""
 from __future__ import annotations
 

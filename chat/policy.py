@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .model import Case, Role, User
+from chat.model import Case, Role, User
 
 
 class Action(StrEnum):
@@ -35,13 +35,13 @@ class Action(StrEnum):
     EXCHANGE_AGENCY = "exchange.agency"  # an agency's own messages: send, fetch, ack, receipts, proof
     EXCHANGE_UNIT_READ = "exchange.unit.read"  # the unit's exchange inbox and outbox, encrypted content
     EXCHANGE_UNIT_WRITE = "exchange.unit.write"  # receipts (accepted, rejected, read) and sends to agencies
-    # Tidsbokning (chat/booking.py).
+    # Tidsbokning (chat/booking/store.py).
     BOOKING_READ = "booking.read"  # a case's bookings and the open times of its unit
     BOOKING_WRITE = "booking.write"  # book, cancel, reschedule (the citizen, or staff on the citizen's behalf)
     AVAILABILITY_MANAGE = "availability.manage"  # publish and withdraw times, the calendar (staff of the unit)
-    # The built-in video call of a booked video meeting (chat/calls.py): join, signal, hang up.
+    # The built-in video call of a booked video meeting (chat/booking/calls.py): join, signal, hang up.
     CALL_JOIN = "call.join"
-    # Ansökan (chat/applications.py).
+    # Ansökan (chat/applications/service.py).
     APPLICATION_FORMS = "application.forms"  # the units that take applications and their forms
     APPLICATION_SUBMIT = "application.submit"  # apply to a unit (a citizen), or register a paper one (its staff)
     APPLICATION_READ = "application.read"  # an application in a case, its timeline and attachments
@@ -52,7 +52,7 @@ class Action(StrEnum):
     CITIZEN_REGISTER = "citizen.register"
     # Flag a citizen of the unit's cases as having a protected identity (skyddade personuppgifter), or clear it.
     CITIZEN_PROTECT = "citizen.protect"
-    # Dokumentation, the case's journal (chat/journal.py).
+    # Dokumentation, the case's journal (chat/journal/service.py).
     JOURNAL_READ = "journal.read"  # the unit's staff: all of it; the citizen: what is published (the service filters)
     JOURNAL_WRITE = "journal.write"  # write, sign, correct entries; share a draft live (staff who answer the case)
     JOURNAL_PUBLISH = "journal.publish"  # make a signed entry visible to the citizen (as journal.write)
@@ -186,7 +186,7 @@ def _call(user: User, case: Case | None, acting_for: frozenset[str], booked_with
 
 # What a case holds besides its messages (applications, the journal): the content the citizen reads, adds to,
 # and the unit writes. Reading follows the case (for the journal, what of it the citizen sees is the service's
-# filter, chat/journal.py); what the citizen adds (a supplement, a comment, a dispute) is theirs, in their own
+# filter, chat/journal/service.py); what the citizen adds (a supplement, a comment, a dispute) is theirs, in their own
 # open case; what the unit does (handle an application; write, publish, respond in the journal) follows who
 # may answer the case: the assigned caseworker, their substitute now, supervisors, anyone of the unit while
 # it is unassigned.

@@ -10,13 +10,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from chat.errors import BadSignature, Forbidden, InvalidInput
+from chat.model import Device, User
+from chat.storage import Storage
 from crypto.errors import MalformedError
-from crypto.record import MAX_RECORD_BYTES, SealedRecord, check_grant_shape, parse_record, verify_grant
-from crypto.record import verify_record
-
-from .errors import BadSignature, Forbidden, InvalidInput
-from .model import Device, User
-from .storage import Storage
+from crypto.record import MAX_RECORD_BYTES, SealedRecord, check_grant_shape, parse_record, verify_grant, verify_record
 
 
 @dataclass(frozen=True)

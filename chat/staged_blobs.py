@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .errors import InvalidInput
+from chat.errors import InvalidInput
 
 UNATTACHED_BLOB_MS = 24 * 3600 * 1000
 

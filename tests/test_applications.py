@@ -85,7 +85,7 @@ async def upload(session: ClientSession, path: str, data: bytes) -> str:
 
 
 def waiting(server: RunningServer, user_id: str, case_id: str) -> bool:
-    """Whether an application's news waits unseen for the person (chat/notifications.py)."""
+    """Whether an application's news waits unseen for the person (chat/notifications/notices.py)."""
     with sqlite3.connect(f"file:{server.data_dir / 'samtal.sqlite3'}?mode=ro", uri=True) as db:
         return db.execute("SELECT 1 FROM notifications_waiting WHERE user_id = ? AND case_id = ? AND kind ="
                           " 'application'", (user_id, case_id)).fetchone() is not None

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from chat.audit import GENESIS, AuditEvent, AuditRow, chain_hash, verify
+from chat.audit.chain import GENESIS, AuditEvent, AuditRow, chain_hash, verify
 from web.client.transport import ClientError
 
 from .conftest import ROOT
@@ -112,7 +112,7 @@ def backup(server, folder):
 
 
 async def test_pruning_old_rows_keeps_the_rest_of_the_chain_verifiable(login, server, tmp_path):
-    from chat.sqlite_store import prune_audit
+    from chat.storage.sqlite.store import prune_audit
     anna = await login("anna")
     await anna.cases()
     path = backup(server, tmp_path / "copy")

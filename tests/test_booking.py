@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from web.cli import main as samtal
+from web.cli.main import main as samtal
 from web.client.transport import ClientError
 
 from .conftest import free_port, server_fixture

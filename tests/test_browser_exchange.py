@@ -19,7 +19,7 @@ from tests.conftest import RunningServer, server_fixture
 from tests.test_browser_app import run_async
 from tests.test_browser_pages import axe, browser, check  # noqa: F401 (fixtures)
 from tests.test_browser_staff_pages import signed_in
-from web.cli import main as samtal
+from web.cli.main import main as samtal
 from web.client.exchange import AgencyClient
 from web.client.session import ClientSession
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chat.forms import FormCatalogue
+from chat.applications.forms import FormCatalogue
 from tests.browser import chromium, serve_static
 from tests.conftest import ROOT
 

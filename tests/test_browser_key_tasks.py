@@ -10,13 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from chat.exchange.jose import KeyFile
-
 from tests.conftest import server_fixture
 from tests.helpers import CASE_DANA
+from tests.test_browser_app import run_async
 from tests.test_browser_pages import browser, new_person  # noqa: F401 (fixtures)
 from tests.test_browser_staff_pages import SECRET, first_key_holder, signed_in
-from tests.test_browser_app import run_async
-from web.cli import main as samtal
+from web.cli.main import main as samtal
 from web.client.exchange import share_address_key
 from web.client.session import ClientSession
 from web.client.steward import Steward

@@ -1,4 +1,4 @@
-"""The video call's signalling over the real server with real clients (chat/calls.py, docs/protocol.md §16):
+"""The video call's signalling over the real server with real clients (chat/booking/calls.py, docs/protocol.md §16):
 the citizen and the caseworker join a booked video meeting's call and the server relays their sealed,
 signed signals without storing them; people outside the call get error frames; the server refuses signals
 it can tell are not the sender's; a call opens only near an active video booking's time; one person per

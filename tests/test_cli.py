@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from web.cli import build_parser
+from web.cli.main import build_parser
 
 from .conftest import ROOT
 from .helpers import CASE_DANA

@@ -1,4 +1,4 @@
-"""Form definitions (chat/forms): the shipped forms follow the format, every unit's forms exist, a
+"""Form definitions (chat/applications/forms): the shipped forms follow the format, every unit's forms exist, a
 municipality's own folder overrides and adds, and the schema refuses what the format does not allow, naming
 where. The browser engine's behaviour on answers is tested in test_browser_forms.py."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from chat.forms import SHIPPED, FormCatalogue, FormDefinitionError, check_definition
+from chat.applications.forms import SHIPPED, FormCatalogue, FormDefinitionError, check_definition
 
 SHIPPED_FORMS = sorted(p for p in SHIPPED.glob("*.json") if p.name != "units.json")
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from chat.hub import FrameKey, Hub, Outbox, Subscriber
+from chat.messaging.hub import FrameKey, Hub, Outbox, Subscriber
 from chat.model import User
 
 from .conftest_unit import ANNA, BO, CECILIA, DANA, ERIK, GRETA, OLLE, OTHER_UNIT, UNIT, make_case
@@ -238,7 +238,7 @@ def test_a_closed_outbox_is_not_counted_as_delivered(online: Online) -> None:
 
 
 def test_a_lagging_case_asked_about_again_with_nothing_left_to_replay_is_live_again():
-    from chat.hub import Outbox
+    from chat.messaging.hub import Outbox
     outbox = Outbox(limit=50)
     outbox.hold()
     outbox.release([], {"c1"}, ["c1"])  # the replay of c1 was cut short
@@ -251,7 +251,8 @@ def test_a_lagging_case_asked_about_again_with_nothing_left_to_replay_is_live_ag
 
 async def test_a_reader_waiting_for_room_resumes_when_the_writer_drains():
     import asyncio
-    from chat.hub import Outbox
+
+    from chat.messaging.hub import Outbox
     outbox = Outbox(limit=10)
     for i in range(8):
         outbox.offer(f"ack {i}")

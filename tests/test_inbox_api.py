@@ -5,7 +5,7 @@ import os
 
 import httpx
 
-from chat.inbox import reply_times
+from chat.messaging.inbox import reply_times
 from chat.model import MessageMeta
 from web.client.transport import ClientError
 

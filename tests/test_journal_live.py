@@ -1,12 +1,12 @@
-"""Drafts shared live, in memory (chat/journal_live.py): the newest snapshot per draft, one sharing connection
+"""Drafts shared live, in memory (chat/journal/live.py): the newest snapshot per draft, one sharing connection
 per draft, a bound on how many one connection shares, and ending only what is one's own."""
 from __future__ import annotations
 
 import pytest
 
 from chat.errors import Conflict
-from chat.hub import Subscriber
-from chat.journal_live import MAX_PER_CONNECTION, LiveDrafts
+from chat.journal.live import MAX_PER_CONNECTION, LiveDrafts
+from chat.messaging.hub import Subscriber
 
 from .conftest_unit import ANNA, make_case
 

@@ -13,13 +13,14 @@ from typing import Any
 
 import pytest
 
-from chat import demo, notifications
-from chat.booking import BookingStore
-from chat.booking_mail import MailConfig
+from chat import demo
+from chat.booking.mail import MailConfig
+from chat.booking.store import BookingStore
 from chat.errors import Conflict
 from chat.model import now_ms
-from chat.notifications import Notices, Notifier
-from chat.sqlite_store import SqliteStore
+from chat.notifications import notices as notifications
+from chat.notifications.notices import Notices, Notifier
+from chat.storage.sqlite.store import SqliteStore
 
 from .conftest import free_port
 from .helpers import CASE_DANA, CASE_ERIK, Mailbox, local_mailbox

@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from web.cli import main as samtal
+from web.cli.main import main as samtal
 
 from .conftest import RunningServer
 from .test_booking import UNIT, day_start, refused

@@ -21,10 +21,10 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 
-from chat.sqlite_store import SqliteStore
+from chat.storage.sqlite.store import SqliteStore
 from crypto.encoding import b64u
 from web.config import Settings
-from web.login_routes import RateLimiter, identity_key
+from web.login import RateLimiter, identity_key
 from web.oidc import AssuranceLevels, LoginRefused, OpenIdProvider, ProviderConfig, validate_id_token
 
 from .conftest import ROOT, RunningServer, free_port, start_server, stop_server

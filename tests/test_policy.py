@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import web.exchange  # noqa: F401  (registers the exchange routes)
-import web.login_routes  # noqa: F401  (registers the sign-in routes)
+import web.login  # noqa: F401  (registers the sign-in routes)
 import web.routes  # noqa: F401  (registers the HTTP routes)
 from chat.model import Role, User
 from chat.policy import Action, decide

@@ -9,7 +9,7 @@ import pytest
 from chat.errors import BadSignature, Forbidden, InvalidInput
 from chat.model import Device
 from chat.records import GrantUpload, check_grant_upload, check_record_upload
-from chat.sqlite_store import SqliteStore
+from chat.storage.sqlite.store import SqliteStore
 from crypto.keys import DeviceKeys, generate_x25519
 from crypto.record import RecordHeader, grant_to_key, new_record_id, new_record_key, seal_record, sign_grant
 

@@ -14,7 +14,7 @@ import pytest
 import chat
 from chat.errors import Conflict
 from chat.model import Ack, CaseKeyWrap, ReceiptMarks, Unit, UnitKeyEpoch, UnitKeyGrant
-from chat.sqlite_store import MAX_BATCH, SqliteStore
+from chat.storage.sqlite.store import MAX_BATCH, SqliteStore
 
 from .conftest_unit import (
     ANNA,
@@ -87,7 +87,7 @@ async def append(store: SqliteStore, case_id: str, msg_id: str, envelope: bytes 
 
 
 def migration_versions() -> list[int]:
-    folder = Path(chat.__file__).parent / "migrations"
+    folder = Path(chat.__file__).parent / "storage" / "sqlite" / "migrations"
     return sorted(int(p.name.split("_", 1)[0]) for p in folder.glob("*.sql"))
 
 
@@ -460,8 +460,8 @@ async def test_security_events_cannot_be_changed_or_deleted(store: SqliteStore, 
 async def test_two_processes_appending_to_the_audit_log_keep_one_chain(db_path: Path) -> None:
     # An admin command (another process) may append while the server runs; each writer reads the head
     # inside its own transaction, so the rows interleave into one unbroken chain.
-    from chat.audit import AuditEvent, verify
-    from chat.sqlite_store import read_audit_rows
+    from chat.audit.chain import AuditEvent, verify
+    from chat.storage.sqlite.store import read_audit_rows
 
     server, admin = await open_store(db_path), await open_store(db_path)
     try:

@@ -13,30 +13,34 @@ from starlette.routing import WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chat import demo
-from chat.assignment import Assignments
-from chat.auditing import Auditor
-from chat.booking import BookingStore
-from chat.calls import Calls
-from chat.protection import Protection
-from chat.delivery import MessageService
-from chat.hub import Hub
-from chat.inbox import ReplyTimes
-from chat.journal import Journal
-from chat.keys import KeyService
+from chat.audit.auditor import Auditor
+from chat.audit.review import LogReview
+from chat.booking.calls import Calls
+from chat.booking.store import BookingStore
+from chat.cases.assignment import Assignments
+from chat.cases.protection import Protection
+from chat.journal.service import Journal
+from chat.keys.service import KeyService
+from chat.messaging.delivery import MessageService
+from chat.messaging.hub import Hub
+from chat.messaging.inbox import ReplyTimes
 from chat.model import Case, ReceiptMarks, StoredMessage
-from chat.notifications import Notices
-from chat.review import LogReview
-from chat.sqlite_store import SqliteStore
+from chat.notifications.notices import Notices
 from chat.storage import Storage
-
-from . import exchange, frames, login_routes, routes  # noqa: F401  (these modules register the API)
-from . import application_routes, booking_routes, citizen_routes, journal_routes, settings_routes
-from .config import Settings
-from .httpapi import REGISTRY, build_route
-from .pages import Site, page_routes
-from .problems import problem
-from .sessions import Sessions
-from .ws import websocket_endpoint
+from chat.storage.sqlite.store import SqliteStore
+from web import applications as application_routes
+from web import booking as booking_routes
+from web import citizens as citizen_routes  # noqa: F401
+from web import exchange, frames, routes  # noqa: F401  (these modules register the API)
+from web import journal as journal_routes
+from web import login as login_routes
+from web import settings as settings_routes
+from web.config import Settings
+from web.httpapi import REGISTRY, build_route
+from web.pages import Site, page_routes
+from web.problems import problem
+from web.sessions import Sessions
+from web.ws import websocket_endpoint
 
 log = logging.getLogger("samtal.app")
 
@@ -85,7 +89,7 @@ class Services:
     calls: Calls
     notices: Notices  # what waits unseen for a citizen, for the notification e-mails
     protection: Protection  # skyddade personuppgifter
-    journal: Journal  # dokumentation: the cases' journals, and the drafts shared live (web/journal_routes.py)
+    journal: Journal  # dokumentation: the cases' journals, and the drafts shared live (web/journal.py)
 
 
 def build_services(settings: Settings, store: Storage) -> Services:

@@ -1,4 +1,4 @@
-"""The video call over the WebSocket and HTTP (chat/calls.py, docs/protocol.md §16): the call.* frames a
+"""The video call over the WebSocket and HTTP (chat/booking/calls.py, docs/protocol.md §16): the call.* frames a
 connection handles, what the other participant is pushed, and the call's details with the STUN/TURN servers
 (GET /api/cases/{case_id}/calls/{booking_id}), which only the call's own people get."""
 from __future__ import annotations
@@ -7,21 +7,20 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
 
-from chat.calls import Room, why_closed, window
-from chat.hub import Subscriber
+from chat.booking.calls import Room, why_closed, window
+from chat.messaging.hub import Subscriber
 from chat.model import now_ms
 from chat.policy import Action
-
-from . import frames, turn
-from .frames import FrameError
-from .httpapi import Ctx, api
+from web import frames, turn
+from web.frames import FrameError
+from web.httpapi import Ctx, api
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .app import Services
-    from .config import Settings
-    from .ws import TokenBucket
+    from web.app import Services
+    from web.config import Settings
+    from web.ws import TokenBucket
 
 
 class CallFrames:

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from chat.hub import OUTBOX_LIMIT
-
-from .turn import TURN_SCHEMES, parse_urls
+from chat.messaging.hub import OUTBOX_LIMIT
+from web.turn import TURN_SCHEMES, parse_urls
 
 
 def _env_int(name: str, default: int) -> int:
@@ -134,15 +133,15 @@ class Settings:
     smtp_host: str = field(default_factory=lambda: os.environ.get("SAMTAL_SMTP_HOST", ""))
     smtp_port: int = field(default_factory=lambda: _env_int("SAMTAL_SMTP_PORT", 25))
     smtp_from: str = field(default_factory=lambda: os.environ.get("SAMTAL_SMTP_FROM", "samtal@localhost"))
-    # Tidsbokning (chat/booking.py): citizens change a booking until this many hours before it starts.
+    # Tidsbokning (chat/booking/store.py): citizens change a booking until this many hours before it starts.
     booking_change_hours: int = field(default_factory=lambda: _env_int("SAMTAL_BOOKING_CHANGE_HOURS", 24))
     booking_reminder_hours: int = field(default_factory=lambda: _env_int("SAMTAL_BOOKING_REMINDER_HOURS", 24))
     booking_reminder_check_seconds: int = field(default_factory=lambda: _env_int(
         "SAMTAL_BOOKING_REMINDER_CHECK_SECONDS", 300))
     # The meeting link for video meetings, e.g. https://video.example.se/{unit}/{booking}; none: no link. A
-    # supervisor may set the unit's own on /unit (chat/unit_settings.py); this applies where none is set.
+    # supervisor may set the unit's own on /unit (chat/units/settings.py); this applies where none is set.
     video_link_template: str = field(default_factory=lambda: os.environ.get("SAMTAL_VIDEO_LINK_TEMPLATE", ""))
-    # STUN/TURN servers for the built-in video call (chat/calls.py); none: host candidates only, enough on one
+    # STUN/TURN servers for the built-in video call (chat/booking/calls.py); none: host candidates only, enough on one
     # network. TURN credentials in here are given only to the people of a call (GET /api/cases/…/calls/…).
     ice_servers: list[dict[str, object]] = field(default_factory=_env_ice_servers)
     # Time-limited TURN credentials (web/turn.py): the secret shared with the TURN server (coturn's
@@ -152,14 +151,14 @@ class Settings:
     # Calls through the TURN relay only (iceTransportPolicy "relay"): neither browser is told the other's
     # network address, which matters for a citizen with a protected identity (skyddade personuppgifter).
     call_relay_only: bool = field(default_factory=lambda: os.environ.get("SAMTAL_CALL_RELAY_ONLY", "") == "1")
-    # Notifications by e-mail (chat/notifications.py): one mail once something new has waited unseen this
+    # Notifications by e-mail (chat/notifications/notices.py): one mail once something new has waited unseen this
     # long, at most one per interval per person, and how often to look.
     notify_grace_seconds: int = field(default_factory=lambda: _env_int("SAMTAL_NOTIFY_GRACE_SECONDS", 300))
     notify_min_interval_seconds: int = field(default_factory=lambda: _env_int(
         "SAMTAL_NOTIFY_MIN_INTERVAL_SECONDS", 3600))
     notify_check_seconds: int = field(default_factory=lambda: _env_int("SAMTAL_NOTIFY_CHECK_SECONDS", 30))
     # Ansökan (docs/applications.md): a folder of the municipality's own form definitions and units.json,
-    # beside (and overriding by id) the forms shipped in chat/forms/; none: the shipped ones only.
+    # beside (and overriding by id) the forms shipped in chat/applications/forms/; none: the shipped ones only.
     forms_dir: Path | None = field(default_factory=lambda: Path(_env_str("SAMTAL_FORMS_DIR")) if _env_str(
         "SAMTAL_FORMS_DIR") else None)
 

@@ -25,17 +25,15 @@ from chat.exchange.service import (
     refusal_event,
 )
 from chat.exchange.store import Address, AddressKeyWrap, ExchangeStore
-from chat.model import Role, User
+from chat.model import Role, User, now_ms
 from chat.policy import Action, decide
-from chat.model import now_ms
 from crypto.encoding import b64u, unb64u
 from crypto.errors import MalformedError
 from crypto.keys import DevicePublicKeys
 from crypto.wrap import WrappedKey, verify_wrap
-
-from .config import Settings
-from .httpapi import PUBLIC, Ctx, api
-from .problems import problem
+from web.config import Settings
+from web.httpapi import PUBLIC, Ctx, api
+from web.problems import problem
 
 log = logging.getLogger("samtal.exchange")
 SECURITY_CODES = frozenset({"bad_signature", "invalid_token", "token_replayed", "sender_mismatch"})

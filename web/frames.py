@@ -56,12 +56,12 @@ CLIENT_FRAMES: dict[str, tuple[dict[str, Field], Action]] = {
     "watch": ({"ref": REF, "case_id": CASE}, Action.CASE_READ),
     "unwatch": ({"ref": REF, "case_id": CASE}, Action.CASE_READ),
     "ping": ({"ref": REF}, Action.SELF),
-    # The video call of a booked meeting (chat/calls.py); signals are envelopes, relayed and never stored.
+    # The video call of a booked meeting (chat/booking/calls.py); signals are envelopes, relayed and never stored.
     "call.join": ({"ref": REF, "case_id": CASE, "booking_id": _int()}, Action.CALL_JOIN),
     "call.signal": ({"ref": REF, "case_id": CASE, "booking_id": _int(), "to": DEVICE_ID, "env": ENV},
                     Action.CALL_JOIN),
     "call.hangup": ({"ref": REF, "case_id": CASE, "booking_id": _int()}, Action.CALL_JOIN),
-    # A journal draft shared live (chat/journal_live.py): snapshots are envelopes, relayed and never stored.
+    # A journal draft shared live (chat/journal/live.py): snapshots are envelopes, relayed and never stored.
     "journal.live": ({"ref": REF, "case_id": CASE, "entry_id": ENTRY_ID, "env": ENV}, Action.JOURNAL_WRITE),
     "journal.live_end": ({"ref": REF, "case_id": CASE, "entry_id": ENTRY_ID}, Action.JOURNAL_WRITE),
 }

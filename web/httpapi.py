@@ -17,11 +17,10 @@ from chat.model import User
 from chat.policy import Action, decide
 from crypto.encoding import unb64u
 from crypto.errors import MalformedError
-
-from .problems import from_error, problem
+from web.problems import from_error, problem
 
 if TYPE_CHECKING:
-    from .app import Services
+    from web.app import Services
 
 log = logging.getLogger("samtal.http")
 

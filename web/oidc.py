@@ -1,6 +1,6 @@
 """OpenID Connect relying party: the authorization code flow with PKCE (S256), as a standard client of the
 municipality's providers. Discovery, the authorization request, the code exchange, strict ID token
-validation and the assurance level (acr). Sign-in state and accounts are web/login_routes.py's.
+validation and the assurance level (acr). Sign-in state and accounts are web/login.py's.
 
 Every refusal is a LoginRefused with an HTTP status, a stable `code` for the client and a finer `reason`
 for the audit log:
@@ -32,7 +32,7 @@ from joserfc import jwt
 from joserfc.errors import BadSignatureError, InvalidKeyIdError, JoseError, UnsupportedAlgorithmError
 from joserfc.jwk import KeySet
 
-from .config import Settings, loopback_or_https
+from web.config import Settings, loopback_or_https
 
 # Asymmetric signatures only: "none" and shared-secret HMAC are never accepted for an ID token.
 ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA", "Ed25519")

@@ -23,13 +23,12 @@ from starlette.routing import Route
 from chat import demo
 from chat.policy import Action, decide
 from crypto.keys import DevicePublicKeys
-
-from .assets import Assets
-from .httpapi import PUBLIC
-from .i18n import LANGUAGES, Language, load_languages, negotiate
-from .icon import png
-from .problems import problem
-from .sessions import LANG_COOKIE, remember_language
+from web.assets import Assets
+from web.httpapi import PUBLIC
+from web.i18n import LANGUAGES, Language, load_languages, negotiate
+from web.icon import png
+from web.problems import problem
+from web.sessions import LANG_COOKIE, remember_language
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 

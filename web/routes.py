@@ -7,19 +7,18 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from chat.audit import AuditRow
+from chat.audit.chain import AuditRow
+from chat.audit.review import AuditFilter
 from chat.errors import Forbidden, InvalidInput, NotFound
 from chat.model import Case, CaseKeyWrap, Device, Role, Substitution, UnitKeyEpoch, UnitKeyGrant, User, now_ms
 from chat.policy import Action
-from chat.review import AuditFilter
 from crypto.encoding import b64u
 from crypto.errors import MalformedError
 from crypto.keys import DevicePublicKeys
 from crypto.wrap import WrappedKey
-
-from . import frames
-from .httpapi import PUBLIC, Body, Ctx, api
-from .problems import problem
+from web import frames
+from web.httpapi import PUBLIC, Body, Ctx, api
+from web.problems import problem
 
 HISTORY_PAGE_MAX = 1000
 
@@ -410,5 +409,10 @@ async def health(ctx: Ctx) -> Response:
     return JSONResponse({"ok": True, "connections": ctx.services.hub.connection_count()})
 
 
-from . import application_routes, booking_routes, journal_routes  # noqa: E402,F401  (register their routes, beside these)
-from . import calls  # noqa: E402,F401  (registers the video call's route)
+# These modules register their routes beside these ones.
+from web import (  # noqa: E402,F401
+    applications,
+    booking,
+    calls,  # noqa: E402,F401  (registers the video call's route)
+    journal,
+)

@@ -8,8 +8,7 @@ import re
 from chat.errors import InvalidInput
 from chat.records import GrantUpload
 from crypto.record import MAX_RECORD_BYTES
-
-from .httpapi import Body, Ctx
+from web.httpapi import Body, Ctx
 
 ID16 = re.compile(r"^[A-Za-z0-9_-]{21}[AQgw]$")  # record ids, as in docs/protocol.md §1
 MAX_RECORD_JSON = MAX_RECORD_BYTES * 4 // 3 + 8  # a record as base64url

@@ -9,8 +9,8 @@ import secrets
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from chat import notifications
 from chat.model import User, now_ms
+from chat.notifications import notices as notifications
 from chat.storage import Storage
 
 COOKIE = "samtal_session"

@@ -13,16 +13,15 @@ from urllib.parse import urlsplit
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from chat.errors import SamtalError
-from chat.hub import FrameKey, Outbox, Subscriber
+from chat.messaging.hub import FrameKey, Outbox, Subscriber
 from chat.model import Ack, Case, User, now_ms
 from chat.policy import Action
-
-from . import frames
-from .calls import CallFrames
-from .frames import FrameError
+from web import frames
+from web.calls import CallFrames
+from web.frames import FrameError
 
 if TYPE_CHECKING:
-    from .app import Services
+    from web.app import Services
 
 log = logging.getLogger("samtal.ws")
 
@@ -247,7 +246,7 @@ class Connection(CallFrames):
         self.reply(frames.dump({"t": "ok", "ref": ref}))
 
     async def _on_journal_live(self, frame: dict[str, Any], ref: str | None) -> None:
-        """A snapshot of the sender's own draft, shared live (chat/journal.py): checked, kept, relayed."""
+        """A snapshot of the sender's own draft, shared live (chat/journal/service.py): checked, kept, relayed."""
         if not self.sends.take():
             raise FrameError("rate_limited", "too many draft snapshots; slow down", ref)
         await self.services.journal.share(self.sub, frame["case_id"], frame["entry_id"],

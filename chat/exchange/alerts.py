@@ -9,10 +9,9 @@ import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from chat.audit import AuditEvent
+from chat.audit.chain import AuditEvent
+from chat.exchange.store import ExchangeStore, Message
 from chat.model import now_ms
-
-from .store import ExchangeStore, Message
 
 log = logging.getLogger("samtal.exchange.alerts")
 

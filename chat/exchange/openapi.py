@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .documents import TYPES
-from .envelope import PRIORITIES, REJECT_REASONS, STATUSES
+from chat.exchange.documents import TYPES
+from chat.exchange.envelope import PRIORITIES, REJECT_REASONS, STATUSES
 
 _JWS = {"type": "string", "description": "compact JWS (RFC 7515)", "pattern": r"^[\w-]+\.[\w-]+\.[\w-]+$"}
 _PROBLEM = {"description": "problem+json (RFC 9457); `code` names the error (docs/exchange.md, Errors)",

@@ -10,12 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chat.audit import AuditEvent, AuditRow, canonical
-from chat.model import User
-
-from . import jose
-from .documents import TYPES
-from .envelope import (
+from chat.audit.chain import AuditEvent, AuditRow, canonical
+from chat.exchange import jose
+from chat.exchange.documents import TYPES
+from chat.exchange.envelope import (
     DIRECTORY_TYP,
     ENVELOPE_TYP,
     RECEIPT_TYP,
@@ -28,7 +26,8 @@ from .envelope import (
     parse_envelope,
     receipt_payload,
 )
-from .store import Address, ExchangeStore, Message, Receipt
+from chat.exchange.store import Address, ExchangeStore, Message, Receipt
+from chat.model import User
 
 MAX_TOKEN_SECONDS = 300  # a bearer token lives at most five minutes
 

@@ -8,11 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from chat.audit import AuditEvent, AuditRow
+from chat.audit.chain import AuditEvent, AuditRow
+from chat.exchange.envelope import Envelope
 from chat.model import now_ms
-from chat.sqlite_writer import SqliteWriter
-
-from .envelope import Envelope
+from chat.storage.sqlite.writer import SqliteWriter
 
 
 @dataclass(frozen=True)
@@ -315,7 +314,7 @@ class ExchangeStore:
         return (row[0], bytes(row[1]), row[2]) if row else None
 
     async def audit_rows(self, ids: list[int]) -> list[AuditRow]:
-        from chat.sqlite_store import _AUDIT_COLS, _audit_row
+        from chat.storage.sqlite.store import _AUDIT_COLS, _audit_row
 
         marks = ",".join("?" * len(ids))
         rows = await self._run(lambda db: db.execute(

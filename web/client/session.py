@@ -13,9 +13,8 @@ from crypto.envelope import Header, new_msg_id, open_message, parse_envelope, se
 from crypto.errors import CryptoError
 from crypto.keys import DevicePublicKeys, registration_proof
 from crypto.wrap import WrappedKey, unwrap_case_key, unwrap_unit_key, verify_unit_epoch, verify_wrap
-
-from .keystore import KeyStore, StoredDevice
-from .transport import ClientError, Socket, Transport
+from web.client.keystore import KeyStore, StoredDevice
+from web.client.transport import ClientError, Socket, Transport
 
 # How long a new device waits for a key holder (a supervisor's device, or the demo steward) to give it keys.
 KEY_WAIT_SECONDS = 20.0

@@ -15,10 +15,9 @@ from typing import Any
 from crypto.encoding import b64u, unb64u
 from crypto.keys import generate_x25519
 from crypto.wrap import new_case_key, sign_unit_epoch, sign_wrap, wrap_case_key, wrap_unit_key
-
-from .exchange import rewrap_address_keys
-from .session import ClientSession
-from .transport import ClientError
+from web.client.exchange import rewrap_address_keys
+from web.client.session import ClientSession
+from web.client.transport import ClientError
 
 log = logging.getLogger("samtal.steward")
 

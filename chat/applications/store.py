@@ -1,0 +1,262 @@
+"""The application tables (migration 0012) through the single SQLite writer. Each step of an application is
+one transaction: the record, its grants, the timeline event, the new status and the attachments it names go
+in together or not at all, and a submission finds or opens its case in that same transaction."""
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from chat.errors import Conflict, NotFound
+from chat.model import Case
+from chat.staged_blobs import StagedBlobs
+from chat.storage.sqlite.writer import SqliteWriter
+
+# Attachments wait for the record that names them, at most 40 per person and application id.
+BLOBS = StagedBlobs("application_blobs", "application_id", 40, "one application")
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    id: str
+    unit_id: str
+    case_id: str
+    citizen_id: str
+    form_id: str
+    form_version: int
+    status: str
+    submitted_by: str
+    on_behalf: bool
+    opened_case: bool
+    submitted_at: int
+    updated_at: int
+    due_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    kind: str
+    actor: str
+    on_behalf: bool
+    record_id: str | None
+    due_at: int | None
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    id: str
+    kind: str
+    author: str
+    author_device: str
+    data: bytes
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    record_id: str
+    recipient: str
+    grant: bytes
+    signature: bytes
+    granted_by: str
+    granted_by_device: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewRecord:
+    """A checked record and its checked grants, ready to store."""
+
+    id: str
+    kind: str
+    author: str
+    author_device: str
+    data: bytes
+    grants: Sequence[tuple[str, bytes, bytes]]  # recipient, grant, signature
+    blobs: Sequence[str]  # the attachments it names
+
+
+_APP_COLS = ("id, unit_id, case_id, citizen_id, form_id, form_version, status, submitted_by, on_behalf,"
+             " opened_case, submitted_at, updated_at, due_at")
+_CASE_COLS = "id, unit_id, citizen_id, assigned_to, title, status, created_at"
+
+
+def _application(r: Any) -> Application:
+    return Application(*r[:8], bool(r[8]), bool(r[9]), *r[10:])  # type: ignore[arg-type]
+
+
+def case_prefix(unit_id: str) -> str:
+    """"ekonomiskt-bistand" -> "eb": the start of the case numbers of a unit's new cases (eb-2026-0003)."""
+    letters = "".join(part[0] for part in re.split(r"[^a-z0-9]+", unit_id.lower()) if part)
+    return (letters or "case")[:8]
+
+
+class ApplicationStore:
+    def __init__(self, writer: SqliteWriter) -> None:
+        self.writer = writer
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        return await self.writer.transaction(fn)
+
+    # -- reading ---------------------------------------------------------------------------------------
+    @staticmethod
+    def _get(db: sqlite3.Connection, application_id: str) -> Application | None:
+        row = db.execute(f"SELECT {_APP_COLS} FROM applications WHERE id = ?", (application_id,)).fetchone()
+        return None if row is None else _application(row)
+
+    async def get(self, application_id: str) -> Application | None:
+        return await self._run(lambda db: self._get(db, application_id))  # type: ignore[no-any-return]
+
+    async def of_citizen(self, citizen_id: str) -> list[Application]:
+        rows = await self._run(lambda db: db.execute(
+            f"SELECT {_APP_COLS} FROM applications WHERE citizen_id = ? ORDER BY submitted_at DESC LIMIT 500",
+            (citizen_id,)).fetchall())
+        return [_application(r) for r in rows]
+
+    async def of_unit(self, unit_id: str, case_id: str | None = None) -> list[Application]:
+        where, args = "unit_id = ?", [unit_id]
+        if case_id:
+            where += " AND case_id = ?"
+            args.append(case_id)
+        rows = await self._run(lambda db: db.execute(
+            f"SELECT {_APP_COLS} FROM applications WHERE {where} ORDER BY updated_at DESC LIMIT 1000",
+            args).fetchall())
+        return [_application(r) for r in rows]
+
+    async def timeline(self, application_id: str) -> tuple[list[Event], list[StoredRecord], list[Grant]]:
+        def read(db: sqlite3.Connection) -> tuple[list[Event], list[StoredRecord], list[Grant]]:
+            events = [Event(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6]) for r in db.execute(
+                "SELECT id, kind, actor, on_behalf, record_id, due_at, at FROM application_events"
+                " WHERE application_id = ? ORDER BY id", (application_id,))]
+            records = [StoredRecord(*r) for r in db.execute(
+                "SELECT id, kind, author, author_device, data, created_at FROM application_records"
+                " WHERE application_id = ? ORDER BY created_at, id", (application_id,))]
+            grants = [Grant(*r) for r in db.execute(
+                "SELECT g.record_id, g.recipient, g.grant_data, g.signature, g.granted_by, g.granted_by_device,"
+                " g.created_at FROM application_grants g JOIN application_records r ON r.id = g.record_id"
+                " WHERE r.application_id = ? ORDER BY g.created_at", (application_id,))]
+            return events, records, grants
+        return await self._run(read)  # type: ignore[no-any-return]
+
+    async def record(self, record_id: str) -> tuple[str, StoredRecord] | None:
+        row = await self._run(lambda db: db.execute(
+            "SELECT application_id, id, kind, author, author_device, data, created_at FROM application_records"
+            " WHERE id = ?", (record_id,)).fetchone())
+        return None if row is None else (row[0], StoredRecord(*row[1:]))
+
+    # -- attachments -------------------------------------------------------------------------------------
+    async def add_blob(self, blob_id: str, application_id: str, uploaded_by: str, data: bytes, at: int) -> None:
+        await self._run(lambda db: BLOBS.add(db, blob_id, application_id, uploaded_by, data, at))
+
+    async def blob(self, application_id: str, blob_id: str) -> tuple[bytes, str, bool] | None:
+        """(ciphertext, uploaded_by, attached) of one of the application's blobs."""
+        return await self._run(lambda db: BLOBS.get(db, application_id, blob_id))  # type: ignore[no-any-return]
+
+    # -- writing -----------------------------------------------------------------------------------------
+    @staticmethod
+    def _insert_record(db: sqlite3.Connection, application_id: str, rec: NewRecord, at: int) -> None:
+        db.execute("INSERT INTO application_records (id, application_id, kind, author, author_device, data,"
+                   " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   (rec.id, application_id, rec.kind, rec.author, rec.author_device, rec.data, at))
+        for recipient, grant, signature in rec.grants:
+            db.execute("INSERT INTO application_grants (record_id, recipient, grant_data, signature, granted_by,"
+                       " granted_by_device, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (rec.id, recipient, grant, signature, rec.author, rec.author_device, at))
+        BLOBS.attach(db, application_id, rec.author, rec.blobs, at)
+
+    @staticmethod
+    def _record_exists(db: sqlite3.Connection, rec: NewRecord) -> bool:
+        """True when this very record is stored already (a retry); Conflict when its id holds other bytes."""
+        row = db.execute("SELECT data FROM application_records WHERE id = ?", (rec.id,)).fetchone()
+        if row is None:
+            return False
+        if bytes(row[0]) != rec.data:
+            raise Conflict("a record with this id exists with other content", code="record_exists")
+        return True
+
+    async def submit(self, rec: NewRecord, unit_id: str, citizen_id: str, form_id: str, form_version: int,
+                     on_behalf: bool, case_title: str, at: int) -> tuple[Application, Case, bool]:
+        """Store a new application: in the citizen's open case in the unit, or in a new case opened for it
+        (unassigned, titled by the form). Returns (application, case, stored now); a retry of the same
+        record returns what was stored the first time with stored now = False."""
+        def submit(db: sqlite3.Connection) -> tuple[Application, Case, bool]:
+            if self._record_exists(db, rec):
+                app = self._get(db, rec.id)
+                if app is None:
+                    raise Conflict("a record with this id exists", code="record_exists")
+                return app, Case(*db.execute(f"SELECT {_CASE_COLS} FROM cases WHERE id = ?",
+                                             (app.case_id,)).fetchone()), False
+            row = db.execute(f"SELECT {_CASE_COLS} FROM cases WHERE unit_id = ? AND citizen_id = ? AND"
+                             " status = 'open' ORDER BY created_at DESC, id DESC LIMIT 1",
+                             (unit_id, citizen_id)).fetchone()
+            opened = row is None
+            case = Case(*row) if row else self._open_case(db, unit_id, citizen_id, case_title, at)
+            db.execute(f"INSERT INTO applications ({_APP_COLS}) VALUES (?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?,"
+                       " NULL)", (rec.id, unit_id, case.id, citizen_id, form_id, form_version, rec.author,
+                                  int(on_behalf), int(opened), at, at))
+            self._insert_record(db, rec.id, rec, at)
+            db.execute("INSERT INTO application_events (application_id, kind, actor, on_behalf, record_id, at)"
+                       " VALUES (?, 'received', ?, ?, ?, ?)", (rec.id, rec.author, int(on_behalf), rec.id, at))
+            return self._get(db, rec.id), case, True  # type: ignore[return-value]
+        return await self._run(submit)  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _open_case(db: sqlite3.Connection, unit_id: str, citizen_id: str, title: str, at: int) -> Case:
+        prefix = f"{case_prefix(unit_id)}-{datetime.fromtimestamp(at / 1000, UTC).year}-"
+        (count,) = db.execute("SELECT count(*) FROM cases WHERE id LIKE ? ESCAPE '\\'",
+                              (prefix.replace("_", "\\_") + "%",)).fetchone()
+        number = count + 1
+        while db.execute("SELECT 1 FROM cases WHERE id = ?", (f"{prefix}{number:04d}",)).fetchone():
+            number += 1
+        case = Case(f"{prefix}{number:04d}", unit_id, citizen_id, None, title, "open", at)
+        db.execute(f"INSERT INTO cases ({_CASE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   (case.id, case.unit_id, case.citizen_id, case.assigned_to, case.title, case.status,
+                    case.created_at))
+        return case
+
+    async def step(self, application_id: str, kind: str, actor: str, on_behalf: bool, at: int,
+                   allowed_from: Sequence[str], rec: NewRecord | None = None, due_at: int | None = None
+                   ) -> tuple[Application, bool]:
+        """One step of the timeline: the status becomes `kind` (with its record, if any), when the status now
+        is one of `allowed_from`. Returns (application, stored now); the same record again is a retry."""
+        def step(db: sqlite3.Connection) -> tuple[Application, bool]:
+            app = self._get(db, application_id)
+            if app is None:
+                raise NotFound("no such application", code="unknown_application")
+            if rec is not None and self._record_exists(db, rec):
+                return app, False
+            if app.status not in allowed_from:
+                raise Conflict(f"an application that is {app.status} cannot become {kind}",
+                               code="wrong_status")
+            if rec is not None:
+                self._insert_record(db, application_id, rec, at)
+            db.execute("INSERT INTO application_events (application_id, kind, actor, on_behalf, record_id,"
+                       " due_at, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (application_id, kind, actor, int(on_behalf), rec.id if rec else None, due_at, at))
+            db.execute("UPDATE applications SET status = ?, updated_at = ?, due_at = ? WHERE id = ?",
+                       (kind, at, due_at, application_id))
+            return self._get(db, application_id), True  # type: ignore[return-value]
+        return await self._run(step)  # type: ignore[no-any-return]
+
+    async def add_grants(self, record_id: str, grants: Sequence[tuple[str, bytes, bytes]], granted_by: str,
+                         device_id: str, at: int) -> int:
+        """Add grants to a stored record; a recipient that has one already keeps it. Returns how many were new."""
+        def add(db: sqlite3.Connection) -> int:
+            added = 0
+            for recipient, grant, signature in grants:
+                added += db.execute(
+                    "INSERT INTO application_grants (record_id, recipient, grant_data, signature, granted_by,"
+                    " granted_by_device, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (record_id, recipient, grant, signature, granted_by, device_id, at)).rowcount
+            return added
+        return int(await self._run(add))
+
+    async def units(self) -> dict[str, str]:
+        """Every unit's id and name: the units a citizen can apply to, with the forms they offer."""
+        rows = await self._run(lambda db: db.execute("SELECT id, name FROM units ORDER BY name").fetchall())
+        return {str(r[0]): str(r[1]) for r in rows}

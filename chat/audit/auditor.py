@@ -1,0 +1,31 @@
+"""Recording to the audit log: who (user id and role, never a personal identity number), what action on
+which case or unit, with what outcome. Called from the places that dispatch every route and frame."""
+from __future__ import annotations
+
+from typing import Any
+
+from chat.audit.chain import AuditEvent
+from chat.model import User
+from chat.storage import Storage
+
+
+def event(user: User | None, action: str, outcome: str, *, case_id: str | None = None, unit_id: str | None = None,
+          reason: str = "", detail: dict[str, Any] | None = None) -> AuditEvent:
+    return AuditEvent(action=action, outcome=outcome, actor=user.id if user else None,
+                      role=user.role.value if user else None,
+                      unit_id=unit_id if unit_id is not None else (user.unit_id if user else None),
+                      case_id=case_id, reason=reason, detail=detail or {})
+
+
+class Auditor:
+    def __init__(self, store: Storage) -> None:
+        self.store = store
+
+    async def record(self, user: User | None, action: str, outcome: str, **fields: Any) -> int:
+        """Append one event. A row about a case belongs to the case's unit (a citizen has no unit of their
+        own), so that the unit's log reviewer finds it."""
+        if fields.get("case_id") and not fields.get("unit_id"):
+            case = await self.store.get_case(fields["case_id"])
+            if case is not None:
+                fields["unit_id"] = case.unit_id
+        return await self.store.append_audit(event(user, action, outcome, **fields))

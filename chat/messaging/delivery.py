@@ -1,0 +1,160 @@
+"""The delivery rules for case messages: what the server checks without keys, then store, ack, fan out.
+
+The server cannot read a message, but it can check that the sending session owns the sending device, that
+the device's signature holds (strictly), that the message names the case's current key epoch, and that it
+is within size limits. Refused attempts are recorded as security events."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from chat.audit.auditor import Auditor, event
+from chat.cases.assignment import Assignments
+from chat.errors import BadSignature, Forbidden, InvalidInput, NotFound, SamtalError, StaleEpoch
+from chat.model import Ack, Case, Device, ReceiptMarks, StoredMessage, User, now_ms
+from chat.policy import Action, decide
+from chat.records import session_device
+from chat.storage import Storage
+from crypto.envelope import MAX_ENVELOPE_BYTES, Envelope, parse_envelope, verify_envelope
+from crypto.errors import MalformedError
+
+log = logging.getLogger("samtal.delivery")
+
+# origin: the connection the message came in on, so that it is not echoed back to it.
+MessageFanout = Callable[[Case, StoredMessage, object], None]
+ReceiptFanout = Callable[[Case, ReceiptMarks], None]
+
+# These refusals say something about the sender (a forged or replayed message, probing for cases), so they
+# are kept as security events; plain malformed input is only logged.
+SECURITY_CODES = frozenset({"bad_signature", "stale_epoch", "unknown_case", "forbidden", "device_not_owned",
+                            "device_revoked"})
+
+
+def parse_signed(raw: bytes) -> Envelope:
+    """An envelope from a client (a message, or a call's signal), its shape checked; no keys needed."""
+    if len(raw) > MAX_ENVELOPE_BYTES:
+        raise InvalidInput(f"envelope is larger than {MAX_ENVELOPE_BYTES} bytes", code="too_large")
+    try:
+        return parse_envelope(raw)
+    except MalformedError as exc:
+        raise InvalidInput(f"malformed envelope: {exc}", code="malformed_envelope") from None
+
+
+async def sending_device(store: Storage, user: User, device_id: str, env: Envelope) -> Device:
+    """The envelope's sender is the connection's device, the user's own and not revoked."""
+    if env.header.sender_device != device_id:
+        raise Forbidden("the envelope names another sending device", code="device_not_owned")
+    return await session_device(store, user, device_id)
+
+
+async def check_signed(store: Storage, case: Case, device: Device, env: Envelope) -> None:
+    """The device's signature verifies (strictly) and the envelope is in the case's current key epoch."""
+    if not verify_envelope(env, device.sign_pub):
+        raise BadSignature("the envelope's signature does not verify", code="bad_signature")
+    current = await store.current_case_epoch(case.id)
+    if env.header.epoch != current:
+        raise StaleEpoch(f"the case's current key epoch is {current}", code="stale_epoch")
+
+
+async def check_relayed(store: Storage, case: Case, user: User, device_id: str, raw: bytes) -> Envelope:
+    """An envelope the server relays but never stores (a call's signal, a journal draft shared live): as for
+    a message, a well-formed envelope of this case, sent and signed by the connection's own device, in the
+    case's current key epoch. The server cannot read it; the receiving browser checks it again and opens it."""
+    env = parse_signed(raw)
+    if env.header.case_id != case.id:
+        raise InvalidInput("the envelope is for another case", code="invalid_field")
+    await check_signed(store, case, await sending_device(store, user, device_id, env), env)
+    return env
+
+
+class MessageService:
+    def __init__(self, store: Storage, on_message: MessageFanout, on_receipt: ReceiptFanout,
+                 assignments: Assignments | None = None) -> None:
+        self.store = store
+        self.assignments = assignments if assignments is not None else Assignments(store)
+        self.auditor = Auditor(store)
+        self._on_message = on_message
+        self._on_receipt = on_receipt
+
+    async def record_refusal(self, error: SamtalError, user: User | None, device_id: str | None,
+                             case_id: str | None, action: str = "message.send") -> None:
+        """Log every refusal without content, audit it as denied, and keep the security-relevant ones as
+        security events too."""
+        log.info("refused", extra={"code": error.code, "user": user.id if user else None})
+        await self.auditor.record(user, action, "denied", case_id=case_id, reason=error.code,
+                                  detail={"device": device_id} if device_id else None)
+        if error.code in SECURITY_CODES:
+            await self.store.add_security_event(error.code, user_id=user.id if user else None,
+                                                device_id=device_id, case_id=case_id, detail=error.message,
+                                                at=now_ms())
+
+    async def case_for(self, user: User, case_id: str, action: Action) -> Case:
+        """The case, if it exists and the user may act on it. Unknown and forbidden are told apart only
+        in the security log: both say what the user did, neither leaks to the user which cases exist."""
+        case = await self.store.get_case(case_id)
+        if case is None:
+            raise NotFound("unknown case", code="unknown_case")
+        acting_for = (await self.assignments.acting_for(user, case.unit_id)
+                      if action == Action.CASE_WRITE and user.is_staff else frozenset())
+        decision = decide(user, action, case=case, acting_for=acting_for)
+        if not decision:
+            raise Forbidden(decision.reason, code="forbidden")
+        return case
+
+    async def send(self, user: User, device_id: str, raw: bytes, origin: object = None) -> Ack:
+        """Check, store and fan out one envelope sent from `device_id` by `user`; returns the ack."""
+        return await (await self.submit(user, device_id, raw, origin))
+
+    async def submit(self, user: User, device_id: str, raw: bytes,
+                     origin: object = None) -> Coroutine[Any, Any, Ack]:
+        """Check one envelope and queue it for storing, in the order submitted; returns what to await for
+        the ack (the commit, then the fan-out). A connection can so submit its next message while the
+        previous one is still being committed, and one commit covers more messages."""
+        env = self._parse(raw)
+        case_id = env.header.case_id
+        try:
+            case = await self._check(user, device_id, env)
+        except SamtalError as error:
+            await self.record_refusal(error, user, device_id, case_id)
+            raise
+        audit = event(user, "message.send", "allowed", case_id=case.id, unit_id=case.unit_id,
+                      detail={"device": device_id, "msg_id": env.header.msg_id, "bytes": len(env.raw)})
+        stored = self.store.enqueue_message(case.id, env.header.msg_id, device_id, user.id, env.raw, audit)
+        return self._after_commit(user, device_id, case, env, stored, origin)
+
+    async def _after_commit(self, user: User, device_id: str, case: Case, env: Envelope,
+                            stored: asyncio.Future[Ack], origin: object) -> Ack:
+        try:
+            ack = await stored
+        except SamtalError as error:  # a msg_id used before for other bytes
+            await self.record_refusal(error, user, device_id, case.id)
+            raise
+        if not ack.duplicate:
+            self._on_message(case, StoredMessage(case.id, ack.seq, env.header.msg_id, device_id, user.id, env.raw,
+                                                 ack.stored_at), origin)
+        return ack
+
+    @staticmethod
+    def _parse(raw: bytes) -> Envelope:
+        return parse_signed(raw)
+
+    async def _check(self, user: User, device_id: str, env: Envelope) -> Case:
+        device = await sending_device(self.store, user, device_id, env)
+        case = await self.case_for(user, env.header.case_id, Action.CASE_WRITE)
+        await check_signed(self.store, case, device, env)
+        return case
+
+    async def history(self, user: User, case_id: str, after_seq: int, limit: int) -> list[StoredMessage]:
+        case = await self.case_for(user, case_id, Action.CASE_READ)
+        return await self.store.messages_after(case.id, after_seq, limit)
+
+    async def mark(self, user: User, case_id: str, *, delivered_seq: int, read_seq: int) -> ReceiptMarks:
+        case = await self.case_for(user, case_id, Action.CASE_READ)
+        last = await self.store.last_seq(case.id)
+        if max(delivered_seq, read_seq) > last:
+            raise InvalidInput("a receipt cannot name a message that does not exist", code="invalid_field")
+        marks = await self.store.mark_receipt(case.id, user.id, delivered_seq=delivered_seq, read_seq=read_seq)
+        self._on_receipt(case, marks)
+        return marks

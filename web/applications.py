@@ -1,0 +1,230 @@
+"""Ansökan over HTTP (docs/protocol.md §14.1, docs/applications.md): the forms, sending and registering
+applications, their timeline, the unit's steps and the citizen's supplements, encrypted attachments; and the
+live `application` frame that tells the case's people a status changed. Records, grants and attachments are
+ciphertext; binary values travel as base64url."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import JSONResponse, Response
+
+from chat.applications.forms import FormCatalogue, FormDefinitionError
+from chat.applications.service import Applications, ApplicationView
+from chat.applications.store import Application, ApplicationStore, Event, StoredRecord
+from chat.audit.auditor import Auditor
+from chat.errors import Forbidden, InvalidInput
+from chat.model import Case
+from chat.policy import Action, decide
+from crypto.encoding import b64u
+from web import frames
+from web.httpapi import Ctx, api
+from web.sealed_input import blobs as _blobs
+from web.sealed_input import grants as _grants
+from web.sealed_input import names as _names
+from web.sealed_input import record as _record
+from web.sealed_input import record_body as _body
+from web.sealed_input import record_id
+
+if TYPE_CHECKING:
+    from chat.storage import Storage
+    from web.app import Services
+    from web.config import Settings
+
+
+def build(settings: Settings, store: Storage, services: Services) -> Applications:
+    """The applications service of one server; the form definitions are checked here, at start-up."""
+    try:
+        catalogue = FormCatalogue(settings.forms_dir)
+    except FormDefinitionError as error:
+        raise SystemExit(f"a form definition is not valid: {error}") from None
+    hub = services.hub
+
+    def notify(app: Application, case: Case, what: str) -> None:
+        frame = frames.application_frame(app.id, case.id, case.unit_id, app.status, what, app.updated_at)
+        hub.publish_user(case.citizen_id, frame)
+        hub.publish_unit_staff(case.unit_id, frame)
+
+    def keys_pending(unit_id: str) -> None:
+        hub.publish_unit_staff(unit_id, frames.KEYS_PENDING)
+
+    return Applications(store, ApplicationStore(store.writer), catalogue,  # type: ignore[attr-defined]
+                        services.assignments, notify, keys_pending)
+
+
+def _service(ctx: Ctx) -> Applications:
+    return ctx.request.app.state.applications  # type: ignore[no-any-return]
+
+
+async def _audit(ctx: Ctx, what: str, app: Application, **detail: Any) -> None:
+    """An audit row that names the case and unit (the route's own row has neither: its path names the
+    application), so that the unit's log reviewer finds every read and step of an application."""
+    await Auditor(ctx.services.store).record(ctx.user, what, "allowed", case_id=app.case_id, unit_id=app.unit_id,
+                                             detail={"application": app.id, **detail})
+
+
+# -- views --------------------------------------------------------------------------------------------------
+def application_view(app: Application, names: dict[str, str]) -> dict[str, Any]:
+    return {"id": app.id, "unit_id": app.unit_id, "case_id": app.case_id, "citizen": app.citizen_id,
+            "citizen_name": names.get(app.citizen_id), "form_id": app.form_id, "form_version": app.form_version,
+            "status": app.status, "submitted_by": app.submitted_by, "submitted_by_name": names.get(app.submitted_by),
+            "on_behalf": app.on_behalf, "opened_case": app.opened_case, "submitted_at": app.submitted_at,
+            "updated_at": app.updated_at, "due_at": app.due_at,
+            # For the unit: something waits for it (a new application, or the citizen's supplement).
+            "awaiting_unit": app.status in ("received", "supplemented")}
+
+
+def event_view(e: Event, names: dict[str, str]) -> dict[str, Any]:
+    return {"kind": e.kind, "actor": e.actor, "actor_name": names.get(e.actor), "on_behalf": e.on_behalf,
+            "record_id": e.record_id, "due_at": e.due_at, "at": e.at}
+
+
+def record_view(r: StoredRecord) -> dict[str, Any]:
+    return {"id": r.id, "kind": r.kind, "author": r.author, "author_device": r.author_device, "data": b64u(r.data),
+            "created_at": r.created_at}
+
+
+async def full_view(ctx: Ctx, view: ApplicationView) -> dict[str, Any]:
+    app = view.application
+    names = await _names(ctx, {app.citizen_id, app.submitted_by} | {e.actor for e in view.events})
+    citizen_devices = [d.id for d in await ctx.services.store.devices_of_user(app.citizen_id) if d.active]
+    return {"application": {**application_view(app, names), "case_status": view.case.status,
+                            "case_key_epoch": await ctx.services.store.current_case_epoch(app.case_id),
+                            "citizen_devices": citizen_devices},
+            "events": [event_view(e, names) for e in view.events],
+            "records": [record_view(r) for r in view.records],
+            "grants": [{"record_id": g.record_id, "recipient": g.recipient, "grant": b64u(g.grant),
+                        "signature": b64u(g.signature), "granted_by_device": g.granted_by_device,
+                        "created_at": g.created_at} for g in view.grants]}
+
+
+# -- routes --------------------------------------------------------------------------------------------------
+@api("/api/forms", "GET", action=Action.APPLICATION_FORMS)
+async def forms(ctx: Ctx) -> Response:
+    """The units that take applications, the definitions of their forms, and each unit's current key epoch
+    (public, signed by the staff device that made it) for the browser to verify and seal to."""
+    decision = decide(ctx.user, Action.APPLICATION_FORMS)
+    if not decision:
+        raise Forbidden(decision.reason, code="forbidden")
+    listing, epochs = await _service(ctx).forms()
+    for unit in listing["units"]:  # type: ignore[union-attr]
+        epoch = epochs.get(unit["id"])  # type: ignore[index]
+        unit["key_epoch"] = None if epoch is None else {  # type: ignore[index]
+            "epoch": epoch.epoch, "public_key": b64u(epoch.public_key), "created_by_device": epoch.created_by_device,
+            "signature": b64u(epoch.signature)}
+    return JSONResponse(listing)
+
+
+@api("/api/applications", "GET", action=Action.CASE_LIST)
+async def list_applications(ctx: Ctx) -> Response:
+    """The citizen's own applications, or the staff member's unit's (`?case=` for one case's)."""
+    apps = await _service(ctx).list(ctx.user, ctx.request.query_params.get("case") or None)
+    names = await _names(ctx, {a.citizen_id for a in apps} | {a.submitted_by for a in apps})
+    return JSONResponse({"applications": [application_view(a, names) for a in apps]})
+
+
+@api("/api/units/{unit_id}/applications", "POST", action=Action.APPLICATION_SUBMIT)
+async def submit(ctx: Ctx) -> Response:
+    """Send an application (a citizen), or register a paper one for `citizen_id` (the unit's staff)."""
+    body = await _body(ctx)
+    app, case, new = await _service(ctx).submit(
+        ctx.user, ctx.require_device(), ctx.request.path_params["unit_id"], body.str("form_id", 64),
+        body.int("form_version", 1, 10**6), _record(body), _grants(body), _blobs(body),
+        body.str("citizen_id", 64, required=False))
+    if new:
+        await _audit(ctx, "application.submitted", app, form=app.form_id, on_behalf=app.on_behalf,
+                     opened_case=app.opened_case)
+    names = await _names(ctx, {app.citizen_id, app.submitted_by})
+    return JSONResponse({"application": application_view(app, names), "case_id": case.id,
+                         "duplicate": not new}, status_code=201 if new else 200)
+
+
+@api("/api/units/{unit_id}/applications/{application_id}/blobs", "POST", action=Action.APPLICATION_SUBMIT)
+async def upload_for_new(ctx: Ctx) -> Response:
+    """An encrypted attachment of an application about to be sent (its id is the browser's record id)."""
+    application_id = record_id(ctx, "application_id", "an application")
+    data = await ctx.encrypted_upload()
+    blob_id = await _service(ctx).upload_blob(ctx.user, application_id, data, ctx.request.path_params["unit_id"])
+    return JSONResponse({"blob_id": blob_id, "size": len(data)}, status_code=201)
+
+
+@api("/api/applications/{application_id}", "GET", action=Action.APPLICATION_READ)
+async def get_application(ctx: Ctx) -> Response:
+    view = await _service(ctx).view(ctx.user, ctx.device_id, record_id(ctx, "application_id", "an application"))
+    await _audit(ctx, "application.read", view.application)
+    return JSONResponse(await full_view(ctx, view))
+
+
+@api("/api/applications/{application_id}/blobs", "POST", action=Action.APPLICATION_SUPPLEMENT)
+async def upload_for_supplement(ctx: Ctx) -> Response:
+    application_id = record_id(ctx, "application_id", "an application")
+    data = await ctx.encrypted_upload()
+    blob_id = await _service(ctx).upload_blob(ctx.user, application_id, data, None)
+    return JSONResponse({"blob_id": blob_id, "size": len(data)}, status_code=201)
+
+
+@api("/api/applications/{application_id}/blobs/{blob_id}", "GET", action=Action.APPLICATION_READ)
+async def download_blob(ctx: Ctx) -> Response:
+    application_id = record_id(ctx, "application_id", "an application")
+    service = _service(ctx)
+    data = await service.blob(ctx.user, application_id, ctx.request.path_params["blob_id"])
+    app = await service.astore.get(application_id)
+    if app is not None:
+        await _audit(ctx, "application.attachment.read", app, blob=ctx.request.path_params["blob_id"])
+    return Response(data, media_type="application/octet-stream")
+
+
+async def _step_answer(ctx: Ctx, app: Application, what: str) -> Response:
+    await _audit(ctx, f"application.{what}", app, status=app.status)
+    return JSONResponse({"application": application_view(app, await _names(ctx, {app.citizen_id,
+                                                                                   app.submitted_by}))})
+
+
+@api("/api/applications/{application_id}/status", "POST", action=Action.APPLICATION_HANDLE)
+async def set_status(ctx: Ctx) -> Response:
+    """(staff) The application is being assessed (under utredning)."""
+    body = await ctx.body()
+    if body.str("status", 32) != "assessing":
+        raise InvalidInput("status is assessing; completion and decisions have routes of their own",
+                           code="invalid_field")
+    return await _step_answer(ctx, await _service(ctx).assess(ctx.user, record_id(ctx, "application_id", "an application")), "assessing")
+
+
+@api("/api/applications/{application_id}/completion-requests", "POST", action=Action.APPLICATION_HANDLE)
+async def request_completion(ctx: Ctx) -> Response:
+    """(staff) Ask for completion: what, sealed in the record; by when, `due_at` (ms)."""
+    body = await _body(ctx)
+    app = await _service(ctx).request_completion(ctx.user, ctx.require_device(), record_id(ctx, "application_id", "an application"),
+                                                  _record(body), _grants(body), body.int("due_at"))
+    return await _step_answer(ctx, app, "completion_requested")
+
+
+@api("/api/applications/{application_id}/supplements", "POST", action=Action.APPLICATION_SUPPLEMENT)
+async def supplement(ctx: Ctx) -> Response:
+    """(the citizen) What was asked for: text and attachments, sealed."""
+    body = await _body(ctx)
+    app = await _service(ctx).supplement(ctx.user, ctx.require_device(), record_id(ctx, "application_id", "an application"), _record(body),
+                                         _grants(body), _blobs(body))
+    return await _step_answer(ctx, app, "supplemented")
+
+
+@api("/api/applications/{application_id}/decision", "POST", action=Action.APPLICATION_HANDLE)
+async def record_decision(ctx: Ctx) -> Response:
+    """(staff) The decision (beslut), sealed."""
+    body = await _body(ctx)
+    app = await _service(ctx).decide(ctx.user, ctx.require_device(), record_id(ctx, "application_id", "an application"), _record(body),
+                                     _grants(body))
+    return await _step_answer(ctx, app, "decided")
+
+
+@api("/api/applications/{application_id}/records/{record_id}/grants", "POST", action=Action.APPLICATION_READ)
+async def add_grants(ctx: Ctx) -> Response:
+    """More readers for a record: the case key, or a citizen's new device."""
+    body = await ctx.body()
+    application_id = record_id(ctx, "application_id", "an application")
+    service = _service(ctx)
+    added = await service.add_grants(ctx.user, ctx.require_device(), application_id,
+                                     ctx.request.path_params["record_id"], _grants(body))
+    app = await service.astore.get(application_id)
+    if app is not None:
+        await _audit(ctx, "application.grant", app, record=ctx.request.path_params["record_id"], added=added)
+    return JSONResponse({"added": added}, status_code=201)

@@ -1,0 +1,51 @@
+"""Citizens as the unit's staff handle them. A person at the desk without a Samtal account (docs/applications.md,
+paper applications): staff find or register them by personal identity number, so that a paper application can
+open a case for them. The number is hashed with the server's identity key exactly as at an e-identification
+sign-in (web/login.py), so when the person later signs in themselves they find their case; it is never
+stored, logged or audited. And a protected identity (skyddade personuppgifter, chat/cases/protection.py), flagged
+by a supervisor."""
+from __future__ import annotations
+
+from starlette.responses import JSONResponse, Response
+
+from chat.errors import Forbidden, InvalidInput
+from chat.identity import normalize
+from chat.policy import Action, decide
+from web.httpapi import Ctx, api
+
+MAX_NAME = 200
+
+
+@api("/api/units/{unit_id}/citizens", "POST", action=Action.CITIZEN_REGISTER)
+async def register_citizen(ctx: Ctx) -> Response:
+    """`{personal_number, name}` -> the person's account (201 when new, 200 when they had one). An existing
+    account keeps its name: the identity provider, not the desk, is the source of truth for it."""
+    unit_id = ctx.request.path_params["unit_id"]
+    decision = decide(ctx.user, Action.CITIZEN_REGISTER, unit_id=unit_id)
+    if not decision:
+        raise Forbidden(decision.reason, code="forbidden")
+    body = await ctx.body()
+    pnr = normalize(body.str("personal_number", 20))
+    if pnr is None:
+        raise InvalidInput("not a valid personal identity number (YYYYMMDD-NNNN)", code="invalid_personal_number")
+    name = " ".join(body.str("name", MAX_NAME).split())
+    if not name or any(not ch.isprintable() for ch in name):
+        raise InvalidInput("the person's name, as on their identity document", code="invalid_field")
+    user, new = await ctx.request.app.state.login.citizen(pnr, name, authoritative=False)
+    await ctx.services.messages.auditor.record(ctx.user, "citizen.registered" if new else "citizen.found",
+                                               "allowed", unit_id=unit_id, detail={"citizen": user.id})
+    return JSONResponse({"citizen": {"id": user.id, "name": user.display_name}, "new": new},
+                        status_code=201 if new else 200)
+
+
+@api("/api/cases/{case_id}/protected-identity", "PUT", action=Action.CITIZEN_PROTECT)
+async def set_protected_identity(ctx: Ctx) -> Response:
+    """(supervisor) `{protected: bool}`: the case's citizen has a protected identity, or no longer has."""
+    case = await ctx.services.messages.case_for(ctx.user, ctx.request.path_params["case_id"], Action.CASE_READ)
+    body = await ctx.body()
+    protected = body.bool("protected")
+    if await ctx.services.protection.set(ctx.user, case, protected):
+        await ctx.services.messages.auditor.record(
+            ctx.user, "citizen.protected" if protected else "citizen.unprotected", "allowed", case_id=case.id,
+            unit_id=case.unit_id, detail={"citizen": case.citizen_id})
+    return JSONResponse({"case_id": case.id, "protected_identity": protected})

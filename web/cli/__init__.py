@@ -1,0 +1,1 @@
+"""The `samtal` command: serve, the admin and agency commands, the protocol client (main.py)."""
