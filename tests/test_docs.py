@@ -58,3 +58,37 @@ def test_readme_quick_start_is_the_two_commands_ci_runs():
     commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
     assert commands == ["python3 dev.py serve", "python3 dev.py test"]
     assert "python3 dev.py test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_document_types_required_fields_are_in_the_exchange_docs() -> None:
+    """An agency's developer writes documents from docs/exchange.md's table; it must name every required field
+    (nested ones too) of the schema the endpoint validates with."""
+    from chat.exchange.documents import TYPES
+
+    def required(schema: dict, prefix: str = "") -> list[str]:
+        names = [prefix + name for name in schema.get("required", [])]
+        for name, sub in schema.get("properties", {}).items():
+            if name == "attachments":
+                continue  # documented once for every type, below the table
+            if sub.get("type") == "object":
+                names += required(sub, f"{prefix}{name}.")
+            items = sub.get("items")
+            if sub.get("type") == "array" and isinstance(items, dict) and items.get("type") == "object":
+                names += required(items, f"{prefix}{name}.")
+        return names
+
+    rows = {line.split("|")[1].strip().strip("`"): line for line in EXCHANGE.splitlines()
+            if line.startswith("| `") and "/v1`" in line.split("|")[1]}
+    for doc_type, schema in TYPES.items():
+        assert doc_type in rows, f"{doc_type} has no row in docs/exchange.md"
+        for name in required(schema):
+            if name.startswith("person."):  # a person is described once, below the table
+                assert f"`person` and `child` require `{name.split('.', 1)[1]}`" in EXCHANGE
+                continue
+            assert f"`{name.rsplit('.', 1)[-1]}`" in rows[doc_type], f"{doc_type}: required {name} is not documented"
+
+
+def test_the_documented_address_rule_is_the_endpoints() -> None:
+    from chat.exchange.envelope import ADDRESS_RE
+
+    assert f"`^{ADDRESS_RE.pattern}$`" in EXCHANGE

@@ -131,6 +131,7 @@ def test_a_unit_replies_and_the_agency_fetches_decrypts_and_acks(fk: AgencyClien
     fetched = fk.get(reply["message"])
     assert fk.open_content(fetched) == ({"answer": "Bifall", "disclosed": True}, None)
     assert fetched["in_reply_to"] == question["message"]
+    assert fetched["conversation"] == fk.get(question["message"])["conversation"], "a reply keeps its conversation"
     assert fk.ack(reply["message"])["claims"]["status"] == "accepted"
     assert reply["message"] not in {m["id"] for m in fk.fetch()}
 

@@ -117,6 +117,9 @@ class ExchangeClient:
     def submission(self, to: str, doc_type: str, content: dict[str, Any], label: str, *, priority: str | None = None,
                    conversation: str | None = None, in_reply_to: str | None = None, msg_id: str | None = None,
                    created: int | None = None) -> dict[str, str]:
+        if in_reply_to and conversation is None:
+            # A reply stays in the conversation of what it answers (the agency's case system threads by it).
+            conversation = self.get(in_reply_to)["conversation"]
         enc = next(k for k in reversed(self.entry(to)["keys"]) if k["use"] == "enc")
         jwe = jose.encrypt(json.dumps(content, ensure_ascii=False).encode("utf-8"), jose.import_public(enc), enc["kid"])
         now = created if created is not None else int(time.time())
@@ -126,6 +129,10 @@ class ExchangeClient:
                     "to": to, "label": label, "created": now, "expires": now + ENVELOPE_SECONDS,
                     "content_sha256": jose.sha256_b64u(jwe)}
         return {"envelope": self.keys.sign(envelope, ENVELOPE_TYP), "content": jwe}
+
+    def get(self, msg_id: str) -> dict[str, Any]:
+        """One message as this side sees it (its envelope fields, among them `conversation`)."""
+        raise NotImplementedError
 
     def verify_envelope(self, message: dict[str, Any]) -> dict[str, Any]:
         """The envelope's claims, verified with its sender's signing key from the verified directory (the
