@@ -1,16 +1,38 @@
 """Booking confirmations, cancellations and reminders by e-mail, with an iCalendar invitation (RFC 5545).
-Like every notification (DOMAIN.md) they carry no sensitive content: no case title, no names, no unit
-name; only the time, the meeting form (with the office address or the meeting link) and a link to Samtal."""
+Like every notification (DOMAIN.md rule 14) they carry no sensitive content: no case title, no names, no
+unit name, nothing that says social services (a calendar is seen by others: a shared family calendar, a
+work phone); only the time, the meeting form (with the office address or the meeting link) and a link to
+Samtal. Times are Swedish time (Europe/Stockholm), with the zone stated, as the person's phone shows them."""
 from __future__ import annotations
 
 import smtplib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from zoneinfo import ZoneInfo
 
 from chat.booking.store import Booking
 
-SUMMARY = "Möte med socialtjänsten"
+SUMMARY = "Bokad tid i Samtal"  # the same neutral words as the subject
+ZONE = "Europe/Stockholm"
+STOCKHOLM = ZoneInfo(ZONE)
+# Europe/Stockholm as RFC 5545 wants it beside a TZID (3.6.5): CET in winter, CEST from the last Sunday of
+# March to the last Sunday of October (the EU rule since 1996).
+VTIMEZONE = [
+    "BEGIN:VTIMEZONE", f"TZID:{ZONE}",
+    "BEGIN:DAYLIGHT", "TZOFFSETFROM:+0100", "TZOFFSETTO:+0200", "TZNAME:CEST", "DTSTART:19700329T020000",
+    "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU", "END:DAYLIGHT",
+    "BEGIN:STANDARD", "TZOFFSETFROM:+0200", "TZOFFSETTO:+0100", "TZNAME:CET", "DTSTART:19701025T030000",
+    "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU", "END:STANDARD",
+    "END:VTIMEZONE",
+]
+WEEKDAYS_SV = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
+MONTHS_SV = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
+             "november", "december")
+# Named here, not by strftime's %A/%B, which follow the server's locale.
+WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+             "November", "December")
 FORM_SV = {"in_person": "besök", "phone": "telefon", "video": "video"}
 FORM_EN = {"in_person": "in person", "phone": "phone", "video": "video"}
 SUBJECTS = {"confirmation": "Bokad tid i Samtal", "cancellation": "Avbokad tid i Samtal",
@@ -31,7 +53,25 @@ class MailConfig:
 
 
 def ics_time(ms: int) -> str:
+    """A UTC time (DTSTAMP must be one)."""
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def ics_local(ms: int) -> str:
+    """A Swedish local time, for DTSTART/DTEND with TZID=Europe/Stockholm."""
+    return datetime.fromtimestamp(ms / 1000, STOCKHOLM).strftime("%Y%m%dT%H%M%S")
+
+
+def when_sv(start_ms: int, end_ms: int) -> str:
+    start, end = (datetime.fromtimestamp(ms / 1000, STOCKHOLM) for ms in (start_ms, end_ms))
+    return (f"{WEEKDAYS_SV[start.weekday()]} {start.day} {MONTHS_SV[start.month - 1]} {start.year}, "
+            f"kl. {start:%H:%M}–{end:%H:%M} svensk tid")
+
+
+def when_en(start_ms: int, end_ms: int) -> str:
+    start, end = (datetime.fromtimestamp(ms / 1000, STOCKHOLM) for ms in (start_ms, end_ms))
+    return (f"{WEEKDAYS_EN[start.weekday()]} {start.day} {MONTHS_EN[start.month - 1]} {start.year}, "
+            f"{start:%H:%M}–{end:%H:%M} Swedish time ({ZONE})")
 
 
 def escape_text(value: str) -> str:
@@ -70,11 +110,12 @@ def ics(booking: Booking, config: MailConfig, cancelled: bool = False, stamp_ms:
         "PRODID:-//Samtal//Tidsbokning//SV",
         "CALSCALE:GREGORIAN",
         f"METHOD:{'CANCEL' if cancelled else 'REQUEST'}",
+        *VTIMEZONE,
         "BEGIN:VEVENT",
         f"UID:booking-{booking.id}@{config.uid_domain}",
         f"DTSTAMP:{stamp}",
-        f"DTSTART:{ics_time(booking.slot.starts_at)}",
-        f"DTEND:{ics_time(booking.slot.ends_at)}",
+        f"DTSTART;TZID={ZONE}:{ics_local(booking.slot.starts_at)}",
+        f"DTEND;TZID={ZONE}:{ics_local(booking.slot.ends_at)}",
         f"SUMMARY:{escape_text(SUMMARY)}",
         f"DESCRIPTION:{escape_text(f'Mötesform / form: {FORM_SV[booking.form]} / {FORM_EN[booking.form]}. ' + config.link)}",
         *([f"LOCATION:{escape_text(where)}"] if where else []),
@@ -88,18 +129,15 @@ def ics(booking: Booking, config: MailConfig, cancelled: bool = False, stamp_ms:
     return "".join(fold(line) + "\r\n" for line in lines)
 
 
-def _local(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def message(kind: str, booking: Booking, recipient: str, config: MailConfig) -> EmailMessage:
     cancelled = kind == "cancellation"
     sv, en = INTRO[kind]
     where = location(booking, config.video_link)
-    text = (f"{sv}\n\nTid: {_local(booking.slot.starts_at)} till {_local(booking.slot.ends_at)}\n"
+    start, end = booking.slot.starts_at, booking.slot.ends_at
+    text = (f"{sv}\n\nTid: {when_sv(start, end)}\n"
             f"Mötesform: {FORM_SV[booking.form]}\n" + (f"Plats: {where}\n" if where else "") +
             f"\nLogga in i Samtal för att se, ändra eller avboka: {config.link}\n\n"
-            f"{en}\n\nTime: {_local(booking.slot.starts_at)} to {_local(booking.slot.ends_at)}\n"
+            f"{en}\n\nTime: {when_en(start, end)}\n"
             f"Form: {FORM_EN[booking.form]}\n\nSign in to Samtal to see, change or cancel it: {config.link}\n")
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = config.sender, recipient, SUBJECTS[kind]

@@ -1,0 +1,72 @@
+"""The less-travelled paths (issue 20), each as the person would meet it: the citizen on a 360 px phone,
+staff at a desktop, pages driven by their accessible names, mail caught by a local SMTP sink. Each test
+names the finding it proves."""
+from __future__ import annotations
+
+import email
+import email.policy
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import free_port, server_fixture
+from tests.helpers import CASE_DANA, local_mailbox
+from tests.test_browser_app import PHONE, Person
+from tests.test_browser_booking import HOUR, publish
+from tests.test_browser_pages import axe, browser, check  # noqa: F401 (fixtures)
+from tests.test_browser_staff_pages import signed_in
+
+pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
+from playwright.sync_api import expect  # noqa: E402
+
+SMTP_PORT = free_port()
+server = server_fixture(SAMTAL_SMTP_HOST="127.0.0.1", SAMTAL_SMTP_PORT=str(SMTP_PORT))
+# The citizen's phone is in Sweden: its clock is the one the mail must agree with.
+SWEDISH_PHONE = {**PHONE, "timezone_id": "Europe/Stockholm"}
+
+
+@pytest.fixture(scope="module")
+def mailbox() -> Any:
+    yield from local_mailbox(SMTP_PORT)
+
+
+@pytest.fixture(scope="module")
+def dana(browser, server) -> Iterator[Person]:  # type: ignore[no-untyped-def]
+    person = signed_in(browser, server, "Dana Karlsson", "/cases", options=SWEDISH_PHONE)
+    yield person
+    person.page.context.close()
+
+
+def mails_to(mailbox: Any, address: str, count: int) -> list[Any]:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = [m for m in mailbox.messages if address in m.rcpt_tos]
+        if len(found) >= count:
+            return [email.message_from_bytes(m.content, policy=email.policy.default) for m in found]
+        time.sleep(0.1)
+    raise AssertionError(f"{count} mails to {address} did not arrive")
+
+
+def test_3_booking_mail_says_swedish_time_as_the_phone_shows_it_and_reveals_nothing(dana, server, mailbox):
+    # 16:35 UTC in December is 17:35 in Stockholm: the mail said "16:35 UTC" while the phone showed 17:35.
+    start = (int(time.time() * 1000) // (24 * HOUR) + 4) * 24 * HOUR + 16 * HOUR + 35 * 60 * 1000
+    publish(server, start, ["phone"])
+    dana.goto(f"/cases/{CASE_DANA}/booking")
+    ours = dana.page.locator("#open-slots li.slot")
+    expect(ours).to_have_count(1, timeout=20_000)
+    shown = ours.locator("time").text_content()
+    ours.get_by_role("button", name="Boka den här tiden").click()
+    expect(dana.page.locator("#my-bookings li.booking")).to_have_count(1, timeout=10_000)
+    (mail,) = mails_to(mailbox, "dana@demo.samtal.invalid", 1)
+    text = mail.get_body(("plain",)).get_content()
+    (calendar,) = [p for p in mail.iter_attachments() if p.get_content_type() == "text/calendar"]
+    ics = calendar.get_payload(decode=True).decode("utf-8")
+    clock = shown.split("–")[0].split()[-1]  # "fredag 11 december 2026 17:35–18:35": the start's clock
+    assert f"kl. {clock}" in text and "svensk tid" in text and "Swedish time (Europe/Stockholm)" in text, text
+    assert "UTC" not in text
+    assert "DTSTART;TZID=Europe/Stockholm:" in ics and clock.replace(":", "") + "00" in ics
+    assert "BEGIN:VTIMEZONE" in ics
+    for word in ("socialtjänst", "Socialtjänst", "social services", "Ekonomiskt", "bistånd", "Anna", "Dana"):
+        assert word not in text and word not in ics and word not in str(mail["Subject"]), word
