@@ -22,7 +22,10 @@ pytest.importorskip("playwright.sync_api", reason="browser tests need the playwr
 from playwright.sync_api import expect  # noqa: E402
 
 SMTP_PORT = free_port()
-server = server_fixture(SAMTAL_SMTP_HOST="127.0.0.1", SAMTAL_SMTP_PORT=str(SMTP_PORT))
+# One minute's grace and interval, and a one-hour change limit: the singulars ("1 minuter" was shown).
+server = server_fixture(SAMTAL_SMTP_HOST="127.0.0.1", SAMTAL_SMTP_PORT=str(SMTP_PORT),
+                        SAMTAL_NOTIFY_GRACE_SECONDS="60", SAMTAL_NOTIFY_MIN_INTERVAL_SECONDS="60",
+                        SAMTAL_BOOKING_CHANGE_HOURS="1")
 # The citizen's phone is in Sweden: its clock is the one the mail must agree with.
 SWEDISH_PHONE = {**PHONE, "timezone_id": "Europe/Stockholm"}
 
@@ -70,3 +73,13 @@ def test_3_booking_mail_says_swedish_time_as_the_phone_shows_it_and_reveals_noth
     assert "BEGIN:VTIMEZONE" in ics
     for word in ("socialtjänst", "Socialtjänst", "social services", "Ekonomiskt", "bistånd", "Anna", "Dana"):
         assert word not in text and word not in ics and word not in str(mail["Subject"]), word
+
+
+def test_10_counts_of_one_are_singular_on_the_phone(dana, axe):
+    dana.goto("/settings")
+    expect(dana.page.locator("#notify-timing")).to_have_text(
+        "Det kommer tidigast 1 minut efteråt, och högst ett e-postmeddelande per minut.", timeout=10_000)
+    dana.goto(f"/cases/{CASE_DANA}/booking")
+    expect(dana.page.locator("#booking-limit")).to_have_text(
+        "Du kan ändra eller avboka här fram till 1 timme innan mötet börjar.", timeout=10_000)
+    check(dana, axe)

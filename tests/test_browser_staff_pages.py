@@ -115,15 +115,35 @@ def test_supervisor_reassigns_a_case_and_sets_and_removes_a_substitute(superviso
     page.get_by_role("button", name=f"Tilldela {CASE_ERIK}").click()
     item = page.locator(".assign-item", has_text=CASE_ERIK)
     expect(item.locator("[data-assigned]")).to_have_text("Handläggs av Bo Ek", timeout=10_000)
+    # A substitution the server would refuse says why in words, beside the form (#20 item 2).
     page.get_by_label("Frånvarande handläggare").select_option(label="Anna Lind")
-    page.get_by_label("Vikarie", exact=True).select_option(label="Bo Ek")
+    page.get_by_label("Vikarie", exact=True).select_option(label="Anna Lind")
     page.get_by_label("Från (datum)").fill(date.today().isoformat())
     page.get_by_label("Till och med (datum)").fill((date.today() + timedelta(days=7)).isoformat())
     page.get_by_role("button", name="Lägg till vikarie").click()
+    expect(page.locator("#substitute-error")).to_have_text(
+        "Vikarien ska vara en annan person än den frånvarande handläggaren. Välj någon annan.")
+    page.get_by_label("Vikarie", exact=True).select_option(label="Bo Ek")
+    page.get_by_label("Till och med (datum)").fill((date.today() - timedelta(days=1)).isoformat())
+    page.get_by_role("button", name="Lägg till vikarie").click()
+    expect(page.locator("#substitute-error")).to_contain_text("Perioden slutar innan den börjar.")
+    page.get_by_label("Till och med (datum)").fill((date.today() + timedelta(days=7)).isoformat())
+    # It switches only when confirmed (#20 item 10): cancelled, nothing is added.
+    page.get_by_role("button", name="Lägg till vikarie").click()
+    dialog = page.get_by_role("dialog", name="Lägga till vikariatet?")
+    expect(dialog).to_contain_text("svarar Bo Ek i ärenden som tilldelats Anna Lind")
+    check(supervisor, axe)
+    dialog.get_by_role("button", name="Avbryt").click()
+    expect(dialog).to_have_count(0)
+    expect(page.locator("#substitutions")).to_have_text("Inga vikariat.")
+    expect(page.locator("#substitute-error")).to_be_empty()
+    page.get_by_role("button", name="Lägg till vikarie").click()
+    dialog.get_by_role("button", name="Lägg till vikarie").click()
     substitution = page.locator(".substitution", has_text="Bo Ek vikarierar för Anna Lind")
     expect(substitution).to_have_count(1, timeout=10_000)
     check(supervisor, axe)
     substitution.get_by_role("button").click()
+    page.get_by_role("dialog", name="Ta bort vikariatet?").get_by_role("button", name="Ta bort vikariatet").click()
     expect(page.locator("#substitutions")).to_have_text("Inga vikariat.", timeout=10_000)
 
 
@@ -153,7 +173,14 @@ def test_supervisor_marks_a_protected_identity_in_the_inbox(supervisor, browser,
     expect(page.locator("#case-meta")).to_contain_text(CASE_DANA, timeout=10_000)
     mark = page.get_by_role("button", name="Skyddade personuppgifter")
     expect(mark).to_have_attribute("aria-pressed", "false")
+    mark.click()  # asked first (#20 item 10): cancelled, nothing changes
+    dialog = page.get_by_role("dialog", name="Markera skyddade personuppgifter?")
+    expect(dialog).to_contain_text("Dana Karlsson")
+    dialog.get_by_role("button", name="Avbryt").click()
+    expect(mark).to_be_focused()
+    expect(mark).to_have_attribute("aria-pressed", "false")
     mark.click()
+    dialog.get_by_role("button", name="Markera skyddade personuppgifter").click()
     expect(mark).to_have_attribute("aria-pressed", "true", timeout=10_000)
     expect(page.locator("#case-meta")).to_contain_text("Skyddade personuppgifter")
     page.get_by_label("Ärenden", exact=True).select_option("unit")
@@ -168,6 +195,8 @@ def test_supervisor_marks_a_protected_identity_in_the_inbox(supervisor, browser,
     finally:
         anna.page.context.close()
     mark.click()
+    page.get_by_role("dialog", name="Ta bort markeringen av skyddade personuppgifter?").get_by_role(
+        "button", name="Ta bort markeringen").click()
     expect(mark).to_have_attribute("aria-pressed", "false", timeout=10_000)
     expect(listed.locator(".badge.protected")).to_have_count(0)
 

@@ -3,7 +3,7 @@
 // exchange itself (verifying, decrypting, encrypting, signing) is js/agency.js; the form is js/agency-form.js.
 import { announce, byId, h, icon, status } from "./dom.js";
 import { fullTime, isoTime, shortTime } from "./format.js";
-import { t } from "./i18n.js";
+import { t, tn } from "./i18n.js";
 import { explain } from "./app.js";
 import {
   AgencyMail, DEFAULT_PRIORITY, DocumentInvalid, NoSigningKey, TooLarge, mailItem, priorityWords, receiptWords,
@@ -61,7 +61,7 @@ export class AgencyPanel {
     }
     document.querySelector(".agency-mail").hidden = false;
     const urgent = this.inbox.filter((m) => m.priority === "urgent" && !m.statuses.includes("read")).length;
-    status("agency-status", urgent ? t("%(n)s urgent, not read", { n: urgent }) : "", urgent ? "error" : "");
+    status("agency-status", urgent ? tn("%(n)s urgent, not read", "%(n)s urgent, not read", urgent) : "", urgent ? "error" : "");
     this.render();
     const shown = this.outbox.find((m) => m.id === this.openId);
     if (shown && shown.statuses.length !== this.shownReceipts) this.showReceipts(this.openId, true);

@@ -4,7 +4,7 @@
 import { api } from "../api.js";
 import { announce, byId, h, status } from "../dom.js";
 import { fullTime, isoTime } from "../format.js";
-import { t } from "../i18n.js";
+import { t, tn } from "../i18n.js";
 import { alertError, boot, config } from "../app.js";
 import { FORM_NAMES, guardedWith, joinVideo } from "../booking-common.js";
 
@@ -24,7 +24,8 @@ function when(slot) {
 
 function whyNot(booking, hours) {
   if (booking.why_not === "too_late_to_change") {
-    return t("Less than %(hours)s hours remain: call the unit to change or cancel this meeting.", { hours });
+    return tn("Less than %(n)s hour remains: call the unit to change or cancel this meeting.",
+      "Less than %(n)s hours remain: call the unit to change or cancel this meeting.", hours);
   }
   if (booking.why_not === "booking_started") return t("The meeting has started or passed.");
   return "";
@@ -92,7 +93,8 @@ function slotItem(slot) {
 async function render() {
   const view = await api("GET", base);
   const hours = view.change_limit_hours;
-  byId("booking-limit").textContent = t("You can change or cancel a booking here until %(hours)s hours before it starts.", { hours });
+  byId("booking-limit").textContent = tn("You can change or cancel a booking here until %(n)s hour before it starts.",
+    "You can change or cancel a booking here until %(n)s hours before it starts.", hours);
   const mine = byId("my-bookings");
   mine.replaceChildren(...view.bookings.map((b) => bookingItem(b, hours)));
   if (!view.bookings.length) mine.append(h("li", { class: "empty", text: t("You have no bookings.") }));

@@ -3,7 +3,7 @@
 import { api } from "../api.js";
 import { announce, byId, h, status } from "../dom.js";
 import { dayStart, fullTime, isoTime, shortDate } from "../format.js";
-import { t } from "../i18n.js";
+import { t, tn } from "../i18n.js";
 import { alertError, boot, config } from "../app.js";
 import { FORM_NAMES as FORMS, guardedWith, joinVideo } from "../booking-common.js";
 
@@ -60,7 +60,9 @@ async function renderCalendar() {
   }
   container.replaceChildren(...sections);
   const booked = view.slots.filter((s) => s.booking).length;
-  byId("calendar-summary").textContent = t("%(n)s times, %(b)s booked", { n: view.slots.length, b: booked });
+  const times = tn("%(n)s time", "%(n)s times", view.slots.length);
+  const bookedText = tn("%(n)s booked", "%(n)s booked", booked);
+  byId("calendar-summary").textContent = t("%(times)s, %(booked)s", { times, booked: bookedText });
   const office = byId("p-office");
   if (!office.options.length) {
     office.replaceChildren(...view.offices.map((o) => h("option", { value: o.id, text: o.address })));

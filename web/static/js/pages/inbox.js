@@ -6,6 +6,7 @@ import { t, tn } from "../i18n.js";
 import { api } from "../api.js";
 import { boot, config, explain } from "../app.js";
 import { MAX_FOLLOWED } from "../live.js";
+import { confirmAction } from "../confirm.js";
 import { Conversation } from "../conversation.js";
 import { AgencyPanel } from "../agency-panel.js";
 import { showMeetings } from "../case-meetings.js";
@@ -229,6 +230,12 @@ async function toggleProtected() {
   const view = open?.view;
   if (!view) return;
   const protectedNow = !view.protected_identity;
+  const asked = protectedNow
+    ? { heading: t("Mark a protected identity?"), action: t("Mark protected identity"),
+      text: t("The unit's staff will see the marking on every case of %(name)s, and video calls go through the relay only (without one, meet by phone or at the office).", { name: view.citizen_name || view.title }) }
+    : { heading: t("Remove the protected identity marking?"), action: t("Remove the marking"), danger: true,
+      text: t("Only remove it when the protected identity has ended. Video calls will then connect directly again.") };
+  if (!await confirmAction(asked)) return;
   try {
     await api("PUT", `/api/cases/${encodeURIComponent(view.id)}/protected-identity`, { protected: protectedNow });
     view.protected_identity = protectedNow;

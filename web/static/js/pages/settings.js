@@ -2,7 +2,7 @@
 // (chat/notifications.py: never any content), and the language of the pages and the e-mails.
 import { api, ApiError } from "../api.js";
 import { byId, status } from "../dom.js";
-import { lang, t } from "../i18n.js";
+import { lang, t, tn } from "../i18n.js";
 import { alertError, boot } from "../app.js";
 
 const form = byId("settings-form");
@@ -22,8 +22,10 @@ async function load() {
   const [contact, prefs] = await Promise.all([api("GET", "/api/me/contact"), api("GET", "/api/me/notifications")]);
   email.value = contact.email || "";
   optIn.checked = prefs.email_opt_in;
-  byId("notify-timing").textContent = t("It comes at the earliest %(grace)s minutes after, and at most one e-mail every %(interval)s minutes.", {
-    grace: minutes(prefs.grace_seconds), interval: minutes(prefs.min_interval_seconds) });
+  // Each count in its own plural (Babel finds no tn() nested in another call's arguments).
+  const after = tn("%(n)s minute", "%(n)s minutes", minutes(prefs.grace_seconds));
+  const every = tn("every minute", "every %(n)s minutes", minutes(prefs.min_interval_seconds));
+  byId("notify-timing").textContent = t("It comes at the earliest %(after)s after, and at most one e-mail %(every)s.", { after, every });
   const chosen = form.querySelector(`input[name="language"][value="${prefs.language || lang}"]`);
   if (chosen) chosen.checked = true;
 }

@@ -5,7 +5,8 @@ import { api } from "../api.js";
 import { announce, byId, h, status } from "../dom.js";
 import { dayStart, fullTime, isoTime, shortDate } from "../format.js";
 import { t } from "../i18n.js";
-import { alertError, boot, config, guardedBy } from "../app.js";
+import { alertError, boot, config, explain, guardedBy } from "../app.js";
+import { confirmAction } from "../confirm.js";
 import { fingerprint } from "../crypto/index.js";
 import { OfficeList } from "../unit-offices.js";
 
@@ -97,6 +98,9 @@ function substitutionItem(s) {
   const button = h("button", { type: "button", class: "button danger", text: t("Remove"),
     "aria-label": t("Remove: %(what)s", { what: text }) });
   button.addEventListener("click", () => guarded(async () => {
+    if (!await confirmAction({ heading: t("Remove the substitution?"), action: t("Remove substitution"), danger: true,
+      text: t("%(substitute)s will no longer answer %(absent)s's cases.", {
+        substitute: nameOf(s.substitute), absent: nameOf(s.absent_user) }) })) return;
     await api("DELETE", `/api/units/${encodeURIComponent(unitId)}/substitutes/${s.id}`);
     announce(t("The substitution is removed."));
     await renderStaff();
@@ -115,17 +119,36 @@ async function renderStaff() {
   if (!current.length) list.append(h("li", { class: "empty", text: t("No substitutions.") }));
 }
 
+/** Why a substitution cannot be made, in words the supervisor can act on; "" when it can. */
+function substitutionProblem(absent, substitute, startsAt, endsAt) {
+  if (absent === substitute) return t("The substitute must be another person than the absent caseworker. Choose someone else.");
+  if (endsAt <= startsAt) return t("The period ends before it starts. Choose a last day on or after the first.");
+  return "";
+}
+
 async function addSubstitute(event) {
   event.preventDefault();
   const form = event.target;
-  await guarded(async () => {
-    await api("POST", `/api/units/${encodeURIComponent(unitId)}/substitutes`, {
-      absent_user: form.absent_user.value, substitute: form.substitute.value,
-      starts_at: dayStart(form.from.value), ends_at: dayStart(form.to.value, 1),
-    });
-    announce(t("The substitute is added."));
-    await renderStaff();
-  });
+  const body = { absent_user: form.absent_user.value, substitute: form.substitute.value,
+    starts_at: dayStart(form.from.value), ends_at: dayStart(form.to.value, 1) };
+  const problem = substitutionProblem(body.absent_user, body.substitute, body.starts_at, body.ends_at);
+  status("substitute-error", problem, problem ? "error" : "");
+  if (problem) return;
+  const names = { substitute: nameOf(body.substitute), absent: nameOf(body.absent_user),
+    from: shortDate(body.starts_at), to: shortDate(body.ends_at - 1) };
+  if (!await confirmAction({ heading: t("Add the substitution?"), action: t("Add substitute"),
+    text: t("From %(from)s to and including %(to)s, %(substitute)s answers %(absent)s's cases and finds them in My cases.", names) })) return;
+  try {
+    await api("POST", `/api/units/${encodeURIComponent(unitId)}/substitutes`, body);
+  } catch (error) {
+    const words = error?.code === "invalid_field"
+      ? t("The substitution was not saved: the substitute must be another person, for a period that ends after it starts.")
+      : explain(error);
+    status("substitute-error", words, "error");
+    return;
+  }
+  announce(t("The substitute is added."));
+  await guarded(renderStaff);
 }
 
 // -- the unit's video meeting link ------------------------------------------------------------------
