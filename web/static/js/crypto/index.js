@@ -23,6 +23,10 @@ export {
   unwrapUnitKey, verifyUnitEpoch, verifyWrap, wrapCaseKey, wrapSigningBytes, wrapUnitKey, wrappedFromJson,
   wrappedToJson,
 } from "./wrap.js";
+export {
+  caseHistoryAad, historySigningBytes, openCaseHistory, openUnitHistory, sealCaseHistory, sealUnitHistory, signHistory,
+  unitHistoryInfo, verifyHistory,
+} from "./history.js";
 export { decodeBody, encodeBody } from "./body.js";
 export { headerBytes, newMsgId, openMessage, parseEnvelope, sealMessage, verifyEnvelope } from "./envelope.js";
 export {
