@@ -27,11 +27,12 @@ from chat.messaging.inbox import ReplyTimes
 from chat.model import Case, ReceiptMarks, StoredMessage
 from chat.notifications.notices import Notices
 from chat.storage import Storage
+from chat.storage.sqlite.key_history import SqliteKeyHistory
 from chat.storage.sqlite.store import SqliteStore
 from web import applications as application_routes
 from web import booking as booking_routes
 from web import citizens as citizen_routes  # noqa: F401
-from web import exchange, frames, routes  # noqa: F401  (these modules register the API)
+from web import exchange, frames, key_history, routes  # noqa: F401  (these modules register the API)
 from web import journal as journal_routes
 from web import login as login_routes
 from web import settings as settings_routes
@@ -114,7 +115,8 @@ def build_services(settings: Settings, store: Storage) -> Services:
         assignments=assignments,
         review=LogReview(store),
         keys=KeyService(store, lambda unit_id: hub.publish_unit_staff(unit_id, frames.KEYS_PENDING),
-                        lambda user_id: hub.publish_user(user_id, frames.KEYS_UPDATED)),
+                        lambda user_id: hub.publish_user(user_id, frames.KEYS_UPDATED),
+                        history=SqliteKeyHistory(store.writer)),  # type: ignore[attr-defined]
         reply_times=ReplyTimes(store),
         calls=Calls(store, BookingStore(store.writer), assignments, Auditor(store),  # type: ignore[attr-defined]
                     protection, relay_available=settings.has_turn),

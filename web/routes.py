@@ -180,6 +180,10 @@ async def pending_key_tasks(ctx: Ctx) -> Response:
     # The unit's exchange address keys wrapped only to older unit key epochs (docs/exchange.md): after a
     # rotation, a device that holds an old epoch and the current one wraps them to the current one.
     behind = await ctx.request.app.state.exchange.store.address_keys_behind(ctx.user.unit_id, tasks.unit_epoch)
+    # Epochs that do not yet seal the epoch before them (docs/protocol.md section 17), for a holder of both.
+    history = ctx.services.keys.history
+    assert history is not None and ctx.user.unit_id is not None
+    unit_history, case_history = await history.missing(ctx.user.unit_id, tasks.unit_epoch)
     return JSONResponse({
         "unit_id": ctx.user.unit_id, "unit_epoch": tasks.unit_epoch,
         "staff_devices_awaiting_grant": [device_view(d) for d in tasks.staff_devices_awaiting_grant],
@@ -191,6 +195,8 @@ async def pending_key_tasks(ctx: Ctx) -> Response:
         "cases_needing_new_key": [c.id for c in tasks.cases_needing_new_key],
         "address_keys_to_rewrap": [{"address": k.address, "kid": k.kid, "use": k.use, "key_version": k.key_version}
                                    for k in behind] if tasks.unit_epoch else [],
+        "unit_history_missing": unit_history,
+        "case_history_missing": [{"case_id": case_id, "epoch": epoch} for case_id, epoch in case_history],
     })
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from chat.errors import BadSignature, Conflict, Forbidden, InvalidInput, NotFound
+from chat.keys.history import KeyHistory, KeyHistoryStore
 from chat.model import Case, CaseKeyWrap, Device, Role, UnitKeyEpoch, UnitKeyGrant, User, now_ms
 from chat.policy import Action, decide
 from chat.storage import Storage
@@ -44,8 +45,10 @@ class PendingKeyTasks:
 
 class KeyService:
     def __init__(self, store: Storage, on_keys_pending: Callable[[str], None],
-                 on_keys_updated: Callable[[str], None]) -> None:
+                 on_keys_updated: Callable[[str], None], history: KeyHistoryStore | None = None) -> None:
         self.store = store
+        # The links between key epochs (docs/protocol.md section 17), filed beside the keys.
+        self.history = KeyHistory(store, history) if history is not None else None
         self._pending = on_keys_pending  # unit id: its key holders have something to do
         self._updated = on_keys_updated  # user id: new keys are there for one of their devices
 

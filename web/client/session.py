@@ -13,6 +13,7 @@ from crypto.envelope import Header, new_msg_id, open_message, parse_envelope, se
 from crypto.errors import CryptoError
 from crypto.keys import DevicePublicKeys, registration_proof
 from crypto.wrap import WrappedKey, unwrap_case_key, unwrap_unit_key, verify_unit_epoch, verify_wrap
+from web.client.key_history import case_opener, unit_opener, walk_links
 from web.client.keystore import KeyStore, StoredDevice
 from web.client.transport import ClientError, Socket, Transport
 
@@ -97,7 +98,8 @@ class ClientSession:
 
     # -- unit keys (staff) ---------------------------------------------------------------------------
     async def unit_keys(self, unit_id: str) -> dict[int, bytes]:
-        """Unwrap every unit key epoch granted to this device; returns epoch -> private key."""
+        """Unwrap every unit key epoch granted to this device, and every older one its history links reach
+        (docs/protocol.md section 17); returns epoch -> private key."""
         answer = await self.transport.call("GET", f"/api/units/{unit_id}/keys")
         epochs = {e["epoch"]: e for e in answer["epochs"]}
         for grant in answer["grants"]:
@@ -116,6 +118,11 @@ class ClientSession:
             assert self.device is not None
             self._unit_keys[(unit_id, epoch)] = unwrap_unit_key(self.device.keys.kem_priv, unit_id, epoch, wrapped,
                                                                 public_key)
+        if any((unit_id, e) not in self._unit_keys for e in epochs) and any(
+                (unit_id, e) in self._unit_keys for e in epochs):
+            links = (await self.transport.call("GET", f"/api/units/{unit_id}/history"))["links"]
+            await walk_links(self.device_keys, "unit", unit_id, links, self._unit_keys,
+                             unit_opener(unit_id, epochs, self.device_keys))
         return {e: k for (u, e), k in self._unit_keys.items() if u == unit_id}
 
     async def unit_epochs(self, unit_id: str) -> list[dict[str, Any]]:
@@ -147,24 +154,35 @@ class ClientSession:
         if (case_id, want) in self._case_keys:
             return want, self._case_keys[(case_id, want)]
         unit_keys = await self.unit_keys(case["unit"]) if self.user.get("role") != "citizen" else {}
+        await self._open_case_wraps(case_id, answer["wraps"], unit_keys, want)
+        if (case_id, want) not in self._case_keys and want < answer["epoch"]:
+            # An older epoch this device was never given: open what it was given, then follow the history
+            # links down from there (a new device gets only the current epoch, docs/protocol.md section 17).
+            await self._open_case_wraps(case_id, answer["wraps"], unit_keys, None)
+            if any(key_case == case_id for key_case, _ in self._case_keys):
+                links = (await self.transport.call("GET", f"/api/cases/{case_id}/history"))["links"]
+                await walk_links(self.device_keys, "case", case_id, links, self._case_keys, case_opener(case_id))
+        return want, self._case_keys.get((case_id, want))
+
+    async def _open_case_wraps(self, case_id: str, wraps: list[dict[str, Any]], unit_keys: dict[int, bytes],
+                               only: int | None) -> None:
+        """Open the wraps of epoch `only` (or of every epoch) this device can open into the key cache; a wrap
+        nobody signed is ignored, never used."""
         assert self.device is not None
-        for wrap in answer["wraps"]:
-            if wrap["epoch"] != want:
+        for wrap in wraps:
+            epoch = wrap["epoch"]
+            if (only is not None and epoch != only) or (case_id, epoch) in self._case_keys:
                 continue
             recipient = wrap["recipient"]
             wrapped = WrappedKey(unb64u(wrap["enc"]), unb64u(wrap["ct"]))
             wrapper = await self.device_keys(wrap["wrapped_by_device"])
-            if not verify_wrap(wrapper, unb64u(wrap["signature"]), "case", case_id, want, recipient, wrapped):
-                continue  # a wrap nobody signed is ignored, never used
-            if recipient == self.device_id:
-                key = unwrap_case_key(self.device.keys.kem_priv, case_id, want, wrapped)
-            elif recipient.startswith("unit:") and int(recipient[5:]) in unit_keys:
-                key = unwrap_case_key(unit_keys[int(recipient[5:])], case_id, want, wrapped)
-            else:
+            if not verify_wrap(wrapper, unb64u(wrap["signature"]), "case", case_id, epoch, recipient, wrapped):
                 continue
-            self._case_keys[(case_id, want)] = key
-            return want, key
-        return want, None
+            if recipient == self.device_id:
+                self._case_keys[(case_id, epoch)] = unwrap_case_key(self.device.keys.kem_priv, case_id, epoch, wrapped)
+            elif recipient.startswith("unit:") and int(recipient[5:]) in unit_keys:
+                self._case_keys[(case_id, epoch)] = unwrap_case_key(unit_keys[int(recipient[5:])], case_id, epoch,
+                                                                    wrapped)
 
     # -- cases and messages ---------------------------------------------------------------------------
     async def cases(self) -> list[dict[str, Any]]:

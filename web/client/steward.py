@@ -16,6 +16,7 @@ from crypto.encoding import b64u, unb64u
 from crypto.keys import generate_x25519
 from crypto.wrap import new_case_key, sign_unit_epoch, sign_wrap, wrap_case_key, wrap_unit_key
 from web.client.exchange import rewrap_address_keys
+from web.client.key_history import case_link, unit_link
 from web.client.session import ClientSession
 from web.client.transport import ClientError
 
@@ -73,6 +74,12 @@ class Steward:
             "epoch": epoch, "public_key": b64u(pub), "signature": b64u(signature),
             "grants": [self._grant(priv, epoch, d) for d in tasks["approved_staff_devices"]]})
         log.info("unit key rotated", extra={"epoch": epoch})
+        # The new epoch seals the one before it, so a device given only the new epoch reads the unit's history
+        # (docs/protocol.md section 17); the devices that remain hold the old epochs already.
+        older = (await self.session.unit_keys(self.unit_id)).get(epoch - 1)
+        if older is not None:
+            await self.session.transport.call("POST", f"/api/units/{self.unit_id}/history", {"links": [
+                unit_link(self.session.device.keys, self.unit_id, epoch, pub, epoch - 1, older)]})
 
     async def make_case_key(self, case_id: str, epoch: int, unit_epoch: int) -> None:
         """Make case key `epoch`, wrapped to the unit's current key and the citizen's active devices."""
@@ -86,6 +93,35 @@ class Steward:
         except ClientError as error:
             if error.code != "epoch_exists":  # another key holder was quicker
                 raise
+            return
+        if epoch > 1:  # the new key seals the one before it: a citizen's new phone reads the whole case
+            await self.add_case_link(case, epoch, key)
+
+    async def add_case_link(self, case: dict[str, Any], epoch: int, key: bytes | None = None) -> None:
+        """Post the link by which case key `epoch` seals epoch `epoch - 1`."""
+        assert self.session.device is not None
+        if key is None:
+            _, key = await self.session.case_key(case, epoch, wait=False)
+        _, older = await self.session.case_key(case, epoch - 1, wait=False)
+        await self.session.transport.call("POST", f"/api/cases/{case['id']}/history", {"links": [
+            case_link(self.session.device.keys, case["id"], epoch, key, epoch - 1, older)]})
+
+    async def add_missing_links(self, tasks: dict[str, Any], unit_keys: dict[int, bytes]) -> int:
+        """Links for epochs made before there were links, or whose maker went away before adding one."""
+        assert self.session.device is not None
+        epochs = {e["epoch"]: e for e in await self.session.unit_epochs(self.unit_id)}
+        links = [unit_link(self.session.device.keys, self.unit_id, e, unb64u(epochs[e]["public_key"]), e - 1,
+                           unit_keys[e - 1]) for e in tasks["unit_history_missing"] if e - 1 in unit_keys]
+        if links:
+            await self.session.transport.call("POST", f"/api/units/{self.unit_id}/history", {"links": links})
+        done = len(links)
+        for item in tasks["case_history_missing"]:
+            try:
+                await self.add_case_link(await self.session.case(item["case_id"]), item["epoch"])
+                done += 1
+            except ClientError as error:  # this device lacks one of the two keys: the other tasks go on
+                log.info("history link not added", extra={"code": error.code})
+        return done
 
     async def run_tasks(self) -> int:
         """Do everything pending once; returns how many things were done."""
@@ -96,10 +132,12 @@ class Steward:
             return 1  # the case keys follow, against the new epoch
         unit_keys = await self.session.unit_keys(self.unit_id)
         current = tasks["unit_epoch"]
-        done = 0
+        done = await self.add_missing_links(tasks, unit_keys)
+        # The current epoch opens every older one through the history links; while one is missing, every epoch.
+        to_grant = ({current: unit_keys[current]} if current in unit_keys and not tasks["unit_history_missing"]
+                    else unit_keys)
         for device in tasks["staff_devices_awaiting_grant"]:
-            # Every epoch, so the new device can read the unit's older cases too.
-            for epoch, priv in sorted(unit_keys.items()):
+            for epoch, priv in sorted(to_grant.items()):
                 await transport.call("POST", f"/api/units/{self.unit_id}/grants",
                                      {"epoch": epoch, "grants": [self._grant(priv, epoch, device)]})
             done += 1

@@ -1,0 +1,101 @@
+"""History on every new device (docs/protocol.md section 17): after three rotations of the unit key and the case
+keys, a citizen's new device and a caseworker's new device are each given only the current epoch, and read
+the case's whole history through the links each epoch keeps of the one before it."""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from crypto.encoding import b64u, unb64u
+from crypto.envelope import parse_envelope
+from web.client.key_history import case_link
+from web.client.transport import ClientError
+
+from .conftest import server_fixture
+from .helpers import CASE_DANA
+
+server = server_fixture(SAMTAL_SEND_RATE="1000", SAMTAL_SEND_BURST="1000")
+UNIT = "ekonomiskt-bistand"
+
+
+async def wait_for(predicate, what: str, seconds: float = 30.0) -> None:
+    for _ in range(int(seconds * 10)):  # bounded: the demo steward acts within about a second
+        if await predicate():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def rows(server, sql: str, *args) -> set:
+    with sqlite3.connect(f"file:{server.database_files[0]}?mode=ro", uri=True) as db:
+        return {r[0] if len(r) == 1 else r for r in db.execute(sql, args)}
+
+
+async def rotate(login, server, folder: Path, epoch: int) -> None:
+    """Anna's extra laptop is approved and then lost: the steward moves the unit key and the case keys on."""
+    laptop = await login("anna", folder)
+    await wait_for(lambda: _holds_unit_key(laptop), "the laptop's approval")
+    await laptop.transport.call("DELETE", f"/api/devices/{laptop.device_id}")
+
+    async def rotated() -> bool:
+        return (rows(server, "SELECT max(epoch) FROM unit_key_epochs WHERE unit_id = ?", UNIT) == {epoch + 1}
+                and rows(server, "SELECT max(epoch) FROM case_key_epochs WHERE case_id = ?", CASE_DANA) == {epoch + 1}
+                and rows(server, "SELECT count(*) FROM key_history_links WHERE target_id = ? AND epoch = ?",
+                         CASE_DANA, epoch + 1) == {1})
+    await wait_for(rotated, f"rotation to epoch {epoch + 1}")
+
+
+async def _holds_unit_key(session) -> bool:
+    return bool(await session.unit_keys(UNIT))
+
+
+async def test_new_devices_read_the_whole_history_after_three_rotations(login, server, tmp_path):
+    dana = await login("dana", tmp_path / "dana-phone")
+    sent = []
+    for epoch in (1, 2, 3, 4):
+        if epoch > 1:
+            await rotate(login, server, tmp_path / f"anna-laptop-{epoch}", epoch - 1)
+        socket = await dana.transport.open_socket()
+        try:
+            ack = await dana.send(socket, await dana.case(CASE_DANA), f"skrivet i nyckelepok {epoch}")
+        finally:
+            await socket.close()
+        sent.append((ack["seq"], f"skrivet i nyckelepok {epoch}"))
+    stored = (await dana.transport.call("GET", f"/api/cases/{CASE_DANA}/messages"))["messages"]
+    assert [parse_envelope(unb64u(m["env"])).header.epoch for m in stored] == [1, 2, 3, 4]
+
+    new_phone = await login("dana", tmp_path / "dana-new-phone")
+    new_desk = await login("anna", tmp_path / "anna-new-desk")
+    await wait_for(lambda: _holds_unit_key(new_desk), "the new desk's approval")
+    for reader in (new_phone, new_desk):
+        history = await reader.history(await reader.case(CASE_DANA))
+        assert [(m.seq, m.body["text"]) for m in history] == sent
+    # One wrap each, of the current epoch: the rest came through the links.
+    assert rows(server, "SELECT epoch FROM case_key_wraps WHERE recipient = ?", new_phone.device_id) == {4}
+    assert rows(server, "SELECT epoch FROM unit_key_grants WHERE device_id = ?", new_desk.device_id) == {4}
+
+
+async def test_history_links_are_checked_on_upload(login, server):
+    anna, dana = await login("anna"), await login("dana")
+    case = await anna.case(CASE_DANA)
+    epoch = case["key_epoch"]
+    if epoch < 2:
+        pytest.skip("needs a rotated case; the module's first test rotates it")
+    _, key = await anna.case_key(case, epoch)
+    _, older = await anna.case_key(case, epoch - 1)
+    link = case_link(anna.device.keys, CASE_DANA, epoch, key, epoch - 1, older)
+    forged = {**link, "signature": b64u(bytes(64))}
+    with pytest.raises(ClientError) as refused:
+        await anna.transport.call("POST", f"/api/cases/{CASE_DANA}/history", {"links": [forged]})
+    assert refused.value.code == "bad_signature"
+    future = {**link, "epoch": epoch + 1}
+    with pytest.raises(ClientError) as refused:
+        await anna.transport.call("POST", f"/api/cases/{CASE_DANA}/history", {"links": [future]})
+    assert refused.value.code == "invalid_field"
+    with pytest.raises(ClientError) as refused:  # citizens read the links of their case, never add them
+        await dana.transport.call("POST", f"/api/cases/{CASE_DANA}/history", {"links": [link]})
+    assert refused.value.status == 403
+    assert len((await dana.transport.call("GET", f"/api/cases/{CASE_DANA}/history"))["links"]) == epoch - 1
