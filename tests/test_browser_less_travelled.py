@@ -7,13 +7,14 @@ import email
 import email.policy
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import free_port, server_fixture
 from tests.helpers import CASE_DANA, local_mailbox
-from tests.test_browser_app import PHONE, Person
+from tests.test_browser_app import PHONE, Person, client_sends
 from tests.test_browser_booking import HOUR, publish
 from tests.test_browser_pages import axe, browser, check  # noqa: F401 (fixtures)
 from tests.test_browser_staff_pages import signed_in
@@ -28,6 +29,13 @@ server = server_fixture(SAMTAL_SMTP_HOST="127.0.0.1", SAMTAL_SMTP_PORT=str(SMTP_
                         SAMTAL_BOOKING_CHANGE_HOURS="1")
 # The citizen's phone is in Sweden: its clock is the one the mail must agree with.
 SWEDISH_PHONE = {**PHONE, "timezone_id": "Europe/Stockholm"}
+
+
+@pytest.fixture(scope="module")
+def anna(browser, server) -> Iterator[Person]:  # type: ignore[no-untyped-def]
+    person = signed_in(browser, server, "Anna Lind", "/inbox")
+    yield person
+    person.page.context.close()
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +91,21 @@ def test_10_counts_of_one_are_singular_on_the_phone(dana, axe):
     expect(dana.page.locator("#booking-limit")).to_have_text(
         "Du kan ändra eller avboka här fram till 1 timme innan mötet börjar.", timeout=10_000)
     check(dana, axe)
+
+
+def test_7_a_colleagues_message_is_shown_with_her_name_everywhere(dana, anna, server, tmp_path: Path):
+    # Cecilia, the supervisor, answers in Anna's case: it showed as "Ekonomiskt bistånd" to all.
+    text = "Jag svarar medan Anna är på möte."
+    client_sends(server, tmp_path, "cecilia", CASE_DANA, text)
+    dana.open_conversation(f"/cases/{CASE_DANA}")
+    expect(dana.message(text).locator(".sender")).to_have_text("Cecilia Berg", timeout=10_000)
+    anna.open_conversation(f"/inbox/{CASE_DANA}")
+    expect(anna.message(text).locator(".sender")).to_have_text("Cecilia Berg", timeout=10_000)
+    dana.goto(f"/cases/{CASE_DANA}/documentation")
+    with dana.page.expect_download(timeout=20_000) as download:
+        dana.page.get_by_role("button", name="Exportera min akt").click()
+    saved = tmp_path / "akt.html"
+    download.value.save_as(saved)
+    document = saved.read_text(encoding="utf-8")
+    message = document[:document.index(text)].rsplit("<li", 1)[1]
+    assert "Cecilia Berg" in message and "Ekonomiskt bistånd" not in message

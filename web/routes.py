@@ -227,6 +227,9 @@ async def get_case(ctx: Ctx) -> Response:
     view["unit_key_epochs"] = [epoch_view(e) for e in await store.unit_key_epochs(case.unit_id)]
     view["receipts"] = [{"user": r.user_id, "delivered_seq": r.delivered_seq, "read_seq": r.read_seq}
                         for r in await store.receipts_of_case(case.id)]
+    # Each staff message is shown with its author's name, to the citizen too (a colleague's message under
+    # the unit's name told nobody who wrote it); the names of the people who may write in the case.
+    view["staff_names"] = {u.id: u.display_name for u in await store.staff_of_unit(case.unit_id)}
     return JSONResponse({"case": view})
 
 

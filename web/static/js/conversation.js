@@ -2,7 +2,7 @@
 // attachments, live updates, and sent / delivered / read states. Used by the citizen's conversation
 // page and by the caseworker's inbox.
 import { announce, byId, h, icon, status } from "./dom.js";
-import { fileSize, fullTime, isoTime, shortTime } from "./format.js";
+import { fileSize, fullTime, isoTime, senderName, shortTime } from "./format.js";
 import { t } from "./i18n.js";
 import { ACCEPTED_TYPES, AttachmentError, decryptAttachment, encryptFile, fits, isImage } from "./attachments.js";
 import { explain } from "./app.js";
@@ -114,10 +114,7 @@ export class Conversation {
   }
 
   _senderName(item) {
-    if (item.sender === this.me.id) return t("You");
-    if (item.sender === this.view.citizen) return this.view.citizen_name || item.sender;
-    if (item.sender === this.view.assigned_to) return this.view.assigned_name || item.sender;
-    return this.view.unit_name || t("Social services");
+    return senderName(this.view, item.sender, this.me.id);
   }
 
   // -- incoming ----------------------------------------------------------------------------------

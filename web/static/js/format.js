@@ -52,3 +52,12 @@ export function dayStart(value, days = 0) {
 export function shortDate(ms) {
   return new Intl.DateTimeFormat(lang, { dateStyle: "medium" }).format(new Date(ms));
 }
+
+/** Who wrote a message in a case, by name: "Du", the citizen, or the staff member who wrote it (the case
+ * view's staff_names); the unit's name only for someone no longer in the unit. */
+export function senderName(caseView, sender, myId) {
+  if (sender === myId) return t("You");
+  if (sender === caseView.citizen) return caseView.citizen_name || sender;
+  const staff = caseView.staff_names?.[sender] || (sender === caseView.assigned_to ? caseView.assigned_name : null);
+  return staff || caseView.unit_name || t("Social services");
+}

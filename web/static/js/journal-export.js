@@ -5,7 +5,7 @@
 import { api } from "./api.js";
 import { ApplicationClient, statusText, timeline } from "./applications.js";
 import { h } from "./dom.js";
-import { fileSize, fullTime, isoTime } from "./format.js";
+import { fileSize, fullTime, isoTime, senderName } from "./format.js";
 import { lang, t } from "./i18n.js";
 import { entryArticle, journalOpener, remarkItem } from "./journal-view.js";
 import { textOf } from "./forms/engine.js";
@@ -25,8 +25,7 @@ ol, ul { padding-left: 1.25rem; } summary, dt { font-weight: 600; }
 const when = (ms) => h("time", { datetime: isoTime(ms), text: fullTime(ms) });
 
 function messagesPart(caseView, messages, me) {
-  const sender = (m) => (m.sender === me.id ? t("You")
-    : m.sender === caseView.assigned_to ? caseView.assigned_name || m.sender : caseView.unit_name || t("Social services"));
+  const sender = (m) => senderName(caseView, m.sender, me.id);
   return [h("h2", { text: t("Messages") }),
     messages.length ? h("ol", { class: "messages" }, ...messages.map((m) => h("li", { class: "message" },
       h("p", {}, h("strong", { text: sender(m) }), " ", when(m.sentAt || m.storedAt)),

@@ -3,7 +3,7 @@
 // correction (rättelse); a draft shared live with the citizen as it is typed; publishing a signed entry.
 // `?from=SEQ` (Journalför in the conversation) starts a draft from that message.
 import { announce, byId, fieldError, h, status } from "../dom.js";
-import { fullTime } from "../format.js";
+import { fullTime, senderName } from "../format.js";
 import { t, tn } from "../i18n.js";
 import { api } from "../api.js";
 import { boot, config, explain } from "../app.js";
@@ -289,7 +289,7 @@ async function prefillFromMessage(seq) {
   const item = messages.find((m) => m.seq === seq);
   if (!item) return;
   const message = await app.session.open(view.caseView, item);
-  const who = message.sender === view.caseView.citizen ? view.caseView.citizen_name || message.sender : t("the unit");
+  const who = senderName(view.caseView, message.sender, null); // a name, also for one's own message
   editor.source = { seq, msg_id: message.msgId };
   byId("entry-title").value = t("Message from %(name)s, %(time)s", { name: who, time: fullTime(message.sentAt) });
   byId("entry-text").value = message.body?.text || message.body?.name || "";
