@@ -67,7 +67,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         try:
             anna = await seed(store, path, args.cases, args.messages)
             services = SimpleNamespace(store=store, assignments=Assignments(store), reply_times=ReplyTimes(store),
-                                       protection=Protection(store.writer))
+                                       protection=Protection(store.protected_identities))
             ctx = SimpleNamespace(services=services, user=anna)
             cases = await store.cases_of_unit(UNIT.id)
             await case_views(ctx, cases)  # warm: the reply-time cache and the case-epoch cache

@@ -35,7 +35,7 @@ class Action(StrEnum):
     EXCHANGE_AGENCY = "exchange.agency"  # an agency's own messages: send, fetch, ack, receipts, proof
     EXCHANGE_UNIT_READ = "exchange.unit.read"  # the unit's exchange inbox and outbox, encrypted content
     EXCHANGE_UNIT_WRITE = "exchange.unit.write"  # receipts (accepted, rejected, read) and sends to agencies
-    # Tidsbokning (chat/booking/store.py).
+    # Tidsbokning (chat/booking/service.py).
     BOOKING_READ = "booking.read"  # a case's bookings and the open times of its unit
     BOOKING_WRITE = "booking.write"  # book, cancel, reschedule (the citizen, or staff on the citizen's behalf)
     AVAILABILITY_MANAGE = "availability.manage"  # publish and withdraw times, the calendar (staff of the unit)

@@ -14,7 +14,14 @@ from chat.errors import BadSignature, Forbidden, InvalidInput
 from chat.model import Device, User
 from chat.storage import Storage
 from crypto.errors import MalformedError
-from crypto.record import MAX_RECORD_BYTES, SealedRecord, check_grant_shape, parse_record, verify_grant, verify_record
+from crypto.record import (
+    MAX_RECORD_BYTES,
+    SealedRecord,
+    check_grant_shape,
+    parse_record,
+    verify_grant,
+    verify_record,
+)
 
 
 @dataclass(frozen=True)

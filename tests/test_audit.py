@@ -112,7 +112,7 @@ def backup(server, folder):
 
 
 async def test_pruning_old_rows_keeps_the_rest_of_the_chain_verifiable(login, server, tmp_path):
-    from chat.storage.sqlite.store import prune_audit
+    from chat.storage.engines import prune_audit
     anna = await login("anna")
     await anna.cases()
     path = backup(server, tmp_path / "copy")

@@ -465,7 +465,7 @@ def test_a_proof_after_the_audit_log_was_pruned_says_what_was_pruned_and_still_v
     """Last in the module: it prunes the whole audit log. A proof then names the receipts' rows as pruned at
     or before the anchor the kept chain starts from (the signed receipts remain); the server's next rows
     chain on from that anchor, so later proofs hold their rows again and `samtal audit verify` is intact."""
-    from chat.storage.sqlite.store import prune_audit
+    from chat.storage.engines import prune_audit
 
     before = polisen.send(BOU, "message/v1", {"subject": "Före gallring", "text": "Hej"}, "Meddelande")["claims"]
     assert prune_audit(server.data_dir / "samtal.sqlite3", int(time.time() * 1000) + 1) > 0  # what `audit prune` does

@@ -15,7 +15,6 @@ import pytest
 
 from chat import demo
 from chat.booking.mail import MailConfig
-from chat.booking.store import BookingStore
 from chat.errors import Conflict
 from chat.model import now_ms
 from chat.notifications import notices as notifications
@@ -60,7 +59,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
 
 
 async def opt_in(store: SqliteStore, user_id: str, address: str, language: str | None = None) -> None:
-    await BookingStore(store.writer).set_contact_email(user_id, address)
+    await store.bookings.set_contact_email(user_id, address)
     user = await store.get_user(user_id)
     assert user is not None
     await notifications.set_preferences(store, user, True, language, address)
@@ -91,14 +90,14 @@ async def test_a_burst_of_messages_sends_one_mail_once_the_grace_period_has_pass
     assert await notifier.sweep(last + GRACE * SECOND) == 1
     assert await notifier.sweep(last + GRACE * SECOND + 1) == 0
     assert len(mails_to(mailbox, "dana@example.se")) == 1
-    assert await notifications.NotificationStore(store.writer).waiting_kinds("dana") == []
+    assert await store.notifications.waiting_kinds("dana") == []
 
 
 async def test_a_message_a_device_received_before_the_grace_period_sends_nothing(store, mailbox):
     await opt_in(store, "dana", "dana@example.se")
     await opt_in(store, "erik", "erik@example.se")
     notifier = Notifier(store, CONFIG, GRACE, INTERVAL)
-    waiting = notifications.NotificationStore(store.writer)
+    waiting = store.notifications
     # Dana's phone got both messages (a delivered receipt); the server hears of it live.
     _, last = await staff_wrote(store, CASE_DANA, 1, 2)
     dana_case = await store.get_case(CASE_DANA)
@@ -124,7 +123,7 @@ async def test_what_a_device_has_not_received_still_counts_from_when_the_person_
     notices.receipt(case, "dana", marks.delivered_seq, marks.read_seq)
     await notices.drain()
     seen_at = now_ms()
-    assert await notifications.NotificationStore(store.writer).waiting_kinds("dana") == [(CASE_DANA, "message")]
+    assert await store.notifications.waiting_kinds("dana") == [(CASE_DANA, "message")]
     assert await notifier.sweep(first + GRACE * SECOND) == 0  # she was there a moment ago
     assert await notifier.sweep(seen_at + GRACE * SECOND + SECOND) == 1
 
@@ -144,7 +143,7 @@ async def test_the_throttle_holds_a_second_burst_until_the_interval_has_passed(s
 async def test_no_mail_without_opting_in_or_without_an_address(store, mailbox):
     notifier = Notifier(store, CONFIG, GRACE, INTERVAL)
     dana, erik = await store.get_user("dana"), await store.get_user("erik")
-    bookings = BookingStore(store.writer)
+    bookings = store.bookings
     # Erik has an address but never opted in; Dana opted in and then out again.
     await bookings.set_contact_email("erik", "erik@example.se")
     await opt_in(store, "dana", "dana@example.se")
@@ -217,7 +216,7 @@ async def test_a_mail_the_mail_server_refuses_is_tried_again_at_the_next_sweep(s
 
 
 async def test_other_features_note_their_own_kinds_and_clear_them_when_seen(store, mailbox):
-    waiting = notifications.NotificationStore(store.writer)
+    waiting = store.notifications
     anna, dana = await store.get_user("anna"), await store.get_user("dana")
     await notifications.something_new(store, CASE_DANA, "journal", by=anna)
     await notifications.something_new(store, CASE_DANA, "application", by=dana)  # her own: nothing new to her
@@ -246,4 +245,4 @@ async def test_notes_and_receipts_of_one_moment_are_written_together_and_in_orde
     assert rows == [(CASE_DANA, "message", 4)]
     notices.receipt(case, "dana", 0, 4)
     await notices.drain()
-    assert await notifications.NotificationStore(store.writer).waiting_kinds("dana") == []
+    assert await store.notifications.waiting_kinds("dana") == []

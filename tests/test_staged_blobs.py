@@ -1,4 +1,4 @@
-"""Attachments staged before their record (chat/staged_blobs.py): a person may stage a bounded number per
+"""Attachments staged before their record (chat/storage/sql/staged_blobs.py): a person may stage a bounded number per
 owner, a record attaches only its author's own staged ones of that owner (or nothing is stored), and what no
 record named within a day is swept away."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from chat.errors import InvalidInput
-from chat.staged_blobs import UNATTACHED_BLOB_MS, StagedBlobs
+from chat.storage.sql.staged_blobs import UNATTACHED_BLOB_MS, StagedBlobs
 
 BLOBS = StagedBlobs("blobs", "owner_id", 2, "one test")
 

@@ -461,7 +461,7 @@ async def test_two_processes_appending_to_the_audit_log_keep_one_chain(db_path: 
     # An admin command (another process) may append while the server runs; each writer reads the head
     # inside its own transaction, so the rows interleave into one unbroken chain.
     from chat.audit.chain import AuditEvent, verify
-    from chat.storage.sqlite.store import read_audit_rows
+    from chat.storage.engines import audit_rows as read_audit_rows
 
     server, admin = await open_store(db_path), await open_store(db_path)
     try:

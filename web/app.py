@@ -16,7 +16,6 @@ from chat import demo
 from chat.audit.auditor import Auditor
 from chat.audit.review import LogReview
 from chat.booking.calls import Calls
-from chat.booking.store import BookingStore
 from chat.cases.assignment import Assignments
 from chat.cases.protection import Protection
 from chat.journal.service import Journal
@@ -26,9 +25,7 @@ from chat.messaging.hub import Hub
 from chat.messaging.inbox import ReplyTimes
 from chat.model import Case, ReceiptMarks, StoredMessage
 from chat.notifications.notices import Notices
-from chat.storage import Storage
-from chat.storage.sqlite.key_history import SqliteKeyHistory
-from chat.storage.sqlite.store import SqliteStore
+from chat.storage import Storage, engines
 from web import applications as application_routes
 from web import booking as booking_routes
 from web import citizens as citizen_routes  # noqa: F401
@@ -97,7 +94,7 @@ def build_services(settings: Settings, store: Storage) -> Services:
     hub = Hub()
     assignments = Assignments(store)
     notices = Notices(store)
-    protection = Protection(store.writer)  # type: ignore[attr-defined]
+    protection = Protection(store.protected_identities)
 
     def on_message(case: Case, message: StoredMessage, origin: object) -> None:
         hub.publish_case(case, frames.message_frame(message), (case.id, message.seq), exclude=origin,
@@ -116,9 +113,9 @@ def build_services(settings: Settings, store: Storage) -> Services:
         review=LogReview(store),
         keys=KeyService(store, lambda unit_id: hub.publish_unit_staff(unit_id, frames.KEYS_PENDING),
                         lambda user_id: hub.publish_user(user_id, frames.KEYS_UPDATED),
-                        history=SqliteKeyHistory(store.writer)),  # type: ignore[attr-defined]
+                        history=store.key_history),
         reply_times=ReplyTimes(store),
-        calls=Calls(store, BookingStore(store.writer), assignments, Auditor(store),  # type: ignore[attr-defined]
+        calls=Calls(store, store.bookings, assignments, Auditor(store),
                     protection, relay_available=settings.has_turn),
         notices=notices, protection=protection,
         journal=journal_routes.build(store, hub, assignments),
@@ -140,8 +137,8 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings, store: Storage | None = None) -> Starlette:
     settings.validate()
-    store = store if store is not None else SqliteStore(settings.database_path,
-                                                        synchronous=settings.sqlite_synchronous.upper())
+    store = store if store is not None else engines.make_store(settings.database_path,
+                                                               synchronous=settings.sqlite_synchronous.upper())
     services = build_services(settings, store)
 
     @contextlib.asynccontextmanager

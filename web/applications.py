@@ -10,11 +10,11 @@ from starlette.responses import JSONResponse, Response
 
 from chat.applications.forms import FormCatalogue, FormDefinitionError
 from chat.applications.service import Applications, ApplicationView
-from chat.applications.store import Application, ApplicationStore, Event, StoredRecord
 from chat.audit.auditor import Auditor
 from chat.errors import Forbidden, InvalidInput
 from chat.model import Case
 from chat.policy import Action, decide
+from chat.storage.applications import Application, Event, StoredRecord
 from crypto.encoding import b64u
 from web import frames
 from web.httpapi import Ctx, api
@@ -47,7 +47,7 @@ def build(settings: Settings, store: Storage, services: Services) -> Application
     def keys_pending(unit_id: str) -> None:
         hub.publish_unit_staff(unit_id, frames.KEYS_PENDING)
 
-    return Applications(store, ApplicationStore(store.writer), catalogue,  # type: ignore[attr-defined]
+    return Applications(store, store.applications, catalogue,
                         services.assignments, notify, keys_pending)
 
 

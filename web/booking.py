@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import JSONResponse, Response
 
 from chat.booking import mail as booking_mail
-from chat.booking.store import Booking, Bookings, BookingStore, Office, Slot
+from chat.booking.service import Bookings
 from chat.errors import InvalidInput
 from chat.model import Case, now_ms
 from chat.notifications import notices as notifications
 from chat.policy import Action
+from chat.storage.bookings import Booking, Office, Slot
 from crypto.encoding import b64u
 from web.httpapi import Ctx, api
 from web.keyfiles import server_secret
@@ -40,7 +41,7 @@ class BookingApp:
 
     def __init__(self, settings: Settings, store: Storage) -> None:
         self.settings, self.store = settings, store
-        self.bstore = BookingStore(store.writer)  # type: ignore[attr-defined]
+        self.bstore = store.bookings
         self.bookings = Bookings(self.bstore, store.get_user, settings.booking_change_hours, self._notify)
         link = (getattr(settings, "public_url", "") or f"http://{settings.host}:{settings.port}") + "/"
         self.mail_config = booking_mail.MailConfig(settings.smtp_host, settings.smtp_port, settings.smtp_from, link)

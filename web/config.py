@@ -133,7 +133,7 @@ class Settings:
     smtp_host: str = field(default_factory=lambda: os.environ.get("SAMTAL_SMTP_HOST", ""))
     smtp_port: int = field(default_factory=lambda: _env_int("SAMTAL_SMTP_PORT", 25))
     smtp_from: str = field(default_factory=lambda: os.environ.get("SAMTAL_SMTP_FROM", "samtal@localhost"))
-    # Tidsbokning (chat/booking/store.py): citizens change a booking until this many hours before it starts.
+    # Tidsbokning (chat/booking/service.py): citizens change a booking until this many hours before it starts.
     booking_change_hours: int = field(default_factory=lambda: _env_int("SAMTAL_BOOKING_CHANGE_HOURS", 24))
     booking_reminder_hours: int = field(default_factory=lambda: _env_int("SAMTAL_BOOKING_REMINDER_HOURS", 24))
     booking_reminder_check_seconds: int = field(default_factory=lambda: _env_int(

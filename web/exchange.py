@@ -24,9 +24,9 @@ from chat.exchange.service import (
     message_view,
     refusal_event,
 )
-from chat.exchange.store import Address, AddressKeyWrap, ExchangeStore
 from chat.model import Role, User, now_ms
 from chat.policy import Action, decide
+from chat.storage.exchange import Address, AddressKeyWrap
 from crypto.encoding import b64u, unb64u
 from crypto.errors import MalformedError
 from crypto.keys import DevicePublicKeys
@@ -45,7 +45,7 @@ class Exchange:
 
     def __init__(self, settings: Settings, store: Any) -> None:
         self.settings = settings
-        self.store = ExchangeStore(store.writer)
+        self.store = store.exchange
         self.service = ExchangeService(self.store, EndpointKey(Path(settings.data_dir) / "exchange-endpoint-key.json"),
                                        ExchangeConfig(settings.exchange_issuer, settings.exchange_audience,
                                                       settings.exchange_max_bytes, settings.exchange_max_skew_seconds))
@@ -100,7 +100,7 @@ def guarded(audit_action: str) -> Callable[[Handler], Callable[[Ctx], Awaitable[
 
 async def _refuse(ctx: Ctx, ex: Exchange, action: str, error: ExchangeError) -> Response:
     actor = ctx.user.id if ctx.user else None
-    await ex.store.writer.append_audit(refusal_event(error, action, actor, route=ctx.request.url.path))
+    await ex.store.append_audit(refusal_event(error, action, actor, route=ctx.request.url.path))
     if error.code in SECURITY_CODES:
         await ctx.services.store.add_security_event(f"exchange_{error.code}", user_id=actor, device_id=None,
                                                     case_id=None, detail=error.message, at=now_ms())
@@ -148,7 +148,7 @@ async def _agency(ctx: Ctx, ex: Exchange) -> Address:
 
 
 async def _audited(ctx: Ctx, ex: Exchange, action: str, response: Response, **detail: Any) -> Response:
-    await ex.store.writer.append_audit(exchange_event(
+    await ex.store.append_audit(exchange_event(
         action, "allowed", ctx.user.id if ctx.user else None, ctx.user.role.value if ctx.user else "agency",
         unit_id=ctx.user.unit_id if ctx.user else None, route=ctx.request.url.path, **detail))
     return response

@@ -86,7 +86,10 @@ def negotiate(query_lang: str | None, cookie_lang: str | None) -> str:
 # -- keeping the catalogues up to date (python -m web.i18n update) -------------------------------------
 def extract() -> Catalog:
     """Every translatable string in the sources listed in babel.cfg."""
-    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir  # tooling, not needed to serve
+    from babel.messages.extract import (  # tooling, not needed to serve
+        DEFAULT_KEYWORDS,
+        extract_from_dir,
+    )
     from babel.messages.frontend import parse_mapping_cfg
 
     with (ROOT / "babel.cfg").open(encoding="utf-8") as handle:

@@ -8,19 +8,28 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
 
-from chat.applications.store import Grant
 from chat.audit.auditor import Auditor
 from chat.errors import InvalidInput
 from chat.journal.live import LiveDraft
 from chat.journal.service import Journal, JournalView
-from chat.journal.store import Entry, JournalStore, Remark, Version
 from chat.messaging.hub import Hub
 from chat.model import Case
 from chat.policy import Action
+from chat.storage.applications import Grant
+from chat.storage.journal import Entry, Remark, Version
 from crypto.encoding import b64u
 from web import frames
 from web.httpapi import Body, Ctx, api
-from web.sealed_input import ID16, blobs, grant, grants, names, record, record_body, record_id
+from web.sealed_input import (
+    ID16,
+    blobs,
+    grant,
+    grants,
+    names,
+    record,
+    record_body,
+    record_id,
+)
 
 if TYPE_CHECKING:
     from chat.cases.assignment import Assignments
@@ -53,7 +62,7 @@ class HubFanout:
 
 
 def build(store: Storage, hub: Hub, assignments: Assignments) -> Journal:
-    return Journal(store, JournalStore(store.writer), assignments, HubFanout(hub))  # type: ignore[attr-defined]
+    return Journal(store, store.journal, assignments, HubFanout(hub))
 
 
 def _service(ctx: Ctx) -> Journal:

@@ -24,7 +24,13 @@ from chat.storage import LoginAttempt, Storage
 from web.config import Settings
 from web.httpapi import PUBLIC, Ctx, api
 from web.keyfiles import server_secret
-from web.oidc import PNR_CLAIM, LoginRefused, OpenIdProvider, ProviderConfig, random_token
+from web.oidc import (
+    PNR_CLAIM,
+    LoginRefused,
+    OpenIdProvider,
+    ProviderConfig,
+    random_token,
+)
 from web.pages import PAGES, site_of
 from web.problems import problem
 from web.sessions import is_local_http

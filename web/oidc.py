@@ -29,7 +29,12 @@ from urllib.parse import quote, urlencode
 
 import httpx
 from joserfc import jwt
-from joserfc.errors import BadSignatureError, InvalidKeyIdError, JoseError, UnsupportedAlgorithmError
+from joserfc.errors import (
+    BadSignatureError,
+    InvalidKeyIdError,
+    JoseError,
+    UnsupportedAlgorithmError,
+)
 from joserfc.jwk import KeySet
 
 from web.config import Settings, loopback_or_https

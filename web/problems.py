@@ -3,7 +3,15 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse
 
-from chat.errors import BadSignature, Conflict, Forbidden, InvalidInput, NotFound, SamtalError, StaleEpoch
+from chat.errors import (
+    BadSignature,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    SamtalError,
+    StaleEpoch,
+)
 
 STATUS = {
     InvalidInput: 400,

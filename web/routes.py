@@ -10,7 +10,17 @@ from starlette.responses import JSONResponse, Response
 from chat.audit.chain import AuditRow
 from chat.audit.review import AuditFilter
 from chat.errors import Forbidden, InvalidInput, NotFound
-from chat.model import Case, CaseKeyWrap, Device, Role, Substitution, UnitKeyEpoch, UnitKeyGrant, User, now_ms
+from chat.model import (
+    Case,
+    CaseKeyWrap,
+    Device,
+    Role,
+    Substitution,
+    UnitKeyEpoch,
+    UnitKeyGrant,
+    User,
+    now_ms,
+)
 from chat.policy import Action
 from crypto.encoding import b64u
 from crypto.errors import MalformedError

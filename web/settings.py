@@ -11,7 +11,8 @@ from starlette.responses import JSONResponse, Response
 from chat.errors import Forbidden, InvalidInput
 from chat.notifications import notices as notifications
 from chat.policy import Action, decide
-from chat.units.settings import UnitSettings, UnitSettingsStore
+from chat.storage.units import UnitSettings
+from chat.units.settings import UnitSettingsService
 from web.httpapi import Ctx, api
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ class SettingsApp:
 
     def __init__(self, settings: Settings, store: Storage, booking: BookingApp) -> None:
         self.settings, self.store, self.booking = settings, store, booking
-        self.units = UnitSettingsStore(store.writer)  # type: ignore[attr-defined]
+        self.units = UnitSettingsService(store.unit_settings)
         self.notifier = notifications.Notifier(store, booking.mail_config, settings.notify_grace_seconds,
                                                settings.notify_min_interval_seconds)
         self._unit_settings: dict[str, UnitSettings] = {}

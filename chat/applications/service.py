@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from chat.applications.forms import FormCatalogue
-from chat.applications.store import Application, ApplicationStore, Event, Grant, NewRecord, StoredRecord
 from chat.cases.assignment import Assignments
 from chat.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chat.model import Case, Device, Role, UnitKeyEpoch, User, now_ms
@@ -18,6 +17,14 @@ from chat.notifications import notices as notifications
 from chat.policy import Action, decide
 from chat.records import GrantUpload, check_grants, check_record_upload, session_device
 from chat.storage import Storage
+from chat.storage.applications import (
+    Application,
+    ApplicationStore,
+    Event,
+    Grant,
+    NewRecord,
+    StoredRecord,
+)
 from crypto.record import SealedRecord, parse_record
 
 KIND_APPLICATION = "application"

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chat.audit.auditor import Auditor
-from chat.booking.store import Booking, BookingStore
 from chat.cases.assignment import Assignments
 from chat.cases.protection import Protection
 from chat.errors import Conflict, Forbidden, NotFound
@@ -20,6 +19,7 @@ from chat.messaging.hub import Subscriber
 from chat.model import Case, Role, User, now_ms
 from chat.policy import Action, decide
 from chat.storage import Storage
+from chat.storage.bookings import Booking, BookingStore
 
 MINUTE_MS = 60_000
 # The call can be joined a quarter of an hour before the meeting (to check camera and sound), and until an

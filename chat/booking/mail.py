@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
-from chat.booking.store import Booking
+from chat.storage.bookings import Booking
 
 SUMMARY = "Bokad tid i Samtal"  # the same neutral words as the subject
 ZONE = "Europe/Stockholm"

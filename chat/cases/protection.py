@@ -8,27 +8,20 @@ deployment they do so from the population register's marking (Navet), which Samt
 The flags are few and change rarely; this process makes every change, so it keeps them all in memory."""
 from __future__ import annotations
 
-import sqlite3
-from typing import TYPE_CHECKING
-
 from chat.errors import Forbidden
 from chat.model import Case, User, now_ms
 from chat.policy import Action, decide
-
-if TYPE_CHECKING:
-    from chat.storage.sqlite.writer import SqliteWriter
+from chat.storage.units import ProtectedIdentityStore
 
 
 class Protection:
-    def __init__(self, writer: SqliteWriter) -> None:
-        self.writer = writer
+    def __init__(self, store: ProtectedIdentityStore) -> None:
+        self.store = store
         self._flagged: set[str] | None = None
 
     async def flagged(self) -> set[str]:
         if self._flagged is None:
-            rows = await self.writer.transaction(lambda db: db.execute(
-                "SELECT user_id FROM protected_identities").fetchall())
-            self._flagged = {str(r[0]) for r in rows}
+            self._flagged = await self.store.protected_users()
         return self._flagged
 
     async def is_protected(self, user_id: str) -> bool:
@@ -42,13 +35,6 @@ class Protection:
         flagged = await self.flagged()
         if (case.citizen_id in flagged) == protected:
             return False
-
-        def put(db: sqlite3.Connection) -> None:
-            if protected:
-                db.execute("INSERT INTO protected_identities (user_id, set_by, set_at) VALUES (?, ?, ?)",
-                           (case.citizen_id, actor.id, now_ms()))
-            else:
-                db.execute("DELETE FROM protected_identities WHERE user_id = ?", (case.citizen_id,))
-        await self.writer.transaction(put)
+        await self.store.set_protected(case.citizen_id, protected, actor.id, now_ms())
         (flagged.add if protected else flagged.discard)(case.citizen_id)
         return True

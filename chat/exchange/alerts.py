@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from chat.audit.chain import AuditEvent
-from chat.exchange.store import ExchangeStore, Message
 from chat.model import now_ms
+from chat.storage.exchange import ExchangeStore, Message
 
 log = logging.getLogger("samtal.exchange.alerts")
 

@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from joserfc import jwe, jws, jwk
+from joserfc import jwe, jwk, jws
 from joserfc.errors import JoseError
 
 from crypto.encoding import b64u, unb64u

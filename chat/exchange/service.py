@@ -26,8 +26,8 @@ from chat.exchange.envelope import (
     parse_envelope,
     receipt_payload,
 )
-from chat.exchange.store import Address, ExchangeStore, Message, Receipt
 from chat.model import User
+from chat.storage.exchange import Address, ExchangeStore, Message, Receipt
 
 MAX_TOKEN_SECONDS = 300  # a bearer token lives at most five minutes
 

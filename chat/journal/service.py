@@ -11,19 +11,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from chat.applications.store import Grant, NewRecord
 from chat.audit.auditor import Auditor
 from chat.cases.assignment import Assignments
 from chat.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chat.journal.live import LiveDraft, LiveDrafts
-from chat.journal.store import Entry, JournalStore, Publication, Remark, Version
 from chat.messaging.delivery import check_relayed
 from chat.messaging.hub import Subscriber
 from chat.model import Case, Role, User, now_ms
 from chat.notifications import notices as notifications
 from chat.policy import Action, decide
-from chat.records import GrantUpload, check_grant_upload, check_grants, check_record_upload, session_device
+from chat.records import (
+    GrantUpload,
+    check_grant_upload,
+    check_grants,
+    check_record_upload,
+    session_device,
+)
 from chat.storage import Storage
+from chat.storage.applications import Grant, NewRecord
+from chat.storage.journal import Entry, JournalStore, Publication, Remark, Version
 
 KIND_ENTRY = "journal.entry"
 KIND_SUPPLEMENT = "journal.supplement"

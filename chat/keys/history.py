@@ -4,36 +4,14 @@ key holder can add it. It cannot open a link: it holds no key."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
 
 from chat.errors import BadSignature, Forbidden, InvalidInput
 from chat.model import Case, User, now_ms
 from chat.policy import Action, decide
 from chat.storage import Storage
+from chat.storage.key_history import HistoryLink, KeyHistoryStore
 from crypto.history import link_len, verify_history
 from crypto.keys import DevicePublicKeys
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryLink:
-    kind: str  # "unit" or "case"
-    target_id: str  # the unit id, or the case id
-    unit_id: str
-    epoch: int  # the newer epoch, whose key opens the link
-    sealed_epoch: int  # the older epoch, whose key is inside
-    link: bytes
-    signer_device: str
-    signature: bytes
-    created_at: int
-
-
-class KeyHistoryStore(Protocol):
-    async def add(self, links: Sequence[HistoryLink]) -> None: ...
-
-    async def links(self, kind: str, target_id: str) -> list[HistoryLink]: ...
-
-    async def linked_epochs(self, unit_id: str, kind: str) -> dict[str, set[int]]: ...
 
 
 class KeyHistory:

@@ -10,7 +10,16 @@ from dataclasses import dataclass
 
 from chat.errors import BadSignature, Conflict, Forbidden, InvalidInput, NotFound
 from chat.keys.history import KeyHistory, KeyHistoryStore
-from chat.model import Case, CaseKeyWrap, Device, Role, UnitKeyEpoch, UnitKeyGrant, User, now_ms
+from chat.model import (
+    Case,
+    CaseKeyWrap,
+    Device,
+    Role,
+    UnitKeyEpoch,
+    UnitKeyGrant,
+    User,
+    now_ms,
+)
 from chat.policy import Action, decide
 from chat.storage import Storage
 from crypto.keys import DevicePublicKeys, verify_registration_proof

@@ -12,12 +12,24 @@ from typing import Any
 
 from chat.audit.auditor import Auditor, event
 from chat.cases.assignment import Assignments
-from chat.errors import BadSignature, Forbidden, InvalidInput, NotFound, SamtalError, StaleEpoch
+from chat.errors import (
+    BadSignature,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    SamtalError,
+    StaleEpoch,
+)
 from chat.model import Ack, Case, Device, ReceiptMarks, StoredMessage, User, now_ms
 from chat.policy import Action, decide
 from chat.records import session_device
 from chat.storage import Storage
-from crypto.envelope import MAX_ENVELOPE_BYTES, Envelope, parse_envelope, verify_envelope
+from crypto.envelope import (
+    MAX_ENVELOPE_BYTES,
+    Envelope,
+    parse_envelope,
+    verify_envelope,
+)
 from crypto.errors import MalformedError
 
 log = logging.getLogger("samtal.delivery")

@@ -1,7 +1,8 @@
 """The storage interface: everything the domain asks of a database, in the domain's words.
 
-SQLite (`chat.sqlite_store`) is the embedded default; a PostgreSQL implementation goes behind this same
-interface and the same tests. SQL dialect details stay inside the implementations."""
+SQLite (chat/storage/sqlite/) is the embedded default, PostgreSQL (chat/storage/postgres/) the engine for
+more than one node; the SQL both run is in chat/storage/sql/. Nothing outside those three holds SQL or
+imports a database driver (tests/test_storage_seam.py)."""
 from __future__ import annotations
 
 import abc
@@ -27,6 +28,13 @@ from chat.model import (
     UnitKeyGrant,
     User,
 )
+from chat.storage.applications import ApplicationStore
+from chat.storage.bookings import BookingStore
+from chat.storage.exchange import ExchangeStore
+from chat.storage.journal import JournalStore
+from chat.storage.key_history import KeyHistoryStore
+from chat.storage.notifications import NotificationStore
+from chat.storage.units import ProtectedIdentityStore, UnitSettingsStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +52,20 @@ class LoginAttempt:
 
 
 class Storage(abc.ABC):
-    """All methods are coroutines; implementations are safe to call concurrently from one event loop."""
+    """All methods are coroutines; implementations are safe to call concurrently from one event loop.
+
+    The core aggregates (accounts, devices and keys, cases, messages, audit, sessions) are methods here; each
+    feature's aggregate is an attribute with its own interface, so that a feature reaches its tables only
+    through `store.<feature>`."""
+
+    applications: ApplicationStore
+    bookings: BookingStore
+    exchange: ExchangeStore
+    journal: JournalStore
+    key_history: KeyHistoryStore
+    notifications: NotificationStore
+    protected_identities: ProtectedIdentityStore
+    unit_settings: UnitSettingsStore
 
     @abc.abstractmethod
     async def open(self) -> None: ...

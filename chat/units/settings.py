@@ -2,29 +2,16 @@
 (a unit may use its own video service), which falls back to the server's SAMTAL_VIDEO_LINK_TEMPLATE."""
 from __future__ import annotations
 
-import sqlite3
 import string
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from chat.errors import Forbidden, InvalidInput
 from chat.model import User, now_ms
 from chat.policy import Action, decide
-
-if TYPE_CHECKING:
-    from chat.storage.sqlite.writer import SqliteWriter
+from chat.storage.units import UnitSettings, UnitSettingsStore
 
 MAX_TEMPLATE = 500
 PLACEHOLDERS = frozenset({"booking", "unit"})
-
-
-@dataclass(frozen=True, slots=True)
-class UnitSettings:
-    unit_id: str
-    video_link_template: str | None = None
-    updated_by: str | None = None
-    updated_at: int | None = None
 
 
 def check_video_link_template(template: str) -> str:
@@ -50,14 +37,14 @@ def check_video_link_template(template: str) -> str:
     return template
 
 
-class UnitSettingsStore:
-    def __init__(self, writer: SqliteWriter) -> None:
-        self.writer = writer
+class UnitSettingsService:
+    """Who may change a unit's settings, and what a setting may be; the storage keeps them."""
+
+    def __init__(self, store: UnitSettingsStore) -> None:
+        self.store = store
 
     async def all(self) -> dict[str, UnitSettings]:
-        rows = await self.writer.transaction(lambda db: db.execute(
-            "SELECT unit_id, video_link_template, updated_by, updated_at FROM unit_settings").fetchall())
-        return {r[0]: UnitSettings(*r) for r in rows}
+        return await self.store.all()
 
     async def set_video_link_template(self, actor: User, unit_id: str, template: str | None) -> UnitSettings:
         """(supervisor) Set the unit's template, or with None go back to the server's."""
@@ -66,11 +53,5 @@ class UnitSettingsStore:
             raise Forbidden(decision.reason, code="forbidden")
         checked = None if template is None else check_video_link_template(template)
         saved = UnitSettings(unit_id, checked, actor.id, now_ms())
-
-        def put(db: sqlite3.Connection) -> None:
-            db.execute("INSERT INTO unit_settings (unit_id, video_link_template, updated_by, updated_at)"
-                       " VALUES (?, ?, ?, ?) ON CONFLICT (unit_id) DO UPDATE SET"
-                       " video_link_template = excluded.video_link_template, updated_by = excluded.updated_by,"
-                       " updated_at = excluded.updated_at", (unit_id, checked, actor.id, saved.updated_at))
-        await self.writer.transaction(put)
+        await self.store.put(saved)
         return saved

@@ -17,7 +17,7 @@ from typing import Any
 
 from chat.audit.chain import AuditEvent
 from chat.model import Municipality, Unit
-from chat.storage.sqlite.store import SqliteStore
+from chat.storage import Storage, engines
 
 # Unit ids appear in URLs, claims and key labels: one narrow spelling.
 UNIT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}", re.ASCII)
@@ -35,13 +35,8 @@ def _database(data_dir: str | None) -> Path:
 
 
 async def _with_store(path: Path, work: Any) -> Any:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    store = SqliteStore(path)
-    await store.open()
-    try:
+    async with engines.opened(path) as store:
         return await work(store)
-    finally:
-        await store.close()
 
 
 def cmd_unit_add(args: argparse.Namespace) -> int:
@@ -52,7 +47,7 @@ def cmd_unit_add(args: argparse.Namespace) -> int:
     if not 0 < len(name) <= 200 or len(municipality_name) > 200:
         return _fail("invalid_name", "a name is 1..200 characters")
 
-    async def add(store: SqliteStore) -> int:
+    async def add(store: Storage) -> int:
         existing = await store.get_unit(unit_id)
         if existing is not None:
             return _fail("unit_exists", f"unit {unit_id} exists already ({existing.name})")
@@ -75,7 +70,7 @@ def cmd_unit_list(args: argparse.Namespace) -> int:
     if not path.exists():
         return _fail("no_database", f"no database at {path}")
 
-    async def listing(store: SqliteStore) -> int:
+    async def listing(store: Storage) -> int:
         units = await store.all_units()
         names = {m: (await store.get_municipality(m)) for m in {u.municipality_id for u in units}}
         print(json.dumps({"units": [{"unit": u.id, "name": u.name, "municipality": u.municipality_id,

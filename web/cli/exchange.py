@@ -46,20 +46,15 @@ def _registered(address: Any, **extra: Any) -> Any:
 
 
 async def _with_store(data_dir: str, fn: Any) -> Any:
-    from chat.exchange.store import ExchangeStore
-    from chat.storage.sqlite.writer import SqliteWriter
+    from chat.storage import engines
 
-    writer = SqliteWriter(str(Path(data_dir) / "samtal.sqlite3"), "FULL")
-    await writer.open()
-    try:
-        return await fn(ExchangeStore(writer))
-    finally:
-        await writer.close()
+    async with engines.opened(Path(data_dir) / "samtal.sqlite3") as store:
+        return await fn(store.exchange)
 
 
 def _address(args: argparse.Namespace, public: dict[str, Any]) -> Any:
     from chat.exchange.documents import TYPES
-    from chat.exchange.store import Address
+    from chat.storage.exchange import Address
 
     types = args.types.split(",") if args.types else sorted(TYPES)
     unknown = set(types) - set(TYPES)
@@ -107,7 +102,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 def cmd_demo_keys(args: argparse.Namespace) -> int:
     """Demo only: key files for two agencies and two unit addresses, their public keys registered."""
     from chat.exchange import jose
-    from chat.exchange.store import Address
+    from chat.storage.exchange import Address
 
     keys_dir = Path(args.keys_dir)
     records = []
@@ -126,13 +121,17 @@ def cmd_demo_keys(args: argparse.Namespace) -> int:
         records.append(Address(address, "unit", name, unit_id, sorted(TYPES), 30 * 1024 * 1024, 600,
                                args.oncall or [], public["keys"]))
 
-    async def register(store: Any) -> None:
-        await store.writer.write([("INSERT OR IGNORE INTO units (id, municipality_id, name) VALUES (?, ?, ?)",
-                                   ("barn-och-unga", "demo-kommun", "Barn och unga"))])
-        for record in records:
-            await store.put_address(record, _registered(record, demo=True))
+    async def register() -> None:
+        from chat.model import Unit
+        from chat.storage import engines
 
-    asyncio.run(_with_store(args.data_dir, register))
+        async with engines.opened(Path(args.data_dir) / "samtal.sqlite3") as store:
+            if await store.get_unit("barn-och-unga") is None:
+                await store.add_unit(Unit("barn-och-unga", "demo-kommun", "Barn och unga"))
+            for record in records:
+                await store.exchange.put_address(record, _registered(record, demo=True))
+
+    asyncio.run(register())
     shared = []
     if args.server:
         for address, _, unit_id in DEMO_UNITS:

@@ -11,13 +11,13 @@ import json
 import logging
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from web.cli import run
 from web.cli.admin import add_parser as add_unit_parser
 from web.cli.exchange import add_parser as add_exchange_parser
 
@@ -192,7 +192,7 @@ def _existing_database(data_dir: str | None) -> Path | None:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Exit 0 when the chain is intact; 1 naming the first broken row; 2 when there is no database."""
     from chat.audit.chain import verify
-    from chat.storage.sqlite.store import read_audit_anchor, read_audit_rows
+    from chat.storage import engines
 
     path = _existing_database(args.data_dir)
     if path is None:
@@ -205,8 +205,8 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             return 2
         expect = (int(head_id), bytes.fromhex(head_hash) if head_hash else b"")
     try:
-        verdict = verify(read_audit_rows(path), expect, read_audit_anchor(path))
-    except sqlite3.DatabaseError as exc:  # a damaged file is a broken log, not a crash
+        verdict = verify(engines.audit_rows(path), expect, engines.audit_anchor(path))
+    except engines.StorageUnreadable as exc:  # a damaged file is a broken log, not a crash
         print(json.dumps({"intact": False, "error": "unreadable", "message": str(exc)}))
         return 1
     report: dict[str, Any] = {"intact": verdict.intact, "rows": verdict.rows, "head_id": verdict.head_id,
@@ -214,7 +214,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     if not verdict.intact:
         report.update(first_broken_row=verdict.first_broken_id, reason=verdict.reason)
     elif expect is not None and expect[1] and expect[0] <= verdict.head_id:
-        report["checkpoint"] = "matches" if _hash_at(path, expect[0]) == expect[1] else "differs"
+        report["checkpoint"] = "matches" if engines.audit_hash_at(path, expect[0]) == expect[1] else "differs"
         if report["checkpoint"] == "differs":
             report.update(intact=False, first_broken_row=expect[0], reason="the row at the checkpoint has changed")
     print(json.dumps(report))
@@ -223,7 +223,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 def cmd_audit_prune(args: argparse.Namespace) -> int:
     """Remove audit rows past their retention period (SAMTAL_AUDIT_RETENTION_DAYS, default 5 years)."""
-    from chat.storage.sqlite.store import prune_audit
+    from chat.storage.engines import prune_audit
     from web.config import Settings
 
     settings = Settings()
@@ -243,34 +243,36 @@ def cmd_audit_prune(args: argparse.Namespace) -> int:
 
 def cmd_booking_office(args: argparse.Namespace) -> int:
     """Add an office address to a unit, where its staff meet citizens in person; list the unit's offices."""
-    from chat.booking.store import add_office, office_address
+    from chat.booking.service import office_address
     from chat.errors import InvalidInput
+    from chat.storage import engines
 
     path = _existing_database(args.data_dir)
     if path is None:
         return 2
-    with contextlib.closing(sqlite3.connect(path, timeout=10)) as db:
-        if db.execute("SELECT 1 FROM units WHERE id = ?", (args.unit,)).fetchone() is None:
-            print(json.dumps({"error": "unknown_unit", "message": f"no unit {args.unit}"}), file=sys.stderr)
+    address = None
+    if args.address:
+        try:
+            address = office_address(args.address)
+        except InvalidInput as error:
+            print(json.dumps({"error": error.code, "message": str(error)}), file=sys.stderr)
             return 2
-        if args.address:
-            try:
-                address = office_address(args.address)
-            except InvalidInput as error:
-                print(json.dumps({"error": error.code, "message": str(error)}), file=sys.stderr)
-                return 2
-            with db:
-                add_office(db, args.unit, address)
-        rows = db.execute("SELECT id, address FROM booking_offices WHERE unit_id = ? AND retired_at IS NULL"
-                          " ORDER BY id", (args.unit,)).fetchall()
-    print(json.dumps({"unit": args.unit, "offices": [{"id": i, "address": a} for i, a in rows]}, ensure_ascii=False))
+
+    async def offices() -> list[Any] | None:
+        async with engines.opened(path) as store:
+            if await store.get_unit(args.unit) is None:
+                return None
+            if address is not None:
+                await store.bookings.add_office(args.unit, address)
+            return await store.bookings.offices(args.unit)
+
+    found = run(offices())
+    if found is None:
+        print(json.dumps({"error": "unknown_unit", "message": f"no unit {args.unit}"}), file=sys.stderr)
+        return 2
+    print(json.dumps({"unit": args.unit, "offices": [{"id": o.id, "address": o.address} for o in found]},
+                     ensure_ascii=False))
     return 0
-
-
-def _hash_at(path: Path, row_id: int) -> bytes | None:
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        row = db.execute("SELECT hash FROM audit_log WHERE id = ?", (row_id,)).fetchone()
-    return bytes(row[0]) if row else None
 
 
 # -- arguments -------------------------------------------------------------------------------------------

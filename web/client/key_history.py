@@ -9,7 +9,12 @@ from typing import Any
 from crypto.encoding import b64u, unb64u
 from crypto.errors import CryptoError
 from crypto.history import (
-    open_case_history, open_unit_history, seal_case_history, seal_unit_history, sign_history, verify_history,
+    open_case_history,
+    open_unit_history,
+    seal_case_history,
+    seal_unit_history,
+    sign_history,
+    verify_history,
 )
 from crypto.keys import DeviceKeys, DevicePublicKeys
 from crypto.wrap import verify_unit_epoch

@@ -9,10 +9,23 @@ from pathlib import Path
 from typing import Any
 
 from crypto.encoding import b64u, unb64u
-from crypto.envelope import Header, new_msg_id, open_message, parse_envelope, seal_message, verify_envelope
+from crypto.envelope import (
+    Header,
+    new_msg_id,
+    open_message,
+    parse_envelope,
+    seal_message,
+    verify_envelope,
+)
 from crypto.errors import CryptoError
 from crypto.keys import DevicePublicKeys, registration_proof
-from crypto.wrap import WrappedKey, unwrap_case_key, unwrap_unit_key, verify_unit_epoch, verify_wrap
+from crypto.wrap import (
+    WrappedKey,
+    unwrap_case_key,
+    unwrap_unit_key,
+    verify_unit_epoch,
+    verify_wrap,
+)
 from web.client.key_history import case_opener, unit_opener, walk_links
 from web.client.keystore import KeyStore, StoredDevice
 from web.client.transport import ClientError, Socket, Transport

@@ -14,7 +14,13 @@ from typing import Any
 
 from crypto.encoding import b64u, unb64u
 from crypto.keys import generate_x25519
-from crypto.wrap import new_case_key, sign_unit_epoch, sign_wrap, wrap_case_key, wrap_unit_key
+from crypto.wrap import (
+    new_case_key,
+    sign_unit_epoch,
+    sign_wrap,
+    wrap_case_key,
+    wrap_unit_key,
+)
 from web.client.exchange import rewrap_address_keys
 from web.client.key_history import case_link, unit_link
 from web.client.session import ClientSession

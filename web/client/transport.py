@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import itertools
+import json
 from typing import Any
 
 import httpx

@@ -3,15 +3,14 @@ single writer thread (chat.sqlite_writer), reads through a separate reader conne
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from chat.audit.chain import GENESIS, AuditEvent, AuditRow
+from chat.audit.chain import AuditEvent, AuditRow
 from chat.errors import Conflict
 from chat.model import (
     Ack,
@@ -33,9 +32,17 @@ from chat.model import (
     now_ms,
 )
 from chat.storage import LoginAttempt, Storage
+from chat.storage.sql.applications import SqlApplicationStore
+from chat.storage.sql.audit import AUDIT_COLS, audit_row
+from chat.storage.sql.bookings import SqlBookingStore
+from chat.storage.sql.exchange import SqlExchangeStore
+from chat.storage.sql.journal import SqlJournalStore
+from chat.storage.sql.key_history import SqlKeyHistoryStore
+from chat.storage.sql.notifications import SqlNotificationStore
+from chat.storage.sql.units import SqlProtectedIdentityStore, SqlUnitSettingsStore
 from chat.storage.sqlite.writer import MAX_BATCH, SqliteWriter
 
-__all__ = ["MAX_BATCH", "SqliteStore", "prune_audit", "read_audit_anchor", "read_audit_rows"]
+__all__ = ["MAX_BATCH", "SqliteStore"]
 
 
 class SqliteStore(Storage):
@@ -43,6 +50,14 @@ class SqliteStore(Storage):
         self.path = str(path)
         self.writer = SqliteWriter(self.path, synchronous)
         self._reader: aiosqlite.Connection | None = None
+        self.applications = SqlApplicationStore(self.writer)
+        self.bookings = SqlBookingStore(self.writer)
+        self.exchange = SqlExchangeStore(self.writer)
+        self.journal = SqlJournalStore(self.writer)
+        self.key_history = SqlKeyHistoryStore(self.writer)
+        self.notifications = SqlNotificationStore(self.writer)
+        self.protected_identities = SqlProtectedIdentityStore(self.writer)
+        self.unit_settings = SqlUnitSettingsStore(self.writer)
         # Read-through caches for the send path; this process is the only writer, so it keeps them true.
         self._devices: dict[str, Device] = {}
         self._cases: dict[str, Case] = {}
@@ -320,9 +335,9 @@ class SqliteStore(Storage):
         return await self.writer.append_audit(event)
 
     async def audit_rows(self, after_id: int = 0, limit: int = 1000) -> list[AuditRow]:
-        rows = await self._all(f"SELECT {_AUDIT_COLS} FROM audit_log WHERE id > ? ORDER BY id LIMIT ?",
+        rows = await self._all(f"SELECT {AUDIT_COLS} FROM audit_log WHERE id > ? ORDER BY id LIMIT ?",
                                (after_id, limit))
-        return [_audit_row(r) for r in rows]
+        return [audit_row(r) for r in rows]
 
     async def messages_after(self, case_id: str, after_seq: int, limit: int) -> list[StoredMessage]:
         rows = await self._all(
@@ -409,9 +424,9 @@ class SqliteStore(Storage):
                 where.append(f"{column} {op} ?")
                 params.append(value)
         order = "random()" if sample else "id"
-        rows = await self._all(f"SELECT {_AUDIT_COLS} FROM audit_log WHERE {' AND '.join(where)}"
+        rows = await self._all(f"SELECT {AUDIT_COLS} FROM audit_log WHERE {' AND '.join(where)}"
                                f" ORDER BY {order} LIMIT ?", (*params, limit))
-        found = [_audit_row(r) for r in rows]
+        found = [audit_row(r) for r in rows]
         return sorted(found, key=lambda row: row.id) if sample else found
 
     async def add_finding(self, unit_id: str, audit_id: int, reviewer: str, verdict: str, note: str,
@@ -577,60 +592,3 @@ class SqliteStore(Storage):
         return [dict(zip(keys, r)) for r in rows]
 
 
-_AUDIT_COLS = "id, at, action, outcome, actor, role, unit_id, case_id, reason, detail, prev_hash, hash"
-
-
-def _audit_row(r: Sequence[Any]) -> AuditRow:
-    return AuditRow(r[0], AuditEvent(r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9]), r[1]),
-                    bytes(r[10]), bytes(r[11]))
-
-
-def read_audit_anchor(path: Path | str) -> tuple[int, bytes]:
-    """Where the kept chain starts: (0, GENESIS) unless old rows were pruned."""
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        row = db.execute("SELECT last_pruned_id, last_pruned_hash FROM audit_anchor").fetchone()
-    return (row[0], bytes(row[1])) if row else (0, GENESIS)
-
-
-def prune_audit(path: Path | str, older_than_ms: int) -> int:
-    """Remove audit rows older than the cut-off, at the end of their retention period, keeping the chain
-    verifiable: the last removed row's id and hash become the anchor the remaining chain starts from.
-    The append-only triggers are lifted only inside this one transaction."""
-    with sqlite3.connect(path, isolation_level=None) as db:
-        db.execute("PRAGMA busy_timeout = 5000")
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            last = db.execute("SELECT id, hash FROM audit_log WHERE at < ? ORDER BY id DESC LIMIT 1",
-                              (older_than_ms,)).fetchone()
-            if last is None:
-                db.execute("ROLLBACK")
-                return 0
-            # Rows are removed from the start of the chain only, so the kept part stays one chain.
-            removed = db.execute("SELECT count(*) FROM audit_log WHERE id <= ?", (last[0],)).fetchone()[0]
-            trigger = db.execute("SELECT sql FROM sqlite_master WHERE name = 'audit_log_no_delete'").fetchone()
-            db.execute("DROP TRIGGER IF EXISTS audit_log_no_delete")
-            db.execute("DELETE FROM audit_log WHERE id <= ?", (last[0],))
-            if trigger is not None:
-                db.execute(trigger[0])
-            db.execute("INSERT INTO audit_anchor (singleton, last_pruned_id, last_pruned_hash, pruned_at)"
-                       " VALUES (1, ?, ?, ?) ON CONFLICT (singleton) DO UPDATE SET last_pruned_id ="
-                       " excluded.last_pruned_id, last_pruned_hash = excluded.last_pruned_hash,"
-                       " pruned_at = excluded.pruned_at", (last[0], last[1], now_ms()))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-    return int(removed)
-
-
-def read_audit_rows(path: Path | str, page: int = 5000) -> Iterator[AuditRow]:
-    """Every audit row in id order, read-only and without the server (for `samtal audit verify`)."""
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        after = 0
-        while True:
-            rows = db.execute(f"SELECT {_AUDIT_COLS} FROM audit_log WHERE id > ? ORDER BY id LIMIT ?",
-                              (after, page)).fetchall()
-            yield from (_audit_row(r) for r in rows)
-            if len(rows) < page:
-                return
-            after = rows[-1][0]

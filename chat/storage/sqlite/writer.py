@@ -62,6 +62,8 @@ class _PendingAudit:
 
 
 class SqliteWriter:
+    IntegrityError = sqlite3.IntegrityError
+
     def __init__(self, path: str, synchronous: str) -> None:
         self.path = path
         self.synchronous = synchronous

@@ -4,11 +4,11 @@ until its record is stored, which attaches it in the same transaction; one that 
 (an application abandoned half way) is removed, and one person has at most `max_staged` waiting per owner."""
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from chat.errors import InvalidInput
+from chat.storage.sql import Db
 
 UNATTACHED_BLOB_MS = 24 * 3600 * 1000
 
@@ -23,7 +23,7 @@ class StagedBlobs:
     max_staged: int
     waits_for: str  # in the refusal: "one application", "one supplement"
 
-    def add(self, db: sqlite3.Connection, blob_id: str, owner_id: str, uploaded_by: str, data: bytes,
+    def add(self, db: Db, blob_id: str, owner_id: str, uploaded_by: str, data: bytes,
             at: int) -> None:
         db.execute(f"DELETE FROM {self.table} WHERE attached_at IS NULL AND created_at < ?",
                    (at - UNATTACHED_BLOB_MS,))
@@ -35,13 +35,13 @@ class StagedBlobs:
         db.execute(f"INSERT INTO {self.table} (id, {self.owner}, uploaded_by, size, data, created_at)"
                    " VALUES (?, ?, ?, ?, ?, ?)", (blob_id, owner_id, uploaded_by, len(data), data, at))
 
-    def get(self, db: sqlite3.Connection, owner_id: str, blob_id: str) -> tuple[bytes, str, bool] | None:
+    def get(self, db: Db, owner_id: str, blob_id: str) -> tuple[bytes, str, bool] | None:
         """(ciphertext, uploaded_by, attached) of one of the owner's attachments."""
         row = db.execute(f"SELECT data, uploaded_by, attached_at IS NOT NULL FROM {self.table} WHERE id = ? AND"
                          f" {self.owner} = ?", (blob_id, owner_id)).fetchone()
         return None if row is None else (bytes(row[0]), str(row[1]), bool(row[2]))
 
-    def attach(self, db: sqlite3.Connection, owner_id: str, author: str, blob_ids: Iterable[str], at: int) -> None:
+    def attach(self, db: Db, owner_id: str, author: str, blob_ids: Iterable[str], at: int) -> None:
         """The record's author's own staged attachments of this owner, or InvalidInput (the caller's
         transaction then stores nothing)."""
         for blob_id in blob_ids:

@@ -1,74 +1,21 @@
-"""The journal tables (migration 0013) through the single SQLite writer. Each step is one transaction: an
+"""The journal tables (migration 0013), for both engines. Each step is one transaction: an
 entry's record goes in with its grants and its status, a publication with the case grants of every signed
 version, a remark with its grants and the attachments it names, or nothing does. The rules that depend on
 the stored state (a draft, signed, published; a dispute to answer) are checked inside that transaction, so
 two requests at once cannot both pass them; migration 0013's triggers refuse changing what is signed."""
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from chat.applications.store import Grant, NewRecord
 from chat.errors import Conflict, InvalidInput, NotFound
-from chat.staged_blobs import StagedBlobs
-from chat.storage.sqlite.writer import SqliteWriter
+from chat.storage.applications import Grant, NewRecord
+from chat.storage.journal import Entry, JournalStore, Publication, Remark, Version
+from chat.storage.sql import Db, Engine
+from chat.storage.sql.staged_blobs import StagedBlobs
 
 # Attachments wait for the supplement that names them, at most 40 per person and case.
 BLOBS = StagedBlobs("journal_blobs", "case_id", 40, "one supplement")
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    id: str
-    case_id: str
-    unit_id: str
-    author: str
-    created_at: int
-    status: str  # draft, signed
-    signed_by: str | None
-    signed_at: int | None
-    published_by: str | None
-    published_at: int | None
-    source_seq: int | None
-    updated_at: int
-
-
-@dataclass(frozen=True, slots=True)
-class Version:
-    entry_id: str
-    version: int
-    record_id: str
-    author: str
-    author_device: str
-    data: bytes
-    created_at: int
-    signed_at: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Remark:
-    id: str
-    case_id: str
-    entry_id: str | None
-    kind: str  # supplement, comment, dispute, response
-    responds_to: str | None
-    author: str
-    author_device: str
-    data: bytes
-    created_at: int
-    answered_by: str | None
-    answered_at: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Publication:
-    """Who published, when: set on an entry's first publication, and on an entry signed and published at once."""
-
-    by: str
-    at: int
-
 
 _ENTRY = ("id, case_id, unit_id, author, created_at, status, signed_by, signed_at, published_by, published_at,"
           " source_seq, updated_at")
@@ -86,16 +33,16 @@ def _remark(r: Any) -> Remark:
     return Remark(*r[:7], bytes(r[7]), *r[8:])  # type: ignore[arg-type]
 
 
-class JournalStore:
-    def __init__(self, writer: SqliteWriter) -> None:
-        self.writer = writer
+class SqlJournalStore(JournalStore):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
-    async def _run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        return await self.writer.transaction(fn)
+    async def _run(self, fn: Callable[[Db], Any]) -> Any:
+        return await self.engine.transaction(fn)
 
     # -- reading ---------------------------------------------------------------------------------------
     @staticmethod
-    def _entry(db: sqlite3.Connection, entry_id: str) -> Entry | None:
+    def _entry(db: Db, entry_id: str) -> Entry | None:
         row = db.execute(f"SELECT {_ENTRY} FROM journal_entries WHERE id = ?", (entry_id,)).fetchone()
         return None if row is None else Entry(*row)
 
@@ -109,7 +56,7 @@ class JournalStore:
 
     async def entry_detail(self, entry_id: str) -> tuple[list[Version], int]:
         """An entry's versions and how many disputes of it wait for a response."""
-        def read(db: sqlite3.Connection) -> tuple[list[Version], int]:
+        def read(db: Db) -> tuple[list[Version], int]:
             versions = [_version(r) for r in db.execute(
                 f"SELECT {_VERSION} FROM journal_versions WHERE entry_id = ? ORDER BY version", (entry_id,))]
             (open_disputes,) = db.execute("SELECT count(*) FROM journal_remarks WHERE entry_id = ? AND kind ="
@@ -119,7 +66,7 @@ class JournalStore:
 
     async def case_journal(self, case_id: str) -> tuple[list[Entry], list[Version], list[Remark], list[Grant]]:
         """Everything of a case's journal, oldest first; the service filters it for the reader."""
-        def read(db: sqlite3.Connection) -> tuple[list[Entry], list[Version], list[Remark], list[Grant]]:
+        def read(db: Db) -> tuple[list[Entry], list[Version], list[Remark], list[Grant]]:
             entries = [Entry(*r) for r in db.execute(
                 f"SELECT {_ENTRY} FROM journal_entries WHERE case_id = ? ORDER BY created_at, id", (case_id,))]
             versions = [_version(r) for r in db.execute(
@@ -137,13 +84,13 @@ class JournalStore:
 
     # -- helpers inside a transaction ------------------------------------------------------------------
     @staticmethod
-    def _stored_bytes(db: sqlite3.Connection, record_id: str) -> bytes | None:
+    def _stored_bytes(db: Db, record_id: str) -> bytes | None:
         """The bytes stored under a record id, as a version or as a remark (ids are one namespace)."""
         row = db.execute("SELECT data FROM journal_versions WHERE record_id = ? UNION ALL SELECT data FROM"
                          " journal_remarks WHERE id = ?", (record_id, record_id)).fetchone()
         return None if row is None else bytes(row[0])
 
-    def _is_retry(self, db: sqlite3.Connection, rec: NewRecord) -> bool:
+    def _is_retry(self, db: Db, rec: NewRecord) -> bool:
         """True when this very record is stored already (a retry); Conflict when its id holds other bytes."""
         stored = self._stored_bytes(db, rec.id)
         if stored is None:
@@ -153,7 +100,7 @@ class JournalStore:
         return True
 
     @staticmethod
-    def _insert_grants(db: sqlite3.Connection, record_id: str, grants: Sequence[tuple[str, bytes, bytes]],
+    def _insert_grants(db: Db, record_id: str, grants: Sequence[tuple[str, bytes, bytes]],
                        by: str, device: str, at: int) -> int:
         added = 0
         for recipient, grant, signature in grants:
@@ -162,7 +109,7 @@ class JournalStore:
                 (record_id, recipient, grant, signature, by, device, at)).rowcount
         return added
 
-    def _insert_version(self, db: sqlite3.Connection, entry_id: str, version: int, rec: NewRecord, at: int,
+    def _insert_version(self, db: Db, entry_id: str, version: int, rec: NewRecord, at: int,
                         signed: bool) -> None:
         db.execute(f"INSERT INTO journal_versions ({_VERSION}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                    (entry_id, version, rec.id, rec.author, rec.author_device, rec.data, at, at if signed else None))
@@ -174,7 +121,7 @@ class JournalStore:
             raise InvalidInput(f"a published entry's record must be granted to {case_recipient} as well",
                                code="grant_missing")
 
-    def _draft(self, db: sqlite3.Connection, entry_id: str) -> Entry:
+    def _draft(self, db: Db, entry_id: str) -> Entry:
         entry = self._entry(db, entry_id)
         if entry is None:
             raise NotFound("no such journal entry", code="unknown_entry")
@@ -187,7 +134,7 @@ class JournalStore:
                      publication: Publication | None, case_recipient: str, at: int) -> tuple[Entry, bool]:
         """A new entry whose first version is `rec` (the entry's id is the record's). Returns (entry, stored now);
         the same record again returns the stored entry with stored now = False."""
-        def create(db: sqlite3.Connection) -> tuple[Entry, bool]:
+        def create(db: Db) -> tuple[Entry, bool]:
             if self._is_retry(db, rec):
                 entry = self._entry(db, rec.id)
                 if entry is None or entry.case_id != case_id:
@@ -213,7 +160,7 @@ class JournalStore:
                             case_recipient: str, at: int) -> Entry:
         """The draft's content becomes `rec` (its old record and grants go: a draft is not yet part of the
         record); with `sign`, it becomes version 1 of a signed entry, and with `publication` published too."""
-        def replace(db: sqlite3.Connection) -> Entry:
+        def replace(db: Db) -> Entry:
             entry = self._draft(db, entry_id)
             (current,) = db.execute("SELECT record_id FROM journal_versions WHERE entry_id = ? AND version = 1",
                                     (entry_id,)).fetchone()
@@ -238,7 +185,7 @@ class JournalStore:
         return await self._run(replace)  # type: ignore[no-any-return]
 
     async def delete_draft(self, entry_id: str) -> Entry:
-        def delete(db: sqlite3.Connection) -> Entry:
+        def delete(db: Db) -> Entry:
             entry = self._draft(db, entry_id)
             db.execute("DELETE FROM journal_grants WHERE record_id IN (SELECT record_id FROM journal_versions"
                        " WHERE entry_id = ?)", (entry_id,))
@@ -251,7 +198,7 @@ class JournalStore:
         """A correction (rättelse): version N+1 of a signed entry, signed now. A published entry's correction
         must be granted to the case's current key, so that the citizen sees it. Returns (entry, version,
         stored now)."""
-        def correct(db: sqlite3.Connection) -> tuple[Entry, int, bool]:
+        def correct(db: Db) -> tuple[Entry, int, bool]:
             entry = self._entry(db, entry_id)
             if entry is None:
                 raise NotFound("no such journal entry", code="unknown_entry")
@@ -276,7 +223,7 @@ class JournalStore:
                       by: str, device: str, at: int) -> tuple[Entry, bool]:
         """Case grants (record id, recipient, grant, signature) for the entry's versions; afterwards every
         version must have one for `case_recipient`. Returns (entry, published now for the first time)."""
-        def publish(db: sqlite3.Connection) -> tuple[Entry, bool]:
+        def publish(db: Db) -> tuple[Entry, bool]:
             entry = self._entry(db, entry_id)
             if entry is None:
                 raise NotFound("no such journal entry", code="unknown_entry")
@@ -306,7 +253,7 @@ class JournalStore:
                          rec: NewRecord, at: int) -> tuple[Remark, bool]:
         """A supplement, comment, dispute or response, with its grants and attachments. A response answers its
         dispute (the first response sets answered_by/at). Returns (remark, stored now)."""
-        def add(db: sqlite3.Connection) -> tuple[Remark, bool]:
+        def add(db: Db) -> tuple[Remark, bool]:
             if self._is_retry(db, rec):
                 row = db.execute(f"SELECT {_REMARK} FROM journal_remarks WHERE id = ? AND case_id = ?",
                                  (rec.id, case_id)).fetchone()

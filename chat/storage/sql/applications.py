@@ -1,86 +1,28 @@
-"""The application tables (migration 0012) through the single SQLite writer. Each step of an application is
+"""The application tables (migration 0012), for both engines. Each step of an application is
 one transaction: the record, its grants, the timeline event, the new status and the attachments it names go
 in together or not at all, and a submission finds or opens its case in that same transaction."""
 from __future__ import annotations
 
-import re
-import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from chat.errors import Conflict, NotFound
 from chat.model import Case
-from chat.staged_blobs import StagedBlobs
-from chat.storage.sqlite.writer import SqliteWriter
+from chat.storage.applications import (
+    Application,
+    ApplicationStore,
+    Event,
+    Grant,
+    NewRecord,
+    StoredRecord,
+    case_prefix,
+)
+from chat.storage.sql import Db, Engine
+from chat.storage.sql.staged_blobs import StagedBlobs
 
 # Attachments wait for the record that names them, at most 40 per person and application id.
 BLOBS = StagedBlobs("application_blobs", "application_id", 40, "one application")
-
-
-@dataclass(frozen=True, slots=True)
-class Application:
-    id: str
-    unit_id: str
-    case_id: str
-    citizen_id: str
-    form_id: str
-    form_version: int
-    status: str
-    submitted_by: str
-    on_behalf: bool
-    opened_case: bool
-    submitted_at: int
-    updated_at: int
-    due_at: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    id: int
-    kind: str
-    actor: str
-    on_behalf: bool
-    record_id: str | None
-    due_at: int | None
-    at: int
-
-
-@dataclass(frozen=True, slots=True)
-class StoredRecord:
-    id: str
-    kind: str
-    author: str
-    author_device: str
-    data: bytes
-    created_at: int
-
-
-@dataclass(frozen=True, slots=True)
-class Grant:
-    record_id: str
-    recipient: str
-    grant: bytes
-    signature: bytes
-    granted_by: str
-    granted_by_device: str
-    created_at: int
-
-
-@dataclass(frozen=True, slots=True)
-class NewRecord:
-    """A checked record and its checked grants, ready to store."""
-
-    id: str
-    kind: str
-    author: str
-    author_device: str
-    data: bytes
-    grants: Sequence[tuple[str, bytes, bytes]]  # recipient, grant, signature
-    blobs: Sequence[str]  # the attachments it names
-
-
 _APP_COLS = ("id, unit_id, case_id, citizen_id, form_id, form_version, status, submitted_by, on_behalf,"
              " opened_case, submitted_at, updated_at, due_at")
 _CASE_COLS = "id, unit_id, citizen_id, assigned_to, title, status, created_at"
@@ -90,22 +32,16 @@ def _application(r: Any) -> Application:
     return Application(*r[:8], bool(r[8]), bool(r[9]), *r[10:])  # type: ignore[arg-type]
 
 
-def case_prefix(unit_id: str) -> str:
-    """"ekonomiskt-bistand" -> "eb": the start of the case numbers of a unit's new cases (eb-2026-0003)."""
-    letters = "".join(part[0] for part in re.split(r"[^a-z0-9]+", unit_id.lower()) if part)
-    return (letters or "case")[:8]
+class SqlApplicationStore(ApplicationStore):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
-
-class ApplicationStore:
-    def __init__(self, writer: SqliteWriter) -> None:
-        self.writer = writer
-
-    async def _run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        return await self.writer.transaction(fn)
+    async def _run(self, fn: Callable[[Db], Any]) -> Any:
+        return await self.engine.transaction(fn)
 
     # -- reading ---------------------------------------------------------------------------------------
     @staticmethod
-    def _get(db: sqlite3.Connection, application_id: str) -> Application | None:
+    def _get(db: Db, application_id: str) -> Application | None:
         row = db.execute(f"SELECT {_APP_COLS} FROM applications WHERE id = ?", (application_id,)).fetchone()
         return None if row is None else _application(row)
 
@@ -129,7 +65,7 @@ class ApplicationStore:
         return [_application(r) for r in rows]
 
     async def timeline(self, application_id: str) -> tuple[list[Event], list[StoredRecord], list[Grant]]:
-        def read(db: sqlite3.Connection) -> tuple[list[Event], list[StoredRecord], list[Grant]]:
+        def read(db: Db) -> tuple[list[Event], list[StoredRecord], list[Grant]]:
             events = [Event(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6]) for r in db.execute(
                 "SELECT id, kind, actor, on_behalf, record_id, due_at, at FROM application_events"
                 " WHERE application_id = ? ORDER BY id", (application_id,))]
@@ -159,7 +95,7 @@ class ApplicationStore:
 
     # -- writing -----------------------------------------------------------------------------------------
     @staticmethod
-    def _insert_record(db: sqlite3.Connection, application_id: str, rec: NewRecord, at: int) -> None:
+    def _insert_record(db: Db, application_id: str, rec: NewRecord, at: int) -> None:
         db.execute("INSERT INTO application_records (id, application_id, kind, author, author_device, data,"
                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                    (rec.id, application_id, rec.kind, rec.author, rec.author_device, rec.data, at))
@@ -170,7 +106,7 @@ class ApplicationStore:
         BLOBS.attach(db, application_id, rec.author, rec.blobs, at)
 
     @staticmethod
-    def _record_exists(db: sqlite3.Connection, rec: NewRecord) -> bool:
+    def _record_exists(db: Db, rec: NewRecord) -> bool:
         """True when this very record is stored already (a retry); Conflict when its id holds other bytes."""
         row = db.execute("SELECT data FROM application_records WHERE id = ?", (rec.id,)).fetchone()
         if row is None:
@@ -184,7 +120,7 @@ class ApplicationStore:
         """Store a new application: in the citizen's open case in the unit, or in a new case opened for it
         (unassigned, titled by the form). Returns (application, case, stored now); a retry of the same
         record returns what was stored the first time with stored now = False."""
-        def submit(db: sqlite3.Connection) -> tuple[Application, Case, bool]:
+        def submit(db: Db) -> tuple[Application, Case, bool]:
             if self._record_exists(db, rec):
                 app = self._get(db, rec.id)
                 if app is None:
@@ -206,7 +142,7 @@ class ApplicationStore:
         return await self._run(submit)  # type: ignore[no-any-return]
 
     @staticmethod
-    def _open_case(db: sqlite3.Connection, unit_id: str, citizen_id: str, title: str, at: int) -> Case:
+    def _open_case(db: Db, unit_id: str, citizen_id: str, title: str, at: int) -> Case:
         prefix = f"{case_prefix(unit_id)}-{datetime.fromtimestamp(at / 1000, UTC).year}-"
         (count,) = db.execute("SELECT count(*) FROM cases WHERE id LIKE ? ESCAPE '\\'",
                               (prefix.replace("_", "\\_") + "%",)).fetchone()
@@ -224,7 +160,7 @@ class ApplicationStore:
                    ) -> tuple[Application, bool]:
         """One step of the timeline: the status becomes `kind` (with its record, if any), when the status now
         is one of `allowed_from`. Returns (application, stored now); the same record again is a retry."""
-        def step(db: sqlite3.Connection) -> tuple[Application, bool]:
+        def step(db: Db) -> tuple[Application, bool]:
             app = self._get(db, application_id)
             if app is None:
                 raise NotFound("no such application", code="unknown_application")
@@ -246,7 +182,7 @@ class ApplicationStore:
     async def add_grants(self, record_id: str, grants: Sequence[tuple[str, bytes, bytes]], granted_by: str,
                          device_id: str, at: int) -> int:
         """Add grants to a stored record; a recipient that has one already keeps it. Returns how many were new."""
-        def add(db: sqlite3.Connection) -> int:
+        def add(db: Db) -> int:
             added = 0
             for recipient, grant, signature in grants:
                 added += db.execute(

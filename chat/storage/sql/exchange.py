@@ -1,126 +1,49 @@
-"""The exchange tables (migration 0005), through the SQLite writer thread: the directory, messages,
-receipts and used token ids. An envelope or receipt and the audit row that records it commit together."""
+"""The exchange tables (migration 0005), for both engines: the directory, messages, receipts and used token
+ids. An envelope or receipt and the audit row that records it commit together."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from chat.audit.chain import AuditEvent, AuditRow
 from chat.exchange.envelope import Envelope
 from chat.model import now_ms
-from chat.storage.sqlite.writer import SqliteWriter
-
-
-@dataclass(frozen=True)
-class Address:
-    """A functional address (funktionsadress) of a unit, or an agency's address, with its public keys."""
-
-    address: str
-    kind: str  # agency | unit
-    name: str
-    unit_id: str | None
-    document_types: list[str]
-    max_bytes: int
-    rate_per_minute: int
-    oncall: list[str] = field(default_factory=list)
-    keys: list[dict[str, Any]] = field(default_factory=list)  # active public JWKs
-
-    def key(self, use: str) -> dict[str, Any] | None:
-        """The newest active key for `use` (sig or enc)."""
-        return next((k for k in reversed(self.keys) if k.get("use") == use), None)
-
-
-@dataclass(frozen=True)
-class Message:
-    row: int
-    msg_id: str
-    sender: str
-    recipient: str
-    conversation: str
-    in_reply_to: str | None
-    doc_type: str
-    priority: str
-    label: str
-    created: int
-    expires: int
-    envelope: str
-    envelope_sha256: str
-    content: str
-    stored_at: int
-    audit_id: int
-    acked_at: int | None
-    alerted_at: int | None
-
-
-@dataclass(frozen=True)
-class Receipt:
-    status: str
-    jws: str
-    at: int
-    audit_id: int
-    by_user: str | None
-
-
-@dataclass(frozen=True)
-class AddressKeyWrap:
-    """An address's private key (`kid`) HPKE-wrapped to unit key epoch `unit_epoch` by a staff device, which
-    signed it (crypto/wrap.py): its X25519 decryption key (use "enc", wrap kind "address") or its Ed25519
-    signing key (use "sig", wrap kind "address-sign"). The server cannot open it."""
-
-    kid: str
-    unit_epoch: int
-    address: str
-    unit_id: str
-    key_version: int
-    enc: bytes
-    ct: bytes
-    wrapped_by_device: str
-    signature: bytes
-    use: str = "enc"
-
-    @property
-    def kind(self) -> str:
-        """The wrap record's kind (crypto/wrap.py) for this key's use."""
-        return "address-sign" if self.use == "sig" else "address"
-
-
-@dataclass(frozen=True)
-class AddressKeyBehind:
-    """An address key of the unit that is wrapped to an older unit key epoch but not yet to the current one:
-    a task for a staff device that holds both (after a unit key rotation)."""
-
-    address: str
-    kid: str
-    use: str
-    key_version: int
-
+from chat.storage.exchange import (
+    Address,
+    AddressKeyBehind,
+    AddressKeyWrap,
+    ExchangeStore,
+    Message,
+    Receipt,
+    SignWithLog,
+)
+from chat.storage.sql import Db, Engine
+from chat.storage.sql.audit import AUDIT_COLS, audit_row
 
 _MSG_COLS = ("id, msg_id, sender, recipient, conversation, in_reply_to, doc_type, priority, label, created,"
              " expires, envelope, envelope_sha256, content, stored_at, audit_id, acked_at, alerted_at")
-SignWithLog = Callable[[int, str], str]  # (audit row id, its hash hex) -> a signed receipt
 
 
-class ExchangeStore:
-    def __init__(self, writer: SqliteWriter) -> None:
-        self.writer = writer
+class SqlExchangeStore(ExchangeStore):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
-    async def _run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        return await self.writer.transaction(fn)
+    async def _run(self, fn: Callable[[Db], Any]) -> Any:
+        return await self.engine.transaction(fn)
 
-    def _audit(self, db: sqlite3.Connection, event: AuditEvent) -> tuple[int, str]:
+    def _audit(self, db: Db, event: AuditEvent) -> tuple[int, str]:
         # The writer's own chained insert, inside this transaction: the row and what it records commit
         # together, and the receipt can name the row's id and hash.
-        (row_id,) = self.writer.insert_audit(db, [event])
+        (row_id,) = self.engine.insert_audit(db, [event])
         (digest,) = db.execute("SELECT hash FROM audit_log WHERE id = ?", (row_id,)).fetchone()
         return row_id, bytes(digest).hex()
 
     # -- directory -------------------------------------------------------------------------------
     async def put_address(self, a: Address, audit: AuditEvent) -> None:
         """Register or update an address and add its keys, with the audit row that records who did it."""
-        def put(db: sqlite3.Connection) -> None:
+        def put(db: Db) -> None:
             self._audit(db, audit)
             db.execute(
                 "INSERT INTO exchange_addresses (address, kind, name, unit_id, document_types, max_bytes,"
@@ -138,7 +61,7 @@ class ExchangeStore:
 
     async def retire_key(self, kid: str, audit: AuditEvent) -> bool:
         """Stop using a key; the audit row records the attempt, and whether there was such a key."""
-        def retire(db: sqlite3.Connection) -> bool:
+        def retire(db: Db) -> bool:
             done = bool(db.execute("UPDATE exchange_keys SET retired_at = ? WHERE kid = ? AND retired_at IS NULL",
                                    (now_ms(), kid)).rowcount)
             self._audit(db, audit if done else replace(audit, outcome="denied", reason="unknown_key"))
@@ -146,7 +69,7 @@ class ExchangeStore:
         return bool(await self._run(retire))
 
     async def addresses(self, address: str | None = None) -> list[Address]:
-        def read(db: sqlite3.Connection) -> list[Address]:
+        def read(db: Db) -> list[Address]:
             where, args = ("WHERE address = ?", (address,)) if address else ("", ())
             rows = db.execute("SELECT address, kind, name, unit_id, document_types, max_bytes, rate_per_minute,"
                               f" oncall FROM exchange_addresses {where} ORDER BY address", args).fetchall()
@@ -168,7 +91,7 @@ class ExchangeStore:
                             audit: AuditEvent, sign: SignWithLog) -> tuple[Message, Receipt, bool]:
         """Store a new message and its `received` receipt with its audit row. When the id exists, returns
         the stored message and its first receipt with created=False and stores nothing."""
-        def insert(db: sqlite3.Connection) -> tuple[Message, Receipt, bool]:
+        def insert(db: Db) -> tuple[Message, Receipt, bool]:
             existing = self._message(db, env.id)
             if existing is not None:
                 return existing, self._receipts(db, existing.row)[0], False
@@ -191,7 +114,7 @@ class ExchangeStore:
 
     async def add_receipt(self, message: Message, status: str, audit: AuditEvent, sign: SignWithLog,
                           by_user: str | None) -> Receipt:
-        def insert(db: sqlite3.Connection) -> Receipt:
+        def insert(db: Db) -> Receipt:
             log_id, log_hash = self._audit(db, audit)
             receipt = Receipt(status, sign(log_id, log_hash), now_ms(), log_id, by_user)
             db.execute("INSERT INTO exchange_receipts (message, status, jws, at, audit_id, by_user)"
@@ -201,12 +124,12 @@ class ExchangeStore:
         return result
 
     @staticmethod
-    def _message(db: sqlite3.Connection, msg_id: str) -> Message | None:
+    def _message(db: Db, msg_id: str) -> Message | None:
         row = db.execute(f"SELECT {_MSG_COLS} FROM exchange_messages WHERE msg_id = ?", (msg_id,)).fetchone()
         return Message(*row) if row else None
 
     @staticmethod
-    def _receipts(db: sqlite3.Connection, row: int) -> list[Receipt]:
+    def _receipts(db: Db, row: int) -> list[Receipt]:
         return [Receipt(*r) for r in db.execute(
             "SELECT status, jws, at, audit_id, by_user FROM exchange_receipts WHERE message = ? ORDER BY id", (row,))]
 
@@ -245,7 +168,7 @@ class ExchangeStore:
 
     async def use_token(self, address: str, jti: str, expires_at: int) -> bool:
         """Remember a bearer token id until it expires; False when it was used before."""
-        def use(db: sqlite3.Connection) -> bool:
+        def use(db: Db) -> bool:
             db.execute("DELETE FROM exchange_token_ids WHERE expires_at < ?", (now_ms() // 1000,))
             return bool(db.execute("INSERT INTO exchange_token_ids (address, jti, expires_at) VALUES (?, ?, ?)"
                                    " ON CONFLICT DO NOTHING", (address, jti, expires_at)).rowcount)
@@ -259,7 +182,7 @@ class ExchangeStore:
 
     async def put_address_key_wrap(self, wrap: AddressKeyWrap, audit: AuditEvent) -> None:
         """Store (or replace) the wrap of one address key to one unit key epoch, with its audit row."""
-        def put(db: sqlite3.Connection) -> None:
+        def put(db: Db) -> None:
             self._audit(db, audit)
             db.execute(
                 "INSERT INTO exchange_address_key_wraps (kid, unit_epoch, address, unit_id, key_version, enc, ct,"
@@ -300,7 +223,7 @@ class ExchangeStore:
         return [Message(*r) for r in rows]
 
     async def mark_alerted(self, message: Message, audit: AuditEvent) -> None:
-        def mark(db: sqlite3.Connection) -> None:
+        def mark(db: Db) -> None:
             db.execute("UPDATE exchange_messages SET alerted_at = ? WHERE id = ?", (now_ms(), message.row))
             self._audit(db, audit)
         await self._run(mark)
@@ -314,9 +237,10 @@ class ExchangeStore:
         return (row[0], bytes(row[1]), row[2]) if row else None
 
     async def audit_rows(self, ids: list[int]) -> list[AuditRow]:
-        from chat.storage.sqlite.store import _AUDIT_COLS, _audit_row
-
         marks = ",".join("?" * len(ids))
         rows = await self._run(lambda db: db.execute(
-            f"SELECT {_AUDIT_COLS} FROM audit_log WHERE id IN ({marks}) ORDER BY id", ids).fetchall())
-        return [_audit_row(r) for r in rows]
+            f"SELECT {AUDIT_COLS} FROM audit_log WHERE id IN ({marks}) ORDER BY id", ids).fetchall())
+        return [audit_row(r) for r in rows]
+
+    async def append_audit(self, event: AuditEvent) -> int:
+        return await self.engine.append_audit(event)
