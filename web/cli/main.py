@@ -20,6 +20,7 @@ from typing import Any
 from web.cli import run
 from web.cli.admin import add_parser as add_unit_parser
 from web.cli.exchange import add_parser as add_exchange_parser
+from web.cli.preflight import Refused, claim_data_folder
 
 log = logging.getLogger("samtal.cli")
 
@@ -48,6 +49,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings.port = args.port or settings.port
     settings.demo = settings.demo or args.demo
     configure(args.log_level or settings.log_level)
+    try:
+        folder_lock = claim_data_folder(settings.data_dir, settings.database_path)
+    except Refused as refusal:
+        return refusal.report()
     app = create_app(settings)
     steward = _start_steward(settings) if settings.demo and settings.demo_steward else None
     print(f"Samtal is running at http://{settings.host}:{settings.port}"
@@ -66,6 +71,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server.run()
     finally:
         server.stop_steward()
+        folder_lock.release()
     return 0
 
 

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from chat.audit.chain import GENESIS, AuditEvent, chain_hash
 from chat.errors import Conflict
 from chat.model import Ack, now_ms
+from chat.storage.sqlite.schema_guard import refuse_unknown_migrations
 
 log = logging.getLogger("samtal.storage")
 
@@ -94,7 +95,9 @@ class SqliteWriter:
         # Every missing one, not only those above the highest applied: numbers are reserved per piece of work,
         # so a lower number can land after a higher one.
         applied = {version for (version,) in db.execute("SELECT version FROM schema_migrations")}
-        for version, sql in _migrations():
+        migrations = _migrations()
+        refuse_unknown_migrations(applied, [version for version, _ in migrations])
+        for version, sql in migrations:
             if version not in applied:
                 log.info("applying migration", extra={"version": version})
                 db.executescript(f"BEGIN IMMEDIATE;\n{sql}\nINSERT INTO schema_migrations VALUES ({version},"
