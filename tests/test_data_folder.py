@@ -11,11 +11,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests import conftest
 from tests.conftest import ROOT, free_port, start_server, stop_server
 from web.cli.preflight import EXIT_DATABASE_TOO_NEW, EXIT_FOLDER_IN_USE
 
 
-def serve(data_dir: Path, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(autouse=True)
+def patient_start(monkeypatch):
+    """These tests start several servers each; on a loaded machine one start can take longer than usual."""
+    monkeypatch.setattr(conftest, "STARTUP_SECONDS", 120)
+
+
+def serve(data_dir: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """`samtal serve` on `data_dir`, expected to refuse (and so to exit by itself)."""
     return subprocess.run([sys.executable, "-m", "web.cli", "serve", "--data-dir", str(data_dir), "--port",
                            str(free_port())], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
