@@ -4,6 +4,8 @@ so that the removed device can read nothing new. (The demo steward does the same
 none, which is why this has to work.)"""
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +55,26 @@ def test_a_supervisors_browser_makes_and_rotates_the_keys(browser, server, tmp_p
     view = wait_for_epochs(server, tmp_path / "dana-watch", 2, 2)
     makers = {e["created_by_device"] for e in view["unit_key_epochs"]}
     assert len(makers) == 1, "both unit key epochs were made by the supervisor's browser device"
+    # Each new epoch seals the one before it (docs/protocol.md section 17), made by that browser too.
+    wanted = {("unit", "ekonomiskt-bistand", 2, 1, *makers), ("case", CASE_DANA, 2, 1, *makers)}
+    for _ in range(100):  # bounded: the link follows its epoch within a moment
+        with sqlite3.connect(f"file:{server.database_files[0]}?mode=ro", uri=True) as db:
+            links = set(db.execute("SELECT kind, target_id, epoch, sealed_epoch, signer_device FROM key_history_links"))
+        if wanted <= links:
+            break
+        time.sleep(0.1)
+    assert wanted <= links
 
     client_sends(server, tmp_path / "dana", "dana", CASE_DANA, "Efter bytet av nycklar")  # her client takes the new case key
     cecilia.open_conversation(f"/inbox/{CASE_DANA}")
     expect(cecilia.message("Efter bytet av nycklar")).to_be_visible(timeout=15_000)
     expect(cecilia.message("nyckeln kom från en webbläsare")).to_be_visible()  # the old epoch stays readable
+
+    async def new_phone_reads() -> list[str]:  # given the new case key only, it opens the old one by the link
+        async with ClientSession(server.url, tmp_path / "dana-new", "dana") as phone:
+            await phone.start()
+            return [m.body["text"] for m in await phone.history(await phone.case(CASE_DANA))]
+    assert run_async(new_phone_reads()) == ["Hej, nyckeln kom från en webbläsare", "Efter bytet av nycklar"]
 
     async def erik_case_epoch() -> int:
         async with ClientSession(server.url, tmp_path / "erik", "erik") as erik:

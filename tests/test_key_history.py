@@ -12,6 +12,7 @@ import pytest
 from crypto.encoding import b64u, unb64u
 from crypto.envelope import parse_envelope
 from web.client.key_history import case_link
+from web.client.session import ClientSession
 from web.client.transport import ClientError
 
 from .conftest import server_fixture
@@ -34,11 +35,13 @@ def rows(server, sql: str, *args) -> set:
         return {r[0] if len(r) == 1 else r for r in db.execute(sql, args)}
 
 
-async def rotate(login, server, folder: Path, epoch: int) -> None:
-    """Anna's extra laptop is approved and then lost: the steward moves the unit key and the case keys on."""
-    laptop = await login("anna", folder)
-    await wait_for(lambda: _holds_unit_key(laptop), "the laptop's approval")
-    await laptop.transport.call("DELETE", f"/api/devices/{laptop.device_id}")
+async def rotate(server, folder: Path, epoch: int) -> None:
+    """Anna's extra laptop is approved and then lost: the steward moves the unit key and the case keys from
+    `epoch` to the next, and links the new epochs to the old."""
+    async with ClientSession(server.url, folder, "anna") as laptop:
+        await laptop.start()
+        await wait_for(lambda: _holds_unit_key(laptop), "the laptop's approval")
+        await laptop.transport.call("DELETE", f"/api/devices/{laptop.device_id}")
 
     async def rotated() -> bool:
         return (rows(server, "SELECT max(epoch) FROM unit_key_epochs WHERE unit_id = ?", UNIT) == {epoch + 1}
@@ -48,7 +51,7 @@ async def rotate(login, server, folder: Path, epoch: int) -> None:
     await wait_for(rotated, f"rotation to epoch {epoch + 1}")
 
 
-async def _holds_unit_key(session) -> bool:
+async def _holds_unit_key(session: ClientSession) -> bool:
     return bool(await session.unit_keys(UNIT))
 
 
@@ -57,7 +60,7 @@ async def test_new_devices_read_the_whole_history_after_three_rotations(login, s
     sent = []
     for epoch in (1, 2, 3, 4):
         if epoch > 1:
-            await rotate(login, server, tmp_path / f"anna-laptop-{epoch}", epoch - 1)
+            await rotate(server, tmp_path / f"anna-laptop-{epoch}", epoch - 1)
         socket = await dana.transport.open_socket()
         try:
             ack = await dana.send(socket, await dana.case(CASE_DANA), f"skrivet i nyckelepok {epoch}")

@@ -1,12 +1,14 @@
 // The key work a staff browser does when the server says it is due (GET /api/keys/pending), so that a unit
 // needs no key steward: a new unit's first unit key, a new unit key epoch after a device that held it was
 // revoked, case keys for new cases (an application opens one), new case keys after a rotation, and the
-// exchange address keys wrapped to the new unit key epoch (docs/exchange.md). None of this needs a person's
+// exchange address keys wrapped to the new unit key epoch (docs/exchange.md), and the history links by which each
+// new epoch seals the one before it (docs/protocol.md section 17). None of this needs a person's
 // judgement; approving a staff device does, and stays a supervisor's click on /unit.
 // The demo's steward (web/client/steward.py) does the same steps; whoever is first wins, the other is told
 // `epoch_exists` and moves on. Raw keys exist only in memory, for the moment of wrapping.
 import * as c from "./crypto/index.js";
 import { api, ApiError } from "./api.js";
+import { addCaseLink, addUnitLink } from "./key-history.js";
 
 const MANAGERS = new Set(["supervisor", "unit_admin"]);
 // A unit key is made at most twice in one round (the first epoch, then nothing; or a rotation), then the
@@ -33,6 +35,8 @@ async function makeUnitKey(session, unitId, epoch, deviceIds) {
     for (const id of new Set([session.deviceId, ...deviceIds])) grants.push(await unitGrant(session, unitId, epoch, raw, id));
     await api("POST", `/api/units/${encodeURIComponent(unitId)}/keys`,
       { epoch, public_key: c.b64u(pub), signature: c.b64u(signature), grants });
+    // The new epoch seals the one before it, so a device given only the new epoch reads the unit's history.
+    if (epoch > 1) await addUnitLink(session, unitId, epoch, pub);
   } finally {
     raw.fill(0);
   }
@@ -55,6 +59,8 @@ async function makeCaseKey(session, unitId, caseId, epoch, unitEpoch) {
     const wraps = [await wrapTo(`unit:${unitEpoch}`, unitPub)];
     for (const d of view.citizen_devices) wraps.push(await wrapTo(d.id, (await session.deviceKeys(d.id)).kemPub));
     await api("POST", `/api/cases/${encodeURIComponent(caseId)}/keys`, { epoch, wraps });
+    // The new key seals the one before it: a citizen's new phone is given the new key and reads the whole case.
+    if (epoch > 1) await addCaseLink(session, unitId, caseId, epoch, raw);
   } finally {
     raw.fill(0);
   }
@@ -135,7 +141,28 @@ async function pass(session) {
     done += await step(() => makeCaseKey(session, unitId, caseId, view.key_epoch + 1, tasks.unit_epoch));
   }
   done += await rewrapAddressKeys(session, tasks);
+  done += await addMissingLinks(session, tasks);
   return [done, false];
+}
+
+/**
+ * History links for epochs made before there were links, or whose maker went away before adding one
+ * (docs/protocol.md section 17): each made by a device that holds both epochs. Returns how many.
+ */
+async function addMissingLinks(session, tasks) {
+  const unitId = tasks.unit_id;
+  let done = 0;
+  if (MANAGERS.has(session.user.role) && tasks.unit_history_missing?.length) {
+    const { epochs } = await api("GET", `/api/units/${encodeURIComponent(unitId)}/keys`);
+    for (const epoch of tasks.unit_history_missing) {
+      const record = epochs.find((e) => e.epoch === epoch);
+      if (record && await addUnitLink(session, unitId, epoch, c.unb64u(record.public_key))) done += 1;
+    }
+  }
+  for (const { case_id: caseId, epoch } of tasks.case_history_missing || []) {
+    if (await addCaseLink(session, unitId, caseId, epoch)) done += 1;
+  }
+  return done;
 }
 
 /**

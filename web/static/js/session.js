@@ -5,6 +5,7 @@ import * as c from "./crypto/index.js";
 import { api, ApiError, useDevice } from "./api.js";
 import * as db from "./idb.js";
 import { t } from "./i18n.js";
+import { followCaseLinks, followUnitLinks } from "./key-history.js";
 
 // How long a new device waits for a key holder (a supervisor's device, or the demo key steward).
 const KEY_WAIT_MS = 30000;
@@ -113,10 +114,11 @@ export class Session {
   // -- unit keys (staff) --------------------------------------------------------------------------
   /**
    * This device's unit key grants, each checked before use: the epoch signed by the device that made it,
-   * the grant signed by the device that gave it. [{epoch, wrapped, publicKey}]; `skip(epoch)` leaves some out.
+   * the grant signed by the device that gave it. [{epoch, wrapped, publicKey}]; `skip(epoch)` leaves some out;
+   * `answer`: GET /api/units/{unit}/keys when the caller has it already.
    */
-  async _checkedGrants(unitId, skip = () => false) {
-    const answer = await api("GET", `/api/units/${encodeURIComponent(unitId)}/keys`);
+  async _checkedGrants(unitId, skip = () => false, answer = null) {
+    answer ??= await api("GET", `/api/units/${encodeURIComponent(unitId)}/keys`);
     const epochs = new Map(answer.epochs.map((e) => [e.epoch, e]));
     const checked = [];
     for (const grant of answer.grants) {
@@ -138,10 +140,14 @@ export class Session {
     return checked;
   }
 
-  /** Unwrap every unit key epoch granted to this device; returns Map epoch -> private CryptoKey. */
+  /**
+   * Unwrap every unit key epoch granted to this device, and every older one its history links reach
+   * (docs/protocol.md section 17); returns Map epoch -> private CryptoKey.
+   */
   async unitKeys(unitId) {
+    const answer = await api("GET", `/api/units/${encodeURIComponent(unitId)}/keys`);
     for (const { epoch, wrapped, publicKey } of await this._checkedGrants(unitId,
-      (epoch) => this._unitKeys.has(`${unitId}:${epoch}`))) {
+      (epoch) => this._unitKeys.has(`${unitId}:${epoch}`), answer)) {
       this._unitKeys.set(`${unitId}:${epoch}`,
         await c.unwrapUnitKey(this.keys.kem.privateKey, unitId, epoch, wrapped, publicKey));
     }
@@ -150,6 +156,8 @@ export class Session {
       const [unit, epoch] = name.split(":");
       if (unit === unitId) mine.set(Number(epoch), key);
     }
+    await followUnitLinks(this, unitId, answer.epochs, mine);
+    for (const [epoch, key] of mine) this._unitKeys.set(`${unitId}:${epoch}`, key);
     return mine;
   }
 
@@ -312,29 +320,51 @@ export class Session {
     if (want === 0) return [0, null];
     if (this._caseKeys.has(`${caseId}:${want}`)) return [want, this._caseKeys.get(`${caseId}:${want}`)];
     const unitKeys = this.isCitizen ? new Map() : await this.unitKeys(caseView.unit);
-    for (const wrap of answer.wraps) {
-      if (wrap.epoch !== want) continue;
-      const { recipient } = wrap;
+    await this._openCaseWraps(caseId, answer.wraps, unitKeys, want);
+    if (!this._caseKeys.has(`${caseId}:${want}`) && want < answer.epoch) {
+      // An older epoch this device was never given: open what it was given, then follow the history links
+      // down from there (a new device gets only the current epoch, docs/protocol.md section 17).
+      await this._openCaseWraps(caseId, answer.wraps, unitKeys, null);
+      const held = new Map();
+      for (const [name, key] of this._caseKeys) {
+        const [id, e] = name.split(":");
+        if (id === caseId) held.set(Number(e), key);
+      }
+      await followCaseLinks(this, caseId, held);
+      for (const [e, key] of held) {
+        if (this._caseKeys.has(`${caseId}:${e}`)) continue;
+        this._caseKeys.set(`${caseId}:${e}`, key);
+        await db.put("keys", { key, epoch: e }, this._key(caseId, e));
+      }
+    }
+    const key = this._caseKeys.get(`${caseId}:${want}`);
+    if (key && epoch === null) await db.put("keys", { key, epoch: want }, this._key(caseId, "current"));
+    return [want, key || null];
+  }
+
+  /**
+   * Open the wraps of epoch `only` (or of every epoch) this device can open into the key cache; a wrap nobody
+   * signed is ignored, never used.
+   */
+  async _openCaseWraps(caseId, wraps, unitKeys, only) {
+    for (const wrap of wraps) {
+      const { recipient, epoch } = wrap;
+      if ((only !== null && epoch !== only) || this._caseKeys.has(`${caseId}:${epoch}`)) continue;
       const wrapped = { enc: c.unb64u(wrap.enc), ct: c.unb64u(wrap.ct) };
       const wrapper = await this.deviceKeys(wrap.wrapped_by_device);
-      if (!await c.verifyWrap(wrapper, c.unb64u(wrap.signature), "case", caseId, want, recipient, wrapped)) {
-        continue; // a wrap nobody signed is ignored, never used
-      }
+      if (!await c.verifyWrap(wrapper, c.unb64u(wrap.signature), "case", caseId, epoch, recipient, wrapped)) continue;
       let key;
       if (recipient === this.deviceId) {
-        key = await c.unwrapCaseKey(this.keys.kem.privateKey, caseId, want, wrapped);
+        key = await c.unwrapCaseKey(this.keys.kem.privateKey, caseId, epoch, wrapped);
       } else if (recipient.startsWith("unit:") && unitKeys.has(Number(recipient.slice(5)))) {
-        key = await c.unwrapCaseKey(unitKeys.get(Number(recipient.slice(5))), caseId, want, wrapped);
+        key = await c.unwrapCaseKey(unitKeys.get(Number(recipient.slice(5))), caseId, epoch, wrapped);
       } else {
         continue;
       }
-      this._caseKeys.set(`${caseId}:${want}`, key);
+      this._caseKeys.set(`${caseId}:${epoch}`, key);
       // The CryptoKey is non-extractable: IndexedDB keeps it for an offline start without its bytes.
-      await db.put("keys", { key, epoch: want }, this._key(caseId, want));
-      if (epoch === null) await db.put("keys", { key, epoch: want }, this._key(caseId, "current"));
-      return [want, key];
+      await db.put("keys", { key, epoch }, this._key(caseId, epoch));
     }
-    return [want, null];
   }
 
   async _offlineCaseKey(caseId, epoch) {

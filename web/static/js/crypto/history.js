@@ -6,7 +6,7 @@
  */
 import { CryptoError, MalformedError } from "./errors.js";
 import { ascii, bytesEqual, concat, epochBytes, lp16, requireLen, utf8 } from "./encoding.js";
-import { NONCE_LEN, TAG_LEN, aeadOpen, aeadSeal } from "./aead.js";
+import { NONCE_LEN, TAG_LEN, aeadOpen, aeadSeal, importAesKey } from "./aead.js";
 import { N_ENC, hpkeOpen, hpkeSeal } from "./hpke.js";
 import { importX25519Private, isAcceptableX25519Public, x25519PublicKey } from "./x25519.js";
 import { verifyStrict } from "./ed25519.js";
@@ -76,13 +76,14 @@ export async function openUnitHistory(unitId, epoch, unitPriv, sealedEpoch, link
 }
 
 /**
- * Seal case key `sealedEpoch` (raw) under case key `epoch` (a CryptoKey): nonce || ct (60 bytes).
- * @param {string} caseId @param {number} epoch @param {CryptoKey} caseKey @param {number} sealedEpoch
+ * Seal case key `sealedEpoch` (raw) under case key `epoch` (a CryptoKey, or its raw bytes): nonce || ct (60 bytes).
+ * @param {string} caseId @param {number} epoch @param {CryptoKey | Uint8Array} caseKey @param {number} sealedEpoch
  * @param {Uint8Array} sealedKeyRaw @param {Uint8Array} [nonce] for test vectors only
  */
 export async function sealCaseHistory(caseId, epoch, caseKey, sealedEpoch, sealedKeyRaw, nonce) {
   const iv = nonce === undefined ? crypto.getRandomValues(new Uint8Array(NONCE_LEN)) : requireLen(nonce, NONCE_LEN, "nonce");
-  return concat(iv, await aeadSeal(caseKey, iv, caseHistoryAad(caseId, epoch, sealedEpoch),
+  const key = caseKey instanceof Uint8Array ? await importAesKey(caseKey) : caseKey;
+  return concat(iv, await aeadSeal(key, iv, caseHistoryAad(caseId, epoch, sealedEpoch),
     requireLen(sealedKeyRaw, KEY_LEN, "case key")));
 }
 
@@ -93,6 +94,33 @@ export async function sealCaseHistory(caseId, epoch, caseKey, sealedEpoch, seale
 export function openCaseHistory(caseId, epoch, caseKey, sealedEpoch, link) {
   requireLen(link, CASE_LINK_LEN, "case history link");
   return aeadOpen(caseKey, link.slice(0, NONCE_LEN), caseHistoryAad(caseId, epoch, sealedEpoch), link.slice(NONCE_LEN));
+}
+
+/**
+ * Open a case link into a non-extractable AES-256-GCM CryptoKey (the raw bytes are wiped).
+ * @param {string} caseId @param {number} epoch @param {CryptoKey} caseKey @param {number} sealedEpoch @param {Uint8Array} link
+ */
+export async function openCaseHistoryKey(caseId, epoch, caseKey, sealedEpoch, link) {
+  const raw = await openCaseHistory(caseId, epoch, caseKey, sealedEpoch, link);
+  try {
+    return await importAesKey(raw);
+  } finally {
+    raw.fill(0);
+  }
+}
+
+/**
+ * Open a unit link into a non-extractable X25519 CryptoKey, checked against the older epoch's public key.
+ * @param {string} unitId @param {number} epoch @param {CryptoKey} unitPriv @param {number} sealedEpoch
+ * @param {Uint8Array} link @param {Uint8Array} expectedSealedPub
+ */
+export async function openUnitHistoryKey(unitId, epoch, unitPriv, sealedEpoch, link, expectedSealedPub) {
+  const raw = await openUnitHistory(unitId, epoch, unitPriv, sealedEpoch, link, expectedSealedPub);
+  try {
+    return await importX25519Private(raw);
+  } finally {
+    raw.fill(0);
+  }
 }
 
 /**

@@ -24,8 +24,8 @@ export {
   wrappedToJson,
 } from "./wrap.js";
 export {
-  caseHistoryAad, historySigningBytes, openCaseHistory, openUnitHistory, sealCaseHistory, sealUnitHistory, signHistory,
-  unitHistoryInfo, verifyHistory,
+  caseHistoryAad, historySigningBytes, openCaseHistory, openCaseHistoryKey, openUnitHistory, openUnitHistoryKey,
+  sealCaseHistory, sealUnitHistory, signHistory, unitHistoryInfo, verifyHistory,
 } from "./history.js";
 export { decodeBody, encodeBody } from "./body.js";
 export { headerBytes, newMsgId, openMessage, parseEnvelope, sealMessage, verifyEnvelope } from "./envelope.js";
