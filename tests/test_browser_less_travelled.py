@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import free_port, server_fixture
-from tests.helpers import CASE_DANA, local_mailbox
+from tests.helpers import CASE_DANA, CASE_ERIK, local_mailbox
 from tests.test_browser_app import PHONE, Person, client_sends
-from tests.test_browser_booking import HOUR, publish
+from tests.test_browser_booking import HOUR, UNIT, as_user, publish
 from tests.test_browser_pages import axe, browser, check  # noqa: F401 (fixtures)
 from tests.test_browser_staff_pages import signed_in
 
@@ -109,3 +109,39 @@ def test_7_a_colleagues_message_is_shown_with_her_name_everywhere(dana, anna, se
     document = saved.read_text(encoding="utf-8")
     message = document[:document.index(text)].rsplit("<li", 1)[1]
     assert "Cecilia Berg" in message and "Ekonomiskt bistånd" not in message
+
+
+def test_6_and_2_a_substitute_finds_the_cases_as_hers_and_a_reader_is_told_who_answers(browser, server, axe):
+    day = 24 * HOUR
+    today = int(time.time() * 1000) // day * day
+    with as_user(server, "cecilia") as cecilia:
+        answer = cecilia.post(f"/api/units/{UNIT}/substitutes", json={
+            "absent_user": "anna", "substitute": "bo", "starts_at": today, "ends_at": today + 7 * day})
+        answer.raise_for_status()
+        substitution = answer.json()["id"]
+    bo = signed_in(browser, server, "Bo Ek", "/inbox")
+    try:
+        # Mina ärenden (the default list) holds Anna's cases while Bo stands in for her (#20 item 6).
+        expect(bo.page.get_by_label("Ärenden", exact=True)).to_have_value("mine")
+        for case_id in (CASE_DANA, CASE_ERIK):
+            expect(bo.page.locator(f"#case-list [data-case-id='{case_id}']")).to_contain_text(
+                "Du är vikarie för Anna Lind till och med", timeout=20_000)
+        bo.page.locator(f"#case-list [data-case-id='{CASE_DANA}']").click()
+        bo.wait_ready()
+        expect(bo.page.locator("#case-meta")).to_contain_text("Du är vikarie för Anna Lind till och med")
+        expect(bo.page.get_by_role("textbox", name="Meddelande")).to_be_visible()
+        check(bo, axe)
+
+        # The substitution ends: Bo may still read the case, but gets no composer the server would refuse,
+        # and is told who answers and what to do (#20 item 2).
+        with as_user(server, "cecilia") as cecilia:
+            cecilia.delete(f"/api/units/{UNIT}/substitutes/{substitution}").raise_for_status()
+        bo.open_conversation(f"/inbox/{CASE_DANA}")
+        expect(bo.page.locator("#composer-closed")).to_have_text(
+            "Du kan läsa ärendet men inte svara i det: Anna Lind svarar, eller en arbetsledare. Be en arbetsledare "
+            "tilldela dig ärendet eller göra dig till vikarie om du ska svara.", timeout=10_000)
+        expect(bo.page.get_by_role("textbox", name="Meddelande")).to_be_hidden()
+        expect(bo.page.locator(f"#case-list [data-case-id='{CASE_DANA}']")).to_have_count(0)  # not in Mina ärenden
+        check(bo, axe)
+    finally:
+        bo.page.context.close()

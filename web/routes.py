@@ -21,7 +21,7 @@ from chat.model import (
     User,
     now_ms,
 )
-from chat.policy import Action
+from chat.policy import Action, decide
 from crypto.encoding import b64u
 from crypto.errors import MalformedError
 from crypto.keys import DevicePublicKeys
@@ -70,6 +70,7 @@ async def case_views(ctx: Ctx, cases: list[Case]) -> list[dict[str, Any]]:
     store = ctx.services.store
     activities = await store.case_activities([c.id for c in cases], ctx.user.id)
     units = {unit_id: await store.get_unit(unit_id) for unit_id in {c.unit_id for c in cases}}
+    acting_for = {unit_id: await ctx.services.assignments.acting_for(ctx.user, unit_id) for unit_id in units}
     views = []
     for case in cases:
         citizen = await store.get_user(case.citizen_id)
@@ -88,6 +89,9 @@ async def case_views(ctx: Ctx, cases: list[Case]) -> list[dict[str, Any]]:
             "last_message_at": activity.last_message_at, "waiting_since": activity.waiting_since,
             "unread": activity.unread, "handled": activity.handled,
             "assigned_usual_reply_seconds": await ctx.services.reply_times.usual_seconds(case.unit_id),
+            # Whether this user may write in the case now (the policy's answer), so that a page offers no
+            # composer the server would refuse and can say who answers instead.
+            "may_answer": bool(decide(ctx.user, Action.CASE_WRITE, case=case, acting_for=acting_for[case.unit_id])),
             # Who answers now: the assigned caseworker, or their substitute (vikarie) for a period.
             "answering": None if answering is None or answerer is None else {
                 "user": answering.user_id, "name": answerer.display_name,

@@ -45,8 +45,8 @@ export class Conversation {
     this.list.replaceChildren();
     delete this.list.dataset.state;
     this._wireComposer();
-    this.form.hidden = this.view.status !== "open";
-    status("composer-closed", this.view.status === "open" ? "" : t("This case is closed. You can read the conversation, but not write in it."));
+    this.form.hidden = this.view.status !== "open" || this.view.may_answer === false;
+    status("composer-closed", this._whyNoComposer());
     this._on(live, "msg", (e) => this._pushed(e.detail));
     this._on(live, "receipt", (e) => this._receipt(e.detail));
     this._on(live, "state", () => this._refreshPending());
@@ -63,6 +63,17 @@ export class Conversation {
     if (loaded) await live.follow(this.view.id, this._lastSeq());
     this._markSeen();
     this.list.dataset.state = "ready"; // the history is shown (tests and styles may wait for it)
+  }
+
+  /** Why there is no composer, in words with who can answer instead; "" when there is one. */
+  _whyNoComposer() {
+    const view = this.view;
+    if (view.status !== "open") return t("This case is closed. You can read the conversation, but not write in it.");
+    if (view.may_answer !== false) return "";
+    const who = view.answering?.substitute_for
+      ? t("%(substitute)s (standing in for %(name)s)", { substitute: view.answering.name, name: view.assigned_name })
+      : view.assigned_name;
+    return t("You can read this case but not answer it: %(who)s answers it, or a supervisor. Ask a supervisor to assign the case to you or to make you a substitute if you should answer.", { who });
   }
 
   /** Open the stored history; false when this device has no key for the case yet. */
@@ -254,6 +265,7 @@ export class Conversation {
   }
 
   _state(item) {
+    if (item.failed === "forbidden") return ["failed", t("Not sent: you may not answer this case.")];
     if (item.failed) return ["failed", t("Not sent")];
     if (!item.seq) {
       if (!this.app.live.online) return ["waiting", t("Waiting for connection")];
@@ -272,8 +284,11 @@ export class Conversation {
     holder.dataset.kind = kind;
     holder.replaceChildren(icon(`state-${kind}`), h("span", { text: words }));
     if (kind === "failed") {
+      // A refusal that a retry cannot change offers no retry.
+      if (item.failed !== "forbidden") {
+        holder.append(h("button", { type: "button", class: "button quiet small", text: t("Try again"), onclick: () => this.app.outbox.retry(item.msgId) }));
+      }
       holder.append(
-        h("button", { type: "button", class: "button quiet small", text: t("Try again"), onclick: () => this.app.outbox.retry(item.msgId) }),
         h("button", {
           type: "button", class: "button quiet small", text: t("Delete"),
           onclick: async () => {

@@ -1,7 +1,7 @@
 // The caseworker's inbox: the unit's cases (assigned to me by default), unanswered and longest waiting
 // first, with unread counts and waiting times; one case open beside the list to read and reply live.
 import { announce, byId, h, icon, status } from "../dom.js";
-import { duration, isoTime, shortTime } from "../format.js";
+import { duration, isoTime, shortDate, shortTime } from "../format.js";
 import { t, tn } from "../i18n.js";
 import { api } from "../api.js";
 import { boot, config, explain } from "../app.js";
@@ -42,9 +42,27 @@ function stateWords(c) {
   return t("Answered");
 }
 
-function shown(c) {
+/** Mine: assigned to me, or to someone I stand in for (vikarie) now. */
+function isMine(c) {
   const me = app.me.user.id;
-  if (filters.scope === "mine" && c.assigned_to !== me) return false;
+  return c.assigned_to === me || c.answering?.user === me;
+}
+
+/** Who handles the case, with the substitute (vikarie) and until when, if one stands in now. */
+function handledBy(c) {
+  const sub = c.answering?.substitute_for ? c.answering : null;
+  if (sub && sub.user === app.me.user.id) {
+    return t("You stand in for %(name)s until and including %(until)s", { name: c.assigned_name, until: shortDate(sub.until - 1) });
+  }
+  if (sub) {
+    return t("Assigned to %(name)s; %(substitute)s stands in until and including %(until)s",
+      { name: c.assigned_name, substitute: sub.name, until: shortDate(sub.until - 1) });
+  }
+  return c.assigned_name ? t("Assigned to %(name)s", { name: c.assigned_name }) : "";
+}
+
+function shown(c) {
+  if (filters.scope === "mine" && !isMine(c)) return false;
   if (filters.state === "unanswered" && !needsAnswer(c)) return false;
   if (filters.state === "unread" && !c.unread) return false;
   if (filters.state === "handled" && !c.handled) return false;
@@ -65,8 +83,7 @@ function caseItem(c) {
     h("span", { class: "case-name", text: c.citizen_name || c.citizen }),
     c.last_message_at ? h("time", { datetime: isoTime(c.last_message_at), text: shortTime(c.last_message_at) }) : null),
   h("span", { class: "case-title", text: `${c.title} · ${c.id}` }),
-  c.assigned_to !== app.me.user.id && c.assigned_name
-    ? h("span", { class: "case-meta", text: t("Assigned to %(name)s", { name: c.assigned_name }) }) : null,
+  c.assigned_to !== app.me.user.id && c.assigned_name ? h("span", { class: "case-meta", text: handledBy(c) }) : null,
   h("span", { class: "case-row" },
     h("span", { class: `badge state-${kind}` }, kind === "quiet" ? null : icon(`case-${kind}`),
       h("span", { text: stateWords(c) })),
@@ -145,7 +162,7 @@ function renderHandled(c) {
 function caseMeta(view) {
   const parts = [view.id, view.unit_name];
   if (view.protected_identity) parts.push(t("Protected identity"));
-  if (view.assigned_name) parts.push(t("Assigned to %(name)s", { name: view.assigned_name }));
+  parts.push(handledBy(view));
   parts.push(view.status === "open" ? t("Open") : t("Closed"));
   return parts.filter(Boolean).join(" · ");
 }
