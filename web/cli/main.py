@@ -20,6 +20,7 @@ from typing import Any
 from web.cli import run
 from web.cli.admin import add_parser as add_unit_parser
 from web.cli.exchange import add_parser as add_exchange_parser
+from web.cli.keys import add_parser as add_keys_parser
 from web.cli.preflight import Refused, claim_data_folder
 
 log = logging.getLogger("samtal.cli")
@@ -351,6 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     office_cmd.set_defaults(func=cmd_booking_office)
     add_exchange_parser(sub)
     add_unit_parser(sub)
+    add_keys_parser(sub)
     return parser
 
 

@@ -41,11 +41,16 @@ class KeyStore:
         return stored
 
     def save(self, stored: StoredDevice) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_suffix(".tmp")
-        # Created 0600 from the start, so the private keys are never readable by others, even briefly.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"user_id": stored.user_id, "registered": stored.registered,
-                       "keys": stored.keys.to_private_json()}, handle)
-        os.replace(tmp, self.path)
+        write_private_json(self.path, {"user_id": stored.user_id, "registered": stored.registered,
+                                       "keys": stored.keys.to_private_json()})
+
+
+def write_private_json(path: Path, data: dict) -> None:  # type: ignore[type-arg]
+    """Write a JSON file readable by its owner only, atomically (a key file, what the client pinned)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    # Created 0600 from the start, so the private keys are never readable by others, even briefly.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+    os.replace(tmp, path)

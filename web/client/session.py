@@ -27,8 +27,10 @@ from crypto.wrap import (
     verify_wrap,
 )
 from web.client.key_history import case_opener, unit_opener, walk_links
+from crypto.unitcert import UnitTrust
 from web.client.keystore import KeyStore, StoredDevice
 from web.client.transport import ClientError, Socket, Transport
+from web.client.trust import LogWatcher, TrustFile, check_unit
 
 # How long a new device waits for a key holder (a supervisor's device, or the demo steward) to give it keys.
 KEY_WAIT_SECONDS = 20.0
@@ -59,6 +61,10 @@ class ClientSession:
         self._case_keys: dict[tuple[str, int], bytes] = {}  # (case, epoch) -> case key
         # The epoch last seen as current; a rotation shows up as a stale_epoch refusal, which clears it.
         self._current_epoch: dict[str, int] = {}
+        # What this client pinned and the newest key log head it saw (docs/protocol.md §18-19).
+        self.trust_file = TrustFile(self.keystore.folder)
+        self.log = LogWatcher(self.transport, self.trust_file)
+        self._units: dict[str, UnitTrust | None] = {}  # unit id -> its checked certificates (None: no identity)
 
     async def close(self) -> None:
         await self.transport.close()
@@ -109,6 +115,40 @@ class ClientSession:
             self._device_owner[device_id] = view["user_id"]
         return self._device_keys[device_id]
 
+    # -- the unit identity (docs/protocol.md §18) ---------------------------------------------------------
+    async def unit_trust(self, unit_id: str, refresh: bool = False) -> UnitTrust | None:
+        """The unit's certificates, checked against the pinned identity and the key log; None while the unit
+        has no identity (and none was ever pinned). Raises ClientError unit_identity_changed and the like."""
+        if refresh or unit_id not in self._units:
+            self._units[unit_id] = await check_unit(self.transport, self.trust_file, self.log, unit_id)
+        return self._units[unit_id]
+
+    async def entitled(self, unit_id: str, device_id: str, *, allow_revoked: bool = False) -> bool:
+        """True when `device_id` is a staff device the unit's identity certified (and has not revoked, unless
+        `allow_revoked`: what it did before its revocation, such as an old message, stays attributable).
+        The certificate, not the server's column, then says whose device it is."""
+        for refresh in (False, True):  # a certificate filed a moment ago is fetched once more
+            trust = await self.unit_trust(unit_id, refresh=refresh)
+            if trust is None:
+                return True  # a unit without an identity: the directory is all there is (§13)
+            cert = trust.device(device_id, allow_revoked=allow_revoked)
+            if cert is not None:
+                await self.device_keys(device_id)
+                self._device_owner[device_id] = cert.user_id
+                return True
+        return False
+
+    async def certified_epoch(self, unit_id: str, epoch: int, public_key: bytes) -> bool:
+        trust = await self.unit_trust(unit_id)
+        if trust is not None and trust.epochs.get(epoch) != public_key:
+            trust = await self.unit_trust(unit_id, refresh=True)
+        return trust is None or trust.epochs.get(epoch) == public_key
+
+    async def _entitled_links(self, unit_id: str, links: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """History links signed by devices the unit certified (revoked since is allowed: a link only opens
+        older epochs)."""
+        return [link for link in links if await self.entitled(unit_id, link["signer_device"], allow_revoked=True)]
+
     # -- unit keys (staff) ---------------------------------------------------------------------------
     async def unit_keys(self, unit_id: str) -> dict[int, bytes]:
         """Unwrap every unit key epoch granted to this device, and every older one its history links reach
@@ -124,6 +164,12 @@ class ClientSession:
             creator = await self.device_keys(record["created_by_device"])
             if not verify_unit_epoch(creator, unb64u(record["signature"]), unit_id, epoch, public_key):
                 raise CryptoError("a unit key epoch is not signed by the device that made it")
+            # Only an epoch the unit's identity certified, granted by a device it certified, is used; anything
+            # else is left aside (it may be certified a moment later, and is then taken on the next call).
+            if not await self.certified_epoch(unit_id, epoch, public_key):
+                continue
+            if not await self.entitled(unit_id, grant["granted_by_device"]):
+                continue
             wrapped = WrappedKey(unb64u(grant["enc"]), unb64u(grant["ct"]))
             granter = await self.device_keys(grant["granted_by_device"])
             if not verify_wrap(granter, unb64u(grant["signature"]), "unit", unit_id, epoch, self.device_id, wrapped):
@@ -133,7 +179,8 @@ class ClientSession:
                                                                 public_key)
         if any((unit_id, e) not in self._unit_keys for e in epochs) and any(
                 (unit_id, e) in self._unit_keys for e in epochs):
-            links = (await self.transport.call("GET", f"/api/units/{unit_id}/history"))["links"]
+            links = await self._entitled_links(
+                unit_id, (await self.transport.call("GET", f"/api/units/{unit_id}/history"))["links"])
             await walk_links(self.device_keys, "unit", unit_id, links, self._unit_keys,
                              unit_opener(unit_id, epochs, self.device_keys))
         return {e: k for (u, e), k in self._unit_keys.items() if u == unit_id}
@@ -167,21 +214,28 @@ class ClientSession:
         if (case_id, want) in self._case_keys:
             return want, self._case_keys[(case_id, want)]
         unit_keys = await self.unit_keys(case["unit"]) if self.user.get("role") != "citizen" else {}
-        await self._open_case_wraps(case_id, answer["wraps"], unit_keys, want)
+        refused = await self._open_case_wraps(case, answer["wraps"], unit_keys, want, answer["epoch"])
         if (case_id, want) not in self._case_keys and want < answer["epoch"]:
             # An older epoch this device was never given: open what it was given, then follow the history
             # links down from there (a new device gets only the current epoch, docs/protocol.md section 17).
-            await self._open_case_wraps(case_id, answer["wraps"], unit_keys, None)
+            await self._open_case_wraps(case, answer["wraps"], unit_keys, None, answer["epoch"])
             if any(key_case == case_id for key_case, _ in self._case_keys):
-                links = (await self.transport.call("GET", f"/api/cases/{case_id}/history"))["links"]
+                links = await self._entitled_links(
+                    case["unit"], (await self.transport.call("GET", f"/api/cases/{case_id}/history"))["links"])
                 await walk_links(self.device_keys, "case", case_id, links, self._case_keys, case_opener(case_id))
+        if refused and (case_id, want) not in self._case_keys:
+            raise ClientError("not_entitled", "the case key was made by a device the unit's identity did not "
+                                              "certify: it is refused, and nothing is sent with it")
         return want, self._case_keys.get((case_id, want))
 
-    async def _open_case_wraps(self, case_id: str, wraps: list[dict[str, Any]], unit_keys: dict[int, bytes],
-                               only: int | None) -> None:
+    async def _open_case_wraps(self, case: dict[str, Any], wraps: list[dict[str, Any]], unit_keys: dict[int, bytes],
+                               only: int | None, current: int) -> bool:
         """Open the wraps of epoch `only` (or of every epoch) this device can open into the key cache; a wrap
-        nobody signed is ignored, never used."""
+        nobody signed is ignored, never used. Only a staff device the unit certified may hand out a case key;
+        one revoked since may have made an older epoch, never the current one (the one messages are sealed
+        with). True when a wrap was refused for that."""
         assert self.device is not None
+        case_id, refused = case["id"], False
         for wrap in wraps:
             epoch = wrap["epoch"]
             if (only is not None and epoch != only) or (case_id, epoch) in self._case_keys:
@@ -191,11 +245,15 @@ class ClientSession:
             wrapper = await self.device_keys(wrap["wrapped_by_device"])
             if not verify_wrap(wrapper, unb64u(wrap["signature"]), "case", case_id, epoch, recipient, wrapped):
                 continue
+            if not await self.entitled(case["unit"], wrap["wrapped_by_device"], allow_revoked=epoch < current):
+                refused = True
+                continue
             if recipient == self.device_id:
                 self._case_keys[(case_id, epoch)] = unwrap_case_key(self.device.keys.kem_priv, case_id, epoch, wrapped)
             elif recipient.startswith("unit:") and int(recipient[5:]) in unit_keys:
                 self._case_keys[(case_id, epoch)] = unwrap_case_key(unit_keys[int(recipient[5:])], case_id, epoch,
                                                                     wrapped)
+        return refused
 
     # -- cases and messages ---------------------------------------------------------------------------
     async def cases(self) -> list[dict[str, Any]]:
@@ -212,7 +270,9 @@ class ClientSession:
 
     async def send(self, socket: Socket, case: dict[str, Any], text: str) -> dict[str, Any]:
         """Send one message and return the server's ack (after its commit). A stale epoch (the case key
-        was rotated since it was fetched) is retried once with the new key."""
+        was rotated since it was fetched) is retried once with the new key. Nothing is sent while the unit's
+        identity is not the one pinned (or reached from it by a hand-over)."""
+        await self.unit_trust(case["unit"], refresh=True)
         for attempt in range(2):
             msg_id, env = await self.seal(case, text)
             try:
@@ -233,6 +293,9 @@ class ClientSession:
         sender = await self.device_keys(header.sender_device)
         if not verify_envelope(env, sender.sign_pub):
             raise CryptoError("a message's signature does not verify")
+        if self._device_owner.get(header.sender_device) != case["citizen"] and not await self.entitled(
+                case["unit"], header.sender_device, allow_revoked=True):
+            raise ClientError("not_entitled", "a message from a staff device the unit's identity did not certify")
         if self._device_owner.get(header.sender_device) != frame["sender"]:
             raise CryptoError("the sending device does not belong to the named sender")
         _, key = await self.case_key(case, header.epoch)

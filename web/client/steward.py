@@ -13,15 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from crypto.encoding import b64u, unb64u
-from crypto.keys import generate_x25519
+from crypto.keys import DevicePublicKeys, generate_x25519
 from crypto.wrap import (
     new_case_key,
     sign_unit_epoch,
     sign_wrap,
+    verify_unit_epoch,
     wrap_case_key,
     wrap_unit_key,
 )
 from web.client.exchange import rewrap_address_keys
+from web.client.identity import UnitIdentityHolder
 from web.client.key_history import case_link, unit_link
 from web.client.session import ClientSession
 from web.client.transport import ClientError
@@ -35,6 +37,7 @@ POLL_SECONDS = 5.0
 class Steward:
     def __init__(self, session: ClientSession) -> None:
         self.session = session
+        self.identity = UnitIdentityHolder(session)  # the demo unit's identity key (docs/protocol.md §17)
 
     @property
     def unit_id(self) -> str:
@@ -65,6 +68,7 @@ class Steward:
                 "epoch": 1, "public_key": b64u(pub), "signature": b64u(signature),
                 "grants": [self._grant(priv, 1, me)]})
             log.info("unit key created")
+            await self.identity.certify_epoch(1, pub)
         except ClientError as error:
             if error.code != "epoch_exists":
                 raise
@@ -80,6 +84,7 @@ class Steward:
             "epoch": epoch, "public_key": b64u(pub), "signature": b64u(signature),
             "grants": [self._grant(priv, epoch, d) for d in tasks["approved_staff_devices"]]})
         log.info("unit key rotated", extra={"epoch": epoch})
+        await self.identity.certify_epoch(epoch, pub)
         # The new epoch seals the one before it, so a device given only the new epoch reads the unit's history
         # (docs/protocol.md section 17); the devices that remain hold the old epochs already.
         older = (await self.session.unit_keys(self.unit_id)).get(epoch - 1)
@@ -92,6 +97,10 @@ class Steward:
         case = await self.session.case(case_id)
         key = new_case_key()
         unit_pub = unb64u(next(e for e in case["unit_key_epochs"] if e["epoch"] == unit_epoch)["public_key"])
+        if not await self.session.certified_epoch(self.unit_id, unit_epoch, unit_pub):
+            # A unit key the unit's identity did not certify may be the server's own: nothing is wrapped to it.
+            log.warning("unit key epoch not certified; no case key made", extra={"epoch": unit_epoch})
+            return
         wraps = [self._case_wrap(case_id, epoch, key, f"unit:{unit_epoch}", unit_pub)]
         wraps += [self._case_wrap(case_id, epoch, key, d["id"], unb64u(d["kem_pub"])) for d in case["citizen_devices"]]
         try:
@@ -129,6 +138,33 @@ class Steward:
                 log.info("history link not added", extra={"code": error.code})
         return done
 
+    async def certify(self, tasks: dict[str, Any] | None) -> int:
+        """The identity's share of the key work: certify approved staff devices (in the demo every one: that
+        is its approval), revoke the certificates of revoked devices, and certify a unit key epoch only when
+        a device the identity certified made and signed it (never one the server or an impostor put there)."""
+        if not tasks or not self.identity.holds:
+            return 0
+        done = 0
+        for d in tasks["devices_to_certify"]:
+            await self.identity.certify_device(d["device_id"], DevicePublicKeys.from_json(d), d["user_id"])
+            done += 1
+        for device_id in tasks["devices_to_revoke"]:
+            await self.identity.revoke_device(device_id)
+            done += 1
+        records = {e["epoch"]: e for e in await self.session.unit_epochs(self.unit_id)}
+        for item in tasks["epochs_to_certify"]:
+            record = records.get(item["epoch"])
+            if record is None or not await self.session.entitled(self.unit_id, record["created_by_device"]):
+                log.warning("a unit key epoch by a device the unit did not certify is left uncertified",
+                            extra={"epoch": item["epoch"]})
+                continue
+            creator = await self.session.device_keys(record["created_by_device"])
+            public_key = unb64u(record["public_key"])
+            if verify_unit_epoch(creator, unb64u(record["signature"]), self.unit_id, item["epoch"], public_key):
+                await self.identity.certify_epoch(item["epoch"], public_key)
+                done += 1
+        return done
+
     async def run_tasks(self) -> int:
         """Do everything pending once; returns how many things were done."""
         transport = self.session.transport
@@ -136,13 +172,17 @@ class Steward:
         if tasks["unit_key_rotation_needed"]:
             await self.rotate_unit_key(tasks)
             return 1  # the case keys follow, against the new epoch
+        done = await self.certify(tasks.get("certification"))
         unit_keys = await self.session.unit_keys(self.unit_id)
         current = tasks["unit_epoch"]
-        done = await self.add_missing_links(tasks, unit_keys)
+        done += await self.add_missing_links(tasks, unit_keys)
         # The current epoch opens every older one through the history links; while one is missing, every epoch.
         to_grant = ({current: unit_keys[current]} if current in unit_keys and not tasks["unit_history_missing"]
                     else unit_keys)
         for device in tasks["staff_devices_awaiting_grant"]:
+            # The demo's approval: certified by the unit identity (what a supervisor does after comparing
+            # safety numbers), then granted.
+            await self.identity.certify_device(device["id"], DevicePublicKeys.from_json(device), device["user_id"])
             for epoch, priv in sorted(to_grant.items()):
                 await transport.call("POST", f"/api/units/{self.unit_id}/grants",
                                      {"epoch": epoch, "grants": [self._grant(priv, epoch, device)]})
@@ -168,6 +208,7 @@ class Steward:
         return done
 
     async def run(self, stop: asyncio.Event) -> None:
+        await self.identity.bootstrap()
         await self.bootstrap_unit_key()
         socket = await self.session.transport.open_socket()
         try:

@@ -37,3 +37,11 @@ export {
   CASE_GRANT_LEN, KEY_GRANT_LEN, grantRecipientKind, grantToCase, grantToKey, newRecordId, newRecordKey, openCaseGrant,
   openKeyGrant, openRecord, parseRecord, recordHeaderBytes, sealRecord, signGrant, verifyGrant, verifyRecord,
 } from "./record.js";
+export {
+  headFromJson, headSigningBytes, leafBytes, leafHash, merkleRoot, nodeHash, unitCertLeafBody, verifyConsistency,
+  verifyHead, verifyInclusion,
+} from "./merkle.js";
+export {
+  ChainError, UnitIdentityChanged, certFromJson, certSigningBytes, certVerifies, evaluateChain, parseSubject,
+  unitFingerprint,
+} from "./unitcert.js";

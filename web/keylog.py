@@ -1,0 +1,109 @@
+"""HTTP routes of the unit identities (docs/protocol.md §18) and the key transparency log (§19).
+
+Reading is public: the log and the certificates hold public keys, pseudonymous account ids and times,
+never names or content, and an auditor's monitor must be able to follow them without an account."""
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+
+from chat.errors import InvalidInput
+from chat.keys.transparency import KeyLog, UnitIdentities
+from chat.policy import Action
+from crypto.encoding import b64u
+from crypto.errors import MalformedError
+from crypto.unitcert import UnitCert
+from web.httpapi import PUBLIC, Ctx, api
+
+
+def _log(ctx: Ctx) -> KeyLog:
+    return ctx.request.app.state.key_log  # type: ignore[no-any-return]
+
+
+def _identities(ctx: Ctx) -> UnitIdentities:
+    return ctx.request.app.state.unit_identities  # type: ignore[no-any-return]
+
+
+def _int_param(ctx: Ctx, name: str) -> int:
+    try:
+        value = int(ctx.request.query_params.get(name, ""))
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number", code="invalid_field") from None
+    if value < 0:
+        raise InvalidInput(f"{name} must not be negative", code="invalid_field")
+    return value
+
+
+async def head_view(log: KeyLog) -> dict[str, Any]:
+    return {"head": (await log.head()).to_json(), "log_key": b64u(log.public_key)}
+
+
+@api("/api/units/{unit_id}/identity", "GET", action=PUBLIC)
+async def unit_identity(ctx: Ctx) -> Response:
+    """The unit's certificates in log order, each with its log index and inclusion proof against `head`,
+    and the address where the municipality publishes the unit's identity file."""
+    unit_id = ctx.request.path_params["unit_id"]
+    log = _log(ctx)
+    chain = await _identities(ctx).chain(unit_id)
+    head = await head_view(log)
+    size = head["head"]["size"]
+    certificates = []
+    for cert, index, logged_at in chain:
+        if index is None or index >= size:
+            continue  # filed a moment ago; it is in the next head
+        certificates.append({**cert.to_json(), "log_index": index, "logged_at": logged_at,
+                             "inclusion": [b64u(h) for h in log.inclusion(index, size)]})
+    return JSONResponse({"unit_id": unit_id, "certificates": certificates, **head,
+                         "identity_url": ctx.services.settings.unit_identity_urls.get(unit_id)})
+
+
+@api("/api/units/{unit_id}/certificates", "POST", action=Action.UNIT_DEVICE_APPROVE)
+async def file_certificate(ctx: Ctx) -> Response:
+    body = await ctx.body()
+    try:
+        cert = UnitCert.from_json(body.data.get("certificate"))
+    except MalformedError as exc:
+        raise InvalidInput(f"malformed certificate: {exc}", code="invalid_field") from None
+    cert_id = await _identities(ctx).file(ctx.user, ctx.require_device(), ctx.request.path_params["unit_id"], cert)
+    return JSONResponse({"filed": cert_id}, status_code=201)
+
+
+@api("/api/log/head", "GET", action=PUBLIC)
+async def log_head(ctx: Ctx) -> Response:
+    return JSONResponse(await head_view(_log(ctx)))
+
+
+@api("/api/log/entries", "GET", action=PUBLIC)
+async def log_entries(ctx: Ctx) -> Response:
+    start, end = _int_param(ctx, "start"), _int_param(ctx, "end")
+    return JSONResponse({"start": start, "leaves": [b64u(leaf) for leaf in await _log(ctx).entries(start, end)]})
+
+
+@api("/api/log/inclusion", "GET", action=PUBLIC)
+async def log_inclusion(ctx: Ctx) -> Response:
+    log = _log(ctx)
+    await log.sync()
+    proof = log.inclusion(_int_param(ctx, "index"), _int_param(ctx, "size"))
+    return JSONResponse({"proof": [b64u(h) for h in proof]})
+
+
+@api("/api/log/consistency", "GET", action=PUBLIC)
+async def log_consistency(ctx: Ctx) -> Response:
+    log = _log(ctx)
+    await log.sync()
+    proof = log.consistency(_int_param(ctx, "first"), _int_param(ctx, "second"))
+    return JSONResponse({"proof": [b64u(h) for h in proof]})
+
+
+@api("/api/me/devices/log", "GET", action=Action.SELF)
+async def my_devices_in_log(ctx: Ctx) -> Response:
+    """The signed-in person's device records as the log shows them, with inclusion proofs against `head`:
+    so that a device they do not know stands out, and their client can check the server shows the log."""
+    log = _log(ctx)
+    leaves = await log.leaves_of(f"user:{ctx.user.id}")
+    head = await head_view(log)
+    size = head["head"]["size"]
+    return JSONResponse({"entries": [{"log_index": i, "leaf": b64u(leaf),
+                                      "inclusion": [b64u(h) for h in log.inclusion(i, size)]}
+                                     for i, leaf in leaves if i < size], **head})
