@@ -37,7 +37,7 @@ POLL_SECONDS = 5.0
 class Steward:
     def __init__(self, session: ClientSession) -> None:
         self.session = session
-        self.identity = UnitIdentityHolder(session)  # the demo unit's identity key (docs/protocol.md §17)
+        self.identity = UnitIdentityHolder(session)  # the demo unit's identity key (docs/protocol.md §18)
 
     @property
     def unit_id(self) -> str:
