@@ -145,3 +145,31 @@ def test_6_and_2_a_substitute_finds_the_cases_as_hers_and_a_reader_is_told_who_a
         check(bo, axe)
     finally:
         bo.page.context.close()
+
+
+def test_4_a_protected_identity_is_offered_no_video_call_that_would_be_refused(dana, anna, server, axe):
+    # No TURN relay on this server: a protected identity's video call is refused (relay_unavailable).
+    slot = publish(server, int(time.time() * 1000) + 5 * 24 * HOUR, ["video"])
+    choice = publish(server, int(time.time() * 1000) + 6 * 24 * HOUR, ["video", "in_person"])
+    with as_user(server, "dana") as client:
+        client.post(f"/api/cases/{CASE_DANA}/bookings", json={"slot_id": slot["id"], "form": "video"}).raise_for_status()
+    with as_user(server, "cecilia") as cecilia:
+        cecilia.put(f"/api/cases/{CASE_DANA}/protected-identity", json={"protected": True}).raise_for_status()
+    try:
+        dana.goto(f"/cases/{CASE_DANA}/booking")
+        video = dana.page.locator("#my-bookings li.booking", has_text="Videomöte")
+        expect(video).to_contain_text("Ring enheten för att ses per telefon eller på kontoret", timeout=20_000)
+        expect(video.get_by_role("link", name="Anslut till videosamtalet")).to_have_count(0)
+        offered = dana.page.locator(f"#open-slots li[data-slot-id='{choice['id']}']")
+        expect(offered.get_by_label("Besök")).to_have_count(1)
+        expect(offered.get_by_label("Videomöte")).to_have_count(0)
+        expect(dana.page.locator("#video-unavailable")).to_be_visible()
+        check(dana, axe)
+
+        anna.goto(f"/inbox/{CASE_DANA}")
+        meeting = anna.page.locator(f"#case-meeting-list li[data-booking-id]", has_text="Videomöte")
+        expect(meeting).to_contain_text("Ring den enskilde", timeout=20_000)
+        expect(meeting.get_by_role("link", name="Anslut till videosamtalet")).to_have_count(0)
+    finally:
+        with as_user(server, "cecilia") as cecilia:
+            cecilia.put(f"/api/cases/{CASE_DANA}/protected-identity", json={"protected": False}).raise_for_status()

@@ -66,11 +66,15 @@ class BookingApp:
         for task in list(self._tasks):
             task.cancel()
 
+    def video_link_template(self, unit_id: str) -> str:
+        """The unit's own meeting link template, or the server's; "" when calls are Samtal's own."""
+        return self.unit_video_links.get(unit_id) or self.settings.video_link_template
+
     def video_link(self, booking: Booking) -> str:
         """The meeting link. `{booking}` becomes a room name derived from the booking with a server secret:
         the same in every mail and on the page, and not guessable from the (sequential) booking id. The
         unit's own template wins over the server's."""
-        template = self.unit_video_links.get(booking.slot.unit_id) or self.settings.video_link_template
+        template = self.video_link_template(booking.slot.unit_id)
         if not template:
             return ""
         if self._room_key is None:
@@ -130,15 +134,24 @@ def slot_view(slot: Slot) -> dict[str, Any]:
             "ends_at": slot.ends_at, "forms": list(slot.forms), "address": slot.address}
 
 
-def booking_view(app: BookingApp, ctx: Ctx, booking: Booking) -> dict[str, Any]:
+async def video_blocked(ctx: Ctx, citizen_id: str) -> bool:
+    """Samtal's own video call cannot be held for this citizen: a protected identity's calls go through a
+    TURN relay only, and none is configured (the call would be refused, relay_unavailable)."""
+    return not ctx.services.settings.has_turn and await ctx.services.protection.is_protected(citizen_id)
+
+
+def booking_view(app: BookingApp, ctx: Ctx, booking: Booking, video_blocked: bool = False) -> dict[str, Any]:
+    """`video_unavailable`: a video meeting whose call the server would refuse (see video_blocked), so that
+    pages offer no way in that leads nowhere and say what to do instead."""
     may_change, why = app.bookings.may_change(ctx.user, booking)
+    video_link = app.video_link(booking) if booking.form == "video" else None
     return {"id": booking.id, "slot": slot_view(booking.slot), "case_id": booking.case_id,
             "citizen_id": booking.citizen_id, "form": booking.form, "status": booking.status,
             "booked_by": booking.booked_by, "on_behalf": booking.on_behalf, "created_at": booking.created_at,
             "changed_at": booking.changed_at, "changed_by": booking.changed_by,
             "changed_on_behalf": booking.changed_on_behalf, "replaced_by": booking.replaced_by,
-            "may_change": may_change, "why_not": why or None,
-            "video_link": app.video_link(booking) if booking.form == "video" else None}
+            "may_change": may_change, "why_not": why or None, "video_link": video_link,
+            "video_unavailable": booking.form == "video" and not video_link and video_blocked}
 
 
 async def _case(ctx: Ctx, action: Action) -> Case:
@@ -153,9 +166,11 @@ async def case_bookings(ctx: Ctx) -> Response:
     if ctx.user.id == case.citizen_id:  # the citizen's device now has what staff booked or changed
         await notifications.seen(ctx.services.store, ctx.user.id, case.id, notifications.BOOKING)
     slots = await app.bookings.open_slots(ctx.user, case) if case.status == "open" else []
-    return JSONResponse({"bookings": [booking_view(app, ctx, b) for b in bookings],
+    blocked = await video_blocked(ctx, case.citizen_id)
+    return JSONResponse({"bookings": [booking_view(app, ctx, b, blocked) for b in bookings],
                          "open_slots": [slot_view(s) for s in slots],
-                         "change_limit_hours": app.settings.booking_change_hours})
+                         "change_limit_hours": app.settings.booking_change_hours,
+                         "video_unavailable": blocked and not app.video_link_template(case.unit_id)})
 
 
 @api("/api/cases/{case_id}/bookings", "POST", action=Action.BOOKING_WRITE)
@@ -163,7 +178,8 @@ async def book(ctx: Ctx) -> Response:
     app, case = _app(ctx), await _case(ctx, Action.BOOKING_WRITE)
     body = await ctx.body()
     booking = await app.bookings.book(ctx.user, case, body.int("slot_id", 1), body.str("form", 16))
-    return JSONResponse({"booking": booking_view(app, ctx, booking)}, status_code=201)
+    return JSONResponse({"booking": booking_view(app, ctx, booking, await video_blocked(ctx, case.citizen_id))},
+                        status_code=201)
 
 
 @api("/api/cases/{case_id}/bookings/{booking_id:int}/cancel", "POST", action=Action.BOOKING_WRITE)
@@ -198,14 +214,16 @@ async def calendar(ctx: Ctx) -> Response:
     entries = await app.bookings.calendar(ctx.user, unit_id, None if who == "*" else who,
                                           _query_int(ctx, "start", now_ms()), _query_int(ctx, "days", 1))
     names: dict[str, str | None] = {}
+    blocked: dict[str, bool] = {}
     for _, booking in entries:
         if booking is not None and booking.citizen_id not in names:
             citizen = await ctx.services.store.get_user(booking.citizen_id)
             names[booking.citizen_id] = citizen.display_name if citizen else None
+            blocked[booking.citizen_id] = await video_blocked(ctx, booking.citizen_id)
     offices = await app.bookings.offices(ctx.user, unit_id)
     return JSONResponse({
         "slots": [{**slot_view(slot), "booking": None if booking is None else {
-            **booking_view(app, ctx, booking), "citizen_name": names.get(booking.citizen_id)}}
+            **booking_view(app, ctx, booking, blocked[booking.citizen_id]), "citizen_name": names.get(booking.citizen_id)}}
             for slot, booking in entries],
         **_offices_view(offices)})
 

@@ -15,6 +15,8 @@ export const REFUSALS = {
   slot_booked: () => t("The time is booked: cancel the booking first."),
 };
 
+const VIDEO_UNAVAILABLE = () => t("This video meeting cannot be held safely here: it needs a relay server that is not set up. Call the unit to meet by phone or at the office instead.");
+
 export function guardedWith(alertId) {
   return async (work) => {
     status(alertId, "");
@@ -32,8 +34,14 @@ export function guardedWith(alertId) {
  * How to join a booked video meeting: the unit's meeting link when it uses one, otherwise Samtal's own
  * video call (/cases/{case}/calls/{booking}). Nothing for other meetings, or cancelled ones.
  */
-export function joinVideo(booking) {
+export function joinVideo(booking, { staff = false } = {}) {
   if (booking.form !== "video" || booking.status !== "booked") return null;
+  // A protected identity's call needs a relay that is not set up: no way in that the server would refuse,
+  // and what to do instead.
+  if (booking.video_unavailable) {
+    return h("p", { class: "notice", text: staff ? t("This video meeting cannot be held safely: the citizen has a protected identity and no relay server is set up. Call the citizen to meet by phone or at the office instead.")
+      : VIDEO_UNAVAILABLE() });
+  }
   if (booking.video_link) return h("p", {}, h("a", { href: booking.video_link, text: t("Join the video meeting") }));
   return h("p", {}, h("a", { class: "button primary", "data-join-call": booking.id, text: t("Join video call"),
     href: `/cases/${encodeURIComponent(booking.case_id)}/calls/${booking.id}` }));

@@ -19,7 +19,7 @@ function meeting(b) {
     h("p", {}, h("time", { datetime: isoTime(b.slot.starts_at), text: fullTime(b.slot.starts_at) }),
       " · ", h("strong", { text: FORM_NAMES[b.form]() })),
     b.form === "in_person" && b.slot.address ? h("p", { class: "muted", text: b.slot.address }) : null,
-    joinVideo(b));
+    joinVideo(b, { staff: true }));
 }
 
 /** Fill `section` with the case's meetings and the way to book one for the citizen (hidden if unreadable). */

@@ -99,8 +99,13 @@ async function render() {
   mine.replaceChildren(...view.bookings.map((b) => bookingItem(b, hours)));
   if (!view.bookings.length) mine.append(h("li", { class: "empty", text: t("You have no bookings.") }));
   const open = byId("open-slots");
-  open.replaceChildren(...view.open_slots.map(slotItem));
-  if (!view.open_slots.length) open.append(h("li", { class: "empty", text: t("There are no open times right now.") }));
+  // No video choice where the call would be refused (a protected identity, no relay): the page says why.
+  const slots = view.video_unavailable
+    ? view.open_slots.map((s) => ({ ...s, forms: s.forms.filter((f) => f !== "video") })).filter((s) => s.forms.length)
+    : view.open_slots;
+  byId("video-unavailable").hidden = !view.video_unavailable;
+  open.replaceChildren(...slots.map(slotItem));
+  if (!slots.length) open.append(h("li", { class: "empty", text: t("There are no open times right now.") }));
 }
 
 async function main() {

@@ -28,7 +28,7 @@ function slotRow(slot) {
     b ? h("p", { text: `${b.citizen_name || b.citizen_id} · ${FORMS[b.form]()} · ${b.case_id}` }) : h("p", { class: "muted", text: forms }),
     b && b.on_behalf ? h("p", { class: "muted", text: t("Booked by staff on the citizen's behalf (%(who)s).", { who: b.booked_by }) }) : null,
     slot.address && (!b || b.form === "in_person") ? h("p", { class: "muted", text: slot.address }) : null,
-    b ? joinVideo(b) : null,
+    b ? joinVideo(b, { staff: true }) : null,
     b ? h("button", { type: "button", class: "button quiet", text: t("Cancel the booking"),
       onclick: () => guarded(async () => {
         await api("POST", `/api/cases/${encodeURIComponent(b.case_id)}/bookings/${b.id}/cancel`);
