@@ -206,18 +206,19 @@ def test_log_reviewer_filters_by_case_and_records_a_finding(reviewer, axe):
     # The page is ready (its search answers) once its opening list is shown; a search before that went
     # to the server as a plain form and reloaded the page with the whole log.
     expect(page.locator("#results-summary")).not_to_be_empty(timeout=20_000)
-    page.get_by_label("Ärende", exact=True).fill(CASE_DANA)
+    page.get_by_label("Ärende (ärendenummer)").fill(CASE_DANA)
     page.get_by_role("button", name="Sök", exact=True).click()
     rows = page.locator("#audit-rows tr")
     # The page opens with the whole log; the search's answer replaces it.
     expect(rows.locator("td:nth-child(6)").filter(has_not_text=CASE_DANA)).to_have_count(0, timeout=10_000)
     expect(rows).not_to_have_count(0, timeout=10_000)
-    assert set(rows.locator("td:nth-child(6)").all_text_contents()) == {CASE_DANA}
+    # The case's number, and whose case it is.
+    assert set(rows.locator("td:nth-child(6)").all_text_contents()) == {f"{CASE_DANA} · Dana Karlsson"}
     # Codes in words, Swedish here, with the code beside them for precision.
     reading = rows.filter(has=page.locator("td:nth-child(4) code", has_text="case.read")).first
     expect(reading.locator("td:nth-child(4)")).to_contain_text("läste ärendet")
     expect(reading.locator("td:nth-child(5)")).to_contain_text("tillåten")
-    first = rows.first
+    first = page.locator("#audit-rows tr:not([hidden]):not(.audit-sitting)").first
     audit_id = first.get_attribute("data-audit-id")
     first.locator("summary").click()
     first.get_by_label("Bedömning").select_option("question")
@@ -230,6 +231,64 @@ def test_log_reviewer_filters_by_case_and_records_a_finding(reviewer, axe):
     page.get_by_role("button", name="Dra ett slumpmässigt stickprov").click()
     expect(page.locator("#results-summary")).to_contain_text("post", timeout=10_000)
     check(reviewer, axe)
+
+
+def test_log_review_reads_as_words_with_dates_names_and_sittings_and_does_no_key_work(browser, server, supervisor,
+                                                                                      axe, tmp_path):
+    """#14: every event in words with its code, dates in the time column, search by a person's name, one
+    person's looks at one case grouped into a sitting, key grants named as such, and a log reviewer's page
+    that makes no device keys and asks for no key work (it read 'preparing encryption keys' and got 403s)."""
+    wait_for_epochs(server, tmp_path / "watch", 1, 1)  # the supervisor's browser has done the unit's key work
+
+    async def looks() -> None:  # bo, not Erik's caseworker, looks at Erik's case three times
+        async with ClientSession(server.url, tmp_path / "bo", "bo") as bo:
+            await bo.demo_login()
+            for _ in range(3):
+                await bo.case(CASE_ERIK)
+                await bo.transport.call("GET", f"/api/cases/{CASE_ERIK}/messages")
+    run_async(looks())
+    greta = new_person(browser, server, DESKTOP)
+    asked: list[str] = []
+    greta.page.on("request", lambda request: asked.append(request.url))
+    greta.goto("/")
+    expect(greta.page.get_by_role("button", name="Greta Holm")).to_contain_text("(granskare)")
+    greta.page.get_by_role("button", name="Greta Holm").click()
+    greta.page.wait_for_url("**/review")
+    page = greta.page
+    expect(page.locator("#results-summary")).not_to_be_empty(timeout=20_000)
+    page.get_by_label("Medarbetare (namn)").fill("Bo Ek")
+    page.get_by_label("Enskild (namn)").fill("Erik")
+    page.get_by_role("button", name="Sök", exact=True).click()
+    sitting = page.locator("#audit-rows tr.audit-sitting").first
+    expect(sitting).to_contain_text("tittade i ärendet", timeout=10_000)
+    expect(sitting).to_contain_text("Bo Ek")
+    expect(sitting.locator("td:nth-child(6)")).to_have_text(f"{CASE_ERIK} · Erik Nilsson")
+    expect(sitting.locator("time").first).to_have_text(__import__("re").compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}"))
+    show = sitting.get_by_role("button", name=__import__("re").compile("Visa de \\d+ händelserna"))
+    singles = int(sitting.get_attribute("data-sitting"))
+    assert singles >= 3
+    hidden = page.locator("#audit-rows tr[hidden]")
+    expect(hidden).to_have_count(singles)
+    expect(show).to_have_attribute("aria-expanded", "false")
+    show.click()
+    expect(sitting.get_by_role("button", name="Dölj händelserna")).to_have_attribute("aria-expanded", "true")
+    expect(hidden).to_have_count(0)
+    check(greta, axe)
+    # Key work is named as such, and every code the page shows has words beside it.
+    codes = page.locator("#audit-rows tr:not(.audit-sitting) td:nth-child(4)")
+    for cell in codes.all():
+        assert cell.locator("code").count() == 1, f"an event shown without words: {cell.text_content()}"
+    page.get_by_label("Medarbetare (namn)").fill("Cecilia")
+    page.get_by_label("Enskild (namn)").fill("")
+    page.get_by_role("button", name="Sök", exact=True).click()
+    expect(page.locator("#audit-rows code", has_text="case.keys.write").first).to_be_visible(timeout=10_000)
+    key_work = page.locator("#audit-rows td:nth-child(4)", has=page.locator("code", has_text="case.keys.write")).first
+    expect(key_work).to_contain_text("nyckelarbete")
+    # No device, no key work, no errors.
+    assert not [url for url in asked if "/api/devices" in url or "/api/keys" in url or "/ws" in url], asked
+    expect(page.locator("#setup-status")).to_be_empty()
+    assert greta.errors == []
+    page.context.close()
 
 
 def test_both_pages_in_english(supervisor, reviewer, server, axe):

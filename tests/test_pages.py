@@ -211,6 +211,17 @@ def test_catalogues_are_complete_and_up_to_date():
         assert not [m.id for m in catalog if m.id and m.fuzzy], f"{code}: fuzzy entries"
 
 
+def test_every_string_the_browser_code_translates_is_in_the_catalogue():
+    """Babel's JavaScript extractor does not look inside template literals: a t("...") written in `${...}`
+    was never extracted, so the page showed it in English whatever the language ("Entry 18" on Loggkontroll)."""
+    ids = {m.id if isinstance(m.id, str) else m.id[0] for m in read_catalog("sv") if m.id}
+    missing = set()
+    for path in (ROOT / "web" / "static" / "js").rglob("*.js"):
+        code = re.sub(r"^\s*(//|/?\*).*$", "", path.read_text(encoding="utf-8"), flags=re.M)  # not in comments
+        missing |= {f"{path.name}: {s}" for s in re.findall(r'\btn?\("((?:[^"\\]|\\.)*)"', code) if s not in ids}
+    assert not missing, "write these outside template literals so that they are extracted: " + "; ".join(sorted(missing))
+
+
 HTML_SINKS = re.compile(r"\.(innerHTML|outerHTML|insertAdjacentHTML|srcdoc)\b|document\.write|\beval\(|"
                         r"new Function\(|setTimeout\(\s*[\"'`]|setInterval\(\s*[\"'`]")
 

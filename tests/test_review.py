@@ -51,3 +51,25 @@ async def test_only_the_log_reviewer_reviews_and_a_reviewer_reads_no_messages(lo
         with pytest.raises(ClientError) as refused:
             await greta.transport.call("POST", "/api/audit/findings", bad)
         assert refused.value.status in (400, 404)
+
+
+async def test_the_log_is_searched_by_name_and_shows_names_beside_ids(login):
+    dana, bo, greta = await login("dana"), await login("bo"), await login("greta")
+    start = int(time.time() * 1000) - 1
+    await dana.cases()
+    await bo.history(await bo.case(CASE_DANA))
+    call = greta.transport.call
+    people = await call("GET", "/api/audit/people")
+    assert {"id": "dana", "name": "Dana Karlsson"} in people["citizens"]
+    assert any(p["id"] == "bo" for p in people["staff"])
+    by_name = (await call("GET", "/api/audit", params={"citizen": "dana karl", "staff": "Bo", "from": start}))["rows"]
+    assert by_name and {r["actor"] for r in by_name} == {"bo"} and {r["case_id"] for r in by_name} == {CASE_DANA}
+    assert {r["actor_name"] for r in by_name} == {people_name(people, "bo")}
+    assert {r["case_citizen_name"] for r in by_name} == {"Dana Karlsson"}
+    with pytest.raises(ClientError) as ambiguous:
+        await call("GET", "/api/audit", params={"citizen": "k"})  # Dana Karlsson and Erik ... both have a k
+    assert ambiguous.value.status == 400 and ambiguous.value.code == "ambiguous_name"
+
+
+def people_name(people: dict, user_id: str) -> str:
+    return next(p["name"] for p in people["staff"] if p["id"] == user_id)

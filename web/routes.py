@@ -396,25 +396,55 @@ def _query_int(ctx: Ctx, name: str, default: int) -> int:
         raise InvalidInput(f"{name} must be a whole number", code="invalid_field") from None
 
 
-def audit_view(row: AuditRow) -> dict[str, Any]:
-    e = row.event
-    return {"id": row.id, "at": e.at, "action": e.action, "outcome": e.outcome, "actor": e.actor, "role": e.role,
-            "unit_id": e.unit_id, "case_id": e.case_id, "reason": e.reason, "detail": e.detail,
-            "hash": row.hash.hex()}
+async def audit_views(ctx: Ctx, rows: list[AuditRow]) -> list[dict[str, Any]]:
+    """Rows as stored, with the names a reviewer reads beside the ids: the actor's, and the name of the
+    citizen whose case the row is about."""
+    store, names, citizens = ctx.services.store, {}, {}
+
+    async def name(user_id: str | None) -> str | None:
+        if user_id and user_id not in names:
+            user = await store.get_user(user_id)
+            names[user_id] = user.display_name if user else None
+        return names.get(user_id) if user_id else None
+
+    async def citizen_of(case_id: str | None) -> str | None:
+        if case_id and case_id not in citizens:
+            case = await store.get_case(case_id)
+            citizens[case_id] = await name(case.citizen_id) if case else None
+        return citizens.get(case_id) if case_id else None
+
+    views = []
+    for row in rows:
+        e = row.event
+        views.append({"id": row.id, "at": e.at, "action": e.action, "outcome": e.outcome, "actor": e.actor,
+                      "actor_name": await name(e.actor), "role": e.role, "unit_id": e.unit_id,
+                      "case_id": e.case_id, "case_citizen_name": await citizen_of(e.case_id), "reason": e.reason,
+                      "detail": e.detail, "hash": row.hash.hex()})
+    return views
 
 
 @api("/api/audit", "GET", action=Action.AUDIT_READ)
 async def audit_search(ctx: Ctx) -> Response:
     """loggkontroll: the unit's audit log, filtered by citizen, case, staff member and period."""
-    rows = await ctx.services.review.search(ctx.user, _audit_filter(ctx), _query_int(ctx, "after", 0),
+    query = await ctx.services.review.resolve(ctx.user, _audit_filter(ctx))
+    rows = await ctx.services.review.search(ctx.user, query, _query_int(ctx, "after", 0),
                                             _query_int(ctx, "limit", 100))
-    return JSONResponse({"rows": [audit_view(r) for r in rows]})
+    return JSONResponse({"rows": await audit_views(ctx, rows)})
 
 
 @api("/api/audit/sample", "GET", action=Action.AUDIT_READ)
 async def audit_sample(ctx: Ctx) -> Response:
-    rows = await ctx.services.review.sample(ctx.user, _audit_filter(ctx), _query_int(ctx, "size", 20))
-    return JSONResponse({"rows": [audit_view(r) for r in rows]})
+    query = await ctx.services.review.resolve(ctx.user, _audit_filter(ctx))
+    rows = await ctx.services.review.sample(ctx.user, query, _query_int(ctx, "size", 20))
+    return JSONResponse({"rows": await audit_views(ctx, rows)})
+
+
+@api("/api/audit/people", "GET", action=Action.AUDIT_READ)
+async def audit_people(ctx: Ctx) -> Response:
+    """The names a reviewer can search the log by: the unit's staff and the citizens with a case in it."""
+    staff, citizens = await ctx.services.review.people(ctx.user)
+    return JSONResponse({"staff": [{"id": u.id, "name": u.display_name, "role": u.role.value} for u in staff],
+                         "citizens": [{"id": u.id, "name": u.display_name} for u in citizens]})
 
 
 @api("/api/audit/findings", "GET", action=Action.AUDIT_READ)

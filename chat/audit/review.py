@@ -45,6 +45,24 @@ class LogReview:
             raise Forbidden(decision.reason, code="forbidden")
         return user.unit_id
 
+    async def people(self, user: User) -> tuple[list[User], list[User]]:
+        """The unit's staff and the citizens with a case in the unit, for searching the log by name."""
+        unit_id = self._require(user, Action.AUDIT_READ)
+        staff = await self.store.staff_of_unit(unit_id)
+        reviewers = [u for u in [user] if u not in staff]  # a reviewer searches for their own reviews too
+        citizens: dict[str, User] = {}
+        for case in await self.store.cases_of_unit(unit_id):
+            if case.citizen_id not in citizens and (citizen := await self.store.get_user(case.citizen_id)):
+                citizens[citizen.id] = citizen
+        return staff + reviewers, sorted(citizens.values(), key=lambda u: u.display_name.casefold())
+
+    async def resolve(self, user: User, query: AuditFilter) -> AuditFilter:
+        """`citizen` and `staff` may be a user id or a name (a part of it is enough when one person of the
+        unit has it): a reviewer looks for people, not for ids."""
+        staff, citizens = await self.people(user)
+        return AuditFilter(citizen=_one_person(query.citizen, citizens), case_id=query.case_id,
+                           staff=_one_person(query.staff, staff), start=query.start, end=query.end)
+
     async def _case_ids(self, unit_id: str, query: AuditFilter) -> list[str] | None:
         if query.citizen is None:
             return None
@@ -77,3 +95,18 @@ class LogReview:
     async def findings(self, user: User) -> list[Finding]:
         unit_id = self._require(user, Action.AUDIT_READ)
         return [Finding(*row) for row in await self.store.findings(unit_id)]
+
+
+def _one_person(wanted: str | None, people: list[User]) -> str | None:
+    if wanted is None:
+        return None
+    if any(person.id == wanted for person in people):
+        return wanted
+    needle = " ".join(wanted.split()).casefold()
+    exact = [p for p in people if p.display_name.casefold() == needle]
+    found = exact or [p for p in people if needle in p.display_name.casefold()]
+    if len(found) == 1:
+        return found[0].id
+    if not found:
+        return wanted  # an id of someone no longer in the unit still finds their rows
+    raise InvalidInput(f"{len(found)} people match that name; write more of it", code="ambiguous_name")

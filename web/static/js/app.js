@@ -99,7 +99,7 @@ function wireHeader(user) {
  * Start a signed-in page: {me, session, live, outbox}. Redirects to the sign-in page when there is no
  * session. `statusId` names the status line that tells about device setup.
  */
-export async function boot(statusId = "setup-status") {
+export async function boot(statusId = "setup-status", { keys = true } = {}) {
   registerServiceWorker();
   const me = await whoAmI();
   if (!me) {
@@ -108,6 +108,9 @@ export async function boot(statusId = "setup-status") {
   }
   wireHeader(me.user);
   whenSignedOut(goToSignIn);
+  // A page that shows no case content (the log reviewer's) needs no device keys: it makes none, joins no
+  // key work, and opens no live connection.
+  if (!keys) return { me };
   const session = new Session(me.user);
   status(statusId, t("Preparing this device's encryption keys…"));
   if (me.offline) {

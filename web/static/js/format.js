@@ -15,6 +15,13 @@ export function shortTime(ms) {
   return sameDay(date, new Date()) ? clock.format(date) : dayAndClock.format(date);
 }
 
+const dateClock = new Intl.DateTimeFormat(lang, { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+/** A date and a time to the second, for logs: "2026-12-07 14:05:09" in Swedish. */
+export function dateAndTime(ms) {
+  return dateClock.format(new Date(ms));
+}
+
 export function fullTime(ms) {
   return full.format(new Date(ms));
 }
