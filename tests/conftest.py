@@ -42,9 +42,9 @@ class RunningServer:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
-def start_server(tmp: Path, **env: str) -> RunningServer:
+def start_server(tmp: Path, port: int | None = None, **env: str) -> RunningServer:
     data_dir = tmp / "server"
-    port = free_port()
+    port = port or free_port()
     log_path = tmp / "server.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "web.cli", "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port)],

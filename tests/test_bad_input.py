@@ -46,8 +46,10 @@ async def expect_error(socket, frame: dict, code: str) -> None:
 async def raw_socket(session, **kwargs):
     url = session.transport.server.replace("http://", "ws://")
     cookie = session.transport.http.cookies.get(COOKIE)
-    return await websockets.connect(f"{url}/ws?device={session.device_id}",
-                                    additional_headers={"Cookie": f"{COOKIE}={cookie}"}, **kwargs)
+    ws = await websockets.connect(f"{url}/ws?device={session.device_id}",
+                                  additional_headers={"Cookie": f"{COOKIE}={cookie}"}, **kwargs)
+    assert json.loads(await asyncio.wait_for(ws.recv(), 5))["t"] == "hello"  # every connection's first frame
+    return ws
 
 
 async def test_malformed_and_unknown_frames_get_typed_errors_and_the_connection_stays_usable(login):

@@ -89,6 +89,9 @@ class Services:
     notices: Notices  # what waits unseen for a citizen, for the notification e-mails
     protection: Protection  # skyddade personuppgifter
     journal: Journal  # dokumentation: the cases' journals, and the drafts shared live (web/journal.py)
+    # The database's generation, read at start (a restore needs the server stopped, so it cannot change
+    # while this process runs); clients compare it to know their cursors are of this history.
+    generation: str = ""
 
 
 def build_services(settings: Settings, store: Storage) -> Services:
@@ -145,6 +148,7 @@ def create_app(settings: Settings, store: Storage | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
+        services.generation = await store.database_generation()
         if settings.demo and await demo.seed(store):
             log.info("demo data seeded")
         app.state.exchange = exchange.Exchange(settings, store)

@@ -50,7 +50,7 @@ ENTRY_ID = _str(22)
 # Frame type -> (fields, the policy action that decides it).
 CLIENT_FRAMES: dict[str, tuple[dict[str, Field], Action]] = {
     "send": ({"ref": REF, "env": ENV}, Action.CASE_WRITE),
-    "resume": ({"ref": REF, "cursors": Field(dict)}, Action.CASE_READ),
+    "resume": ({"ref": REF, "cursors": Field(dict), "generation": _str(64, required=False)}, Action.CASE_READ),
     "receipt": ({"ref": REF, "case_id": CASE, "delivered_seq": _int(False), "read_seq": _int(False)},
                 Action.CASE_READ),
     "watch": ({"ref": REF, "case_id": CASE}, Action.CASE_READ),

@@ -23,3 +23,17 @@ def server_secret(data_dir: Path | str, name: str) -> bytes:
     if len(key) < 32:
         raise SystemExit(f"{path} is damaged: it must hold a key of 64 hex digits")
     return key.encode("ascii")
+
+
+# Every file of the data folder besides the database that a restore needs: without them sign-ins no longer
+# find their accounts (the identity key hashes personal identity numbers), agencies' directory and receipts
+# no longer verify (the exchange endpoint key), and booked video rooms change their names. Each is made on
+# first start and never changes, so a copy taken once is enough (docs/operations.md, Backup and restore).
+# tests/test_backup.py checks that every key file the server makes is named here.
+KEEP_BESIDE_DATABASE = {
+    "identity-hmac.key": "the keyed hash of personal identity numbers (unless SAMTAL_PNR_HMAC_KEY is set)",
+    "exchange-endpoint-key.json": "the exchange endpoint's signing key (directory and receipts, docs/exchange.md)",
+    "video-room.key": "names the video calls' rooms",
+    "key-log-signing.key": "the key transparency log's signing key, which clients pin",
+    "demo-steward": "demo mode only: the demo key steward's device keys",
+}

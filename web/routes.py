@@ -241,7 +241,8 @@ async def list_cases(ctx: Ctx) -> Response:
         cases = await store.cases_of_unit(user.unit_id)
     else:
         raise Forbidden("this role has no cases", code="forbidden")
-    return JSONResponse({"cases": await case_views(ctx, cases)})
+    # generation: what the cases' last_seq belong to (docs/protocol.md §14.3)
+    return JSONResponse({"cases": await case_views(ctx, cases), "generation": ctx.services.generation})
 
 
 @api("/api/cases/{case_id}", "GET", action=Action.CASE_READ)
@@ -298,7 +299,8 @@ async def case_history(ctx: Ctx) -> Response:
     messages = await ctx.services.messages.history(ctx.user, ctx.request.path_params["case_id"], after, limit)
     return JSONResponse({"messages": [{"seq": m.seq, "msg_id": m.msg_id, "sender": m.sender_user,
                                        "sender_device": m.sender_device, "env": b64u(m.envelope),
-                                       "stored_at": m.stored_at} for m in messages]})
+                                       "stored_at": m.stored_at} for m in messages],
+                         "generation": ctx.services.generation})
 
 
 @api("/api/cases/{case_id}/handled", "POST", action=Action.CASE_HANDLE)

@@ -83,6 +83,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         await _refuse(services, websocket, user, "device_not_owned")
         return
     await websocket.accept()
+    # First frame of every connection: the database generation the client's cursors must belong to.
+    await websocket.send_text(frames.dump({"t": "hello", "generation": services.generation}))
     await Connection(services, websocket, user, device_id).run()
 
 
@@ -263,6 +265,11 @@ class Connection(CallFrames):
     async def _on_resume(self, frame: dict[str, Any], ref: str | None) -> None:
         messages = self.services.messages
         cursors: dict[str, int] = frame["cursors"]
+        if frame.get("generation", self.services.generation) != self.services.generation:
+            # Those seqs are of another database's history (a restore): replaying after them would skip
+            # the messages that reuse their numbers. The client drops them and fetches the cases afresh.
+            raise FrameError("generation_changed", "the database was restored: drop your cursors and fetch "
+                             "the cases afresh (generation " + self.services.generation + ")", ref)
         if len(cursors) + len(self.sub.watching - cursors.keys()) > self.MAX_WATCHED:
             raise FrameError("too_many_watched", f"watch at most {self.MAX_WATCHED} cases at once", ref)
         for case_id in cursors:  # every case is checked before anything is replayed
@@ -285,4 +292,5 @@ class Connection(CallFrames):
                 positions[case_id] = batch[-1].seq if batch else after
         finally:
             outbox.release(replay, lagging, cursors.keys())
-        self.reply(frames.dump({"t": "resumed", "ref": ref, "cursors": positions, "more": sorted(lagging)}))
+        self.reply(frames.dump({"t": "resumed", "ref": ref, "cursors": positions, "more": sorted(lagging),
+                                "generation": self.services.generation}))

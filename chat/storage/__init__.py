@@ -73,6 +73,15 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None: ...
 
+    # The database itself (docs/operations.md, Backup and restore)
+    async def database_generation(self) -> str:
+        """The database's generation: a random id, new on create and on restore (docs/protocol.md §14.3)."""
+        raise NotImplementedError
+
+    async def probe_write(self) -> None:
+        """A small real write, for /readyz: raises as a message's commit would when storage fails."""
+        raise NotImplementedError
+
     # Organisation and accounts
     @abc.abstractmethod
     async def add_municipality(self, m: Municipality) -> None: ...

@@ -19,6 +19,7 @@ from typing import Any
 
 from web.cli import run
 from web.cli.admin import add_parser as add_unit_parser
+from web.cli.backup import add_parser as add_backup_parser
 from web.cli.exchange import add_parser as add_exchange_parser
 from web.cli.keys import add_parser as add_keys_parser
 from web.cli.preflight import Refused, claim_data_folder
@@ -107,7 +108,7 @@ def _start_steward(settings: Any) -> subprocess.Popen[bytes]:
     host = f"[{host}]" if ":" in host else host
     return subprocess.Popen([sys.executable, "-m", "web.cli", "demo-steward", "--server",
                              f"http://{host}:{settings.port}", "--data-dir",
-                             str(Path(settings.data_dir) / "demo-steward")])
+                             str(Path(settings.data_dir) / "demo-steward"), "--parent-pid", str(os.getpid())])
 
 
 # -- demo steward --------------------------------------------------------------------------------------
@@ -118,13 +119,18 @@ def cmd_demo_steward(args: argparse.Namespace) -> int:
     configure(args.log_level or "INFO")
 
     _die_with_parent()
+    # The server names itself: a server killed while this process was still starting was never its
+    # parent as far as getppid() can tell, and the steward outlived it, reconnecting twice a second.
+    parent_pid = args.parent_pid or os.getppid()
+    if os.getppid() != parent_pid:
+        return 0
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await run_steward(args.server, Path(args.data_dir), args.as_user, stop, parent_pid=os.getppid())
+        await run_steward(args.server, Path(args.data_dir), args.as_user, stop, parent_pid=parent_pid)
 
     asyncio.run(main())
     return 0
@@ -323,6 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     steward.add_argument("--data-dir", required=True, help="folder for the steward's device keys")
     steward.add_argument("--as", dest="as_user", default="cecilia", help="the supervisor to act as")
     steward.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    steward.add_argument("--parent-pid", type=int, help="stop when this process (the server) is gone "
+                         "(default: the parent process)")
     steward.set_defaults(func=cmd_demo_steward)
     audit = sub.add_parser("audit", help="the audit log", description="Check the hash-chained audit log.")
     audit_actions = audit.add_subparsers(dest="audit_action", required=True)
@@ -351,6 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     office_cmd.add_argument("--address", help="the office's street address, e.g. 'Storgatan 1, 111 22 Stockholm'")
     office_cmd.set_defaults(func=cmd_booking_office)
     add_exchange_parser(sub)
+    add_backup_parser(sub)
     add_unit_parser(sub)
     add_keys_parser(sub)
     return parser

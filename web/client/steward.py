@@ -26,7 +26,7 @@ from web.client.exchange import rewrap_address_keys
 from web.client.identity import UnitIdentityHolder
 from web.client.key_history import case_link, unit_link
 from web.client.session import ClientSession
-from web.client.transport import ClientError
+from web.client.transport import ClientError, Socket
 
 log = logging.getLogger("samtal.steward")
 
@@ -222,14 +222,25 @@ class Steward:
                     log.warning("key task failed", extra={"code": error.code})
                 if done:
                     continue  # more may have arrived while working
-                try:
-                    frame = await asyncio.wait_for(socket.pushed.get(), POLL_SECONDS)
-                    if frame.get("t") == "closed":
-                        raise ClientError("disconnected", "the server closed the connection")
-                except asyncio.TimeoutError:
-                    pass
+                frame = await _next_or_stop(socket, stop)
+                if frame is not None and frame.get("t") == "closed":
+                    raise ClientError("disconnected", "the server closed the connection")
         finally:
             await socket.close()
+
+
+async def _next_or_stop(socket: Socket, stop: asyncio.Event) -> dict[str, Any] | None:
+    """The next pushed frame; None after the poll interval, or at once when asked to stop (the server
+    stops the steward first on SIGTERM, and used to wait up to a whole poll for it)."""
+    frame = asyncio.ensure_future(socket.pushed.get())
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({frame, stopping}, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not frame.done():
+            frame.cancel()
+    return frame.result() if frame.done() and not frame.cancelled() else None
 
 
 async def run_steward(server: str, data_dir: Path, username: str, stop: asyncio.Event,

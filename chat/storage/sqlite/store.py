@@ -40,6 +40,7 @@ from chat.storage.sql.journal import SqlJournalStore
 from chat.storage.sql.key_history import SqlKeyHistoryStore
 from chat.storage.sql.notifications import SqlNotificationStore
 from chat.storage.sql.units import SqlProtectedIdentityStore, SqlUnitSettingsStore
+from chat.storage.sqlite.generation import probe_write, read_generation
 from chat.storage.sqlite.writer import MAX_BATCH, SqliteWriter
 
 __all__ = ["MAX_BATCH", "SqliteStore"]
@@ -79,6 +80,14 @@ class SqliteStore(Storage):
         if self._reader is not None:
             await self._reader.close()
             self._reader = None
+
+    async def database_generation(self) -> str:
+        generation = await self.writer.transaction(read_generation)
+        assert generation is not None, "migration 0018 makes the first generation"
+        return generation
+
+    async def probe_write(self) -> None:
+        await self.writer.transaction(probe_write)
 
     @property
     def _r(self) -> aiosqlite.Connection:
