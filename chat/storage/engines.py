@@ -67,3 +67,34 @@ def prune_audit(database: str | Path, older_than_ms: int) -> int:
     from chat.storage.sqlite import files
 
     return files.prune_audit(database, older_than_ms)
+
+
+# -- the data folder and its database, for serve, backup and restore (docs/operations.md) -------------------
+from chat.storage.sqlite.backup import Copied, NotADatabase  # noqa: E402,F401 (re-exported)
+from chat.storage.sqlite.folder_lock import FolderInUse, FolderLock  # noqa: E402,F401 (re-exported)
+from chat.storage.sqlite.schema_guard import SchemaTooNew  # noqa: E402,F401 (re-exported)
+
+
+
+def lock_data_folder(data_dir: Path) -> FolderLock:
+    """One process per SQLite data folder (FolderInUse otherwise); held until released or the process ends."""
+    return FolderLock(data_dir).acquire()
+
+
+def refuse_newer_database(database: str | Path) -> None:
+    """SchemaTooNew when a newer Samtal has migrated the database."""
+    from chat.storage.sqlite.schema_guard import check_database
+
+    check_database(Path(database))
+
+
+def backup_database(database: Path, to: Path) -> Copied:
+    from chat.storage.sqlite.backup import backup
+
+    return backup(database, to)
+
+
+def restore_database(backup_file: Path, database: Path) -> tuple[Copied, Path | None]:
+    from chat.storage.sqlite.backup import restore
+
+    return restore(backup_file, database)

@@ -9,9 +9,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chat.storage.sqlite.folder_lock import FolderInUse, FolderLock
-from chat.storage.sqlite.backup import Copied, NotADatabase, backup, restore
-from chat.storage.sqlite.schema_guard import SchemaTooNew
+from chat.storage.engines import (
+    Copied,
+    FolderInUse,
+    NotADatabase,
+    SchemaTooNew,
+    backup_database,
+    lock_data_folder,
+    restore_database,
+)
 from web.cli.preflight import EXIT_DATABASE_TOO_NEW, EXIT_FOLDER_IN_USE
 from web.keyfiles import KEEP_BESIDE_DATABASE
 
@@ -42,7 +48,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if target.resolve().parent == data_dir.resolve():
         return _fail("invalid", "keep backups outside the data folder", EXIT_USAGE)
     try:
-        copied = backup(data_dir / "samtal.sqlite3", target)
+        copied = backup_database(data_dir / "samtal.sqlite3", target)
     except NotADatabase as error:
         return _fail("unreadable", str(error), EXIT_UNREADABLE)
     keep = sorted(name for name in KEEP_BESIDE_DATABASE if (data_dir / name).exists())
@@ -57,11 +63,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
         return _fail("no_backup", f"no backup file at {source}", EXIT_USAGE)
     try:
         # The server's own lock: no server may run on the folder while its database is replaced.
-        lock = FolderLock(data_dir).acquire()
+        lock = lock_data_folder(data_dir)
     except FolderInUse as error:
         return _fail("data_folder_in_use", str(error), EXIT_FOLDER_IN_USE)
     try:
-        restored, replaced = restore(source, data_dir / "samtal.sqlite3")
+        restored, replaced = restore_database(source, data_dir / "samtal.sqlite3")
     except NotADatabase as error:
         return _fail("unreadable", str(error), EXIT_UNREADABLE)
     except SchemaTooNew as error:

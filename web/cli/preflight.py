@@ -7,8 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from chat.storage.sqlite.folder_lock import FolderInUse, FolderLock
-from chat.storage.sqlite.schema_guard import SchemaTooNew, check_database
+from chat.storage.engines import FolderInUse, FolderLock, SchemaTooNew, lock_data_folder, refuse_newer_database
 
 EXIT_FOLDER_IN_USE = 4
 EXIT_DATABASE_TOO_NEW = 5
@@ -30,11 +29,11 @@ class Refused(Exception):
 def claim_data_folder(data_dir: Path, database: Path) -> FolderLock:
     """Lock the folder, then check the database; the lock is released again if the check refuses."""
     try:
-        lock = FolderLock(data_dir).acquire()
+        lock = lock_data_folder(data_dir)
     except FolderInUse as error:
         raise Refused(EXIT_FOLDER_IN_USE, "data_folder_in_use", str(error)) from None
     try:
-        check_database(database)
+        refuse_newer_database(database)
     except SchemaTooNew as error:
         lock.release()
         raise Refused(EXIT_DATABASE_TOO_NEW, "database_too_new", str(error)) from None
