@@ -48,7 +48,9 @@ def start_server(tmp: Path, port: int | None = None, **env: str) -> RunningServe
     log_path = tmp / "server.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "web.cli", "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port)],
-        cwd=ROOT, env={**os.environ, **env}, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
+        # No demo agencies unless a test asks (SAMTAL_DEMO_EXCHANGE=1): tests that use the exchange register their own.
+        cwd=ROOT, env={**os.environ, "SAMTAL_DEMO_EXCHANGE": "0", **env}, stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + STARTUP_SECONDS
     while True:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import free_port, server_fixture
+from tests.conftest import free_port, server_fixture, start_server, stop_server
 from tests.helpers import CASE_DANA, CASE_ERIK, local_mailbox
 from tests.test_browser_app import PHONE, Person, client_sends
 from tests.test_browser_booking import HOUR, UNIT, as_user, publish
@@ -173,3 +173,39 @@ def test_4_a_protected_identity_is_offered_no_video_call_that_would_be_refused(d
     finally:
         with as_user(server, "cecilia") as cecilia:
             cecilia.put(f"/api/cases/{CASE_DANA}/protected-identity", json={"protected": False}).raise_for_status()
+
+
+def test_8_the_agency_form_says_when_there_is_no_one_to_send_to(anna):
+    # This server registers no exchange addresses (SAMTAL_DEMO_EXCHANGE=0): "Signera och skicka" did nothing.
+    anna.goto("/inbox")
+    anna.page.get_by_role("button", name="Nytt dokument till myndighet").click()
+    expect(anna.page.locator("#compose-status")).to_contain_text("har ingen funktionsadress", timeout=20_000)
+    expect(anna.page.get_by_role("button", name="Signera och skicka")).to_be_disabled()
+
+
+def test_8_the_demo_sends_to_an_agency_on_first_try(browser, tmp_path: Path):
+    """`serve --demo` as `python3 dev.py serve` runs it: the steward registers the demo agencies and shares the
+    unit address's keys, and Anna's first document to Polisen goes out."""
+    from web.client.exchange import AgencyClient
+
+    demo = start_server(tmp_path, SAMTAL_DEMO_EXCHANGE="1")
+    try:
+        shared = demo.data_dir / "demo-exchange" / "shared"
+        deadline = time.monotonic() + 60
+        while not shared.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert shared.exists(), demo.log_text()
+        anna = signed_in(browser, demo, "Anna Lind", "/inbox")
+        page = anna.page
+        page.get_by_role("button", name="Nytt dokument till myndighet").click()
+        page.get_by_label("Mottagare").select_option(label="Polisen")
+        page.get_by_label("Dokumenttyp").select_option(label="Meddelande")
+        page.locator("#doc-subject").fill("Kontaktuppgifter")
+        page.locator("#doc-text").fill("Vi behöver nå er handläggare.")
+        page.get_by_role("button", name="Signera och skicka").click()
+        expect(page.locator("#agency-doc-status")).to_contain_text("Skickat", timeout=30_000)
+        polisen = AgencyClient(demo.url, demo.data_dir / "demo-exchange" / "polisen.json")
+        assert [m["type"] for m in polisen.fetch()] == ["message/v1"]
+        anna.page.context.close()
+    finally:
+        stop_server(demo)

@@ -79,6 +79,8 @@ class Settings:
     demo: bool = field(default_factory=lambda: os.environ.get("SAMTAL_DEMO", "") == "1")
     # 0: serve --demo starts no demo key steward, so new staff devices wait for a supervisor's approval.
     demo_steward: bool = field(default_factory=lambda: os.environ.get("SAMTAL_DEMO_STEWARD", "1") != "0")
+    # 0: the demo key steward registers no demo agencies and unit addresses for the exchange (Myndighetspost).
+    demo_exchange: bool = field(default_factory=lambda: os.environ.get("SAMTAL_DEMO_EXCHANGE", "1") != "0")
     # Origins allowed to open the WebSocket besides the server's own (e.g. behind a proxy).
     allowed_origins: tuple[str, ...] = field(default_factory=lambda: tuple(
         o for o in os.environ.get("SAMTAL_ALLOWED_ORIGINS", "").split(",") if o))

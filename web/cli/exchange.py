@@ -101,10 +101,44 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 def cmd_demo_keys(args: argparse.Namespace) -> int:
     """Demo only: key files for two agencies and two unit addresses, their public keys registered."""
+    shared = demo_keys(Path(args.data_dir), Path(args.keys_dir), args.server, args.oncall or [])
+    _print({"keys_dir": str(args.keys_dir), "addresses": [a for a, *_ in DEMO_AGENCIES + DEMO_UNITS],
+            "shared_with_browsers": shared})
+    return 0
+
+
+async def seed_demo_exchange(server: str, data_dir: Path, keys_dir: Path, stop: asyncio.Event) -> None:
+    """For `serve --demo` (run by the demo key steward): register the demo agencies and unit addresses once,
+    and share the unit address's keys as soon as the unit has its key, so that Myndighetspost can send to an
+    agency on first try. Bounded: gives up after two minutes (the steward logs it)."""
+    import logging
+
+    done = keys_dir / "shared"
+    for _ in range(240):
+        if stop.is_set() or done.exists():
+            return
+        try:
+            if await asyncio.to_thread(demo_keys, data_dir, keys_dir, server, [], False):
+                done.write_text("1\n", encoding="utf-8")
+                return
+        except Exception as error:  # noqa: BLE001 (the server may still be starting; tried again)
+            logging.getLogger("samtal.demo").info("demo exchange not ready", extra={"error": type(error).__name__})
+        try:
+            await asyncio.wait_for(stop.wait(), 0.5)
+        except asyncio.TimeoutError:
+            pass
+    logging.getLogger("samtal.demo").warning("demo exchange addresses not shared: the unit has no key")
+
+
+def demo_keys(data_dir: Path, keys_dir: Path, server: str | None, oncall: list[str],
+              fresh: bool = True) -> list[str]:
+    """Register the demo addresses (new key files; with fresh=False only when there are none yet) and share
+    the unit addresses' keys with the unit's staff browsers; the addresses shared."""
     from chat.exchange import jose
     from chat.storage.exchange import Address
 
-    keys_dir = Path(args.keys_dir)
+    if not fresh and (keys_dir / f"{DEMO_UNITS[0][0]}.json").exists():
+        return _share_demo(server, keys_dir)
     records = []
     for address, name, sign_alg, enc_crv in DEMO_AGENCIES:
         public = jose.write_key_file(keys_dir / f"{address}.json", address, jose.generate(sign_alg),
@@ -119,27 +153,30 @@ def cmd_demo_keys(args: argparse.Namespace) -> int:
         public = jose.write_key_file(keys_dir / f"{address}.json", address, jose.generate("EdDSA"),
                                      jose.generate("X25519"))
         records.append(Address(address, "unit", name, unit_id, sorted(TYPES), 30 * 1024 * 1024, 600,
-                               args.oncall or [], public["keys"]))
+                               oncall, public["keys"]))
 
     async def register() -> None:
         from chat.model import Unit
         from chat.storage import engines
 
-        async with engines.opened(Path(args.data_dir) / "samtal.sqlite3") as store:
+        async with engines.opened(data_dir / "samtal.sqlite3") as store:
             if await store.get_unit("barn-och-unga") is None:
                 await store.add_unit(Unit("barn-och-unga", "demo-kommun", "Barn och unga"))
             for record in records:
                 await store.exchange.put_address(record, _registered(record, demo=True))
 
     asyncio.run(register())
+    return _share_demo(server, keys_dir)
+
+
+def _share_demo(server: str | None, keys_dir: Path) -> list[str]:
     shared = []
-    if args.server:
+    if server:
         for address, _, unit_id in DEMO_UNITS:
-            if unit_id in DEMO_SUPERVISORS and _share(args.server, keys_dir / "devices", DEMO_SUPERVISORS[unit_id],
+            if unit_id in DEMO_SUPERVISORS and _share(server, keys_dir / "devices", DEMO_SUPERVISORS[unit_id],
                                                       unit_id, keys_dir / f"{address}.json", 1, optional=True):
                 shared.append(address)
-    _print({"keys_dir": str(keys_dir), "addresses": [r.address for r in records], "shared_with_browsers": shared})
-    return 0
+    return shared
 
 
 def _share(server: str, device_dir: Path, username: str, unit_id: str, key_file: Path, version: int,

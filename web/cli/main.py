@@ -108,7 +108,9 @@ def _start_steward(settings: Any) -> subprocess.Popen[bytes]:
     host = f"[{host}]" if ":" in host else host
     return subprocess.Popen([sys.executable, "-m", "web.cli", "demo-steward", "--server",
                              f"http://{host}:{settings.port}", "--data-dir",
-                             str(Path(settings.data_dir) / "demo-steward"), "--parent-pid", str(os.getpid())])
+                             str(Path(settings.data_dir) / "demo-steward"), "--parent-pid", str(os.getpid())]
+                            + (["--exchange-keys", str(Path(settings.data_dir) / "demo-exchange")]
+                               if settings.demo_exchange else []))
 
 
 # -- demo steward --------------------------------------------------------------------------------------
@@ -130,6 +132,10 @@ def cmd_demo_steward(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        if args.exchange_keys:
+            from web.cli.exchange import seed_demo_exchange
+            loop.create_task(seed_demo_exchange(args.server, Path(args.data_dir).parent, Path(args.exchange_keys),
+                                                stop))
         await run_steward(args.server, Path(args.data_dir), args.as_user, stop, parent_pid=parent_pid)
 
     asyncio.run(main())
@@ -331,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
     steward.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
     steward.add_argument("--parent-pid", type=int, help="stop when this process (the server) is gone "
                          "(default: the parent process)")
+    steward.add_argument("--exchange-keys", help="also register the demo agencies and unit addresses for the "
+                         "exchange once the unit has its key, key files in this folder (the server's data folder "
+                         "is the parent of --data-dir)")
     steward.set_defaults(func=cmd_demo_steward)
     audit = sub.add_parser("audit", help="the audit log", description="Check the hash-chained audit log.")
     audit_actions = audit.add_subparsers(dest="audit_action", required=True)

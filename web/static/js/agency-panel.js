@@ -196,6 +196,14 @@ export class AgencyPanel {
       byId("compose-context").textContent = "";
     }
     this.fillTypes();
+    // Nothing to send to, or nothing to send from: say so and why, instead of a button that does nothing.
+    const missing = !this.mail.addresses.length
+      ? t("Your unit has no functional address for the exchange yet, so nothing can be sent. Ask your IT operator to register one (samtal exchange admin register).")
+      : !agencies.length && !replyTo
+        ? t("No agency is registered for the exchange yet, so there is no one to send to. Ask your IT operator to register the agency's address (samtal exchange admin register).")
+        : "";
+    status("compose-status", missing, missing ? "error" : "");
+    byId("compose-form").querySelector("button[type=submit]").disabled = Boolean(missing);
     byId("compose-title").focus();
   }
 
