@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -35,6 +35,7 @@ from web import journal as journal_routes
 from web import login as login_routes
 from web import settings as settings_routes
 from web.config import Settings
+from web.drain import Draining
 from web.httpapi import REGISTRY, build_route
 from web.pages import Site, page_routes
 from web.problems import problem
@@ -92,6 +93,7 @@ class Services:
     # The database's generation, read at start (a restore needs the server stopped, so it cannot change
     # while this process runs); clients compare it to know their cursors are of this history.
     generation: str = ""
+    draining: Draining = field(default_factory=Draining)  # SIGTERM: /readyz 503, connections finish and close
 
 
 def build_services(settings: Settings, store: Storage) -> Services:

@@ -29,6 +29,7 @@ log = logging.getLogger("samtal.ws")
 # traffic while the replay drains); the client asks again for cases listed in "more".
 REPLAY_BUDGET = 500
 CLOSE_TOO_SLOW = 1013  # "try again later": the client fell behind and should reconnect and resume
+CLOSE_RESTART = 1012  # "service restart": the node drains (web/drain.py); reconnect and resume
 CLOSE_GRACE_SECONDS = 1.0
 # Sends a connection may have queued but not yet committed. Checks and queueing keep the order of a
 # connection's frames; waiting for each commit before reading the next frame kept batches tiny.
@@ -111,6 +112,9 @@ class Connection(CallFrames):
         self.acking: set[asyncio.Task[None]] = set()
         self.reader: asyncio.Task[None] | None = None
         self.sub.outbox.on_overflow = self._cut_off
+        self.handling = False  # a frame is being handled: a drain lets it finish before the reader stops
+        self.draining = False
+        self.closed = asyncio.Event()
 
     def reply(self, frame: str) -> None:
         self.sub.outbox.offer(frame)
@@ -118,12 +122,16 @@ class Connection(CallFrames):
     async def run(self) -> None:
         hub = self.services.hub
         hub.join(self.sub)
+        self.services.draining.connections.add(self)
         self.writer = asyncio.create_task(self._write())
         self.reader = asyncio.create_task(self._read())
         try:
-            await asyncio.wait({self.reader})  # ends when the peer leaves or the connection is cut off
+            await asyncio.wait({self.reader})  # ends when the peer leaves, the connection is cut off or drained
         finally:
             self.reader.cancel()
+            self.services.draining.connections.discard(self)
+            if self.draining and self.acking:  # commits in flight: their acks go out before the close
+                await asyncio.wait(set(self.acking))
             hub.leave(self.sub)
             try:
                 await self.leave_calls()
@@ -135,8 +143,26 @@ class Connection(CallFrames):
                 log.exception("ending the live drafts of a closed connection failed")
             self.sub.outbox.close()
             await asyncio.wait({self.writer})
+        try:
+            await self._close()
+        finally:
+            self.closed.set()
+
+    async def _close(self) -> None:
         if self.sub.outbox.overflowed:
             await self._close_too_slow()
+        elif self.draining:
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError, asyncio.TimeoutError):
+                await asyncio.wait_for(self.websocket.close(code=CLOSE_RESTART, reason="server restarting; resume"),
+                                       CLOSE_GRACE_SECONDS)
+
+    async def drain(self) -> None:
+        """Stop reading frames (the one being handled finishes), let the sends in flight commit and ack,
+        then close with 1012; returns when the connection is closed down."""
+        self.draining = True
+        if not self.handling and self.reader is not None:
+            self.reader.cancel()  # waiting for a frame (or for room): nothing of the client's is lost
+        await self.closed.wait()
 
     async def _read(self) -> None:
         try:
@@ -149,7 +175,13 @@ class Connection(CallFrames):
                 if text is None:
                     self.reply(frames.error_frame("malformed_frame", "frames are JSON text, not binary"))
                     continue
-                await self._handle(text)
+                self.handling = True
+                try:
+                    await self._handle(text)
+                finally:
+                    self.handling = False
+                if self.draining:
+                    return
         except WebSocketDisconnect:
             pass
 

@@ -68,7 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # Frames are base64 ciphertext, which does not compress; deflate cost CPU and ~35 kB per connection.
         ws_per_message_deflate=False,
         ws_ping_interval=20, ws_ping_timeout=20, log_config=None, lifespan="on", timeout_graceful_shutdown=5),
-        steward)
+        steward, app.state.services.draining)
     try:
         server.run()
     finally:
@@ -85,9 +85,11 @@ def _server_class() -> type:
         """Stops the demo steward first when asked to exit, so that it does not hold connections open
         (and reconnect) while the server is draining them."""
 
-        def __init__(self, config: uvicorn.Config, steward: subprocess.Popen[bytes] | None) -> None:
+        def __init__(self, config: uvicorn.Config, steward: subprocess.Popen[bytes] | None,
+                     draining: Any) -> None:
             super().__init__(config)
             self.steward = steward
+            self.draining = draining
 
         def stop_steward(self) -> None:
             if self.steward is not None and self.steward.poll() is None:
@@ -96,8 +98,19 @@ def _server_class() -> type:
                     self.steward.wait(5)
 
         def handle_exit(self, sig: int, frame: Any) -> None:
-            self.stop_steward()
+            # Told, not waited for: waiting here blocked the event loop, so the steward's own goodbye (closing
+            # its socket) could not be answered and every SIGTERM took the whole five seconds.
+            if self.steward is not None and self.steward.poll() is None:
+                self.steward.terminate()
             super().handle_exit(sig, frame)
+
+        async def shutdown(self, sockets: Any = None) -> None:
+            """Drain before uvicorn's own shutdown (web/drain.py): no new sockets, the connections finish
+            their in-flight sends and acks and close themselves with 1012."""
+            for server in self.servers:
+                server.close()
+            await self.draining.drain()
+            await super().shutdown(sockets)
 
     return Server
 
