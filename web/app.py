@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import WebSocketRoute
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chat import demo
@@ -37,6 +37,9 @@ from web import settings as settings_routes
 from web.config import Settings
 from web.drain import Draining
 from web.httpapi import REGISTRY, build_route
+from web.logs import RequestIds
+from web.metrics import CountResponses, Metrics
+from web.metrics import endpoint as metrics_endpoint
 from web.pages import Site, page_routes
 from web.problems import problem
 from web.sessions import Sessions
@@ -90,6 +93,7 @@ class Services:
     notices: Notices  # what waits unseen for a citizen, for the notification e-mails
     protection: Protection  # skyddade personuppgifter
     journal: Journal  # dokumentation: the cases' journals, and the drafts shared live (web/journal.py)
+    metrics: Metrics  # /metrics: figures about the service, none about people
     # The database's generation, read at start (a restore needs the server stopped, so it cannot change
     # while this process runs); clients compare it to know their cursors are of this history.
     generation: str = ""
@@ -101,13 +105,16 @@ def build_services(settings: Settings, store: Storage) -> Services:
     assignments = Assignments(store)
     notices = Notices(store)
     protection = Protection(store.protected_identities)
+    metrics = Metrics(hub.connection_count)
 
     def on_message(case: Case, message: StoredMessage, origin: object) -> None:
-        hub.publish_case(case, frames.message_frame(message), (case.id, message.seq), exclude=origin,
-                         also=assignments.substitutes_now(case))
+        handed = hub.publish_case(case, frames.message_frame(message), (case.id, message.seq), exclude=origin,
+                                  also=assignments.substitutes_now(case))
+        metrics.message_stored(message.stored_at, handed)
         notices.message_stored(case, message.seq, message.sender_user)
 
     def on_receipt(case: Case, marks: ReceiptMarks) -> None:
+        metrics.receipts.inc()
         hub.publish_case(case, frames.receipt_frame(marks))
         notices.receipt(case, marks.user_id, marks.delivered_seq, marks.read_seq)
 
@@ -124,7 +131,7 @@ def build_services(settings: Settings, store: Storage) -> Services:
         calls=Calls(store, store.bookings, assignments, Auditor(store),
                     protection, relay_available=settings.has_turn),
         notices=notices, protection=protection,
-        journal=journal_routes.build(store, hub, assignments),
+        journal=journal_routes.build(store, hub, assignments), metrics=metrics,
     )
 
 
@@ -168,6 +175,7 @@ def create_app(settings: Settings, store: Storage | None = None) -> Starlette:
 
     app = Starlette(
         routes=[build_route(spec) for spec in REGISTRY] + [WebSocketRoute("/ws", websocket_endpoint)]
+        + [Route("/metrics", metrics_endpoint(services.metrics, settings.metrics_token), methods=["GET"])]
         + page_routes(),
         lifespan=lifespan,
         exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _server_error},
@@ -182,4 +190,6 @@ def create_app(settings: Settings, store: Storage | None = None) -> Starlette:
     app.state.unit_identities = UnitIdentities(store, store.writer, app.state.key_log)  # type: ignore[attr-defined]
     app.state.site = Site(settings.demo, settings.max_attachment_bytes)  # the browser app's pages and files
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(CountResponses, metrics=services.metrics)
+    app.add_middleware(RequestIds)
     return app

@@ -100,6 +100,8 @@ class Settings:
     # synchronous=FULL makes every acknowledged message survive a power cut, not only a crash.
     sqlite_synchronous: str = field(default_factory=lambda: os.environ.get("SAMTAL_SQLITE_SYNCHRONOUS", "FULL"))
     log_level: str = field(default_factory=lambda: os.environ.get("SAMTAL_LOG_LEVEL", "INFO"))
+    # /metrics answers loopback clients; with a token, anyone who sends it as a bearer token (web/metrics.py).
+    metrics_token: str = field(default_factory=lambda: _env_str("SAMTAL_METRICS_TOKEN"))
     # Sign-in with OpenID Connect (docs/operations.md, "Sign-in"). A provider is enabled when its issuer is set.
     # The address browsers reach Samtal at, for the redirect_uri; by default http://HOST:PORT on loopback.
     public_url: str = field(default_factory=lambda: _env_str("SAMTAL_PUBLIC_URL").rstrip("/"))
