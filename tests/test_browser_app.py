@@ -223,7 +223,9 @@ def test_the_service_worker_keeps_only_the_app_never_content(citizen):
     cached = citizen.page.evaluate(CACHED)
     paths = {path for path, _ in cached}
     assert f"/cases/{CASE_DANA}" in paths and any(p.startswith("/static/js/") for p in paths)
-    assert all(re.fullmatch(r"/(cases|inbox|devices)?(/[\w-]+)?|/static/.+\.[0-9a-f]{12}\.\w+", p) for p in paths), paths
+    # Besides pages and static files: the signed release's file list and the pinned release key (templates/sw.js).
+    assert all(re.fullmatch(r"/(cases|inbox|devices)?(/[\w-]+)?|/static/.+\.[0-9a-f]{12}\.\w+|/release-files|/pin", p)
+               for p in paths), paths
     for text in TYPED:
         assert not any(text in body for _, body in cached)
 

@@ -188,7 +188,8 @@ def create_app(settings: Settings, store: Storage | None = None) -> Starlette:
     # The key transparency log and the units' identity certificates (docs/protocol.md §17-18).
     app.state.key_log = KeyLog(store.writer, load_log_seed(settings.data_dir))  # type: ignore[attr-defined]
     app.state.unit_identities = UnitIdentities(store, store.writer, app.state.key_log)  # type: ignore[attr-defined]
-    app.state.site = Site(settings.demo, settings.max_attachment_bytes)  # the browser app's pages and files
+    app.state.site = Site(settings.demo, settings.max_attachment_bytes, settings.data_dir,
+                          settings.release_manifest)  # the browser app's pages and files
     app.add_middleware(SecurityHeaders)
     app.add_middleware(CountResponses, metrics=services.metrics)
     app.add_middleware(RequestIds)

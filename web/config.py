@@ -102,6 +102,10 @@ class Settings:
     log_level: str = field(default_factory=lambda: os.environ.get("SAMTAL_LOG_LEVEL", "INFO"))
     # /metrics answers loopback clients; with a token, anyone who sends it as a bearer token (web/metrics.py).
     metrics_token: str = field(default_factory=lambda: _env_str("SAMTAL_METRICS_TOKEN"))
+    # The signed release manifest of the browser code (`samtal web sign-manifest`, docs/operations.md); unset,
+    # the server signs its own with a key kept in the data folder.
+    release_manifest: Path | None = field(default_factory=lambda: Path(p) if (p := _env_str(
+        "SAMTAL_RELEASE_MANIFEST")) else None)
     # Sign-in with OpenID Connect (docs/operations.md, "Sign-in"). A provider is enabled when its issuer is set.
     # The address browsers reach Samtal at, for the redirect_uri; by default http://HOST:PORT on loopback.
     public_url: str = field(default_factory=lambda: _env_str("SAMTAL_PUBLIC_URL").rstrip("/"))

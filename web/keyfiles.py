@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 
-def server_secret(data_dir: Path | str, name: str) -> bytes:
-    """The secret in `data_dir/name`, made (64 hex digits, mode 0600) if it is not there yet."""
-    path = Path(data_dir) / name
+def private_file(path: Path, content: Callable[[], str]) -> str:
+    """The text of `path`, first written with `content()` (mode 0600, readable by this user only) if it is
+    not there yet; two processes starting at once agree on one."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -18,8 +19,14 @@ def server_secret(data_dir: Path | str, name: str) -> bytes:
             pass  # another process made it first
         else:
             with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_hex(32))
-    key = path.read_text(encoding="ascii").strip()
+                out.write(content())
+    return path.read_text(encoding="utf-8")
+
+
+def server_secret(data_dir: Path | str, name: str) -> bytes:
+    """The secret in `data_dir/name`, made (64 hex digits, mode 0600) if it is not there yet."""
+    path = Path(data_dir) / name
+    key = private_file(path, lambda: secrets.token_hex(32)).strip()
     if len(key) < 32:
         raise SystemExit(f"{path} is damaged: it must hold a key of 64 hex digits")
     return key.encode("ascii")

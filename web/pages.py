@@ -5,7 +5,6 @@ Pages hold no case data: the browser fetches ciphertext through the API and decr
 (or the service worker's copy of it) never carries message content in clear."""
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import re
@@ -28,6 +27,7 @@ from web.httpapi import PUBLIC
 from web.i18n import LANGUAGES, Language, load_languages, negotiate
 from web.icon import png
 from web.problems import problem
+from web.release import MANIFEST_URL, load_release, service_worker_source
 from web.sessions import LANG_COOKIE, remember_language
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -93,13 +93,16 @@ PAGES = {
 class Site:
     """Everything the pages need, built once when the app starts."""
 
-    def __init__(self, demo_mode: bool, max_attachment_bytes: int) -> None:
+    def __init__(self, demo_mode: bool, max_attachment_bytes: int, data_dir: Path,
+                 release_manifest: Path | None = None) -> None:
         self.assets = Assets()
         self.languages = load_languages()
         self.demo = demo_mode
         self.max_attachment_bytes = max_attachment_bytes
         self.envs = {code: self._environment(lang) for code, lang in self.languages.items()}
-        self.service_worker = service_worker_source(self.assets)
+        # The signed manifest of every file the browser runs, which the service worker checks (web/release.py).
+        self.release = load_release(self.assets, release_manifest, data_dir)
+        self.service_worker = service_worker_source(self.assets, self.release.name, self.release.public_key)
 
     def _environment(self, lang: Language) -> jinja2.Environment:
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
@@ -233,24 +236,16 @@ async def icon(request: Request) -> Response:
     return Response(png(size), media_type="image/png", headers={"cache-control": "public, max-age=86400"})
 
 
-SW_SOURCE = TEMPLATES / "sw.js"
-
-
-# Page shells the service worker keeps from the start; a conversation's page is kept once visited.
-OFFLINE_PAGES = ["/", "/cases", "/inbox", "/devices"]
-
-
-def service_worker_source(assets: Assets) -> str:
-    urls = assets.precache_urls()
-    version = hashlib.sha256(json.dumps(urls).encode()).hexdigest()[:16]
-    return SW_SOURCE.read_text(encoding="utf-8").replace("/*PRECACHE*/[]", json.dumps(urls)).replace(
-        "/*PAGES*/[]", json.dumps(OFFLINE_PAGES)).replace('/*VERSION*/""', json.dumps(version))
-
-
 async def service_worker(request: Request) -> Response:
     """Served from the root so that it controls every page; its copy list names hashed files only."""
     return Response(site_of(request).service_worker, media_type="text/javascript; charset=utf-8",
                     headers={"cache-control": "no-cache", "content-security-policy": WORKER_CSP})
+
+
+async def release_manifest(request: Request) -> Response:
+    """The signed release manifest (web/release.py): what the service worker and `samtal web verify` check."""
+    return Response(site_of(request).release.document, media_type="application/json",
+                    headers={"cache-control": "no-cache"})
 
 
 async def device_qr(request: Request) -> Response:
@@ -278,6 +273,7 @@ ROUTES = [PageRoute(path, PUBLIC, _page(PAGES[name])) for path, name in [
     PageRoute("/manifest.webmanifest", PUBLIC, manifest),
     PageRoute("/icons/icon-{size:int}.png", PUBLIC, icon),
     PageRoute("/sw.js", PUBLIC, service_worker),
+    PageRoute(MANIFEST_URL, PUBLIC, release_manifest),
     PageRoute("/devices/{device_id}/qr.svg", Action.DEVICE_READ, device_qr),
 ]
 

@@ -22,6 +22,7 @@ from web.cli.admin import add_parser as add_unit_parser
 from web.cli.backup import add_parser as add_backup_parser
 from web.cli.exchange import add_parser as add_exchange_parser
 from web.cli.keys import add_parser as add_keys_parser
+from web.cli.release import add_parser as add_web_parser
 from web.cli.preflight import Refused, claim_data_folder
 
 log = logging.getLogger("samtal.cli")
@@ -384,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_backup_parser(sub)
     add_unit_parser(sub)
     add_keys_parser(sub)
+    add_web_parser(sub)
     return parser
 
 

@@ -22,10 +22,22 @@ const policy = window.trustedTypes?.createPolicy("samtal", {
 
 export function registerServiceWorker() {
   if (!("serviceWorker" in navigator)) return;
+  // The worker refuses a new version whose code does not match its signed release (templates/sw.js); it says
+  // so while a page is open, and keeps the refusal for the pages opened later.
+  navigator.serviceWorker.addEventListener("message", (event) => {
+    if (event.data?.type === "release-refused") showRefusedRelease();
+  });
+  window.caches?.open("samtal-release").then((kept) => kept.match("/refused")).then((refused) => {
+    if (refused) showRefusedRelease();
+  }).catch(() => {});
   const url = policy ? policy.createScriptURL("/sw.js") : "/sw.js";
   navigator.serviceWorker.register(url, { scope: "/" }).catch(() => {
     // without it the app works the same, only not offline after a reload
   });
+}
+
+function showRefusedRelease() {
+  status("release", t("A new version of Samtal was refused: its code does not match the signed release. You are still using the version you had. Tell your municipality's IT support."), "error");
 }
 
 export function goToSignIn() {
