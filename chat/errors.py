@@ -6,7 +6,8 @@
     ├── Forbidden                forbidden, device_not_owned, device_revoked
     ├── BadSignature             bad_signature
     ├── StaleEpoch               stale_epoch
-    └── Conflict                 msg_id_conflict, epoch_exists
+    ├── Conflict                 msg_id_conflict, epoch_exists
+    └── StorageUnavailable       storage_unavailable: the database cannot be written now (a full disk); retry
 The web layer maps each class to one HTTP status and one WebSocket error frame.
 """
 from __future__ import annotations
@@ -44,3 +45,11 @@ class StaleEpoch(SamtalError):
 
 class Conflict(SamtalError):
     code = "conflict"
+
+
+class StorageUnavailable(SamtalError):
+    """Storage failed (a full or failing disk, a lock held too long), not the request: nothing was stored,
+    and the same request may succeed later. HTTP 503; WebSocket error frames carry `retry: true`."""
+
+    code = "storage_unavailable"
+    retry = True

@@ -17,6 +17,7 @@ from chat.audit.auditor import Auditor
 from chat.audit.review import LogReview
 from chat.booking.calls import Calls
 from chat.cases.assignment import Assignments
+from chat.errors import StorageUnavailable
 from chat.cases.protection import Protection
 from chat.journal.service import Journal
 from chat.keys.service import KeyService
@@ -41,7 +42,7 @@ from web.logs import RequestIds
 from web.metrics import CountResponses, Metrics
 from web.metrics import endpoint as metrics_endpoint
 from web.pages import Site, page_routes
-from web.problems import problem
+from web.problems import from_error, problem
 from web.sessions import Sessions
 from web.ws import websocket_endpoint
 
@@ -143,6 +144,10 @@ async def _method_not_allowed(request: Request, exc: Exception) -> Response:
     return problem(405, "method_not_allowed", "this resource does not take that method")
 
 
+async def _storage_unavailable(request: Request, exc: Exception) -> Response:
+    return from_error(exc)  # type: ignore[arg-type]  (registered for StorageUnavailable only)
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error", extra={"path": request.url.path, "error": type(exc).__name__})
     return problem(500, "internal_error", "the server could not handle this request")
@@ -178,7 +183,8 @@ def create_app(settings: Settings, store: Storage | None = None) -> Starlette:
         + [Route("/metrics", metrics_endpoint(services.metrics, settings.metrics_token), methods=["GET"])]
         + page_routes(),
         lifespan=lifespan,
-        exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _server_error},
+        exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _server_error,
+                            StorageUnavailable: _storage_unavailable},
     )
     app.state.services = services
     app.state.booking = booking_routes.BookingApp(settings, store)  # tidsbokning and its mail

@@ -11,9 +11,11 @@ from chat.errors import (
     NotFound,
     SamtalError,
     StaleEpoch,
+    StorageUnavailable,
 )
 
 STATUS = {
+    StorageUnavailable: 503,
     InvalidInput: 400,
     BadSignature: 400,
     StaleEpoch: 409,
@@ -21,7 +23,7 @@ STATUS = {
     Forbidden: 403,
     NotFound: 404,
 }
-TITLES = {400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found", 409: "Conflict",
+TITLES = {503: "Service unavailable", 400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found", 409: "Conflict",
           413: "Too large", 429: "Too many requests"}
 
 
@@ -40,5 +42,10 @@ def status_of(error: SamtalError) -> int:
     return 400
 
 
+# A storage failure passes in seconds to minutes (space freed, a disk back); clients back off from here.
+STORAGE_RETRY_AFTER = "5"
+
+
 def from_error(error: SamtalError) -> JSONResponse:
-    return problem(status_of(error), error.code, error.message)
+    headers = {"Retry-After": STORAGE_RETRY_AFTER} if isinstance(error, StorageUnavailable) else None
+    return problem(status_of(error), error.code, error.message, headers)

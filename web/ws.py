@@ -39,6 +39,13 @@ SENDS_IN_FLIGHT = 64
 AUDITED_FRAMES = frozenset({"resume", "receipt", "watch", "unwatch"})
 
 
+def refusal_frame(error: SamtalError, ref: str | None) -> str:
+    """An error frame for a domain error; `retry: true` when the same frame may succeed later unchanged
+    (storage_unavailable): clients keep the message and send it again, with backoff."""
+    extra = {"retry": True} if getattr(error, "retry", False) else {}
+    return frames.error_frame(error.code, error.message, ref, **extra)
+
+
 def origin_allowed(websocket: WebSocket, allowed: tuple[str, ...]) -> bool:
     """Browsers always send Origin; it must be this server or a configured origin. Non-browser clients
     (the CLI) send none, and they cannot ride on a victim's cookies."""
@@ -224,7 +231,7 @@ class Connection(CallFrames):
                 await self.services.messages.record_refusal(
                     error, self.user, self.device_id, frame.get("case_id") or next(iter(frame.get("cursors", {})), None),
                     action=f"ws.{frame['t']}")
-            self.reply(frames.error_frame(error.code, error.message, ref))
+            self.reply(refusal_frame(error, ref))
         except Exception:
             log.exception("frame handler failed")
             self.reply(frames.error_frame("internal_error", "the server could not handle this frame", ref))
@@ -253,7 +260,7 @@ class Connection(CallFrames):
             self.reply(frames.dump({"t": "ack", "ref": ref, "case_id": ack.case_id, "msg_id": ack.msg_id,
                                     "seq": ack.seq, "stored_at": ack.stored_at, "duplicate": ack.duplicate}))
         except SamtalError as error:
-            self.reply(frames.error_frame(error.code, error.message, ref))
+            self.reply(refusal_frame(error, ref))
         except Exception:
             log.exception("send failed after it was queued")
             self.reply(frames.error_frame("internal_error", "the message could not be stored", ref))

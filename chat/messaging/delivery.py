@@ -19,6 +19,7 @@ from chat.errors import (
     NotFound,
     SamtalError,
     StaleEpoch,
+    StorageUnavailable,
 )
 from chat.model import Ack, Case, Device, ReceiptMarks, StoredMessage, User, now_ms
 from chat.policy import Action, decide
@@ -94,6 +95,8 @@ class MessageService:
                              case_id: str | None, action: str = "message.send") -> None:
         """Log every refusal without content, audit it as denied, and keep the security-relevant ones as
         security events too."""
+        if isinstance(error, StorageUnavailable):
+            return  # not the user's doing, and nothing can be written now; the storage log says it once
         log.info("refused", extra={"code": error.code, "user": user.id if user else None})
         await self.auditor.record(user, action, "denied", case_id=case_id, reason=error.code,
                                   detail={"device": device_id} if device_id else None)

@@ -29,7 +29,7 @@ from crypto.wrap import (
 from web.client.key_history import case_opener, unit_opener, walk_links
 from crypto.unitcert import UnitTrust
 from web.client.keystore import KeyStore, StoredDevice
-from web.client.transport import ClientError, Socket, Transport
+from web.client.transport import ClientError, Socket, Transport, retrying
 from web.client.trust import LogWatcher, TrustFile, check_unit
 
 # How long a new device waits for a key holder (a supervisor's device, or the demo steward) to give it keys.
@@ -276,7 +276,8 @@ class ClientSession:
         for attempt in range(2):
             msg_id, env = await self.seal(case, text)
             try:
-                return await socket.request({"t": "send", "env": b64u(env)})
+                # The same envelope (same msg_id) again while storage is unavailable: stored once at most.
+                return await retrying(lambda: socket.request({"t": "send", "env": b64u(env)}))
             except ClientError as error:
                 if error.code != "stale_epoch" or attempt:
                     raise

@@ -15,11 +15,33 @@ from web.sessions import COOKIE
 class ClientError(Exception):
     """A refusal from the server (or a failure to reach it), with the server's code."""
 
-    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+    def __init__(self, code: str, message: str, status: int | None = None, retry: bool = False) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.status = status
+        self.retry = retry  # the server said the same request may succeed later (storage_unavailable)
+
+
+# Backoff for what the server says to retry (a full disk being cleared): doubling from the first wait up to
+# the longest, for at most RETRY_FOR seconds in all; then the error is the caller's.
+RETRY_FIRST = 0.2
+RETRY_LONGEST = 5.0
+RETRY_FOR = 300.0
+
+
+async def retrying(attempt: Any) -> Any:
+    """`await attempt()` again, with backoff, while it fails with an error the server marked retryable."""
+    wait, waited = RETRY_FIRST, 0.0
+    while True:
+        try:
+            return await attempt()
+        except ClientError as error:
+            if not error.retry or waited >= RETRY_FOR:
+                raise
+        await asyncio.sleep(wait)
+        waited += wait
+        wait = min(wait * 2, RETRY_LONGEST)
 
 
 class Transport:
@@ -33,6 +55,11 @@ class Transport:
 
     async def call(self, method: str, path: str, body: dict[str, Any] | None = None,
                    params: dict[str, Any] | None = None) -> Any:
+        """One request; again with backoff while the server answers 503 storage_unavailable."""
+        return await retrying(lambda: self._call(method, path, body, params))
+
+    async def _call(self, method: str, path: str, body: dict[str, Any] | None,
+                    params: dict[str, Any] | None) -> Any:
         headers = {"x-samtal-device": self.device_id} if self.device_id else {}
         try:
             response = await self.http.request(method, path, json=body, params=params, headers=headers)
@@ -41,7 +68,8 @@ class Transport:
         if response.status_code >= 400:
             try:
                 problem = response.json()
-                raise ClientError(problem.get("code", "error"), problem.get("detail", ""), response.status_code)
+                raise ClientError(problem.get("code", "error"), problem.get("detail", ""), response.status_code,
+                                  retry=response.status_code == 503 and problem.get("code") == "storage_unavailable")
             except ValueError:
                 raise ClientError("http_error", f"HTTP {response.status_code}", response.status_code) from None
         return response.json() if response.content else None
@@ -93,7 +121,7 @@ class Socket:
         await self.ws.send(json.dumps({**frame, "ref": ref}))
         answer = await asyncio.wait_for(future, timeout)
         if answer.get("t") == "error":
-            raise ClientError(answer.get("code", "error"), answer.get("message", ""))
+            raise ClientError(answer.get("code", "error"), answer.get("message", ""), retry=bool(answer.get("retry")))
         return answer
 
     async def close(self) -> None:

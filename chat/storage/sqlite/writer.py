@@ -8,6 +8,7 @@ previous batch commits, one fsync covers them all, and nobody is acknowledged be
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
@@ -18,8 +19,9 @@ from importlib import resources
 from typing import Any, TypeVar
 
 from chat.audit.chain import GENESIS, AuditEvent, chain_hash
-from chat.errors import Conflict
+from chat.errors import Conflict, StorageUnavailable
 from chat.model import Ack, now_ms
+from chat.storage.sqlite.failures import FailureBurst, storage_failure
 from chat.storage.sqlite.schema_guard import refuse_unknown_migrations
 
 log = logging.getLogger("samtal.storage")
@@ -77,6 +79,7 @@ class SqliteWriter:
         # Touched only on the writer thread: each case's last seq, so that appends need not read it back.
         # Dropped when a transaction rolls back.
         self._last_seq: dict[str, int] = {}
+        self.failures = FailureBurst()  # touched only on the writer thread
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
@@ -125,15 +128,23 @@ class SqliteWriter:
     def _transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         assert self._db is not None, "store is not open"
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
+        changes = db.total_changes
         try:
+            db.execute("BEGIN IMMEDIATE")
             result = fn(db)
             db.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             if db.in_transaction:
-                db.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # a failed disk may refuse the rollback too
+                    db.execute("ROLLBACK")
             self._last_seq.clear()  # they may have moved past what was committed
-            raise
+            failure = storage_failure(exc)
+            if failure is None:
+                raise
+            self.failures.failure(failure)
+            raise failure from exc
+        if db.total_changes != changes:  # a transaction that changed nothing wrote nothing: proves no recovery
+            self.failures.success()
         return result
 
     async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -181,7 +192,8 @@ class SqliteWriter:
                             future.set_exception(RuntimeError("storage closed"))
                     raise
                 except Exception as exc:  # the whole batch failed: nobody is acknowledged
-                    log.exception("append batch failed")
+                    if not isinstance(exc, StorageUnavailable):  # that one is logged once per burst
+                        log.exception("append batch failed")
                     for future in waiting:
                         if not future.done():
                             future.set_exception(exc)

@@ -51,6 +51,7 @@ export class Conversation {
     this._on(live, "receipt", (e) => this._receipt(e.detail));
     this._on(live, "state", () => this._refreshPending());
     this._on(live, "ready", () => this._markSeen());
+    this._on(live, "generation", () => this._restored());
     this._on(outbox, "queued", (e) => this._queued(e.detail));
     this._on(outbox, "acked", (e) => this._acked(e.detail));
     this._on(outbox, "failed", (e) => this._queued(e.detail));
@@ -98,6 +99,16 @@ export class Conversation {
     } finally {
       clearTimeout(slow);
     }
+  }
+
+  /** The server's database was restored (docs/protocol.md §14.3): what this page showed may no longer be
+   * there, and seqs are handed out again. Show nothing but what waits in the outbox; the live connection
+   * replays the whole case from the start. */
+  async _restored() {
+    this.items.clear();
+    this.list.replaceChildren();
+    this.readSent = 0;
+    for (const record of await this.app.outbox.list(this.view.id)) await this._queued(record);
   }
 
   stop() {

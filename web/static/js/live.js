@@ -11,16 +11,21 @@ const BACKOFF_MAX_MS = 15000;
 export const MAX_FOLLOWED = 150;
 const CLOSE_REFUSED = 1008; // no session, or the device is not ours (revoked): reconnecting will not help
 
+const HELLO_TIMEOUT_MS = 5000;
+
 export class LiveError extends Error {
-  constructor(code, message) {
+  constructor(code, message, retry = false) {
     super(`${code}: ${message}`);
     this.code = code;
+    this.retry = retry; // the server may take the same frame later (storage_unavailable): send it again
   }
 }
 
 /**
  * Events: "state" (detail: "connecting" | "online" | "offline" | "refused"), "ready" (connected and
- * resumed), and one per pushed frame type: "msg", "receipt", "keys", "error".
+ * resumed), "generation" (the database was restored: every cursor is back at 0 and the cases are replayed
+ * from the start; pages drop what they showed, docs/protocol.md §14.3), and one per pushed frame type:
+ * "msg", "receipt", "keys", "error".
  */
 export class Live extends EventTarget {
   constructor(deviceId) {
@@ -28,6 +33,8 @@ export class Live extends EventTarget {
     this.deviceId = deviceId;
     this.state = "offline";
     this.cursors = new Map(); // case id -> the last seq this page holds
+    this.generation = null; // the database generation those seqs belong to (from the server's hello)
+    this._helloSeen = null;
     this._ws = null;
     this._pending = new Map(); // ref -> {resolve, reject, timer}
     this._refs = 0;
@@ -60,6 +67,7 @@ export class Live extends EventTarget {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${scheme}://${location.host}/ws?device=${encodeURIComponent(this.deviceId)}`);
     this._ws = ws;
+    this._hello = new Promise((resolve) => { this._helloSeen = resolve; });
     this._setState("connecting");
     ws.onopen = () => this._opened(ws);
     ws.onmessage = (event) => this._frame(event.data);
@@ -69,6 +77,8 @@ export class Live extends EventTarget {
   async _opened(ws) {
     this._backoff = BACKOFF_FIRST_MS;
     this._ping = setInterval(() => this._keepAlive(ws), PING_EVERY_MS);
+    // Resume only once the server has named its generation: cursors of another history must not be used.
+    await Promise.race([this._hello, new Promise((resolve) => setTimeout(resolve, HELLO_TIMEOUT_MS))]);
     try {
       await this._resume([...this.cursors.keys()]);
     } catch (error) {
@@ -126,15 +136,30 @@ export class Live extends EventTarget {
     } catch (error) {
       return;
     }
+    if (frame.t === "hello") {
+      this._helloFrame(frame);
+      return;
+    }
     const waiter = frame.ref !== undefined ? this._pending.get(frame.ref) : undefined;
     if (waiter) {
       this._pending.delete(frame.ref);
       clearTimeout(waiter.timer);
-      if (frame.t === "error") waiter.reject(new LiveError(frame.code, frame.message));
+      if (frame.t === "error") waiter.reject(new LiveError(frame.code, frame.message, frame.retry === true));
       else waiter.resolve(frame);
       return;
     }
     this.dispatchEvent(new CustomEvent(frame.t, { detail: frame }));
+  }
+
+  /** The first frame of a connection: a generation other than the cursors' means a restored database. */
+  _helloFrame(frame) {
+    const changed = this.generation !== null && frame.generation !== this.generation;
+    this.generation = frame.generation;
+    if (changed) {
+      for (const caseId of this.cursors.keys()) this.cursors.set(caseId, 0);
+      this.dispatchEvent(new CustomEvent("generation", { detail: frame.generation }));
+    }
+    this._helloSeen?.();
   }
 
   /** Send a frame and wait for its answer (matched by ref); rejects with LiveError. */
@@ -180,7 +205,9 @@ export class Live extends EventTarget {
     let asking = caseIds;
     while (asking.length) {
       const cursors = Object.fromEntries(asking.map((id) => [id, this.cursors.get(id) ?? 0]));
-      const answer = await this.request({ t: "resume", cursors });
+      const frame = { t: "resume", cursors };
+      if (this.generation) frame.generation = this.generation;
+      const answer = await this.request(frame);
       asking = (answer.more || []).filter((id) => this.cursors.has(id));
     }
   }

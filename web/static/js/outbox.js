@@ -7,6 +7,10 @@ import { api } from "./api.js";
 import * as db from "./idb.js";
 
 const RATE_LIMIT_PAUSE_MS = 1000;
+// storage_unavailable (a full disk on the server): the message stays here and goes again, waiting longer
+// each time up to the longest wait, for as long as the connection lasts.
+const STORAGE_RETRY_FIRST_MS = 1000;
+const STORAGE_RETRY_LONGEST_MS = 30000;
 
 /**
  * Events: "queued" (detail: record), "acked" (detail: {record, ack}), "failed" (detail: record).
@@ -86,6 +90,7 @@ export class Outbox extends EventTarget {
     try {
       if (record.blob) record = await this._upload(record);
       let ack;
+      let storageWait = STORAGE_RETRY_FIRST_MS;
       for (let attempt = 0; ; attempt += 1) {
         try {
           ack = await this.live.request({ t: "send", env: b64u(record.env) });
@@ -97,6 +102,9 @@ export class Outbox extends EventTarget {
             record = await this._reseal(record);
           } else if (error.code === "rate_limited" && attempt < 10) {
             await new Promise((resolve) => setTimeout(resolve, RATE_LIMIT_PAUSE_MS));
+          } else if (error.retry) {
+            await new Promise((resolve) => setTimeout(resolve, storageWait));
+            storageWait = Math.min(storageWait * 2, STORAGE_RETRY_LONGEST_MS);
           } else {
             throw error;
           }

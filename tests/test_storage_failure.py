@@ -1,0 +1,98 @@
+"""Storage that fails (a full disk): sends are answered `storage_unavailable` with `retry: true` (not
+internal_error), /readyz says 503, the log says it once per burst (not a traceback per message), the Python
+client waits and sends again by itself, and once there is room again everything goes through and nothing
+acknowledged is lost. The disk fills for real as far as the server can tell: its file size limit
+(RLIMIT_FSIZE, set on the running process with prlimit) makes every write past the limit fail with EFBIG."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from crypto.encoding import b64u
+from tests.conftest import ROOT, free_port
+from tests.helpers import CASE_DANA
+from web.client.session import ClientSession
+from web.client.transport import ClientError
+
+pytestmark = pytest.mark.skipif(not hasattr(resource, "prlimit"), reason="needs prlimit (Linux)")
+FULL = 1024  # bytes: every write past this offset fails, as on a full disk
+
+
+def start_piped(tmp: Path) -> tuple[subprocess.Popen[bytes], str, list[str]]:
+    """A demo server whose log goes to a pipe (a log file would hit the same size limit)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "web.cli", "serve", "--demo", "--data-dir", str(tmp / "server"), "--port", str(port)],
+        cwd=ROOT, env={**os.environ, "SAMTAL_SEND_RATE": "100000", "SAMTAL_SEND_BURST": "100000"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(line.decode(errors="replace") for line in process.stdout),
+                     daemon=True).start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return process, url, lines
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("the server did not start:\n" + "".join(lines))
+        time.sleep(0.1)
+
+
+def set_file_limit(pid: int, limit: int) -> None:
+    _, hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (limit, hard))
+
+
+async def test_full_disk_answers_retryable_logs_once_and_recovers(tmp_path):
+    process, url, lines = start_piped(tmp_path)
+    anna = ClientSession(url, tmp_path / "clients", "anna")
+    try:
+        await anna.start()
+        case = await anna.case(CASE_DANA)
+        socket = await anna.transport.open_socket()
+        acked = {(await anna.send(socket, case, "before the disk filled"))["msg_id"]}
+        sealed = [await anna.seal(case, f"while full {i}") for i in range(30)]
+
+        set_file_limit(process.pid, FULL)
+        for _, env in sealed:
+            with pytest.raises(ClientError) as refused:
+                await socket.request({"t": "send", "env": b64u(env)})
+            assert (refused.value.code, refused.value.retry) == ("storage_unavailable", True)
+        ready = httpx.get(f"{url}/readyz", timeout=10)
+        assert ready.status_code == 503 and ready.json()["code"] == "storage_unavailable"
+        assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200  # alive all the same
+        waiting = asyncio.create_task(anna.send(socket, case, "sent once there is room"))
+        await asyncio.sleep(2)
+        assert not waiting.done()  # the client keeps it and tries again, rather than failing it
+
+        set_file_limit(process.pid, resource.RLIM_INFINITY)  # room again
+        acked.add((await asyncio.wait_for(waiting, 60))["msg_id"])
+        for msg_id, env in sealed:  # what an outbox held goes out now, under the same ids
+            acked.add((await socket.request({"t": "send", "env": b64u(env)}))["msg_id"])
+        assert httpx.get(f"{url}/readyz", timeout=10).status_code == 200
+        await socket.close()
+    finally:
+        await anna.close()
+        process.terminate()
+        process.wait(30)
+    with contextlib.closing(sqlite3.connect(f"file:{tmp_path / 'server' / 'samtal.sqlite3'}?mode=ro",
+                                            uri=True)) as db:
+        stored = {m for (m,) in db.execute("SELECT msg_id FROM messages WHERE case_id = ?", (CASE_DANA,))}
+    assert acked <= stored and len(acked) == 32
+    log = "".join(lines)
+    assert log.count("storage failing") == 1, log[-3000:]
+    assert log.count("storage recovered") == 1
+    assert "Traceback" not in log and "internal_error" not in log
