@@ -43,4 +43,5 @@ KEEP_BESIDE_DATABASE = {
     "video-room.key": "names the video calls' rooms",
     "key-log-signing.key": "the key transparency log's signing key, which clients pin",
     "demo-steward": "demo mode only: the demo key steward's device keys",
+    "demo-exchange": "demo mode only: the demo agencies' and unit addresses' exchange keys",
 }
