@@ -41,6 +41,7 @@ KEEP_BESIDE_DATABASE = {
     "identity-hmac.key": "the keyed hash of personal identity numbers (unless SAMTAL_PNR_HMAC_KEY is set)",
     "exchange-endpoint-key.json": "the exchange endpoint's signing key (directory and receipts, docs/exchange.md)",
     "video-room.key": "names the video calls' rooms",
+    "release-key.json": "the key that signs the browser code's release manifest when SAMTAL_RELEASE_MANIFEST is unset",
     "key-log-signing.key": "the key transparency log's signing key, which clients pin",
     "demo-steward": "demo mode only: the demo key steward's device keys",
     "demo-exchange": "demo mode only: the demo agencies' and unit addresses' exchange keys",
