@@ -1,6 +1,7 @@
-"""History on a citizen's new phone (docs/protocol.md section 17), in Chromium at 360 px: after three rotations
-of the unit key and the case keys, a phone that signs in for the first time is given only the current case
-key, and opens every message of the case, the oldest included, through the history links."""
+"""History on every new device (docs/protocol.md section 17), in Chromium: after three rotations of the unit key
+and the case keys, a citizen's phone (360 px) that signs in for the first time is given only the current case
+key, and a caseworker's new desktop browser only the current unit key; each opens every message of the case,
+the oldest included, through the history links."""
 from __future__ import annotations
 
 import sqlite3
@@ -45,3 +46,16 @@ def test_a_new_phone_opens_every_message_after_three_rotations(browser: Any, ser
     assert phone.page.evaluate("document.documentElement.scrollWidth") <= 360
     phone.assert_clean()
     phone.page.context.close()
+
+    desk = signed_in(browser, server, "Anna Lind", "/inbox")  # a new staff device: the steward approves it
+    desk.open_conversation(f"/inbox/{CASE_DANA}")
+    for text in texts:
+        expect(desk.message(text)).to_be_visible(timeout=30_000)
+    expect(desk.page.locator("#messages .unreadable")).to_have_count(0)
+    with sqlite3.connect(f"file:{server.database_files[0]}?mode=ro", uri=True) as db:
+        granted = {r[0] for r in db.execute(
+            "SELECT g.epoch FROM unit_key_grants g JOIN devices d ON d.id = g.device_id WHERE d.user_id = 'anna'"
+            " AND d.label NOT LIKE 'samtal CLI%' AND d.revoked_at IS NULL")}
+    assert granted == {4}, "the desk was granted the current unit key only; the rest came through the links"
+    desk.assert_clean()
+    desk.page.context.close()
