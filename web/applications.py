@@ -17,7 +17,7 @@ from chat.policy import Action, decide
 from chat.storage.applications import Application, Event, StoredRecord
 from crypto.encoding import b64u
 from web import frames
-from web.httpapi import Ctx, api
+from web.httpapi import Body, Ctx, api
 from web.sealed_input import blobs as _blobs
 from web.sealed_input import grants as _grants
 from web.sealed_input import names as _names
@@ -122,6 +122,13 @@ async def list_applications(ctx: Ctx) -> Response:
     return JSONResponse({"applications": [application_view(a, names) for a in apps]})
 
 
+def _assign_to_me(body: Body) -> bool:
+    value = body.data.get("assign_to_me", True)
+    if not isinstance(value, bool):
+        raise InvalidInput("assign_to_me must be true or false", code="invalid_field")
+    return value
+
+
 @api("/api/units/{unit_id}/applications", "POST", action=Action.APPLICATION_SUBMIT)
 async def submit(ctx: Ctx) -> Response:
     """Send an application (a citizen), or register a paper one for `citizen_id` (the unit's staff)."""
@@ -129,10 +136,10 @@ async def submit(ctx: Ctx) -> Response:
     app, case, new = await _service(ctx).submit(
         ctx.user, ctx.require_device(), ctx.request.path_params["unit_id"], body.str("form_id", 64),
         body.int("form_version", 1, 10**6), _record(body), _grants(body), _blobs(body),
-        body.str("citizen_id", 64, required=False))
+        body.str("citizen_id", 64, required=False), _assign_to_me(body))
     if new:
         await _audit(ctx, "application.submitted", app, form=app.form_id, on_behalf=app.on_behalf,
-                     opened_case=app.opened_case)
+                     opened_case=app.opened_case, assigned_to=case.assigned_to if app.opened_case else None)
     names = await _names(ctx, {app.citizen_id, app.submitted_by})
     return JSONResponse({"application": application_view(app, names), "case_id": case.id,
                          "duplicate": not new}, status_code=201 if new else 200)

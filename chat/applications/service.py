@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chat.applications.forms import FormCatalogue
 from chat.cases.assignment import Assignments
@@ -126,10 +126,12 @@ class Applications:
 
     # -- submitting -----------------------------------------------------------------------------------------
     async def submit(self, user: User, device_id: str, unit_id: str, form_id: str, form_version: int, raw: bytes,
-                     grants: Sequence[GrantUpload], blobs: Sequence[str], citizen_id: str | None = None
-                     ) -> tuple[Application, Case, bool]:
+                     grants: Sequence[GrantUpload], blobs: Sequence[str], citizen_id: str | None = None,
+                     assign_to_me: bool = True) -> tuple[Application, Case, bool]:
         """A citizen's own application, or (staff, with `citizen_id`) a paper application registered on the
-        citizen's behalf. Joins the citizen's open case in the unit, or opens one."""
+        citizen's behalf. Joins the citizen's open case in the unit, or opens one; a case a paper application
+        opens is assigned to the caseworker who registered it (it lands in their Mina ärenden, not
+        unassigned) unless `assign_to_me` is False."""
         self._require(decide(user, Action.APPLICATION_SUBMIT, unit_id=unit_id))
         form = self.catalogue.offered(unit_id, form_id)
         if form is None:
@@ -153,6 +155,10 @@ class Applications:
                                  blobs)
         app, case, new = await self.astore.submit(rec, unit_id, citizen_id, form.id, form.version, on_behalf,
                                                   form.case_title, now_ms())
+        if new and app.opened_case and on_behalf and assign_to_me and user.role in (Role.CASEWORKER,
+                                                                                     Role.SUPERVISOR):
+            await self.store.assign_case(case.id, user.id)
+            case = replace(case, assigned_to=user.id)
         if new:
             if app.opened_case:
                 self.keys_pending(unit_id)  # the new case needs its key (the demo steward, or a staff browser)

@@ -137,7 +137,7 @@ export class ApplicationClient {
    * the record sealed and granted to the unit and to the citizen's devices (`citizen` for staff registering a
    * paper application: {id, deviceIds}). Returns the server's answer ({application, case_id}).
    */
-  async submit({ unitId, def, applicationId, answers, files, citizen = null }) {
+  async submit({ unitId, def, applicationId, answers, files, citizen = null, assignToMe = true }) {
     const final = structuredClone(finalize(def, answers)); // the draft's own answers stay as they are
     const refs = attachmentsOf(def, final).map((a) => a.ref);
     const blobs = await this._upload(`/api/units/${encodeURIComponent(unitId)}/applications/${encodeURIComponent(applicationId)}/blobs`,
@@ -147,7 +147,8 @@ export class ApplicationClient {
     const sealed = await this._seal("application", applicationId, unitId, "", body, await this._unitEpoch(unitId), deviceIds);
     try {
       return await api("POST", `/api/units/${encodeURIComponent(unitId)}/applications`, {
-        form_id: def.id, form_version: def.version, ...sealed, blobs, ...(citizen ? { citizen_id: citizen.id } : {}),
+        form_id: def.id, form_version: def.version, ...sealed, blobs,
+        ...(citizen ? { citizen_id: citizen.id, assign_to_me: assignToMe } : {}),
       });
     } catch (error) {
       // Sent before, and the answer lost on the way: the application is there.

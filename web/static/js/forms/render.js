@@ -289,10 +289,14 @@ export class FormView {
     }
   }
 
-  /** Validate; show each problem at its field and in the summary. Returns the problems. */
+  /**
+   * Validate; show each problem at its field and in the summary. Returns the problems, with those of fields
+   * outside the form (options.extraErrors(): [{id, text}], a link to the element) first in the same summary.
+   */
   showErrors({ focus = true } = {}) {
     this.shown = true;
     const errors = validate(this.def, this.answers);
+    const extra = this.options.extraErrors?.() || [];
     const byPath = new Map(errors.map((e) => [e.path, e]));
     for (const [path, control] of this.controls) {
       const problem = byPath.get(path);
@@ -306,10 +310,15 @@ export class FormView {
         else el.removeAttribute("aria-invalid");
       }
     }
-    this.summary.hidden = !errors.length;
-    this.summary.replaceChildren(...(errors.length ? [
-      h(this.heading, { text: t("There is a problem with your answers") }),
-      h("ul", {}, ...errors.map((error) => {
+    const all = extra.length + errors.length;
+    this.summary.hidden = !all;
+    this.summary.replaceChildren(...(all ? [
+      // Staff registering for someone else are not told about "your answers" (options.summaryHeading).
+      h(this.heading, { text: this.options.summaryHeading || t("There is a problem with your answers") }),
+      h("ul", {}, ...extra.map(({ id, text }) => h("li", {}, h("a", { href: `#${id}`, text, onclick: (event) => {
+        event.preventDefault();
+        document.getElementById(id)?.focus();
+      } }))), ...errors.map((error) => {
         const control = this.controls.get(error.path);
         const name = control ? textOf(control.field.label, this.lang) : error.path;
         const link = h("a", { href: `#${domId(this.prefix, error.path)}`,
@@ -321,8 +330,8 @@ export class FormView {
         });
         return h("li", {}, link);
       }))] : []));
-    if (errors.length && focus) this.summary.focus();
-    return errors;
+    if (all && focus) this.summary.focus();
+    return [...extra, ...errors];
   }
 }
 

@@ -193,6 +193,8 @@ function drawPaperForm() {
   const files = new Map();
   const view = new FormView(def, emptyAnswers(def), {
     lang, idPrefix: "p", headingLevel: 3, maxBytes: config.max_attachment_bytes,
+    summaryHeading: t("Something in the application needs correcting before it can be registered"),
+    extraErrors: personErrors,
     attach: async (file) => {
       const { ref, blob } = await client.encrypt(file, config.max_attachment_bytes);
       files.set(ref.local, blob);
@@ -224,25 +226,45 @@ async function paperCitizen() {
   return { id: citizen.id, deviceIds: [] }; // no case in the unit yet: its records reach the devices via the case key
 }
 
+/** A Swedish personal identity (or co-ordination) number as typed: 12 digits, the last one the Luhn check. */
+function personalNumberLooksValid(value) {
+  const digits = value.replace(/[-+\s]/g, "");
+  if (!/^\d{12}$/.test(digits)) return false;
+  let sum = 0;
+  for (const [i, ch] of [...digits.slice(2)].entries()) {
+    const d = Number(ch) * (i % 2 === 0 ? 2 : 1);
+    sum += d > 9 ? d - 9 : d;
+  }
+  return sum % 10 === 0;
+}
+
+/** The person fields' problems, shown at each field and in the form's summary with the form's own. */
+function personErrors() {
+  if (byId("paper-citizen").value !== NEW_PERSON) {
+    fieldError("paper-pnr", "");
+    fieldError("paper-name", "");
+    return [];
+  }
+  const pnr = byId("paper-pnr").value.trim();
+  const problems = [
+    ["paper-pnr", !pnr ? t("Write the personal identity number.")
+      : !personalNumberLooksValid(pnr) ? t("That is not a valid personal identity number. Check it against the identity document.") : ""],
+    ["paper-name", byId("paper-name").value.trim() ? "" : t("Write the person's name.")],
+  ];
+  for (const [id, text] of problems) fieldError(id, text);
+  return problems.filter(([, text]) => text).map(([id, text]) => ({ id, text }));
+}
+
 async function sendPaper(event) {
   event.preventDefault();
   if (!paper || paper.view.showErrors().length) return;
-  if (byId("paper-citizen").value === NEW_PERSON) {
-    for (const [id, missing] of [["paper-pnr", t("Write the personal identity number.")], ["paper-name", t("Write the person's name.")]]) {
-      if (!byId(id).value.trim()) {
-        status("pane-error", missing, "error");
-        byId(id).focus();
-        return;
-      }
-    }
-  }
   const button = byId("paper-send");
   button.disabled = true;
   status("pane-error", "");
   try {
     const citizen = await paperCitizen();
     const answer = await client.submit({ unitId: app.me.user.unit_id, def: paper.def, applicationId: paper.applicationId,
-      answers: paper.view.answers, files: paper.files, citizen });
+      answers: paper.view.answers, files: paper.files, citizen, assignToMe: byId("paper-assign").checked });
     paper = null;
     announce(t("The paper application is registered."));
     await reload();
