@@ -43,6 +43,8 @@ class RunningServer:
 
 
 def start_server(tmp: Path, port: int | None = None, **env: str) -> RunningServer:
+    """A demo server on `port` (a free one by default; the same one again to restart a stopped server, so that
+    browsers keep what they stored for its origin)."""
     data_dir = tmp / "server"
     port = port or free_port()
     log_path = tmp / "server.log"

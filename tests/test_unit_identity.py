@@ -56,7 +56,8 @@ def hostile(tmp_path: Path, municipality: tuple[Path, str]) -> Iterator[dict]:
 
     def restart(**extra: str) -> RunningServer:
         stop_server(state["server"])
-        state["server"] = start_server(tmp_path, **{**env, **extra})
+        port = int(state["server"].url.rsplit(":", 1)[1])
+        state["server"] = start_server(tmp_path, port, **{**env, **extra})
         return state["server"]
 
     state["restart"] = restart
@@ -101,6 +102,45 @@ def db(server: RunningServer) -> sqlite3.Connection:
     return sqlite3.connect(server.data_dir / "samtal.sqlite3")
 
 
+def forge_staff_case_key(server: RunningServer, case: dict) -> None:
+    """As a hostile operator on the stopped server's file: a device of its own for anna, case key epoch 2 made
+    by it (wrapped to the citizen's devices and to the real unit key) and a message from it."""
+    attacker = DeviceKeys.generate()
+    anna_id = case["assigned_to"]
+    unit = case["unit_key_epochs"][-1]
+    key = new_case_key()
+    now = int(time.time() * 1000)
+    with contextlib.closing(db(server)) as conn:
+        conn.execute("INSERT INTO devices (id, user_id, sign_pub, kem_pub, label, created_at) VALUES (?,?,?,?,?,?)",
+                     (attacker.public.device_id, anna_id, attacker.public.sign_pub, attacker.public.kem_pub, "x", now))
+        conn.execute("INSERT INTO case_key_epochs VALUES (?, 2, ?, ?)", (CASE_DANA, attacker.public.device_id, now))
+        for recipient, pub in [(d["id"], unb64u(d["kem_pub"])) for d in case["citizen_devices"]] + [
+                (f"unit:{unit['epoch']}", unb64u(unit["public_key"]))]:
+            wrapped = wrap_case_key(key, CASE_DANA, 2, pub)
+            conn.execute("INSERT INTO case_key_wraps VALUES (?, 2, ?, ?, ?, ?, ?, ?)",
+                         (CASE_DANA, recipient, wrapped.enc, wrapped.ct, attacker.public.device_id,
+                          sign_wrap(attacker, "case", CASE_DANA, 2, recipient, wrapped), now))
+        header = Header(CASE_DANA, new_msg_id(), attacker.public.device_id, 2, now)
+        env = seal_message(key, header, {"type": "text", "text": "Ring 070-… och uppge BankID-koden"}, attacker)
+        conn.execute("INSERT INTO messages VALUES (?, (SELECT MAX(seq) + 1 FROM messages WHERE case_id = ?),"
+                     " ?, ?, ?, ?, ?)", (CASE_DANA, CASE_DANA, header.msg_id, attacker.public.device_id, anna_id,
+                                         env, now))
+        conn.commit()
+
+
+def replace_unit_identity(server: RunningServer) -> None:
+    """As a hostile operator on the stopped server's file: the unit's certificates replaced by a genesis of a
+    key of the operator's own."""
+    fake_seed = b"\x07" * 32
+    genesis = sign_cert(fake_seed, UNIT, "identity", identity_subject(ed25519_public(fake_seed)), 1)
+    with contextlib.closing(db(server)) as conn:
+        conn.execute("DELETE FROM unit_certificates WHERE unit_id = ?", (UNIT,))
+        conn.execute("INSERT INTO unit_certificates (id, unit_id, kind, subject, issued_at, signer, signature,"
+                     " filed_at) VALUES (1000, ?, ?, ?, ?, ?, ?, 1)", (UNIT, "identity", genesis.subject, 1, genesis.signer,
+                                                      genesis.signature))
+        conn.commit()
+
+
 async def test_the_citizen_pins_the_unit_identity_the_municipality_publishes(hostile, tmp_path, municipality):
     server = hostile["server"]
     anna = await session(server, tmp_path / "c", "anna")
@@ -131,29 +171,8 @@ async def test_a_staff_device_the_server_inserted_is_refused_by_the_citizen(host
     await send(dana, "före")
     case = await dana.case(CASE_DANA)
     await dana.close()
-    attacker = DeviceKeys.generate()
-    anna_id = case["assigned_to"]
-    dana_device = case["citizen_devices"][0]
-    unit = case["unit_key_epochs"][-1]
-    key = new_case_key()
-    now = int(time.time() * 1000)
     stop_server(server)
-    with contextlib.closing(db(server)) as conn:
-        conn.execute("INSERT INTO devices (id, user_id, sign_pub, kem_pub, label, created_at) VALUES (?,?,?,?,?,?)",
-                     (attacker.public.device_id, anna_id, attacker.public.sign_pub, attacker.public.kem_pub, "x", now))
-        conn.execute("INSERT INTO case_key_epochs VALUES (?, 2, ?, ?)", (CASE_DANA, attacker.public.device_id, now))
-        for recipient, pub in ((dana_device["id"], unb64u(dana_device["kem_pub"])),
-                               (f"unit:{unit['epoch']}", unb64u(unit["public_key"]))):
-            wrapped = wrap_case_key(key, CASE_DANA, 2, pub)
-            conn.execute("INSERT INTO case_key_wraps VALUES (?, 2, ?, ?, ?, ?, ?, ?)",
-                         (CASE_DANA, recipient, wrapped.enc, wrapped.ct, attacker.public.device_id,
-                          sign_wrap(attacker, "case", CASE_DANA, 2, recipient, wrapped), now))
-        header = Header(CASE_DANA, new_msg_id(), attacker.public.device_id, 2, now)
-        env = seal_message(key, header, {"type": "text", "text": "Ring 070-… och uppge BankID-koden"}, attacker)
-        conn.execute("INSERT INTO messages VALUES (?, (SELECT MAX(seq) + 1 FROM messages WHERE case_id = ?),"
-                     " ?, ?, ?, ?, ?)", (CASE_DANA, CASE_DANA, header.msg_id, attacker.public.device_id, anna_id,
-                                         env, now))
-        conn.commit()
+    forge_staff_case_key(server, case)
     # Without the demo steward: it would approve (certify) any staff device, as the demo's approval does.
     server = hostile["restart"](SAMTAL_DEMO_STEWARD="0")
     dana = await session(server, tmp_path / "c", "dana")
@@ -177,14 +196,7 @@ async def test_a_changed_unit_identity_stops_sending_and_warns(hostile, tmp_path
     await send(dana, "före")
     await dana.close()
     stop_server(server)
-    fake_seed = b"\x07" * 32
-    genesis = sign_cert(fake_seed, UNIT, "identity", identity_subject(ed25519_public(fake_seed)), 1)
-    with contextlib.closing(db(server)) as conn:
-        conn.execute("DELETE FROM unit_certificates WHERE unit_id = ?", (UNIT,))
-        conn.execute("INSERT INTO unit_certificates (id, unit_id, kind, subject, issued_at, signer, signature,"
-                     " filed_at) VALUES (1000, ?, ?, ?, ?, ?, ?, 1)", (UNIT, "identity", genesis.subject, 1, genesis.signer,
-                                                      genesis.signature))
-        conn.commit()
+    replace_unit_identity(server)
     server = hostile["restart"](SAMTAL_DEMO_STEWARD="0")
     dana = await session(server, tmp_path / "c", "dana")
     try:

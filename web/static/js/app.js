@@ -161,6 +161,15 @@ export function explain(error) {
   if (error?.code === "no_key") {
     return t("This device has not been given the keys to the case yet. Try again in a moment.");
   }
+  if (error?.code === "unit_identity_changed") {
+    return t("Warning: the unit's identity has changed without a hand-over from the identity this device trusted. Nothing is sent. Compare the unit's safety number with the letter from the municipality, and call the unit.");
+  }
+  if (error?.code === "not_entitled") {
+    return t("Warning: this comes from a device the unit has not certified. It is not used, and nothing is sent with it.");
+  }
+  if (["log_fork", "log_key_changed", "not_in_log", "bad_chain"].includes(error?.code)) {
+    return t("Warning: the server showed this device key records that do not agree with what it showed before. Nothing is sent. Contact the municipality.");
+  }
   if (error instanceof ApiError && error.offline) return t("You are offline.");
   if (error instanceof ApiError && error.status === 403) return t("You do not have access to this.");
   if (error instanceof ApiError && error.status === 404) return t("It could not be found.");

@@ -240,7 +240,9 @@ export class Conversation {
     const mine = item.sender === this.me.id ? " mine" : "";
     const el = h("li", { class: `message ${ours ? "ours" : "theirs"}${mine}`, "data-msg-id": item.msgId });
     el.append(h("p", { class: "sender", text: this._senderName(item) }));
-    if (!item.body) {
+    if (!item.body && item.error === "not_entitled") {
+      el.append(h("p", { class: "text unreadable", text: t("This message comes from a device the unit has not certified, and is not shown.") }));
+    } else if (!item.body) {
       el.append(h("p", { class: "text unreadable", text: t("This message could not be opened. It may have been changed on the way, or this device lacks its key.") }));
     } else {
       if (item.body.text) el.append(h("p", { class: "text", text: String(item.body.text) }));

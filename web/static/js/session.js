@@ -6,6 +6,7 @@ import { api, ApiError, useDevice } from "./api.js";
 import * as db from "./idb.js";
 import { t } from "./i18n.js";
 import { followCaseLinks, followUnitLinks } from "./key-history.js";
+import { checkUnit, TrustError } from "./trust.js";
 
 // How long a new device waits for a key holder (a supervisor's device, or the demo key steward).
 const KEY_WAIT_MS = 30000;
@@ -111,6 +112,45 @@ export class Session {
     });
   }
 
+  // -- the unit identity (docs/protocol.md §18) ----------------------------------------------------
+  /**
+   * The unit's certificates, checked against the identity this browser pinned and the key log (trust.js);
+   * null while the unit has no identity and none was pinned. Throws TrustError (unit_identity_changed, …).
+   */
+  async unitTrust(unitId, refresh = false) {
+    this._units ??= new Map();
+    if (refresh || !this._units.has(unitId)) this._units.set(unitId, await checkUnit((...p) => this._key(...p), unitId));
+    return this._units.get(unitId);
+  }
+
+  /**
+   * Whether `deviceId` is a staff device the unit's identity certified (and has not revoked, unless
+   * `allowRevoked`: what it did before, such as an old message, stays its). The certificate then says whose
+   * device it is, not the server.
+   */
+  async entitled(unitId, deviceId, allowRevoked = false) {
+    for (const refresh of [false, true]) { // a certificate filed a moment ago is fetched once more
+      const trust = await this.unitTrust(unitId, refresh);
+      if (!trust) return true; // a unit without an identity: the directory is all there is (§13)
+      const cert = trust.device(deviceId, allowRevoked);
+      if (cert) {
+        const known = await this.deviceKeys(deviceId);
+        known.owner = cert.userId;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether the unit's identity certified unit key `epoch` as `publicKey`. */
+  async certifiedEpoch(unitId, epoch, publicKey) {
+    let trust = await this.unitTrust(unitId);
+    if (trust && c.b64u(trust.epochs.get(epoch) ?? new Uint8Array(0)) !== c.b64u(publicKey)) {
+      trust = await this.unitTrust(unitId, true);
+    }
+    return !trust || c.b64u(trust.epochs.get(epoch) ?? new Uint8Array(0)) === c.b64u(publicKey);
+  }
+
   // -- unit keys (staff) --------------------------------------------------------------------------
   /**
    * This device's unit key grants, each checked before use: the epoch signed by the device that made it,
@@ -134,6 +174,11 @@ export class Session {
       const granter = await this.deviceKeys(grant.granted_by_device);
       if (!await c.verifyWrap(granter, c.unb64u(grant.signature), "unit", unitId, epoch, this.deviceId, wrapped)) {
         throw new c.CryptoError("a unit key grant's signature does not verify");
+      }
+      // Only an epoch the unit's identity certified, granted by a device it certified (§18); anything else
+      // is left aside, and taken on a later call once it is certified.
+      if (!await this.certifiedEpoch(unitId, epoch, publicKey) || !await this.entitled(unitId, grant.granted_by_device)) {
+        continue;
       }
       checked.push({ epoch, wrapped, publicKey });
     }
@@ -211,8 +256,9 @@ export class Session {
           if (wrap.epoch !== epoch || !unitKeys.has(unitEpoch)) continue;
           const wrapped = { enc: c.unb64u(wrap.enc), ct: c.unb64u(wrap.ct) };
           const wrapper = await this.deviceKeys(wrap.wrapped_by_device);
-          if (!await c.verifyWrap(wrapper, c.unb64u(wrap.signature), "case", caseId, epoch, wrap.recipient, wrapped)) {
-            continue; // never pass on a key nobody signed for
+          if (!await c.verifyWrap(wrapper, c.unb64u(wrap.signature), "case", caseId, epoch, wrap.recipient, wrapped)
+              || !await this.entitled(tasks.unit_id, wrap.wrapped_by_device)) {
+            continue; // never pass on a key nobody (entitled) signed for
           }
           const citizenDevice = await this.deviceKeys(device.id);
           const raw = await c.hpkeOpen(unitKeys.get(unitEpoch), wrapped.enc, c.caseKeyInfo(caseId, epoch),
@@ -320,11 +366,11 @@ export class Session {
     if (want === 0) return [0, null];
     if (this._caseKeys.has(`${caseId}:${want}`)) return [want, this._caseKeys.get(`${caseId}:${want}`)];
     const unitKeys = this.isCitizen ? new Map() : await this.unitKeys(caseView.unit);
-    await this._openCaseWraps(caseId, answer.wraps, unitKeys, want);
+    const refused = await this._openCaseWraps(caseView, answer.wraps, unitKeys, want, answer.epoch);
     if (!this._caseKeys.has(`${caseId}:${want}`) && want < answer.epoch) {
       // An older epoch this device was never given: open what it was given, then follow the history links
       // down from there (a new device gets only the current epoch, docs/protocol.md section 17).
-      await this._openCaseWraps(caseId, answer.wraps, unitKeys, null);
+      await this._openCaseWraps(caseView, answer.wraps, unitKeys, null, answer.epoch);
       const held = new Map();
       for (const [name, key] of this._caseKeys) {
         const [id, e] = name.split(":");
@@ -338,21 +384,31 @@ export class Session {
       }
     }
     const key = this._caseKeys.get(`${caseId}:${want}`);
+    if (!key && refused) {
+      throw new TrustError("not_entitled", "the case key was made by a device the unit's identity did not certify");
+    }
     if (key && epoch === null) await db.put("keys", { key, epoch: want }, this._key(caseId, "current"));
     return [want, key || null];
   }
 
   /**
    * Open the wraps of epoch `only` (or of every epoch) this device can open into the key cache; a wrap nobody
-   * signed is ignored, never used.
+   * signed is ignored, never used. Only a staff device the unit's identity certified may hand out a case key;
+   * one revoked since may have made an older epoch, never the current one. True when a wrap was refused so.
    */
-  async _openCaseWraps(caseId, wraps, unitKeys, only) {
+  async _openCaseWraps(caseView, wraps, unitKeys, only, current) {
+    const caseId = caseView.id;
+    let refused = false;
     for (const wrap of wraps) {
       const { recipient, epoch } = wrap;
       if ((only !== null && epoch !== only) || this._caseKeys.has(`${caseId}:${epoch}`)) continue;
       const wrapped = { enc: c.unb64u(wrap.enc), ct: c.unb64u(wrap.ct) };
       const wrapper = await this.deviceKeys(wrap.wrapped_by_device);
       if (!await c.verifyWrap(wrapper, c.unb64u(wrap.signature), "case", caseId, epoch, recipient, wrapped)) continue;
+      if (!await this.entitled(caseView.unit, wrap.wrapped_by_device, epoch < current)) {
+        refused = true;
+        continue;
+      }
       let key;
       if (recipient === this.deviceId) {
         key = await c.unwrapCaseKey(this.keys.kem.privateKey, caseId, epoch, wrapped);
@@ -365,6 +421,7 @@ export class Session {
       // The CryptoKey is non-extractable: IndexedDB keeps it for an offline start without its bytes.
       await db.put("keys", { key, epoch }, this._key(caseId, epoch));
     }
+    return refused;
   }
 
   async _offlineCaseKey(caseId, epoch) {
@@ -382,6 +439,8 @@ export class Session {
   // -- messages ---------------------------------------------------------------------------------
   /** Encrypt and sign a body; `msgId` is given when an outbox message is sealed again. */
   async seal(caseView, body, msgId = null) {
+    // Nothing is sent while the unit's identity is not the one pinned (or reached from it by a hand-over).
+    await this.unitTrust(caseView.unit, true);
     const [epoch, key] = await this.caseKey(caseView);
     const header = {
       case_id: caseView.id, msg_id: msgId || c.newMsgId(), sender_device: this.deviceId, epoch, sent_at_ms: Date.now(),
@@ -409,6 +468,9 @@ export class Session {
     const sender = await this.deviceKeys(header.sender_device);
     if (!await c.verifyEnvelope(env, sender.signPub)) {
       throw new c.CryptoError("a message's signature does not verify");
+    }
+    if (sender.owner !== caseView.citizen && !await this.entitled(caseView.unit, header.sender_device, true)) {
+      throw new TrustError("not_entitled", "a message from a staff device the unit's identity did not certify");
     }
     if (sender.owner !== item.sender) {
       throw new c.CryptoError("the sending device does not belong to the named sender");

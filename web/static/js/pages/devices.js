@@ -5,6 +5,7 @@ import { announce, byId, h, status } from "../dom.js";
 import { fullTime, isoTime } from "../format.js";
 import { t } from "../i18n.js";
 import { boot, explain } from "../app.js";
+import { ownDevicesInLog } from "../trust.js";
 
 let app;
 
@@ -76,10 +77,44 @@ async function render() {
   byId("removed-section").hidden = !removed.length;
 }
 
+/** The units of the person's cases and each one's safety number as this device checked it (§18). */
+async function renderUnits() {
+  const { cases } = await api("GET", "/api/cases");
+  const units = new Map(cases.map((c) => [c.unit, c.unit_name]));
+  const list = byId("unit-identities");
+  list.replaceChildren();
+  for (const [unitId, name] of units) {
+    const item = h("li", { class: "device" }, h("p", { class: "device-label", text: name || unitId }));
+    try {
+      const trust = await app.session.unitTrust(unitId, true);
+      item.append(trust
+        ? h("p", {}, h("span", { class: "visually-hidden", text: `${t("Safety number")}: ` }),
+          h("span", { class: "fingerprint", text: trust.fingerprint }))
+        : h("p", { class: "muted", text: t("This unit has no published identity yet.") }));
+    } catch (error) {
+      item.append(h("p", { class: "error", role: "alert", text: explain(error) }));
+    }
+    list.append(item);
+  }
+  byId("units-section").hidden = !units.size;
+}
+
+/** The person's devices as the key log shows them: a device they do not know stands out here. */
+async function renderLog() {
+  const records = await ownDevicesInLog((...p) => app.session._key(...p));
+  byId("log-devices").replaceChildren(...records.map((r) => h("li", {},
+    h("time", { datetime: isoTime(r.loggedAt), text: fullTime(r.loggedAt) }), " ",
+    h("span", { text: r.kind === "device" ? t("added") : t("removed") }), " ",
+    h("code", { text: r.deviceId }),
+    r.deviceId === app.session.deviceId ? h("span", { text: " " + t("(this device)") }) : "")));
+}
+
 async function main() {
   app = await boot();
   byId("other-devices-heading").tabIndex = -1;
   await render();
+  if (app.session.isCitizen) await renderUnits();
+  await renderLog().catch((error) => status("log-status", explain(error), "error"));
 }
 
 main().catch((error) => status("setup-status", explain(error), "error"));
