@@ -9,7 +9,10 @@ import asyncio
 import contextlib
 import functools
 import http.server
+import json
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +30,7 @@ from web.client.identity import UnitIdentityHolder
 from web.client.session import ClientSession
 from web.client.transport import ClientError
 
-from .conftest import RunningServer, free_port, start_server, stop_server
+from .conftest import ROOT, RunningServer, free_port, start_server, stop_server
 from .helpers import CASE_DANA
 
 UNIT = "ekonomiskt-bistand"
@@ -157,6 +160,13 @@ async def test_the_citizen_pins_the_unit_identity_the_municipality_publishes(hos
         assert pinned["fingerprint"] == unit_fingerprint(UNIT, trust.current_key) == trust.fingerprint()
         assert pinned["file_checked"] == b64u(trust.current_key)
         assert trust.device(anna.device_id).user_id == anna.user["id"]
+        # The letter's safety number and QR code, made from the municipality's file alone.
+        card = subprocess.run([sys.executable, "-m", "web.cli", "keys", "identity-card", "--file",
+                               str(municipality[0] / f"{UNIT}.json"), "--unit", UNIT, "--qr", str(tmp_path / "qr.svg")],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert card.returncode == 0, card.stderr
+        assert json.loads(card.stdout)["fingerprint"] == trust.fingerprint()
+        assert (tmp_path / "qr.svg").read_text().startswith("<?xml")
     finally:
         await anna.close()
         await dana.close()

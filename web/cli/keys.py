@@ -164,6 +164,33 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         time.sleep(args.follow)
 
 
+def cmd_identity_card(args: argparse.Namespace) -> int:
+    """What the municipality prints on its letters and shows at the office: the unit's safety number and a QR
+    code, made from the signed identity file it publishes (checked here), never from the Samtal server."""
+    import segno
+
+    from crypto.unitcert import load_identity_file, qr_payload
+
+    try:
+        if args.file.startswith(("https://", "http://")):
+            text = httpx.get(args.file, timeout=30).raise_for_status().text
+        else:
+            text = Path(args.file).read_text(encoding="utf-8")
+        key = load_identity_file(text, args.unit)
+    except (OSError, httpx.HTTPError) as exc:
+        print(json.dumps({"error": "unreachable", "message": type(exc).__name__}), file=sys.stderr)
+        return 3
+    except (CryptoError, MalformedError) as exc:
+        print(json.dumps({"error": "identity_mismatch", "message": str(exc)}), file=sys.stderr)
+        return 1
+    payload = qr_payload(args.unit, key)
+    if args.qr:
+        segno.make(payload, error="m").save(args.qr, kind="svg", scale=6, border=4)
+    print(json.dumps({"unit_id": args.unit, "fingerprint": unit_fingerprint(args.unit, key), "qr": payload,
+                      "identity_key": b64u(key)}, ensure_ascii=False))
+    return 0
+
+
 def add_parser(sub: Any) -> None:
     keys = sub.add_parser("keys", help="the key transparency log", description="Follow and check the key "
                           "transparency log of a Samtal server (docs/protocol.md §19).")
@@ -180,3 +207,11 @@ def add_parser(sub: Any) -> None:
                                      "records after that head are printed")
     mon.add_argument("--follow", type=float, default=0, help="check again every this many seconds")
     mon.set_defaults(func=cmd_monitor)
+    card = acts.add_parser("identity-card", help="a unit's safety number and QR code for letters",
+                           description="Check a unit's signed identity file (as the municipality publishes it) and "
+                           "print the unit's safety number; with --qr, also write its QR code as SVG. Exit 0 done, "
+                           "1 the file does not verify, 3 it could not be read.")
+    card.add_argument("--file", required=True, help="the identity file: a path, or its https address")
+    card.add_argument("--unit", required=True, help="the unit's id")
+    card.add_argument("--qr", help="write the QR code to this SVG file")
+    card.set_defaults(func=cmd_identity_card)

@@ -10,12 +10,15 @@ const enc = encodeURIComponent;
  * Open older epochs into `held` (Map epoch -> CryptoKey) from the epochs already there, newest first, as far as
  * the links reach. A link that is not signed by the device it names, or does not open, is skipped.
  */
-async function walkLinks(session, kind, target, links, held, openLink) {
+async function walkLinks(session, kind, target, links, held, openLink, unitId = null) {
   const ordered = [...links].sort((a, b) => b.epoch - a.epoch || b.sealed_epoch - a.sealed_epoch);
   for (let pass = 0; pass < links.length; pass++) { // bounded: each pass opens one more epoch, or the walk stops
     let progress = false;
     for (const link of ordered) {
       if (!held.has(link.epoch) || held.has(link.sealed_epoch)) continue;
+      // Only a link a device the unit's identity certified signed (revoked since is allowed: it opens older
+      // epochs only), docs/protocol.md §18.
+      if (unitId && !await session.entitled(unitId, link.signer_device, true)) continue;
       const raw = c.unb64u(link.link);
       const signer = await session.deviceKeys(link.signer_device);
       if (!await c.verifyHistory(signer, c.unb64u(link.signature), kind, target, link.epoch, link.sealed_epoch, raw)) continue;
@@ -47,15 +50,16 @@ export async function followUnitLinks(session, unitId, epochs, held) {
   const byEpoch = new Map(epochs.map((e) => [e.epoch, e]));
   const { links } = await api("GET", `/api/units/${enc(unitId)}/history`);
   await walkLinks(session, "unit", unitId, links, held, async (epoch, key, sealed, raw) =>
-    c.openUnitHistoryKey(unitId, epoch, key, sealed, raw, await checkedUnitPub(session, unitId, byEpoch.get(sealed))));
+    c.openUnitHistoryKey(unitId, epoch, key, sealed, raw, await checkedUnitPub(session, unitId, byEpoch.get(sealed))),
+  unitId);
 }
 
-/** Every older case key epoch the links reach from `held` (Map epoch -> CryptoKey). */
-export async function followCaseLinks(session, caseId, held) {
+/** Every older case key epoch the links reach from `held` (Map epoch -> CryptoKey); `unitId`: the case's unit. */
+export async function followCaseLinks(session, caseId, held, unitId = null) {
   if (!held.size) return;
   const { links } = await api("GET", `/api/cases/${enc(caseId)}/history`);
   await walkLinks(session, "case", caseId, links, held, (epoch, key, sealed, raw) =>
-    c.openCaseHistoryKey(caseId, epoch, key, sealed, raw));
+    c.openCaseHistoryKey(caseId, epoch, key, sealed, raw), unitId);
 }
 
 // -- making links (staff browsers' key work) -----------------------------------------------------------------

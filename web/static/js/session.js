@@ -11,6 +11,8 @@ import { checkUnit, TrustError } from "./trust.js";
 // How long a new device waits for a key holder (a supervisor's device, or the demo key steward).
 const KEY_WAIT_MS = 30000;
 const KEY_POLL_MS = 1000;
+// How often sealing looks up the unit's identity again (a change stops sending within this time).
+const TRUST_RECHECK_MS = 5000;
 
 export class NoKeyError extends Error {
   constructor() {
@@ -376,7 +378,7 @@ export class Session {
         const [id, e] = name.split(":");
         if (id === caseId) held.set(Number(e), key);
       }
-      await followCaseLinks(this, caseId, held);
+      await followCaseLinks(this, caseId, held, caseView.unit);
       for (const [e, key] of held) {
         if (this._caseKeys.has(`${caseId}:${e}`)) continue;
         this._caseKeys.set(`${caseId}:${e}`, key);
@@ -440,7 +442,16 @@ export class Session {
   /** Encrypt and sign a body; `msgId` is given when an outbox message is sealed again. */
   async seal(caseView, body, msgId = null) {
     // Nothing is sent while the unit's identity is not the one pinned (or reached from it by a hand-over).
-    await this.unitTrust(caseView.unit, true);
+    // Offline, a message is sealed with a key checked when it was taken, and waits in the outbox.
+    // Looked up again at most every few seconds: a call's signals are sealed many to a second.
+    this._trustCheckedAt ??= new Map();
+    const stale = Date.now() - (this._trustCheckedAt.get(caseView.unit) ?? 0) > TRUST_RECHECK_MS;
+    try {
+      await this.unitTrust(caseView.unit, stale);
+      if (stale) this._trustCheckedAt.set(caseView.unit, Date.now());
+    } catch (error) {
+      if (!(error instanceof ApiError && error.offline)) throw error;
+    }
     const [epoch, key] = await this.caseKey(caseView);
     const header = {
       case_id: caseView.id, msg_id: msgId || c.newMsgId(), sender_device: this.deviceId, epoch, sent_at_ms: Date.now(),
