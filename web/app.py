@@ -191,9 +191,9 @@ def create_app(settings: Settings, store: Storage | None = None) -> Starlette:
     app.state.settings_app = settings_routes.SettingsApp(settings, store, app.state.booking)  # and notifications
     app.state.applications = application_routes.build(settings, store, services)  # ansökan; checks the forms
     app.state.login = login_routes.Login(settings, store)  # OpenID providers, when configured
-    # The key transparency log and the units' identity certificates (docs/protocol.md §17-18).
-    app.state.key_log = KeyLog(store.writer, load_log_seed(settings.data_dir))  # type: ignore[attr-defined]
-    app.state.unit_identities = UnitIdentities(store, store.writer, app.state.key_log)  # type: ignore[attr-defined]
+    # The key transparency log and the units' identity certificates (docs/protocol.md §18-19).
+    app.state.key_log = KeyLog(store.key_log, load_log_seed(settings.data_dir))
+    app.state.unit_identities = UnitIdentities(store, app.state.key_log)
     app.state.site = Site(settings.demo, settings.max_attachment_bytes, settings.data_dir,
                           settings.release_manifest)  # the browser app's pages and files
     app.add_middleware(SecurityHeaders)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +15,6 @@ from typing import TYPE_CHECKING
 from chat.errors import BadSignature, Conflict, Forbidden, InvalidInput
 from chat.model import Role, User, now_ms
 from chat.policy import Action, decide
-from chat.storage.sqlite import keylog as sql
 from crypto.encoding import b64u, unb64u_len
 from crypto.errors import CryptoError, MalformedError
 from crypto.merkle import TreeHead, consistency_proof, inclusion_proof, leaf_hash, root, sign_head
@@ -26,7 +24,7 @@ from crypto.unitcert import DeviceCert, UnitCert, UnitTrust, evaluate_chain, par
 
 if TYPE_CHECKING:
     from chat.storage import Storage
-    from chat.storage.sqlite.writer import SqliteWriter
+    from chat.storage.key_log import KeyLogStore
 
 LOG_KEY_FILE = "key-log-signing.key"
 MAX_ENTRIES = 1000
@@ -48,8 +46,8 @@ def load_log_seed(data_dir: Path) -> bytes:
 class KeyLog:
     """Append-only Merkle log of key records, derived from the key tables: `sync` logs whatever is new."""
 
-    def __init__(self, writer: SqliteWriter, seed: bytes) -> None:
-        self.writer = writer
+    def __init__(self, records: KeyLogStore, seed: bytes) -> None:
+        self.records = records
         self._seed = seed
         self.public_key = ed25519_public(seed)
         self._hashes: list[bytes] | None = None
@@ -60,16 +58,10 @@ class KeyLog:
     async def sync(self) -> None:
         async with self._lock:
             if self._hashes is None:
-                rows = await self.writer.transaction(sql.all_leaves)
+                rows = await self.records.all_leaves()
                 self._hashes = [leaf_hash(leaf) for _, leaf in rows]
                 self._position = {row: i for i, (row, _) in enumerate(rows)}
-
-            def append(db: sqlite3.Connection) -> list[tuple[int, bytes]]:
-                sql.log_unlogged(db, now_ms())
-                last = max(self._position, default=0)
-                return [(int(r[0]), bytes(r[1])) for r in
-                        db.execute("SELECT idx, leaf FROM key_log WHERE idx > ? ORDER BY idx", (last,))]
-            for row, leaf in await self.writer.transaction(append):
+            for row, leaf in await self.records.log_new_records(now_ms(), max(self._position, default=0)):
                 self._position[row] = len(self._hashes)
                 self._hashes.append(leaf_hash(leaf))
 
@@ -103,14 +95,12 @@ class KeyLog:
         await self.sync()
         if not 0 <= start <= end or end - start > MAX_ENTRIES:
             raise InvalidInput(f"0 <= start <= end, at most {MAX_ENTRIES} entries", code="invalid_field")
-        rows = await self.writer.transaction(lambda db: db.execute(
-            "SELECT leaf FROM key_log ORDER BY idx LIMIT ? OFFSET ?", (end - start, start)).fetchall())
-        return [bytes(r[0]) for r in rows]
+        return await self.records.leaves(start, end - start)
 
     async def leaves_of(self, subject: str) -> list[tuple[int, bytes]]:
         """(log index, leaf) of every leaf about one user or unit."""
         await self.sync()
-        rows = await self.writer.transaction(lambda db: sql.leaves_of(db, subject))
+        rows = await self.records.leaves_of(subject)
         return [(self._position[row], leaf) for row, leaf in rows if row in self._position]
 
 
@@ -125,15 +115,14 @@ class CertificationTasks:
 
 
 class UnitIdentities:
-    def __init__(self, store: Storage, writer: SqliteWriter, log: KeyLog) -> None:
+    def __init__(self, store: Storage, log: KeyLog) -> None:
         self.store = store
-        self.writer = writer
         self.log = log
 
     async def chain(self, unit_id: str) -> list[tuple[UnitCert, int | None, int | None]]:
         """The unit's certificates in log order, each with its log index and the time it was logged."""
         await self.log.sync()
-        filed = await self.writer.transaction(lambda db: sql.certificates(db, unit_id))
+        filed = await self.store.key_log.certificates(unit_id)
         return [(f.cert, self.log.index_of(f.log_row), f.logged_at) for f in filed]
 
     async def trust(self, unit_id: str) -> UnitTrust | None:
@@ -167,7 +156,7 @@ class UnitIdentities:
             epoch, unit_pub = parse_subject("epoch", cert.subject)
             if not any(e.epoch == epoch and e.public_key == unit_pub for e in await self.store.unit_key_epochs(unit_id)):
                 raise InvalidInput("an epoch certificate must name a published unit key epoch", code="invalid_field")
-        cert_id = await self.writer.transaction(lambda db: sql.add_certificate(db, cert, now_ms()))
+        cert_id = await self.store.key_log.add_certificate(cert, now_ms())
         await self.log.sync()
         return cert_id
 

@@ -33,6 +33,7 @@ from chat.storage.bookings import BookingStore
 from chat.storage.exchange import ExchangeStore
 from chat.storage.journal import JournalStore
 from chat.storage.key_history import KeyHistoryStore
+from chat.storage.key_log import KeyLogStore
 from chat.storage.notifications import NotificationStore
 from chat.storage.units import ProtectedIdentityStore, UnitSettingsStore
 
@@ -63,6 +64,7 @@ class Storage(abc.ABC):
     exchange: ExchangeStore
     journal: JournalStore
     key_history: KeyHistoryStore
+    key_log: KeyLogStore  # unit identity certificates and the key transparency log
     notifications: NotificationStore
     protected_identities: ProtectedIdentityStore
     unit_settings: UnitSettingsStore

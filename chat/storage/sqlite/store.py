@@ -38,6 +38,7 @@ from chat.storage.sql.bookings import SqlBookingStore
 from chat.storage.sql.exchange import SqlExchangeStore
 from chat.storage.sql.journal import SqlJournalStore
 from chat.storage.sql.key_history import SqlKeyHistoryStore
+from chat.storage.sql.key_log import SqlKeyLogStore
 from chat.storage.sql.notifications import SqlNotificationStore
 from chat.storage.sql.units import SqlProtectedIdentityStore, SqlUnitSettingsStore
 from chat.storage.sqlite.generation import probe_write, read_generation
@@ -56,6 +57,7 @@ class SqliteStore(Storage):
         self.exchange = SqlExchangeStore(self.writer)
         self.journal = SqlJournalStore(self.writer)
         self.key_history = SqlKeyHistoryStore(self.writer)
+        self.key_log = SqlKeyLogStore(self.writer)
         self.notifications = SqlNotificationStore(self.writer)
         self.protected_identities = SqlProtectedIdentityStore(self.writer)
         self.unit_settings = SqlUnitSettingsStore(self.writer)
