@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -67,6 +68,15 @@ def messages_from_dana(hostile: dict) -> int:
                           " WHERE u.username = 'dana'").fetchone()[0]
 
 
+def stored_from_dana(hostile: dict, at_least: int) -> int:
+    """How many of Dana's messages the server stored, once at least `at_least` are (the outbox sends them)."""
+    for _ in range(200):  # bounded: 20 seconds
+        if (count := messages_from_dana(hostile)) >= at_least:
+            return count
+        time.sleep(0.1)
+    raise AssertionError("the phone's message was not stored")
+
+
 def write(page: Any, text: str) -> None:
     page.locator("#message-text").fill(text)
     page.locator("#send").click()
@@ -82,7 +92,7 @@ def test_the_phone_refuses_a_staff_device_the_server_inserted(browser, hostile, 
     page.goto(f"{hostile['server'].url}/devices")
     expect(page.locator("#unit-identities .fingerprint")).to_have_text(view["fingerprint"], timeout=20_000)
     expect(page.locator("#log-devices li", has_text="den här enheten")).to_have_count(1, timeout=20_000)
-    sent = messages_from_dana(hostile)
+    sent = stored_from_dana(hostile, 1)
     case = prepared(hostile, tmp_path)["case"]  # now with this phone among the citizen's devices
     stop_server(hostile["server"])
     forge_staff_case_key(hostile["server"], case)
@@ -103,7 +113,7 @@ def test_the_phone_warns_and_sends_nothing_when_the_unit_identity_changes(browse
     open_case(page, hostile)
     write(page, "före bytet")
     expect(page.locator("#messages .message", has_text="före bytet")).to_have_count(1, timeout=20_000)
-    sent = messages_from_dana(hostile)
+    sent = stored_from_dana(hostile, 1)
     stop_server(hostile["server"])
     replace_unit_identity(hostile["server"])
     hostile["restart"](SAMTAL_DEMO_STEWARD="0")
