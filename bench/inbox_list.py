@@ -29,7 +29,7 @@ from chat.cases.protection import Protection  # noqa: E402
 from chat.messaging.inbox import ReplyTimes  # noqa: E402
 from chat.model import Device, Municipality, Role, Unit, User  # noqa: E402
 from chat.storage.sqlite.store import SqliteStore  # noqa: E402
-from web.routes import case_views  # noqa: E402
+from web.messaging import case_views  # noqa: E402
 
 UNIT = Unit("bench-unit", "bench", "Bench")
 

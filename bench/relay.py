@@ -168,6 +168,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir / "server.log"
         env = {**os.environ, "SAMTAL_SEND_RATE": UNLIMITED, "SAMTAL_SEND_BURST": UNLIMITED,
+               "SAMTAL_MAX_SOCKETS_PER_DEVICE": UNLIMITED, "SAMTAL_MAX_SOCKETS_PER_ACCOUNT": UNLIMITED,
                "SAMTAL_SQLITE_SYNCHRONOUS": synchronous}
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(

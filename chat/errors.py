@@ -3,6 +3,7 @@
     SamtalError                  (code, a stable machine-readable string)
     ├── InvalidInput             malformed_envelope, invalid_field, too_large
     ├── NotFound                 unknown_case, unknown_device, unknown_user
+    │   └── Hidden               unknown_case, ...: another person's, answered as if it did not exist
     ├── Forbidden                forbidden, device_not_owned, device_revoked
     ├── BadSignature             bad_signature
     ├── StaleEpoch               stale_epoch
@@ -29,6 +30,19 @@ class InvalidInput(SamtalError):
 
 class NotFound(SamtalError):
     code = "not_found"
+
+
+class Hidden(NotFound):
+    """Refused as unknown (`unknown_<kind>`), whether it does not exist or is another person's: ids cannot be
+    counted. `why` ("unknown" or "forbidden") is the truth, for the audit log and the security events only."""
+
+    def __init__(self, kind: str, why: str) -> None:
+        super().__init__(f"no such {kind}", code=f"unknown_{kind}")
+        self.why = why
+
+    @property
+    def audit_reason(self) -> str:
+        return "forbidden" if self.why == "forbidden" else self.code
 
 
 class Forbidden(SamtalError):

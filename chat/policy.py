@@ -81,6 +81,14 @@ def _staff_of(user: User, unit_id: str) -> bool:
 
 
 MANAGERS = (Role.SUPERVISOR, Role.UNIT_ADMIN)
+UNIT_KEYS_AND_STAFF = frozenset({Action.UNIT_KEYS_READ, Action.UNIT_KEYS_CREATE, Action.UNIT_DEVICE_APPROVE,
+                                 Action.UNIT_STAFF_READ, Action.UNIT_SUBSTITUTES_MANAGE, Action.UNIT_STAFF_REMOVE,
+                                 Action.UNIT_SETTINGS_MANAGE})
+# The actions on a unit as a whole (its keys, staff, settings, calendar, exchange, audit log, people at the
+# desk): decided with a unit id.
+UNIT_ACTIONS = UNIT_KEYS_AND_STAFF | {Action.AVAILABILITY_MANAGE, Action.EXCHANGE_UNIT_READ,
+                                      Action.EXCHANGE_UNIT_WRITE, Action.AUDIT_READ, Action.AUDIT_REVIEW,
+                                      Action.CITIZEN_REGISTER, Action.CITIZEN_PROTECT, Action.APPLICATION_SUBMIT}
 
 
 def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str | None = None,
@@ -113,8 +121,9 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
             return _deny("not staff of the case's unit")
         if action == Action.CASE_ASSIGN and user.role not in MANAGERS:
             return _deny("a supervisor assigns cases")
-        if action == Action.CASE_WRITE and user.role not in MANAGERS and case.assigned_to not in (
-                None, user.id, *acting_for):
+        # Answering (writing, and marking the conversation handled) is for whoever answers the case.
+        if action in (Action.CASE_WRITE, Action.CASE_HANDLE) and user.role not in MANAGERS and \
+                case.assigned_to not in (None, user.id, *acting_for):
             return _deny("the case is assigned to someone else, and you are not their substitute now")
         return ALLOW
     if action in (Action.BOOKING_READ, Action.BOOKING_WRITE):
@@ -150,8 +159,7 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
         return ALLOW if user.role == Role.AGENCY else _deny("only agencies use the agency side of the exchange")
     if action in (Action.EXCHANGE_UNIT_READ, Action.EXCHANGE_UNIT_WRITE):
         return ALLOW if unit_id is not None and _staff_of(user, unit_id) else _deny("not staff of this unit")
-    if action in (Action.UNIT_KEYS_READ, Action.UNIT_KEYS_CREATE, Action.UNIT_DEVICE_APPROVE, Action.UNIT_STAFF_READ,
-                  Action.UNIT_SUBSTITUTES_MANAGE, Action.UNIT_STAFF_REMOVE, Action.UNIT_SETTINGS_MANAGE):
+    if action in UNIT_KEYS_AND_STAFF:
         if unit_id is None or not _staff_of(user, unit_id):
             return _deny("not staff of this unit")
         if action in (Action.UNIT_KEYS_READ, Action.UNIT_STAFF_READ):

@@ -163,8 +163,9 @@ async def test_apply_complete_and_decide_with_live_status_and_no_plaintext_store
     assert [e["kind"] for e in view["events"]] == ["received"]
     stored = await anna.transport.http.get(f"/api/applications/{record_id}/blobs/{blob_id}")
     assert stored.content == blob
-    assert (await refused(erik.transport.call("GET", f"/api/applications/{record_id}"))).status == 403
-    assert (await erik.transport.http.get(f"/api/applications/{record_id}/blobs/{blob_id}")).status_code == 403
+    # Another person's application answers as one that does not exist.
+    assert (await refused(erik.transport.call("GET", f"/api/applications/{record_id}"))).status == 404
+    assert (await erik.transport.http.get(f"/api/applications/{record_id}/blobs/{blob_id}")).status_code == 404
     assert record_id not in [a["id"] for a in (await erik.transport.call("GET", "/api/applications"))["applications"]]
 
     socket = await dana.transport.open_socket()
@@ -310,9 +311,9 @@ async def test_who_may_do_what_with_an_application(login, server):
         "form_id": "ekonomiskt-bistand", "form_version": 1, "record": b64u(data), "citizen_id": "dana",
         "grants": [grant(olle, paper_id, key, f"unit:{epoch['epoch']}", unb64u(epoch["public_key"]))]}))
     assert (paper.status, paper.code) == (403, "forbidden")  # not staff of the unit applied to
-    for session in (erik, greta, olle):
+    for session in (erik, greta, olle):  # not theirs to read: as if it did not exist
         error = await refused(session.transport.call("GET", f"/api/applications/{record_id}"))
-        assert (error.status, error.code) == (403, "forbidden")
+        assert (error.status, error.code) == (404, "unknown_application")
     for path, body in (("status", {"status": "assessing"}),):
         error = await refused(dana.transport.call("POST", f"/api/applications/{record_id}/{path}", body))
         assert (error.status, error.code) == (403, "forbidden")
@@ -328,7 +329,7 @@ async def test_who_may_do_what_with_an_application(login, server):
     unknown = await refused(dana.transport.call("GET", "/api/applications/AAAAAAAAAAAAAAAAAAAAAA"))
     assert (unknown.status, unknown.code) == (404, "unknown_application")
     malformed = await refused(dana.transport.call("GET", "/api/applications/not-an-id"))
-    assert (malformed.status, malformed.code) == (400, "invalid_field")
+    assert (malformed.status, malformed.code) == (404, "unknown_application")  # no such id can exist
     # An attachment for an application already sent cannot be staged as if it were new.
     sent = await dana.transport.http.post(f"/api/units/{UNIT}/applications/{record_id}/blobs", content=bytes(32),
                                           headers={"content-type": "application/octet-stream",

@@ -69,7 +69,7 @@ def test_cli_exchange_between_citizen_and_caseworkers(server, tmp_path):
 def test_cli_refusal_exits_1_with_a_json_error(server, tmp_path):
     result = client(server, tmp_path, "erik", "read", CASE_DANA)
     assert result.returncode == 1 and result.stdout == ""
-    assert json.loads(result.stderr)["error"] == "forbidden"
+    assert json.loads(result.stderr)["error"] == "unknown_case"  # not his: as if it did not exist
 
 
 def test_cli_unreachable_server_exits_3(tmp_path):

@@ -82,8 +82,9 @@ def test_anything_but_a_json_object_is_a_malformed_frame(text: str) -> None:
     assert (refused.code, refused.ref) == ("malformed_frame", None)
 
 
-def test_deeply_nested_json_is_a_malformed_frame() -> None:
-    assert refusal("[" * 100_000 + "]" * 100_000).code == "malformed_frame"
+def test_deeply_nested_json_is_refused_as_too_deep() -> None:
+    assert refusal("[" * 100_000 + "]" * 100_000).code == "json_too_deep"
+    assert refusal("[" * 33 + "]" * 33).code == "json_too_deep"  # the one parser's limit (chat/json_input.py)
 
 
 @pytest.mark.parametrize(("frame", "ref"), [

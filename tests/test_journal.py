@@ -276,7 +276,7 @@ async def test_draft_sign_correct_publish_dispute_and_supplement(login, server: 
     fetched = await anna.transport.http.get(f"/api/cases/{CASE_DANA}/journal/blobs/{blob_id}")
     assert fetched.status_code == 200 and fetched.content == blob
     erik = await login("erik")
-    assert (await erik.transport.http.get(f"/api/cases/{CASE_DANA}/journal/blobs/{blob_id}")).status_code == 403
+    assert (await erik.transport.http.get(f"/api/cases/{CASE_DANA}/journal/blobs/{blob_id}")).status_code == 404
     bad_id = await refused(anna.transport.call("POST", f"/api/journal/{entry_id}/publish", {
         "grants": [{"record_id": "short", **await case_grant(anna, final_id, final["_key"])}]}))
     assert (bad_id.status, bad_id.code) == (400, "invalid_field")
@@ -406,9 +406,10 @@ async def test_the_citizens_export_is_logged(login):
     assert response.status_code == 204
     rows = [r for r in await audit_rows(greta) if r["action"] == "journal.exported"]
     assert rows and (rows[-1]["actor"], rows[-1]["case_id"], rows[-1]["unit_id"]) == ("dana", CASE_DANA, UNIT)
-    for other in (anna, erik):  # staff do not export the citizen's file; nor does another citizen
+    # Staff do not export the citizen's file; for another citizen the case does not exist.
+    for other, status, code in ((anna, 403, "forbidden"), (erik, 404, "unknown_case")):
         refused_export = await other.transport.http.post(f"/api/cases/{CASE_DANA}/journal/export", json={})
-        assert (refused_export.status_code, refused_export.json()["code"]) == (403, "forbidden")
+        assert (refused_export.status_code, refused_export.json()["code"]) == (status, code)
     form = await dana.transport.http.post(f"/api/cases/{CASE_DANA}/journal/export", content=b"x",
                                           headers={"content-type": "application/x-www-form-urlencoded"})
     assert (form.status_code, form.json()["code"]) == (400, "unsupported_media_type")
@@ -425,9 +426,9 @@ async def test_who_may_do_what_in_the_journal(login, server: RunningServer):
     await anna.transport.call("POST", f"/api/cases/{CASE_DANA}/journal", request(body, sign=True, publish=True))
     draft_id = await draft(anna)
 
-    for outsider in (erik, olle):  # another citizen; staff of another unit
+    for outsider in (erik, olle):  # another citizen; staff of another unit: the case does not exist for them
         error = await refused(journal(outsider))
-        assert (error.status, error.code) == (403, "forbidden")
+        assert (error.status, error.code) == (404, "unknown_case")
         _, remark = await upload_body(dana, "journal.remark", {"type": "journal.remark", "text": "x"}, True)
         error = await refused(outsider.transport.call("POST", f"/api/journal/{entry_id}/remarks", request(remark)))
         assert (error.status, error.code) == (404, "unknown_entry")  # outsiders learn nothing of it
@@ -507,7 +508,7 @@ async def test_bad_entries_are_refused_with_problem_json_and_store_nothing(login
 async def test_bad_ids_and_bodies_elsewhere_are_problem_json(login):
     anna, dana = await login("anna"), await login("dana")
     for method, path, status, code in (
-            ("PUT", "/api/journal/not-an-id/draft", 400, "invalid_field"),
+            ("PUT", "/api/journal/not-an-id/draft", 404, "unknown_entry"),  # no such id can exist
             ("POST", "/api/journal/AAAAAAAAAAAAAAAAAAAAAA/sign", 404, "unknown_entry"),
             ("POST", "/api/journal/remarks/AAAAAAAAAAAAAAAAAAAAAA/responses", 404, "unknown_remark"),
             ("GET", "/api/cases/no-such-case/journal", 404, "unknown_case")):

@@ -18,14 +18,17 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
+import websockets
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 
 from chat.storage.sqlite.store import SqliteStore
 from crypto.encoding import b64u
+from web.client.session import ClientSession
 from web.config import Settings
 from web.login import RateLimiter, identity_key
 from web.oidc import AssuranceLevels, LoginRefused, OpenIdProvider, ProviderConfig, validate_id_token
+from web.sessions import COOKIE
 
 from .conftest import ROOT, RunningServer, free_port, start_server, stop_server
 
@@ -42,6 +45,10 @@ ACCOUNTS = {
     "anna": {"claims": {"given_name": "Anna", "family_name": "Lind", "samtal_role": "caseworker",
                         "samtal_unit": UNIT}},
     "janitor": {"claims": {"name": "Vaktmästare", "samtal_role": "janitor", "samtal_unit": UNIT}},
+    # One person (the same `sub`) whose role at the provider changes between two sign-ins.
+    "ville": {"claims": {"name": "Ville Vikarie", "samtal_role": "caseworker", "samtal_unit": UNIT}},
+    "ville-promoted": {"sub": "ville", "claims": {"name": "Ville Vikarie", "samtal_role": "supervisor",
+                                                  "samtal_unit": UNIT}},
 }
 
 
@@ -81,7 +88,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, issuer_port: int):  # type:
     """Samtal with both providers configured; the provider starts second, once Samtal's address is known."""
     tmp = tmp_path_factory.mktemp("oidc")
     issuer = f"http://127.0.0.1:{issuer_port}"
-    env = {"SAMTAL_LOGIN_RATE": "60", "SAMTAL_OIDC_STAFF_SCOPE": "openid profile samtal"}
+    # The test client plays the proxy too: its X-Forwarded-For is believed from loopback only because it is
+    # configured so (SAMTAL_TRUSTED_PROXIES; by default no proxy is trusted).
+    env = {"SAMTAL_LOGIN_RATE": "60", "SAMTAL_OIDC_STAFF_SCOPE": "openid profile samtal",
+           "SAMTAL_TRUSTED_PROXIES": "127.0.0.1"}
     for kind in ("citizen", "staff"):
         env |= {f"SAMTAL_OIDC_{kind.upper()}_ISSUER": issuer, f"SAMTAL_OIDC_{kind.upper()}_CLIENT_ID":
                 f"samtal-{kind}", f"SAMTAL_OIDC_{kind.upper()}_CLIENT_SECRET": SECRETS[kind]}
@@ -238,7 +248,7 @@ def test_logout_everywhere_from_another_site_is_refused(server):
 
 
 def test_sign_in_attempts_are_limited_per_address(server):
-    elsewhere = {"x-forwarded-for": "198.51.100.7"}  # the proxy's word for the client, trusted from loopback
+    elsewhere = {"x-forwarded-for": "198.51.100.7"}  # the proxy's word for the client (a configured proxy)
     started, allowed = time.monotonic(), 0
     while (limited := httpx.get(f"{server.url}/login/citizen", headers=elsewhere)).status_code == 302:
         allowed += 1
@@ -414,3 +424,27 @@ async def test_a_database_that_has_later_migrations_gets_the_identity_tables_too
         assert await store.take_login_attempt(b"x" * 32, 0) is None and await store.user_by_identity(b"x") is None
     finally:
         await store.close()
+
+
+async def test_a_new_role_at_sign_in_ends_the_old_sessions_and_their_websockets(server, tmp_path):
+    browser, answer = sign_in(server, "ville", "staff")
+    assert answer.status_code == 303
+    old_cookie = browser.cookies.get(COOKIE)
+    client = ClientSession(server.url, tmp_path / "ville", "ville")
+    client.transport.http.cookies.set(COOKIE, old_cookie)
+    client.user = (await client.transport.call("GET", "/api/me"))["user"]
+    await client.ensure_device()
+    ws = await websockets.connect(server.url.replace("http://", "ws://") + f"/ws?device={client.device_id}",
+                                  additional_headers={"Cookie": f"{COOKIE}={old_cookie}"})
+    try:
+        _, promoted = sign_in(server, "ville-promoted", "staff")  # the provider now says supervisor
+        assert promoted.status_code == 303
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            async with asyncio.timeout(1.0):
+                while True:
+                    await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        assert httpx.get(f"{server.url}/api/me", cookies={COOKIE: old_cookie}).status_code == 401
+    finally:
+        await ws.close()
+        await client.close()

@@ -13,6 +13,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chat import demo
+from chat.applications.service import Applications
 from chat.audit.auditor import Auditor
 from chat.audit.review import LogReview
 from chat.booking.calls import Calls
@@ -28,23 +29,23 @@ from chat.messaging.inbox import ReplyTimes
 from chat.model import Case, ReceiptMarks, StoredMessage
 from chat.notifications.notices import Notices
 from chat.storage import Storage, engines
+from web import account, audit, calls, cases, citizens, exchange, frames, key_history, keylog, keys, messaging, status
 from web import applications as application_routes
 from web import booking as booking_routes
-from web import citizens as citizen_routes  # noqa: F401
-from web import exchange, frames, key_history, keylog, routes  # noqa: F401  (these modules register the API)
 from web import journal as journal_routes
 from web import login as login_routes
 from web import settings as settings_routes
 from web.config import Settings
 from web.drain import Draining
-from web.httpapi import REGISTRY, build_route
+from web.httpapi import ApiRoute, build_route
 from web.logs import RequestIds
 from web.metrics import CountResponses, Metrics
 from web.metrics import endpoint as metrics_endpoint
 from web.pages import Site, page_routes
 from web.problems import from_error, problem
+from web.ratelimit import RateLimiter
 from web.sessions import Sessions
-from web.ws import websocket_endpoint
+from web.ws import websocket_route
 
 log = logging.getLogger("samtal.app")
 
@@ -58,11 +59,17 @@ SECURITY_HEADERS = [
 ]
 
 
+# Browsers that have seen the https site once refuse plain http to it for two years (no downgrade, no
+# stripped cookies); sent only when SAMTAL_PUBLIC_URL says the site is https, never to the demo on http.
+HSTS = (b"strict-transport-security", b"max-age=63072000")
+
+
 class SecurityHeaders:
     """Headers on every HTTP answer; pages may set a fuller Content-Security-Policy of their own."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, https: bool = False) -> None:
         self.app = app
+        self.headers = SECURITY_HEADERS + ([HSTS] if https else [])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,7 +80,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 message["headers"] = list(message.get("headers", [])) + [
-                    (name, value) for name, value in SECURITY_HEADERS if name not in present]
+                    (name, value) for name, value in self.headers if name not in present]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -95,10 +102,28 @@ class Services:
     protection: Protection  # skyddade personuppgifter
     journal: Journal  # dokumentation: the cases' journals, and the drafts shared live (web/journal.py)
     metrics: Metrics  # /metrics: figures about the service, none about people
+    booking: booking_routes.BookingApp  # tidsbokning and its mail
+    unit_settings: settings_routes.SettingsApp  # a unit's own settings, and the notification e-mails
+    applications: Applications  # ansökan; its forms are checked when the server starts
+    login: login_routes.Login  # OpenID providers, when configured
+    exchange: exchange.Exchange  # the agency exchange endpoint and its urgent alerts
+    site: Site  # the browser app's pages and files
+    uploads: RateLimiter  # attachments a minute per person (web/httpapi.Ctx.encrypted_upload)
+    key_log: KeyLog  # the key transparency log (docs/protocol.md §19)
+    unit_identities: UnitIdentities  # the units' identity certificates (§18)
     # The database's generation, read at start (a restore needs the server stopped, so it cannot change
     # while this process runs); clients compare it to know their cursors are of this history.
     generation: str = ""
     draining: Draining = field(default_factory=Draining)  # SIGTERM: /readyz 503, connections finish and close
+
+
+def api_routes() -> list[ApiRoute]:
+    """Every HTTP route of the API, feature by feature: the one list (tests/test_docs.py and
+    tests/test_policy.py read it too). Each route names its policy action (web/httpapi.py)."""
+    return [*status.api.routes, *account.api.routes, *login_routes.api.routes, *keys.api.routes,
+            *key_history.api.routes, *messaging.api.routes, *cases.api.routes, *citizens.api.routes,
+            *audit.api.routes, *booking_routes.api.routes, *calls.api.routes, *settings_routes.api.routes,
+            *application_routes.api.routes, *journal_routes.api.routes, *keylog.api.routes, *exchange.api.routes]
 
 
 def build_services(settings: Settings, store: Storage) -> Services:
@@ -119,9 +144,19 @@ def build_services(settings: Settings, store: Storage) -> Services:
         hub.publish_case(case, frames.receipt_frame(marks))
         notices.receipt(case, marks.user_id, marks.delivered_seq, marks.read_seq)
 
+    def sessions_ended(key: bytes | None, user_id: str) -> None:  # their WebSockets end with them
+        if key is not None:
+            hub.cut_session(key)
+        else:
+            hub.cut_user(user_id)
+
+    sessions = Sessions(store, settings.session_idle_seconds, settings.session_max_seconds, sessions_ended)
+    booking = booking_routes.BookingApp(settings, store)
+    login = login_routes.Login(settings, store, sessions)
+    # The key transparency log and the units' identity certificates (docs/protocol.md §17-18).
+    key_log = KeyLog(store.key_log, load_log_seed(settings.data_dir))
     return Services(
-        settings=settings, store=store, hub=hub,
-        sessions=Sessions(store, settings.session_idle_seconds, settings.session_max_seconds),
+        settings=settings, store=store, hub=hub, sessions=sessions,
         messages=MessageService(store, on_message, on_receipt, assignments),
         assignments=assignments,
         review=LogReview(store),
@@ -133,6 +168,13 @@ def build_services(settings: Settings, store: Storage) -> Services:
                     protection, relay_available=settings.has_turn),
         notices=notices, protection=protection,
         journal=journal_routes.build(store, hub, assignments), metrics=metrics,
+        booking=booking, unit_settings=settings_routes.SettingsApp(settings, store, booking),
+        applications=application_routes.build(settings, store, hub, assignments),
+        login=login, exchange=exchange.Exchange(settings, store),
+        site=Site(settings.demo, settings.max_attachment_bytes, sorted(login.providers), settings.data_dir,
+                  settings.release_manifest),
+        uploads=RateLimiter(settings.upload_rate), key_log=key_log,
+        unit_identities=UnitIdentities(store, key_log),
     )
 
 
@@ -154,6 +196,11 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(settings: Settings, store: Storage | None = None) -> Starlette:
+    return build_app(settings, store)[0]
+
+
+def build_app(settings: Settings, store: Storage | None = None) -> tuple[Starlette, Services]:
+    """The app and the services it was composed of (`samtal serve` drains them on SIGTERM)."""
     settings.validate()
     store = store if store is not None else engines.make_store(settings.database_path,
                                                                synchronous=settings.sqlite_synchronous.upper())
@@ -165,38 +212,28 @@ def create_app(settings: Settings, store: Storage | None = None) -> Starlette:
         services.generation = await store.database_generation()
         if settings.demo and await demo.seed(store):
             log.info("demo data seeded")
-        app.state.exchange = exchange.Exchange(settings, store)
-        app.state.exchange.start()
-        await app.state.booking.start()
-        await app.state.settings_app.start()
+        services.exchange.start()
+        await services.booking.start()
+        await services.unit_settings.start()
         try:
             yield
         finally:
-            await app.state.settings_app.stop()
+            await services.unit_settings.stop()
             await services.notices.drain()
-            await app.state.booking.stop()
-            await app.state.exchange.stop()
+            await services.booking.stop()
+            await services.exchange.stop()
             await store.close()
 
     app = Starlette(
-        routes=[build_route(spec) for spec in REGISTRY] + [WebSocketRoute("/ws", websocket_endpoint)]
+        routes=[build_route(spec, services) for spec in api_routes()]
+        + [WebSocketRoute("/ws", websocket_route(services))]
         + [Route("/metrics", metrics_endpoint(services.metrics, settings.metrics_token), methods=["GET"])]
-        + page_routes(),
+        + page_routes(services),
         lifespan=lifespan,
         exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _server_error,
                             StorageUnavailable: _storage_unavailable},
     )
-    app.state.services = services
-    app.state.booking = booking_routes.BookingApp(settings, store)  # tidsbokning and its mail
-    app.state.settings_app = settings_routes.SettingsApp(settings, store, app.state.booking)  # and notifications
-    app.state.applications = application_routes.build(settings, store, services)  # ansökan; checks the forms
-    app.state.login = login_routes.Login(settings, store)  # OpenID providers, when configured
-    # The key transparency log and the units' identity certificates (docs/protocol.md §18-19).
-    app.state.key_log = KeyLog(store.key_log, load_log_seed(settings.data_dir))
-    app.state.unit_identities = UnitIdentities(store, app.state.key_log)
-    app.state.site = Site(settings.demo, settings.max_attachment_bytes, settings.data_dir,
-                          settings.release_manifest)  # the browser app's pages and files
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, https=settings.public_url.startswith("https://"))
     app.add_middleware(CountResponses, metrics=services.metrics)
     app.add_middleware(RequestIds)
-    return app
+    return app, services

@@ -11,13 +11,13 @@ from starlette.responses import JSONResponse, Response
 from chat.applications.forms import FormCatalogue, FormDefinitionError
 from chat.applications.service import Applications, ApplicationView
 from chat.audit.auditor import Auditor
-from chat.errors import Forbidden, InvalidInput
+from chat.errors import InvalidInput
 from chat.model import Case
-from chat.policy import Action, decide
+from chat.policy import Action
 from chat.storage.applications import Application, Event, StoredRecord
 from crypto.encoding import b64u
 from web import frames
-from web.httpapi import Body, Ctx, api
+from web.httpapi import Body, Ctx, RouteTable
 from web.sealed_input import blobs as _blobs
 from web.sealed_input import grants as _grants
 from web.sealed_input import names as _names
@@ -25,19 +25,21 @@ from web.sealed_input import record as _record
 from web.sealed_input import record_body as _body
 from web.sealed_input import record_id
 
+api = RouteTable()  # this feature's routes, listed in web/app.py
+
 if TYPE_CHECKING:
+    from chat.cases.assignment import Assignments
+    from chat.messaging.hub import Hub
     from chat.storage import Storage
-    from web.app import Services
     from web.config import Settings
 
 
-def build(settings: Settings, store: Storage, services: Services) -> Applications:
+def build(settings: Settings, store: Storage, hub: Hub, assignments: Assignments) -> Applications:
     """The applications service of one server; the form definitions are checked here, at start-up."""
     try:
         catalogue = FormCatalogue(settings.forms_dir)
     except FormDefinitionError as error:
         raise SystemExit(f"a form definition is not valid: {error}") from None
-    hub = services.hub
 
     def notify(app: Application, case: Case, what: str) -> None:
         frame = frames.application_frame(app.id, case.id, case.unit_id, app.status, what, app.updated_at)
@@ -47,12 +49,11 @@ def build(settings: Settings, store: Storage, services: Services) -> Application
     def keys_pending(unit_id: str) -> None:
         hub.publish_unit_staff(unit_id, frames.KEYS_PENDING)
 
-    return Applications(store, store.applications, catalogue,
-                        services.assignments, notify, keys_pending)
+    return Applications(store, store.applications, catalogue, assignments, notify, keys_pending)
 
 
 def _service(ctx: Ctx) -> Applications:
-    return ctx.request.app.state.applications  # type: ignore[no-any-return]
+    return ctx.services.applications
 
 
 async def _audit(ctx: Ctx, what: str, app: Application, **detail: Any) -> None:
@@ -102,9 +103,6 @@ async def full_view(ctx: Ctx, view: ApplicationView) -> dict[str, Any]:
 async def forms(ctx: Ctx) -> Response:
     """The units that take applications, the definitions of their forms, and each unit's current key epoch
     (public, signed by the staff device that made it) for the browser to verify and seal to."""
-    decision = decide(ctx.user, Action.APPLICATION_FORMS)
-    if not decision:
-        raise Forbidden(decision.reason, code="forbidden")
     listing, epochs = await _service(ctx).forms()
     for unit in listing["units"]:  # type: ignore[union-attr]
         epoch = epochs.get(unit["id"])  # type: ignore[index]

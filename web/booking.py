@@ -14,15 +14,17 @@ from starlette.responses import JSONResponse, Response
 from chat.booking import mail as booking_mail
 from chat.booking.service import Bookings
 from chat.errors import InvalidInput
-from chat.model import Case, now_ms
+from chat.model import now_ms
 from chat.notifications import notices as notifications
 from chat.policy import Action
 from chat.storage.bookings import Booking, Office, Slot
 from crypto.encoding import b64u
-from web.httpapi import Ctx, api
+from web.httpapi import Ctx, RouteTable
 from web.keyfiles import server_secret
 
 # The secret the video rooms' names are derived from (web/keyfiles.py).
+api = RouteTable()  # this feature's routes, listed in web/app.py
+
 ROOM_KEY_FILE = "video-room.key"
 
 if TYPE_CHECKING:
@@ -126,7 +128,7 @@ class BookingApp:
 
 
 def _app(ctx: Ctx) -> BookingApp:
-    return ctx.request.app.state.booking  # type: ignore[no-any-return]
+    return ctx.services.booking
 
 
 def slot_view(slot: Slot) -> dict[str, Any]:
@@ -154,14 +156,10 @@ def booking_view(app: BookingApp, ctx: Ctx, booking: Booking, video_blocked: boo
             "video_unavailable": booking.form == "video" and not video_link and video_blocked}
 
 
-async def _case(ctx: Ctx, action: Action) -> Case:
-    return await ctx.services.messages.case_for(ctx.user, ctx.request.path_params["case_id"], action)
-
-
 @api("/api/cases/{case_id}/bookings", "GET", action=Action.BOOKING_READ)
 async def case_bookings(ctx: Ctx) -> Response:
     """The case's bookings and the open times of its unit, with the limit for changes."""
-    app, case = _app(ctx), await _case(ctx, Action.BOOKING_READ)
+    app, case = _app(ctx), ctx.case
     bookings = await app.bookings.of_case(ctx.user, case)
     if ctx.user.id == case.citizen_id:  # the citizen's device now has what staff booked or changed
         await notifications.seen(ctx.services.store, ctx.user.id, case.id, notifications.BOOKING)
@@ -175,7 +173,7 @@ async def case_bookings(ctx: Ctx) -> Response:
 
 @api("/api/cases/{case_id}/bookings", "POST", action=Action.BOOKING_WRITE)
 async def book(ctx: Ctx) -> Response:
-    app, case = _app(ctx), await _case(ctx, Action.BOOKING_WRITE)
+    app, case = _app(ctx), ctx.case
     body = await ctx.body()
     booking = await app.bookings.book(ctx.user, case, body.int("slot_id", 1), body.str("form", 16))
     return JSONResponse({"booking": booking_view(app, ctx, booking, await video_blocked(ctx, case.citizen_id))},
@@ -184,25 +182,18 @@ async def book(ctx: Ctx) -> Response:
 
 @api("/api/cases/{case_id}/bookings/{booking_id:int}/cancel", "POST", action=Action.BOOKING_WRITE)
 async def cancel_booking(ctx: Ctx) -> Response:
-    app, case = _app(ctx), await _case(ctx, Action.BOOKING_WRITE)
+    app, case = _app(ctx), ctx.case
     booking = await app.bookings.cancel(ctx.user, case, ctx.request.path_params["booking_id"])
     return JSONResponse({"booking": booking_view(app, ctx, booking)})
 
 
 @api("/api/cases/{case_id}/bookings/{booking_id:int}/reschedule", "POST", action=Action.BOOKING_WRITE)
 async def reschedule_booking(ctx: Ctx) -> Response:
-    app, case = _app(ctx), await _case(ctx, Action.BOOKING_WRITE)
+    app, case = _app(ctx), ctx.case
     body = await ctx.body()
     booking = await app.bookings.reschedule(ctx.user, case, ctx.request.path_params["booking_id"],
                                             body.int("slot_id", 1), body.str("form", 16))
     return JSONResponse({"booking": booking_view(app, ctx, booking)}, status_code=201)
-
-
-def _query_int(ctx: Ctx, name: str, default: int) -> int:
-    try:
-        return int(ctx.request.query_params.get(name, default))
-    except ValueError:
-        raise InvalidInput(f"{name} must be a whole number", code="invalid_field") from None
 
 
 @api("/api/units/{unit_id}/calendar", "GET", action=Action.AVAILABILITY_MANAGE)
@@ -212,7 +203,7 @@ async def calendar(ctx: Ctx) -> Response:
     app, unit_id = _app(ctx), ctx.request.path_params["unit_id"]
     who = ctx.request.query_params.get("caseworker", ctx.user.id)
     entries = await app.bookings.calendar(ctx.user, unit_id, None if who == "*" else who,
-                                          _query_int(ctx, "start", now_ms()), _query_int(ctx, "days", 1))
+                                          ctx.query_int("start", now_ms()), ctx.query_int("days", 1))
     names: dict[str, str | None] = {}
     blocked: dict[str, bool] = {}
     for _, booking in entries:

@@ -13,7 +13,10 @@ from chat.model import now_ms
 from chat.policy import Action
 from web import frames, turn
 from web.frames import FrameError
-from web.httpapi import Ctx, api
+from web.guard import Resolved
+from web.httpapi import Ctx, RouteTable
+
+api = RouteTable()  # this feature's routes, listed in web/app.py
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -32,7 +35,7 @@ class CallFrames:
     reply: Callable[[str], None]
     signals: TokenBucket
 
-    async def _on_call_join(self, frame: dict[str, Any], ref: str | None) -> None:
+    async def _on_call_join(self, frame: dict[str, Any], ref: str | None, resolved: Resolved) -> None:
         joined = await self.services.calls.join(self.sub, frame["case_id"], frame["booking_id"])
         room = joined.room
         if joined.replaced is not None:
@@ -42,7 +45,7 @@ class CallFrames:
         self.reply(frames.dump({"t": "call.joined", "ref": ref, "case_id": room.case.id, "booking_id": room.booking.id,
                                 "peers": [{"user": s.user.id, "device": s.device_id} for s in room.others(self.sub)]}))
 
-    async def _on_call_signal(self, frame: dict[str, Any], ref: str | None) -> None:
+    async def _on_call_signal(self, frame: dict[str, Any], ref: str | None, resolved: Resolved) -> None:
         if not self.signals.take():
             raise FrameError("rate_limited", "too many call signals; slow down", ref)
         raw = frames.envelope_bytes(frame, ref)
@@ -51,7 +54,7 @@ class CallFrames:
                                                      self.sub.device_id, frame["env"]))
         self.reply(frames.dump({"t": "ok", "ref": ref}))
 
-    async def _on_call_hangup(self, frame: dict[str, Any], ref: str | None) -> None:
+    async def _on_call_hangup(self, frame: dict[str, Any], ref: str | None, resolved: Resolved) -> None:
         room, others = await self.services.calls.leave(self.sub, frame["case_id"], frame["booking_id"], "hangup")
         _tell(room, others, "left", self.sub, "hangup")
         self.reply(frames.dump({"t": "ok", "ref": ref}))

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse, Response
 
-from chat.errors import Forbidden, InvalidInput
+from chat.errors import InvalidInput
 from chat.identity import normalize
-from chat.policy import Action, decide
-from web.httpapi import Ctx, api
+from chat.policy import Action
+from web.httpapi import Ctx, RouteTable
+
+api = RouteTable()  # this feature's routes, listed in web/app.py
 
 MAX_NAME = 200
 
@@ -20,10 +22,7 @@ MAX_NAME = 200
 async def register_citizen(ctx: Ctx) -> Response:
     """`{personal_number, name}` -> the person's account (201 when new, 200 when they had one). An existing
     account keeps its name: the identity provider, not the desk, is the source of truth for it."""
-    unit_id = ctx.request.path_params["unit_id"]
-    decision = decide(ctx.user, Action.CITIZEN_REGISTER, unit_id=unit_id)
-    if not decision:
-        raise Forbidden(decision.reason, code="forbidden")
+    unit_id = ctx.unit_id
     body = await ctx.body()
     pnr = normalize(body.str("personal_number", 20))
     if pnr is None:
@@ -31,7 +30,7 @@ async def register_citizen(ctx: Ctx) -> Response:
     name = " ".join(body.str("name", MAX_NAME).split())
     if not name or any(not ch.isprintable() for ch in name):
         raise InvalidInput("the person's name, as on their identity document", code="invalid_field")
-    user, new = await ctx.request.app.state.login.citizen(pnr, name, authoritative=False)
+    user, new = await ctx.services.login.citizen(pnr, name, authoritative=False)
     await ctx.services.messages.auditor.record(ctx.user, "citizen.registered" if new else "citizen.found",
                                                "allowed", unit_id=unit_id, detail={"citizen": user.id})
     return JSONResponse({"citizen": {"id": user.id, "name": user.display_name}, "new": new},
@@ -41,7 +40,7 @@ async def register_citizen(ctx: Ctx) -> Response:
 @api("/api/cases/{case_id}/protected-identity", "PUT", action=Action.CITIZEN_PROTECT)
 async def set_protected_identity(ctx: Ctx) -> Response:
     """(supervisor) `{protected: bool}`: the case's citizen has a protected identity, or no longer has."""
-    case = await ctx.services.messages.case_for(ctx.user, ctx.request.path_params["case_id"], Action.CASE_READ)
+    case = ctx.case
     body = await ctx.body()
     protected = body.bool("protected")
     if await ctx.services.protection.set(ctx.user, case, protected):

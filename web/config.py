@@ -1,6 +1,7 @@
 """Settings from command-line options and SAMTAL_* environment variables, with safe defaults."""
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from dataclasses import dataclass, field
@@ -23,6 +24,20 @@ def _env_int(name: str, default: int) -> int:
 
 def _env_str(name: str, default: str = "") -> str:
     return os.environ.get(name, "").strip() or default
+
+
+def _env_networks(name: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses or networks; a typo stops the server at start."""
+    out = []
+    for item in (i.strip() for i in os.environ.get(name, "").split(",")):
+        if not item:
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SystemExit(f"{name}: {item!r} is not an IP address or network") from None
+        out.append(item)
+    return tuple(out)
 
 
 ICE_SCHEMES = ("stun:", "stuns:", "turn:", "turns:")
@@ -90,11 +105,19 @@ class Settings:
     # A person types far slower; the headroom is for a client flushing its outbox after being offline.
     send_rate: int = field(default_factory=lambda: _env_int("SAMTAL_SEND_RATE", 50))
     send_burst: int = field(default_factory=lambda: _env_int("SAMTAL_SEND_BURST", 200))
+    # WebSockets open at once per device and per person (browser tabs share their device's); more are refused
+    # at the handshake, so that the per-connection send limit and outbox cannot be multiplied.
+    max_sockets_per_device: int = field(default_factory=lambda: _env_int("SAMTAL_MAX_SOCKETS_PER_DEVICE", 8))
+    max_sockets_per_account: int = field(default_factory=lambda: _env_int("SAMTAL_MAX_SOCKETS_PER_ACCOUNT", 32))
     # Frames queued for one connection before it is cut off as too slow (it resumes on reconnect).
     outbox_limit: int = field(default_factory=lambda: _env_int("SAMTAL_OUTBOX_LIMIT", OUTBOX_LIMIT))
     # Attachments are stored as ciphertext in the database; this bounds one upload.
     max_attachment_bytes: int = field(default_factory=lambda: _env_int("SAMTAL_MAX_ATTACHMENT_BYTES",
                                                                        10 * 1024 * 1024))
+    # All the attachments one person keeps uploaded (cases, applications, the journal), and uploads a minute.
+    attachment_quota_bytes: int = field(default_factory=lambda: _env_int("SAMTAL_ATTACHMENT_QUOTA_BYTES",
+                                                                         200 * 1024 * 1024))
+    upload_rate: int = field(default_factory=lambda: _env_int("SAMTAL_UPLOAD_RATE", 30))
     # How long audit rows are kept (`samtal audit prune`): five years, as case records as a rule.
     audit_retention_days: int = field(default_factory=lambda: _env_int("SAMTAL_AUDIT_RETENTION_DAYS", 1826))
     # synchronous=FULL makes every acknowledged message survive a power cut, not only a crash.
@@ -132,6 +155,10 @@ class Settings:
     oidc_max_age: int = field(default_factory=lambda: _env_int("SAMTAL_OIDC_MAX_AGE", 0))
     # Key for the keyed hash of personal identity numbers; by default a key file made in the data folder.
     pnr_hmac_key: str = field(default_factory=lambda: _env_str("SAMTAL_PNR_HMAC_KEY"))
+    # The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (addresses or networks,
+    # comma-separated, e.g. 127.0.0.1 for nginx on the same host). None by default: a client cannot pick the
+    # address it is rate-limited by, or claim https.
+    trusted_proxies: tuple[str, ...] = field(default_factory=lambda: _env_networks("SAMTAL_TRUSTED_PROXIES"))
     # Sign-in requests per minute from one client address (kept in memory only, never logged).
     login_rate: int = field(default_factory=lambda: _env_int("SAMTAL_LOGIN_RATE", 10))
     # Where each unit's municipality publishes its signed unit identity file (docs/protocol.md §17):

@@ -4,7 +4,6 @@ every refusal is recorded in the audit log."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from chat import json_input
 from chat.exchange import alerts
 from chat.exchange.envelope import ExchangeError
 from chat.exchange.openapi import openapi
@@ -32,8 +32,10 @@ from crypto.errors import MalformedError
 from crypto.keys import DevicePublicKeys
 from crypto.wrap import WrappedKey, verify_wrap
 from web.config import Settings
-from web.httpapi import PUBLIC, Ctx, api
+from web.httpapi import PUBLIC, Ctx, RouteTable
 from web.problems import problem
+
+api = RouteTable()  # this feature's routes, listed in web/app.py
 
 log = logging.getLogger("samtal.exchange")
 SECURITY_CODES = frozenset({"bad_signature", "invalid_token", "token_replayed", "sender_mismatch"})
@@ -67,7 +69,7 @@ class Exchange:
 
 
 def _exchange(ctx: Ctx) -> Exchange:
-    return ctx.request.app.state.exchange  # type: ignore[no-any-return]
+    return ctx.services.exchange
 
 
 def _agency_user(address: Address) -> User:
@@ -122,12 +124,9 @@ async def _read_body(request: Request, limit: int) -> dict[str, Any]:
         if len(raw) > limit:
             raise ExchangeError(413, "too_large", f"the body is larger than {limit} bytes")
     try:
-        data = json.loads(raw)
-    except ValueError:
-        raise ExchangeError(400, "malformed_body", "the body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise ExchangeError(400, "malformed_body", "the body must be a JSON object")
-    return data
+        return json_input.parse_object(raw, max_bytes=limit)
+    except json_input.JsonRefused as refused:  # the one parser's limits (chat/json_input.py), each its own code
+        raise ExchangeError(413 if refused.code == "too_large" else 400, refused.code, refused.message) from None
 
 
 def _strings(data: dict[str, Any], *names: str) -> list[str]:
@@ -241,10 +240,7 @@ async def proof(ctx: Ctx, ex: Exchange) -> Response:
 
 # -- a unit's staff ------------------------------------------------------------------------------
 async def _unit_addresses(ctx: Ctx, ex: Exchange, action: Action) -> list[str]:
-    unit_id = ctx.request.path_params["unit_id"]
-    decision = decide(ctx.user, action, unit_id=unit_id)
-    if not decision:
-        raise ExchangeError(403, "forbidden", decision.reason)
+    unit_id = ctx.unit_id  # decided by the route machinery (web/guard.py)
     return [a.address for a in await ex.store.addresses() if a.unit_id == unit_id]
 
 

@@ -9,12 +9,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from chat import json_input
 from chat.model import ReceiptMarks, StoredMessage
 from chat.policy import Action
 from crypto.encoding import b64u, unb64u
 from crypto.errors import MalformedError
 
 CASE_ID_MAX = 64
+MAX_FRAME_BYTES = 4 * 1024 * 1024  # the WebSocket's own limit is lower (web/cli/main.py); this bounds the parser
 MAX_CURSORS = 500
 SEQ_MAX = 2**53 - 1  # the largest integer a browser's JSON parser keeps exactly
 
@@ -69,9 +71,11 @@ CLIENT_FRAMES: dict[str, tuple[dict[str, Field], Action]] = {
 
 def parse_client_frame(text: str) -> dict[str, Any]:
     try:
-        frame = json.loads(text)
-    except (ValueError, RecursionError):  # deep nesting is malformed input, not a server error
-        raise FrameError("malformed_frame", "a frame must be a JSON object") from None
+        frame = json_input.parse(text, max_bytes=MAX_FRAME_BYTES)
+    except json_input.JsonRefused as refused:
+        code = "malformed_frame" if refused.code == "malformed_body" else refused.code
+        raise FrameError(code, "a frame must be a JSON object" if code == "malformed_frame" else refused.message) \
+            from None
     if not isinstance(frame, dict):
         raise FrameError("malformed_frame", "a frame must be a JSON object")
     ref = frame.get("ref") if isinstance(frame.get("ref"), str) and len(frame["ref"]) <= 64 else None

@@ -2,7 +2,6 @@
 handled once here, and domain errors become problem+json."""
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -12,11 +11,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from chat import json_input
 from chat.errors import InvalidInput, SamtalError
-from chat.model import User
-from chat.policy import Action, decide
+from chat.model import Case, User
+from chat.policy import Action
 from crypto.encoding import unb64u
 from crypto.errors import MalformedError
+from web.guard import NOBODY, Resolved, record_refusal, resolve
+from web.origin import origin_allowed
 from web.problems import from_error, problem
 
 if TYPE_CHECKING:
@@ -30,12 +32,28 @@ PUBLIC = "public"  # the action of routes that need no session (demo login, heal
 
 @dataclass
 class Ctx:
-    """What a route handler gets: the request, the services, and the signed-in user (None on public routes)."""
+    """What a route handler gets: the request, the services, the signed-in user (None on public routes) and
+    what the policy allowed it to act on (web/guard.py)."""
 
     request: Request
     services: Services
     user: User
     device_id: str | None
+    resolved: Resolved = NOBODY
+
+    @property
+    def case(self) -> Case:
+        """The case the route's path names, resolved and decided by the machinery."""
+        if self.resolved.case is None:
+            raise RuntimeError("this route names no case")
+        return self.resolved.case
+
+    @property
+    def unit_id(self) -> str:
+        """The unit the route acts on: its path's, its case's, or the staff member's own."""
+        if self.resolved.unit_id is None:
+            raise RuntimeError("this route names no unit")
+        return self.resolved.unit_id
 
     async def body(self, max_bytes: int = MAX_JSON_BODY) -> Body:
         if self.request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
@@ -46,20 +64,32 @@ class Ctx:
             raw += chunk
             if len(raw) > max_bytes:
                 raise InvalidInput(f"the body is larger than {max_bytes} bytes", code="too_large")
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise InvalidInput("the body is not valid JSON", code="malformed_body") from None
-        if not isinstance(data, dict):
-            raise InvalidInput("the body must be a JSON object", code="malformed_body")
-        return Body(data)
+        return Body(json_input.parse_object(raw, max_bytes=max_bytes))
+
+    def query_int(self, name: str, default: int, low: int = 0, high: int = json_input.SAFE_INT) -> int:
+        """A whole number from the query string, within [low, high] (a number beyond SQLite's 64 bits was a 500)."""
+        value = self.query_optional_int(name, low, high)
+        return default if value is None else value
+
+    def query_optional_int(self, name: str, low: int = 0, high: int = json_input.SAFE_INT) -> int | None:
+        raw = self.request.query_params.get(name, "").strip()
+        if raw == "":
+            return None
+        if not raw.lstrip("-").isdigit() or len(raw) > 20 or not low <= int(raw) <= high:
+            raise InvalidInput(f"{name} must be a whole number from {low} to {high}", code="invalid_field")
+        return int(raw)
 
     async def encrypted_upload(self) -> bytes:
         """An encrypted attachment (application/octet-stream); its size is checked while the body streams in,
         before it is all read."""
         if self.request.headers.get("content-type", "").split(";")[0].strip() != "application/octet-stream":
             raise InvalidInput("an attachment is sent as application/octet-stream", code="unsupported_media_type")
-        limit = self.services.settings.max_attachment_bytes
+        settings = self.services.settings
+        if wait := self.services.uploads.retry_after(self.user.id):
+            raise InvalidInput(f"at most {settings.upload_rate} attachments a minute; try again in {wait} seconds",
+                               code="rate_limited")
+        limit = settings.max_attachment_bytes
+        room = settings.attachment_quota_bytes - await self.services.store.attachment_bytes_of(self.user.id)
         declared = self.request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise InvalidInput(f"the attachment is larger than {limit} bytes", code="too_large")
@@ -68,6 +98,9 @@ class Ctx:
             data += chunk
             if len(data) > limit:
                 raise InvalidInput(f"the attachment is larger than {limit} bytes", code="too_large")
+            if len(data) > room:
+                raise InvalidInput(f"your attachments would take more than {settings.attachment_quota_bytes} bytes",
+                                   code="quota_exceeded")
         if len(data) < 16:
             raise InvalidInput("an encrypted attachment is at least 16 bytes (its tag)", code="invalid_field")
         return bytes(data)
@@ -139,60 +172,65 @@ class ApiRoute:
     handler: Handler
 
 
-REGISTRY: list[ApiRoute] = []
+class RouteTable:
+    """One feature's HTTP routes, each with the policy action that guards it; web/app.py lists every
+    feature's table (the one list of routes)."""
+
+    def __init__(self) -> None:
+        self.routes: list[ApiRoute] = []
+
+    def __call__(self, path: str, *methods: str, action: Action | str) -> Callable[[Handler], Handler]:
+        """Register a route with its policy action (`@api(path, "GET", action=...)`); a route without one
+        cannot be made."""
+        if not isinstance(action, Action) and action != PUBLIC:
+            raise ValueError(f"route {path} needs a policy action")
+
+        def register(handler: Handler) -> Handler:
+            self.routes.append(ApiRoute(path, methods, action, handler))
+            return handler
+
+        return register
 
 
-def api(path: str, *methods: str, action: Action | str) -> Callable[[Handler], Handler]:
-    """Register a route with the policy action that guards it; a route without one cannot be made."""
-    if not isinstance(action, Action) and action != PUBLIC:
-        raise ValueError(f"route {path} needs a policy action")
+def build_route(spec: ApiRoute, services: Services) -> Route:
+    """The route with its machinery: origin check, session, the policy decision on the case or unit the path
+    names (web/guard.py), the handler, problem+json for domain errors, and the audit row either way."""
+    action = str(spec.action)
 
-    def register(handler: Handler) -> Handler:
-        REGISTRY.append(ApiRoute(path, methods, action, handler))
-        return handler
-
-    return register
-
-
-def same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True  # not a browser, or a same-origin GET
-    allowed = request.app.state.services.settings.allowed_origins
-    return origin in allowed or origin.split("://", 1)[-1] == request.headers.get("host")
-
-
-def build_route(spec: ApiRoute) -> Route:
     async def endpoint(request: Request) -> Response:
-        services: Services = request.app.state.services
-        action = str(spec.action)
-        case_id, unit_id = request.path_params.get("case_id"), request.path_params.get("unit_id")
+        names = request.path_params
+        detail = {"route": f"{request.method} {spec.path}"}
 
         async def denied(user: User | None, response: Response, code: str) -> Response:
-            await services.messages.auditor.record(user, action, "denied", case_id=case_id, unit_id=unit_id,
-                                                   reason=code, detail={"route": f"{request.method} {spec.path}"})
+            await services.messages.auditor.record(user, action, "denied", reason=code, detail=detail)
             return response
 
-        if request.method not in {"GET", "HEAD"} and not same_origin(request):
+        if request.method not in {"GET", "HEAD"} and not origin_allowed(request, services.settings):
             return await denied(None, problem(403, "bad_origin", "requests that change state must come from this "
                                                                   "site"), "bad_origin")
         user = await services.sessions.user_of(request)
+        resolved = NOBODY
         if spec.action != PUBLIC:
             if user is None:
                 return await denied(None, problem(401, "not_signed_in", "sign in first"), "not_signed_in")
-            coarse = decide(user, spec.action)  # type: ignore[arg-type]
-            if spec.action in {Action.SELF, Action.CASE_LIST, Action.DEVICE_READ} and not coarse:
-                return await denied(user, problem(403, "forbidden", coarse.reason), "forbidden")
-        ctx = Ctx(request, services, user, request.headers.get("x-samtal-device") or None)  # type: ignore[arg-type]
+            assert isinstance(spec.action, Action)
+            try:
+                resolved = await resolve(services, user, spec.action, names)
+            except SamtalError as error:
+                await record_refusal(services, user, action, error, names, detail)
+                return from_error(error)
+        ctx = Ctx(request, services, user, request.headers.get("x-samtal-device") or None,  # type: ignore[arg-type]
+                  resolved)
+        case_id = resolved.case.id if resolved.case else None
         try:
             response = await spec.handler(ctx)
         except SamtalError as error:
             await services.messages.record_refusal(error, user, ctx.device_id, case_id, action=action)
             return from_error(error)
         if spec.action != PUBLIC:  # every read and write of case data, and every account action
-            await services.messages.auditor.record(
-                user, action, "allowed", case_id=case_id, unit_id=unit_id,
-                detail={"route": f"{request.method} {spec.path}", "status": response.status_code})
+            await services.messages.auditor.record(user, action, "allowed", case_id=case_id,
+                                                   unit_id=resolved.unit_id,
+                                                   detail={**detail, "status": response.status_code})
         return response
 
     return Route(spec.path, endpoint, methods=list(spec.methods))

@@ -19,17 +19,10 @@ from chat.storage.applications import Grant
 from chat.storage.journal import Entry, Remark, Version
 from crypto.encoding import b64u
 from web import frames
-from web.httpapi import Body, Ctx, api
-from web.sealed_input import (
-    ID16,
-    blobs,
-    grant,
-    grants,
-    names,
-    record,
-    record_body,
-    record_id,
-)
+from web.httpapi import Body, Ctx, RouteTable
+from web.sealed_input import ID16, blobs, grant, grants, names, record, record_body, record_id
+
+api = RouteTable()  # this feature's routes, listed in web/app.py
 
 if TYPE_CHECKING:
     from chat.cases.assignment import Assignments

@@ -10,7 +10,9 @@ from starlette.responses import JSONResponse, Response
 from chat.keys.history import HistoryLink, KeyHistory
 from chat.policy import Action
 from crypto.encoding import b64u
-from web.httpapi import Body, Ctx, api
+from web.httpapi import Body, Ctx, RouteTable
+
+api = RouteTable()  # this feature's routes, listed in web/app.py
 
 MAX_LINKS = 100
 
@@ -48,14 +50,14 @@ async def add_unit_history(ctx: Ctx) -> Response:
 
 @api("/api/cases/{case_id}/history", "GET", action=Action.CASE_KEYS_READ)
 async def case_history_links(ctx: Ctx) -> Response:
-    case = await ctx.services.messages.case_for(ctx.user, ctx.request.path_params["case_id"], Action.CASE_KEYS_READ)
+    case = ctx.case
     await ctx.services.keys.own_device(ctx.user, ctx.require_device())
     return JSONResponse({"links": [link_view(k) for k in await _history(ctx).links.links("case", case.id)]})
 
 
 @api("/api/cases/{case_id}/history", "POST", action=Action.CASE_KEYS_WRITE)
 async def add_case_history(ctx: Ctx) -> Response:
-    case = await ctx.services.messages.case_for(ctx.user, ctx.request.path_params["case_id"], Action.CASE_KEYS_WRITE)
+    case = ctx.case
     body = await ctx.body()
     await _history(ctx).add_case_links(ctx.user, ctx.require_device(), case, _items(body))
     return JSONResponse({"added": True}, status_code=201)

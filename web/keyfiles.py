@@ -46,3 +46,19 @@ KEEP_BESIDE_DATABASE = {
     "demo-steward": "demo mode only: the demo key steward's device keys",
     "demo-exchange": "demo mode only: the demo agencies' and unit addresses' exchange keys",
 }
+
+
+def secure_data_dir(data_dir: Path | str) -> None:
+    """The data folder holds the database (ciphertext and metadata), the audit log and the server's secrets:
+    readable by the server's user only (folders 0700, files 0600), whatever the umask, and also for a folder
+    made by an older version. Files the server makes later are private through its umask (web/cli/main.py)."""
+    root = Path(data_dir)
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(root, 0o700)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            os.chmod(os.path.join(folder, name), 0o700)
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o600)

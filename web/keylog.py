@@ -14,24 +14,23 @@ from chat.policy import Action
 from crypto.encoding import b64u
 from crypto.errors import MalformedError
 from crypto.unitcert import UnitCert
-from web.httpapi import PUBLIC, Ctx, api
+from web.httpapi import PUBLIC, Ctx, RouteTable
+
+api = RouteTable()  # this feature's routes, listed in web/app.py
 
 
 def _log(ctx: Ctx) -> KeyLog:
-    return ctx.request.app.state.key_log  # type: ignore[no-any-return]
+    return ctx.services.key_log
 
 
 def _identities(ctx: Ctx) -> UnitIdentities:
-    return ctx.request.app.state.unit_identities  # type: ignore[no-any-return]
+    return ctx.services.unit_identities
 
 
 def _int_param(ctx: Ctx, name: str) -> int:
-    try:
-        value = int(ctx.request.query_params.get(name, ""))
-    except ValueError:
-        raise InvalidInput(f"{name} must be a whole number", code="invalid_field") from None
-    if value < 0:
-        raise InvalidInput(f"{name} must not be negative", code="invalid_field")
+    value = ctx.query_optional_int(name)  # within 0 ... 2^53 - 1, as every query number
+    if value is None:
+        raise InvalidInput(f"{name} must be a whole number", code="invalid_field")
     return value
 
 

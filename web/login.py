@@ -8,32 +8,28 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
-import math
 import re
 import secrets
-import time
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from chat.model import Role, User, now_ms
 from chat.policy import Action
 from chat.storage import LoginAttempt, Storage
 from web.config import Settings
-from web.httpapi import PUBLIC, Ctx, api
+from web.httpapi import PUBLIC, Ctx, RouteTable
 from web.keyfiles import server_secret
-from web.oidc import (
-    PNR_CLAIM,
-    LoginRefused,
-    OpenIdProvider,
-    ProviderConfig,
-    random_token,
-)
-from web.pages import PAGES, site_of
+from web.oidc import PNR_CLAIM, LoginRefused, OpenIdProvider, ProviderConfig, random_token
+from web.pages import PAGES
 from web.problems import problem
-from web.sessions import is_local_http
+from web.ratelimit import RateLimiter
+from web.sessions import Sessions, is_local_http
+
+api = RouteTable()  # this feature's routes, listed in web/app.py
 
 log = logging.getLogger("samtal.login")
 
@@ -53,30 +49,20 @@ def _sha256(value: str) -> bytes:
     return hashlib.sha256(value.encode("utf-8")).digest()
 
 
-class RateLimiter:
-    """At most `per_minute` requests from one client address in any minute (a token bucket). The addresses
-    live in memory only; they are never logged or stored."""
-
-    MAX_TRACKED = 10_000
-
-    def __init__(self, per_minute: int) -> None:
-        self.capacity = float(per_minute)
-        self.per_second = per_minute / 60.0
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    def retry_after(self, address: str, now: float | None = None) -> int:
-        """0 when the request may go ahead (and is counted); otherwise whole seconds to wait."""
-        now = time.monotonic() if now is None else now
-        tokens, since = self._buckets.get(address, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - since) * self.per_second)
-        if tokens < 1:
-            self._buckets[address] = (tokens, now)
-            return math.ceil((1 - tokens) / self.per_second)
-        if len(self._buckets) >= self.MAX_TRACKED:
-            self._buckets = {a: b for a, b in self._buckets.items() if b[0] + (now - b[1]) * self.per_second
-                             < self.capacity}
-        self._buckets[address] = (tokens - 1, now)
-        return 0
+def client_key(conn: HTTPConnection) -> str:
+    """What the sign-in limit counts by: the client's own address, as this server saw it or as a configured
+    proxy reported it (SAMTAL_TRUSTED_PROXIES; never a header from anyone else), so that nobody can spend
+    another person's allowance. An IPv6 client counts by its /64, which one household or device holds."""
+    host = conn.client.host if conn.client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def identity_key(settings: Settings) -> bytes:
@@ -90,9 +76,10 @@ def identity_key(settings: Settings) -> bytes:
 class Login:
     """The configured providers, the rate limit and the identity key of one running server."""
 
-    def __init__(self, settings: Settings, store: Storage) -> None:
+    def __init__(self, settings: Settings, store: Storage, sessions: Sessions) -> None:
         self.settings = settings
         self.store = store
+        self.sessions = sessions
         self.providers = {kind: OpenIdProvider(config) for kind in KINDS
                           if (config := ProviderConfig.from_settings(settings, kind)) is not None}
         self.limiter = RateLimiter(settings.login_rate)
@@ -166,6 +153,10 @@ class Login:
         current = User(user.id, user.username, name or user.display_name, role, unit_id)
         if current != user:  # the provider is the source of truth for name, role and unit
             await self.store.update_user(current)
+        if (current.role, current.unit_id) != (user.role, user.unit_id):
+            # What the person may do changed: every sign-in made under the old role or unit ends, with its
+            # live connections (this one starts afresh).
+            await self.sessions.end_all_of(user.id)
         return current, False
 
 
@@ -186,7 +177,7 @@ def _display_name(claims: dict[str, Any]) -> str | None:
 
 # -- routes ----------------------------------------------------------------------------------------------
 def _login(ctx: Ctx) -> Login:
-    return ctx.request.app.state.login  # type: ignore[no-any-return]
+    return ctx.services.login
 
 
 async def _audit_refusal(ctx: Ctx, kind: str, refused: LoginRefused) -> Response:
@@ -197,7 +188,7 @@ async def _audit_refusal(ctx: Ctx, kind: str, refused: LoginRefused) -> Response
     headers = {"retry-after": str(refused.retry_after)} if refused.retry_after else None
     if "text/html" in ctx.request.headers.get("accept", ""):
         # A person's browser arrives here from the e-identification service: show a page, not JSON.
-        response = site_of(ctx.request).render(
+        response = ctx.services.site.render(
             ctx.request, PAGES["signin"], "loginrefused.html", refused.status, code=refused.code,
             refusal=REFUSAL_KIND.get(refused.code, "start_again"), retry_after=refused.retry_after or 0)
         response.headers.update(headers or {})
@@ -216,7 +207,7 @@ REFUSAL_KIND = {
 
 def _provider(ctx: Ctx, kind: str) -> OpenIdProvider:
     login = _login(ctx)
-    wait = login.limiter.retry_after(ctx.request.client.host if ctx.request.client else "")
+    wait = login.limiter.retry_after(client_key(ctx.request))
     if wait:
         raise LoginRefused(429, f"too many sign-in attempts; try again in {wait} seconds", code="rate_limited",
                            reason="rate_limited", retry_after=wait)
@@ -248,9 +239,9 @@ async def start_login(ctx: Ctx) -> Response:
     return response
 
 
-async def _take_attempt(request: Request, kind: str) -> LoginAttempt:
+async def _take_attempt(request: Request, store: Storage, kind: str) -> LoginAttempt:
     state = request.query_params.get("state", "")
-    attempt = await request.app.state.services.store.take_login_attempt(_sha256(state), now_ms()) \
+    attempt = await store.take_login_attempt(_sha256(state), now_ms()) \
         if 0 < len(state) <= 200 else None
     if attempt is None or attempt.kind != kind:
         raise LoginRefused(400, "this sign-in was not started here", code="unknown_login", reason="unknown_state")
@@ -274,7 +265,7 @@ async def finish_login(ctx: Ctx) -> Response:
     login = _login(ctx)
     try:
         provider = _provider(ctx, kind)
-        attempt = await _take_attempt(ctx.request, kind)
+        attempt = await _take_attempt(ctx.request, ctx.services.store, kind)
         if "error" in params:  # e.g. access_denied when the person cancelled
             error = re.sub(r"[^a-z_]", "", params["error"][:40])
             raise LoginRefused(401, "the identity provider did not sign you in", code="provider_refused",

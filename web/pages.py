@@ -11,7 +11,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import segno
@@ -20,15 +20,20 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from chat import demo
-from chat.policy import Action, decide
+from chat.errors import SamtalError
+from chat.policy import Action
 from crypto.keys import DevicePublicKeys
 from web.assets import Assets
+from web.guard import resolve
 from web.httpapi import PUBLIC
 from web.i18n import LANGUAGES, Language, load_languages, negotiate
 from web.icon import png
-from web.problems import problem
+from web.problems import from_error, problem
 from web.release import MANIFEST_URL, load_release, service_worker_source
 from web.sessions import LANG_COOKIE, remember_language
+
+if TYPE_CHECKING:
+    from web.app import Services
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -93,8 +98,9 @@ PAGES = {
 class Site:
     """Everything the pages need, built once when the app starts."""
 
-    def __init__(self, demo_mode: bool, max_attachment_bytes: int, data_dir: Path,
+    def __init__(self, demo_mode: bool, max_attachment_bytes: int, providers: list[str], data_dir: Path,
                  release_manifest: Path | None = None) -> None:
+        self.providers = providers  # the OpenID providers this server is set up with, for the sign-in buttons
         self.assets = Assets()
         self.languages = load_languages()
         self.demo = demo_mode
@@ -122,19 +128,13 @@ class Site:
             page=page, lang=lang, languages=[self.languages[c] for c in LANGUAGES], config=config,
             i18n=lang.js_catalogue, entry=f"js/pages/{page.name}.js", path=request.url.path,
             demo_users=demo.USERS if self.demo else [], other_host=_other_local_host(request),
-            providers=_providers(request), **context)
+            providers=self.providers, **context)
         return Response(html, status_code=status_code, media_type="text/html; charset=utf-8",
                         headers=CALL_PAGE_HEADERS if page.media and template is None else PAGE_HEADERS)
 
 
 def language_of(request: Request) -> str:
     return negotiate(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE))
-
-
-def _providers(request: Request) -> list[str]:
-    """The OpenID providers this server is set up with ("citizen", "staff"), for the sign-in buttons."""
-    login = getattr(request.app.state, "login", None)
-    return sorted(login.providers) if login is not None else []
 
 
 def _other_local_host(request: Request) -> str | None:
@@ -147,7 +147,7 @@ def _other_local_host(request: Request) -> str | None:
     return str(request.url.replace(hostname=swap, path="/", query=""))
 
 
-Handler = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request, "Services"], Awaitable[Response]]
 
 
 @dataclass(frozen=True)
@@ -157,25 +157,22 @@ class PageRoute:
     handler: Handler
 
 
-def _guarded(route: PageRoute) -> Handler:
+def _guarded(route: PageRoute, services: Services) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        if route.action != PUBLIC:
-            user = await request.app.state.services.sessions.user_of(request)
+        if isinstance(route.action, Action):
+            user = await services.sessions.user_of(request)
             if user is None:
                 return problem(401, "not_signed_in", "sign in first")
-            decision = decide(user, route.action)  # type: ignore[arg-type]
-            if not decision:
-                return problem(403, "forbidden", decision.reason)
-        return await route.handler(request)
+            try:
+                await resolve(services, user, route.action, request.path_params)  # as for the API (web/guard.py)
+            except SamtalError as error:
+                return from_error(error)
+        return await route.handler(request, services)
     return endpoint
 
 
-def site_of(request: Request) -> Site:
-    return request.app.state.site  # type: ignore[no-any-return]
-
-
 def _page(page: Page) -> Handler:
-    async def handler(request: Request) -> Response:
+    async def handler(request: Request, services: Services) -> Response:
         chosen = request.query_params.get("lang")
         if chosen is not None:
             return _remember_language(request, chosen)
@@ -186,12 +183,12 @@ def _page(page: Page) -> Handler:
         if application_id is not None and not RECORD_ID.match(application_id):
             return problem(404, "not_found", "no such application")
         if page.roles:
-            user = await request.app.state.services.sessions.user_of(request)
+            user = await services.sessions.user_of(request)
             if user is not None and user.role.value not in page.roles:
                 # The page holds nothing either way (its data comes through the API, which decides
                 # too); this says so plainly instead of showing controls that would only fail.
-                return site_of(request).render(request, page, "noaccess.html", 403, case_id=None, denied=True)
-        return site_of(request).render(request, page, case_id=case_id,
+                return services.site.render(request, page, "noaccess.html", 403, case_id=None, denied=True)
+        return services.site.render(request, page, case_id=case_id,
                                        **{k: v for k, v in request.path_params.items() if k != "case_id"})
     return handler
 
@@ -205,8 +202,8 @@ def _remember_language(request: Request, chosen: str) -> Response:
     return response
 
 
-async def static_file(request: Request) -> Response:
-    found = site_of(request).assets.lookup(request.url.path)
+async def static_file(request: Request, services: Services) -> Response:
+    found = services.site.assets.lookup(request.url.path)
     if found is None:
         return problem(404, "not_found", "no such file")
     asset, hashed = found
@@ -214,8 +211,8 @@ async def static_file(request: Request) -> Response:
     return Response(asset.body, media_type=asset.media_type, headers=headers)
 
 
-async def manifest(request: Request) -> Response:
-    site = site_of(request)
+async def manifest(request: Request, services: Services) -> Response:
+    site = services.site
     lang = site.languages[language_of(request)]
     _ = lang.translations.gettext
     icons = [{"src": f"/icons/icon-{n}.png", "sizes": f"{n}x{n}", "type": "image/png", "purpose": purpose}
@@ -229,28 +226,28 @@ async def manifest(request: Request) -> Response:
                     headers={"cache-control": "no-cache"})
 
 
-async def icon(request: Request) -> Response:
+async def icon(request: Request, services: Services) -> Response:
     size = int(request.path_params["size"])
     if size not in ICON_SIZES:
         return problem(404, "not_found", "no such icon")
     return Response(png(size), media_type="image/png", headers={"cache-control": "public, max-age=86400"})
 
 
-async def service_worker(request: Request) -> Response:
+async def service_worker(request: Request, services: Services) -> Response:
     """Served from the root so that it controls every page; its copy list names hashed files only."""
-    return Response(site_of(request).service_worker, media_type="text/javascript; charset=utf-8",
+    return Response(services.site.service_worker, media_type="text/javascript; charset=utf-8",
                     headers={"cache-control": "no-cache", "content-security-policy": WORKER_CSP})
 
 
-async def release_manifest(request: Request) -> Response:
+async def release_manifest(request: Request, services: Services) -> Response:
     """The signed release manifest (web/release.py): what the service worker and `samtal web verify` check."""
-    return Response(site_of(request).release.document, media_type="application/json",
+    return Response(services.site.release.document, media_type="application/json",
                     headers={"cache-control": "no-cache"})
 
 
-async def device_qr(request: Request) -> Response:
+async def device_qr(request: Request, services: Services) -> Response:
     """A QR code of a device's safety number, to compare in person; public-key data only."""
-    device = await request.app.state.services.store.get_device(request.path_params["device_id"])
+    device = await services.store.get_device(request.path_params["device_id"])
     if device is None:
         return problem(404, "not_found", "no such device")
     keys = DevicePublicKeys(device.sign_pub, device.kem_pub)
@@ -278,5 +275,5 @@ ROUTES = [PageRoute(path, PUBLIC, _page(PAGES[name])) for path, name in [
 ]
 
 
-def page_routes() -> list[Route]:
-    return [Route(r.path, _guarded(r), methods=["GET", "HEAD"]) for r in ROUTES]
+def page_routes(services: Services) -> list[Route]:
+    return [Route(r.path, _guarded(r, services), methods=["GET", "HEAD"]) for r in ROUTES]

@@ -33,9 +33,13 @@ def problem(status: int, code: str, detail: str, headers: dict[str, str] | None 
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
+# Codes with a status of their own, whatever their class.
+CODE_STATUS = {"too_large": 413, "quota_exceeded": 413, "rate_limited": 429}
+
+
 def status_of(error: SamtalError) -> int:
-    if error.code == "too_large":
-        return 413
+    if error.code in CODE_STATUS:
+        return CODE_STATUS[error.code]
     for cls in type(error).__mro__:
         if cls in STATUS:
             return STATUS[cls]

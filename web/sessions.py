@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
@@ -34,11 +36,26 @@ def remember_language(conn: HTTPConnection, response: Response, chosen: str) -> 
                         path="/")
 
 
+@dataclass(frozen=True)
+class Session:
+    key: bytes  # the hash of the cookie's id: what is stored, and what live connections are tied to
+    user: User
+    last_seen: int
+    expires_at: int
+
+
+# Told when sessions end (signed out, signed out everywhere, expired, the person's access changed), so that
+# the WebSockets opened with them are closed too: (the session's key, or None for all of the user's; user id).
+SessionsEnded = Callable[[bytes | None, str], None]
+
+
 class Sessions:
-    def __init__(self, store: Storage, idle_seconds: int, max_seconds: int) -> None:
+    def __init__(self, store: Storage, idle_seconds: int, max_seconds: int,
+                 on_ended: SessionsEnded | None = None) -> None:
         self.store = store
         self.idle_ms = idle_seconds * 1000
         self.max_ms = max_seconds * 1000
+        self.on_ended = on_ended or (lambda key, user_id: None)
 
     async def start(self, user: User, conn: HTTPConnection, response: Response) -> None:
         old = conn.cookies.get(COOKIE)
@@ -55,10 +72,17 @@ class Sessions:
             remember_language(conn, response, chosen)
 
     async def user_of(self, conn: HTTPConnection) -> User | None:
+        session = await self.session_of(conn)
+        return session.user if session else None
+
+    async def session_of(self, conn: HTTPConnection) -> Session | None:
         session_id = conn.cookies.get(COOKIE)
         if not session_id or len(session_id) > 128:
             return None
-        key = _hash(session_id)
+        return await self.alive(_hash(session_id))
+
+    async def alive(self, key: bytes, used: bool = True) -> Session | None:
+        """The session, if it has neither expired nor been idle too long; `used`: this counts as activity."""
         found = await self.store.get_session(key)
         if found is None:
             return None
@@ -66,18 +90,31 @@ class Sessions:
         now = now_ms()
         if now >= expires_at or now - last_seen >= self.idle_ms:
             await self.store.delete_session(key)
+            self.on_ended(key, user_id)
             return None
-        if now - last_seen >= TOUCH_INTERVAL_MS:
+        if used and now - last_seen >= TOUCH_INTERVAL_MS:
             await self.store.touch_session(key, now)
-        return await self.store.get_user(user_id)
+            last_seen = now
+        user = await self.store.get_user(user_id)
+        return Session(key, user, last_seen, expires_at) if user is not None else None
+
+    def ends_at(self, session: Session) -> int:
+        """When the session ends unless it is used again (ms)."""
+        return min(session.expires_at, session.last_seen + self.idle_ms)
 
     async def end_everywhere(self, user: User, conn: HTTPConnection, response: Response) -> None:
         """End every session of the user, on every device."""
-        await self.store.delete_sessions_of_user(user.id)
+        await self.end_all_of(user.id)
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=not is_local_http(conn))
+
+    async def end_all_of(self, user_id: str) -> None:
+        """Every session of the person ends (signed out everywhere, or their role or unit changed)."""
+        await self.store.delete_sessions_of_user(user_id)
+        self.on_ended(None, user_id)
 
     async def end(self, conn: HTTPConnection, response: Response) -> None:
         session_id = conn.cookies.get(COOKIE)
         if session_id:
             await self.store.delete_session(_hash(session_id))
+            self.on_ended(_hash(session_id), "")
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=not is_local_http(conn))

@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
 
-from chat.errors import Forbidden, InvalidInput
+from chat.errors import InvalidInput
 from chat.notifications import notices as notifications
-from chat.policy import Action, decide
+from chat.policy import Action
 from chat.storage.units import UnitSettings
 from chat.units.settings import UnitSettingsService
-from web.httpapi import Ctx, api
+from web.httpapi import Ctx, RouteTable
+
+api = RouteTable()  # this feature's routes, listed in web/app.py
 
 if TYPE_CHECKING:
     from chat.storage import Storage
@@ -66,7 +68,7 @@ class SettingsApp:
 
 
 def _app(ctx: Ctx) -> SettingsApp:
-    return ctx.request.app.state.settings_app  # type: ignore[no-any-return]
+    return ctx.services.unit_settings
 
 
 def _prefs_view(ctx: Ctx, prefs: notifications.Preferences) -> dict[str, Any]:
@@ -104,11 +106,7 @@ def _unit_view(app: SettingsApp, unit_id: str) -> dict[str, Any]:
 
 @api("/api/units/{unit_id}/settings", "GET", action=Action.UNIT_STAFF_READ)
 async def get_unit_settings(ctx: Ctx) -> Response:
-    unit_id = ctx.request.path_params["unit_id"]
-    decision = decide(ctx.user, Action.UNIT_STAFF_READ, unit_id=unit_id)
-    if not decision:
-        raise Forbidden(decision.reason, code="forbidden")
-    return JSONResponse(_unit_view(_app(ctx), unit_id))
+    return JSONResponse(_unit_view(_app(ctx), ctx.unit_id))
 
 
 @api("/api/units/{unit_id}/settings", "PUT", action=Action.UNIT_SETTINGS_MANAGE)

@@ -11,6 +11,7 @@ from typing import Any
 from joserfc import jwe, jwk, jws
 from joserfc.errors import JoseError
 
+from chat import json_input
 from crypto.encoding import b64u, unb64u
 from crypto.errors import MalformedError
 
@@ -22,6 +23,8 @@ ENC_CURVES = ("X25519", "P-256")
 warnings.filterwarnings("ignore", message="EdDSA is deprecated")
 
 Key = Any  # a joserfc key object
+
+MAX_HEADER_BYTES = 8 * 1024  # a protected header is a few fields
 
 
 class JoseInvalid(Exception):
@@ -74,11 +77,13 @@ def sign(payload: dict[str, Any], key: Key, kid: str, typ: str, alg: str | None 
 def header_of(token: str) -> dict[str, Any]:
     """The protected header of a compact JWS or JWE, unverified."""
     try:
-        header = json.loads(unb64u(token.split(".", 1)[0]))
-    except (ValueError, MalformedError):
+        header = json_input.parse(unb64u(token.split(".", 1)[0]), max_bytes=MAX_HEADER_BYTES)
+    except (json_input.JsonRefused, MalformedError):
         raise JoseInvalid("the protected header is not base64url JSON") from None
     if not isinstance(header, dict):
         raise JoseInvalid("the protected header is not a JSON object")
+    if any(not isinstance(header[name], str) for name in ("alg", "kid", "typ", "cty", "enc", "zip") if name in header):
+        raise JoseInvalid("the protected header's alg, kid, typ, cty, enc and zip are strings")
     return header
 
 
@@ -87,8 +92,8 @@ def unverified_payload(token: str) -> dict[str, Any]:
     if len(parts) != 3:
         raise JoseInvalid("not a compact JWS")
     try:
-        payload = json.loads(unb64u(parts[1]))
-    except (ValueError, MalformedError):
+        payload = json_input.parse(unb64u(parts[1]), max_bytes=len(parts[1]))
+    except (json_input.JsonRefused, MalformedError):
         raise JoseInvalid("the payload is not base64url JSON") from None
     if not isinstance(payload, dict):
         raise JoseInvalid("the payload is not a JSON object")
@@ -110,9 +115,9 @@ def verify(token: str, key: Key, typ: str | None = None) -> dict[str, Any]:
     except (JoseError, ValueError, TypeError):
         raise JoseInvalid("the signature does not verify") from None
     try:
-        payload = json.loads(obj.payload)
-    except ValueError:
-        raise JoseInvalid("the payload is not JSON") from None
+        payload = json_input.parse(obj.payload, max_bytes=len(obj.payload))
+    except json_input.JsonRefused:
+        raise JoseInvalid("the payload is not JSON within the limits (chat/json_input.py)") from None
     if not isinstance(payload, dict):
         raise JoseInvalid("the payload is not a JSON object")
     return payload

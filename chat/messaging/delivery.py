@@ -15,8 +15,8 @@ from chat.cases.assignment import Assignments
 from chat.errors import (
     BadSignature,
     Forbidden,
+    Hidden,
     InvalidInput,
-    NotFound,
     SamtalError,
     StaleEpoch,
     StorageUnavailable,
@@ -97,11 +97,12 @@ class MessageService:
         security events too."""
         if isinstance(error, StorageUnavailable):
             return  # not the user's doing, and nothing can be written now; the storage log says it once
+        reason = error.audit_reason if isinstance(error, Hidden) else error.code
         log.info("refused", extra={"code": error.code, "user": user.id if user else None})
-        await self.auditor.record(user, action, "denied", case_id=case_id, reason=error.code,
+        await self.auditor.record(user, action, "denied", case_id=case_id, reason=reason,
                                   detail={"device": device_id} if device_id else None)
-        if error.code in SECURITY_CODES:
-            await self.store.add_security_event(error.code, user_id=user.id if user else None,
+        if reason in SECURITY_CODES:
+            await self.store.add_security_event(reason, user_id=user.id if user else None,
                                                 device_id=device_id, case_id=case_id, detail=error.message,
                                                 at=now_ms())
 
@@ -110,7 +111,9 @@ class MessageService:
         in the security log: both say what the user did, neither leaks to the user which cases exist."""
         case = await self.store.get_case(case_id)
         if case is None:
-            raise NotFound("unknown case", code="unknown_case")
+            raise Hidden("case", "unknown")
+        if not decide(user, Action.CASE_READ, case=case):
+            raise Hidden("case", "forbidden")  # answered as unknown: case ids cannot be counted
         acting_for = (await self.assignments.acting_for(user, case.unit_id)
                       if action == Action.CASE_WRITE and user.is_staff else frozenset())
         decision = decide(user, action, case=case, acting_for=acting_for)

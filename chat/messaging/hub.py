@@ -131,13 +131,15 @@ class Outbox:
 class Subscriber:
     """One live connection of one device, and the cases it watches beyond its own."""
 
-    __slots__ = ("user", "device_id", "outbox", "watching")
+    __slots__ = ("user", "device_id", "outbox", "watching", "session", "ended")
 
-    def __init__(self, user: User, device_id: str, outbox: Outbox | None = None) -> None:
+    def __init__(self, user: User, device_id: str, outbox: Outbox | None = None, session: bytes | None = None) -> None:
         self.user = user
         self.device_id = device_id
         self.outbox = outbox if outbox is not None else Outbox()
         self.watching: set[str] = set()
+        self.session = session  # the sign-in it was opened with: it ends with it
+        self.ended = False  # cut because the person's sign-in or access ended (not because it fell behind)
 
 
 class Hub:
@@ -147,16 +149,21 @@ class Hub:
 
     def __init__(self) -> None:
         self._by_user: dict[str, set[Subscriber]] = {}
+        self._by_session: dict[bytes, set[Subscriber]] = {}
         self._watchers: dict[str, set[Subscriber]] = {}
         self._staff_by_unit: dict[str, set[Subscriber]] = {}
 
     def join(self, sub: Subscriber) -> None:
         self._by_user.setdefault(sub.user.id, set()).add(sub)
+        if sub.session is not None:
+            self._by_session.setdefault(sub.session, set()).add(sub)
         if sub.user.is_staff and sub.user.unit_id:
             self._staff_by_unit.setdefault(sub.user.unit_id, set()).add(sub)
 
     def leave(self, sub: Subscriber) -> None:
         _discard(self._by_user, sub.user.id, sub)
+        if sub.session is not None:
+            _discard(self._by_session, sub.session, sub)
         if sub.user.unit_id:
             _discard(self._staff_by_unit, sub.user.unit_id, sub)
         for case_id in sub.watching:
@@ -173,11 +180,16 @@ class Hub:
         _discard(self._watchers, case_id, sub)
 
     def cut_user(self, user_id: str, device_id: str | None = None) -> int:
-        """End the live connections of a user (removed from the unit), or of one device (revoked)."""
-        subs = [s for s in self._by_user.get(user_id, ()) if device_id is None or s.device_id == device_id]
-        for sub in subs:
-            sub.outbox.cut()
-        return len(subs)
+        """End the live connections of a user (signed out everywhere, access changed, removed from the
+        unit), or of one device (revoked)."""
+        return _end([s for s in self._by_user.get(user_id, ()) if device_id is None or s.device_id == device_id])
+
+    def cut_session(self, session: bytes) -> int:
+        """End the live connections opened with one sign-in (signed out, expired)."""
+        return _end(list(self._by_session.get(session, ())))
+
+    def connections_of(self, user_id: str, device_id: str | None = None) -> int:
+        return sum(1 for s in self._by_user.get(user_id, ()) if device_id is None or s.device_id == device_id)
 
     def is_online(self, user_id: str) -> bool:
         return user_id in self._by_user
@@ -222,3 +234,10 @@ def _discard(index: dict[str, set[Subscriber]], key: str, sub: Subscriber) -> No
         subs.discard(sub)
         if not subs:
             del index[key]
+
+
+def _end(subs: list[Subscriber]) -> int:
+    for sub in subs:
+        sub.ended = True
+        sub.outbox.cut()
+    return len(subs)

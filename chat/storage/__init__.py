@@ -268,6 +268,11 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def get_blob(self, case_id: str, blob_id: str) -> bytes | None: ...
 
+    @abc.abstractmethod
+    async def attachment_bytes_of(self, user_id: str) -> int:
+        """What the person has uploaded and is kept: case attachments, and those of applications and the
+        journal, staged or attached (their quota, SAMTAL_ATTACHMENT_QUOTA_BYTES)."""
+
     # Receipts
     @abc.abstractmethod
     async def mark_receipt(self, case_id: str, user_id: str, *, delivered_seq: int, read_seq: int) -> ReceiptMarks:

@@ -3,7 +3,7 @@
 //   node provider.mjs CONFIG.json
 //
 // CONFIG.json: {"port", "issuer", "node_modules" (where oidc-provider is installed), "clients": [oidc-provider
-// client metadata], "accounts": {ID: {"acr"?, "claims"}}}.
+// client metadata], "accounts": {ID: {"acr"?, "sub"?, "claims"}}}.
 // It prints "ready" once it listens, and stops when its standard input closes (so it never outlives the test).
 //
 // Sign-in is driven without a person: the login page reads the standard `login_hint` parameter of the
@@ -23,6 +23,9 @@ const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const installed = createRequire(path.join(config.node_modules, 'noop.js')).resolve('oidc-provider');
 const { default: Provider } = await import(pathToFileURL(installed));
 const { accounts } = config;
+// An account may name the `sub` of another ({"sub": "ville", ...}): the same person, signed in with other claims
+// (a new role). The claims are those of the account last signed in as that person.
+const chosen = {};
 
 function signingKey(type, options, kid, alg) {
   const { privateKey } = crypto.generateKeyPairSync(type, options);
@@ -40,7 +43,7 @@ const provider = new Provider(config.issuer, {
     ],
   },
   findAccount(ctx, id) {
-    const account = accounts[id];
+    const account = accounts[chosen[id] ?? id];
     return account && { accountId: id, claims: async () => ({ sub: id, ...account.claims }) };
   },
   claims: {
@@ -88,8 +91,10 @@ async function interaction(req, res) {
     res.writeHead(400, { 'content-type': 'text/plain' }).end(`no test account ${id}`);
     return undefined;
   }
-  const { acr } = accounts[id];
-  return provider.interactionFinished(req, res, { login: { accountId: id, ...(acr ? { acr } : {}) } },
+  const { acr, sub } = accounts[id];
+  const accountId = sub ?? id;
+  chosen[accountId] = id;
+  return provider.interactionFinished(req, res, { login: { accountId, ...(acr ? { acr } : {}) } },
     { mergeWithLastSubmission: false });
 }
 

@@ -41,8 +41,9 @@ def _iso(ms: int) -> str:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from web.app import create_app
+    from web.app import build_app
     from web.config import Settings
+    from web.keyfiles import secure_data_dir
     from web.logs import configure
 
     settings = Settings()
@@ -52,11 +53,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings.port = args.port or settings.port
     settings.demo = settings.demo or args.demo
     configure(args.log_level or settings.log_level)
+    os.umask(0o077)  # what the server (and its demo steward) makes is its user's only, whatever the umask
+    secure_data_dir(settings.data_dir)
     try:
         folder_lock = claim_data_folder(settings.data_dir, settings.database_path)
     except Refused as refusal:
         return refusal.report()
-    app = create_app(settings)
+    app, services = build_app(settings)
     steward = _start_steward(settings) if settings.demo and settings.demo_steward else None
     print(f"Samtal is running at http://{settings.host}:{settings.port}"
           + (" (demo mode: demo login, demo data, demo key steward)" if settings.demo else ""), flush=True)
@@ -68,8 +71,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app, host=settings.host, port=settings.port, ws="websockets-sansio", ws_max_size=WS_MAX_FRAME,
         # Frames are base64 ciphertext, which does not compress; deflate cost CPU and ~35 kB per connection.
         ws_per_message_deflate=False,
-        ws_ping_interval=20, ws_ping_timeout=20, log_config=None, lifespan="on", timeout_graceful_shutdown=5),
-        steward, app.state.services.draining)
+        ws_ping_interval=20, ws_ping_timeout=20, log_config=None, lifespan="on", timeout_graceful_shutdown=5,
+        # Forwarded headers only from the configured proxies (uvicorn by default believes any from 127.0.0.1,
+        # so anyone on the host, or any proxy in front that passes the header on, chose their own address).
+        proxy_headers=bool(settings.trusted_proxies), forwarded_allow_ips=list(settings.trusted_proxies)),
+        steward, services.draining)
     try:
         server.run()
     finally:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from chat.errors import InvalidInput
+from chat.errors import Conflict, InvalidInput
 from chat.storage.sql import Db
 
 UNATTACHED_BLOB_MS = 24 * 3600 * 1000
@@ -27,6 +27,11 @@ class StagedBlobs:
             at: int) -> None:
         db.execute(f"DELETE FROM {self.table} WHERE attached_at IS NULL AND created_at < ?",
                    (at - UNATTACHED_BLOB_MS,))
+        # What waits for a record is its uploader's: nobody else stages under the same owner meanwhile (another
+        # person's application id, say), so that nothing of theirs can ride along with the record.
+        if db.execute(f"SELECT 1 FROM {self.table} WHERE {self.owner} = ? AND uploaded_by != ? AND attached_at IS"
+                      " NULL LIMIT 1", (owner_id, uploaded_by)).fetchone() is not None:
+            raise Conflict(f"someone else's attachments wait for {self.waits_for}", code="staged_by_another")
         (staged,) = db.execute(f"SELECT count(*) FROM {self.table} WHERE {self.owner} = ? AND uploaded_by = ?"
                                " AND attached_at IS NULL", (owner_id, uploaded_by)).fetchone()
         if staged >= self.max_staged:

@@ -506,6 +506,13 @@ class SqliteStore(Storage):
         row = await self._one("SELECT data FROM blobs WHERE id = ? AND case_id = ?", (blob_id, case_id))
         return bytes(row[0]) if row else None
 
+    async def attachment_bytes_of(self, user_id: str) -> int:
+        row = await self._one("SELECT (SELECT coalesce(sum(size), 0) FROM blobs WHERE uploaded_by = ?)"
+                              " + (SELECT coalesce(sum(size), 0) FROM application_blobs WHERE uploaded_by = ?)"
+                              " + (SELECT coalesce(sum(size), 0) FROM journal_blobs WHERE uploaded_by = ?)",
+                              (user_id, user_id, user_id))
+        return int(row[0])
+
     # -- receipts ----------------------------------------------------------------------------------
     async def mark_receipt(self, case_id: str, user_id: str, *, delivered_seq: int, read_seq: int) -> ReceiptMarks:
         delivered_seq = max(delivered_seq, read_seq)  # what was read was delivered
