@@ -77,10 +77,19 @@ export class Conversation {
     return t("You can read this case but not answer it: %(who)s answers it, or a supervisor. Ask a supervisor to assign the case to you or to make you a substitute if you should answer.", { who });
   }
 
+  /** Why this device waits for keys, and who can help (the key ceremony in words). */
+  _waitingForKeys() {
+    if (this.me.role === "citizen") {
+      return t("This device has not been given the keys to the case yet. They are given as soon as someone at the unit has Samtal open; then the conversation opens here by itself. If it takes long, call the unit.");
+    }
+    return t("This device has not been given the unit's keys yet. A supervisor approves a new device on the Unit page after comparing its safety number with the one on your Devices page: ask a supervisor to do it. The conversation opens here by itself then.");
+  }
+
   /** Open the stored history; false when this device has no key for the case yet. */
   async _loadHistory() {
     const { session, live } = this.app;
-    const slow = setTimeout(() => status("conversation-status", t("Waiting for this device to be given the keys to the case…")), 1500);
+    // Still no key after a moment: the key ceremony in words, with who can help.
+    const slow = setTimeout(() => status("conversation-status", this._waitingForKeys()), 1500);
     try {
       status("conversation-status", t("Opening the conversation…"));
       await session.caseKey(this.view);
@@ -88,7 +97,7 @@ export class Conversation {
       status("conversation-status", "");
       return true;
     } catch (error) {
-      status("conversation-status", explain(error), "error");
+      status("conversation-status", error.code === "no_key" ? this._waitingForKeys() : explain(error), "error");
       if (error.code !== "no_key") return true; // offline, say: the live connection replays it later
       // A key holder may approve this device later; then the server says so and we try again.
       const again = async () => {

@@ -25,6 +25,11 @@ function deviceLabel() {
   const platform = navigator.userAgentData?.platform || (/Android/.test(navigator.userAgent) ? "Android"
     : /iPhone|iPad/.test(navigator.userAgent) ? "iOS" : /Mac/.test(navigator.platform) ? "macOS"
       : /Win/.test(navigator.platform) ? "Windows" : /Linux/.test(navigator.platform) ? "Linux" : "");
+  // The browser's name too: two devices of one person ("Webbläsare på Linux" twice) could not be told apart.
+  const ua = navigator.userAgent;
+  const browser = /Edg\//.test(ua) ? "Edge" : /Firefox\//.test(ua) ? "Firefox" : /Chrome\//.test(ua) ? "Chrome"
+    : /Safari\//.test(ua) ? "Safari" : "";
+  if (browser && platform) return t("%(browser)s on %(platform)s", { browser, platform });
   return platform ? t("Browser on %(platform)s", { platform }) : t("Browser");
 }
 

@@ -33,8 +33,11 @@ async function pendingItem(device) {
   const keys = await app.session.deviceKeys(device.id);
   const number = await fingerprint(keys.signPub, keys.kemPub);
   const who = nameOf(device.user_id);
+  const added = fullTime(device.created_at);
+  // Two waiting devices of one person are told apart by when they were added and their number's start.
   const button = h("button", { type: "button", class: "button primary", text: t("Approve"),
-    "aria-label": t("Approve “%(label)s” of %(name)s", { label: device.label, name: who }) });
+    "aria-label": t("Approve “%(label)s” of %(name)s, added %(time)s, safety number starting %(start)s",
+      { label: device.label, name: who, time: added, start: number.split(" ").slice(0, 2).join(" ") }) });
   button.addEventListener("click", () => guarded(async () => {
     button.disabled = true;
     try {
@@ -53,7 +56,10 @@ async function pendingItem(device) {
       text: t("Added %(time)s", { time: fullTime(device.created_at) }) })),
     h("p", { class: "safety-number" }, h("span", { class: "safety-label", text: t("Safety number") }),
       h("span", { class: "fingerprint large", text: number })),
-    button);
+    // A device cannot give itself the keys it does not have: say who can, instead of a refusal.
+    device.id === app.session.deviceId
+      ? h("p", { class: "notice", text: t("This is the device you are using now, and it cannot approve itself. Approve it from another device of yours that is approved, or ask another supervisor of the unit.") })
+      : button);
 }
 
 async function renderPending() {
