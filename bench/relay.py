@@ -50,7 +50,7 @@ import psutil  # noqa: E402
 
 from chat import demo  # noqa: E402
 from chat.model import Case, Role, User  # noqa: E402
-from chat.storage.sqlite.store import SqliteStore  # noqa: E402
+from chat.storage import engines  # noqa: E402
 from crypto.encoding import b64u  # noqa: E402
 from web.client.session import ClientSession  # noqa: E402
 from web.client.transport import ClientError, Socket  # noqa: E402
@@ -143,9 +143,9 @@ def bench_ids(i: int) -> tuple[str, str, str]:
     return f"bench-citizen-{i}", f"bench-cw-{i}", f"bench-case-{i}"
 
 
-async def seed(data_dir: Path, pairs: int) -> None:
+async def seed(database: Path | str, pairs: int) -> None:
     """The demo, and the bench's users and cases, written before the server opens the database."""
-    store = SqliteStore(data_dir / "samtal.sqlite3")
+    store = engines.make_store(database)
     await store.open()
     try:
         await demo.seed(store)
@@ -163,13 +163,14 @@ async def seed(data_dir: Path, pairs: int) -> None:
 class Server:
     """`samtal serve --demo` as a child process; its demo key steward is its own child."""
 
-    def __init__(self, data_dir: Path, synchronous: str) -> None:
+    def __init__(self, data_dir: Path, synchronous: str, database: Path | str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir / "server.log"
         env = {**os.environ, "SAMTAL_SEND_RATE": UNLIMITED, "SAMTAL_SEND_BURST": UNLIMITED,
                "SAMTAL_MAX_SOCKETS_PER_DEVICE": UNLIMITED, "SAMTAL_MAX_SOCKETS_PER_ACCOUNT": UNLIMITED,
-               "SAMTAL_SQLITE_SYNCHRONOUS": synchronous}
+               "SAMTAL_SQLITE_SYNCHRONOUS": synchronous,
+               "SAMTAL_DATABASE_URL": database if isinstance(database, str) else ""}
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "web.cli", "serve", "--demo", "--data-dir", str(data_dir),
@@ -361,7 +362,8 @@ async def join_pair(url: str, keys_dir: Path, i: int) -> Pair:
 class Bench:
     """The pairs' sockets and the tracker that their frames are counted in."""
 
-    def __init__(self, pairs: list[Pair], data_dir: Path) -> None:
+    def __init__(self, pairs: list[Pair], data_dir: Path, database: Path | str) -> None:
+        self.database = database
         self.pairs = pairs
         self.data_dir = data_dir
         self.tracker = Tracker()
@@ -414,11 +416,11 @@ async def close_sockets(socks: list[Socket]) -> None:
 
 # -- phases ------------------------------------------------------------------------------------------------
 async def timed(meter: CpuMeter, tracker: Tracker, run: Callable[[], Awaitable[None]],
-                data_dir: Path) -> dict[str, Any]:
+                database: Path | str) -> dict[str, Any]:
     """Run a sending phase, wait for its stragglers, and summarise it with the CPU each process used
     and the sizes of the server's commit batches. The server's append costs grow with the messages
     table (see docs/benchmarks.md), so the table's size at the start is part of the result."""
-    rows = read_db(data_dir, "SELECT count(*) FROM messages")[0][0]
+    rows = read_db(database, "SELECT count(*) FROM messages")[0][0]
     before = meter.snapshot()
     start, start_ms = time.perf_counter(), int(time.time() * 1000)
     await run()
@@ -427,7 +429,7 @@ async def timed(meter: CpuMeter, tracker: Tracker, run: Callable[[], Awaitable[N
     result = tracker.summary(start, end)
     result["window_s"] = round(end - start, 2)
     result["cpu"] = meter.since(before, time.perf_counter() - start)
-    result["commits"] = commit_batches(data_dir, start_ms)
+    result["commits"] = commit_batches(database, start_ms)
     result["stored_messages_at_start"] = rows
     return result
 
@@ -447,7 +449,7 @@ async def throughput_phase(bench: Bench, meter: CpuMeter, duration: float, in_fl
 
     async def run() -> None:
         await asyncio.gather(*(pump(p) for p in bench.pairs))
-    return await timed(meter, tracker, run, bench.data_dir)
+    return await timed(meter, tracker, run, bench.database)
 
 
 async def latency_phase(bench: Bench, meter: CpuMeter, duration: float, rate: float) -> dict[str, Any]:
@@ -465,7 +467,7 @@ async def latency_phase(bench: Bench, meter: CpuMeter, duration: float, rate: fl
                 await asyncio.sleep(wait)
             lags.append(max(0.0, time.perf_counter() - due))
             await bench.pairs[k % len(bench.pairs)].send(tracker)
-    result = await timed(meter, tracker, run, bench.data_dir)
+    result = await timed(meter, tracker, run, bench.database)
     result["target_rate"] = rate
     result["pacing_lag_ms"] = percentiles_ms(lags)
     return result
@@ -497,19 +499,24 @@ async def idle_phase(server: Server, meter: CpuMeter, idle: ClientSession,
 
 
 # -- the run ---------------------------------------------------------------------------------------------------
-def read_db(data_dir: Path, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+def read_db(database: Path | str, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
     """Read the server's database beside it (read-only; WAL lets us read while it writes)."""
-    db = sqlite3.connect(f"file:{data_dir / 'samtal.sqlite3'}?mode=ro", uri=True, timeout=10)
+    if isinstance(database, str):
+        import psycopg
+
+        with psycopg.connect(database, autocommit=True) as conn:
+            return conn.execute(sql.replace("?", "%s"), params).fetchall()
+    db = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
     try:
         return db.execute(sql, params).fetchall()
     finally:
         db.close()
 
 
-def commit_batches(data_dir: Path, since_ms: int) -> dict[str, Any]:
+def commit_batches(database: Path | str, since_ms: int) -> dict[str, Any]:
     """One append batch is one commit, and its messages share one stored_at (two batches in the same
     millisecond count as one, so this slightly overstates the batch size)."""
-    sizes = [n for (n,) in read_db(data_dir, "SELECT count(*) FROM messages WHERE stored_at >= ? GROUP BY stored_at",
+    sizes = [n for (n,) in read_db(database, "SELECT count(*) FROM messages WHERE stored_at >= ? GROUP BY stored_at",
                                    (since_ms,))]
     return {"batches": len(sizes), "mean_batch": round(sum(sizes) / len(sizes), 1) if sizes else None,
             "max_batch": max(sizes, default=None)}
@@ -534,9 +541,38 @@ async def preseal(pairs: list[Pair], args: argparse.Namespace) -> float:
     return time.perf_counter() - start
 
 
+def fresh_postgres(server: str) -> tuple[str, Callable[[], None]]:
+    """A database of the bench's own on the PostgreSQL server (made now, dropped by the returned function)."""
+    import secrets
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    name = f"samtal_bench_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return urlunsplit(urlsplit(server)._replace(path=f"/{name}")), drop
+
+
 async def run(args: argparse.Namespace, data_dir: Path, result: dict[str, Any]) -> None:
-    await seed(data_dir, args.pairs)
-    server = Server(data_dir, args.synchronous)
+    database: Path | str = data_dir / "samtal.sqlite3"
+    drop: Callable[[], None] = lambda: None  # noqa: E731
+    if args.database:
+        database, drop = fresh_postgres(args.database)
+    try:
+        await run_on(args, data_dir, database, result)
+    finally:
+        drop()
+
+
+async def run_on(args: argparse.Namespace, data_dir: Path, database: Path | str, result: dict[str, Any]) -> None:
+    await seed(database, args.pairs)
+    server = Server(data_dir, args.synchronous, database)
     sessions: list[ClientSession] = []
     bench: Bench | None = None
     idle_socks: list[Socket] = []
@@ -550,7 +586,7 @@ async def run(args: argparse.Namespace, data_dir: Path, result: dict[str, Any]) 
         await sign_in(idle)
         result["setup"]["preseal_s"] = round(await preseal(pairs, args), 1)
         meter = CpuMeter(server)
-        bench = Bench(pairs, data_dir)
+        bench = Bench(pairs, data_dir, database)
         await bench.connect()
         progress(f"opening {args.idle} idle connections")
         result["idle"], idle_socks = await idle_phase(server, meter, idle, args.idle)
@@ -558,7 +594,7 @@ async def run(args: argparse.Namespace, data_dir: Path, result: dict[str, Any]) 
         result["throughput"] = await throughput_phase(bench, meter, args.duration, args.in_flight)
         progress(f"latency: {args.rate:.0f} msg/s for {args.duration:.0f} s")
         result["latency"] = await latency_phase(bench, meter, args.duration, args.rate)
-        result["stored_messages"] = read_db(data_dir, "SELECT count(*) FROM messages")[0][0]
+        result["stored_messages"] = read_db(database, "SELECT count(*) FROM messages")[0][0]
         result["server_rss_end_mb"] = round(server.rss() / 2**20, 1)
     except BaseException:
         progress(f"failed; the server's log ends with:\n{server.log_tail()}")
@@ -596,6 +632,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "throughput phase (default 32)")
     parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL", "EXTRA"],
                         help="SQLite synchronous setting for the server (default FULL, the server's default)")
+    parser.add_argument("--database", help="a PostgreSQL server (postgresql://USER@HOST:5432/postgres): the bench "
+                        "makes a database of its own there and drops it afterwards (default: SQLite in a "
+                        "temporary data folder)")
     parser.add_argument("--json-only", action="store_true", help="no progress on stderr")
     args = parser.parse_args(argv)
     if args.pairs < 1 or args.idle < 0 or args.duration <= 0 or args.rate <= 0 or args.in_flight < 1:
@@ -608,6 +647,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"bench": "relay", "git": git_commit(), "machine": machine(), "fd_limit": fd_limit,
                               "params": {k: getattr(args, k) for k in ("pairs", "idle", "duration", "rate",
                                                                          "in_flight", "synchronous")},
+                              "engine": "postgresql" if args.database else "sqlite",
                               "note": "the bench client runs on the same machine and shares its cores with "
                                       "the server; see the cpu figures of each phase"}
     started = time.perf_counter()

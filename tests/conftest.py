@@ -16,6 +16,8 @@ import pytest
 
 from web.client.session import ClientSession
 
+from . import engines
+
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 30
 
@@ -32,20 +34,40 @@ class RunningServer:
     data_dir: Path
     process: subprocess.Popen[bytes]
     log_path: Path
+    database: Path | str  # the SQLite file, or the PostgreSQL address (tests/engines.py)
 
     @property
     def database_files(self) -> list[Path]:
-        """The SQLite database and its WAL and shared-memory files."""
+        """The SQLite database and its WAL and shared-memory files (none on PostgreSQL)."""
         return sorted(self.data_dir.glob("samtal.sqlite3*"))
+
+    def db(self):  # type: ignore[no-untyped-def]
+        """A connection to the server's database, on either engine, used as sqlite3's."""
+        return engines.connect(self.database)
+
+    def stored_bytes(self) -> bytes:
+        """Everything the server's database holds (to look for what must never be stored)."""
+        return engines.stored_bytes(self.database)
 
     def log_text(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
+_schemas: dict[Path, str] = {}  # a server's data folder -> its PostgreSQL schema, kept across restarts
+
+
 def start_server(tmp: Path, port: int | None = None, **env: str) -> RunningServer:
     """A demo server on `port` (a free one by default; the same one again to restart a stopped server, so that
-    browsers keep what they stored for its origin)."""
+    browsers keep what they stored for its origin). With SAMTAL_TEST_DATABASE set,
+    on a PostgreSQL schema of its own, the same one again for the same `tmp`."""
     data_dir = tmp / "server"
+    if "SAMTAL_DATABASE_URL" not in env:
+        if engines.ON_POSTGRES and tmp not in _schemas:
+            _schemas[tmp] = engines.postgres_url()
+        env["SAMTAL_DATABASE_URL"] = _schemas.get(tmp, "")
+    # The commands a test runs (`samtal ...`, in this process or a child) work on this server's database, as
+    # an operator's would with the same environment.
+    os.environ["SAMTAL_DATABASE_URL"] = env["SAMTAL_DATABASE_URL"]
     port = port or free_port()
     log_path = tmp / "server.log"
     process = subprocess.Popen(
@@ -65,7 +87,8 @@ def start_server(tmp: Path, port: int | None = None, **env: str) -> RunningServe
             process.kill()
             raise RuntimeError("the server did not start:\n" + log_path.read_text(errors="replace"))
         time.sleep(0.1)
-    return RunningServer(url, data_dir, process, log_path)
+    return RunningServer(url, data_dir, process, log_path,
+                         env["SAMTAL_DATABASE_URL"] or data_dir / "samtal.sqlite3")
 
 
 def stop_server(server: RunningServer) -> None:

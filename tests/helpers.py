@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +36,7 @@ async def frames_of(socket: Socket, kind: str, count: int, timeout: float = 30.0
 
 def add_other_unit_caseworker(server: Any) -> None:
     """Olle Ström, a caseworker of another unit (Familjerätt), in a running demo server's database."""
-    with sqlite3.connect(server.data_dir / "samtal.sqlite3") as db:
+    with server.db() as db:
         db.execute("INSERT INTO units (id, municipality_id, name) VALUES ('familjeratt', 'demo-kommun', 'Familjerätt')"
                    " ON CONFLICT DO NOTHING")
         db.execute("INSERT INTO users (id, username, display_name, role, unit_id, created_at) VALUES"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import time
 from typing import Any
 
@@ -86,7 +85,7 @@ async def upload(session: ClientSession, path: str, data: bytes) -> str:
 
 def waiting(server: RunningServer, user_id: str, case_id: str) -> bool:
     """Whether an application's news waits unseen for the person (chat/notifications/notices.py)."""
-    with sqlite3.connect(f"file:{server.data_dir / 'samtal.sqlite3'}?mode=ro", uri=True) as db:
+    with server.db() as db:
         return db.execute("SELECT 1 FROM notifications_waiting WHERE user_id = ? AND case_id = ? AND kind ="
                           " 'application'", (user_id, case_id)).fetchone() is not None
 
@@ -222,10 +221,10 @@ async def test_apply_complete_and_decide_with_live_status_and_no_plaintext_store
     assert {"application.submitted", "application.read", "application.completion_requested",
             "application.supplemented", "application.decided", "application.attachment.read"} <= actions
 
-    for path in server.database_files:
-        content = path.read_bytes()
+    for path in [server]:
+        content = server.stored_bytes()
         for secret in (SECRET_ANSWER, SECRET_COMPLETION, SECRET_SUPPLEMENT, SECRET_DECISION):
-            assert secret.encode() not in content, f"{secret!r} in {path.name}"
+            assert secret.encode() not in content, f"{secret!r} in the database"
         assert b"Sparbanken" not in content
 
 
@@ -246,7 +245,7 @@ async def test_a_caseworker_registers_a_paper_application_for_a_citizen(login):
 
 
 async def test_an_application_from_a_citizen_without_a_case_opens_one_that_gets_a_key(login, server):
-    with sqlite3.connect(server.data_dir / "samtal.sqlite3") as db:  # a citizen who never had a case here
+    with server.db() as db:  # a citizen who never had a case here
         db.execute("INSERT INTO users (id, username, display_name, role, unit_id, created_at) VALUES"
                    " ('frida', 'frida', 'Frida Holm', 'citizen', NULL, 0) ON CONFLICT DO NOTHING")
     frida = await login("frida")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sqlite3
 import time
 
 import httpx
@@ -26,7 +25,7 @@ server = server_fixture(SAMTAL_SEND_RATE="5", SAMTAL_SEND_BURST="5", SAMTAL_OUTB
 
 
 def count(server, sql: str, *params: object) -> int:
-    with sqlite3.connect(f"file:{server.database_files[0]}?mode=ro", uri=True) as db:
+    with server.db() as db:
         return int(db.execute(sql, params).fetchone()[0])
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -397,11 +396,9 @@ def test_devices_show_the_safety_number_and_revoke_another_device(citizen, serve
 
 def test_the_database_holds_none_of_what_was_typed(server):
     assert len(TYPED) >= 8
-    database = server.database_files
-    assert database
-    with sqlite3.connect(f"file:{server.data_dir / 'samtal.sqlite3'}?mode=ro", uri=True) as db:
+    with server.db() as db:
         assert db.execute("select count(*) from messages").fetchone()[0] >= 8
-    stored = b"".join(path.read_bytes() for path in database)
+    stored = server.stored_bytes()
     for text in TYPED:
         needle = bytes.fromhex(text) if all(c in "0123456789abcdef" for c in text) else text.encode()
         assert needle not in stored, f"found in the database: {text!r}"

@@ -189,7 +189,7 @@ def test_the_caseworker_replies_and_sends_a_request_and_sees_the_agencys_signed_
     expect(receipts.nth(2)).to_contain_text("Läst av mottagaren")
     expect(page.locator(f"[data-agency-id='{request['id']}']")).to_contain_text("Öppnat av mottagaren")
     check(anna, axe)
-    blob = b"".join(p.read_bytes() for p in server.database_files)
+    blob = server.stored_bytes()
     for typed in ("familjen har kontakt", "Ingrid Sjövall", "polisanmälningar", "Samtal test"):
         assert typed.encode("utf-8") not in blob
 

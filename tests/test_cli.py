@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 
@@ -94,14 +93,13 @@ def test_client_key_file_is_private_to_its_owner(server, tmp_path):
 def test_server_data_holds_no_private_key_material(server, tmp_path):
     """The server's database has only public keys: every stored key is 32 bytes and each is a device's
     public key as registered (the demo steward's private keys live in its own client folder)."""
-    import sqlite3
     lines(client(server, tmp_path, "dana", "cases"))
     dana_keys = json.loads((tmp_path / "dana" / "device.json").read_text())["keys"]
-    blob = b"".join(p.read_bytes() for p in server.database_files)
+    blob = server.stored_bytes()
     from crypto.encoding import unb64u
     for private in (unb64u(dana_keys["sign_seed"]), unb64u(dana_keys["kem_priv"])):
         assert private not in blob
-    with sqlite3.connect(f"file:{server.database_files[0]}?mode=ro", uri=True) as db:
+    with server.db() as db:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert not any("priv" in t or "secret" in t for t in tables)
 
@@ -131,6 +129,6 @@ def test_unit_add_while_the_server_runs_keeps_the_audit_chain_whole(server, tmp_
     assert client(server, tmp_path, "dana", "send", CASE_DANA, "efter enhetsbytet").returncode == 0
     verdict = json.loads(samtal("audit", "verify", "--data-dir", folder).stdout)
     assert verdict["intact"], verdict
-    with sqlite3.connect(f"file:{server.database_files[0]}?mode=ro", uri=True) as db:
+    with server.db() as db:
         actions = [a for (a,) in db.execute("SELECT action FROM audit_log ORDER BY id")]
     assert "admin.unit.add" in actions and actions.index("admin.unit.add") < len(actions) - 1

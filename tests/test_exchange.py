@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -72,7 +71,7 @@ def problem_of(response: httpx.Response, status: int, code: str) -> dict[str, An
 
 
 def security_events(server: Any) -> list[str]:
-    with sqlite3.connect(f"file:{server.data_dir / 'samtal.sqlite3'}?mode=ro", uri=True) as db:
+    with server.db() as db:
         return [kind for (kind,) in db.execute("SELECT kind FROM security_events")]
 
 
@@ -295,7 +294,7 @@ def test_an_unread_urgent_document_alerts_on_call_by_email_without_content(
 
 
 def test_the_server_never_holds_an_address_private_key(server: Any, keys: Path) -> None:
-    blob = b"".join(p.read_bytes() for p in server.database_files)
+    blob = server.stored_bytes()
     for key_file in keys.glob("*.json"):
         assert key_file.stat().st_mode & 0o077 == 0
         private = json.loads(key_file.read_text())
@@ -351,7 +350,7 @@ def test_the_address_key_is_shared_wrapped_to_the_unit_key_and_a_staff_device_op
 
 
 def audit_actions(server: Any) -> list[str]:
-    with sqlite3.connect(server.data_dir / "samtal.sqlite3") as db:
+    with server.db() as db:
         return [a for (a,) in db.execute("SELECT action FROM audit_log ORDER BY id")]
 
 
@@ -447,7 +446,7 @@ def test_directory_changes_by_operators_are_in_the_audit_chain_while_the_server_
     assert samtal(["exchange", "admin", "retire-key", "--data-dir", str(server.data_dir), "--", kid]) == 0
     assert samtal(["exchange", "admin", "retire-key", "--data-dir", str(server.data_dir), "--", kid]) == 1
     polisen.send(BOU, "message/v1", {"subject": "Efter", "text": "Hej"}, "Meddelande")
-    with sqlite3.connect(server.data_dir / "samtal.sqlite3") as db:
+    with server.db() as db:
         rows = [(a, o, r, role, json.loads(d)) for a, o, r, role, d in db.execute(
             "SELECT action, outcome, reason, role, detail FROM audit_log WHERE action LIKE 'exchange.admin.%'"
             " ORDER BY id")]
@@ -468,7 +467,7 @@ def test_a_proof_after_the_audit_log_was_pruned_says_what_was_pruned_and_still_v
     from chat.storage.engines import prune_audit
 
     before = polisen.send(BOU, "message/v1", {"subject": "Före gallring", "text": "Hej"}, "Meddelande")["claims"]
-    assert prune_audit(server.data_dir / "samtal.sqlite3", int(time.time() * 1000) + 1) > 0  # what `audit prune` does
+    assert prune_audit(server.database, int(time.time() * 1000) + 1) > 0  # what `audit prune` does
     proof = polisen.proof(before["message"])
     assert proof["log"] == []
     assert proof["pruned"]["rows"] == [before["log"]["id"]] and proof["pruned"]["through_id"] >= before["log"]["id"]
@@ -481,7 +480,7 @@ def test_a_proof_after_the_audit_log_was_pruned_says_what_was_pruned_and_still_v
     after = polisen.send(BOU, "message/v1", {"subject": "Efter gallring", "text": "Hej"}, "Meddelande")["claims"]
     later = polisen.proof(after["message"])
     assert "pruned" not in later and [row["id"] for row in later["log"]] == [after["log"]["id"]]
-    with sqlite3.connect(server.data_dir / "samtal.sqlite3") as db:
+    with server.db() as db:
         first_kept = db.execute("SELECT id, prev_hash FROM audit_log ORDER BY id LIMIT 1").fetchone()
     assert (first_kept[0], bytes(first_kept[1]).hex()) == (proof["pruned"]["through_id"] + 1,
                                                             proof["pruned"]["anchor_hash"])

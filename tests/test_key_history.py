@@ -4,7 +4,6 @@ the case's whole history through the links each epoch keeps of the one before it
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -32,7 +31,7 @@ async def wait_for(predicate, what: str, seconds: float = 30.0) -> None:
 
 
 def rows(server, sql: str, *args) -> set:
-    with sqlite3.connect(f"file:{server.database_files[0]}?mode=ro", uri=True) as db:
+    with server.db() as db:
         return {r[0] if len(r) == 1 else r for r in db.execute(sql, args)}
 
 

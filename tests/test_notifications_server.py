@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -47,7 +46,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 def waiting(server: RunningServer, user_id: str) -> list[tuple[str, str]]:
     """What the server's database says waits for the person (read-only, beside the running server)."""
-    with sqlite3.connect(f"file:{server.database_files[0]}?mode=ro", uri=True) as db:
+    with server.db() as db:
         return [tuple(r) for r in db.execute(  # type: ignore[misc]
             "SELECT case_id, kind FROM notifications_waiting WHERE user_id = ? ORDER BY case_id, kind", (user_id,))]
 
@@ -147,7 +146,7 @@ async def test_a_burst_sends_one_mail_with_nothing_of_the_messages_and_the_throt
     await until(lambda: len(mails_to(mailbox, "erik.notiser@example.se")) == 1, "the mail to Erik")
     assert len(mails_to(mailbox, "dana.notiser@example.se")) == 1  # throttled: still one
     assert waiting(server, "dana") == [(CASE_DANA, "message")]
-    db_bytes = b"".join(path.read_bytes() for path in server.database_files)
+    db_bytes = server.stored_bytes()
     for secret in SECRETS:
         assert secret.encode() not in db_bytes
 

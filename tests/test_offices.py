@@ -5,7 +5,6 @@ address again takes it back into use, and each change is in the audit log with t
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
@@ -20,7 +19,7 @@ ADDRESS = "Kungsgatan 7,  411 19   Göteborg"
 
 
 def audited(server: RunningServer) -> list[tuple[str, str, dict[str, object]]]:
-    with sqlite3.connect(f"file:{server.data_dir / 'samtal.sqlite3'}?mode=ro", uri=True) as db:
+    with server.db() as db:
         return [(action, actor, json.loads(detail)) for action, actor, detail in db.execute(
             "SELECT action, actor, detail FROM audit_log WHERE action LIKE 'unit.office.%' ORDER BY id")]
 

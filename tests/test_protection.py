@@ -5,7 +5,6 @@ joining is refused (relay_unavailable), while everyone else's calls are as befor
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
@@ -19,7 +18,7 @@ PROTECT = f"/api/cases/{CASE_DANA}/protected-identity"
 
 
 def audited(server) -> list[tuple[str, str, dict]]:  # type: ignore[no-untyped-def]
-    with sqlite3.connect(f"file:{server.data_dir / 'samtal.sqlite3'}?mode=ro", uri=True) as db:
+    with server.db() as db:
         return [(a, c, json.loads(d)) for a, c, d in db.execute(
             "SELECT action, case_id, detail FROM audit_log WHERE action LIKE 'citizen.%protected' ORDER BY id")]
 

@@ -3,7 +3,6 @@ keys are rotated, so what is written afterwards is readable by the unit that rem
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 
 import pytest
 import websockets
@@ -25,7 +24,7 @@ async def wait_for(predicate, seconds: float = 20.0) -> None:
 
 
 def grants_of(server, epoch: int) -> set[str]:
-    with sqlite3.connect(f"file:{server.database_files[0]}?mode=ro", uri=True) as db:
+    with server.db() as db:
         return {r[0] for r in db.execute("SELECT device_id FROM unit_key_grants WHERE epoch = ?", (epoch,))}
 
 
@@ -76,7 +75,7 @@ async def test_revoking_a_citizen_device_gives_the_case_a_new_key(login, server,
     await wait_for(rotated)
     wraps = await dana_phone.transport.call("GET", f"/api/cases/{CASE_DANA}/keys")
     assert wraps["epoch"] == epoch + 1
-    with sqlite3.connect(f"file:{server.database_files[0]}?mode=ro", uri=True) as db:
+    with server.db() as db:
         recipients = {r[0] for r in db.execute("SELECT recipient FROM case_key_wraps WHERE case_id = ? AND epoch = ?",
                                                (CASE_DANA, epoch + 1))}
     assert dana_phone.device_id in recipients and dana_laptop.device_id not in recipients

@@ -1,5 +1,6 @@
-"""SqliteStore against a real database file: schema and migrations, per-case seqs under concurrency,
-idempotent appends, durability across a restart, key epochs, receipts, sessions and security events."""
+"""The core storage contract, on both engines (SQLite file, PostgreSQL schema: tests/engines.py): schema and
+migrations, per-case seqs under concurrency, idempotent appends, durability across a restart, key epochs,
+receipts, sessions and security events. A few tests are about the SQLite file itself and say so."""
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +15,11 @@ import pytest
 import chat
 from chat.errors import Conflict
 from chat.model import Ack, CaseKeyWrap, ReceiptMarks, Unit, UnitKeyEpoch, UnitKeyGrant
-from chat.storage.sqlite.store import MAX_BATCH, SqliteStore
+from chat.storage import engines as storage_engines
+from chat.storage.sql.batching import MAX_BATCH
+from chat.storage.sql.store import (
+    SqlStore as SqliteStore,  # either engine's store: the SQL is shared
+)
 
 from .conftest_unit import (
     ANNA,
@@ -30,26 +35,41 @@ from .conftest_unit import (
     make_case,
     make_device,
 )
+from .engines import ENGINES, postgres_url
 
 CASES = (make_case("c1", DANA), make_case("c2", ERIK), make_case("c3", FRIDA, OTHER_UNIT, OLLE))
 C1, C2, C3 = (case.id for case in CASES)
 DEVICES = {user.id: make_device(f"dev-{user.id}", user) for user in (DANA, ERIK, FRIDA, ANNA, CECILIA, OLLE)}
 
 
-async def open_store(path: Path) -> SqliteStore:
-    store = SqliteStore(path)
+async def open_store(database: Path | str) -> SqliteStore:
+    store = storage_engines.make_store(database)
     await store.open()
-    return store
+    return store  # type: ignore[return-value]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "samtal.sqlite3"
+def database(engine: str, tmp_path: Path) -> Path | str:
+    """The address of an empty database on the engine: a SQLite file, or a fresh PostgreSQL schema."""
+    return tmp_path / "data" / "samtal.sqlite3" if engine == "sqlite" else postgres_url()
 
 
 @pytest.fixture
-async def store(db_path: Path) -> AsyncIterator[SqliteStore]:
-    store = await open_store(db_path)
+def db_path(database: Path | str) -> Path:
+    """The SQLite file, for the tests about the file itself."""
+    if not isinstance(database, Path):
+        pytest.skip("about the SQLite file")
+    return database
+
+
+@pytest.fixture
+async def store(database: Path | str) -> AsyncIterator[SqliteStore]:
+    store = await open_store(database)
     await store.add_municipality(MUNICIPALITY)
     for unit in (UNIT, OTHER_UNIT):
         await store.add_unit(unit)
@@ -73,9 +93,8 @@ def raw_db(path: Path) -> Iterator[sqlite3.Connection]:
         db.close()
 
 
-def count(path: Path, sql: str, *params: object) -> int:
-    with raw_db(path) as db:
-        return int(db.execute(sql, params).fetchone()[0])
+async def count(store: SqliteStore, sql: str, *params: object) -> int:
+    return int(await store.engine.transaction(lambda db: db.execute(sql, params).fetchone()[0]))
 
 
 async def append(store: SqliteStore, case_id: str, msg_id: str, envelope: bytes | None = None) -> Ack:
@@ -86,32 +105,51 @@ async def append(store: SqliteStore, case_id: str, msg_id: str, envelope: bytes 
 # -- schema ----------------------------------------------------------------------------------------
 
 
-def migration_versions() -> list[int]:
-    folder = Path(chat.__file__).parent / "storage" / "sqlite" / "migrations"
+def migration_versions(engine: str) -> list[int]:
+    folder = Path(chat.__file__).parent / "storage" / ("sqlite" if engine == "sqlite" else "postgres") / "migrations"
     return sorted(int(p.name.split("_", 1)[0]) for p in folder.glob("*.sql"))
 
 
-async def test_migrations_create_the_schema_and_record_each_version(store: SqliteStore, db_path: Path) -> None:
-    with raw_db(db_path) as db:
-        versions = [v for (v,) in db.execute("SELECT version FROM schema_migrations ORDER BY version")]
-        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert versions == migration_versions() and versions[0] == 1
+TABLES = {"sqlite": "SELECT name FROM sqlite_master WHERE type = 'table'",
+          "postgres": "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"}
+COLUMNS = {"sqlite": "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p"
+                     " WHERE m.type = 'table'",
+           "postgres": "SELECT table_name, column_name FROM information_schema.columns"
+                       " WHERE table_schema = current_schema()"}
+
+
+async def test_migrations_create_the_schema_and_record_each_version(store: SqliteStore, engine: str) -> None:
+    versions = await store.engine.transaction(lambda db: [v for (v,) in db.execute(
+        "SELECT version FROM schema_migrations ORDER BY version")])
+    tables = await store.engine.transaction(lambda db: {name for (name,) in db.execute(TABLES[engine])})
+    assert versions == migration_versions(engine) and versions[0] == 1
     assert {"units", "users", "devices", "cases", "messages", "receipts", "sessions", "security_events",
             "unit_key_epochs", "unit_key_grants", "case_key_epochs", "case_key_wraps"} <= tables
 
 
-async def test_reopening_the_database_does_not_reapply_migrations(store: SqliteStore, db_path: Path) -> None:
-    with raw_db(db_path) as db:
-        before = db.execute("SELECT version, applied_at FROM schema_migrations").fetchall()
+async def test_reopening_the_database_does_not_reapply_migrations(store: SqliteStore, database: Path | str,
+                                                                  engine: str) -> None:
+    def applied(db: object) -> list[tuple[int, int]]:
+        return [tuple(r) for r in db.execute("SELECT version, applied_at FROM schema_migrations")]  # type: ignore[attr-defined]
+
+    before = await store.engine.transaction(applied)
     await store.close()
-    reopened = await open_store(db_path)
+    reopened = await open_store(database)
     try:
         assert await reopened.get_unit(UNIT.id) == UNIT
+        assert await reopened.engine.transaction(applied) == before
     finally:
         await reopened.close()
-    with raw_db(db_path) as db:
-        assert db.execute("SELECT version, applied_at FROM schema_migrations").fetchall() == before
-    assert len(before) == len(migration_versions())
+    assert len(before) == len(migration_versions(engine))
+
+
+async def test_both_engines_have_the_same_tables_and_columns(store: SqliteStore, engine: str) -> None:
+    """The PostgreSQL schema is written by hand beside SQLite's migrations: a column added to one engine only
+    fails here (the other engine's columns are in tests/schema.txt, written by the SQLite run)."""
+    columns = await store.engine.transaction(lambda db: sorted(
+        f"{table}.{column}" for table, column in db.execute(COLUMNS[engine]) if not table.startswith("sqlite_")))
+    expected = (Path(__file__).parent / "schema.txt").read_text().split()
+    assert columns == expected
 
 
 async def test_database_uses_write_ahead_logging(store: SqliteStore, db_path: Path) -> None:
@@ -120,9 +158,7 @@ async def test_database_uses_write_ahead_logging(store: SqliteStore, db_path: Pa
 
 
 async def test_foreign_keys_are_enforced(store: SqliteStore) -> None:
-    async with store._r.execute("PRAGMA foreign_keys") as cur:
-        assert (await cur.fetchone())[0] == 1
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(store.engine.IntegrityError):
         await store.add_case(make_case("orphan", DANA, Unit("no-such-unit", MUNICIPALITY.id, "Okänd")))
     assert await store.get_case("orphan") is None
 
@@ -151,20 +187,20 @@ async def test_concurrent_appends_get_gap_free_unique_seqs_in_each_case(store: S
 
 
 async def test_more_appends_than_one_batch_are_split_and_all_committed(
-        store: SqliteStore, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        store: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> None:
     sizes: list[int] = []
-    commit = store.writer._commit_batch
+    commit = store.engine._commit_batch
 
     async def spy(batch: list, audits: list) -> None:  # type: ignore[type-arg]
         sizes.append(len(batch))
         await commit(batch, audits)
 
-    monkeypatch.setattr(store.writer, "_commit_batch", spy)
+    monkeypatch.setattr(store.engine, "_commit_batch", spy)
     n = MAX_BATCH * 2 + 7
     acks = await asyncio.gather(*(append(store, C1, f"m{i}") for i in range(n)))
     assert sorted(a.seq for a in acks) == list(range(1, n + 1))
     assert max(sizes) == MAX_BATCH and sum(sizes) == n
-    assert count(db_path, "SELECT count(*) FROM messages WHERE case_id = ?", C1) == n
+    assert await count(store, "SELECT count(*) FROM messages WHERE case_id = ?", C1) == n
 
 
 async def test_messages_after_pages_in_seq_order(store: SqliteStore) -> None:
@@ -179,20 +215,20 @@ async def test_messages_after_pages_in_seq_order(store: SqliteStore) -> None:
 # -- idempotency -----------------------------------------------------------------------------------
 
 
-async def test_replayed_msg_id_with_same_bytes_returns_original_ack(store: SqliteStore, db_path: Path) -> None:
+async def test_replayed_msg_id_with_same_bytes_returns_original_ack(store: SqliteStore) -> None:
     first = await append(store, C1, "m1", b"same bytes")
     await append(store, C1, "m2")
     again = await append(store, C1, "m1", b"same bytes")
     assert again == Ack(C1, "m1", first.seq, first.stored_at, duplicate=True)
-    assert count(db_path, "SELECT count(*) FROM messages WHERE case_id = ?", C1) == 2
+    assert await count(store, "SELECT count(*) FROM messages WHERE case_id = ?", C1) == 2
     assert await store.last_seq(C1) == 2
 
 
-async def test_replay_inside_one_batch_is_stored_once(store: SqliteStore, db_path: Path) -> None:
+async def test_replay_inside_one_batch_is_stored_once(store: SqliteStore) -> None:
     first, again = await asyncio.gather(append(store, C1, "m1", b"x"), append(store, C1, "m1", b"x"))
     assert (first.duplicate, again.duplicate) == (False, True)
     assert (again.seq, again.stored_at) == (first.seq, first.stored_at)
-    assert count(db_path, "SELECT count(*) FROM messages") == 1
+    assert await count(store, "SELECT count(*) FROM messages") == 1
 
 
 async def test_reused_msg_id_with_other_bytes_is_a_conflict(store: SqliteStore) -> None:
@@ -212,13 +248,13 @@ async def test_a_conflict_inside_a_batch_does_not_fail_the_other_appends(store: 
     assert isinstance(results[1], Conflict) and results[1].code == "msg_id_conflict"
 
 
-async def test_same_msg_id_in_two_cases_is_two_messages(store: SqliteStore, db_path: Path) -> None:
+async def test_same_msg_id_in_two_cases_is_two_messages(store: SqliteStore) -> None:
     in_c1 = await append(store, C1, "shared-id", b"one")
     in_c2 = await append(store, C2, "shared-id", b"two")
     assert not in_c1.duplicate and not in_c2.duplicate
     assert [m.envelope for m in await store.messages_after(C1, 0, 10)] == [b"one"]
     assert [m.envelope for m in await store.messages_after(C2, 0, 10)] == [b"two"]
-    assert count(db_path, "SELECT count(*) FROM messages WHERE msg_id = 'shared-id'") == 2
+    assert await count(store, "SELECT count(*) FROM messages WHERE msg_id = 'shared-id'") == 2
 
 
 # -- content and durability ------------------------------------------------------------------------
@@ -235,10 +271,10 @@ async def test_envelope_bytes_round_trip_byte_identical(store: SqliteStore) -> N
 
 
 async def test_appends_survive_a_restart_and_seqs_continue_from_the_stored_max(
-        store: SqliteStore, db_path: Path) -> None:
+        store: SqliteStore, database: Path | str) -> None:
     before = [await append(store, C1, f"m{i}") for i in range(3)]
     await store.close()
-    reopened = await open_store(db_path)
+    reopened = await open_store(database)
     try:
         stored = await reopened.messages_after(C1, 0, 10)
         assert [(m.msg_id, m.seq, m.stored_at) for m in stored] == [(a.msg_id, a.seq, a.stored_at) for a in before]
@@ -334,7 +370,7 @@ async def test_case_key_overview_names_each_cases_current_epoch_its_holders_and_
 
 
 async def test_case_key_epochs_must_be_consecutive_and_the_current_epoch_follows(
-        store: SqliteStore, db_path: Path) -> None:
+        store: SqliteStore, database: Path | str) -> None:
     assert await store.current_case_epoch(C1) == 0  # also fills the store's cache before the writes
     await add_case_epoch(store, 1)
     assert await store.current_case_epoch(C1) == 1
@@ -347,7 +383,7 @@ async def test_case_key_epochs_must_be_consecutive_and_the_current_epoch_follows
     assert await store.current_case_epoch(C1) == 2
     assert await store.current_case_epoch(C2) == 0
     await store.close()
-    reopened = await open_store(db_path)
+    reopened = await open_store(database)
     try:
         assert await reopened.current_case_epoch(C1) == 2
     finally:
@@ -428,7 +464,7 @@ async def test_staff_of_unit_lists_only_the_units_staff_roles(store: SqliteStore
     assert await store.get_user("nobody") is None
 
 
-async def test_session_is_added_touched_and_deleted(store: SqliteStore, db_path: Path) -> None:
+async def test_session_is_added_touched_and_deleted(store: SqliteStore) -> None:
     id_hash = os.urandom(32)
     await store.add_session(id_hash, DANA.id, at=100, expires_at=900)
     assert await store.get_session(id_hash) == (DANA.id, 100, 900)
@@ -437,7 +473,7 @@ async def test_session_is_added_touched_and_deleted(store: SqliteStore, db_path:
     assert await store.get_session(os.urandom(32)) is None
     await store.delete_session(id_hash)
     assert await store.get_session(id_hash) is None
-    assert count(db_path, "SELECT count(*) FROM sessions") == 0
+    assert await count(store, "SELECT count(*) FROM sessions") == 0
 
 
 async def test_security_events_are_listed_newest_first(store: SqliteStore) -> None:
@@ -450,20 +486,20 @@ async def test_security_events_are_listed_newest_first(store: SqliteStore) -> No
 
 @pytest.mark.parametrize("tamper", ["UPDATE security_events SET detail = 'nothing happened'",
                                     "DELETE FROM security_events"])
-async def test_security_events_cannot_be_changed_or_deleted(store: SqliteStore, db_path: Path, tamper: str) -> None:
+async def test_security_events_cannot_be_changed_or_deleted(store: SqliteStore, tamper: str) -> None:
     await store.add_security_event("forbidden", user_id=ERIK.id, device_id=None, case_id=C1, detail="probe", at=1)
-    with raw_db(db_path) as db, pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        db.execute(tamper)
+    with pytest.raises(store.engine.IntegrityError, match="append-only"):
+        await store.engine.transaction(lambda db: db.execute(tamper))
     assert [(e["kind"], e["detail"]) for e in await store.security_events()] == [("forbidden", "probe")]
 
 
-async def test_two_processes_appending_to_the_audit_log_keep_one_chain(db_path: Path) -> None:
+async def test_two_processes_appending_to_the_audit_log_keep_one_chain(database: Path | str) -> None:
     # An admin command (another process) may append while the server runs; each writer reads the head
     # inside its own transaction, so the rows interleave into one unbroken chain.
     from chat.audit.chain import AuditEvent, verify
     from chat.storage.engines import audit_rows as read_audit_rows
 
-    server, admin = await open_store(db_path), await open_store(db_path)
+    server, admin = await open_store(database), await open_store(database)
     try:
         for i in range(6):
             writer = server if i % 2 == 0 else admin
@@ -471,7 +507,7 @@ async def test_two_processes_appending_to_the_audit_log_keep_one_chain(db_path: 
     finally:
         await server.close()
         await admin.close()
-    rows = list(read_audit_rows(db_path))
+    rows = list(read_audit_rows(database))
     assert [r.event.action for r in rows][-6:] == [f"test.{i}" for i in range(6)]
     assert verify(rows).intact
 
@@ -497,3 +533,56 @@ async def test_case_activities_for_a_list_agree_with_case_activity_for_each_case
     assert batch[C1][0] == 4 and batch[C1][1].unread == 1 and batch[C1][1].waiting_since is not None
     assert batch[C2][1].handled and batch[C3] == (0, batch[C3][1]) and batch[C3][1].handled_at == 7
     assert await store.case_activities([], ANNA.id) == {}
+
+
+# -- several server processes on one PostgreSQL database ------------------------------------------------
+# Each store below has its own connection pools and batching writer, as a second server process would.
+
+
+@pytest.fixture
+async def two_servers(engine: str, database: Path | str, store: SqliteStore) -> AsyncIterator[tuple[SqliteStore, ...]]:
+    if engine != "postgres":
+        pytest.skip("one server process per SQLite data folder")
+    other = await open_store(database)
+    yield store, other
+    await other.close()
+
+
+async def test_two_servers_appending_at_once_get_gap_free_seqs_one_copy_each_and_one_audit_chain(
+        two_servers: tuple[SqliteStore, SqliteStore]) -> None:
+    from chat.audit.chain import AuditEvent, verify
+
+    a, b = two_servers
+    sends = []
+    for i in range(300):
+        writer = a if i % 2 else b
+        event = AuditEvent("message.send", "allowed", DANA.id, case_id=C1)
+        sends.append(writer.append_message(C1, f"m{i}", DEVICES["dana"].id, DANA.id, b"e%d" % i, event))
+        # the same message sent again through the other server (a client that reconnected elsewhere)
+        if i % 10 == 0:
+            sends.append((b if i % 2 else a).append_message(C1, f"m{i}", DEVICES["dana"].id, DANA.id, b"e%d" % i))
+    acks = await asyncio.gather(*sends)
+    first = {ack.msg_id: ack.seq for ack in acks if not ack.duplicate}
+    assert sorted(first.values()) == list(range(1, 301))  # no gap, no duplicate
+    assert all(first[ack.msg_id] == ack.seq for ack in acks)  # a retry answers the stored seq
+    assert await count(a, "SELECT count(*) FROM messages WHERE case_id = ?", C1) == 300
+    rows = await a.audit_rows(limit=10_000)
+    assert len(rows) == 300 and verify(rows).intact
+
+
+async def test_a_sign_in_attempt_is_taken_once_across_servers(two_servers: tuple[SqliteStore, SqliteStore]) -> None:
+    from chat.storage import LoginAttempt
+
+    a, b = two_servers
+    await a.add_login_attempt(LoginAttempt(b"s" * 32, "citizen", "n", "v", b"b" * 32, "/", 1), forget_before=0)
+    taken = await asyncio.gather(*(s.take_login_attempt(b"s" * 32, 2 + i) for i, s in enumerate((a, b, a, b))))
+    assert sorted(t.used_at is None for t in taken if t) == [False, False, False, True]  # one first use only
+
+
+async def test_a_revocation_on_one_server_is_seen_by_the_other(two_servers: tuple[SqliteStore, SqliteStore]) -> None:
+    a, b = two_servers
+    assert (await b.get_device(DEVICES["dana"].id)).revoked_at is None  # read once: nothing may be kept
+    await a.revoke_device(DEVICES["dana"].id, 5)
+    assert (await b.get_device(DEVICES["dana"].id)).revoked_at == 5
+    await a.add_case_key_epoch(C1, 1, DEVICES["anna"].id, [], 6)
+    assert await b.current_case_epoch(C1) == 1

@@ -9,9 +9,7 @@ import email
 import email.policy
 import json
 import re
-import sqlite3
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,8 +38,8 @@ def mailbox() -> Any:
     yield from local_mailbox(SMTP_PORT)
 
 
-def audited_changes(db_path: Path) -> list[tuple[str, dict[str, Any]]]:
-    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
+def audited_changes(server: Any) -> list[tuple[str, dict[str, Any]]]:
+    with server.db() as db:
         return [(actor, json.loads(detail)) for actor, detail in db.execute(
             "SELECT actor, detail FROM audit_log WHERE action = 'unit.settings.change' ORDER BY id")]
 
@@ -88,7 +86,7 @@ async def test_a_supervisor_sets_the_units_meeting_link_and_bookings_use_it(tmp_
             assert booking["video_link"] in confirmation.get_body(("plain",)).get_content()
     finally:
         stop_server(server)
-    assert audited_changes(server.database_files[0]) == [("cecilia", {"video_link_template": OWN})]
+    assert audited_changes(server) == [("cecilia", {"video_link_template": OWN})]
 
     server = start_server(tmp_path, **ENV)  # the same data folder: the unit's link outlasts a restart
     try:
@@ -103,4 +101,4 @@ async def test_a_supervisor_sets_the_units_meeting_link_and_bookings_use_it(tmp_
             assert mine["video_link"].startswith("https://video.example.se/global/")
     finally:
         stop_server(server)
-    assert audited_changes(server.database_files[0])[-1] == ("cecilia", {"video_link_template": None})
+    assert audited_changes(server)[-1] == ("cecilia", {"video_link_template": None})

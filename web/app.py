@@ -202,7 +202,7 @@ def create_app(settings: Settings, store: Storage | None = None) -> Starlette:
 def build_app(settings: Settings, store: Storage | None = None) -> tuple[Starlette, Services]:
     """The app and the services it was composed of (`samtal serve` drains them on SIGTERM)."""
     settings.validate()
-    store = store if store is not None else engines.make_store(settings.database_path,
+    store = store if store is not None else engines.make_store(settings.database,
                                                                synchronous=settings.sqlite_synchronous.upper())
     services = build_services(settings, store)
 

@@ -89,6 +89,9 @@ def _unit_urls(text: str) -> dict[str, str]:
 @dataclass
 class Settings:
     data_dir: Path = field(default_factory=lambda: Path(os.environ.get("SAMTAL_DATA_DIR", "data")))
+    # PostgreSQL (postgresql://user@host:5432/db) instead of the SQLite file in the data folder; the data
+    # folder still holds the server's key files (docs/operations.md, "Database").
+    database_url: str = field(default_factory=lambda: os.environ.get("SAMTAL_DATABASE_URL", ""))
     host: str = field(default_factory=lambda: os.environ.get("SAMTAL_HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: _env_int("SAMTAL_PORT", 8000))
     demo: bool = field(default_factory=lambda: os.environ.get("SAMTAL_DEMO", "") == "1")
@@ -219,6 +222,11 @@ class Settings:
         return self.data_dir / "samtal.sqlite3"
 
     @property
+    def database(self) -> str | Path:
+        """The database's address: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.database_url or self.database_path
+
+    @property
     def public_base(self) -> str:
         if self.public_url:
             return self.public_url
@@ -226,6 +234,8 @@ class Settings:
         return f"http://{host}:{self.port}"
 
     def validate(self) -> None:
+        if self.database_url and not self.database_url.startswith(("postgresql://", "postgres://")):
+            raise SystemExit("SAMTAL_DATABASE_URL (--database) is a PostgreSQL address: postgresql://...")
         if self.sqlite_synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
             raise SystemExit("SAMTAL_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
         if self.outbox_limit < 10 or self.send_rate < 1 or self.send_burst < 1:

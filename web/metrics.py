@@ -7,12 +7,18 @@ that setting is set. Behind a proxy every client looks like loopback, so the pro
 from __future__ import annotations
 
 import hmac
-import json
 import ipaddress
+import json
 import time
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response

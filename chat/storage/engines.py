@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 from chat.audit.chain import AuditRow
 from chat.storage import Storage
@@ -21,6 +22,10 @@ def is_url(database: str | Path) -> bool:
 
 def make_store(database: str | Path, *, synchronous: str = "FULL") -> Storage:
     """A store for the address, not yet opened (`synchronous`: SQLite's setting, SAMTAL_SQLITE_SYNCHRONOUS)."""
+    if is_url(database):
+        from chat.storage.postgres.store import PostgresStore
+
+        return PostgresStore(str(database))
     from chat.storage.sqlite.store import SqliteStore
 
     return SqliteStore(database, synchronous=synchronous)
@@ -39,41 +44,84 @@ async def opened(database: str | Path) -> AsyncIterator[Storage]:
         await store.close()
 
 
-def audit_rows(database: str | Path) -> Iterator[AuditRow]:
-    """Every audit row in id order, read-only (for `samtal audit verify`)."""
+def _files(database: str | Path) -> Any:
+    """The engine's module of command-line tools (audit rows, anchor, hash, prune)."""
+    if is_url(database):
+        from chat.storage.postgres import files as pg_files
+
+        return pg_files
     from chat.storage.sqlite import files
 
+    return files
+
+
+def audit_rows(database: str | Path) -> Iterator[AuditRow]:
+    """Every audit row in id order, read-only (for `samtal audit verify`)."""
+    files = _files(database)
     with files.unreadable_as(StorageUnreadable):
-        yield from files.read_audit_rows(database)
+        yield from files.read_audit_rows(str(database))
 
 
 def audit_anchor(database: str | Path) -> tuple[int, bytes]:
     """Where the kept chain starts: (0, GENESIS) unless old rows were pruned."""
-    from chat.storage.sqlite import files
-
+    files = _files(database)
     with files.unreadable_as(StorageUnreadable):
-        return files.read_audit_anchor(database)
+        return files.read_audit_anchor(str(database))  # type: ignore[no-any-return]
 
 
 def audit_hash_at(database: str | Path, row_id: int) -> bytes | None:
-    from chat.storage.sqlite import files
-
+    files = _files(database)
     with files.unreadable_as(StorageUnreadable):
-        return files.audit_hash_at(database, row_id)
+        return files.audit_hash_at(str(database), row_id)  # type: ignore[no-any-return]
 
 
 def prune_audit(database: str | Path, older_than_ms: int) -> int:
     """Remove audit rows older than the cut-off, keeping the chain verifiable from an anchor."""
-    from chat.storage.sqlite import files
+    return int(_files(database).prune_audit(str(database), older_than_ms))
 
-    return files.prune_audit(database, older_than_ms)
+
+class CopyRefused(Exception):
+    """`samtal db copy` refused: the target has data, the source is missing, or the copy does not match."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def copy_sqlite_to_postgres(source: Path, target: str) -> Any:
+    """Copy the SQLite file into the empty PostgreSQL database and check it (chat/storage/postgres/copy.py)."""
+    from chat.storage.postgres import copy
+
+    try:
+        with copy_errors():
+            return copy.copy_database(source, target)
+    except copy.CopyRefused as refused:
+        raise CopyRefused(refused.code, str(refused)) from None
+
+
+@contextlib.contextmanager
+def copy_errors() -> Iterator[None]:
+    from chat.storage.postgres import files as pg_files
+
+    with pg_files.unreadable_as(StorageUnreadable):
+        yield
+
+
+def describe(database: str | Path) -> str:
+    """The address without a password, for output and logs."""
+    if not is_url(database):
+        return str(database)
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(str(database))
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}{parts.path}"
 
 
 # -- the data folder and its database, for serve, backup and restore (docs/operations.md) -------------------
 from chat.storage.sqlite.backup import Copied, NotADatabase  # noqa: E402,F401 (re-exported)
 from chat.storage.sqlite.folder_lock import FolderInUse, FolderLock  # noqa: E402,F401 (re-exported)
 from chat.storage.sqlite.schema_guard import SchemaTooNew  # noqa: E402,F401 (re-exported)
-
 
 
 def lock_data_folder(data_dir: Path) -> FolderLock:

@@ -28,13 +28,17 @@ def _fail(code: str, message: str) -> int:
     return 2
 
 
-def _database(data_dir: str | None) -> Path:
+def _database(data_dir: str | None) -> Path | str:
+    """SAMTAL_DATABASE_URL when set (as for `samtal serve`), else the SQLite file in the data folder."""
     from web.config import Settings
 
-    return Path(data_dir or Settings().data_dir) / "samtal.sqlite3"
+    settings = Settings()
+    if settings.database_url:
+        return settings.database_url
+    return Path(data_dir or settings.data_dir) / "samtal.sqlite3"
 
 
-async def _with_store(path: Path, work: Any) -> Any:
+async def _with_store(path: Path | str, work: Any) -> Any:
     async with engines.opened(path) as store:
         return await work(store)
 
@@ -67,7 +71,7 @@ def cmd_unit_add(args: argparse.Namespace) -> int:
 
 def cmd_unit_list(args: argparse.Namespace) -> int:
     path = _database(args.data_dir)
-    if not path.exists():
+    if isinstance(path, Path) and not path.exists():
         return _fail("no_database", f"no database at {path}")
 
     async def listing(store: Storage) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -48,8 +49,13 @@ def _registered(address: Any, **extra: Any) -> Any:
 async def _with_store(data_dir: str, fn: Any) -> Any:
     from chat.storage import engines
 
-    async with engines.opened(Path(data_dir) / "samtal.sqlite3") as store:
+    async with engines.opened(_database(data_dir)) as store:
         return await fn(store.exchange)
+
+
+def _database(data_dir: str) -> Any:
+    """SAMTAL_DATABASE_URL when set (the data folder then holds only key files), else its SQLite file."""
+    return os.environ.get("SAMTAL_DATABASE_URL") or Path(data_dir) / "samtal.sqlite3"
 
 
 def _address(args: argparse.Namespace, public: dict[str, Any]) -> Any:
@@ -159,7 +165,7 @@ def demo_keys(data_dir: Path, keys_dir: Path, server: str | None, oncall: list[s
         from chat.model import Unit
         from chat.storage import engines
 
-        async with engines.opened(data_dir / "samtal.sqlite3") as store:
+        async with engines.opened(_database(str(data_dir))) as store:
             if await store.get_unit("barn-och-unga") is None:
                 await store.add_unit(Unit("barn-och-unga", "demo-kommun", "Barn och unga"))
             for record in records:

@@ -18,8 +18,15 @@ import httpx
 from crypto.encoding import b64u, unb64u
 from crypto.errors import CryptoError, MalformedError
 from crypto.keys import DevicePublicKeys
-from crypto.merkle import TreeHead, consistency_proof, leaf_hash, parse_leaf, read_fields, root, \
-    verify_consistency
+from crypto.merkle import (
+    TreeHead,
+    consistency_proof,
+    leaf_hash,
+    parse_leaf,
+    read_fields,
+    root,
+    verify_consistency,
+)
 from crypto.unitcert import UnitCert, evaluate_chain, parse_subject, unit_fingerprint
 
 PAGE = 1000

@@ -20,10 +20,11 @@ from typing import Any
 from web.cli import run
 from web.cli.admin import add_parser as add_unit_parser
 from web.cli.backup import add_parser as add_backup_parser
+from web.cli.db import add_parser as add_db_parser
 from web.cli.exchange import add_parser as add_exchange_parser
 from web.cli.keys import add_parser as add_keys_parser
-from web.cli.release import add_parser as add_web_parser
 from web.cli.preflight import Refused, claim_data_folder
+from web.cli.release import add_parser as add_web_parser
 
 log = logging.getLogger("samtal.cli")
 
@@ -49,6 +50,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings()
     if args.data_dir:
         settings.data_dir = Path(args.data_dir)
+    if args.database:
+        settings.database_url = args.database
     settings.host = args.host or settings.host
     settings.port = args.port or settings.port
     settings.demo = settings.demo or args.demo
@@ -215,12 +218,16 @@ def cmd_client(args: argparse.Namespace) -> int:
         return 2
 
 
-def _existing_database(data_dir: str | None) -> Path | None:
-    """The server's database for a command that works on it directly; None (and a JSON error on stderr)
-    when there is none, so that a mistyped folder is not silently made into an empty database."""
+def _existing_database(data_dir: str | None) -> Path | str | None:
+    """The server's database for a command that works on it directly: SAMTAL_DATABASE_URL when set (as for
+    `samtal serve`), else the SQLite file in the data folder; None (and a JSON error on stderr) when there is
+    no such file, so that a mistyped folder is not silently made into an empty database."""
     from web.config import Settings
 
-    path = Path(data_dir or Settings().data_dir) / "samtal.sqlite3"
+    settings = Settings()
+    if settings.database_url:
+        return settings.database_url
+    path = Path(data_dir or settings.data_dir) / "samtal.sqlite3"
     if not path.exists():
         print(json.dumps({"error": "no_database", "message": f"no database at {path}"}), file=sys.stderr)
         return None
@@ -322,7 +329,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the server", description="Run the Samtal server. Settings also "
                            "come from SAMTAL_* environment variables (see docs/operations.md).")
-    serve.add_argument("--data-dir", help="folder for the SQLite database (default: ./data or SAMTAL_DATA_DIR)")
+    serve.add_argument("--data-dir", help="folder for the SQLite database and the server's key files (default: "
+                                          "./data or SAMTAL_DATA_DIR)")
+    serve.add_argument("--database", help="a PostgreSQL database (postgresql://...) instead of the SQLite file "
+                                          "(default: SAMTAL_DATABASE_URL)")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
     serve.add_argument("--demo", action="store_true", help="seed demo data, enable the demo login and start "
@@ -392,6 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_unit_parser(sub)
     add_keys_parser(sub)
     add_web_parser(sub)
+    add_db_parser(sub)
     return parser
 
 

@@ -7,7 +7,13 @@ import json
 import sys
 from pathlib import Path
 
-from chat.storage.engines import FolderInUse, FolderLock, SchemaTooNew, lock_data_folder, refuse_newer_database
+from chat.storage.engines import (
+    FolderInUse,
+    FolderLock,
+    SchemaTooNew,
+    lock_data_folder,
+    refuse_newer_database,
+)
 
 EXIT_FOLDER_IN_USE = 4
 EXIT_DATABASE_TOO_NEW = 5

@@ -19,7 +19,13 @@ from crypto.encoding import b64u, unb64u
 from crypto.errors import MalformedError
 from web.assets import Assets
 from web.release import (
-    MANIFEST_URL, OFFLINE_PAGES, ReleaseError, differences, parse_manifest, release_key_seed, sha256_hex,
+    MANIFEST_URL,
+    OFFLINE_PAGES,
+    ReleaseError,
+    differences,
+    parse_manifest,
+    release_key_seed,
+    sha256_hex,
     sign_manifest,
 )
 

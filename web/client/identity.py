@@ -17,9 +17,9 @@ from crypto.keys import DevicePublicKeys
 from crypto.sign import ed25519_public
 from crypto.unitcert import (
     UnitCert,
-    evaluate_chain,
     device_subject,
     epoch_subject,
+    evaluate_chain,
     identity_file,
     identity_subject,
     revoke_subject,

@@ -19,6 +19,7 @@ from crypto.envelope import (
 )
 from crypto.errors import CryptoError
 from crypto.keys import DevicePublicKeys, registration_proof
+from crypto.unitcert import UnitTrust
 from crypto.wrap import (
     WrappedKey,
     unwrap_case_key,
@@ -27,7 +28,6 @@ from crypto.wrap import (
     verify_wrap,
 )
 from web.client.key_history import case_opener, unit_opener, walk_links
-from crypto.unitcert import UnitTrust
 from web.client.keystore import KeyStore, StoredDevice
 from web.client.transport import ClientError, Socket, Transport, retrying
 from web.client.trust import LogWatcher, TrustFile, check_unit

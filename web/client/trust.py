@@ -13,10 +13,24 @@ import httpx
 
 from crypto.encoding import b64u, unb64u, unb64u_len
 from crypto.errors import CryptoError, MalformedError
-from crypto.merkle import TreeHead, is_fork, leaf_bytes, leaf_hash, unit_cert_leaf_body, verify_consistency, \
-    verify_inclusion
-from crypto.unitcert import ChainError, UnitCert, UnitIdentityChanged, UnitTrust, evaluate_chain, \
-    load_identity_file, unit_fingerprint
+from crypto.merkle import (
+    TreeHead,
+    is_fork,
+    leaf_bytes,
+    leaf_hash,
+    unit_cert_leaf_body,
+    verify_consistency,
+    verify_inclusion,
+)
+from crypto.unitcert import (
+    ChainError,
+    UnitCert,
+    UnitIdentityChanged,
+    UnitTrust,
+    evaluate_chain,
+    load_identity_file,
+    unit_fingerprint,
+)
 from web.client.keystore import write_private_json
 from web.client.transport import ClientError, Transport
 

@@ -110,9 +110,9 @@ class SqlBookingStore(BookingStore):
                 raise Conflict("the caseworker already has a time that overlaps this one", code="slot_overlaps")
             cur = db.execute(
                 "INSERT INTO booking_slots (unit_id, caseworker, starts_at, ends_at, forms, office_id, created_by,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (unit_id, caseworker, starts_at, ends_at, json.dumps(list(forms)), office_id, created_by, now_ms()))
-            return self._slot_in(db, int(cur.lastrowid or 0))  # type: ignore[return-value]
+            return self._slot_in(db, int(cur.fetchone()[0]))  # type: ignore[return-value]
         return await self._run(add)  # type: ignore[no-any-return]
 
     @staticmethod
@@ -192,9 +192,9 @@ class SqlBookingStore(BookingStore):
                            (at, actor.id, int(on_behalf), replaces))
             cur = db.execute(
                 "INSERT INTO bookings (slot_id, case_id, citizen_id, form, status, booked_by, on_behalf, created_at)"
-                " VALUES (?, ?, ?, ?, 'booked', ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, 'booked', ?, ?, ?) RETURNING id",
                 (slot_id, case.id, case.citizen_id, form, actor.id, int(on_behalf), at))
-            new_id = int(cur.lastrowid or 0)
+            new_id = int(cur.fetchone()[0])
             if replaces is not None:
                 db.execute("UPDATE bookings SET replaced_by = ? WHERE id = ?", (new_id, replaces))
             return self._booking_in(db, new_id)  # type: ignore[return-value]

@@ -100,12 +100,13 @@ class SqlExchangeStore(ExchangeStore):
             cur = db.execute(
                 "INSERT INTO exchange_messages (msg_id, sender, recipient, conversation, in_reply_to, doc_type,"
                 " priority, label, created, expires, envelope, envelope_sha256, content, stored_at, audit_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (env.id, env.sender, env.recipient, env.conversation, env.in_reply_to, env.type, env.priority,
                  env.label, env.created, env.expires, envelope, envelope_sha256, content, at, log_id))
+            (row_id,) = cur.fetchone()
             receipt = Receipt("received", sign(log_id, log_hash), at, log_id, None)
             db.execute("INSERT INTO exchange_receipts (message, status, jws, at, audit_id) VALUES (?, ?, ?, ?, ?)",
-                       (cur.lastrowid, "received", receipt.jws, at, log_id))
+                       (row_id, "received", receipt.jws, at, log_id))
             stored = self._message(db, env.id)
             assert stored is not None
             return stored, receipt, True
@@ -210,7 +211,7 @@ class SqlExchangeStore(ExchangeStore):
         rows = await self._run(lambda db: db.execute(
             "SELECT w.address, w.kid, k.use, max(w.key_version) FROM exchange_address_key_wraps w"
             " JOIN exchange_keys k ON k.kid = w.kid WHERE w.unit_id = ? AND k.retired_at IS NULL"
-            " GROUP BY w.kid HAVING max(w.unit_epoch) < ? ORDER BY w.address, k.use", (unit_id, unit_epoch)).fetchall())
+            " GROUP BY w.kid, w.address, k.use HAVING max(w.unit_epoch) < ? ORDER BY w.address, k.use", (unit_id, unit_epoch)).fetchall())
         return [AddressKeyBehind(*r) for r in rows]
 
     # -- urgent alerts ---------------------------------------------------------------------------

@@ -22,7 +22,9 @@ class SqlNotificationStore(NotificationStore):
         """Note something new; `since` stays at the oldest unseen thing, `seq` rises to the newest."""
         await self._run(lambda db: db.execute(
             "INSERT INTO notifications_waiting (user_id, case_id, kind, since, seq) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (user_id, case_id, kind) DO UPDATE SET seq = MAX(COALESCE(seq, 0), COALESCE(excluded.seq, 0))",
+            " ON CONFLICT (user_id, case_id, kind) DO UPDATE SET seq = CASE WHEN COALESCE(excluded.seq, 0) >"
+            " COALESCE(notifications_waiting.seq, 0) THEN COALESCE(excluded.seq, 0)"
+            " ELSE COALESCE(notifications_waiting.seq, 0) END",
             (user_id, case_id, kind, at, seq)))
 
     async def note(self, waiting: dict[tuple[str, str], tuple[int, int]],
@@ -32,7 +34,8 @@ class SqlNotificationStore(NotificationStore):
         def apply(db: Db) -> None:
             db.executemany(
                 "INSERT INTO notifications_waiting (user_id, case_id, kind, since, seq) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (user_id, case_id, kind) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                " ON CONFLICT (user_id, case_id, kind) DO UPDATE SET seq = CASE WHEN excluded.seq >"
+                " notifications_waiting.seq THEN excluded.seq ELSE notifications_waiting.seq END",
                 [(user, case, MESSAGE, since, seq) for (user, case), (since, seq) in waiting.items()])
             for (user, case), (through, at) in received.items():
                 self._messages_received(db, user, case, through, at)
@@ -49,8 +52,8 @@ class SqlNotificationStore(NotificationStore):
         there, so its grace period starts again now."""
         db.execute("DELETE FROM notifications_waiting WHERE user_id = ? AND case_id = ? AND kind = ?"
                    " AND seq <= ?", (user_id, case_id, MESSAGE, through_seq))
-        db.execute("UPDATE notifications_waiting SET since = MAX(since, ?) WHERE user_id = ? AND case_id = ?"
-                   " AND kind = ?", (at, user_id, case_id, MESSAGE))
+        db.execute("UPDATE notifications_waiting SET since = CASE WHEN since > ? THEN since ELSE ? END"
+                   " WHERE user_id = ? AND case_id = ? AND kind = ?", (at, at, user_id, case_id, MESSAGE))
 
     async def preferences(self, user_id: str) -> Preferences:
         row = await self._run(lambda db: db.execute(
@@ -70,7 +73,8 @@ class SqlNotificationStore(NotificationStore):
         they were noted (their receipts) are dropped first, in the same transaction."""
         def pick(db: Db) -> list[DueMail]:
             db.execute(
-                "DELETE FROM notifications_waiting WHERE kind = ? AND seq <= (SELECT MAX(r.delivered_seq, r.read_seq)"
+                "DELETE FROM notifications_waiting WHERE kind = ? AND seq <= (SELECT CASE WHEN r.delivered_seq >"
+                " r.read_seq THEN r.delivered_seq ELSE r.read_seq END"
                 " FROM receipts r WHERE r.case_id = notifications_waiting.case_id"
                 " AND r.user_id = notifications_waiting.user_id)", (MESSAGE,))
             rows = db.execute(
@@ -79,7 +83,7 @@ class SqlNotificationStore(NotificationStore):
                 " JOIN contact_emails e ON e.user_id = w.user_id"
                 " LEFT JOIN notification_mails m ON m.user_id = w.user_id"
                 " WHERE m.last_sent_at IS NULL OR m.last_sent_at <= ?"
-                " GROUP BY w.user_id HAVING MIN(w.since) <= ? ORDER BY MIN(w.since) LIMIT ?",
+                " GROUP BY w.user_id, e.email, s.language HAVING MIN(w.since) <= ? ORDER BY MIN(w.since) LIMIT ?",
                 (now - interval_ms, now - grace_ms, SWEEP_LIMIT)).fetchall()
             return [DueMail(*row) for row in rows]
         return await self._run(pick)  # type: ignore[no-any-return]
