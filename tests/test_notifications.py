@@ -16,6 +16,7 @@ import pytest
 from chat import demo
 from chat.booking.mail import MailConfig
 from chat.errors import Conflict
+from chat.mailer import SmtpServer
 from chat.model import now_ms
 from chat.notifications import notices as notifications
 from chat.notifications.notices import Notices, Notifier
@@ -27,7 +28,8 @@ from .helpers import CASE_DANA, CASE_ERIK, Mailbox, local_mailbox
 SMTP_PORT = free_port()
 GRACE, INTERVAL = 300, 3600
 SECOND = 1000
-CONFIG = MailConfig("127.0.0.1", SMTP_PORT, "samtal@kommun.example", "https://samtal.example-kommun.se/")
+CONFIG = MailConfig(SmtpServer("127.0.0.1", SMTP_PORT, "none"), "samtal@kommun.example",
+                    "https://samtal.example-kommun.se/")
 # What a notification must never carry: the case, the unit, the people, the kind of thing.
 SENSITIVE = ("eb-2026", "Ansökan", "bistånd", "Ekonomiskt", "Dana", "Karlsson", "Erik", "Nilsson", "Anna", "Lind",
              "meddelande från", "message from", "bokning", "booking")
@@ -210,7 +212,7 @@ async def test_what_waits_and_the_throttle_survive_a_restart(tmp_path, mailbox):
 async def test_a_mail_the_mail_server_refuses_is_tried_again_at_the_next_sweep(store, mailbox):
     await opt_in(store, "dana", "dana@example.se")
     _, last = await staff_wrote(store, CASE_DANA, 1)
-    nobody_listens = MailConfig("127.0.0.1", free_port(), CONFIG.sender, CONFIG.link)
+    nobody_listens = MailConfig(SmtpServer("127.0.0.1", free_port(), "none"), CONFIG.sender, CONFIG.link)
     assert await Notifier(store, nobody_listens, GRACE, INTERVAL).sweep(last + GRACE * SECOND) == 0
     assert await Notifier(store, CONFIG, GRACE, INTERVAL).sweep(last + GRACE * SECOND + 1) == 1
 

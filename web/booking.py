@@ -46,7 +46,7 @@ class BookingApp:
         self.bstore = store.bookings
         self.bookings = Bookings(self.bstore, store.get_user, settings.booking_change_hours, self._notify)
         link = (getattr(settings, "public_url", "") or f"http://{settings.host}:{settings.port}") + "/"
-        self.mail_config = booking_mail.MailConfig(settings.smtp_host, settings.smtp_port, settings.smtp_from, link)
+        self.mail_config = booking_mail.MailConfig(settings.smtp_server, settings.smtp_from, link)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reminders: asyncio.Task[None] | None = None
         self._room_key: bytes | None = None

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from chat.mailer import MailSettingsError, SmtpServer, default_security
 from chat.messaging.hub import OUTBOX_LIMIT
 from web.turn import TURN_SCHEMES, parse_urls
 
@@ -182,6 +183,18 @@ class Settings:
     smtp_host: str = field(default_factory=lambda: os.environ.get("SAMTAL_SMTP_HOST", ""))
     smtp_port: int = field(default_factory=lambda: _env_int("SAMTAL_SMTP_PORT", 25))
     smtp_from: str = field(default_factory=lambda: os.environ.get("SAMTAL_SMTP_FROM", "samtal@localhost"))
+    # starttls (the default), tls (port 465) or none (a relay on this machine only: the default for one); the
+    # login, if the server wants one; a CA bundle for its certificate instead of the system's (chat/mailer.py).
+    smtp_security: str = field(default_factory=lambda: _env_str("SAMTAL_SMTP_SECURITY"))
+    smtp_username: str = field(default_factory=lambda: _env_str("SAMTAL_SMTP_USERNAME"))
+    smtp_password: str = field(default_factory=lambda: os.environ.get("SAMTAL_SMTP_PASSWORD", ""))
+    smtp_ca_file: str = field(default_factory=lambda: _env_str("SAMTAL_SMTP_CA_FILE"))
+
+    @property
+    def smtp_server(self) -> SmtpServer:
+        """The mail server, checked (a setting that cannot work stops the server at start, see validate)."""
+        return SmtpServer(self.smtp_host, self.smtp_port, self.smtp_security or default_security(self.smtp_host),
+                          self.smtp_username, self.smtp_password, self.smtp_ca_file)
     # Tidsbokning (chat/booking/service.py): citizens change a booking until this many hours before it starts.
     booking_change_hours: int = field(default_factory=lambda: _env_int("SAMTAL_BOOKING_CHANGE_HOURS", 24))
     booking_reminder_hours: int = field(default_factory=lambda: _env_int("SAMTAL_BOOKING_REMINDER_HOURS", 24))
@@ -245,6 +258,11 @@ class Settings:
         if self.notify_grace_seconds < 0 or self.notify_min_interval_seconds < 0 or self.notify_check_seconds < 1:
             raise SystemExit("SAMTAL_NOTIFY_GRACE_SECONDS and SAMTAL_NOTIFY_MIN_INTERVAL_SECONDS must not be "
                              "negative, and SAMTAL_NOTIFY_CHECK_SECONDS at least 1")
+        if self.smtp_host:
+            try:
+                self.smtp_server.check()
+            except MailSettingsError as error:
+                raise SystemExit(str(error)) from None
         self._validate_sign_in()
         self._validate_turn()
         for url in self.unit_identity_urls.values():

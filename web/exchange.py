@@ -59,7 +59,7 @@ class Exchange:
         if s.smtp_host:
             link = (getattr(s, "public_url", "") or f"http://{s.host}:{s.port}") + "/"
             self._alerts = asyncio.create_task(alerts.run(self.store, alerts.SmtpConfig(
-                s.smtp_host, s.smtp_port, s.smtp_from, link, s.exchange_urgent_seconds,
+                s.smtp_server, s.smtp_from, link, s.exchange_urgent_seconds,
                 s.exchange_alert_check_seconds)), name="exchange-urgent-alerts")
 
     async def stop(self) -> None:

@@ -5,12 +5,13 @@ work phone); only the time, the meeting form (with the office address or the mee
 Samtal. Times are Swedish time (Europe/Stockholm), with the zone stated, as the person's phone shows them."""
 from __future__ import annotations
 
-import smtplib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
+from chat import mailer
+from chat.mailer import SmtpServer
 from chat.storage.bookings import Booking
 
 SUMMARY = "Bokad tid i Samtal"  # the same neutral words as the subject
@@ -44,8 +45,7 @@ INTRO = {"confirmation": ("Din tid är bokad.", "Your meeting is booked."),
 
 @dataclass(frozen=True)
 class MailConfig:
-    host: str
-    port: int
+    server: SmtpServer  # the mail server, over TLS (chat/mailer.py)
     sender: str
     link: str  # Samtal's address, where the person signs in to see the booking
     uid_domain: str = "samtal.invalid"
@@ -149,5 +149,4 @@ def message(kind: str, booking: Booking, recipient: str, config: MailConfig) -> 
 
 
 def send(config: MailConfig, mail: EmailMessage) -> None:
-    with smtplib.SMTP(config.host, config.port, timeout=10) as smtp:
-        smtp.send_message(mail)
+    mailer.send(config.server, mail)

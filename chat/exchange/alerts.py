@@ -9,7 +9,9 @@ import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from chat import mailer
 from chat.audit.chain import AuditEvent
+from chat.mailer import SmtpServer
 from chat.model import now_ms
 from chat.storage.exchange import ExchangeStore, Message
 
@@ -22,8 +24,7 @@ BODY = ("Ett brådskande dokument från en annan myndighet väntar på er enhets
 
 @dataclass(frozen=True)
 class SmtpConfig:
-    host: str
-    port: int
+    server: SmtpServer  # the mail server, over TLS (chat/mailer.py)
     sender: str
     link: str
     urgent_seconds: int
@@ -34,8 +35,7 @@ def _send(config: SmtpConfig, recipients: list[str]) -> None:
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = config.sender, ", ".join(recipients), SUBJECT
     mail.set_content(BODY.format(link=config.link))
-    with smtplib.SMTP(config.host, config.port, timeout=10) as smtp:
-        smtp.send_message(mail)
+    mailer.send(config.server, mail)
 
 
 async def check_once(store: ExchangeStore, config: SmtpConfig) -> int:
