@@ -83,6 +83,22 @@ def test_live_draft_sign_dispute_answer_and_correct(dana: Person, anna: Person, 
     expect(draft).to_contain_text("Kommentar från den enskilde")
     expect(draft).to_contain_text("Utkast")
 
+    # What was typed while shared is saved as it is typed (#20 item 1): leaving asks first, and after the page
+    # went away anyway (closed without asking) the draft holds every word and "Fortsätt skriva" shares it again.
+    expect(staff.locator("#journal-status")).to_have_text("Det delade utkastet sparas medan du skriver.",
+                                                          timeout=TIMEOUT)
+    assert staff.evaluate("""() => { const e = new Event("beforeunload", { cancelable: true });
+        dispatchEvent(e); return e.defaultPrevented; }""")
+    context = staff.context
+    staff.close()
+    anna.__init__(context.new_page(), anna.server)
+    staff = anna.page
+    anna.goto(f"/inbox/{CASE_DANA}/documentation")
+    entry(anna, TITLE).get_by_role("button", name="Fortsätt skriva").click()
+    expect(staff.get_by_label("Anteckning", exact=True)).to_have_value(FIRST + SECOND, timeout=TIMEOUT)
+    expect(staff.get_by_role("button", name="Sluta dela")).to_have_attribute("aria-pressed", "true", timeout=TIMEOUT)
+    expect(citizen.locator("#live-text")).to_have_text(FIRST + SECOND, timeout=TIMEOUT)
+
     # Signed and visible to the citizen.
     staff.get_by_label("Synlig för den enskilde").check()
     staff.get_by_role("button", name="Signera", exact=True).click()

@@ -20,6 +20,10 @@ let client;
 let view = null;
 let editor = { mode: "new", entryId: null, entry: null, source: null };
 const sharing = { entryId: null, rev: 0, timer: null };
+// A draft shared live is saved as it is typed (what the citizen saw reaches the record), and a share that
+// ended because the page went away (not by "Sluta dela") resumes at "Fortsätt skriva", on this device.
+const LIVE_SAVE_MS = 3000;
+const sharedKey = (entryId) => `samtal.live-share.${entryId}`;
 
 
 // -- the list ----------------------------------------------------------------------------------------------
@@ -149,6 +153,7 @@ function startEditing(mode, entry) {
   byId("entry-reason").value = "";
   byId("entry-visible").checked = false;
   byId("editor-heading").focus();
+  if (mode === "draft" && !sharing.entryId && localStorage.getItem(sharedKey(entry.id))) startSharing();
 }
 
 function resetEditor() {
@@ -250,9 +255,25 @@ async function sendSnapshot() {
   try {
     await client.sendLive(view.caseView, sharing.entryId, sharing.rev, byId("entry-title").value, byId("entry-text").value);
     status("live-state", t("Shared live: the citizen sees what you write and can comment."));
+    saveWhileSharing();
   } catch (error) {
     status("live-state", t("The draft could not be shared just now: %(why)s", { why: explain(error) }), "error");
   }
+}
+
+/** Save the shared draft at most every LIVE_SAVE_MS, so that nothing the citizen saw is lost. */
+function saveWhileSharing() {
+  if (sharing.saveTimer || !sharing.entryId) return;
+  sharing.saveTimer = setTimeout(async () => {
+    sharing.saveTimer = null;
+    if (!sharing.entryId || !byId("entry-title").value.trim() || !byId("entry-text").value.trim()) return;
+    try {
+      await client.saveDraft(view, sharing.entryId, fields());
+      status("journal-status", t("The shared draft is saved as you write."));
+    } catch (error) {
+      status("journal-status", explain(error), "error");
+    }
+  }, LIVE_SAVE_MS);
 }
 
 async function startSharing() {
@@ -260,6 +281,7 @@ async function startSharing() {
   try {
     const entryId = await saveDraft();
     sharing.entryId = entryId;
+    localStorage.setItem(sharedKey(entryId), "1");
     sharing.rev = 0;
     renderSharing();
     await sendSnapshot();
@@ -269,8 +291,12 @@ async function startSharing() {
   }
 }
 
-function stopSharing() {
+/** "Sluta dela", signing or deleting: the share ends for good (`keep`: the page goes away, it resumes). */
+function stopSharing({ keep = false } = {}) {
   const id = sharing.entryId;
+  if (id && !keep) localStorage.removeItem(sharedKey(id));
+  clearTimeout(sharing.saveTimer);
+  sharing.saveTimer = null;
   sharing.entryId = null;
   clearTimeout(sharing.timer);
   renderSharing();
@@ -316,7 +342,13 @@ async function main() {
   });
   byId("share-live").addEventListener("click", () => (sharing.entryId ? stopSharing() : startSharing()));
   for (const id of ["entry-title", "entry-text"]) byId(id).addEventListener("input", typed);
-  addEventListener("pagehide", () => stopSharing());
+  addEventListener("pagehide", () => stopSharing({ keep: true }));
+  // Leaving while sharing ends the share for the citizen: the browser asks first.
+  addEventListener("beforeunload", (event) => {
+    if (!sharing.entryId) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
   await reload();
   setMode("new");
   const from = Number(new URLSearchParams(location.search).get("from"));
