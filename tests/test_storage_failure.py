@@ -74,6 +74,12 @@ async def test_full_disk_answers_retryable_logs_once_and_recovers(tmp_path):
         ready = httpx.get(f"{url}/readyz", timeout=10)
         assert ready.status_code == 503 and ready.json()["code"] == "storage_unavailable"
         assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200  # alive all the same
+        # An HTTP write: 503 problem+json with Retry-After (the Python client's call() would retry it itself)
+        marked = await anna.transport.http.post(f"/api/cases/{CASE_DANA}/handled", json={"handled": True},
+                                                headers={"x-samtal-device": anna.device_id})
+        assert marked.status_code == 503 and marked.headers["retry-after"] == "5"
+        assert marked.headers["content-type"] == "application/problem+json"
+        assert marked.json()["code"] == "storage_unavailable"
         waiting = asyncio.create_task(anna.send(socket, case, "sent once there is room"))
         await asyncio.sleep(2)
         assert not waiting.done()  # the client keeps it and tries again, rather than failing it
