@@ -56,7 +56,8 @@ def _ensure_browser_tools() -> None:
     if missing and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
         print(f"Installing {' and '.join(missing)} with apt-get for the browser tests ...", flush=True)
         subprocess.run(["apt-get", "update", "-qq"], check=False)
-        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=False)
+        # Only what the browser tests need: recommends pulled in ~120 packages (avahi, samba libraries).
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=False)
     if not AXE.exists() and shutil.which("npm"):
         print("Installing axe-core from npm into .cache/npm for the accessibility tests ...", flush=True)
         subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(NPM_PREFIX),
@@ -71,15 +72,26 @@ def _ensure_browser_tools() -> None:
                         "jose@5"], check=False, stdout=subprocess.DEVNULL)
 
 
+def serve_args(rest: list[str]) -> list[str]:
+    """`samtal serve` options: the demo in ./data unless told otherwise. Options given are added to those
+    defaults (`--port 18100` alone used to drop the demo); `--no-demo` leaves the demo out, `--data-dir`
+    replaces the folder."""
+    args = [a for a in rest if a != "--no-demo"]
+    defaults = [] if "--no-demo" in rest or "--demo" in rest else ["--demo"]
+    if not any(a == "--data-dir" or a.startswith("--data-dir=") for a in rest):
+        defaults += ["--data-dir", str(ROOT / "data")]
+    return defaults + args
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"serve", "test"}:
-        print("usage: python3 dev.py serve [samtal serve options] | test [pytest options]", file=sys.stderr)
+        print("usage: python3 dev.py serve [--no-demo] [samtal serve options] | test [pytest options]",
+              file=sys.stderr)
         return 2
     python = str(_ensure_environment())
     command, rest = argv[0], argv[1:]
     if command == "serve":
-        args = rest or ["--demo", "--data-dir", str(ROOT / "data")]
-        return subprocess.call([python, "-m", "web.cli", "serve", *args], cwd=ROOT)
+        return subprocess.call([python, "-m", "web.cli", "serve", *serve_args(rest)], cwd=ROOT)
     _ensure_browser_tools()
     return subprocess.call([python, "-m", "pytest", *rest], cwd=ROOT)
 
