@@ -84,8 +84,8 @@ def serve_args(rest: list[str]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"serve", "test"}:
-        print("usage: python3 dev.py serve [--no-demo] [samtal serve options] | test [pytest options]",
+    if not argv or argv[0] not in {"serve", "test", "screenshots"}:
+        print("usage: python3 dev.py serve [--no-demo] [samtal serve options] | test [pytest options] | screenshots",
               file=sys.stderr)
         return 2
     python = str(_ensure_environment())
@@ -93,6 +93,11 @@ def main(argv: list[str]) -> int:
     if command == "serve":
         return subprocess.call([python, "-m", "web.cli", "serve", *serve_args(rest)], cwd=ROOT)
     _ensure_browser_tools()
+    if command == "screenshots":
+        # The README's pictures, refreshed on purpose (the test run writes its own to a temporary folder).
+        env = {**os.environ, "SAMTAL_SCREENSHOTS": str(ROOT / "docs" / "screenshots")}
+        return subprocess.call([python, "-m", "pytest", "-q", "tests/test_browser_pages.py", *rest], cwd=ROOT,
+                               env=env)
     return subprocess.call([python, "-m", "pytest", *rest], cwd=ROOT)
 
 

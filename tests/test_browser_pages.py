@@ -1,14 +1,16 @@
 """Every page in a real browser: axe-core finds no accessibility violation (in Swedish and in English, on a
 phone and on a desktop), the layout mirrors for a right-to-left language, and the main pages are
-photographed for the README (docs/screenshots/).
+photographed (into a temporary folder; `python3 dev.py screenshots` refreshes the README's docs/screenshots/).
 
 axe-core comes from npm (`python3 dev.py test` installs it into .cache/npm); it is injected into the page,
 so these contexts bypass the page's Content-Security-Policy, which would rightly refuse it. The policy
 itself is tested in test_browser_app.py and test_pages.py."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,10 @@ from playwright.sync_api import expect  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 NPM_PREFIX = ROOT / ".cache" / "npm"
 AXE = NPM_PREFIX / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# Photographs go to a temporary folder, so that a test run never rewrites the tracked pictures;
+# `python3 dev.py screenshots` sets SAMTAL_SCREENSHOTS to docs/screenshots to refresh the README's on purpose.
+SCREENSHOTS = (Path(os.environ["SAMTAL_SCREENSHOTS"]) if os.environ.get("SAMTAL_SCREENSHOTS")
+               else Path(tempfile.gettempdir()) / "samtal-screenshots")
 server = server_fixture()
 
 

@@ -25,3 +25,12 @@ def test_serve_without_the_demo_and_with_another_folder() -> None:
 
 def test_debian_packages_are_installed_without_recommends() -> None:
     assert '"--no-install-recommends"' in (ROOT / "dev.py").read_text(encoding="utf-8")
+
+
+def test_a_test_run_leaves_the_readmes_pictures_alone() -> None:
+    import os
+
+    from tests import test_browser_pages
+
+    if not os.environ.get("SAMTAL_SCREENSHOTS"):
+        assert ROOT / "docs" not in test_browser_pages.SCREENSHOTS.parents
