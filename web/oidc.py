@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import asyncio
 import hmac
 import json
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -57,6 +59,7 @@ class LoginRefused(Exception):
         super().__init__(message)
         self.status, self.message, self.code, self.reason = status, message, code, reason
         self.retry_after = retry_after
+        self.ended_user: str | None = None  # a known staff member refused their role: their sessions were ended
 
 
 def _unavailable(message: str, reason: str) -> LoginRefused:
@@ -105,7 +108,8 @@ def _number(claims: dict[str, Any], name: str, required: bool = True) -> int | N
     value = claims.get(name)
     if value is None and not required:
         return None
-    if type(value) not in (int, float):
+    # JSON parsers read Infinity and NaN (and 1e400 as infinity): no time is either, and int() of one raised.
+    if type(value) not in (int, float) or not math.isfinite(value):
         raise _bad_token(f"the ID token's {name} is missing or not a number", "id_token_malformed")
     return int(value)
 
@@ -208,6 +212,9 @@ class OpenIdProvider:
         self.clock = clock
         self._metadata: tuple[float, Metadata] | None = None
         self._keys: tuple[float, KeySet] | None = None
+        # One fetch of the keys at a time: concurrent sign-ins with an unknown key id wait for the one fetch
+        # (and then find it recent) instead of each fetching, which would defeat the refetch limit.
+        self._keys_lock = asyncio.Lock()
 
     def _client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(transport=self.transport, timeout=HTTP_TIMEOUT, follow_redirects=False)
@@ -242,18 +249,27 @@ class OpenIdProvider:
         self._metadata = (self.clock(), metadata)
         return metadata
 
-    async def keys(self, refresh: bool = False) -> KeySet:
+    def _cached_keys(self, refresh: bool) -> KeySet | None:
         now = self.clock()
         if self._keys and not (refresh and now - self._keys[0] >= JWKS_REFETCH_SECONDS) \
                 and now - self._keys[0] < METADATA_TTL_SECONDS:
             return self._keys[1]
-        doc = await self._get_json((await self.metadata()).jwks_uri, "jwks_failed")
-        try:
-            keys = KeySet.import_key_set({"keys": [k for k in doc.get("keys", []) if k.get("use", "sig") == "sig"]})
-        except (JoseError, ValueError, TypeError, AttributeError):
-            raise _unavailable("the identity provider's keys are malformed", "jwks_failed") from None
-        self._keys = (now, keys)
-        return keys
+        return None
+
+    async def keys(self, refresh: bool = False) -> KeySet:
+        if (cached := self._cached_keys(refresh)) is not None:
+            return cached
+        async with self._keys_lock:
+            if (cached := self._cached_keys(refresh)) is not None:
+                return cached  # fetched by a sign-in that held the lock before this one
+            now = self.clock()
+            doc = await self._get_json((await self.metadata()).jwks_uri, "jwks_failed")
+            try:
+                keys = KeySet.import_key_set({"keys": [k for k in doc.get("keys", []) if k.get("use", "sig") == "sig"]})
+            except (JoseError, ValueError, TypeError, AttributeError):
+                raise _unavailable("the identity provider's keys are malformed", "jwks_failed") from None
+            self._keys = (now, keys)
+            return keys
 
     async def authorization_url(self, redirect_uri: str, state: str, nonce: str, verifier: str) -> str:
         config = self.config

@@ -71,7 +71,7 @@ class KeyService:
             if existing.user_id == user.id and existing.active:
                 return existing  # the same device registering again (a retry)
             raise Conflict("this device is already registered", code="device_exists")
-        device = Device(keys.device_id, user.id, keys.sign_pub, keys.kem_pub, label, now_ms())
+        device = Device(keys.device_id, user.id, keys.sign_pub, keys.kem_pub, label, now_ms(), proof=proof)
         await self.store.add_device(device)
         for unit_id in await self._units_of(user):
             self._pending(unit_id)

@@ -105,5 +105,19 @@ http.createServer((req, res) => {
   });
 }).listen(config.port, '127.0.0.1', () => console.log('ready'));
 
+// A line {"account": ID, "claims": {...}} on stdin changes what the provider says of that person from now on
+// (a role taken away), as the municipality's directory would; answered with "ok".
+let pending = '';
+process.stdin.on('data', (chunk) => {
+  pending += chunk;
+  let newline;
+  while ((newline = pending.indexOf('\n')) >= 0) {
+    const line = pending.slice(0, newline);
+    pending = pending.slice(newline + 1);
+    const { account, claims } = JSON.parse(line);
+    accounts[account].claims = claims;
+    console.log('ok');
+  }
+});
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();

@@ -218,9 +218,11 @@ def _agency(args: argparse.Namespace) -> Any:
 
 
 def _unit(args: argparse.Namespace) -> Any:
-    from web.client.exchange import UnitClient
+    from web.client.exchange import AgencyPins, UnitClient
 
-    return UnitClient(args.server, Path(args.key_file), args.as_user, args.unit)
+    key_file = Path(args.key_file)
+    pins = AgencyPins(key_file.with_name(key_file.stem + ".agency-pins.json"), AgencyPins.parse(args.pin or []))
+    return UnitClient(args.server, key_file, args.as_user, args.unit, pins)
 
 
 def cmd_send(args: argparse.Namespace) -> int:
@@ -293,7 +295,7 @@ def cmd_unit_open(args: argparse.Namespace) -> int:
     client = _unit(args)
     message, content = client.open(args.id)
     if content is None:
-        _print({"id": args.id, "status": "rejected"})
+        _print({"id": args.id, "status": "rejected", "reason": client.problem})
         return 1
     print(render(message["type"], content), flush=True)
     client.receipt(args.id, "read")
@@ -338,6 +340,9 @@ def _server_args(p: argparse.ArgumentParser, staff: bool = False) -> None:
     if staff:
         p.add_argument("--as", dest="as_user", required=True, help="the staff member to act as (demo login)")
         p.add_argument("--unit", required=True, help="your unit's id")
+        p.add_argument("--pin", action="append", metavar="ADDRESS:KID",
+                       help="an agency's signing key thumbprint, as the agency publishes it (repeat for more); "
+                            "without one, the first key seen for an address is pinned in KEYFILE.agency-pins.json")
 
 
 def _send_args(p: argparse.ArgumentParser) -> None:

@@ -1,7 +1,7 @@
 """The `samtal` command: run the server, act as a client, or run the demo key steward.
 
 Exit codes: 0 done; 1 the server refused (the JSON error on stderr says why); 2 bad usage; 3 the server
-could not be reached."""
+could not be reached; 4 (client read) printed, but a message or the case failed a check (its line says why)."""
 from __future__ import annotations
 
 import argparse
@@ -31,6 +31,10 @@ log = logging.getLogger("samtal.cli")
 # A WebSocket frame carries at most one envelope (64 KiB) as base64url plus a little JSON; anything larger
 # is refused by the server with close code 1009 before it is parsed.
 WS_MAX_FRAME = 128 * 1024
+
+
+# `client read` printed everything, but at least one message (or the case's transcript) failed a check.
+CHECK_FAILED = 4
 
 
 def _iso(ms: int) -> str:
@@ -195,9 +199,18 @@ async def _client(args: argparse.Namespace) -> int:
                     "duplicate": ack["duplicate"]})
         elif args.action == "read":
             case = await session.case(args.case_id)
-            for message in await session.history(case, after=args.after):
-                _print({"seq": message.seq, "msg_id": message.msg_id, "sender": message.sender,
-                        "text": message.body.get("text", ""), "sent_at": _iso(message.sent_at)})
+            read = await session.read(case, after=args.after)
+            for message in read.messages:
+                line: dict[str, Any] = {"seq": message.seq, "msg_id": message.msg_id, "sender": message.sender}
+                if message.body is not None:
+                    line.update(text=message.body.get("text", ""), sent_at=_iso(message.sent_at),
+                                transcript="checked" if message.checked else "unchecked")
+                if message.problems:
+                    line["problems"] = [{"code": code, "reason": why} for code, why in message.problems]
+                _print(line)
+            for code, why in read.case_problems:
+                _print({"case_id": case["id"], "problem": code, "reason": why})
+            return 0 if read.clean else CHECK_FAILED
     return 0
 
 
@@ -206,10 +219,14 @@ def _print(obj: dict[str, Any]) -> None:
 
 
 def cmd_client(args: argparse.Namespace) -> int:
+    from crypto.errors import CryptoError
     from web.client.transport import ClientError
 
     try:
         return asyncio.run(_client(args))
+    except CryptoError as error:  # a key the server gave that does not verify: nothing is used of it
+        print(json.dumps({"error": "check_failed", "message": str(error)}, ensure_ascii=False), file=sys.stderr)
+        return CHECK_FAILED
     except ClientError as error:
         print(json.dumps({"error": error.code, "message": error.message}, ensure_ascii=False), file=sys.stderr)
         return 3 if error.code == "unreachable" else 1
@@ -236,9 +253,12 @@ def _existing_database(data_dir: str | None) -> Path | str | None:
 
 # -- audit -------------------------------------------------------------------------------------------
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    """Exit 0 when the chain is intact; 1 naming the first broken row; 2 when there is no database."""
+    """Exit 0 when the chain is intact and agrees with every head published to the witness; 1 naming the
+    first broken row; 2 when there is no database or the witness folder cannot be read as one."""
     from chat.audit.chain import verify
+    from chat.audit.witness import Witness, WitnessError, check_against
     from chat.storage import engines
+    from web.config import Settings
 
     path = _existing_database(args.data_dir)
     if path is None:
@@ -250,8 +270,24 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             print(json.dumps({"error": "invalid", "message": "--expect-head is ID or ID:HASH"}), file=sys.stderr)
             return 2
         expect = (int(head_id), bytes.fromhex(head_hash) if head_hash else b"")
+    witness_dir = args.witness_dir if args.witness_dir is not None else Settings().audit_witness_dir
     try:
-        verdict = verify(engines.audit_rows(path), expect, engines.audit_anchor(path))
+        heads = Witness(Path(witness_dir)).heads() if witness_dir else []
+    except WitnessError as error:
+        print(json.dumps({"error": "witness_unreadable", "message": str(error)}), file=sys.stderr)
+        return 2
+    hashes: dict[int, bytes] = {}
+    wanted = {h.id for h in heads}
+
+    def rows():  # type: ignore[no-untyped-def]
+        for row in engines.audit_rows(path):
+            if row.id in wanted:
+                hashes[row.id] = row.hash
+            yield row
+
+    try:
+        anchor = engines.audit_anchor(path)
+        verdict = verify(rows(), expect, anchor)
     except engines.StorageUnreadable as exc:  # a damaged file is a broken log, not a crash
         print(json.dumps({"intact": False, "error": "unreadable", "message": str(exc)}))
         return 1
@@ -263,6 +299,14 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         report["checkpoint"] = "matches" if engines.audit_hash_at(path, expect[0]) == expect[1] else "differs"
         if report["checkpoint"] == "differs":
             report.update(intact=False, first_broken_row=expect[0], reason="the row at the checkpoint has changed")
+    if witness_dir:
+        newest = max(heads, key=lambda h: h.id) if heads else None
+        report["witness"] = {"heads": len(heads), "newest_id": newest.id if newest else None}
+        contradiction = check_against(heads, hashes, verdict.head_id, anchor[0])
+        if contradiction is not None and report["intact"]:
+            report.update(intact=False, first_broken_row=contradiction[0], reason=contradiction[1])
+    else:
+        report["witness"] = None  # nothing published outside the database: a rewrite of the whole log passes
     print(json.dumps(report))
     return 0 if report["intact"] else 1
 
@@ -377,6 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", help="check the whole chain", description="Recompute the audit log's hash chain. Exit 0 when "
         "intact; 1 naming the first changed, removed or reordered row; 2 when there is no database.")
     verify_cmd.add_argument("--data-dir", help="the server's data folder (default: ./data or SAMTAL_DATA_DIR)")
+    verify_cmd.add_argument("--witness-dir", help="the folder audit heads are published to (default: "
+                            "SAMTAL_AUDIT_WITNESS_DIR); every signed head there must agree with the log")
     verify_cmd.add_argument("--expect-head", help="ID or ID:HASH from an audit checkpoint in the service log; "
                             "also detects rows removed from the end")
     verify_cmd.set_defaults(func=cmd_audit_verify)

@@ -94,11 +94,14 @@ def verify_proof(proof: dict[str, Any], endpoint_key: dict[str, Any]) -> dict[st
 class ExchangeClient:
     """Shared by agencies and staff: the directory, and building a signed, encrypted submission."""
 
-    def __init__(self, server: str, key_file: Path, http: httpx.Client | None = None) -> None:
+    def __init__(self, server: str, key_file: Path, http: httpx.Client | None = None,
+                 pins: AgencyPins | None = None) -> None:
         self.server = server.rstrip("/")
         self.keys = jose.KeyFile(key_file)
         self.http = http or httpx.Client(base_url=self.server, timeout=60)
         self._directory: dict[str, Any] | None = None
+        self.pins = pins
+        self.problem: str | None = None  # why the last document opened was refused, in words
 
     def directory(self) -> dict[str, Any]:
         if self._directory is None:
@@ -146,6 +149,9 @@ class ExchangeClient:
         envelope = jose.verify(message["envelope"], jose.import_public(key), ENVELOPE_TYP)
         if envelope.get("id") != message["id"]:
             raise jose.JoseInvalid("the envelope is not this message's")
+        if self.pins is not None:
+            # The directory is the server's word (it signs it): only a pin decides whose key this really is.
+            self.pins.check(claimed, kid)  # type: ignore[arg-type]
         return envelope
 
     def open_content(self, message: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
@@ -153,7 +159,8 @@ class ExchangeClient:
         reason: `other` when the envelope's signature does not verify)."""
         try:
             envelope = self.verify_envelope(message)
-        except (jose.JoseInvalid, ValueError):
+        except (jose.JoseInvalid, ValueError) as exc:
+            self.problem = str(exc)
             return None, "other"
         if jose.sha256_b64u(message["content"]) != envelope["content_sha256"]:
             return None, "content_hash_mismatch"
@@ -165,6 +172,41 @@ class ExchangeClient:
 
     def receipt_claims(self, receipt: str) -> dict[str, Any]:
         return verify_receipt(receipt, self.directory()["endpoint_key"])
+
+
+class AgencyPins:
+    """The agency signing keys a unit's client trusts, by address: given with `--pin ADDRESS:KID` (the key's
+    thumbprint, as the agency publishes it), and otherwise pinned on first use in a file beside the key file.
+    A key the server adds to the directory for an address that is pinned is refused until it is pinned."""
+
+    def __init__(self, path: Path | None, given: dict[str, set[str]] | None = None) -> None:
+        self.path = path
+        self.given = given or {}
+        self.seen: dict[str, list[str]] = json.loads(path.read_text()) if path and path.exists() else {}
+
+    @staticmethod
+    def parse(values: list[str]) -> dict[str, set[str]]:
+        pins: dict[str, set[str]] = {}
+        for value in values:
+            address, sep, kid = value.rpartition(":")
+            if not sep or not address or not kid:
+                raise ValueError("--pin is ADDRESS:KID, the agency's address and its signing key's thumbprint")
+            pins.setdefault(address, set()).add(kid)
+        return pins
+
+    def check(self, address: str, kid: str) -> None:
+        if address in self.given:
+            if kid not in self.given[address]:
+                raise jose.JoseInvalid(f"signed by a key of {address} that is not pinned")
+            return
+        known = self.seen.get(address)
+        if known is None:
+            self.seen[address] = [kid]  # first use: remembered, and trusted from now on
+            if self.path is not None:
+                self.path.write_text(json.dumps(self.seen, indent=1, sort_keys=True))
+        elif kid not in known:
+            raise jose.JoseInvalid(f"signed by a key of {address} not seen before: pin it with --pin if the "
+                                   "agency says it is theirs")
 
 
 class AgencyClient(ExchangeClient):
@@ -205,8 +247,9 @@ class AgencyClient(ExchangeClient):
 class UnitClient(ExchangeClient):
     """A unit's staff member: signed in (demo login here), holding the functional address's key file."""
 
-    def __init__(self, server: str, key_file: Path, username: str, unit_id: str) -> None:
-        super().__init__(server, key_file)
+    def __init__(self, server: str, key_file: Path, username: str, unit_id: str,
+                 pins: AgencyPins | None = None) -> None:
+        super().__init__(server, key_file, pins=pins)
         self.unit_id = unit_id
         _check(self.http.post("/api/demo/login", json={"username": username}))
 

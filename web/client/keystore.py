@@ -8,7 +8,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from crypto.encoding import b64u, unb64u
 from crypto.keys import DeviceKeys
+from crypto.transcript import Memory
 
 
 @dataclass
@@ -28,6 +30,8 @@ class KeyStore:
             raise ValueError("a username names a folder in the data folder; it cannot contain '/'")
         self.folder = Path(data_dir) / username
         self.path = self.folder / "device.json"
+        # What this device remembers of each case's transcript, to notice messages that disappear later.
+        self.transcripts = self.folder / "transcripts.json"
 
     def load(self) -> StoredDevice | None:
         if not self.path.exists():
@@ -43,6 +47,33 @@ class KeyStore:
     def save(self, stored: StoredDevice) -> None:
         write_private_json(self.path, {"user_id": stored.user_id, "registered": stored.registered,
                                        "keys": stored.keys.to_private_json()})
+
+
+    # -- transcript memory (docs/protocol.md §20) ----------------------------------------------------------
+    def _transcripts(self) -> dict[str, dict[str, object]]:
+        if not self.transcripts.exists():
+            return {}
+        return json.loads(self.transcripts.read_text(encoding="utf-8"))
+
+    def memory(self, case_id: str) -> Memory:
+        kept = self._transcripts().get(case_id)
+        if not kept:
+            return Memory()
+        last = kept.get("last_hash")
+        return Memory(last_hash=unb64u(last) if isinstance(last, str) else None,
+                      own_counter=int(kept.get("own_counter", 0)))  # type: ignore[call-overload]
+
+    def remember(self, case_id: str, memory: Memory) -> None:
+        kept = self._transcripts()
+        kept[case_id] = {"last_hash": b64u(memory.last_hash) if memory.last_hash else None,
+                         "own_counter": memory.own_counter}
+        write_private_json(self.transcripts, kept)
+
+    def remember_sent(self, case_id: str, counter: int) -> None:
+        """The server acknowledged this device's message number `counter` in the case."""
+        memory = self.memory(case_id)
+        if counter > memory.own_counter:
+            self.remember(case_id, Memory(memory.last_hash, counter))
 
 
 def write_private_json(path: Path, data: dict) -> None:  # type: ignore[type-arg]

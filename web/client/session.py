@@ -10,6 +10,7 @@ from typing import Any
 
 from crypto.encoding import b64u, unb64u
 from crypto.envelope import (
+    NO_PREV,
     Header,
     new_msg_id,
     open_message,
@@ -17,8 +18,9 @@ from crypto.envelope import (
     seal_message,
     verify_envelope,
 )
-from crypto.errors import CryptoError
-from crypto.keys import DevicePublicKeys, registration_proof
+from crypto.errors import CryptoError, DecryptionError
+from crypto.keys import DevicePublicKeys, registration_proof, verify_registration_proof
+from crypto.transcript import Entry, message_hash
 from crypto.unitcert import UnitTrust
 from crypto.wrap import (
     WrappedKey,
@@ -27,6 +29,7 @@ from crypto.wrap import (
     verify_unit_epoch,
     verify_wrap,
 )
+from web.client.checks import MessageRefused, TranscriptRead, check_transcript
 from web.client.key_history import case_opener, unit_opener, walk_links
 from web.client.keystore import KeyStore, StoredDevice
 from web.client.transport import ClientError, Socket, Transport, retrying
@@ -35,17 +38,26 @@ from web.client.trust import LogWatcher, TrustFile, check_unit
 # How long a new device waits for a key holder (a supervisor's device, or the demo steward) to give it keys.
 KEY_WAIT_SECONDS = 20.0
 KEY_POLL_SECONDS = 0.2
+# How often a writing device looks for messages newer than the newest it has seen, to name it in the next.
+CATCH_UP_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
 class ReadMessage:
+    """A message of a case as this device shows it. `body` is None when the message failed a check that
+    keeps it from being shown (`problems` says why); `checked` is False for a version 1 envelope, whose
+    place in the transcript cannot be checked."""
+
     seq: int
     msg_id: str
     sender: str
     sender_device: str
-    body: dict[str, Any]
+    body: dict[str, Any] | None
     sent_at: int
     stored_at: int
+    problems: tuple[tuple[str, str], ...] = ()
+    checked: bool = True
+    entry: Entry | None = None
 
 
 class ClientSession:
@@ -57,6 +69,7 @@ class ClientSession:
         self.device: StoredDevice | None = None
         self._device_keys: dict[str, DevicePublicKeys] = {}  # device id -> verified public keys
         self._device_owner: dict[str, str] = {}
+        self._owner_proof: dict[str, str] = {}  # device id -> "valid", "invalid" or "missing"
         self._unit_keys: dict[tuple[str, int], bytes] = {}  # (unit, epoch) -> unit private key
         self._case_keys: dict[tuple[str, int], bytes] = {}  # (case, epoch) -> case key
         # The epoch last seen as current; a rotation shows up as a stale_epoch refusal, which clears it.
@@ -65,6 +78,10 @@ class ClientSession:
         self.trust_file = TrustFile(self.keystore.folder)
         self.log = LogWatcher(self.transport, self.trust_file)
         self._units: dict[str, UnitTrust | None] = {}  # unit id -> its checked certificates (None: no identity)
+        # Per case: (seq, hash) of the newest stored message seen, and the counter last given to a message.
+        self._newest: dict[str, tuple[int, bytes]] = {}
+        self._counter: dict[str, int] = {}
+        self._refreshed: dict[str, float] = {}
 
     async def close(self) -> None:
         await self.transport.close()
@@ -105,12 +122,20 @@ class ClientSession:
         return self.device.device_id
 
     async def device_keys(self, device_id: str) -> DevicePublicKeys:
-        """A device's public keys, checked against its id (the id is a hash of the keys)."""
+        """A device's public keys, checked against its id (the id is a hash of the keys), and whose it is by
+        its registration proof (§3: the device's own signature names its owner), not by the server's label."""
         if device_id not in self._device_keys:
             view = (await self.transport.call("GET", f"/api/devices/{device_id}"))["device"]
             keys = DevicePublicKeys.from_json(view)
             if keys.device_id != device_id:
                 raise CryptoError("the server gave keys that do not match the device id")
+            proof = view.get("proof")
+            if proof is None:
+                self._owner_proof[device_id] = "missing"  # registered before proofs were kept
+            elif verify_registration_proof(keys, view["user_id"], unb64u(proof)):
+                self._owner_proof[device_id] = "valid"
+            else:
+                self._owner_proof[device_id] = "invalid"  # the server names another owner than the device did
             self._device_keys[device_id] = keys
             self._device_owner[device_id] = view["user_id"]
         return self._device_keys[device_id]
@@ -263,10 +288,40 @@ class ClientSession:
         return (await self.transport.call("GET", f"/api/cases/{case_id}"))["case"]
 
     async def seal(self, case: dict[str, Any], text: str) -> tuple[str, bytes]:
+        """A version 2 envelope: the next counter of this device in the case, and the newest message seen."""
         epoch, key = await self.case_key(case)
         assert self.device is not None
-        header = Header(case["id"], new_msg_id(), self.device_id, epoch, int(time.time() * 1000))
+        case_id = case["id"]
+        await self._catch_up(case)
+        counter = max(self._counter.get(case_id, 0), self.keystore.memory(case_id).own_counter) + 1
+        self._counter[case_id] = counter
+        prev = self._newest[case_id][1] if case_id in self._newest else NO_PREV
+        header = Header(case_id, new_msg_id(), self.device_id, epoch, int(time.time() * 1000), counter, prev)
         return header.msg_id, seal_message(key, header, {"type": "text", "text": text}, self.device.keys)
+
+    async def _catch_up(self, case: dict[str, Any]) -> None:
+        """Learn the newest stored message of the case (verified) before writing, at most once a second:
+        a message names what its sender had seen, and an older one it saw is still true."""
+        case_id = case["id"]
+        if time.monotonic() - self._refreshed.get(case_id, -1e9) < CATCH_UP_SECONDS:
+            return
+        self._refreshed[case_id] = time.monotonic()
+        after = self._newest.get(case_id, (0, b""))[0]
+        while True:
+            items = (await self.transport.call("GET", f"/api/cases/{case_id}/messages",
+                                               params={"after": after, "limit": 500}))["messages"]
+            for item in items:
+                try:
+                    await self._verified(case, item)
+                except (CryptoError, MessageRefused):
+                    continue  # never answer a message that is not genuine
+            if len(items) < 500:
+                return
+            after = items[-1]["seq"]
+
+    def _saw(self, case_id: str, seq: int | None, raw: bytes) -> None:
+        if seq is not None and seq > self._newest.get(case_id, (0, b""))[0]:
+            self._newest[case_id] = (seq, message_hash(raw))
 
     async def send(self, socket: Socket, case: dict[str, Any], text: str) -> dict[str, Any]:
         """Send one message and return the server's ack (after its commit). A stale epoch (the case key
@@ -277,40 +332,100 @@ class ClientSession:
             msg_id, env = await self.seal(case, text)
             try:
                 # The same envelope (same msg_id) again while storage is unavailable: stored once at most.
-                return await retrying(lambda: socket.request({"t": "send", "env": b64u(env)}))
+                ack = await retrying(lambda: socket.request({"t": "send", "env": b64u(env)}))
             except ClientError as error:
+                # Nothing was stored: the counter is given again, so that readers see no gap.
+                self._counter[case["id"]] -= 1
                 if error.code != "stale_epoch" or attempt:
                     raise
                 self._current_epoch.pop(case["id"], None)
+                continue
+            self._saw(case["id"], ack["seq"], env)
+            self.keystore.remember_sent(case["id"], parse_envelope(env).header.counter)
+            return ack
         raise AssertionError("unreachable")
 
-    async def open(self, case: dict[str, Any], frame: dict[str, Any]) -> ReadMessage:
-        """Verify and decrypt one stored message (a history item or a pushed msg frame)."""
-        env = parse_envelope(unb64u(frame["env"]))
+    async def _verified(self, case: dict[str, Any], frame: dict[str, Any]) -> tuple[Any, str]:
+        """Parse an envelope and check its labels and signature; returns it and the sender's user id.
+        Raises MessageRefused with the reason."""
+        try:
+            env = parse_envelope(unb64u(frame["env"]))
+        except CryptoError as exc:
+            raise MessageRefused("malformed", f"the envelope is malformed ({exc})") from None
         header = env.header
         if header.case_id != case["id"] or header.msg_id != frame["msg_id"] or header.sender_device != frame[
                 "sender_device"]:
-            raise CryptoError("the server's labels do not match the signed envelope")
-        sender = await self.device_keys(header.sender_device)
+            raise MessageRefused("mislabelled", "the server's labels do not match the signed envelope")
+        try:
+            sender = await self.device_keys(header.sender_device)
+        except CryptoError:
+            raise MessageRefused("unknown_device", "the sending device's keys do not match its id") from None
+        except ClientError as error:
+            if error.code == "unreachable":
+                raise
+            raise MessageRefused("unknown_device", "the server does not show the sending device") from None
         if not verify_envelope(env, sender.sign_pub):
-            raise CryptoError("a message's signature does not verify")
-        if self._device_owner.get(header.sender_device) != case["citizen"] and not await self.entitled(
-                case["unit"], header.sender_device, allow_revoked=True):
-            raise ClientError("not_entitled", "a message from a staff device the unit's identity did not certify")
-        if self._device_owner.get(header.sender_device) != frame["sender"]:
-            raise CryptoError("the sending device does not belong to the named sender")
-        _, key = await self.case_key(case, header.epoch)
-        body = open_message(key, env)
-        return ReadMessage(frame["seq"], header.msg_id, frame["sender"], header.sender_device, body,
-                           header.sent_at_ms, frame["stored_at"])
+            raise MessageRefused("bad_signature", "the signature does not verify: changed after it was sent")
+        self._saw(case["id"], frame.get("seq"), env.raw)
+        return env, self._device_owner[header.sender_device]
 
-    async def history(self, case: dict[str, Any], after: int = 0, page: int = 500) -> list[ReadMessage]:
-        out: list[ReadMessage] = []
+    async def open(self, case: dict[str, Any], frame: dict[str, Any], wait: bool = True) -> ReadMessage:
+        """Verify and decrypt one message (a history item, a pushed msg frame, a relayed signal); raises
+        MessageRefused (a CryptoError) saying why when it fails a check. `wait`: for a key holder to give
+        this device the case key of the message's epoch."""
+        env, owner = await self._verified(case, frame)
+        header = env.header
+        if owner != case["citizen"] and not await self.entitled(case["unit"], header.sender_device,
+                                                                  allow_revoked=True):
+            raise MessageRefused("not_entitled", "a message from a staff device the unit's identity did not certify")
+        owner = self._device_owner[header.sender_device]  # a staff device's owner: its certificate's (§18)
+        proof = self._owner_proof.get(header.sender_device)
+        if owner != frame["sender"] or proof == "invalid":
+            raise MessageRefused("wrong_sender", "the sending device does not belong to the named sender: its "
+                                                 "own registration names someone else")
+        try:
+            _, key = await self.case_key(case, header.epoch, wait=wait)
+        except ClientError as error:
+            if error.code != "no_key":
+                raise
+            raise MessageRefused("no_key", f"this device has no case key of epoch {header.epoch}") from None
+        try:
+            body = open_message(key, env)
+        except DecryptionError:
+            raise MessageRefused("undecryptable", "the case key does not open it: changed after it was sent")
+        except CryptoError as exc:
+            raise MessageRefused("bad_body", f"the decrypted body is not a message ({exc})") from None
+        entry = Entry(frame["seq"] or 0, header.msg_id, header.sender_device, header.counter,
+                      header.prev or NO_PREV, message_hash(env.raw))
+        unproven = (("unproven_sender", "the server names the sender; the device was registered before devices "
+                                        "proved whose they are"),) if proof == "missing" else ()
+        return ReadMessage(frame["seq"], header.msg_id, frame["sender"], header.sender_device, body,
+                           header.sent_at_ms, frame["stored_at"], unproven, checked=header.counter > 0, entry=entry)
+
+    async def read(self, case: dict[str, Any], after: int = 0, page: int = 500) -> TranscriptRead:
+        """Every message of the case, each verified, decrypted and checked against the transcript (§20);
+        one that fails is kept, with its reason, and the rest are still shown. Returns those after `after`
+        and the problems of the case as a whole (messages gone since this device last read it)."""
+        opened: list[ReadMessage] = []
+        seq = 0
+        await self.case_key(case)  # a new device waits for its key once, not once per message
         while True:
             items = (await self.transport.call("GET", f"/api/cases/{case['id']}/messages",
-                                               params={"after": after, "limit": page}))["messages"]
+                                               params={"after": seq, "limit": page}))["messages"]
             for item in items:
-                out.append(await self.open(case, item))
+                try:
+                    opened.append(await self.open(case, item, wait=False))
+                except MessageRefused as refused:
+                    opened.append(ReadMessage(item["seq"], item["msg_id"], item["sender"], item["sender_device"],
+                                              None, item["stored_at"], item["stored_at"],
+                                              ((refused.code, refused.reason),), checked=False))
             if len(items) < page:
-                return out
-            after = items[-1]["seq"]
+                break
+            seq = items[-1]["seq"]
+        result = check_transcript(opened, self.keystore.memory(case["id"]), self.device_id)
+        self.keystore.remember(case["id"], result.memory)
+        return TranscriptRead([m for m in result.messages if m.seq > after], result.case_problems)
+
+    async def history(self, case: dict[str, Any], after: int = 0, page: int = 500) -> list[ReadMessage]:
+        """The messages of `read`, for callers that want only those (problems stay on each message)."""
+        return (await self.read(case, after, page)).messages

@@ -158,13 +158,13 @@ class SqlStore(Storage):
         return [self._user(r) for r in rows]
 
     # -- devices -----------------------------------------------------------------------------------
-    _DEVICE_COLS = "id, user_id, sign_pub, kem_pub, label, created_at, revoked_at"
+    _DEVICE_COLS = "id, user_id, sign_pub, kem_pub, label, created_at, revoked_at, registration_proof"
 
     async def add_device(self, device: Device) -> None:
         await self._write([(
-            f"INSERT INTO devices ({self._DEVICE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO devices ({self._DEVICE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (device.id, device.user_id, device.sign_pub, device.kem_pub, device.label, device.created_at,
-             device.revoked_at))])
+             device.revoked_at, device.proof))])
         self._device_generation += 1
         self._devices.pop(device.id, None)
 

@@ -3,11 +3,56 @@
 // page and by the caseworker's inbox.
 import { announce, byId, h, icon, status } from "./dom.js";
 import { fileSize, fullTime, isoTime, senderName, shortTime } from "./format.js";
-import { t } from "./i18n.js";
+import { t, tn } from "./i18n.js";
 import { ACCEPTED_TYPES, AttachmentError, decryptAttachment, encryptFile, fits, isImage } from "./attachments.js";
 import { explain } from "./app.js";
 
 const NEAR_BOTTOM_PX = 120;
+
+/** Why a message could not be shown, in words (its code from session.js's MessageRefused). */
+function refusalReason(code) {
+  switch (code) {
+    case "bad_signature":
+    case "undecryptable":
+    case "malformed":
+    case "mislabelled":
+      return t("This message could not be opened: it was changed after it was sent.");
+    case "wrong_sender":
+      return t("This message is not shown: the server names another sender than the one who signed it.");
+    case "unknown_device":
+      return t("This message is not shown: its sender's device is not known.");
+    case "no_key":
+      return t("This message could not be opened: this device lacks its key.");
+    case "not_entitled":
+      return t("This message comes from a device the unit has not certified, and is not shown.");
+    case "bad_body":
+      return t("This message could not be opened: its content is not a message.");
+    default:
+      return t("This message could not be opened. It may have been changed on the way, or this device lacks its key.");
+  }
+}
+
+/** What is wrong with a message's or the case's place in the transcript (docs/protocol.md §20), in words. */
+function transcriptReason(problem) {
+  switch (problem.code) {
+    case "replayed":
+      return t("Warning: this message is shown again. The server repeats an earlier message.");
+    case "missing_before":
+      return tn("Warning: an earlier message from the same sender is missing here.",
+        "Warning: %(n)s earlier messages from the same sender are missing here.", problem.count);
+    case "out_of_order":
+      return t("Warning: this message is shown out of order. It was written after a message shown below it.");
+    case "not_seen":
+      return t("Warning: a message that was written before this one is missing.");
+    case "gone":
+      return t("Warning: a message that was shown here before is gone. The server has removed it.");
+    case "own_missing":
+      return tn("Warning: a message you sent from this device is missing.",
+        "Warning: %(n)s messages you sent from this device are missing.", problem.count);
+    default:
+      return t("Warning: this conversation could not be checked.");
+  }
+}
 const ANNOUNCE_CHARS = 160;
 
 export class Conversation {
@@ -33,6 +78,7 @@ export class Conversation {
     this.objectUrls = [];
     this.listeners = [];
     this.stopped = false;
+    this.memory = null; // what this device remembered of the transcript when the page opened (§20)
   }
 
   _on(target, type, handler, options = {}) {
@@ -93,7 +139,9 @@ export class Conversation {
     try {
       status("conversation-status", t("Opening the conversation…"));
       await session.caseKey(this.view);
+      this.memory = await session.transcriptMemory(this.view.id);
       for (const item of await session.history(this.view)) this._add(item);
+      await this._checkTranscript();
       status("conversation-status", "");
       return true;
     } catch (error) {
@@ -150,15 +198,16 @@ export class Conversation {
 
   // -- incoming ----------------------------------------------------------------------------------
   async _pushed(frame) {
-    if (frame.case_id !== this.view.id || this.items.get(frame.msg_id)?.seq) return;
+    if (frame.case_id !== this.view.id || this.items.get(frame.msg_id)?.seq === frame.seq) return;
     let item;
     try {
       item = await this.app.session.openSafely(this.view, frame);
     } catch (error) {
       return; // offline while looking up the sender's keys: the message comes again on resume
     }
-    if (this.stopped || this.items.get(item.msgId)?.seq) return;
+    if (this.stopped || this.items.get(item.msgId)?.seq === item.seq) return;
     this._add(item);
+    await this._checkTranscript();
     this.onActivity(item);
     if (item.sender !== this.me.id) {
       const words = item.body?.text || item.body?.name || "";
@@ -220,9 +269,24 @@ export class Conversation {
     item.storedAt = ack.stored_at;
     item.failed = null;
     item.uploading = false;
+    item.entry = await this.app.session.entryOf(record.env, ack.seq);
     this.app.live.advance(this.view.id, ack.seq);
     this._render(item);
+    await this._checkTranscript();
     this.onActivity(item);
+  }
+
+  /**
+   * Check the order and completeness of what is shown (docs/protocol.md §20) and mark each message that is
+   * out of place; what the case lacks as a whole (messages gone since this device showed them) is said above.
+   */
+  async _checkTranscript() {
+    const stored = [...this.items.values()].filter((item) => item.seq);
+    const before = new Map(stored.map((item) => [item, JSON.stringify(item.problems || [])]));
+    const problems = await this.app.session.checkTranscript(this.view.id, stored, this.memory);
+    for (const [item, old] of before) if (JSON.stringify(item.problems || []) !== old) this._render(item);
+    const words = problems.map((p) => transcriptReason(p)).join(" ");
+    status("transcript-status", words, words ? "error" : "");
   }
 
   _refreshPending() {
@@ -230,7 +294,12 @@ export class Conversation {
   }
 
   _add(item) {
-    const known = this.items.get(item.msgId);
+    let known = this.items.get(item.msgId);
+    if (known?.seq && item.seq && known.seq !== item.seq) {
+      // The same message again under another seq: a replay by the server, kept apart and shown as such.
+      item.msgId = `${item.msgId}@${item.seq}`;
+      known = this.items.get(item.msgId);
+    }
     if (known?.seq) return;
     if (known && !known.seq) {
       this.app.outbox.settled(item.msgId); // sent before (its ack was lost): the server has it
@@ -249,13 +318,19 @@ export class Conversation {
     const mine = item.sender === this.me.id ? " mine" : "";
     const el = h("li", { class: `message ${ours ? "ours" : "theirs"}${mine}`, "data-msg-id": item.msgId });
     el.append(h("p", { class: "sender", text: this._senderName(item) }));
-    if (!item.body && item.error === "not_entitled") {
-      el.append(h("p", { class: "text unreadable", text: t("This message comes from a device the unit has not certified, and is not shown.") }));
-    } else if (!item.body) {
-      el.append(h("p", { class: "text unreadable", text: t("This message could not be opened. It may have been changed on the way, or this device lacks its key.") }));
+    if (!item.body) {
+      el.append(h("p", { class: "text unreadable", text: refusalReason(item.error) }));
     } else {
       if (item.body.text) el.append(h("p", { class: "text", text: String(item.body.text) }));
       if (item.body.type === "attachment") el.append(this._attachment(item));
+    }
+    for (const problem of item.problems || []) {
+      el.classList.add("flagged");
+      el.append(h("p", { class: "text transcript-problem", text: transcriptReason(problem) }));
+    }
+    if (item.unchecked) el.append(h("p", { class: "meta unchecked", text: t("Older message format: its order is not checked.") }));
+    if (item.unprovenSender) {
+      el.append(h("p", { class: "meta unchecked", text: t("The sender is named by the server only: the device was registered before devices proved whose they are.") }));
     }
     const when = item.sentAt || item.storedAt || Date.now();
     const meta = h("p", { class: "meta" },

@@ -2,7 +2,7 @@
 // sealed envelope (already encrypted and signed; an attachment also as its encrypted file), so it
 // survives a lost connection and a reload, and goes out, in order, as soon as the connection is back.
 // Sending the same message id again is safe: the server answers with the original acknowledgement.
-import { b64u } from "./crypto/index.js";
+import { b64u, parseEnvelope } from "./crypto/index.js";
 import { api } from "./api.js";
 import * as db from "./idb.js";
 
@@ -32,7 +32,7 @@ export class Outbox extends EventTarget {
 
   /** Seal `body` for the case and queue it; `blob` is an encrypted attachment to upload first. */
   async add(caseView, body, blob = null) {
-    const { msgId, env } = await this.session.seal(caseView, body);
+    const { msgId, env } = await this.session.sealMessage(caseView, body);
     const record = {
       msg_id: msgId, user_id: this.session.user.id, case_id: caseView.id, created_at: Date.now(), env, blob,
     };
@@ -49,7 +49,9 @@ export class Outbox extends EventTarget {
   }
 
   async discard(msgId) {
+    const record = await db.get("outbox", msgId);
     await db.del("outbox", msgId);
+    if (record) await this.session.unsent(record.case_id, record.env);
   }
 
   async retry(msgId) {
@@ -111,6 +113,7 @@ export class Outbox extends EventTarget {
         }
       }
       await db.del("outbox", record.msg_id);
+      await this.session.stored(record.case_id, record.env, ack.seq);
       this._emit("acked", { record, ack });
       return true;
     } catch (error) {
@@ -130,11 +133,15 @@ export class Outbox extends EventTarget {
     return sealed;
   }
 
-  /** Open our own envelope, change the body if asked, and seal it again under the same message id. */
+  /**
+   * Open our own envelope, change the body if asked, and seal it again under the same message id and the
+   * same place in the case's transcript (its counter; a version 1 one from before gets the next).
+   */
   async _reseal(record, change = (body) => body) {
     const caseView = await this.session.caseView(record.case_id);
     const { body } = await this.session.openOwn(caseView, record.env);
-    const { env } = await this.session.seal(caseView, change(body), record.msg_id);
+    const counter = parseEnvelope(record.env).header.counter ?? null;
+    const { env } = await this.session.sealMessage(caseView, change(body), record.msg_id, counter);
     const updated = { ...record, env };
     await db.put("outbox", updated);
     return updated;

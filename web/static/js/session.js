@@ -14,6 +14,14 @@ const KEY_POLL_MS = 1000;
 // How often sealing looks up the unit's identity again (a change stops sending within this time).
 const TRUST_RECHECK_MS = 5000;
 
+/** A message that failed a check (docs/protocol.md §9, §20): `code` says which, the page says it in words. */
+export class MessageRefused extends c.CryptoError {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
 export class NoKeyError extends Error {
   constructor() {
     super("this device has not been given the case key yet");
@@ -44,6 +52,7 @@ export class Session {
     this._caseKeys = new Map(); // "case:epoch" -> AES-GCM CryptoKey
     this._currentEpoch = new Map(); // case id -> epoch last seen as current
     this._cases = new Map(); // case id -> case view
+    this._newest = new Map(); // case id -> {seq, hash}: the newest stored message seen, named by the next sent
     this._keysChanged = null; // resolves when a `keys` frame says new keys are there
   }
 
@@ -98,7 +107,12 @@ export class Session {
         if (await c.deviceId(pub.signPub, pub.kemPub) !== deviceId) {
           throw new c.CryptoError("the server gave keys that do not match the device id");
         }
-        return { ...pub, owner: device.user_id };
+        // Whose it is: by the device's own registration proof (protocol §3), not by the server's label.
+        let ownerProof = "missing"; // registered before proofs were kept
+        if (device.proof) {
+          ownerProof = await c.verifyRegistrationProof(pub, device.user_id, c.unb64u(device.proof)) ? "valid" : "invalid";
+        }
+        return { ...pub, owner: device.user_id, ownerProof };
       })();
       lookup.catch(() => this._devices.delete(deviceId)); // a failed lookup is tried again next time
       this._devices.set(deviceId, lookup);
@@ -464,6 +478,83 @@ export class Session {
     return { msgId: header.msg_id, env: await c.sealMessage(key, header, body, this.keys) };
   }
 
+  // -- the transcript (docs/protocol.md §20) -----------------------------------------------------------
+  /** What this device remembers of a case's transcript: {lastHash, ownCounter, allocated}. */
+  async transcriptMemory(caseId) {
+    return (await db.get("meta", this._key("transcript", caseId))) || { lastHash: null, ownCounter: 0, allocated: 0 };
+  }
+
+  async _keepMemory(caseId, memory) {
+    await db.put("meta", memory, this._key("transcript", caseId));
+  }
+
+  _saw(caseId, seq, hash) {
+    if (seq && seq > (this._newest.get(caseId)?.seq ?? 0)) this._newest.set(caseId, { seq, hash });
+  }
+
+  /**
+   * Seal a message of the case (version 2): this device's next counter in the case (or `counter`, when an
+   * outbox message is sealed again under its msg id) and the newest stored message this page has seen.
+   */
+  async sealMessage(caseView, body, msgId = null, counter = null) {
+    const [epoch, key] = await this.caseKey(caseView);
+    const caseId = caseView.id;
+    if (!counter) {
+      const memory = await this.transcriptMemory(caseId);
+      counter = Math.max(memory.allocated || 0, memory.ownCounter || 0) + 1;
+      await this._keepMemory(caseId, { ...memory, allocated: counter });
+    }
+    const header = {
+      case_id: caseId, msg_id: msgId || c.newMsgId(), sender_device: this.deviceId, epoch, sent_at_ms: Date.now(),
+      counter, prev: this._newest.get(caseId)?.hash ?? c.NO_PREV,
+    };
+    return { msgId: header.msg_id, counter, env: await c.sealMessage(key, header, body, this.keys) };
+  }
+
+  /** The server stored this device's message: it is the newest seen, and its counter is taken for good. */
+  async stored(caseId, envBytes, seq) {
+    const { header } = c.parseEnvelope(envBytes);
+    this._saw(caseId, seq, await c.messageHash(envBytes));
+    const memory = await this.transcriptMemory(caseId);
+    if ((header.counter ?? 0) > (memory.ownCounter || 0)) await this._keepMemory(caseId, { ...memory, ownCounter: header.counter });
+  }
+
+  /** The transcript entry (§20) of an envelope this device sent, stored at `seq`. */
+  async entryOf(envBytes, seq) {
+    const { header } = c.parseEnvelope(envBytes);
+    return { seq, msgId: header.msg_id, device: header.sender_device, counter: header.counter ?? 0,
+             prev: header.prev ?? c.NO_PREV, hash: await c.messageHash(envBytes) };
+  }
+
+  /** An outbox message was deleted unsent: its counter is given again if no later one was. */
+  async unsent(caseId, envBytes) {
+    const { header } = c.parseEnvelope(envBytes);
+    const memory = await this.transcriptMemory(caseId);
+    if (header.counter && memory.allocated === header.counter) {
+      await this._keepMemory(caseId, { ...memory, allocated: header.counter - 1 });
+    }
+  }
+
+  /**
+   * Check the opened messages of a case against its transcript, in seq order, with what this device remembered
+   * before `memory`: sets `problems` ([{code, count?, seq?}]) and `unchecked` on each item, keeps the new memory,
+   * and returns the problems of the case as a whole.
+   */
+  async checkTranscript(caseId, items, memory) {
+    const opened = items.filter((item) => item.entry).sort((a, b) => a.seq - b.seq);
+    const entries = opened.map((item) => item.entry);
+    const verdict = c.checkTranscript(entries, memory, this.deviceId);
+    opened.forEach((item, i) => {
+      item.problems = verdict.problems[i];
+      item.unchecked = verdict.unchecked[i];
+    });
+    const kept = await this.transcriptMemory(caseId);
+    const next = c.rememberTranscript(entries, { lastHash: memory?.lastHash ?? null, ownCounter: memory?.ownCounter ?? 0 },
+      this.deviceId);
+    await this._keepMemory(caseId, { ...kept, lastHash: next.lastHash, ownCounter: Math.max(kept.ownCounter || 0, next.ownCounter) });
+    return verdict.case;
+  }
+
   /** Decrypt an envelope this device sealed itself (an outbox message). */
   async openOwn(caseView, envBytes) {
     const env = c.parseEnvelope(envBytes);
@@ -474,28 +565,58 @@ export class Session {
     return { body: await c.openMessage(key, env), sentAt: env.header.sent_at_ms };
   }
 
-  /** Verify and decrypt one stored message (a history item or a pushed msg frame). */
+  /**
+   * Verify and decrypt one stored message (a history item or a pushed msg frame). Throws MessageRefused with a
+   * code (malformed, mislabelled, unknown_device, bad_signature, wrong_sender, no_key, undecryptable, bad_body).
+   * The item has `entry`, its place in the transcript (§20).
+   */
   async open(caseView, item) {
-    const env = c.parseEnvelope(c.unb64u(item.env));
+    let env;
+    try {
+      env = c.parseEnvelope(c.unb64u(item.env));
+    } catch (error) {
+      throw new MessageRefused("malformed", error.message);
+    }
     const { header } = env;
     if (header.case_id !== caseView.id || header.msg_id !== item.msg_id || header.sender_device !== item.sender_device) {
-      throw new c.CryptoError("the server's labels do not match the signed envelope");
+      throw new MessageRefused("mislabelled", "the server's labels do not match the signed envelope");
     }
-    const sender = await this.deviceKeys(header.sender_device);
+    let sender;
+    try {
+      sender = await this.deviceKeys(header.sender_device);
+    } catch (error) {
+      if (error instanceof ApiError && (error.offline || error.status >= 500)) throw error;
+      throw new MessageRefused("unknown_device", "the sending device is not known or its keys do not match its id");
+    }
     if (!await c.verifyEnvelope(env, sender.signPub)) {
-      throw new c.CryptoError("a message's signature does not verify");
+      throw new MessageRefused("bad_signature", "a message's signature does not verify");
     }
     if (sender.owner !== caseView.citizen && !await this.entitled(caseView.unit, header.sender_device, true)) {
       throw new TrustError("not_entitled", "a message from a staff device the unit's identity did not certify");
     }
-    if (sender.owner !== item.sender) {
-      throw new c.CryptoError("the sending device does not belong to the named sender");
+    if (sender.owner !== item.sender || sender.ownerProof === "invalid") {
+      throw new MessageRefused("wrong_sender", "the sending device does not belong to the named sender");
     }
-    const [, key] = await this.caseKey(caseView, header.epoch, false);
-    const body = await c.openMessage(key, env);
+    const hash = await c.messageHash(env.raw);
+    this._saw(caseView.id, item.seq, hash); // a genuine message of the case: the next one sent may name it
+    let key;
+    try {
+      [, key] = await this.caseKey(caseView, header.epoch, false);
+    } catch (error) {
+      if (error instanceof NoKeyError) throw new MessageRefused("no_key", "no case key of this epoch");
+      throw error;
+    }
+    let body;
+    try {
+      body = await c.openMessage(key, env);
+    } catch (error) {
+      throw new MessageRefused(error instanceof c.DecryptionError ? "undecryptable" : "bad_body", error.message);
+    }
     return {
       seq: item.seq, msgId: header.msg_id, sender: item.sender, senderDevice: header.sender_device, body,
-      sentAt: header.sent_at_ms, storedAt: item.stored_at,
+      sentAt: header.sent_at_ms, storedAt: item.stored_at, unprovenSender: sender.ownerProof === "missing",
+      entry: { seq: item.seq, msgId: header.msg_id, device: header.sender_device, counter: header.counter ?? 0,
+               prev: header.prev ?? c.NO_PREV, hash },
     };
   }
 

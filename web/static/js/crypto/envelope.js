@@ -1,10 +1,13 @@
 /**
- * The message envelope, version 1: header, AES-256-GCM body under the case key, Ed25519 signature
+ * The message envelope: header, AES-256-GCM body under the case key, Ed25519 signature
  * (crypto/envelope.py; docs/protocol.md section 9).
  *
  *     header = 0x01 || lp16(case_id) || lp16(msg_id) || lp16(sender_device) || u32(epoch) || u64(sent_at_ms)
  *     env    = header || nonce(12) || u32(len(ct)) || ct || sig(64)
  *     AAD    = header;  sig = Ed25519(sender device, "samtal/msg-sig/v1" || everything before sig)
+ *
+ * Version 2 (messages stored in a case) adds `|| u32(counter) || prev(32)` to the header, with version byte
+ * 0x02: the sender's place in the case's transcript (crypto/transcript.js checks it).
  * @module crypto/envelope
  */
 import { MalformedError } from "./errors.js";
@@ -15,6 +18,10 @@ import { deviceSign } from "./keys.js";
 import { decodeBody, encodeBody } from "./body.js";
 
 export const VERSION = 1;
+export const VERSION_TRANSCRIPT = 2;
+export const PREV_LEN = 32;
+/** "This device had seen no message of the case." */
+export const NO_PREV = new Uint8Array(PREV_LEN);
 export const MAX_ENVELOPE_BYTES = 65536;
 const SIGNATURE_LEN = 64;
 const MSG_SIG_LABEL = ascii("samtal/msg-sig/v1");
@@ -30,6 +37,8 @@ const CASE_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
  * @property {string} sender_device
  * @property {number} epoch
  * @property {number} sent_at_ms (sealMessage also takes a BigInt)
+ * @property {number} [counter] version 2: this device's messages in the case counting this one (from 1)
+ * @property {Uint8Array} [prev] version 2: hash of the newest message of the case the device had seen
  */
 
 /**
@@ -57,10 +66,19 @@ export function headerBytes(header) {
   }
   if (!isId16(msgId)) throw new MalformedError("msg_id must be 16 bytes in canonical base64url (22 characters)");
   if (!isId16(sender)) throw new MalformedError("sender_device must be a device id (22 characters base64url)");
-  return concat(
-    new Uint8Array([VERSION]), lp16(ascii(caseId)), lp16(ascii(msgId)), lp16(ascii(sender)),
-    epochBytes(epoch), u64(sentAt),
+  const counter = header.counter ?? 0;
+  const prev = header.prev ?? null;
+  if (counter && !(prev instanceof Uint8Array && prev.length === PREV_LEN)) {
+    throw new MalformedError("a version 2 header names the previous message by its 32-byte hash");
+  }
+  if (!counter && prev !== null && prev.length !== 0) {
+    throw new MalformedError("a version 1 header has no previous message (counter 0)");
+  }
+  const base = concat(
+    new Uint8Array([counter ? VERSION_TRANSCRIPT : VERSION]), lp16(ascii(caseId)), lp16(ascii(msgId)),
+    lp16(ascii(sender)), epochBytes(epoch), u64(sentAt),
   );
+  return counter ? concat(base, u32(counter), prev) : base;
 }
 
 /**
@@ -137,7 +155,9 @@ export function parseEnvelope(bytes) {
   if (data.length > MAX_ENVELOPE_BYTES) throw new MalformedError(`envelope larger than ${MAX_ENVELOPE_BYTES} bytes`);
   const r = new Reader(data);
   const version = Number(r.uint(1));
-  if (version !== VERSION) throw new MalformedError(`unsupported envelope version ${version}`);
+  if (version !== VERSION && version !== VERSION_TRANSCRIPT) {
+    throw new MalformedError(`unsupported envelope version ${version}`);
+  }
   const header = {
     case_id: r.text16(),
     msg_id: r.text16(),
@@ -146,6 +166,11 @@ export function parseEnvelope(bytes) {
     sent_at_ms: 0,
   };
   const sentAt = r.uint(8);
+  if (version === VERSION_TRANSCRIPT) {
+    header.counter = Number(r.uint(4));
+    if (header.counter === 0) throw new MalformedError("a version 2 envelope counts its sender's messages from 1");
+    header.prev = r.take(PREV_LEN);
+  }
   headerBytes({ ...header, sent_at_ms: sentAt }); // the field rules, on the exact value
   header.sent_at_ms = Number(sentAt);
   const headerEnd = r.pos;

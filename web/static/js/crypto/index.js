@@ -28,7 +28,12 @@ export {
   sealCaseHistory, sealUnitHistory, signHistory, unitHistoryInfo, verifyHistory,
 } from "./history.js";
 export { decodeBody, encodeBody } from "./body.js";
-export { headerBytes, newMsgId, openMessage, parseEnvelope, sealMessage, verifyEnvelope } from "./envelope.js";
+export {
+  NO_PREV, headerBytes, newMsgId, openMessage, parseEnvelope, sealMessage, verifyEnvelope,
+} from "./envelope.js";
+export {
+  GONE, MISSING_BEFORE, NOT_SEEN, OUT_OF_ORDER, OWN_MISSING, REPLAYED, checkTranscript, messageHash, rememberTranscript,
+} from "./transcript.js";
 export {
   CONTENT_ENC, KEY_WRAP_ALG, concatKdf, decryptJwe, encryptJwe, importP256Private, jweHeader, sha256B64u,
 } from "./jwe.js";
