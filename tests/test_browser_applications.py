@@ -276,6 +276,24 @@ def test_a_paper_application_for_a_person_at_the_desk_opens_a_case_for_them(anna
         assert WALK_IN.encode() not in content and b"198507213372" not in content
 
 
+def test_a_filled_in_draft_is_deleted_only_when_confirmed(dana: Person, axe: str) -> None:
+    """#14 "Lost input": Ta bort utkastet deleted a filled-in application in one tap, right under Skicka."""
+    page = dana.page
+    dana.goto("/apply")
+    page.get_by_role("button", name=re.compile("^Ansökan om stöd")).click()
+    situation = page.get_by_label("Beskriv din situation och vad du behöver hjälp med")
+    situation.fill("Jag behöver stöd med mitt boende.")
+    page.get_by_role("button", name="Ta bort utkastet").click()
+    dialog = page.get_by_role("dialog", name="Ta bort utkastet?")
+    expect(dialog).to_contain_text("Ansökan om stöd")
+    check(dana, axe)
+    dialog.get_by_role("button", name="Avbryt").click()
+    expect(situation).to_have_value("Jag behöver stöd med mitt boende.")
+    page.get_by_role("button", name="Ta bort utkastet").click()
+    dialog.get_by_role("button", name="Ta bort utkastet").click()
+    expect(page.locator("#draft-list")).to_contain_text("Du har inga utkast.", timeout=TIMEOUT)
+
+
 @pytest.mark.parametrize(("name", "home", "path", "heading", "options"), [
     ("Dana Karlsson", "/cases", "/apply", "Apply", PHONE),
     ("Anna Lind", "/inbox", "/applications", "Applications", DESKTOP)])

@@ -9,6 +9,7 @@ import { ApplicationClient, statusText } from "../applications.js";
 import { emptyAnswers, textOf } from "../forms/engine.js";
 import { FormView } from "../forms/render.js";
 import { Drafts } from "../forms/drafts.js";
+import { confirmAction } from "../confirm.js";
 
 const SAVE_AFTER_MS = 400;
 
@@ -28,6 +29,12 @@ function unitName(unitId) {
 }
 
 // -- choosing ---------------------------------------------------------------------------------------------
+/** A filled-in draft is gone for good once deleted (it is on this device only): asked first. */
+function confirmDelete(formId) {
+  return confirmAction({ heading: t("Delete the draft?"), action: t("Delete the draft"), danger: true,
+    text: t("Your answers to %(form)s are deleted from this device and cannot be brought back.", { form: formName(formId) }) });
+}
+
 async function renderChoices() {
   const items = catalogue.units.flatMap((unit) => unit.forms.map((formId) => h("li", {},
     h("button", { type: "button", class: "button secondary choice form-choice", "data-form": formId,
@@ -47,6 +54,7 @@ async function renderChoices() {
       h("button", { type: "button", class: "button quiet", text: t("Delete"),
         "aria-label": t("Delete the draft %(form)s", { form: formName(d.formId) }),
         onclick: async () => {
+          if (!await confirmDelete(d.formId)) return;
           await drafts.remove(d.id);
           announce(t("The draft is deleted."));
           await renderChoices();
@@ -181,7 +189,7 @@ async function main() {
   catalogue = await client.forms();
   byId("application-form").addEventListener("submit", send);
   byId("delete-draft").addEventListener("click", async () => {
-    if (!open) return;
+    if (!open || !await confirmDelete(open.def.id)) return;
     clearTimeout(saving);
     await drafts.remove(open.draft.id);
     history.pushState({}, "", "/apply");

@@ -107,8 +107,8 @@ function minutesOf(value) {
 async function main() {
   me = (await boot()).me.user;
   if (config.denied) return;
-  byId("view-date").value = today();
-  byId("p-date").value = today();
+  // Today only where nothing is typed yet: a date typed while the page was getting ready is kept.
+  for (const id of ["view-date", "p-date"]) if (!byId(id).value) byId(id).value = today();
   byId("calendar-view").addEventListener("submit", (event) => {
     event.preventDefault();
     guarded(renderCalendar);
