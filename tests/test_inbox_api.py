@@ -47,7 +47,7 @@ async def test_waiting_unread_and_handled_follow_the_conversation(login):
         await socket.close()
     view = await anna.case(CASE_DANA)
     assert view["waiting_since"] is None and view["unread"] == 0
-    assert view["assigned_usual_reply_seconds"] is not None
+    assert view["assigned_usual_reply_seconds"] is None  # one reply is no "usual" answer time yet
     assert (await dana.case(CASE_DANA))["unread"] >= 1  # anna's reply is unread for dana
     socket = await dana.transport.open_socket()
     try:
@@ -55,6 +55,18 @@ async def test_waiting_unread_and_handled_follow_the_conversation(login):
     finally:
         await socket.close()
     assert (await anna.case(CASE_DANA))["handled"] is False  # a new citizen message waits again
+    for n in range(4):  # answered four more times: now there is a usual answer time
+        socket = await anna.transport.open_socket()
+        try:
+            await anna.send(socket, await anna.case(CASE_DANA), f"svar {n}")
+        finally:
+            await socket.close()
+        socket = await dana.transport.open_socket()
+        try:
+            await dana.send(socket, await dana.case(CASE_DANA), f"fråga {n}")
+        finally:
+            await socket.close()
+    assert (await dana.case(CASE_DANA))["assigned_usual_reply_seconds"] is not None
     try:
         await dana.transport.call("POST", f"/api/cases/{CASE_DANA}/handled", {"handled": True})
         raise AssertionError("a citizen marked the conversation handled")

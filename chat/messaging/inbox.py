@@ -12,6 +12,8 @@ from chat.storage import Storage
 # Recent enough to reflect how the unit answers now; few enough to compute on a page load.
 RECENT_PER_CASE = 50
 CACHE_SECONDS = 60.0
+# A usual time needs a few answers behind it: one quick reply made it "usually within less than a minute".
+MIN_REPLIES = 5
 
 
 def reply_times(messages: Sequence[MessageMeta]) -> list[int]:
@@ -41,8 +43,8 @@ class ReplyTimes:
         samples: list[int] = []
         for case in await self.store.cases_of_unit(unit_id):
             samples += reply_times(await self.store.recent_message_meta(case.id, RECENT_PER_CASE))
-        if not samples:
-            return None  # not cached: the first reply should show at once
+        if len(samples) < MIN_REPLIES:
+            return None  # not cached: the usual time should show as soon as there are enough replies
         value = int(statistics.median(samples) // 1000)
         self._cache[unit_id] = (time.monotonic(), value)
         return value
