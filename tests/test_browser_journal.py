@@ -121,6 +121,8 @@ def test_live_draft_sign_dispute_answer_and_correct(dana: Person, anna: Person, 
     disputed = entry(anna, TITLE)
     expect(disputed).to_contain_text(DISPUTE, timeout=TIMEOUT)
     expect(disputed).to_contain_text("Markerad som felaktig, väntar på svar")
+    # Heard as sentences, not "Signerad Markerad som felaktig…" (#14 "Small ones").
+    expect(disputed.locator(".entry-status")).to_contain_text("Signerad. Markerad som felaktig")
     expect(staff.locator("#entries-summary")).to_contain_text("1 öppen invändning")
     check(anna, axe)
     disputed.get_by_label("Ditt svar till den enskilde").fill(RESPONSE)

@@ -34,7 +34,9 @@ function entryStatus(view, entry, isStaff) {
   if ((view.live || []).some((l) => l.entry_id === entry.id)) {
     parts.push(h("span", { class: "badge live", text: t("Shared live") }));
   }
-  const line = [h("p", { class: "entry-status" }, ...parts)];
+  // Each badge its own sentence to a screen reader ("Signerad. Markerad som felaktig…", not one run-on).
+  const spoken = parts.flatMap((part, i) => (i ? [h("span", { class: "visually-hidden", text: ". " }), part] : [part]));
+  const line = [h("p", { class: "entry-status" }, ...spoken)];
   if (isStaff && signed) {
     line.push(entry.published_at
       ? h("p", { class: "entry-published" }, t("Visible to the citizen since %(time)s (judged by %(name)s)", {
