@@ -160,9 +160,12 @@ class BatchingWriter(abc.ABC):
                 f" (SELECT column1, column2 FROM (VALUES {values}) AS v)", flat)}
         if not self.sole_writer:  # another process may have appended since: read every case's last seq
             self._last_seq.clear()
-        for case_id in {p.case_id for p in batch} - self._last_seq.keys():
-            (self._last_seq[case_id],) = db.execute(
-                "SELECT coalesce(max(seq), 0) FROM messages WHERE case_id = ?", (case_id,)).fetchone()
+        missing = sorted({p.case_id for p in batch} - self._last_seq.keys())
+        if missing:  # one statement for every case of the batch (on PostgreSQL, each one is a round trip)
+            found = dict(db.execute(f"SELECT case_id, max(seq) FROM messages WHERE case_id IN"
+                                    f" ({','.join('?' * len(missing))}) GROUP BY case_id", missing).fetchall())
+            for case_id in missing:
+                self._last_seq[case_id] = int(found.get(case_id) or 0)
         now = now_ms()
         rows: list[tuple[Any, ...]] = []
         results: list[Ack | Exception] = []
