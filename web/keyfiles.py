@@ -43,6 +43,7 @@ KEEP_BESIDE_DATABASE = {
     "video-room.key": "names the video calls' rooms",
     "release-key.json": "the key that signs the browser code's release manifest when SAMTAL_RELEASE_MANIFEST is unset",
     "key-log-signing.key": "the key transparency log's signing key, which clients pin",
+    "audit-witness.key": "signs the audit log heads published to SAMTAL_AUDIT_WITNESS_DIR",
     "demo-steward": "demo mode only: the demo key steward's device keys",
     "demo-exchange": "demo mode only: the demo agencies' and unit addresses' exchange keys",
 }
