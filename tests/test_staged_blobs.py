@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from chat.errors import InvalidInput
+from chat.errors import Conflict, InvalidInput
 from chat.storage.sql.staged_blobs import UNATTACHED_BLOB_MS, StagedBlobs
 
 BLOBS = StagedBlobs("blobs", "owner_id", 2, "one test")
@@ -28,7 +28,12 @@ def test_staging_is_bounded_per_person_and_owner(db):
         BLOBS.add(db, "c", "o1", "dana", b"z", 0)
     assert refused.value.code == "too_many_attachments"
     BLOBS.add(db, "c", "o2", "dana", b"z", 0)  # another owner
-    BLOBS.add(db, "d", "o1", "erik", b"z", 0)  # another person
+    # Another person cannot stage beside dana's waiting attachments of o1 (#15: an application id is its first
+    # uploader's), and may once nothing of dana's waits for o1 any more.
+    with pytest.raises(Conflict) as taken:
+        BLOBS.add(db, "d", "o1", "erik", b"z", 0)
+    assert taken.value.code == "staged_by_another"
+    BLOBS.add(db, "d", "o3", "erik", b"z", 0)
     assert BLOBS.get(db, "o1", "a") == (b"x", "dana", False)
     assert BLOBS.get(db, "o2", "a") is None
 

@@ -17,6 +17,10 @@ from chat.storage.postgres import files
 from chat.storage.postgres.engine import WRITE_LOCK, migrate
 
 KEEP_OUT = {"schema_migrations", "sqlite_sequence"}  # each engine has its own
+# Rows that every database's migrations make for themselves; the copy replaces them with the source's, so
+# that the moved database keeps its generation (its seq numbers are the same history: clients need not
+# resynchronise).
+REPLACED = {"database_generation"}
 
 
 class CopyRefused(Exception):
@@ -47,7 +51,8 @@ def copy_database(source: Path, target: str) -> CopyReport:
     try:
         with psycopg.connect(target) as conn:
             tables = _tables(conn)
-            filled = [t for t in tables if conn.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone()]
+            filled = [t for t in tables if t not in REPLACED
+                      and conn.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone()]
             if filled:
                 raise CopyRefused("target_not_empty", f"the target has data already ({', '.join(filled[:5])}): "
                                   "db copy moves into an empty database only")
@@ -59,6 +64,8 @@ def copy_database(source: Path, target: str) -> CopyReport:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
                 conn.execute("SET CONSTRAINTS ALL DEFERRED")
+                for table in sorted(known & REPLACED):
+                    conn.execute(f'DELETE FROM "{table}"')
                 for table in sorted(known):
                     report.tables[table] = _copy_table(src, conn, table)
                 for table in sorted(known):
