@@ -85,7 +85,14 @@ async def test_another_persons_sign_out_leaves_my_websocket_open(login: Any) -> 
     ws = await watching(dana)
     await erik.transport.call("POST", "/api/logout")
     await ws.send('{"t":"ping","ref":"p"}')
-    assert '"pong"' in await asyncio.wait_for(ws.recv(), 5)
+    # Other frames may come first (the demo steward's `keys` for a device it just gave keys to): the socket is
+    # open when the pong arrives, within a few frames.
+    for _ in range(10):
+        frame = await asyncio.wait_for(ws.recv(), 5)
+        if '"pong"' in frame:
+            break
+    else:
+        raise AssertionError(f"no pong; last frame {frame}")
     await ws.close()
 
 
