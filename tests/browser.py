@@ -1,11 +1,19 @@
-"""Shared helpers for tests in a real browser: Debian's Chromium driven by Playwright, and a loopback HTTP
-server for static files (WebCrypto needs a secure context, and http://127.0.0.1 is one).
+"""Shared helpers for tests in a real browser: Debian's Chromium driven by Playwright, a loopback HTTP
+server for static files (WebCrypto needs a secure context, and http://127.0.0.1 is one), and the crypto test
+page that the browser vector tests share (the `page` fixture and `run`).
 
     from tests.browser import chromium, serve_static
 
     with serve_static(ROOT / "web" / "static", extra={"/test.html": page_html}) as base_url, chromium() as browser:
         page = browser.new_page()
         page.goto(base_url + "/test.html")
+
+The crypto vector tests take one page for their module, with the crypto modules loaded as `C`:
+
+    from tests.browser import page, run  # noqa: F401 (the page fixture)
+
+    def test_x(page):
+        assert run(page, "return hex(await C.messageHash(unhex(arg)));", "00") == ...
 
 Nothing is downloaded: the browser is /usr/bin/chromium from apt, never `playwright install`.
 """
@@ -25,6 +33,7 @@ from typing import Any
 
 import pytest
 
+ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -125,4 +134,55 @@ def serve_static(root: Path | str, extra: Mapping[str, str | bytes] | None = Non
         thread.join(timeout=5)
 
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "FAKE_MEDIA_ARGS", "chromium", "serve_static"]
+# The page: the crypto modules as `C`, hex helpers, and `outcome` to turn a rejection into its error name.
+CRYPTO_HARNESS = """<!doctype html>
+<meta charset="utf-8"><title>Samtal browser crypto tests</title>
+<script type="module">
+import * as C from "/js/crypto/index.js";
+const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+const unhex = (h) => new Uint8Array((h.match(/../g) ?? []).map((x) => parseInt(x, 16)));
+async function outcome(fn) {
+  try { return { ok: true, value: await fn() }; } catch (e) { return { ok: false, error: e?.name ?? String(e) }; }
+}
+const golden = async (d) => C.importDeviceKeysForTest(unhex(d.sign_seed_hex), unhex(d.kem_priv_hex));
+// The golden devices by device id, as the envelopes and wrap records name them.
+const goldenDevices = async (docs) => Object.fromEntries(await Promise.all(Object.values(docs).map(
+  async (d) => [d.device_id, await golden(d)])));
+window.T = { C, hex, unhex, outcome, golden, goldenDevices };
+</script>
+"""
+CRYPTO_PAGE = "/crypto-test.html"
+
+
+_PAGE_ERRORS: list[str] = []
+
+
+def load_crypto(page: Any) -> None:
+    """Wait for the harness; a syntax error in a module leaves only a console message behind, so show those."""
+    try:
+        page.wait_for_function("window.T !== undefined", timeout=15_000)
+    except Exception as exc:
+        raise AssertionError(f"the crypto modules did not load: {_PAGE_ERRORS}") from exc
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[Any]:
+    """One Chromium page for the module with the crypto test harness loaded (`run` evaluates in it)."""
+    with serve_static(ROOT / "web" / "static", extra={CRYPTO_PAGE: CRYPTO_HARNESS}) as base, chromium() as browser:
+        pg = browser.new_page()
+        pg.on("pageerror", lambda e: _PAGE_ERRORS.append(str(e)))
+        pg.on("console", lambda m: _PAGE_ERRORS.append(m.text) if m.type == "error" else None)
+        pg.goto(base + CRYPTO_PAGE)
+        load_crypto(pg)
+        assert pg.evaluate("window.isSecureContext"), "WebCrypto needs a secure context"
+        yield pg
+
+
+def run(page: Any, body: str, arg: Any = None) -> Any:
+    """Run an async JS function body in the page with `arg`, the crypto modules as `C` and the helpers."""
+    prelude = "const { C, hex, unhex, outcome, golden, goldenDevices } = window.T;"
+    return page.evaluate(f"async (arg) => {{ {prelude} {body} }}", arg)
+
+
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "CRYPTO_HARNESS", "CRYPTO_PAGE", "FAKE_MEDIA_ARGS", "chromium", "load_crypto",
+           "page", "run", "serve_static"]

@@ -2,14 +2,13 @@
 vectors, every RFC 9180 entry of our suite, the same verdicts as Python on Wycheproof and on broken input,
 round trips with Python in both directions, and non-extractable keys that survive IndexedDB.
 
-One browser and one page for the module; each test sends its vectors to the page in one evaluate call and
+One browser and one page for the module (tests/browser.py's `page` fixture); each test sends its vectors to the page in one evaluate call and
 asserts in Python, against the vector files or against what `crypto/` computes.
 """
 from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,62 +23,13 @@ from crypto.keys import DeviceKeys, DevicePublicKeys, verify_registration_proof,
 from crypto.sign import L, is_small_order_or_noncanonical, verify_strict
 from crypto.wrap import WrappedKey, case_key_info, sign_unit_epoch, sign_wrap, unwrap_case_key, verify_wrap
 from crypto.wrap import wrap_case_key, wrap_unit_key
-from tests.browser import chromium, serve_static
+from tests.browser import load_crypto, page, run  # noqa: F401 (the page fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "tests" / "vectors"
 GOLDEN = json.loads((VECTORS / "golden_envelopes.json").read_text(encoding="utf-8"))
 RFC9180 = json.loads((VECTORS / "rfc9180_base_x25519_sha256_aes256gcm.json").read_text(encoding="utf-8"))
 P = 2**255 - 19
-
-# The page: the crypto modules as `C`, hex helpers, and `outcome` to turn a rejection into its error name.
-HARNESS = """<!doctype html>
-<meta charset="utf-8"><title>Samtal browser crypto tests</title>
-<script type="module">
-import * as C from "/js/crypto/index.js";
-const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-const unhex = (h) => new Uint8Array((h.match(/../g) ?? []).map((x) => parseInt(x, 16)));
-async function outcome(fn) {
-  try { return { ok: true, value: await fn() }; } catch (e) { return { ok: false, error: e?.name ?? String(e) }; }
-}
-const golden = async (d) => C.importDeviceKeysForTest(unhex(d.sign_seed_hex), unhex(d.kem_priv_hex));
-// The golden devices by device id, as the envelopes and wrap records name them.
-const goldenDevices = async (docs) => Object.fromEntries(await Promise.all(Object.values(docs).map(
-  async (d) => [d.device_id, await golden(d)])));
-window.T = { C, hex, unhex, outcome, golden, goldenDevices };
-</script>
-"""
-PAGE = "/crypto-test.html"
-
-
-_PAGE_ERRORS: list[str] = []
-
-
-def load(page: Any) -> None:
-    """Wait for the harness; a syntax error in a module leaves only a console message behind, so show those."""
-    try:
-        page.wait_for_function("window.T !== undefined", timeout=15_000)
-    except Exception as exc:
-        raise AssertionError(f"the crypto modules did not load: {_PAGE_ERRORS}") from exc
-
-
-@pytest.fixture(scope="module")
-def page() -> Iterator[Any]:
-    with serve_static(ROOT / "web" / "static", extra={PAGE: HARNESS}) as base, chromium() as browser:
-        pg = browser.new_page()
-        pg.on("pageerror", lambda e: _PAGE_ERRORS.append(str(e)))
-        pg.on("console", lambda m: _PAGE_ERRORS.append(m.text) if m.type == "error" else None)
-        pg.goto(base + PAGE)
-        load(pg)
-        assert pg.evaluate("window.isSecureContext"), "WebCrypto needs a secure context"
-        yield pg
-
-
-def run(page: Any, body: str, arg: Any = None) -> Any:
-    """Run an async JS function body in the page with `arg`, the crypto modules as `C` and the helpers."""
-    prelude = "const { C, hex, unhex, outcome, golden, goldenDevices } = window.T;"
-    return page.evaluate(f"async (arg) => {{ {prelude} {body} }}", arg)
-
 
 def outcome(fn: Any, *args: Any) -> dict[str, Any]:
     """Python's counterpart of the page's `outcome`: the value, or the name of the crypto error."""
@@ -729,7 +679,7 @@ def test_device_keys_survive_indexeddb_and_a_reload(page: Any) -> None:
         await tx("readwrite", (s) => s.put(C.deviceKeysToStored(k), "device"));
         return { id: k.id, sign_pub: hex(k.signPub), kem_pub: hex(k.kemPub) };""")
     page.reload()
-    load(page)
+    load_crypto(page)
     after = run(page, store + """
         const record = await tx("readonly", (s) => s.get("device"));
         const k = C.deviceKeysFromStored(record);

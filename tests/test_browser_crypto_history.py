@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.test_browser_crypto import GOLDEN, VECTORS, page, run  # noqa: F401 (the page fixture)
+from tests.browser import page, run  # noqa: F401 (the page fixture)
+from tests.test_browser_crypto import GOLDEN, VECTORS
 
 pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
 

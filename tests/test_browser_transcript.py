@@ -4,28 +4,14 @@ Python's (tests/test_crypto_transcript.py)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.browser import chromium, serve_static
-from tests.test_browser_crypto import _PAGE_ERRORS, HARNESS, PAGE, load, run
+from tests.browser import page, run  # noqa: F401 (the page fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = json.loads((ROOT / "tests" / "vectors" / "golden_transcript.json").read_text(encoding="utf-8"))
 GOLDEN = json.loads((ROOT / "tests" / "vectors" / "golden_envelopes.json").read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
-def page() -> Iterator[Any]:
-    with serve_static(ROOT / "web" / "static", extra={PAGE: HARNESS}) as base, chromium() as browser:
-        pg = browser.new_page()
-        pg.on("pageerror", lambda e: _PAGE_ERRORS.append(str(e)))
-        pg.goto(base + PAGE)
-        load(pg)
-        yield pg
 
 
 def test_version_2_envelopes_seal_byte_identical_and_hash_like_python(page: Any) -> None:

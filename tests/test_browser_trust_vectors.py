@@ -4,27 +4,13 @@ device's certification no longer verifies, a changed identity is refused), leave
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.browser import chromium, serve_static
-from tests.test_browser_crypto import HARNESS, PAGE, _PAGE_ERRORS, load, run
+from tests.browser import page, run  # noqa: F401 (the page fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 V = json.loads((ROOT / "tests" / "vectors" / "golden_trust.json").read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
-def page() -> Iterator[Any]:
-    with serve_static(ROOT / "web" / "static", extra={PAGE: HARNESS}) as base, chromium() as browser:
-        pg = browser.new_page()
-        pg.on("pageerror", lambda e: _PAGE_ERRORS.append(str(e)))
-        pg.goto(base + PAGE)
-        load(pg)
-        yield pg
 
 
 def test_certificates_fingerprint_and_chains(page: Any) -> None:
