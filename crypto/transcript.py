@@ -80,42 +80,61 @@ class Verdict:
         return not self.case and not any(self.problems)
 
 
-def check(entries: list[Entry], memory: Memory | None = None, own_device: str | None = None) -> Verdict:
-    """Check the verified messages of one case, all of them, in the server's order (seq ascending)."""
-    verdict = Verdict()
-    first_seq: dict[str, int] = {}
-    counters: dict[str, int] = {}
-    shown: set[bytes] = set()
-    later = {e.hash for e in entries}
-    for entry in entries:
+class Walk:
+    """The rules of §20 applied one message at a time, in the server's order. `check` runs it over a whole
+    list; a live reader (web/client/follow.py) feeds it each pushed message as it comes, where nothing is
+    known yet of what comes later (so a message that answers one not shown yet is `not_seen` at that moment)."""
+
+    def __init__(self) -> None:
+        self.first_seq: dict[str, int] = {}
+        self.counters: dict[str, int] = {}
+        self.shown: set[bytes] = set()
+
+    def step(self, entry: Entry, later: set[bytes] | frozenset[bytes] = frozenset()) -> list[Problem]:
+        """The problems of `entry`, shown after those stepped before; `later`: hashes of messages shown after it."""
         found: list[Problem] = []
-        verdict.problems.append(found)
-        verdict.unchecked.append(entry.counter == 0)
-        if entry.msg_id in first_seq:
-            found.append(Problem(REPLAYED, seq=first_seq[entry.msg_id]))
-            continue  # a copy adds nothing: it is neither checked further nor counted
-        first_seq[entry.msg_id] = entry.seq
-        shown.add(entry.hash)
+        if entry.msg_id in self.first_seq:
+            found.append(Problem(REPLAYED, seq=self.first_seq[entry.msg_id]))
+            return found  # a copy adds nothing: it is neither checked further nor counted
+        self.first_seq[entry.msg_id] = entry.seq
+        self.shown.add(entry.hash)
         if entry.counter == 0:
-            continue
-        last = counters.get(entry.device, 0)
+            return found
+        last = self.counters.get(entry.device, 0)
         if entry.counter > last + 1:
             found.append(Problem(MISSING_BEFORE, count=entry.counter - last - 1))
         if entry.counter <= last:
             found.append(Problem(OUT_OF_ORDER))
-        counters[entry.device] = max(last, entry.counter)
-        if entry.prev != NO_PREV and entry.prev not in shown:
+        self.counters[entry.device] = max(last, entry.counter)
+        if entry.prev != NO_PREV and entry.prev not in self.shown:
             if entry.prev in later:
                 if not any(p.code == OUT_OF_ORDER for p in found):
                     found.append(Problem(OUT_OF_ORDER))
             else:
                 found.append(Problem(NOT_SEEN))
-    if memory is not None:
-        if memory.last_hash is not None and memory.last_hash not in shown:
-            verdict.case.append(Problem(GONE))
-        mine = counters.get(own_device, 0) if own_device else 0
+        return found
+
+    def case_problems(self, memory: Memory, own_device: str | None) -> list[Problem]:
+        """With what the reading device remembers from before: its newest message gone, its own missing."""
+        out: list[Problem] = []
+        if memory.last_hash is not None and memory.last_hash not in self.shown:
+            out.append(Problem(GONE))
+        mine = self.counters.get(own_device, 0) if own_device else 0
         if memory.own_counter > mine:
-            verdict.case.append(Problem(OWN_MISSING, count=memory.own_counter - mine))
+            out.append(Problem(OWN_MISSING, count=memory.own_counter - mine))
+        return out
+
+
+def check(entries: list[Entry], memory: Memory | None = None, own_device: str | None = None) -> Verdict:
+    """Check the verified messages of one case, all of them, in the server's order (seq ascending)."""
+    verdict = Verdict()
+    walk = Walk()
+    later = {e.hash for e in entries}
+    for entry in entries:
+        verdict.problems.append(walk.step(entry, later))
+        verdict.unchecked.append(entry.counter == 0)
+    if memory is not None:
+        verdict.case.extend(walk.case_problems(memory, own_device))
     return verdict
 
 

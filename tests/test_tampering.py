@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from web.client.follow import Follower
 from web.client.session import ClientSession
 
 from .conftest import start_server, stop_server
@@ -132,6 +133,76 @@ def test_a_message_replayed_under_a_new_seq_is_flagged(operator, tmp_path):
     copies = [line for line in lines if line["msg_id"] == money["msg_id"]]
     assert len(copies) == 2 and not codes(copies[0]) and codes(copies[1]) == ["replayed"]
     assert copies[1]["problems"][0]["reason"].startswith(f"the same message was already shown at seq {money['seq']}")
+
+
+def follow(op: Operator, clients: Path, user: str) -> tuple[list, list]:
+    """What `user`'s device is pushed when it follows the case live from its start (web/client/follow.py):
+    the messages, each as the follower shows it, and the problems of the case as a whole."""
+    async def run() -> tuple[list, list]:
+        async with ClientSession(op.server.url, clients, user) as session:
+            await session.start()
+            follower = Follower(session)
+            await follower.follow(CASE_DANA)
+            socket, pushed = await follower.connect()
+            await socket.close()
+            return pushed, follower.case_problems[CASE_DANA]
+    return asyncio.run(run())
+
+
+def _replay_first(db: sqlite3.Connection, seq: int) -> None:
+    # The server's own uniqueness rule is the operator's to drop: a copy of the table without it.
+    db.executescript("""
+        CREATE TABLE messages_copy AS SELECT * FROM messages;
+        DROP TABLE messages;
+        ALTER TABLE messages_copy RENAME TO messages;""")
+    db.execute("INSERT INTO messages SELECT case_id, (SELECT max(seq) + 1 FROM messages WHERE case_id = ?),"
+               " msg_id, sender_device, sender_user, envelope, stored_at + 1000 FROM messages"
+               " WHERE case_id = ? AND seq = ?", (CASE_DANA, CASE_DANA, seq))
+
+
+def test_a_replayed_message_pushed_to_a_live_follower_is_flagged(operator, tmp_path):
+    clients = tmp_path / "clients"
+    money = say(operator, clients, "anna", "Beslutet: du får 3 000 kr.")
+    say(operator, clients, "dana", "Tack!")
+    pushed, _ = follow(operator, tmp_path / "before", "dana")
+    assert [m.problems for m in pushed] == [(), ()]  # the honest case, as pushed, is clean
+
+    operator.tamper(lambda db: _replay_first(db, money["seq"]))
+    pushed, case_problems = follow(operator, clients, "dana")
+    assert [m.body["text"] for m in pushed] == ["Beslutet: du får 3 000 kr.", "Tack!", "Beslutet: du får 3 000 kr."]
+    assert [[code for code, _ in m.problems] for m in pushed] == [[], [], ["replayed"]]
+    assert pushed[2].problems[0][1].startswith(f"the same message was already shown at seq {money['seq']}")
+    assert case_problems == []
+
+
+def test_a_reordered_message_pushed_to_a_live_follower_is_flagged(operator, tmp_path):
+    clients = tmp_path / "clients"
+    question = say(operator, clients, "dana", "Får jag boka ett möte?")
+    answer = say(operator, clients, "anna", "Ja, på torsdag.")
+
+    def swap(db: sqlite3.Connection) -> None:
+        db.execute("UPDATE messages SET seq = -1 WHERE case_id = ? AND seq = ?", (CASE_DANA, question["seq"]))
+        db.execute("UPDATE messages SET seq = ? WHERE case_id = ? AND seq = ?",
+                   (question["seq"], CASE_DANA, answer["seq"]))
+        db.execute("UPDATE messages SET seq = ? WHERE case_id = ? AND seq = -1", (answer["seq"], CASE_DANA))
+
+    operator.tamper(swap)
+    pushed, _ = follow(operator, tmp_path / "fresh", "bo")
+    assert [m.body["text"] for m in pushed] == ["Ja, på torsdag.", "Får jag boka ett möte?"]
+    # The answer comes before the question it answers: at that moment it answers a message not shown.
+    assert [[code for code, _ in m.problems] for m in pushed] == [["not_seen"], []]
+
+
+def test_the_last_message_deleted_is_noticed_by_a_live_follower_that_saw_it(operator, tmp_path):
+    clients = tmp_path / "clients"
+    say(operator, clients, "anna", "Kan du skicka kontoutdraget?")
+    last = say(operator, clients, "dana", "Här kommer det.")
+    follow(operator, clients, "anna")  # anna's device was pushed it, and remembers it
+    operator.tamper(lambda db: db.execute("DELETE FROM messages WHERE case_id = ? AND seq = ?",
+                                          (CASE_DANA, last["seq"])))
+    pushed, case_problems = follow(operator, clients, "anna")
+    assert [m.body["text"] for m in pushed] == ["Kan du skicka kontoutdraget?"]
+    assert [code for code, _ in case_problems] == ["gone"]
 
 
 def test_a_message_deleted_in_the_middle_is_noticed(operator, tmp_path):

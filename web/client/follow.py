@@ -4,12 +4,18 @@ belong to (docs/protocol.md §14.3).
 A seq only means something within one database. After a restore the server hands out again seq numbers a
 client already holds, so a client that resumed from its old cursor got none of the new messages and no sign
 of trouble. The server names its generation in `hello`; when it differs from the one the cursors were taken
-under, they are dropped and each case is fetched afresh."""
+under, they are dropped and each case is fetched afresh.
+
+Each pushed message is checked against the case's transcript (docs/protocol.md §20) as `read` checks the whole
+list: a replay, a reordering or a gap in what the server pushes is flagged on the message, as it arrives."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
+from crypto.transcript import Memory, Walk, remember
+from web.client.checks import MessageRefused, reason
 from web.client.session import ClientSession, ReadMessage
 from web.client.transport import ClientError, Socket
 
@@ -23,10 +29,17 @@ class Follower:
         self.generation: str | None = None  # the database generation the cursors belong to
         self.resynced = 0  # how many times the cursors were dropped for a new generation
         self._cases: dict[str, dict[str, Any]] = {}
+        # Per case: the transcript as pushed so far (since seq 1 of this generation), and what the device
+        # remembered of the case when it began to follow it.
+        self._walks: dict[str, Walk] = {}
+        self._memory: dict[str, Memory] = {}
+        # Problems of a case as a whole (§20 `gone`, `own_missing`), known once it was caught up from seq 1.
+        self.case_problems: dict[str, list[tuple[str, str]]] = {}
 
     async def follow(self, case_id: str) -> None:
         self._cases[case_id] = await self.session.case(case_id)
         self.cursors.setdefault(case_id, 0)
+        self._memory.setdefault(case_id, self.session.keystore.memory(case_id))
 
     async def connect(self) -> tuple[Socket, list[ReadMessage]]:
         """Open a socket and catch up: everything after the cursors, or, when the server's generation is
@@ -37,14 +50,20 @@ class Follower:
         generation = hello["generation"]
         if self.generation is not None and generation != self.generation:
             self.cursors = dict.fromkeys(self.cursors, 0)  # those seqs belong to another history
+            self._walks.clear()  # and so does the transcript checked so far
             self.resynced += 1
         self.generation = generation
         missed: list[ReadMessage] = []
+        from_start = [case_id for case_id, seq in self.cursors.items() if seq == 0]
         asking = dict(self.cursors)
         while asking:
             answer = await socket.request({"t": "resume", "cursors": asking, "generation": generation})
             missed += await self._drain(socket)  # the replay came before the answer, in seq order
             asking = {case_id: self.cursors[case_id] for case_id in answer.get("more", [])}
+        for case_id in from_start:  # the whole case was shown: what this device saw before must be in it
+            walk = self._walks.get(case_id, Walk())
+            self.case_problems[case_id] = [(p.code, reason(p)) for p in
+                                           walk.case_problems(self._memory[case_id], self.session.device_id)]
         return socket, missed
 
     @staticmethod
@@ -72,7 +91,20 @@ class Follower:
         return out
 
     async def received(self, frame: dict[str, Any]) -> ReadMessage:
-        """Open a pushed msg frame and move its case's cursor."""
-        message = await self.session.open(self._cases[frame["case_id"]], frame)
-        self.cursors[frame["case_id"]] = max(self.cursors.get(frame["case_id"], 0), frame["seq"])
+        """Open a pushed msg frame, check its place in the transcript, and move its case's cursor. A message
+        that fails a check is returned without a body and with the reason, as `read` shows it."""
+        case_id = frame["case_id"]
+        try:
+            message = await self.session.open(self._cases[case_id], frame)
+        except MessageRefused as refused:
+            message = ReadMessage(frame["seq"], frame["msg_id"], frame["sender"], frame["sender_device"], None,
+                                  frame["stored_at"], frame["stored_at"], ((refused.code, refused.reason),),
+                                  checked=False)
+        if message.entry is not None:
+            problems = self._walks.setdefault(case_id, Walk()).step(message.entry)
+            if problems:
+                message = replace(message, problems=message.problems + tuple((p.code, reason(p)) for p in problems))
+            keystore = self.session.keystore
+            keystore.remember(case_id, remember([message.entry], keystore.memory(case_id), self.session.device_id))
+        self.cursors[case_id] = max(self.cursors.get(case_id, 0), frame["seq"])
         return message
