@@ -63,7 +63,7 @@ async def main(args: argparse.Namespace) -> None:
                 target.unlink(missing_ok=True)
                 command = {"samtal backup": [sys.executable, "-m", "web.cli", "backup", "--data-dir",
                                              str(server.data_dir), "--to", str(target)],
-                           "sqlite3 .backup": ["sqlite3", str(database), f".timeout 5000", f".backup {target}"],
+                           "sqlite3 .backup": ["sqlite3", str(database), ".timeout 5000", f".backup {target}"],
                            "VACUUM INTO": ["sqlite3", str(database), ".timeout 5000", f"VACUUM INTO '{target}'"]}[method]
                 started = time.monotonic()
                 process = await asyncio.create_subprocess_exec(*command, cwd=ROOT, stdout=subprocess.PIPE,
@@ -74,7 +74,7 @@ async def main(args: argparse.Namespace) -> None:
                     if method == "samtal backup" and process.returncode == 0:
                         copy_seconds = json.loads(out.decode().splitlines()[-1])["seconds"]  # without start-up
                     seconds, finished = time.monotonic() - started, process.returncode == 0
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     process.kill()
                     await process.communicate()
                     seconds, finished = time.monotonic() - started, False

@@ -32,7 +32,7 @@ MAX_CASE_ID_LEN = 64
 
 _MSG_SIG_LABEL = b"samtal/msg-sig/v1"
 # Case ids travel in URLs and logs; a narrow ASCII alphabet keeps one spelling per case.
-_CASE_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,%d}" % MAX_CASE_ID_LEN, re.ASCII)
+_CASE_ID_RE = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_CASE_ID_LEN}}}", re.ASCII)
 
 
 @dataclass(frozen=True)

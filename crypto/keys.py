@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from .encoding import b64u, lp16, require_len, unb64u_len, utf8
 from .errors import MalformedError
-from .points import P, X25519_SMALL_ORDER_U
+from .points import X25519_SMALL_ORDER_U, P
 from .sign import ed25519_public, is_small_order_or_noncanonical, sign, verify_strict
 
 KEY_LEN = 32

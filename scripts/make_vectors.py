@@ -35,7 +35,12 @@ from crypto import hpke  # noqa: E402  (needs the sys.path line above when run a
 from crypto.encoding import b64u, lp16  # noqa: E402
 from crypto.envelope import NO_PREV, Header, parse_envelope, seal_message  # noqa: E402
 from crypto.history import (  # noqa: E402
-    case_history_aad, history_signing_bytes, seal_case_history, seal_unit_history, sign_history, unit_history_info,
+    case_history_aad,
+    history_signing_bytes,
+    seal_case_history,
+    seal_unit_history,
+    sign_history,
+    unit_history_info,
 )
 from crypto.keys import DeviceKeys, registration_proof, x25519_public  # noqa: E402
 from crypto.sign import L, sign  # noqa: E402

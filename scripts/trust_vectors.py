@@ -124,7 +124,7 @@ def build_trust() -> dict[str, Any]:
         "chains": chains,
         "log": {
             "leaves": [{"leaf_hex": x.hex(), "leaf_hash_hex": h.hex()} for x, h in zip(leaves, hashes, strict=True)],
-            "roots": [root(hashes[:m]).hex() for m in range(0, n + 1)],
+            "roots": [root(hashes[:m]).hex() for m in range(n + 1)],
             "inclusion": [{"index": i, "size": s, "proof": [p.hex() for p in inclusion_proof(i, hashes[:s])]}
                           for s in range(1, n + 1) for i in range(s)],
             "consistency": [{"first": m, "second": s, "proof": [p.hex() for p in consistency_proof(m, hashes[:s])]}

@@ -15,7 +15,14 @@ import pytest
 from crypto.aead import aead_seal
 from crypto.encoding import b64u, unb64u
 from crypto.record import (
-    RecordHeader, grant_to_key, new_record_id, new_record_key, open_key_grant, open_record, parse_record, seal_record,
+    RecordHeader,
+    grant_to_key,
+    new_record_id,
+    new_record_key,
+    open_key_grant,
+    open_record,
+    parse_record,
+    seal_record,
     sign_grant,
 )
 from web.client.session import ClientSession
@@ -221,7 +228,7 @@ async def test_apply_complete_and_decide_with_live_status_and_no_plaintext_store
     assert {"application.submitted", "application.read", "application.completion_requested",
             "application.supplemented", "application.decided", "application.attachment.read"} <= actions
 
-    for path in [server]:
+    for _path in [server]:
         content = server.stored_bytes()
         for secret in (SECRET_ANSWER, SECRET_COMPLETION, SECRET_SUPPLEMENT, SECRET_DECISION):
             assert secret.encode() not in content, f"{secret!r} in the database"

@@ -76,7 +76,7 @@ async def test_reads_writes_and_refusals_are_audited_without_content(login, serv
     assert json.loads(send[5])["seq"] == ack["seq"]  # committed with the message itself
     assert ("case.read", "allowed", "anna", CASE_DANA) in {r[:4] for r in rows}
     assert ("case.read", "denied", "erik", CASE_DANA, "forbidden") in {r[:5] for r in rows}
-    assert "hemligt".encode() not in dump
+    assert b"hemligt" not in dump
 
 
 @pytest.mark.skipif(ON_POSTGRES, reason="works on a copy of the SQLite file")

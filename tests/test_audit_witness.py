@@ -20,7 +20,7 @@ from chat.audit.chain import AuditEvent, chain_hash
 from chat.audit.witness import HEADS_FILE, Witness
 from crypto.keys import DeviceKeys
 
-from .conftest import ROOT, RunningServer, start_server, stop_server
+from .conftest import ROOT, start_server, stop_server
 
 
 @pytest.fixture(scope="module")

@@ -259,6 +259,7 @@ def test_responses_carry_security_headers_and_session_cookie_flags(server):
 def test_demo_login_does_not_exist_outside_demo_mode(tmp_path):
     import subprocess
     import sys
+
     from .conftest import ROOT, free_port
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--data-dir", str(tmp_path),

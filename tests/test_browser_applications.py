@@ -190,7 +190,7 @@ def test_apply_complete_and_decide(dana: Person, anna: Person, server: RunningSe
     check(dana, axe)
     assert dana.errors == [] and anna.errors == []
 
-    for path in [server]:
+    for _path in [server]:
         content = server.stored_bytes()
         for typed in (OTHER_INFO, MEMBER, REQUEST, ANSWER, DECISION, "hyresavi Ekbacken"):
             assert typed.encode() not in content, f"{typed!r} in the database"
@@ -271,7 +271,7 @@ def test_a_paper_application_for_a_person_at_the_desk_opens_a_case_for_them(anna
     anna.goto("/inbox")
     expect(staff.get_by_label("Ärenden", exact=True)).to_have_value("mine")
     expect(staff.locator("#case-list .case-link", has_text="Sara Lund")).to_have_count(1, timeout=TIMEOUT)
-    for path in [server]:
+    for _path in [server]:
         content = server.stored_bytes()
         assert WALK_IN.encode() not in content and b"198507213372" not in content
 

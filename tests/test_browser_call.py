@@ -130,7 +130,7 @@ def test_citizen_and_caseworker_see_and_hear_each_other_and_hang_up(browser, ser
             assert person.page.evaluate("document.getElementById('local-video').srcObject") is None
             person.assert_clean()  # no script error, and the policy refused nothing
     # The database never saw the SDP: a fingerprint line is in every SDP, sealed before it left a browser.
-    assert not b"a=fingerprint" in server.stored_bytes()
+    assert b"a=fingerprint" not in server.stored_bytes()
     assert "a=fingerprint" not in server.log_text()
 
 

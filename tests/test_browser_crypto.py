@@ -16,13 +16,28 @@ import pytest
 
 from crypto import hpke
 from crypto.encoding import b64u, lp16, unb64u
-from crypto.envelope import Header, decode_body, encode_body, open_message, parse_envelope, seal_message
-from crypto.envelope import verify_envelope
+from crypto.envelope import (
+    Header,
+    decode_body,
+    encode_body,
+    open_message,
+    parse_envelope,
+    seal_message,
+    verify_envelope,
+)
 from crypto.errors import CryptoError
 from crypto.keys import DeviceKeys, DevicePublicKeys, verify_registration_proof, x25519_public
 from crypto.sign import L, is_small_order_or_noncanonical, verify_strict
-from crypto.wrap import WrappedKey, case_key_info, sign_unit_epoch, sign_wrap, unwrap_case_key, verify_wrap
-from crypto.wrap import wrap_case_key, wrap_unit_key
+from crypto.wrap import (
+    WrappedKey,
+    case_key_info,
+    sign_unit_epoch,
+    sign_wrap,
+    unwrap_case_key,
+    verify_wrap,
+    wrap_case_key,
+    wrap_unit_key,
+)
 from tests.browser import load_crypto, page, run  # noqa: F401 (the page fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -388,7 +403,7 @@ def test_base64url_is_exactly_as_strict_as_python(page: Any) -> None:
     texts = ["", "A", "AA", "AB", "AAA", "AAB", "AAAA", "AQ", "Ag", "AAE", "AAI", "-_-_", "ab=", "ab==", "a+b/",
              "a b", "YWJj\n", "éé", "AAAAA", "_w", "__8", "___", GOLDEN["devices"]["staff"]["device_id"],
              GOLDEN["envelopes"][0]["env_b64u"], GOLDEN["envelopes"][0]["env_b64u"][:-1] + "B"]
-    blobs = [secrets.token_bytes(n) for n in range(0, 40)]
+    blobs = [secrets.token_bytes(n) for n in range(40)]
     expected = [outcome(lambda t=t: unb64u(t).hex()) for t in texts]
     got = run(page, """
         return { decoded: await Promise.all(arg.texts.map((t) => outcome(() => hex(C.unb64u(t))))),
@@ -822,8 +837,19 @@ def test_exchange_jws_made_by_joserfc_verifies_in_the_browser_eddsa_es256_ps256(
 def test_sealed_records_and_grants_are_byte_identical_to_python_and_open_both_ways(page: Any) -> None:
     from crypto.keys import generate_x25519
     from crypto.record import (
-        RecordHeader, grant_to_case, grant_to_key, new_record_id, new_record_key, open_case_grant, open_key_grant,
-        open_record, parse_record, seal_record, sign_grant, verify_grant, verify_record,
+        RecordHeader,
+        grant_to_case,
+        grant_to_key,
+        new_record_id,
+        new_record_key,
+        open_case_grant,
+        open_key_grant,
+        open_record,
+        parse_record,
+        seal_record,
+        sign_grant,
+        verify_grant,
+        verify_record,
     )
     from crypto.wrap import new_case_key
 

@@ -249,7 +249,7 @@ def test_a_message_is_filed_and_the_citizen_exports_her_file(dana: Person, anna:
     assert citizen.evaluate("document.scrollingElement.scrollWidth") <= 360
     assert dana.errors == [] and anna.errors == []
 
-    for path in [server]:
+    for _path in [server]:
         content = server.stored_bytes()
         for typed in TYPED:
             assert typed.encode() not in content, f"{typed!r} in the database"

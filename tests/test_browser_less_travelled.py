@@ -167,7 +167,7 @@ def test_4_a_protected_identity_is_offered_no_video_call_that_would_be_refused(d
         check(dana, axe)
 
         anna.goto(f"/inbox/{CASE_DANA}")
-        meeting = anna.page.locator(f"#case-meeting-list li[data-booking-id]", has_text="Videomöte")
+        meeting = anna.page.locator("#case-meeting-list li[data-booking-id]", has_text="Videomöte")
         expect(meeting).to_contain_text("Ring den enskilde", timeout=20_000)
         expect(meeting.get_by_role("link", name="Anslut till videosamtalet")).to_have_count(0)
     finally:

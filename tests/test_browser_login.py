@@ -4,7 +4,6 @@ began on the provider's site; the app's pages must still find the session."""
 from __future__ import annotations
 
 import pytest
-
 from playwright.sync_api import expect
 
 from tests.browser import chromium

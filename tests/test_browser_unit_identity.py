@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.browser import chromium
+from tests.conftest import stop_server
 from tests.helpers import CASE_DANA
 from tests.test_browser_app import PHONE, run_async, sign_in
 from tests.test_unit_identity import (  # noqa: F401  (fixtures)
@@ -25,7 +26,6 @@ from tests.test_unit_identity import (  # noqa: F401  (fixtures)
     replace_unit_identity,
     session,
 )
-from tests.conftest import stop_server
 
 pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
 from playwright.sync_api import expect  # noqa: E402

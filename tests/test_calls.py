@@ -98,7 +98,7 @@ async def test_the_citizen_and_the_caseworker_join_and_relay_sealed_signals(logi
 
     # Relayed, never stored: not in the case's messages, and not in the database's bytes.
     assert all(m.msg_id != header.msg_id for m in await dana.history(await dana.case(CASE_DANA)))
-    assert not env[-64:] in server.stored_bytes()
+    assert env[-64:] not in server.stored_bytes()
 
     await dana_socket.request(call("call.hangup", booking_id))
     left = await next_frame(anna_socket, "call.peer")
@@ -264,6 +264,6 @@ async def test_joining_and_leaving_are_audited_and_no_signal_is_logged(login, se
     assert any(r["actor"] == "erik" and r["outcome"] == "denied" and r["reason"] == "forbidden" for r in mine)
     everything = server.log_text() + json.dumps(rows)
     assert marker not in everything and b64u(env) not in everything
-    assert not marker.encode() in server.stored_bytes()
+    assert marker.encode() not in server.stored_bytes()
     for socket in (anna_socket, erik_socket):
         await socket.close()

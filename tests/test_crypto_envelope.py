@@ -162,6 +162,7 @@ def test_message_ids_are_fresh_22_character_ids() -> None:
 
 def test_a_deeply_nested_body_is_malformed_not_a_crash():
     import pytest
+
     from crypto.envelope import decode_body
     from crypto.errors import MalformedError
     with pytest.raises(MalformedError):

@@ -8,7 +8,12 @@ import pytest
 
 from crypto.errors import CryptoError, DecryptionError, MalformedError
 from crypto.history import (
-    history_signing_bytes, open_case_history, open_unit_history, seal_case_history, seal_unit_history, verify_history,
+    history_signing_bytes,
+    open_case_history,
+    open_unit_history,
+    seal_case_history,
+    seal_unit_history,
+    verify_history,
 )
 from crypto.keys import DeviceKeys, generate_x25519
 from crypto.wrap import new_case_key

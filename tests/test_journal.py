@@ -15,8 +15,7 @@ import pytest
 
 from crypto.encoding import b64u, unb64u
 from crypto.envelope import Header, new_msg_id, open_message, parse_envelope, seal_message
-from crypto.record import grant_to_case, open_case_grant, open_key_grant, open_record, parse_record
-from crypto.record import sign_grant
+from crypto.record import grant_to_case, open_case_grant, open_key_grant, open_record, parse_record, sign_grant
 from web.client.session import ClientSession
 from web.client.transport import ClientError
 
@@ -290,7 +289,7 @@ async def test_draft_sign_correct_publish_dispute_and_supplement(login, server: 
     assert any(r["action"] == "journal.attachment.read" and r["actor"] == "anna" for r in rows)
     assert all(r["unit_id"] == UNIT for r in rows if r["action"].startswith("journal."))
 
-    for path in [server]:
+    for _path in [server]:
         content = server.stored_bytes()
         for secret in (*SECRETS, SECRET_FILE.decode()):
             assert secret.encode() not in content, f"{secret!r} in the database"

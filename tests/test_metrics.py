@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from .conftest import RunningServer, server_fixture
 from web.client.transport import ClientError
 
+from .conftest import RunningServer, server_fixture
 from .helpers import CASE_DANA, next_frame
 
 server = server_fixture(SAMTAL_METRICS_TOKEN="")

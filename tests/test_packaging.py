@@ -10,7 +10,6 @@ from pathlib import Path
 
 from .conftest import ROOT
 
-
 PACKAGES = ("chat", "crypto", "web")
 
 

@@ -4,6 +4,7 @@ the old cookie opens no new one. Driven with plain HTTP and WebSocket clients ag
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ async def closed_with(ws: websockets.ClientConnection, within: float) -> int | N
 
 async def watching(session: ClientSession) -> websockets.ClientConnection:
     ws = await raw_socket(session)
-    await ws.send('{"t":"resume","ref":"r","cursors":{"%s":0}}' % CASE_DANA)
+    await ws.send(json.dumps({"t": "resume", "ref": "r", "cursors": {CASE_DANA: 0}}))
     while '"resumed"' not in (answer := await asyncio.wait_for(ws.recv(), 10)):
         assert '"error"' not in answer, answer
     return ws

@@ -15,7 +15,6 @@ from web.sessions import COOKIE
 from .conftest import server_fixture
 from .helpers import CASE_ERIK
 
-
 server = server_fixture(SAMTAL_OUTBOX_LIMIT="20", SAMTAL_SEND_RATE="100000", SAMTAL_SEND_BURST="100000")
 
 

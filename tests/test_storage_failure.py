@@ -86,7 +86,7 @@ async def test_full_disk_answers_retryable_logs_once_and_recovers(tmp_path):
 
         set_file_limit(process.pid, resource.RLIM_INFINITY)  # room again
         acked.add((await asyncio.wait_for(waiting, 60))["msg_id"])
-        for msg_id, env in sealed:  # what an outbox held goes out now, under the same ids
+        for _msg_id, env in sealed:  # what an outbox held goes out now, under the same ids
             acked.add((await socket.request({"t": "send", "env": b64u(env)}))["msg_id"])
         assert httpx.get(f"{url}/readyz", timeout=10).status_code == 200
         await socket.close()

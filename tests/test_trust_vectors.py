@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from crypto.encoding import b64u, unb64u
-from crypto.errors import MalformedError
+from crypto.errors import CryptoError, MalformedError
 from crypto.merkle import TreeHead, leaf_hash, parse_leaf, root, verify_consistency, verify_inclusion
 from crypto.unitcert import (
     ChainError,
@@ -45,7 +45,7 @@ def test_identity_fingerprint_qr_and_published_file() -> None:
     assert qr_payload(UNIT, key) == V["identity"]["qr"]
     assert verify_identity_file(V["identity"]["file"], UNIT) == key
     forged = {**V["identity"]["file"], "identity_key": V["identity"]["next_identity_key"]}
-    with pytest.raises(Exception):
+    with pytest.raises(CryptoError, match="signature does not verify"):
         verify_identity_file(forged, UNIT)
 
 

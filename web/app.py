@@ -18,8 +18,8 @@ from chat.audit.auditor import Auditor
 from chat.audit.review import LogReview
 from chat.booking.calls import Calls
 from chat.cases.assignment import Assignments
-from chat.errors import StorageUnavailable
 from chat.cases.protection import Protection
+from chat.errors import StorageUnavailable
 from chat.journal.service import Journal
 from chat.keys.service import KeyService
 from chat.keys.transparency import KeyLog, UnitIdentities, load_log_seed

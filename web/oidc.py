@@ -16,9 +16,9 @@ for the audit log:
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
-import asyncio
 import hmac
 import json
 import math

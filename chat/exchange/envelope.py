@@ -13,7 +13,7 @@ from chat.errors import SamtalError
 ENVELOPE_TYP = "exchange-envelope+json"
 RECEIPT_TYP = "exchange-receipt+json"
 DIRECTORY_TYP = "exchange-directory+json"
-TOKEN_TYP = "exchange-token+jwt"
+TOKEN_TYP = "exchange-token+jwt"  # noqa: S105 (a media type, not a secret)
 STATUSES = ("received", "accepted", "rejected", "read")
 PRIORITIES = ("normal", "urgent")
 # Why a staff client rejects a document (receipt status rejected).

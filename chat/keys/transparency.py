@@ -17,9 +17,9 @@ from chat.model import Role, User, now_ms
 from chat.policy import Action, decide
 from crypto.encoding import b64u, unb64u_len
 from crypto.errors import CryptoError, MalformedError
+from crypto.keys import DevicePublicKeys
 from crypto.merkle import TreeHead, consistency_proof, inclusion_proof, leaf_hash, root, sign_head
 from crypto.sign import ed25519_public
-from crypto.keys import DevicePublicKeys
 from crypto.unitcert import DeviceCert, UnitCert, UnitTrust, evaluate_chain, parse_subject
 
 if TYPE_CHECKING:

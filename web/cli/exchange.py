@@ -131,7 +131,7 @@ async def seed_demo_exchange(server: str, data_dir: Path, keys_dir: Path, stop: 
             logging.getLogger("samtal.demo").info("demo exchange not ready", extra={"error": type(error).__name__})
         try:
             await asyncio.wait_for(stop.wait(), 0.5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
     logging.getLogger("samtal.demo").warning("demo exchange addresses not shared: the unit has no key")
 

@@ -13,7 +13,7 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ CHECK_FAILED = 4
 
 
 def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace(
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace(
         "+00:00", "Z")
 
 
@@ -131,7 +131,7 @@ def _server_class() -> type:
 
 def _start_steward(settings: Any) -> subprocess.Popen[bytes]:
     """The steward is a separate client process: the server process never makes or holds a private key."""
-    host = "127.0.0.1" if settings.host in {"0.0.0.0", "::", ""} else settings.host
+    host = "127.0.0.1" if settings.host in {"0.0.0.0", "::", ""} else settings.host  # noqa: S104 (not a bind)
     host = f"[{host}]" if ":" in host else host
     return subprocess.Popen([sys.executable, "-m", "web.cli", "demo-steward", "--server",
                              f"http://{host}:{settings.port}", "--data-dir",
@@ -159,11 +159,17 @@ def cmd_demo_steward(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        # Kept referenced: the loop holds tasks weakly, and a collected task would stop seeding midway.
+        seeding: asyncio.Task[None] | None = None
         if args.exchange_keys:
             from web.cli.exchange import seed_demo_exchange
-            loop.create_task(seed_demo_exchange(args.server, Path(args.data_dir).parent, Path(args.exchange_keys),
-                                                stop))
-        await run_steward(args.server, Path(args.data_dir), args.as_user, stop, parent_pid=parent_pid)
+            seeding = loop.create_task(seed_demo_exchange(args.server, Path(args.data_dir).parent,
+                                                          Path(args.exchange_keys), stop))
+        try:
+            await run_steward(args.server, Path(args.data_dir), args.as_user, stop, parent_pid=parent_pid)
+        finally:
+            if seeding is not None:
+                seeding.cancel()
 
     asyncio.run(main())
     return 0
@@ -325,7 +331,7 @@ def cmd_audit_prune(args: argparse.Namespace) -> int:
         print(json.dumps({"error": "invalid", "message": "the retention period is at least one day"}),
               file=sys.stderr)
         return 2
-    cutoff = int((datetime.now(timezone.utc).timestamp() - days * 86400) * 1000)
+    cutoff = int((datetime.now(UTC).timestamp() - days * 86400) * 1000)
     removed = prune_audit(path, cutoff)
     print(json.dumps({"removed": removed, "retention_days": days, "cutoff": _iso(cutoff)}))
     return 0

@@ -6,8 +6,18 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from crypto.errors import CryptoError
-from crypto.transcript import GONE, MISSING_BEFORE, NOT_SEEN, OUT_OF_ORDER, OWN_MISSING, REPLAYED, Memory, Problem
-from crypto.transcript import check, remember
+from crypto.transcript import (
+    GONE,
+    MISSING_BEFORE,
+    NOT_SEEN,
+    OUT_OF_ORDER,
+    OWN_MISSING,
+    REPLAYED,
+    Memory,
+    Problem,
+    check,
+    remember,
+)
 
 if TYPE_CHECKING:
     from web.client.session import ReadMessage

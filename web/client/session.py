@@ -332,7 +332,7 @@ class ClientSession:
             msg_id, env = await self.seal(case, text)
             try:
                 # The same envelope (same msg_id) again while storage is unavailable: stored once at most.
-                ack = await retrying(lambda: socket.request({"t": "send", "env": b64u(env)}))
+                ack = await retrying(lambda: socket.request({"t": "send", "env": b64u(env)}))  # noqa: B023 (awaited here)
             except ClientError as error:
                 # Nothing was stored: the counter is given again, so that readers see no gap.
                 self._counter[case["id"]] -= 1
@@ -392,7 +392,7 @@ class ClientSession:
         try:
             body = open_message(key, env)
         except DecryptionError:
-            raise MessageRefused("undecryptable", "the case key does not open it: changed after it was sent")
+            raise MessageRefused("undecryptable", "the case key does not open it: changed after it was sent") from None
         except CryptoError as exc:
             raise MessageRefused("bad_body", f"the decrypted body is not a message ({exc})") from None
         entry = Entry(frame["seq"] or 0, header.msg_id, header.sender_device, header.counter,

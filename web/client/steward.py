@@ -261,7 +261,7 @@ async def run_steward(server: str, data_dir: Path, username: str, stop: asyncio.
             log.info("steward reconnecting", extra={"code": error.code})
             try:
                 await asyncio.wait_for(stop.wait(), 0.5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         finally:
             await session.close()

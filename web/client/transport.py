@@ -81,7 +81,7 @@ class Transport:
             ws = await websockets.connect(f"{url}/ws?device={self.device_id}",
                                           additional_headers={"Cookie": f"{COOKIE}={cookie}"},
                                           max_size=4 * 1024 * 1024, open_timeout=15)
-        except (OSError, websockets.InvalidHandshake, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError, websockets.InvalidHandshake) as exc:
             raise ClientError("ws_refused", f"the WebSocket was refused: {exc}") from None
         return Socket(ws)
 
