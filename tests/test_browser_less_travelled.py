@@ -170,6 +170,17 @@ def test_4_a_protected_identity_is_offered_no_video_call_that_would_be_refused(d
         meeting = anna.page.locator("#case-meeting-list li[data-booking-id]", has_text="Videomöte")
         expect(meeting).to_contain_text("Ring den enskilde", timeout=20_000)
         expect(meeting.get_by_role("link", name="Anslut till videosamtalet")).to_have_count(0)
+
+        # Booking for her by phone from the calendar: no video choice there either, and a line says why.
+        anna.goto(f"/calendar?case={CASE_DANA}")
+        expect(anna.page.get_by_label("Ärende")).to_have_value(CASE_DANA, timeout=20_000)
+        time_choice = anna.page.get_by_label("Tid", exact=True)
+        expect(time_choice.locator(f"option[value='{choice['id']}']")).to_have_count(1, timeout=20_000)
+        time_choice.select_option(str(choice["id"]))
+        form = anna.page.get_by_label("Mötesform")
+        expect(form.locator("option")).to_have_text(["Besök på kontoret"])
+        expect(anna.page.get_by_text("Inget videomöte erbjuds")).to_be_visible()
+        check(anna, axe)
     finally:
         with as_user(server, "cecilia") as cecilia:
             cecilia.put(f"/api/cases/{CASE_DANA}/protected-identity", json={"protected": False}).raise_for_status()

@@ -17,6 +17,15 @@ export const REFUSALS = {
 
 const VIDEO_UNAVAILABLE = () => t("This video meeting cannot be held safely here: it needs a relay server that is not set up. Call the unit to meet by phone or at the office instead.");
 
+/**
+ * The open times of GET /api/cases/{id}/bookings as they may be booked for this citizen: no video choice
+ * where the call would be refused (a protected identity and no relay), and no time that offered only video.
+ */
+export function bookableSlots(view) {
+  if (!view.video_unavailable) return view.open_slots;
+  return view.open_slots.map((s) => ({ ...s, forms: s.forms.filter((f) => f !== "video") })).filter((s) => s.forms.length);
+}
+
 export function guardedWith(alertId) {
   return async (work) => {
     status(alertId, "");

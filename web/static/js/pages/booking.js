@@ -6,7 +6,7 @@ import { announce, byId, h, status } from "../dom.js";
 import { fullTime, isoTime } from "../format.js";
 import { t, tn } from "../i18n.js";
 import { alertError, boot, config } from "../app.js";
-import { FORM_NAMES, guardedWith, joinVideo } from "../booking-common.js";
+import { FORM_NAMES, bookableSlots, guardedWith, joinVideo } from "../booking-common.js";
 
 const STATUS_NAMES = {
   booked: () => t("Booked"), cancelled: () => t("Cancelled"), rescheduled: () => t("Moved to another time"),
@@ -100,9 +100,7 @@ async function render() {
   if (!view.bookings.length) mine.append(h("li", { class: "empty", text: t("You have no bookings.") }));
   const open = byId("open-slots");
   // No video choice where the call would be refused (a protected identity, no relay): the page says why.
-  const slots = view.video_unavailable
-    ? view.open_slots.map((s) => ({ ...s, forms: s.forms.filter((f) => f !== "video") })).filter((s) => s.forms.length)
-    : view.open_slots;
+  const slots = bookableSlots(view);
   byId("video-unavailable").hidden = !view.video_unavailable;
   open.replaceChildren(...slots.map(slotItem));
   if (!slots.length) open.append(h("li", { class: "empty", text: t("There are no open times right now.") }));

@@ -5,7 +5,7 @@ import { announce, byId, h, status } from "../dom.js";
 import { dayStart, fullTime, isoTime, shortDate } from "../format.js";
 import { t, tn } from "../i18n.js";
 import { alertError, boot, config } from "../app.js";
-import { FORM_NAMES as FORMS, guardedWith, joinVideo } from "../booking-common.js";
+import { FORM_NAMES as FORMS, bookableSlots, guardedWith, joinVideo } from "../booking-common.js";
 
 const guarded = guardedWith("calendar-error");
 let me = null;
@@ -83,7 +83,9 @@ async function renderBehalf() {
   const slotSelect = byId("b-slot");
   // The list comes back a moment after the case was chosen: a time picked meanwhile stays picked.
   const picked = slotSelect.value;
-  slotSelect.replaceChildren(...view.open_slots.map((s) => h("option", { value: s.id, "data-forms": s.forms.join(" "),
+  // No video for a citizen whose call the server would refuse (a protected identity, no relay): said beside.
+  byId("b-video-unavailable").hidden = !view.video_unavailable;
+  slotSelect.replaceChildren(...bookableSlots(view).map((s) => h("option", { value: s.id, "data-forms": s.forms.join(" "),
     text: fullTime(s.starts_at), selected: String(s.id) === picked })));
   renderForms();
 }
