@@ -85,6 +85,16 @@ async def test_a_signed_journal_entry_changes_only_by_correction(store) -> None:
     assert [v.version for v in versions] == [1, 2] and disputes == 0
     with pytest.raises(NotFound):
         await journal.delete_draft("no-such-entry")
+    # Disputes, as the home pages read them: metadata only, open until answered (chat/pending.py).
+    await journal.publish("j-1", [("j-2", "case:1", b"g", b"s"), ("j-3", "case:1", b"g", b"s")], "case:1", ANNA.id,
+                          DEVICES["anna"].id, T0 + 5)
+    dispute, _ = await journal.add_remark(C1, "j-1", "dispute", None, record("j-4", grants=[("case:1", b"g", b"s")]),
+                                          T0 + 6)
+    assert [(d.id, d.case_id, d.entry_id, d.created_at, d.answered_at) for d in await journal.disputes([C1, C2])] == [
+        ("j-4", C1, "j-1", T0 + 6, None)]
+    answer = NewRecord("j-5", "journal", ANNA.id, DEVICES["anna"].id, b"sealed", [("case:1", b"g", b"s")], [])
+    await journal.add_remark(C1, "j-1", "response", dispute.id, answer, T0 + 7)
+    assert [d.answered_at for d in await journal.disputes([C1])] == [T0 + 7] and await journal.disputes([]) == []
 
 
 # -- exchange ------------------------------------------------------------------------------------------

@@ -45,6 +45,9 @@ def build(settings: Settings, store: Storage, hub: Hub, assignments: Assignments
         frame = frames.application_frame(app.id, case.id, case.unit_id, app.status, what, app.updated_at)
         hub.publish_user(case.citizen_id, frame)
         hub.publish_unit_staff(case.unit_id, frame)
+        pending = frames.pending_frame(case.id, "application", app.updated_at)
+        hub.publish_user(case.citizen_id, pending)
+        hub.publish_unit_staff(case.unit_id, pending)
 
     def keys_pending(unit_id: str) -> None:
         hub.publish_unit_staff(unit_id, frames.KEYS_PENDING)

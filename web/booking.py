@@ -14,11 +14,12 @@ from starlette.responses import JSONResponse, Response
 from chat.booking import mail as booking_mail
 from chat.booking.service import Bookings
 from chat.errors import InvalidInput
-from chat.model import now_ms
+from chat.model import Case, now_ms
 from chat.notifications import notices as notifications
 from chat.policy import Action
 from chat.storage.bookings import Booking, Office, Slot
 from crypto.encoding import b64u
+from web import frames
 from web.httpapi import Ctx, RouteTable
 from web.keyfiles import server_secret
 
@@ -171,11 +172,19 @@ async def case_bookings(ctx: Ctx) -> Response:
                          "video_unavailable": blocked and not app.video_link_template(case.unit_id)})
 
 
+def _booking_changed(ctx: Ctx, case: Case) -> None:
+    """The next meeting shown on the citizen's home may have changed (chat/pending.py)."""
+    frame = frames.pending_frame(case.id, "booking", now_ms())
+    ctx.services.hub.publish_user(case.citizen_id, frame)
+    ctx.services.hub.publish_unit_staff(case.unit_id, frame)
+
+
 @api("/api/cases/{case_id}/bookings", "POST", action=Action.BOOKING_WRITE)
 async def book(ctx: Ctx) -> Response:
     app, case = _app(ctx), ctx.case
     body = await ctx.body()
     booking = await app.bookings.book(ctx.user, case, body.int("slot_id", 1), body.str("form", 16))
+    _booking_changed(ctx, case)
     return JSONResponse({"booking": booking_view(app, ctx, booking, await video_blocked(ctx, case.citizen_id))},
                         status_code=201)
 
@@ -184,6 +193,7 @@ async def book(ctx: Ctx) -> Response:
 async def cancel_booking(ctx: Ctx) -> Response:
     app, case = _app(ctx), ctx.case
     booking = await app.bookings.cancel(ctx.user, case, ctx.request.path_params["booking_id"])
+    _booking_changed(ctx, case)
     return JSONResponse({"booking": booking_view(app, ctx, booking)})
 
 
@@ -193,6 +203,7 @@ async def reschedule_booking(ctx: Ctx) -> Response:
     body = await ctx.body()
     booking = await app.bookings.reschedule(ctx.user, case, ctx.request.path_params["booking_id"],
                                             body.int("slot_id", 1), body.str("form", 16))
+    _booking_changed(ctx, case)
     return JSONResponse({"booking": booking_view(app, ctx, booking)}, status_code=201)
 
 

@@ -172,6 +172,12 @@ def journal_frame(case_id: str, entry_id: str | None, what: str, at: int) -> str
     return dump({"t": "journal", "case_id": case_id, "entry_id": entry_id, "what": what, "at": at})
 
 
+def pending_frame(case_id: str, what: str, at: int) -> str:
+    """The case's waiting work may have changed (an application, the documentation or a booking): the home
+    pages fetch the case's metadata again (chat/pending.py). Nothing of the content."""
+    return dump({"t": "pending", "case_id": case_id, "what": what, "at": at})
+
+
 def journal_live_frame(case_id: str, entry_id: str, from_user: str, from_device: str, env: str) -> str:
     """The newest snapshot of a draft shared live: an envelope under the case key, to be checked and opened."""
     return dump({"t": "journal.live", "case_id": case_id, "entry_id": entry_id, "from_user": from_user,

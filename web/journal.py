@@ -41,6 +41,11 @@ class HubFanout:
         self.hub.publish_unit_staff(case.unit_id, frame)
         if citizen:
             self.hub.publish_user(case.citizen_id, frame)
+        if what in ("dispute", "response"):  # an objection opened or answered: the home pages' badges
+            pending = frames.pending_frame(case.id, "journal", at)
+            self.hub.publish_unit_staff(case.unit_id, pending)
+            if citizen:
+                self.hub.publish_user(case.citizen_id, pending)
 
     def live(self, draft: LiveDraft) -> None:
         frame = frames.journal_live_frame(draft.case.id, draft.entry_id, draft.sub.user.id, draft.sub.device_id,

@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 
 from chat.errors import Forbidden, NotFound
 from chat.model import Case, Role, now_ms
+from chat.pending import pending_work
 from chat.policy import Action, decide
 from crypto.encoding import b64u
 from web.httpapi import Ctx, RouteTable
@@ -30,6 +31,7 @@ async def case_views(ctx: Ctx, cases: list[Case]) -> list[dict[str, Any]]:
     activities = await store.case_activities([c.id for c in cases], ctx.user.id)
     units = {unit_id: await store.get_unit(unit_id) for unit_id in {c.unit_id for c in cases}}
     acting_for = {unit_id: await ctx.services.assignments.acting_for(ctx.user, unit_id) for unit_id in units}
+    pending = await pending_work(store, ctx.user, cases)
     views = []
     for case in cases:
         citizen = await store.get_user(case.citizen_id)
@@ -47,6 +49,8 @@ async def case_views(ctx: Ctx, cases: list[Case]) -> list[dict[str, Any]]:
             "protected_identity": await ctx.services.protection.is_protected(case.citizen_id),
             "last_message_at": activity.last_message_at, "waiting_since": activity.waiting_since,
             "unread": activity.unread, "handled": activity.handled,
+            # What waits in the case for this person: metadata only (chat/pending.py).
+            "pending": pending[case.id],
             "assigned_usual_reply_seconds": await ctx.services.reply_times.usual_seconds(case.unit_id),
             # Whether this user may write in the case now (the policy's answer), so that a page offers no
             # composer the server would refuse and can say who answers instead.

@@ -56,6 +56,17 @@ class Remark:
 
 
 @dataclass(frozen=True, slots=True)
+class DisputeMark:
+    """A dispute's metadata only (who objected to which entry, when, and when it was answered): what the home
+    pages show as waiting (chat/pending.py). Its text stays sealed."""
+    id: str
+    case_id: str
+    entry_id: str | None
+    created_at: int
+    answered_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Publication:
     """Who published, when: set on an entry's first publication, and on an entry signed and published at once."""
 
@@ -110,6 +121,10 @@ class JournalStore(abc.ABC):
                          rec: NewRecord, at: int) -> tuple[Remark, bool]:
         """A supplement, comment, dispute or response, with its grants and attachments. A response answers its
         dispute (the first response sets answered_by/at). Returns (remark, stored now)."""
+
+    @abc.abstractmethod
+    async def disputes(self, case_ids: Sequence[str]) -> list[DisputeMark]:
+        """The disputes of these cases (open and answered), oldest first, without their content."""
 
     @abc.abstractmethod
     async def add_blob(self, blob_id: str, case_id: str, uploaded_by: str, data: bytes, at: int) -> None: ...

@@ -10,7 +10,7 @@ from typing import Any
 
 from chat.errors import Conflict, InvalidInput, NotFound
 from chat.storage.applications import Grant, NewRecord
-from chat.storage.journal import Entry, JournalStore, Publication, Remark, Version
+from chat.storage.journal import DisputeMark, Entry, JournalStore, Publication, Remark, Version
 from chat.storage.sql import Db, Engine
 from chat.storage.sql.staged_blobs import StagedBlobs
 
@@ -63,6 +63,20 @@ class SqlJournalStore(JournalStore):
                                           " 'dispute' AND answered_at IS NULL", (entry_id,)).fetchone()
             return versions, int(open_disputes)
         return await self._run(read)  # type: ignore[no-any-return]
+
+    DISPUTE_CHUNK = 500
+
+    async def disputes(self, case_ids: Sequence[str]) -> list[DisputeMark]:
+        def read(db: Db) -> list[DisputeMark]:
+            found: list[DisputeMark] = []
+            for start in range(0, len(case_ids), self.DISPUTE_CHUNK):
+                chunk = list(case_ids[start:start + self.DISPUTE_CHUNK])
+                found += [DisputeMark(*r) for r in db.execute(
+                    "SELECT id, case_id, entry_id, created_at, answered_at FROM journal_remarks"
+                    f" WHERE kind = 'dispute' AND case_id IN ({','.join('?' * len(chunk))})"
+                    " ORDER BY created_at, id", chunk)]
+            return found
+        return await self._run(read) if case_ids else []  # type: ignore[no-any-return]
 
     async def case_journal(self, case_id: str) -> tuple[list[Entry], list[Version], list[Remark], list[Grant]]:
         """Everything of a case's journal, oldest first; the service filters it for the reader."""

@@ -7,6 +7,7 @@ import { boot, config, explain } from "../app.js";
 import { ApplicationClient, attachmentOpener, statusText, supplementForm, timeline } from "../applications.js";
 import { textOf } from "../forms/engine.js";
 import { renderAnswers } from "../forms/render.js";
+import { sawDecision } from "../seen.js";
 
 let app;
 let client;
@@ -38,6 +39,7 @@ async function render() {
   } else {
     status("application-error", t("Your answers could not be opened on this device."), "error");
   }
+  if (a.status === "decided") sawDecision(app.me.user.id, a.id, a.updated_at); // no longer waiting on the home
   const asked = a.status === "completion_requested";
   const section = byId("supplement-section");
   if (asked && section.hidden) newSupplementForm();

@@ -3,6 +3,7 @@
 // supplement (text and files) to the case or to an entry, the draft the caseworker shares live (checked like
 // a message, shown as it is typed, announced only as "updated") with a comment box, and "Exportera min akt".
 import { announce, byId, fieldError, h, status } from "../dom.js";
+import { sawAnswers } from "../seen.js";
 import { t } from "../i18n.js";
 import { boot, config, explain } from "../app.js";
 import { JournalClient, latest, remarksOf, responseTo } from "../journal.js";
@@ -69,6 +70,9 @@ async function reload() {
   byId("documentation-case").textContent = [c.title, c.unit_name].filter(Boolean).join(" · ");
   document.title = `${t("My documentation")} – ${c.title} – Samtal`;
   render();
+  // The answers to the citizen's objections are shown now: the home no longer lists them as waiting.
+  const answered = view.remarks.map((r) => r.answered_at || 0);
+  if (answered.length) sawAnswers(app.me.user.id, caseId, Math.max(...answered));
   for (const snapshot of view.live || []) await showLive(snapshot);
   if (!(view.live || []).some((l) => l.entry_id === live.entryId)) hideLive();
 }

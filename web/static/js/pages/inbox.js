@@ -16,7 +16,6 @@ const TICK_MS = 60 * 1000; // waiting times move on
 
 let app;
 let cases = [];
-let waitingApplications = new Map(); // case id -> its applications that wait for the unit (ansökan)
 let open = null; // {id, view, conversation}
 let agency = null; // Myndighetspost (AgencyPanel), for staff of a unit
 const filters = { text: "", state: "all", scope: "mine" };
@@ -25,9 +24,17 @@ function needsAnswer(c) {
   return Boolean(c.waiting_since) && !c.handled;
 }
 
+/** Work other than a message waits in the case (chat/pending.py): an open objection, a new application,
+ * an answered request for completion, or a request whose due date is near or past. */
+function hasWork(c) {
+  const p = c.pending || {};
+  return Boolean(p.objections_open || p.applications_new || p.completions_answered || p.deadline_near);
+}
+
 function compare(a, b) {
   if (needsAnswer(a) !== needsAnswer(b)) return needsAnswer(a) ? -1 : 1;
   if (needsAnswer(a)) return a.waiting_since - b.waiting_since; // longest waiting first
+  if (hasWork(a) !== hasWork(b)) return hasWork(a) ? -1 : 1;
   return (b.last_message_at || 0) - (a.last_message_at || 0) || a.id.localeCompare(b.id);
 }
 
@@ -37,6 +44,8 @@ function fold(text) {
 
 function stateWords(c) {
   if (needsAnswer(c)) return t("Unanswered, waited %(time)s", { time: duration((Date.now() - c.waiting_since) / 1000) });
+  // Not "answered" while the citizen's objection to the documentation waits for the unit's answer.
+  if (c.pending?.objections_open) return t("Objection waits for an answer");
   if (c.handled) return t("Handled");
   if (!c.last_message_at) return t("No messages yet");
   return t("Answered");
@@ -64,6 +73,7 @@ function handledBy(c) {
 function shown(c) {
   if (filters.scope === "mine" && !isMine(c)) return false;
   if (filters.state === "unanswered" && !needsAnswer(c)) return false;
+  if (filters.state === "work" && !needsAnswer(c) && !hasWork(c)) return false;
   if (filters.state === "unread" && !c.unread) return false;
   if (filters.state === "handled" && !c.handled) return false;
   const wanted = fold(filters.text).trim();
@@ -74,7 +84,8 @@ function shown(c) {
 
 function caseItem(c) {
   const isOpen = open?.id === c.id;
-  const kind = needsAnswer(c) ? "unanswered" : c.handled ? "handled" : c.last_message_at ? "answered" : "quiet";
+  const kind = needsAnswer(c) ? "unanswered" : c.pending?.objections_open ? "objection" : c.handled ? "handled"
+    : c.last_message_at ? "answered" : "quiet";
   const link = h("a", {
     href: `/inbox/${encodeURIComponent(c.id)}`, class: "case-link", "data-case-id": c.id,
     "aria-current": isOpen ? "true" : null,
@@ -85,11 +96,11 @@ function caseItem(c) {
   h("span", { class: "case-title", text: `${c.title} · ${c.id}` }),
   c.assigned_to !== app.me.user.id && c.assigned_name ? h("span", { class: "case-meta", text: handledBy(c) }) : null,
   h("span", { class: "case-row" },
-    h("span", { class: `badge state-${kind}` }, kind === "quiet" ? null : icon(`case-${kind}`),
+    h("span", { class: `badge state-${kind}` }, ["quiet", "objection"].includes(kind) ? null : icon(`case-${kind}`),
       h("span", { text: stateWords(c) })),
     c.unread ? h("span", { class: "badge unread", text: tn("%(n)s unread", "%(n)s unread", c.unread) }) : null,
     c.protected_identity ? h("span", { class: "badge protected", text: t("Protected identity") }) : null,
-    applicationBadge(c.id)));
+    ...workBadges(c, kind)));
   link.addEventListener("click", (event) => {
     if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
     event.preventDefault();
@@ -98,23 +109,30 @@ function caseItem(c) {
   return h("li", { class: `case-item ${kind}${isOpen ? " is-open" : ""}` }, link);
 }
 
-function applicationBadge(caseId) {
-  const waiting = waitingApplications.get(caseId) || [];
-  if (!waiting.length) return null;
-  const fresh = waiting.some((a) => a.status === "received");
-  return h("span", { class: "badge application", text: fresh ? t("New application") : t("Application answered") });
+/** A badge for each kind of work that waits besides messages (chat/pending.py), in words. */
+function workBadges(c, kind) {
+  const p = c.pending || {};
+  const badges = [];
+  if (p.objections_open && kind !== "objection") badges.push(["objection", t("Objection waits for an answer")]);
+  if (p.applications_new) badges.push(["application", tn("New application", "%(n)s new applications", p.applications_new)]);
+  if (p.completions_answered) badges.push(["application", t("Completion answered")]);
+  if (p.deadline_near && p.deadline_at) {
+    badges.push(["deadline", p.deadline_at < Date.now() ? t("Completion was due %(date)s", { date: shortDate(p.deadline_at) })
+      : t("Completion due %(date)s", { date: shortDate(p.deadline_at) })]);
+  }
+  return badges.map(([name, text]) => h("span", { class: `badge ${name}`, text }));
 }
 
-async function loadApplications() {
+/** A `pending` frame: the case's waiting work changed; its metadata again (the list's row only). */
+async function refreshPending(caseId) {
+  const c = cases.find((x) => x.id === caseId);
+  if (!c) return;
   try {
-    const { applications } = await api("GET", "/api/applications");
-    waitingApplications = new Map();
-    for (const a of applications.filter((x) => x.awaiting_unit)) {
-      waitingApplications.set(a.case_id, [...(waitingApplications.get(a.case_id) || []), a]);
-    }
+    const { case: view } = await api("GET", `/api/cases/${encodeURIComponent(caseId)}`);
+    c.pending = view.pending;
     renderList();
   } catch (error) {
-    // the list works without the badges
+    // the row shows it after the next full reload
   }
 }
 
@@ -338,9 +356,8 @@ async function main() {
       renderList();
     }
   });
-  app.live.addEventListener("application", () => loadApplications());
+  app.live.addEventListener("pending", (event) => refreshPending(event.detail.case_id));
   await reload();
-  loadApplications();
   setInterval(renderList, TICK_MS);
   setInterval(() => reload().catch(() => {}), REFRESH_MS);
   const initial = caseIdFromPath();
