@@ -89,10 +89,10 @@ class Applications:
         """The units that take applications, their forms, and each unit's current (signed) key epoch."""
         names = await self.astore.units()
         listing = self.catalogue.as_json(names)
-        epochs = {}
-        for unit in listing["units"]:  # type: ignore[union-attr]
-            known = await self.store.unit_key_epochs(unit["id"])  # type: ignore[index]
-            epochs[unit["id"]] = known[-1] if known else None  # type: ignore[index]
+        epochs: dict[str, UnitKeyEpoch | None] = {}
+        for unit in listing["units"]:
+            known = await self.store.unit_key_epochs(unit["id"])
+            epochs[unit["id"]] = known[-1] if known else None
         return listing, epochs
 
     # -- checking uploads ---------------------------------------------------------------------------------

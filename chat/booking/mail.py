@@ -82,7 +82,8 @@ def escape_text(value: str) -> str:
 def fold(line: str) -> str:
     """Lines longer than 75 octets are folded (RFC 5545 3.1): CRLF and a space, never inside a UTF-8
     character."""
-    out, current = [], b""
+    out: list[bytes] = []
+    current = b""
     for char in line:
         encoded = char.encode("utf-8")
         if len(current) + len(encoded) > (75 if not out else 74):

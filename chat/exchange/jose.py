@@ -130,7 +130,10 @@ def encrypt(plaintext: bytes, recipient: Key, kid: str) -> str:
 
 def decrypt(token: str, key: Key) -> bytes:
     try:
-        return bytes(jwe.decrypt_compact(token, key, algorithms=[KEY_WRAP_ALG, CONTENT_ENC]).plaintext)
+        plaintext = jwe.decrypt_compact(token, key, algorithms=[KEY_WRAP_ALG, CONTENT_ENC]).plaintext
+        if plaintext is None:
+            raise JoseInvalid("the content does not decrypt with this key")
+        return bytes(plaintext)
     except (JoseError, ValueError, TypeError):
         raise JoseInvalid("the content does not decrypt with this key") from None
 

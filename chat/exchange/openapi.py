@@ -21,7 +21,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
 
 
 def openapi() -> dict[str, Any]:
-    bearer = [{"agencyToken": []}]
+    bearer: list[dict[str, list[str]]] = [{"agencyToken": []}]
     return {
         "openapi": "3.1.0",
         "info": {"title": "Samtal exchange", "version": "1",

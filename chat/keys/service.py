@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from chat.errors import BadSignature, Conflict, Forbidden, InvalidInput, NotFound
-from chat.keys.history import KeyHistory, KeyHistoryStore
+from chat.keys.history import KeyHistory
 from chat.model import (
     Case,
     CaseKeyWrap,
@@ -22,6 +22,7 @@ from chat.model import (
 )
 from chat.policy import Action, decide
 from chat.storage import Storage
+from chat.storage.key_history import KeyHistoryStore
 from crypto.keys import DevicePublicKeys, verify_registration_proof
 from crypto.wrap import WrappedKey, verify_unit_epoch, verify_wrap
 

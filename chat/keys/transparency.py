@@ -187,8 +187,8 @@ class UnitIdentities:
         for device_id in trust.devices:
             if device_id in trust.revoked:
                 continue
-            d = await self.store.get_device(device_id)
-            if d is None or not d.active:
+            device = await self.store.get_device(device_id)
+            if device is None or not device.active:
                 revoke.append(device_id)
         uncertified = [(e.epoch, e.public_key) for e in epochs if e.epoch not in trust.epochs]
         return CertificationTasks(certify, revoke, uncertified)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from chat.model import Case, User
 
@@ -228,7 +229,10 @@ class Hub:
         return self._offer_all(self._by_user.get(user_id, ()), frame)
 
 
-def _discard(index: dict[str, set[Subscriber]], key: str, sub: Subscriber) -> None:
+_Key = TypeVar("_Key", str, bytes)  # users and units by id, sign-ins by session hash
+
+
+def _discard(index: dict[_Key, set[Subscriber]], key: _Key, sub: Subscriber) -> None:
     subs = index.get(key)
     if subs is not None:
         subs.discard(sub)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 SHIPPED = Path(__file__).resolve().parent
 FORMAT = "samtal/form/v1"
@@ -70,7 +70,7 @@ class _Checker:
         self.source = source
         self.top: dict[str, dict[str, Any]] = {}  # every top-level field so far, in document order
 
-    def fail(self, path: str, message: str) -> None:
+    def fail(self, path: str, message: str) -> NoReturn:
         raise FormDefinitionError(f"{self.source}: {path}: {message}")
 
     def keys(self, obj: Any, allowed: set[str], required: set[str], path: str) -> None:
@@ -95,7 +95,7 @@ class _Checker:
             return None
         if type(value) is not int or not low <= value <= high:
             self.fail(f"{path}.{key}", f"must be a whole number from {low} to {high}")
-        return value  # type: ignore[no-any-return]
+        return value
 
     def flag(self, obj: dict[str, Any], key: str, path: str) -> None:
         if key in obj and type(obj[key]) is not bool:
@@ -174,7 +174,7 @@ class _Checker:
         kind = field.get("type")
         if kind not in FIELD_TYPES:
             self.fail(f"{path}.type", f"must be one of {', '.join(FIELD_TYPES)} or group")
-        self.keys(field, FIELD_KEYS[kind], {"id", "type", "label"}, path)  # type: ignore[index]
+        self.keys(field, FIELD_KEYS[kind], {"id", "type", "label"}, path)
         self.identifier(field["id"], taken, f"{path}.id")
         self.text(field["label"], f"{path}.label", 300)
         if "help" in field:
@@ -244,7 +244,7 @@ class _Checker:
         target = (group or {}).get(cond["field"]) or self.top.get(cond["field"])
         if target is None:
             self.fail(f"{path}.field", f"{cond['field']!r} is not a field defined before this one")
-        kind = target["type"]  # type: ignore[index]
+        kind = target["type"]
         if kind in ("attachment", "confirm") and test != "filled":
             self.fail(path, f"a {kind} field can only be tested with filled")
         if test == "filled":
@@ -255,7 +255,7 @@ class _Checker:
             if test == "in" and (not isinstance(values, list) or not values):
                 self.fail(f"{path}.in", "must be a non-empty list")
             for value in values:
-                self.comparable(target, value, f"{path}.{test}")  # type: ignore[arg-type]
+                self.comparable(target, value, f"{path}.{test}")
         else:
             self.fail(path, "must test with equals, in or filled")
 

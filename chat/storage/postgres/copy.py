@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -37,7 +38,7 @@ class CopyReport:
     audit_head_id: int = 0
 
 
-def _tables(conn: psycopg.Connection) -> list[str]:  # type: ignore[type-arg]
+def _tables(conn: psycopg.Connection[Any]) -> list[str]:
     return [t for (t,) in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema ="
                                        " current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name")
             if t not in KEEP_OUT]
@@ -71,7 +72,8 @@ def copy_database(source: Path, target: str) -> CopyReport:
                 for table in sorted(known):
                     _continue_identity(conn, table)
             for table, rows in report.tables.items():
-                (copied,) = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+                counted = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+                copied = counted[0] if counted else None
                 if copied != rows:
                     raise CopyRefused("count_differs", f"{table}: {rows} rows in the source, {copied} in the target")
     finally:
@@ -81,7 +83,7 @@ def copy_database(source: Path, target: str) -> CopyReport:
     return report
 
 
-def _copy_table(src: sqlite3.Connection, conn: psycopg.Connection, table: str) -> int:  # type: ignore[type-arg]
+def _copy_table(src: sqlite3.Connection, conn: psycopg.Connection[Any], table: str) -> int:
     columns = [row[1] for row in src.execute(f'SELECT * FROM pragma_table_info("{table}")')]
     names = ", ".join(f'"{c}"' for c in columns)
     count = 0
@@ -92,7 +94,7 @@ def _copy_table(src: sqlite3.Connection, conn: psycopg.Connection, table: str) -
     return count
 
 
-def _continue_identity(conn: psycopg.Connection, table: str) -> None:  # type: ignore[type-arg]
+def _continue_identity(conn: psycopg.Connection[Any], table: str) -> None:
     """Ids copied from SQLite were given explicitly: the identity sequence goes on after the largest."""
     row = conn.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
                        " AND table_name = %s AND is_identity = 'YES'", (table,)).fetchone()

@@ -29,7 +29,7 @@ _CASE_COLS = "id, unit_id, citizen_id, assigned_to, title, status, created_at"
 
 
 def _application(r: Any) -> Application:
-    return Application(*r[:8], bool(r[8]), bool(r[9]), *r[10:])  # type: ignore[arg-type]
+    return Application(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), bool(r[9]), r[10], r[11], r[12])
 
 
 class SqlApplicationStore(ApplicationStore):

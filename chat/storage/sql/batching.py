@@ -83,9 +83,11 @@ class BatchingWriter(abc.ABC):
             except asyncio.CancelledError:
                 pass
             self._batcher = None
-        for pending in [*self._pending, *self._pending_audit]:
-            if not pending.future.done():
-                pending.future.set_exception(RuntimeError("storage closed"))
+        futures: list[asyncio.Future[Any]] = [p.future for p in self._pending]
+        futures += [p.future for p in self._pending_audit]
+        for future in futures:
+            if not future.done():
+                future.set_exception(RuntimeError("storage closed"))
         self._pending.clear()
         self._pending_audit.clear()
 

@@ -30,7 +30,7 @@ def _version(r: Any) -> Version:
 
 
 def _remark(r: Any) -> Remark:
-    return Remark(*r[:7], bytes(r[7]), *r[8:])  # type: ignore[arg-type]
+    return Remark(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bytes(r[7]), r[8], r[9], r[10])
 
 
 class SqlJournalStore(JournalStore):

@@ -452,7 +452,7 @@ class SqlStore(Storage):
     async def findings(self, unit_id: str) -> list[tuple[int, int, str, str, str, int]]:
         rows = await self._all("SELECT id, audit_id, reviewer, verdict, note, created_at FROM audit_findings"
                                " WHERE unit_id = ? ORDER BY id DESC", (unit_id,))
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [tuple(r) for r in rows]
 
     # -- assignment and substitutes --------------------------------------------------------------------
     async def assign_case(self, case_id: str, user_id: str | None) -> None:
