@@ -2,6 +2,7 @@
 live, and who the citizen is told answers."""
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -83,3 +84,31 @@ async def test_only_supervisors_set_substitutes_and_periods_must_make_sense(logi
     with pytest.raises(ClientError) as missing:
         await cecilia.transport.call("DELETE", "/api/units/ekonomiskt-bistand/substitutes/99999")
     assert missing.value.status == 404
+
+
+async def test_the_staff_list_counts_each_persons_approved_devices(login, tmp_path):
+    """`approved_devices` (#20 item 5): how many of a person's active devices hold the unit's current key, so a
+    waiting device can name who could approve it; a new device counts once approved, a removed one no more."""
+    anna = await login("anna")
+
+    async def counts() -> dict[str, int]:
+        staff = (await anna.transport.call("GET", "/api/units/ekonomiskt-bistand/staff"))["staff"]
+        return {s["id"]: s["approved_devices"] for s in staff}
+
+    async def until(wanted: int) -> dict[str, int]:
+        for _ in range(200):
+            now = await counts()
+            if now["bo"] == wanted:
+                return now
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"bo has {now['bo']} approved devices, not {wanted}")
+
+    before = await counts()
+    assert before["cecilia"] >= 1  # the demo steward's device is the supervisor's
+    bo = await login("bo", tmp_path / "bo")
+    await until(before["bo"] + 1)  # the steward approved it
+    await bo.transport.call("DELETE", f"/api/devices/{bo.device_id}")
+    assert (await until(before["bo"]))["cecilia"] == before["cecilia"]
+    with pytest.raises(ClientError) as other_unit:
+        await anna.transport.call("GET", "/api/units/barn-och-unga/staff")
+    assert other_unit.value.status in (403, 404)

@@ -95,7 +95,7 @@ def test_supervisor_approves_a_new_device_after_comparing_safety_numbers(browser
     # Not approved yet: the case says why it cannot be read and who can help (#20 item 5).
     bo.goto(f"/inbox/{CASE_DANA}")
     expect(bo.page.locator("#conversation-status")).to_contain_text(
-        "Be en arbetsledare göra det", timeout=20_000)
+        "Be Cecilia Berg göra det", timeout=20_000)
     bo.goto("/devices")
     number = bo.page.locator("#this-fingerprint")
     expect(number).not_to_be_empty(timeout=10_000)

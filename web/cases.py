@@ -38,7 +38,8 @@ async def unit_staff(ctx: Ctx) -> Response:
     unit_id = ctx.request.path_params["unit_id"]
     substitutions = await ctx.services.assignments.substitutions(ctx.user, unit_id)
     staff = await ctx.services.store.staff_of_unit(unit_id)
-    return JSONResponse({"staff": [user_view(u) for u in staff],
+    approved = await ctx.services.keys.approved_devices_by_owner(ctx.user, unit_id)
+    return JSONResponse({"staff": [{**user_view(u), "approved_devices": approved.get(u.id, 0)} for u in staff],
                          "substitutions": [substitution_view(s) for s in substitutions]})
 
 

@@ -156,6 +156,19 @@ class KeyService:
             if recipient is not None:
                 self._updated(recipient.user_id)
 
+    async def approved_devices_by_owner(self, user: User, unit_id: str) -> dict[str, int]:
+        """user id -> how many of their active devices hold the unit's current key (are approved). Counts
+        only, for any staff member of the unit: a device waiting for approval names who could approve it,
+        and a supervisor's new device is told when no approved device is left."""
+        self._require(user, Action.UNIT_STAFF_READ, unit_id=unit_id)
+        epoch = await self._current_unit_epoch(unit_id)
+        counts: dict[str, int] = {}
+        for grant in await self.store.unit_key_grants(unit_id, epoch) if epoch else []:
+            device = await self.store.get_device(grant.device_id)
+            if device is not None and device.active:
+                counts[device.user_id] = counts.get(device.user_id, 0) + 1
+        return counts
+
     async def _holds_unit_epoch(self, unit_id: str, epoch: int, device_id: str) -> bool:
         return any(g.epoch == epoch for g in await self.store.unit_key_grants_for_device(unit_id, device_id))
 

@@ -7,6 +7,7 @@ import { Live } from "./live.js";
 import { Outbox } from "./outbox.js";
 import { Session } from "./session.js";
 import { doKeyWork } from "./keywork.js";
+import { noKeyWords } from "./key-ceremony.js";
 import * as db from "./idb.js";
 
 export const config = JSON.parse(byId("config")?.textContent || "{}");
@@ -72,6 +73,7 @@ export async function whoAmI() {
 }
 
 let connecting = null;
+let signedIn = null; // the person boot() found, for words that depend on the role
 
 function showConnection(state) {
   clearTimeout(connecting);
@@ -119,6 +121,7 @@ export async function boot(statusId = "setup-status", { keys = true } = {}) {
     return new Promise(() => {}); // the page is going away
   }
   wireHeader(me.user);
+  signedIn = me.user;
   whenSignedOut(goToSignIn);
   // A page that shows no case content (the log reviewer's) needs no device keys: it makes none, joins no
   // key work, and opens no live connection.
@@ -158,9 +161,7 @@ export async function boot(statusId = "setup-status", { keys = true } = {}) {
 
 /** Turn an error into words for a status line. */
 export function explain(error) {
-  if (error?.code === "no_key") {
-    return t("This device has not been given the keys to the case yet. Try again in a moment.");
-  }
+  if (error?.code === "no_key") return noKeyWords(signedIn);
   if (error?.code === "unit_identity_changed") {
     return t("Warning: the unit's identity has changed without a hand-over from the identity this device trusted. Nothing is sent. Compare the unit's safety number with the letter from the municipality, and call the unit.");
   }

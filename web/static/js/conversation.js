@@ -6,6 +6,7 @@ import { fileSize, fullTime, isoTime, senderName, shortTime } from "./format.js"
 import { t, tn } from "./i18n.js";
 import { ACCEPTED_TYPES, AttachmentError, decryptAttachment, encryptFile, fits, isImage } from "./attachments.js";
 import { explain } from "./app.js";
+import { waitingWordsWithHelp } from "./key-ceremony.js";
 
 const NEAR_BOTTOM_PX = 120;
 
@@ -78,6 +79,7 @@ export class Conversation {
     this.objectUrls = [];
     this.listeners = [];
     this.stopped = false;
+    this.ready = false; // the case key is here and the history shown: messages can be sealed
     this.memory = null; // what this device remembered of the transcript when the page opened (§20)
   }
 
@@ -123,30 +125,43 @@ export class Conversation {
     return t("You can read this case but not answer it: %(who)s answers it, or a supervisor. Ask a supervisor to assign the case to you or to make you a substitute if you should answer.", { who });
   }
 
-  /** Why this device waits for keys, and who can help (the key ceremony in words). */
-  _waitingForKeys() {
-    if (this.me.role === "citizen") {
-      return t("This device has not been given the keys to the case yet. They are given as soon as someone at the unit has Samtal open; then the conversation opens here by itself. If it takes long, call the unit.");
-    }
-    return t("This device has not been given the unit's keys yet. A supervisor approves a new device on the Unit page after comparing its safety number with the one on your Devices page: ask a supervisor to do it. The conversation opens here by itself then.");
+  /** Why this device waits for keys and who can help (key-ceremony.js); nothing can be sent meanwhile. */
+  async _waitForKeys() {
+    this._sendable(false);
+    const words = await waitingWordsWithHelp(this.me);
+    if (!this.stopped && !this.ready) status("conversation-status", words);
+  }
+
+  /** Send works only once the case key is here (a message could not be sealed before); what is typed or
+   * attached meanwhile is kept. */
+  _sendable(yes) {
+    byId("send").disabled = !yes;
   }
 
   /** Open the stored history; false when this device has no key for the case yet. */
   async _loadHistory() {
     const { session, live } = this.app;
     // Still no key after a moment: the key ceremony in words, with who can help.
-    const slow = setTimeout(() => status("conversation-status", this._waitingForKeys()), 1500);
+    const slow = setTimeout(() => this._waitForKeys(), 1500);
     try {
       status("conversation-status", t("Opening the conversation…"));
       await session.caseKey(this.view);
       this.memory = await session.transcriptMemory(this.view.id);
       for (const item of await session.history(this.view)) this._add(item);
       await this._checkTranscript();
+      this.ready = true;
       status("conversation-status", "");
+      this._sendable(true);
       return true;
     } catch (error) {
-      status("conversation-status", error.code === "no_key" ? this._waitingForKeys() : explain(error), "error");
-      if (error.code !== "no_key") return true; // offline, say: the live connection replays it later
+      if (error.code !== "no_key") {
+        status("conversation-status", explain(error), "error");
+        // Offline, say: the live connection replays it later, and what is written waits in the outbox.
+        this.ready = true;
+        this._sendable(true);
+        return true;
+      }
+      await this._waitForKeys();
       // A key holder may approve this device later; then the server says so and we try again.
       const again = async () => {
         if (await this._loadHistory()) await live.follow(this.view.id, this._lastSeq());
@@ -460,13 +475,18 @@ export class Conversation {
   }
 
   _wireComposer() {
+    // A file chosen while the page was still getting ready is kept (a clone has no files); one chosen for a
+    // conversation opened before in the inbox is not carried over to this one.
+    const early = this.form.hasAttribute("data-wired") ? null : this.fileInput.files[0] || null;
     const fresh = this.form.cloneNode(true); // drop the listeners of a conversation opened before
+    fresh.setAttribute("data-wired", "");
     this.form.replaceWith(fresh);
     this.form = fresh;
     this.text = byId("message-text");
     this.fileInput = byId("attachment-input");
     this._error("");
-    this._chooseFile(null);
+    this._sendable(false); // until the case key is here
+    this._chooseFile(early);
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this._send();
@@ -503,6 +523,10 @@ export class Conversation {
   }
 
   async _send() {
+    if (!this.ready) { // Enter while the page waits for the case key (Send is disabled then)
+      this._error(t("Not sent yet: this device is waiting for the keys to the case, as said above. What you wrote is kept."));
+      return;
+    }
     const text = this.text.value.trim();
     const file = this.file;
     if (!text && !file) {

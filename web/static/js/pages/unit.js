@@ -27,7 +27,26 @@ function options(select, people, { none = null, selected = null } = {}) {
 const guarded = guardedBy("unit-error");
 
 // -- devices to approve --------------------------------------------------------------------------------
-async function pendingItem(device) {
+/**
+ * Why this device cannot approve others, in words with what to do; "" when it can. Approving passes on the
+ * unit's keys, so a device that holds none (a supervisor's new browser) is offered no Approve that must fail,
+ * but told which approved devices there are, or that none is left.
+ */
+function whyNoApproving(tasks) {
+  const approved = tasks.approved_staff_devices;
+  // No unit key yet, or one to renew: this browser does that itself in a moment (keywork.js).
+  if (!tasks.unit_epoch || tasks.unit_key_rotation_needed) return "";
+  if (approved.some((d) => d.id === app.session.deviceId)) return "";
+  if (!approved.length) {
+    return t("The unit has no approved device left, so no device can give this one the unit's keys, and this device cannot approve others. Contact your municipality's IT support.");
+  }
+  const devices = approved.map((d) => t("%(name)s: “%(label)s”, added %(time)s", {
+    name: d.user_id === app.me.user.id ? t("You") : nameOf(d.user_id), label: d.label, time: fullTime(d.created_at) }));
+  return t("This device is not approved yet, so it cannot approve devices: approving passes on the unit's keys, and this device does not have them. The unit's approved devices: %(devices)s. Approve this device from one of them, or ask its owner. If one of yours is lost or no longer used, remove it on your Devices page: the unit's keys are then made anew by a supervisor's device that is open.",
+    { devices: devices.join("; ") });
+}
+
+async function pendingItem(device, mayApprove) {
   // The safety number is computed here from the device's keys (checked against its id), not taken from
   // the server's word.
   const keys = await app.session.deviceKeys(device.id);
@@ -59,12 +78,17 @@ async function pendingItem(device) {
     // A device cannot give itself the keys it does not have: say who can, instead of a refusal.
     device.id === app.session.deviceId
       ? h("p", { class: "notice", text: t("This is the device you are using now, and it cannot approve itself. Approve it from another device of yours that is approved, or ask another supervisor of the unit.") })
-      : button);
+      : mayApprove ? button : null);
 }
 
 async function renderPending() {
-  const { staff_devices_awaiting_grant: waiting } = await api("GET", "/api/keys/pending");
-  const items = await Promise.all(waiting.map(pendingItem));
+  const tasks = await api("GET", "/api/keys/pending");
+  const waiting = tasks.staff_devices_awaiting_grant;
+  const blocked = whyNoApproving(tasks);
+  const note = byId("approve-blocked");
+  if (note.textContent !== blocked) note.textContent = blocked; // the same words again are not announced again
+  note.hidden = !blocked || !waiting.length;
+  const items = await Promise.all(waiting.map((device) => pendingItem(device, !blocked)));
   const list = byId("pending-devices");
   list.replaceChildren(...items);
   if (!items.length) list.append(h("li", { class: "empty", text: t("No devices are waiting for approval.") }));
