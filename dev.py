@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Bootstrap for the two quick-start commands: `python3 dev.py serve` and `python3 dev.py test`.
+"""Bootstrap for the two quick-start commands: `python3 dev.py serve` and `python3 dev.py test` (and
+`python3 dev.py check`, the lint and type gates of CI).
 
 Uses only the standard library. It creates `.venv/` beside this file, installs the project with its test
 extras when `pyproject.toml` has changed since the last install, and then runs the product or the tests
@@ -84,14 +85,19 @@ def serve_args(rest: list[str]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"serve", "test", "screenshots"}:
-        print("usage: python3 dev.py serve [--no-demo] [samtal serve options] | test [pytest options] | screenshots",
-              file=sys.stderr)
+    if not argv or argv[0] not in {"serve", "test", "screenshots", "check"}:
+        print("usage: python3 dev.py serve [--no-demo] [samtal serve options] | test [pytest options] | screenshots"
+              " | check", file=sys.stderr)
         return 2
     python = str(_ensure_environment())
     command, rest = argv[0], argv[1:]
     if command == "serve":
         return subprocess.call([python, "-m", "web.cli", "serve", *serve_args(rest)], cwd=ROOT)
+    if command == "check":
+        # The toolchain gates (settings in pyproject.toml): lint and import order, then strict typing.
+        lint = subprocess.call([python, "-m", "ruff", "check", *rest, "."], cwd=ROOT)
+        types = subprocess.call([python, "-m", "mypy"], cwd=ROOT)
+        return lint or types
     _ensure_browser_tools()
     if command == "screenshots":
         # The README's pictures, refreshed on purpose (the test run writes its own to a temporary folder).

@@ -49,7 +49,7 @@ class Pending:
                 "objections_open": self.objections_open, "answers": self.answers or []}
 
 
-async def pending_work(store: Storage, user: User, cases: list[Case], now: int | None = None) -> dict[str, dict]:
+async def pending_work(store: Storage, user: User, cases: list[Case], now: int | None = None) -> dict[str, dict[str, Any]]:
     """Each case's waiting work as `user` may see it (the caller decided they may list these cases)."""
     now = now_ms() if now is None else now
     staff = user.role != Role.CITIZEN

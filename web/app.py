@@ -188,7 +188,8 @@ async def _method_not_allowed(request: Request, exc: Exception) -> Response:
 
 
 async def _storage_unavailable(request: Request, exc: Exception) -> Response:
-    return from_error(exc)  # type: ignore[arg-type]  (registered for StorageUnavailable only)
+    assert isinstance(exc, StorageUnavailable)  # registered for StorageUnavailable only
+    return from_error(exc)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -231,10 +232,10 @@ def build_app(settings: Settings, store: Storage | None = None) -> tuple[Starlet
             await store.close()
 
     app = Starlette(
-        routes=[build_route(spec, services) for spec in api_routes()]
-        + [WebSocketRoute("/ws", websocket_route(services))]
-        + [Route("/metrics", metrics_endpoint(services.metrics, settings.metrics_token), methods=["GET"])]
-        + page_routes(services),
+        routes=[*(build_route(spec, services) for spec in api_routes()),
+                WebSocketRoute("/ws", websocket_route(services)),
+                Route("/metrics", metrics_endpoint(services.metrics, settings.metrics_token), methods=["GET"]),
+                *page_routes(services)],
         lifespan=lifespan,
         exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _server_error,
                             StorageUnavailable: _storage_unavailable},

@@ -107,9 +107,9 @@ async def forms(ctx: Ctx) -> Response:
     """The units that take applications, the definitions of their forms, and each unit's current key epoch
     (public, signed by the staff device that made it) for the browser to verify and seal to."""
     listing, epochs = await _service(ctx).forms()
-    for unit in listing["units"]:  # type: ignore[union-attr]
-        epoch = epochs.get(unit["id"])  # type: ignore[index]
-        unit["key_epoch"] = None if epoch is None else {  # type: ignore[index]
+    for unit in listing["units"]:
+        epoch = epochs.get(unit["id"])
+        unit["key_epoch"] = None if epoch is None else {
             "epoch": epoch.epoch, "public_key": b64u(epoch.public_key), "created_by_device": epoch.created_by_device,
             "signature": b64u(epoch.signature)}
     return JSONResponse(listing)

@@ -231,8 +231,9 @@ class Settings:
     @property
     def has_turn(self) -> bool:
         """A TURN relay is configured (time-limited credentials, or a turn: address in SAMTAL_ICE_SERVERS)."""
-        return bool(self.turn_urls) or any(str(u).startswith(TURN_SCHEMES) for server in self.ice_servers for u in (
-            [server["urls"]] if isinstance(server["urls"], str) else server["urls"]))  # type: ignore[union-attr]
+        urls = (u for server in self.ice_servers
+                for u in (server["urls"] if isinstance(server["urls"], list) else [server["urls"]]))
+        return bool(self.turn_urls) or any(str(u).startswith(TURN_SCHEMES) for u in urls)
 
     @property
     def database_path(self) -> Path:

@@ -89,7 +89,8 @@ def parse_client_frame(text: str) -> dict[str, Any]:
         spec = fields.get(name)
         if spec is None:
             raise FrameError("invalid_field", f"unknown field {name[:32]!r} in {kind}", ref)
-        if type(value) is not spec.kind:  # bool is not an int here
+        found: type = type(value)  # compared apart from value, which stays Any for the checks below
+        if found is not spec.kind:  # bool is not an int here
             raise FrameError("invalid_field", f"{name} must be {spec.kind.__name__}", ref)
         if spec.max_len is not None and len(value) > spec.max_len:
             raise FrameError("invalid_field", f"{name} is too long", ref)

@@ -2,6 +2,7 @@
 handled once here, and domain errors become problem+json."""
 from __future__ import annotations
 
+import builtins
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -112,7 +113,10 @@ class Ctx:
 
 
 class Body:
-    """Typed access to a JSON object; every miss is a 400 naming the field."""
+    """Typed access to a JSON object; every miss is a 400 naming the field.
+
+    Its methods are named after the types they return, which shadows those names in the annotations that
+    follow each: there they are spelled `builtins.str` and `builtins.int`."""
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
@@ -128,21 +132,22 @@ class Body:
         return value
 
     def str(self, name: str, max_len: int = 256, required: bool = True) -> str:
-        value = self._get(name, str, required)
+        value: str = self._get(name, str, required)
         if value is not None and len(value) > max_len:
             raise InvalidInput(f"{name} is too long", code="invalid_field")
-        return value  # type: ignore[no-any-return]
+        return value
 
-    def bool(self, name: str) -> bool:
-        return self._get(name, bool, True)  # type: ignore[no-any-return]
+    def bool(self, name: builtins.str) -> bool:
+        value: bool = self._get(name, bool, True)
+        return value
 
-    def int(self, name: str, low: int = 0, high: int = 2**53 - 1) -> int:
-        value = self._get(name, int, True)
+    def int(self, name: builtins.str, low: builtins.int = 0, high: builtins.int = 2**53 - 1) -> builtins.int:
+        value: builtins.int = self._get(name, int, True)
         if not low <= value <= high:
             raise InvalidInput(f"{name} is out of range", code="invalid_field")
-        return value  # type: ignore[no-any-return]
+        return value
 
-    def bytes(self, name: str, length: int | None = None, max_len: int = 4096) -> bytes:
+    def bytes(self, name: builtins.str, length: builtins.int | None = None, max_len: builtins.int = 4096) -> bytes:
         text = self.str(name, max_len=max_len * 2)
         try:
             value = unb64u(text)
@@ -152,7 +157,7 @@ class Body:
             raise InvalidInput(f"{name} must be {length} bytes", code="invalid_field")
         return value
 
-    def list(self, name: str, max_items: int = 1000) -> list[Body]:
+    def list(self, name: builtins.str, max_items: builtins.int = 1000) -> list[Body]:
         items = self._get(name, list, True)
         if len(items) > max_items:
             raise InvalidInput(f"{name} has too many items", code="invalid_field")

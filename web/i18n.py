@@ -7,6 +7,7 @@ from __future__ import annotations
 import gettext
 import io
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,11 +57,12 @@ def _js_catalogue(catalog: Catalog) -> dict[str, str | list[str]]:
     for message in catalog:
         if not message.id or not _used_by_js(message):
             continue
-        if isinstance(message.id, tuple):
-            forms = [s or message.id[min(i, 1)] for i, s in enumerate(message.string)]
-            out[message.id[0]] = forms
+        msgid, string = message.id, message.string
+        if isinstance(msgid, tuple | list):
+            plurals = string if isinstance(string, tuple | list) else ()
+            out[msgid[0]] = [s or msgid[min(i, 1)] for i, s in enumerate(plurals)]
         else:
-            out[message.id] = message.string or message.id
+            out[msgid] = string if isinstance(string, str) and string else msgid
     return out
 
 
@@ -78,8 +80,8 @@ def load_languages() -> dict[str, Language]:
 def negotiate(query_lang: str | None, cookie_lang: str | None) -> str:
     """An explicit choice in the address wins, then the remembered one; otherwise Swedish."""
     for choice in (query_lang, cookie_lang):
-        if choice in LANGUAGES:
-            return choice  # type: ignore[return-value]
+        if choice is not None and choice in LANGUAGES:
+            return choice
     return DEFAULT_LANGUAGE
 
 
@@ -90,8 +92,9 @@ def extract() -> Catalog:
         DEFAULT_KEYWORDS,
         extract_from_dir,
     )
-    from babel.messages.frontend import parse_mapping_cfg
+    from babel.messages.frontend import parse_mapping_cfg as untyped_parse_mapping_cfg
 
+    parse_mapping_cfg: Callable[..., tuple[Any, Any]] = untyped_parse_mapping_cfg  # Babel has no annotations here
     with (ROOT / "babel.cfg").open(encoding="utf-8") as handle:
         method_map, options_map = parse_mapping_cfg(handle, "babel.cfg")
     template = Catalog(project="Samtal", fuzzy=False)

@@ -102,7 +102,7 @@ def grant_view(g: Grant) -> dict[str, Any]:
 
 
 async def journal_view(ctx: Ctx, view: JournalView) -> dict[str, Any]:
-    people = {view.case.citizen_id} | {d.by for d in view.live}
+    people: set[str | None] = {view.case.citizen_id, *(d.by for d in view.live)}
     for e in view.entries:
         people |= {e.author, e.signed_by, e.published_by}
     for r in view.remarks:

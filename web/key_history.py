@@ -7,8 +7,9 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from chat.keys.history import HistoryLink, KeyHistory
+from chat.keys.history import KeyHistory
 from chat.policy import Action
+from chat.storage.key_history import HistoryLink
 from crypto.encoding import b64u
 from web.httpapi import Body, Ctx, RouteTable
 

@@ -109,7 +109,7 @@ def _number(claims: dict[str, Any], name: str, required: bool = True) -> int | N
     if value is None and not required:
         return None
     # JSON parsers read Infinity and NaN (and 1e400 as infinity): no time is either, and int() of one raised.
-    if type(value) not in (int, float) or not math.isfinite(value):
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
         raise _bad_token(f"the ID token's {name} is missing or not a number", "id_token_malformed")
     return int(value)
 
@@ -245,7 +245,8 @@ class OpenIdProvider:
         methods = doc.get("code_challenge_methods_supported")
         if isinstance(methods, list) and "S256" not in methods:
             raise _unavailable("the identity provider does not support PKCE with S256", "discovery_failed")
-        metadata = Metadata(*urls, userinfo if isinstance(userinfo, str) else None)
+        authorization, token, jwks = (str(u) for u in urls)  # strings: checked above
+        metadata = Metadata(authorization, token, jwks, userinfo if isinstance(userinfo, str) else None)
         self._metadata = (self.clock(), metadata)
         return metadata
 

@@ -4,6 +4,7 @@ the display names answers show beside user ids."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from chat.errors import InvalidInput
 from chat.records import GrantUpload
@@ -46,7 +47,7 @@ async def record_body(ctx: Ctx) -> Body:
     return await ctx.body(MAX_RECORD_JSON + 64 * 1024)
 
 
-async def names(ctx: Ctx, user_ids: set[str | None]) -> dict[str, str]:
+async def names(ctx: Ctx, user_ids: Iterable[str | None]) -> dict[str, str]:
     found = {}
     for user_id in user_ids:
         user = await ctx.services.store.get_user(user_id) if user_id else None

@@ -19,6 +19,7 @@ api = RouteTable()  # this feature's routes, listed in web/app.py
 
 if TYPE_CHECKING:
     from chat.storage import Storage
+    from chat.storage.notifications import Preferences
     from web.booking import BookingApp
     from web.config import Settings
 
@@ -71,7 +72,7 @@ def _app(ctx: Ctx) -> SettingsApp:
     return ctx.services.unit_settings
 
 
-def _prefs_view(ctx: Ctx, prefs: notifications.Preferences) -> dict[str, Any]:
+def _prefs_view(ctx: Ctx, prefs: Preferences) -> dict[str, Any]:
     settings = ctx.services.settings
     return {"email_opt_in": prefs.email_opt_in, "language": prefs.language,
             "grace_seconds": settings.notify_grace_seconds,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from chat.applications.forms import FormCatalogue
 from chat.cases.assignment import Assignments
@@ -85,7 +86,7 @@ class Applications:
         return app, case
 
     # -- forms ----------------------------------------------------------------------------------------
-    async def forms(self) -> tuple[dict[str, object], dict[str, UnitKeyEpoch | None]]:
+    async def forms(self) -> tuple[dict[str, Any], dict[str, UnitKeyEpoch | None]]:
         """The units that take applications, their forms, and each unit's current (signed) key epoch."""
         names = await self.astore.units()
         listing = self.catalogue.as_json(names)

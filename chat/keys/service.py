@@ -54,8 +54,8 @@ class PendingKeyTasks:
 
 
 class KeyService:
-    def __init__(self, store: Storage, on_keys_pending: Callable[[str], None],
-                 on_keys_updated: Callable[[str], None], history: KeyHistoryStore | None = None) -> None:
+    def __init__(self, store: Storage, on_keys_pending: Callable[[str], object],
+                 on_keys_updated: Callable[[str], object], history: KeyHistoryStore | None = None) -> None:
         self.store = store
         # The links between key epochs (docs/protocol.md section 17), filed beside the keys.
         self.history = KeyHistory(store, history) if history is not None else None

@@ -119,9 +119,12 @@ def describe(database: str | Path) -> str:
 
 
 # -- the data folder and its database, for serve, backup and restore (docs/operations.md) -------------------
-from chat.storage.sqlite.backup import Copied, NotADatabase  # noqa: E402,F401 (re-exported)
-from chat.storage.sqlite.folder_lock import FolderInUse, FolderLock  # noqa: E402,F401 (re-exported)
-from chat.storage.sqlite.schema_guard import SchemaTooNew  # noqa: E402,F401 (re-exported)
+# Re-exported ("as" marks it for mypy): the CLI names these through engines, not through the SQLite package.
+from chat.storage.sqlite.backup import Copied as Copied  # noqa: E402
+from chat.storage.sqlite.backup import NotADatabase as NotADatabase  # noqa: E402
+from chat.storage.sqlite.folder_lock import FolderInUse as FolderInUse  # noqa: E402
+from chat.storage.sqlite.folder_lock import FolderLock as FolderLock  # noqa: E402
+from chat.storage.sqlite.schema_guard import SchemaTooNew as SchemaTooNew  # noqa: E402
 
 
 def lock_data_folder(data_dir: Path) -> FolderLock:

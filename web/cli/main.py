@@ -13,9 +13,10 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from web.cli import run
 from web.cli.admin import add_parser as add_unit_parser
@@ -25,6 +26,9 @@ from web.cli.exchange import add_parser as add_exchange_parser
 from web.cli.keys import add_parser as add_keys_parser
 from web.cli.preflight import Refused, claim_data_folder
 from web.cli.release import add_parser as add_web_parser
+
+if TYPE_CHECKING:
+    from chat.audit.chain import AuditRow
 
 log = logging.getLogger("samtal.cli")
 
@@ -285,7 +289,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     hashes: dict[int, bytes] = {}
     wanted = {h.id for h in heads}
 
-    def rows():  # type: ignore[no-untyped-def]
+    def rows() -> Iterator[AuditRow]:
         for row in engines.audit_rows(path):
             if row.id in wanted:
                 hashes[row.id] = row.hash

@@ -112,7 +112,8 @@ class ExchangeClient:
         return self._directory
 
     def entry(self, address: str) -> dict[str, Any]:
-        for entry in self.directory()["addresses"]:
+        entries: list[dict[str, Any]] = self.directory()["addresses"]
+        for entry in entries:
             if entry["address"] == address:
                 return entry
         raise ValueError(f"{address} is not in the directory")

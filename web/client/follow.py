@@ -100,11 +100,12 @@ class Follower:
             message = ReadMessage(frame["seq"], frame["msg_id"], frame["sender"], frame["sender_device"], None,
                                   frame["stored_at"], frame["stored_at"], ((refused.code, refused.reason),),
                                   checked=False)
-        if message.entry is not None:
-            problems = self._walks.setdefault(case_id, Walk()).step(message.entry)
+        entry = message.entry
+        if entry is not None:
+            problems = self._walks.setdefault(case_id, Walk()).step(entry)
             if problems:
                 message = replace(message, problems=message.problems + tuple((p.code, reason(p)) for p in problems))
             keystore = self.session.keystore
-            keystore.remember(case_id, remember([message.entry], keystore.memory(case_id), self.session.device_id))
+            keystore.remember(case_id, remember([entry], keystore.memory(case_id), self.session.device_id))
         self.cursors[case_id] = max(self.cursors.get(case_id, 0), frame["seq"])
         return message

@@ -53,7 +53,8 @@ class KeyStore:
     def _transcripts(self) -> dict[str, dict[str, object]]:
         if not self.transcripts.exists():
             return {}
-        return json.loads(self.transcripts.read_text(encoding="utf-8"))
+        stored: dict[str, dict[str, object]] = json.loads(self.transcripts.read_text(encoding="utf-8"))
+        return stored
 
     def memory(self, case_id: str) -> Memory:
         kept = self._transcripts().get(case_id)

@@ -211,7 +211,8 @@ class ClientSession:
         return {e: k for (u, e), k in self._unit_keys.items() if u == unit_id}
 
     async def unit_epochs(self, unit_id: str) -> list[dict[str, Any]]:
-        return (await self.transport.call("GET", f"/api/units/{unit_id}/keys"))["epochs"]
+        epochs: list[dict[str, Any]] = (await self.transport.call("GET", f"/api/units/{unit_id}/keys"))["epochs"]
+        return epochs
 
     # -- case keys -----------------------------------------------------------------------------------
     async def case_key(self, case: dict[str, Any], epoch: int | None = None, wait: bool = True) -> tuple[int, bytes]:
@@ -282,10 +283,12 @@ class ClientSession:
 
     # -- cases and messages ---------------------------------------------------------------------------
     async def cases(self) -> list[dict[str, Any]]:
-        return (await self.transport.call("GET", "/api/cases"))["cases"]
+        cases: list[dict[str, Any]] = (await self.transport.call("GET", "/api/cases"))["cases"]
+        return cases
 
     async def case(self, case_id: str) -> dict[str, Any]:
-        return (await self.transport.call("GET", f"/api/cases/{case_id}"))["case"]
+        case: dict[str, Any] = (await self.transport.call("GET", f"/api/cases/{case_id}"))["case"]
+        return case
 
     async def seal(self, case: dict[str, Any], text: str) -> tuple[str, bytes]:
         """A version 2 envelope: the next counter of this device in the case, and the newest message seen."""
@@ -332,7 +335,8 @@ class ClientSession:
             msg_id, env = await self.seal(case, text)
             try:
                 # The same envelope (same msg_id) again while storage is unavailable: stored once at most.
-                ack = await retrying(lambda: socket.request({"t": "send", "env": b64u(env)}))  # noqa: B023 (awaited here)
+                ack: dict[str, Any] = await retrying(
+                    lambda: socket.request({"t": "send", "env": b64u(env)}))  # noqa: B023 (awaited here)
             except ClientError as error:
                 # Nothing was stored: the counter is given again, so that readers see no gap.
                 self._counter[case["id"]] -= 1

@@ -76,7 +76,7 @@ class SqlJournalStore(JournalStore):
                     f" WHERE kind = 'dispute' AND case_id IN ({','.join('?' * len(chunk))})"
                     " ORDER BY created_at, id", chunk)]
             return found
-        return await self._run(read) if case_ids else []  # type: ignore[no-any-return]
+        return await self._run(read) if case_ids else []
 
     async def case_journal(self, case_id: str) -> tuple[list[Entry], list[Version], list[Remark], list[Grant]]:
         """Everything of a case's journal, oldest first; the service filters it for the reader."""
