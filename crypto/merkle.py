@@ -180,6 +180,15 @@ def parse_leaf(leaf: bytes) -> Leaf:
     return Leaf(kind, logged_at, rest[10:])
 
 
+def _text(raw: bytes) -> str:
+    # A leaf comes from a server that may lie; bytes that are not UTF-8 are a malformed leaf, not a crash of
+    # the monitor that reads it.
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedError("a text field of a leaf is not UTF-8") from None
+
+
 def read_fields(body: bytes, spec: str) -> list[Any]:
     """Read a leaf body by a spec of 's' (lp16 text), 'b' (lp16 bytes), '4' (u32), 'k' (32 bytes), 'g' (64)."""
     out: list[Any] = []
@@ -190,7 +199,7 @@ def read_fields(body: bytes, spec: str) -> list[Any]:
             raw = body[at + 2:at + 2 + n]
             if len(raw) != n:
                 raise MalformedError("truncated field")
-            out.append(raw.decode("utf-8") if f == "s" else raw)
+            out.append(_text(raw) if f == "s" else raw)
             at += 2 + n
         else:
             size = {"4": 4, "k": 32, "g": 64}[f]

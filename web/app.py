@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Match, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chat import demo
@@ -184,7 +184,14 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 async def _method_not_allowed(request: Request, exc: Exception) -> Response:
-    return problem(405, "method_not_allowed", "this resource does not take that method")
+    # RFC 9110: a 405 lists every method the resource takes. Each method of a path may be a route of its
+    # own (one per feature handler), and Starlette's exception names only the first route's.
+    methods = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return problem(405, "method_not_allowed", "this resource does not take that method",
+                   headers={"Allow": ", ".join(sorted(methods))} if methods else None)
 
 
 async def _storage_unavailable(request: Request, exc: Exception) -> Response:

@@ -185,10 +185,13 @@ async def receive(ctx: Ctx, ex: Exchange) -> Response:
 async def fetch(ctx: Ctx, ex: Exchange) -> Response:
     """What is addressed to the agency (status=new: not acknowledged yet), and what it sent (role=sent)."""
     agency = await _agency(ctx, ex)
-    if ctx.request.query_params.get("role") == "sent":
+    role, status = ctx.request.query_params.get("role", "received"), ctx.request.query_params.get("status", "all")
+    if role not in ("received", "sent") or status not in ("new", "all"):
+        raise ExchangeError(400, "invalid_query", "role is received or sent, status is new or all")
+    if role == "sent":
         found = await ex.store.messages_from([agency.address])
     else:
-        found = await ex.store.messages_to([agency.address], ctx.request.query_params.get("status") == "new")
+        found = await ex.store.messages_to([agency.address], status == "new")
     return await _audited(ctx, ex, "exchange.fetch", JSONResponse({"messages": [message_view(m) for m in found]}),
                           count=len(found))
 

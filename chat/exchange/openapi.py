@@ -47,7 +47,7 @@ def openapi() -> dict[str, Any]:
                         "responses": {"200": {"description": "envelopes", "content": {"application/json": {
                             "schema": {"type": "object", "properties": {"messages": {
                                 "type": "array", "items": {"$ref": "#/components/schemas/MessageView"}}}}}}},
-                            **_errors(401)}}},
+                            **_errors(400, 401)}}},
             "/exchange/v1/messages/{msg_id}": {"get": {
                 "summary": "one message (with its content when addressed to you) and its receipts",
                 "security": bearer, "parameters": _ID, "responses": {"200": {
