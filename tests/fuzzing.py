@@ -62,6 +62,16 @@ def load_openapi(url: str) -> Any:
     return schemathesis.openapi.from_url(url, config=config)
 
 
+def _fuzz_one(strategy: Any, count: int, call: Callable[[Any], Any], run: Run) -> None:
+    @examples(count)
+    @given(strategy)
+    def one(case: Any) -> None:
+        run.requests += 1
+        run.statuses[call(case).status_code] += 1
+
+    one()
+
+
 def fuzz_operations(schema: Any, count: int, call: Callable[[Any, list[Any]], Any],
                     skip: Callable[[str, str], bool] = lambda method, path: False) -> Run:
     """Run `count` positive and `count` negative generated cases of every operation of `schema` through
@@ -76,15 +86,8 @@ def fuzz_operations(schema: Any, count: int, call: Callable[[Any, list[Any]], An
         if skip(operation.method.upper(), operation.path):
             continue
         for mode, checks in ((GenerationMode.POSITIVE, CHECKS), (GenerationMode.NEGATIVE, NEGATIVE_CHECKS)):
-
-            @examples(count)
-            @given(operation.as_strategy(generation_mode=mode))
-            def one(case: Any) -> None:
-                run.requests += 1
-                run.statuses[call(case, checks).status_code] += 1
-
             try:
-                one()
+                _fuzz_one(operation.as_strategy(generation_mode=mode), count, lambda case, c=checks: call(case, c), run)
             except Unsatisfiable:
                 continue  # nothing to break: an operation without parameters or body has no negative case
             except Exception as failure:  # noqa: BLE001 (every operation's failure is reported, not the first)

@@ -4,7 +4,6 @@ request): whatever a generated request holds, the answer is never a 5xx, its sta
 lists, its body has the documented media type and shape, and a request that breaks the document is a 4xx."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
