@@ -220,3 +220,29 @@ def test_8_the_demo_sends_to_an_agency_on_first_try(browser, tmp_path: Path):
         anna.page.context.close()
     finally:
         stop_server(demo)
+
+
+def test_2_refusals_on_other_pages_say_what_happened_and_what_to_do(anna, dana, server, axe):
+    # The calendar: a time that ends before it starts (the server refuses it; it said "Något gick fel").
+    anna.goto("/calendar")
+    expect(anna.page.get_by_label("Börjar")).to_be_visible(timeout=20_000)
+    anna.page.get_by_label("Börjar").fill("10:00")
+    anna.page.get_by_label("Slutar").fill("09:00")
+    anna.page.get_by_role("button", name="Publicera").click()
+    expect(anna.page.locator("#calendar-error")).to_have_text(
+        "Tiden publicerades inte: den måste sluta efter att den börjar och vara högst 8 timmar. Ändra start "
+        "eller slut.", timeout=10_000)
+    expect(anna.page.get_by_label("Slutar")).to_be_focused()
+    check(anna, axe)
+
+    # The citizen's booking page: a time withdrawn while she looked at it ("Det gick inte att hitta").
+    slot = publish(server, int(time.time() * 1000) + 8 * 24 * HOUR, ["phone"])
+    dana.goto(f"/cases/{CASE_DANA}/booking")
+    offered = dana.page.locator(f"#open-slots li[data-slot-id='{slot['id']}']")
+    expect(offered).to_have_count(1, timeout=20_000)
+    with as_user(server, "anna") as client:
+        client.delete(f"/api/units/{UNIT}/slots/{slot['id']}").raise_for_status()
+    offered.get_by_role("button", name="Boka den här tiden").click()
+    expect(dana.page.locator("#booking-error")).to_have_text(
+        "Den tiden finns inte längre: den har tagits bort eller bokats. Välj en annan tid.", timeout=10_000)
+    check(dana, axe)

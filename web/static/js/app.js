@@ -8,6 +8,7 @@ import { Outbox } from "./outbox.js";
 import { Session } from "./session.js";
 import { doKeyWork } from "./keywork.js";
 import { noKeyWords } from "./key-ceremony.js";
+import { refusalWords } from "./refusals.js";
 import * as db from "./idb.js";
 
 export const config = JSON.parse(byId("config")?.textContent || "{}");
@@ -171,11 +172,16 @@ export function explain(error) {
   if (["log_fork", "log_key_changed", "not_in_log", "bad_chain"].includes(error?.code)) {
     return t("Warning: the server showed this device key records that do not agree with what it showed before. Nothing is sent. Contact the municipality.");
   }
-  if (error instanceof ApiError && error.offline) return t("You are offline.");
-  if (error instanceof ApiError && error.status === 403) return t("You do not have access to this.");
-  if (error instanceof ApiError && error.status === 404) return t("It could not be found.");
-  console.error(error); // for whoever looks at the console; the page says it in words
-  return t("Something went wrong. Try again.");
+  if ((error instanceof ApiError && error.offline) || ["disconnected", "timeout"].includes(error?.code)) {
+    return t("You are offline, or the connection was lost before the server answered. Try again when the connection is back.");
+  }
+  // The server's refusals (HTTP problem+json; a WebSocket error frame has no status: told as a refusal) in
+  // words, with what to do.
+  const status = error instanceof ApiError ? error.status : error?.frame ? 400 : 0;
+  const refused = refusalWords({ status, code: error?.code, detail: error?.detail });
+  if (refused) return refused;
+  console.error(error); // a fault of this page's own code: for whoever looks at the console
+  return t("This page ran into an error of its own. Reload the page and try again; if it happens again, tell your IT support.");
 }
 
 /** Show an error in a page's role=alert line (cleared with null). */

@@ -1,20 +1,10 @@
-// What the booking pages share: the meeting forms' names and the refusals a person can act on, in words.
-import { alertError } from "./app.js";
-import { h, status } from "./dom.js";
+// What the booking pages share: the meeting forms' names, the times that may be booked, the way into a video meeting.
+import { h } from "./dom.js";
 import { t } from "./i18n.js";
 
 export const FORM_NAMES = {
   in_person: () => t("Meeting in person"), phone: () => t("Phone meeting"), video: () => t("Video meeting"),
 };
-// Refusals the person can act on, in words; anything else is told by the app's general explanation.
-export const REFUSALS = {
-  slot_taken: () => t("Someone else has just booked that time. Choose another."),
-  too_late_to_change: () => t("It is too late to change this booking here. Call the unit."),
-  slot_past: () => t("That time has already passed."),
-  slot_overlaps: () => t("You already have a time that overlaps this one."),
-  slot_booked: () => t("The time is booked: cancel the booking first."),
-};
-
 const VIDEO_UNAVAILABLE = () => t("This video meeting cannot be held safely here: it needs a relay server that is not set up. Call the unit to meet by phone or at the office instead.");
 
 /**
@@ -25,19 +15,6 @@ export function bookableSlots(view) {
   if (!view.video_unavailable) return view.open_slots;
   return view.open_slots.map((s) => ({ ...s, forms: s.forms.filter((f) => f !== "video") })).filter((s) => s.forms.length);
 }
-
-export function guardedWith(alertId) {
-  return async (work) => {
-    status(alertId, "");
-    try {
-      await work();
-    } catch (error) {
-      if (REFUSALS[error?.code]) status(alertId, REFUSALS[error.code](), "error");
-      else alertError(alertId, error);
-    }
-  };
-}
-
 
 /**
  * How to join a booked video meeting: the unit's meeting link when it uses one, otherwise Samtal's own

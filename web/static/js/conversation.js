@@ -7,6 +7,7 @@ import { t, tn } from "./i18n.js";
 import { ACCEPTED_TYPES, AttachmentError, decryptAttachment, encryptFile, fits, isImage } from "./attachments.js";
 import { explain } from "./app.js";
 import { waitingWordsWithHelp } from "./key-ceremony.js";
+import { refusalWords } from "./refusals.js";
 
 const NEAR_BOTTOM_PX = 120;
 
@@ -378,7 +379,9 @@ export class Conversation {
 
   _state(item) {
     if (item.failed === "forbidden") return ["failed", t("Not sent: you may not answer this case.")];
-    if (item.failed) return ["failed", t("Not sent")];
+    // Any other refusal in words (refusals.js), so that it is clear whether trying again can help.
+    const why = item.failed && item.failed !== "error" ? refusalWords({ code: item.failed }) : null;
+    if (item.failed) return ["failed", why ? t("Not sent: %(why)s", { why }) : t("Not sent")];
     if (!item.seq) {
       if (!this.app.live.online) return ["waiting", t("Waiting for connection")];
       return ["sending", item.uploading ? t("Uploading…") : t("Sending…")];

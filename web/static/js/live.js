@@ -14,10 +14,12 @@ const CLOSE_REFUSED = 1008; // no session, or the device is not ours (revoked): 
 const HELLO_TIMEOUT_MS = 5000;
 
 export class LiveError extends Error {
-  constructor(code, message, retry = false) {
+  constructor(code, message, retry = false, frame = false) {
     super(`${code}: ${message}`);
     this.code = code;
+    this.detail = message;
     this.retry = retry; // the server may take the same frame later (storage_unavailable): send it again
+    this.frame = frame; // the server's error frame, not a lost connection or a timeout here
   }
 }
 
@@ -144,7 +146,7 @@ export class Live extends EventTarget {
     if (waiter) {
       this._pending.delete(frame.ref);
       clearTimeout(waiter.timer);
-      if (frame.t === "error") waiter.reject(new LiveError(frame.code, frame.message, frame.retry === true));
+      if (frame.t === "error") waiter.reject(new LiveError(frame.code, frame.message, frame.retry === true, true));
       else waiter.resolve(frame);
       return;
     }

@@ -5,14 +5,14 @@ import { api } from "../api.js";
 import { announce, byId, h, status } from "../dom.js";
 import { fullTime, isoTime } from "../format.js";
 import { t, tn } from "../i18n.js";
-import { alertError, boot, config } from "../app.js";
-import { FORM_NAMES, bookableSlots, guardedWith, joinVideo } from "../booking-common.js";
+import { alertError, boot, config, guardedBy } from "../app.js";
+import { FORM_NAMES, bookableSlots, joinVideo } from "../booking-common.js";
 
 const STATUS_NAMES = {
   booked: () => t("Booked"), cancelled: () => t("Cancelled"), rescheduled: () => t("Moved to another time"),
 };
 
-const guarded = guardedWith("booking-error");
+const guarded = guardedBy("booking-error"); // refusals told in words (refusals.js)
 const base = `/api/cases/${encodeURIComponent(config.case_id)}/bookings`;
 let rescheduling = null; // the booking being moved, while the person picks its new time
 

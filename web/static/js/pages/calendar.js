@@ -4,10 +4,10 @@ import { api } from "../api.js";
 import { announce, byId, h, status } from "../dom.js";
 import { dayStart, fullTime, isoTime, shortDate } from "../format.js";
 import { t, tn } from "../i18n.js";
-import { alertError, boot, config } from "../app.js";
-import { FORM_NAMES as FORMS, bookableSlots, guardedWith, joinVideo } from "../booking-common.js";
+import { alertError, boot, config, guardedBy } from "../app.js";
+import { FORM_NAMES as FORMS, bookableSlots, joinVideo } from "../booking-common.js";
 
-const guarded = guardedWith("calendar-error");
+const guarded = guardedBy("calendar-error"); // refusals told in words (refusals.js)
 let me = null;
 
 function today() {
@@ -123,10 +123,22 @@ async function main() {
     const form = event.target;
     const forms = [...form.querySelectorAll("input[name=forms]:checked")].map((i) => i.value);
     const day = dayStart(form.date.value);
+    if (!forms.length) {
+      status("calendar-error", t("Choose at least one meeting form for the time."), "error");
+      return;
+    }
     guarded(async () => {
-      await api("POST", `/api/units/${encodeURIComponent(me.unit_id)}/slots`, {
-        starts_at: day + minutesOf(form.start.value), ends_at: day + minutesOf(form.end.value), forms,
-        office_id: forms.includes("in_person") && form.office.value ? Number(form.office.value) : null });
+      try {
+        await api("POST", `/api/units/${encodeURIComponent(me.unit_id)}/slots`, {
+          starts_at: day + minutesOf(form.start.value), ends_at: day + minutesOf(form.end.value), forms,
+          office_id: forms.includes("in_person") && form.office.value ? Number(form.office.value) : null });
+      } catch (error) {
+        // The one field the server can refuse here (the forms were checked above): the period.
+        if (error?.code !== "invalid_field") throw error;
+        status("calendar-error", t("The time was not published: it must end after it starts and last at most 8 hours. Change the start or the end."), "error");
+        byId("p-end").focus();
+        return;
+      }
       byId("view-date").value = form.date.value;
       await renderAll();
       status("publish-status", t("The time is published."));
