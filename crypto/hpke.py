@@ -2,17 +2,21 @@
 
 Suite: DHKEM(X25519, HKDF-SHA256) = 0x0020, HKDF-SHA256 = 0x0001, AES-256-GCM = 0x0002.
 Samtal uses it to wrap unit keys to devices and case keys to devices and unit keys (see `wrap.py`).
-`cryptography` has a single-shot HPKE too; we build on its primitives instead so the key schedule can
-be checked against every intermediate value of the RFC vectors, and tests check interoperability.
+The single-shot `seal` and `open` that the product uses go through `cryptography`'s own HPKE (its Suite,
+since release 47). The step-by-step implementation below stays as the test oracle: it reproduces every
+intermediate value of the RFC 9180 vectors, and it serves what `cryptography`'s API does not offer (a
+fixed ephemeral key for test vectors, additional authenticated data, a context for several messages).
 """
 from __future__ import annotations
 
 import hmac
 import secrets
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 from .aead import KEY_LEN as N_K
@@ -35,6 +39,8 @@ _HPKE_SUITE_ID = b"HPKE" + KEM_ID.to_bytes(2, "big") + KDF_ID.to_bytes(2, "big")
 _VERSION_LABEL = b"HPKE-v1"
 # RFC 9180 5.2: the sequence number must not wrap; 2^96 - 1 is the first value that may not be used.
 _MAX_SEQ = (1 << (8 * N_N)) - 1
+_SUITE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_256_GCM)
+_SMALL_ORDER = "X25519 produced the all-zero shared secret (small-order public key)"
 
 
 def _extract(salt: bytes, ikm: bytes) -> bytes:
@@ -71,9 +77,9 @@ def dh(sk: bytes, pk: bytes) -> bytes:
     try:
         shared = X25519PrivateKey.from_private_bytes(sk).exchange(X25519PublicKey.from_public_bytes(pk))
     except ValueError as exc:
-        raise CryptoError("X25519 produced the all-zero shared secret (small-order public key)") from exc
+        raise CryptoError(_SMALL_ORDER) from exc
     if hmac.compare_digest(shared, bytes(32)):
-        raise CryptoError("X25519 produced the all-zero shared secret (small-order public key)")
+        raise CryptoError(_SMALL_ORDER)
     return shared
 
 
@@ -176,11 +182,27 @@ def setup_base_receiver(enc: bytes, sk_r: bytes, info: bytes) -> Context:
 
 
 def seal(pk_r: bytes, info: bytes, aad: bytes, pt: bytes, *, ikm_e: bytes | None = None) -> tuple[bytes, bytes]:
-    """Single-shot SealBase; returns (enc, ct)."""
+    """Single-shot SealBase; returns (enc, ct). Through `cryptography`'s HPKE, except with additional data or
+    a fixed ephemeral key (test vectors), which its API does not take."""
+    if ikm_e is None and not aad:
+        pk_r = require_len(pk_r, N_ENC, "recipient public key")
+        try:
+            sealed = _SUITE.encrypt(pt, X25519PublicKey.from_public_bytes(pk_r), info=bytes(info))
+        except ValueError as exc:  # OpenSSL refuses the all-zero DH output (RFC 9180 7.1.4)
+            raise CryptoError(_SMALL_ORDER) from exc
+        return sealed[:N_ENC], sealed[N_ENC:]
     enc, ctx = setup_base_sender(pk_r, info, ikm_e)
     return enc, ctx.seal(aad, pt)
 
 
 def open(sk_r: bytes, enc: bytes, info: bytes, aad: bytes, ct: bytes) -> bytes:  # noqa: A001 (RFC name)
-    """Single-shot OpenBase; raises DecryptionError if the ciphertext does not authenticate."""
+    """Single-shot OpenBase; raises DecryptionError if the ciphertext does not authenticate (a small-order
+    enc included: just another ciphertext that cannot be opened)."""
+    if not aad:
+        enc = require_len(enc, N_ENC, "enc")
+        sk_r = require_len(sk_r, 32, "recipient private key")
+        try:
+            return _SUITE.decrypt(bytes(enc) + bytes(ct), X25519PrivateKey.from_private_bytes(sk_r), info=bytes(info))
+        except (InvalidTag, ValueError):
+            raise DecryptionError("authentication failed") from None
     return setup_base_receiver(enc, sk_r, info).open(aad, ct)

@@ -109,6 +109,34 @@ def test_cryptography_hpke_suite_opens_what_ours_sealed() -> None:
     assert SUITE.decrypt(enc + ct, sk, info=b"samtal info") == b"case key bytes"
 
 
+def test_single_shot_seal_and_open_go_through_cryptography_not_our_key_schedule(monkeypatch: Any) -> None:
+    """What the product uses (empty aad, a fresh ephemeral key) is cryptography's HPKE; our steps are the oracle."""
+    sk = X25519PrivateKey.generate()
+    pk, sk_raw = sk.public_key().public_bytes_raw(), sk.private_bytes_raw()
+    enc, ct = hpke.seal(pk, b"samtal info", b"", b"case key bytes")
+    # Our step-by-step receiver opens what cryptography sealed: the two agree byte for byte.
+    assert hpke.setup_base_receiver(enc, sk_raw, b"samtal info").open(b"", ct) == b"case key bytes"
+    oracle_enc, oracle_sender = hpke.setup_base_sender(pk, b"samtal info")
+    oracle_ct = oracle_sender.seal(b"", b"unit key bytes")
+
+    def unused(*_: object) -> None:
+        raise AssertionError("the single-shot calls must not use our key schedule")
+    monkeypatch.setattr(hpke, "key_schedule", unused)
+    assert hpke.open(sk_raw, oracle_enc, b"samtal info", b"", oracle_ct) == b"unit key bytes"
+    enc, ct = hpke.seal(pk, b"samtal info", b"", b"again")
+    assert SUITE.decrypt(enc + ct, sk, info=b"samtal info") == b"again"
+
+
+@pytest.mark.parametrize("v", RFC)
+def test_cryptography_opens_a_seal_of_our_steps_with_the_rfc_keys(v: dict[str, Any]) -> None:
+    """The RFC vectors fix the ephemeral key, which cryptography's API cannot: our steps seal with the vector's
+    keys (checked against every intermediate value above), cryptography opens, for each vector's info."""
+    enc, ct = hpke.seal(_h(v, "pkRm"), _h(v, "info"), b"", b"pt", ikm_e=_h(v, "ikmE"))
+    assert enc == _h(v, "enc")
+    assert hpke.open(_h(v, "skRm"), enc, _h(v, "info"), b"", ct) == b"pt"
+    assert SUITE.decrypt(enc + ct, X25519PrivateKey.from_private_bytes(_h(v, "skRm")), info=_h(v, "info")) == b"pt"
+
+
 def test_open_with_wrong_info_fails() -> None:
     sk = X25519PrivateKey.generate()
     enc, ct = hpke.seal(sk.public_key().public_bytes_raw(), b"info A", b"", b"secret")
