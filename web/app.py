@@ -186,7 +186,7 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 async def _method_not_allowed(request: Request, exc: Exception) -> Response:
     # RFC 9110: a 405 lists every method the resource takes. Each method of a path may be a route of its
     # own (one per feature handler), and Starlette's exception names only the first route's.
-    methods = set()
+    methods: set[str] = set()
     for route in request.app.routes:
         if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
             methods |= route.methods
