@@ -24,6 +24,7 @@ from web.app import create_app
 from web.config import Settings
 from web.sessions import COOKIE
 
+from . import engines
 from .conftest import ROOT, free_port, server_fixture, start_server, stop_server
 from .helpers import CASE_DANA
 
@@ -201,6 +202,22 @@ def test_behind_nginx_each_client_is_limited_by_its_own_address(tmp_path: Path) 
         process.terminate()
         process.wait(10)
         stop_server(behind)
+
+
+def test_two_server_processes_on_one_database_share_one_sign_in_allowance(tmp_path: Path) -> None:
+    # Each process kept its own buckets in memory: behind a load balancer a client had one allowance per node.
+    database = engines.postgres_url()  # several processes on one database: PostgreSQL
+    shared = {"SAMTAL_DATABASE_URL": database, "SAMTAL_LOGIN_RATE": "3", "SAMTAL_PNR_HMAC_KEY": "k" * 32}
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    nodes = [start_server(tmp_path / name, **shared) for name in ("a", "b")]
+    try:
+        clients = [httpx.Client(base_url=node.url, timeout=30) for node in nodes]
+        statuses = [sign_in_start(clients[i % 2]) for i in range(6)]
+        assert statuses[:3] == [404] * 3 and statuses[3:] == [429] * 3, statuses
+    finally:
+        for node in nodes:
+            stop_server(node)
 
 
 # -- HSTS and files -------------------------------------------------------------------------------------------

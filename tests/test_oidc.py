@@ -26,8 +26,9 @@ from chat.storage.sqlite.store import SqliteStore
 from crypto.encoding import b64u
 from web.client.session import ClientSession
 from web.config import Settings
-from web.login import RateLimiter, identity_key
+from web.login import identity_key
 from web.oidc import AssuranceLevels, LoginRefused, OpenIdProvider, ProviderConfig, validate_id_token
+from web.ratelimit import RateLimiter
 from web.sessions import COOKIE
 
 from .conftest import ROOT, RunningServer, free_port, start_server, stop_server

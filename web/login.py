@@ -27,7 +27,6 @@ from web.keyfiles import server_secret
 from web.oidc import PNR_CLAIM, LoginRefused, OpenIdProvider, ProviderConfig, random_token
 from web.pages import PAGES
 from web.problems import problem
-from web.ratelimit import RateLimiter
 from web.sessions import Sessions, is_local_http
 
 api = RouteTable()  # this feature's routes, listed in web/app.py
@@ -83,7 +82,6 @@ class Login:
         self.sessions = sessions
         self.providers = {kind: OpenIdProvider(config) for kind in KINDS
                           if (config := ProviderConfig.from_settings(settings, kind)) is not None}
-        self.limiter = RateLimiter(settings.login_rate)
         self._key: bytes | None = None
 
     @property
@@ -220,9 +218,12 @@ REFUSAL_KIND = {
 }
 
 
-def _provider(ctx: Ctx, kind: str) -> OpenIdProvider:
+async def _provider(ctx: Ctx, kind: str) -> OpenIdProvider:
     login = _login(ctx)
-    wait = login.limiter.retry_after(client_key(ctx.request))
+    # Counted in the database, so that one allowance holds whichever server process the client reaches; the
+    # address is kept only as a keyed hash, and only for a minute.
+    key = hmac.new(login.key, b"sign-in\0" + client_key(ctx.request).encode(), hashlib.sha256).digest()
+    wait = await login.store.take_allowance(key, login.settings.login_rate, now_ms())
     if wait:
         raise LoginRefused(429, f"too many sign-in attempts; try again in {wait} seconds", code="rate_limited",
                            reason="rate_limited", retry_after=wait)
@@ -238,7 +239,7 @@ async def start_login(ctx: Ctx) -> Response:
     """Send the browser to the provider, with a fresh state, nonce and PKCE verifier kept here."""
     kind = ctx.request.path_params["kind"]
     try:
-        provider = _provider(ctx, kind)
+        provider = await _provider(ctx, kind)
         state, nonce, verifier, binding = random_token(), random_token(), random_token(), random_token()
         url = await provider.authorization_url(_login(ctx).redirect_uri(kind), state, nonce, verifier)
     except LoginRefused as refused:
@@ -281,7 +282,7 @@ async def finish_login(ctx: Ctx) -> Response:
     kind, params = ctx.request.path_params["kind"], ctx.request.query_params
     login = _login(ctx)
     try:
-        provider = _provider(ctx, kind)
+        provider = await _provider(ctx, kind)
         attempt = await _take_attempt(ctx.request, ctx.services.store, kind)
         if "error" in params:  # e.g. access_denied when the person cancelled
             error = re.sub(r"[^a-z_]", "", params["error"][:40])

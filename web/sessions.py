@@ -7,13 +7,14 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from chat.model import User, now_ms
 from chat.notifications import notices as notifications
-from chat.storage import Storage
+from chat.storage import AccountStore, SessionStore
 
 COOKIE = "samtal_session"
 LANG_COOKIE = "lang"  # the pages' language (web/pages.py); not a secret, and no session depends on it
@@ -36,6 +37,10 @@ def remember_language(conn: HTTPConnection, response: Response, chosen: str) -> 
                         path="/")
 
 
+class SessionsStore(SessionStore, AccountStore, Protocol):
+    """What sessions need: the sessions themselves, and whose they are."""
+
+
 @dataclass(frozen=True)
 class Session:
     key: bytes  # the hash of the cookie's id: what is stored, and what live connections are tied to
@@ -50,7 +55,7 @@ SessionsEnded = Callable[[bytes | None, str], None]
 
 
 class Sessions:
-    def __init__(self, store: Storage, idle_seconds: int, max_seconds: int,
+    def __init__(self, store: SessionsStore, idle_seconds: int, max_seconds: int,
                  on_ended: SessionsEnded | None = None) -> None:
         self.store = store
         self.idle_ms = idle_seconds * 1000

@@ -2,11 +2,11 @@
 which case or unit, with what outcome. Called from the places that dispatch every route and frame."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from chat.audit.chain import AuditEvent
 from chat.model import User
-from chat.storage import Storage
+from chat.storage import AuditStore, CaseStore
 
 
 def event(user: User | None, action: str, outcome: str, *, case_id: str | None = None, unit_id: str | None = None,
@@ -17,8 +17,12 @@ def event(user: User | None, action: str, outcome: str, *, case_id: str | None =
                       case_id=case_id, reason=reason, detail=detail or {})
 
 
+class AuditorStore(AuditStore, CaseStore, Protocol):
+    """What the auditor needs of the store: the audit log, and a case's unit."""
+
+
 class Auditor:
-    def __init__(self, store: Storage) -> None:
+    def __init__(self, store: AuditorStore) -> None:
         self.store = store
 
     async def record(self, user: User | None, action: str, outcome: str, **fields: Any) -> int:

@@ -4,16 +4,21 @@ audited by the route that serves it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from chat.audit.chain import AuditRow
 from chat.errors import Forbidden, InvalidInput, NotFound
 from chat.model import User, now_ms
 from chat.policy import Action, decide
-from chat.storage import Storage
+from chat.storage import AccountStore, AuditStore, CaseStore
 
 VERDICTS = ("ok", "question", "violation")
 MAX_PAGE = 500
 MAX_SAMPLE = 200
+
+
+class ReviewStore(AuditStore, AccountStore, CaseStore, Protocol):
+    """What log review reads: the audit log and its findings, and the unit's people and cases."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +41,7 @@ class Finding:
 
 
 class LogReview:
-    def __init__(self, store: Storage) -> None:
+    def __init__(self, store: ReviewStore) -> None:
         self.store = store
 
     def _require(self, user: User, action: Action) -> str:

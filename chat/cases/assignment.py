@@ -4,11 +4,16 @@ sent them live; the citizen is shown who answers instead."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from chat.errors import Forbidden, InvalidInput, NotFound
 from chat.model import Case, Role, Substitution, User, now_ms
 from chat.policy import Action, decide
-from chat.storage import Storage
+from chat.storage import AccountStore, CaseStore
+
+
+class AssignmentStore(CaseStore, AccountStore, Protocol):
+    """What assignment needs: cases and substitutes, and the people they go to."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +24,7 @@ class Answering:
 
 
 class Assignments:
-    def __init__(self, store: Storage) -> None:
+    def __init__(self, store: AssignmentStore) -> None:
         self.store = store
         # unit id -> its substitutions not yet ended; this process makes every change, so it keeps it true
         self._by_unit: dict[str, list[Substitution]] = {}

@@ -12,9 +12,11 @@ make one commit of many appends. Reads (`one`, `all`) take no lock and run on ps
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import Any, TypeVar
@@ -23,7 +25,9 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from chat.model import now_ms
-from chat.storage.sql.store import SqlEngine
+from chat.storage.postgres.failures import storage_failure
+from chat.storage.sql.core import SqlEngine
+from chat.storage.sqlite.failures import FailureBurst
 from chat.storage.sqlite.schema_guard import refuse_unknown_migrations
 
 log = logging.getLogger("samtal.storage")
@@ -49,11 +53,14 @@ class PgDb:
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
+        self.wrote = False  # a statement that changes rows ran: its commit shows the storage takes writes
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        self.wrote = self.wrote or not sql.lstrip().startswith("SELECT")
         return self.conn.execute(placeholders(sql), tuple(params))
 
     def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> psycopg.Cursor[Any]:
+        self.wrote = self.wrote or bool(params)
         cur = self.conn.cursor()
         cur.executemany(placeholders(sql), [tuple(p) for p in params])
         return cur
@@ -102,6 +109,8 @@ class PostgresEngine(SqlEngine):
         self._threads = ThreadPoolExecutor(WRITERS, thread_name_prefix="pg-writer")
         self._pool: ConnectionPool | None = None
         self._readers: AsyncConnectionPool | None = None
+        self.failures = FailureBurst()
+        self._failures_lock = threading.Lock()  # writes fail and recover on several threads
 
     async def open(self) -> None:
         await asyncio.to_thread(migrate, self.url)
@@ -122,23 +131,44 @@ class PostgresEngine(SqlEngine):
             self._pool = None
         self._threads.shutdown(wait=True)
 
+    @contextlib.contextmanager
+    def _failures_told(self, db: PgDb | None = None) -> Iterator[None]:
+        """A storage failure raised as StorageUnavailable and logged once per burst; a transaction that wrote
+        (`db`) and committed after a burst ends it."""
+        try:
+            yield
+        except Exception as exc:
+            failure = storage_failure(exc)
+            if failure is None:
+                raise
+            with self._failures_lock:
+                self.failures.failure(failure)
+            raise failure from exc
+        if db is not None and db.wrote:
+            with self._failures_lock:
+                self.failures.success()
+
     def _transaction(self, fn: Callable[[PgDb], T]) -> T:
         assert self._pool is not None, "store is not open"
-        with self._pool.connection() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            return fn(PgDb(conn))
+        with self._failures_told(), self._pool.connection() as conn:
+            db = PgDb(conn)
+            with self._failures_told(db), conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                return fn(db)
 
     async def transaction(self, fn: Callable[[Any], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._threads, self._transaction, fn)
 
     async def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         assert self._readers is not None, "store is not open"
-        async with self._readers.connection() as conn:
-            cur = await conn.execute(placeholders(sql), tuple(params))
-            return await cur.fetchone()
+        with self._failures_told():
+            async with self._readers.connection() as conn:
+                cur = await conn.execute(placeholders(sql), tuple(params))
+                return await cur.fetchone()
 
     async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         assert self._readers is not None, "store is not open"
-        async with self._readers.connection() as conn:
-            cur = await conn.execute(placeholders(sql), tuple(params))
-            return await cur.fetchall()
+        with self._failures_told():
+            async with self._readers.connection() as conn:
+                cur = await conn.execute(placeholders(sql), tuple(params))
+                return await cur.fetchall()

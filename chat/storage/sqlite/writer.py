@@ -19,7 +19,7 @@ import aiosqlite
 
 from chat.model import now_ms
 from chat.storage.sql.batching import MAX_BATCH
-from chat.storage.sql.store import SqlEngine
+from chat.storage.sql.core import SqlEngine
 from chat.storage.sqlite.failures import FailureBurst, storage_failure
 from chat.storage.sqlite.schema_guard import refuse_unknown_migrations
 
