@@ -20,6 +20,7 @@ import httpx
 import pytest
 import websockets
 from joserfc import jwt
+from joserfc.errors import InvalidClaimError, MissingClaimError
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 
 from chat.storage.sqlite.store import SqliteStore
@@ -27,7 +28,14 @@ from crypto.encoding import b64u
 from web.client.session import ClientSession
 from web.config import Settings
 from web.login import identity_key
-from web.oidc import AssuranceLevels, LoginRefused, OpenIdProvider, ProviderConfig, validate_id_token
+from web.oidc import (
+    AssuranceLevels,
+    IdTokenClaims,
+    LoginRefused,
+    OpenIdProvider,
+    ProviderConfig,
+    validate_id_token,
+)
 from web.ratelimit import RateLimiter
 from web.sessions import COOKIE
 
@@ -401,9 +409,26 @@ def test_a_valid_id_token_gives_its_claims():
     ({"exp": float("nan")}, "id_token_malformed"),
     ({"iat": float("-inf")}, "id_token_malformed"),
     ({"sub": ""}, "id_token_malformed"),
+    ({"sub": 5}, "id_token_malformed"),
+    ({"iss": [ISSUER]}, "id_token_issuer"),  # a list that holds the issuer is not the issuer
+    ({"aud": [CLIENT, 5]}, "id_token_audience"),
+    ({"iat": True}, "id_token_malformed"),  # true is no time, though Python counts it an int
+    ({"iss": None}, "id_token_issuer"),
 ])
 def test_an_id_token_with_wrong_claims_is_refused(changes, reason):
     assert reason_of(lambda: validate(token(**changes))) == reason
+
+
+def test_the_claims_are_checked_by_a_joserfc_claims_registry():
+    """The OpenID Connect rules are a joserfc JWTClaimsRegistry, which other code can use on claims as well."""
+    registry = IdTokenClaims(issuer=ISSUER, client_id=CLIENT, nonce=NONCE, now=time.time())
+    assert isinstance(registry, jwt.JWTClaimsRegistry)
+    assert {"iss", "aud", "sub", "nonce", "exp", "iat"} <= registry.essential_keys
+    registry.validate(claims())
+    with pytest.raises(MissingClaimError):
+        registry.validate(claims(sub=None))
+    with pytest.raises(InvalidClaimError):
+        registry.validate(claims(aud="another-client"))
 
 
 def test_a_forged_id_token_is_refused():
