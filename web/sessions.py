@@ -13,8 +13,8 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from chat.model import User, now_ms
-from chat.notifications import notices as notifications
 from chat.storage import AccountStore, SessionStore
+from chat.storage.notifications import NotificationStore
 
 COOKIE = "samtal_session"
 LANG_COOKIE = "lang"  # the pages' language (web/pages.py); not a secret, and no session depends on it
@@ -38,7 +38,10 @@ def remember_language(conn: HTTPConnection, response: Response, chosen: str) -> 
 
 
 class SessionsStore(SessionStore, AccountStore, Protocol):
-    """What sessions need: the sessions themselves, and whose they are."""
+    """What sessions need: the sessions themselves, whose they are, and the language each person chose."""
+
+    @property
+    def notifications(self) -> NotificationStore: ...
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ class Sessions:
         response.set_cookie(COOKIE, session_id, max_age=self.max_ms // 1000, httponly=True, samesite="strict",
                             secure=not is_local_http(conn), path="/")
         # The language the person chose on /settings follows them to a new browser from the first page.
-        chosen = (await notifications.preferences(self.store, user.id)).language
+        chosen = (await self.store.notifications.preferences(user.id)).language
         if chosen:
             remember_language(conn, response, chosen)
 
