@@ -8,6 +8,7 @@ import hashlib
 from typing import Any
 
 from crypto.encoding import b64u
+from crypto.identityseal import identity_seed_info, seal_identity, seal_signing_bytes
 from crypto.keys import DeviceKeys, x25519_public
 from crypto.merkle import (
     consistency_proof,
@@ -41,7 +42,9 @@ ISSUED_AT = 1767261600000
 NOTE = ("Unit identity certificates (docs/protocol.md §18) and key transparency log (§19). Keys are derived as "
         "SHA-256('samtal golden ' || label). 'chains' list certificate indices in log order, the pinned key (or "
         "null) and the required verdict; 'log' gives leaves, roots per size, inclusion proofs (index, size) and "
-        "consistency proofs (first, second), and 'bad_proofs' that MUST NOT verify.")
+        "consistency proofs (first, second), and 'bad_proofs' that MUST NOT verify. 'identity_seals': the identity "
+        "seed sealed to a device (HPKE with the given ikm_e) and signed by the identity; 'bad_seals' MUST NOT "
+        "verify.")
 
 
 def _secret(label: str) -> bytes:
@@ -110,6 +113,18 @@ def build_trust() -> dict[str, Any]:
     head = sign_head(log_seed, n, root(hashes), at(20))
     good_inclusion = inclusion_proof(2, hashes)
     good_consistency = consistency_proof(3, hashes)
+    ikm_e = _secret("ikm_e identity seal staff")
+    wrapped, seal_sig = seal_identity(seed1, UNIT_ID, staff_id, staff.public.kem_pub, ikm_e=ikm_e)
+    seal = {"identity_key": b64u(id1), "recipient": staff_id, "recipient_kem_priv_hex": staff.kem_priv.hex(),
+            "ikm_e_hex": ikm_e.hex(), "info_hex": identity_seed_info(UNIT_ID, id1).hex(), **wrapped.to_json(),
+            "signed_hex": seal_signing_bytes(UNIT_ID, id1, staff_id, wrapped).hex(), "signature": b64u(seal_sig),
+            "seed_hex": seed1.hex()}
+    bad_seals = [
+        {**seal, "recipient": other_id, "why": "a seal made for another device"},
+        {**seal, "identity_key": b64u(id2), "why": "checked against another identity key (after a hand-over)"},
+        {**seal, "signature": b64u(sign_cert(seed2, UNIT_ID, "identity", identity_subject(id2), 0).signature),
+         "why": "a signature that is not over this seal"},
+    ]
     return {
         "note": NOTE,
         "unit_id": UNIT_ID,
@@ -121,6 +136,8 @@ def build_trust() -> dict[str, Any]:
         "devices": {"staff": {"device_id": staff_id, **staff.public.to_json()},
                     "bo": {"device_id": other_id, **other.public.to_json()}},
         "certificates": [_cert_doc(c) for c in certs],
+        "identity_seals": [seal],
+        "bad_seals": bad_seals,
         "chains": chains,
         "log": {
             "leaves": [{"leaf_hex": x.hex(), "leaf_hash_hex": h.hex()} for x, h in zip(leaves, hashes, strict=True)],

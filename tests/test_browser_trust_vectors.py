@@ -73,3 +73,44 @@ def test_log_leaves_roots_proofs_and_head(page: Any) -> None:
     assert got["roots"] == log["roots"]
     assert all(got["inclusion"]) and all(got["consistency"]) and not any(got["bad"])
     assert got["signed"] == log["head"]["signed_hex"] and got["head"] is True and got["other_size"] is False
+
+
+def test_identity_seals_and_the_municipality_file(page: Any) -> None:
+    """The unit identity seed sealed to a device and signed by the identity (§18, Holders): the browser makes the
+    same bytes, opens them to the seed, refuses the bad ones; and it checks the municipality's file."""
+    got = run(page, """
+        const out = { seals: [], bad: [] };
+        for (const s of arg.identity_seals) {
+          const seed = unhex(s.seed_hex);
+          const kem = await C.importX25519Private(unhex(s.recipient_kem_priv_hex));
+          const kemPub = await C.x25519PublicKey(kem);
+          const made = await C.sealIdentity(seed, arg.unit_id, s.recipient, kemPub, unhex(s.ikm_e_hex));
+          const key = C.unb64u(s.identity_key);
+          const wrapped = { enc: C.unb64u(s.enc), ct: C.unb64u(s.ct) };
+          out.seals.push({
+            info: hex(C.identitySeedInfo(arg.unit_id, key)), enc: C.b64u(made.wrapped.enc), ct: C.b64u(made.wrapped.ct),
+            signature: C.b64u(made.signature), signed: hex(C.sealSigningBytes(arg.unit_id, key, s.recipient, wrapped)),
+            opened: hex(await C.openIdentitySeal(kem, arg.unit_id, s.recipient, key, wrapped, C.unb64u(s.signature))),
+          });
+        }
+        for (const s of arg.bad_seals) {
+          const kem = await C.importX25519Private(unhex(s.recipient_kem_priv_hex));
+          const wrapped = { enc: C.unb64u(s.enc), ct: C.unb64u(s.ct) };
+          const key = C.unb64u(s.identity_key), sig = C.unb64u(s.signature);
+          out.bad.push({ verifies: await C.verifyIdentitySeal(key, arg.unit_id, s.recipient, wrapped, sig),
+            opened: (await outcome(() => C.openIdentitySeal(kem, arg.unit_id, s.recipient, key, wrapped, sig))).ok });
+        }
+        const file = arg.identity.file;
+        out.file = C.b64u(await C.verifyIdentityFile(file, arg.unit_id));
+        out.forged = (await outcome(() => C.verifyIdentityFile({ ...file, identity_key: arg.identity.next_identity_key },
+          arg.unit_id))).ok;
+        const made = await C.identityFile(await C.identityKeyFromSeed(unhex(arg.identity.seed_hex)), arg.unit_id,
+          file.name);
+        out.made = made;
+        return out;""", V)
+    for want, have in zip(V["identity_seals"], got["seals"], strict=True):
+        assert have == {"info": want["info_hex"], "enc": want["enc"], "ct": want["ct"], "signature": want["signature"],
+                        "signed": want["signed_hex"], "opened": want["seed_hex"]}
+    assert got["bad"] == [{"verifies": False, "opened": False}] * len(V["bad_seals"])
+    assert got["file"] == V["identity"]["identity_key"] and got["forged"] is False
+    assert got["made"] == V["identity"]["file"]  # the key ceremony's file is the Python holder's, byte for byte

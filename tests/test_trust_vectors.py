@@ -11,6 +11,14 @@ import pytest
 
 from crypto.encoding import b64u, unb64u
 from crypto.errors import CryptoError, MalformedError
+from crypto.identityseal import (
+    identity_seed_info,
+    open_identity_seal,
+    seal_identity,
+    seal_signing_bytes,
+    verify_identity_seal,
+)
+from crypto.keys import x25519_public
 from crypto.merkle import TreeHead, leaf_hash, parse_leaf, root, verify_consistency, verify_inclusion
 from crypto.unitcert import (
     ChainError,
@@ -22,6 +30,7 @@ from crypto.unitcert import (
     unit_fingerprint,
     verify_identity_file,
 )
+from crypto.wrap import WrappedKey
 
 ROOT = Path(__file__).resolve().parent.parent
 PATH = ROOT / "tests" / "vectors" / "golden_trust.json"
@@ -110,3 +119,29 @@ def test_signed_tree_head() -> None:
     assert head.root.hex() == LOG["roots"][-1]
     assert head.verifies(unb64u(LOG["head"]["log_key"]))
     assert not TreeHead(head.size - 1, head.root, head.timestamp, head.signature).verifies(unb64u(LOG["head"]["log_key"]))
+
+
+def _wrapped(doc: dict[str, Any]) -> WrappedKey:
+    return WrappedKey(unb64u(doc["enc"]), unb64u(doc["ct"]))
+
+
+@pytest.mark.parametrize("doc", V["identity_seals"], ids=lambda d: d["recipient"])
+def test_identity_seals_are_these_bytes_and_open_to_the_seed(doc: dict[str, Any]) -> None:
+    seed, kem_priv = bytes.fromhex(doc["seed_hex"]), bytes.fromhex(doc["recipient_kem_priv_hex"])
+    identity_key = unb64u(doc["identity_key"])
+    assert identity_seed_info(UNIT, identity_key).hex() == doc["info_hex"]
+    recipient_pub = x25519_public(kem_priv)
+    wrapped, signature = seal_identity(seed, UNIT, doc["recipient"], recipient_pub,
+                                       ikm_e=bytes.fromhex(doc["ikm_e_hex"]))
+    assert wrapped.to_json() == {"enc": doc["enc"], "ct": doc["ct"]} and b64u(signature) == doc["signature"]
+    assert seal_signing_bytes(UNIT, identity_key, doc["recipient"], wrapped).hex() == doc["signed_hex"]
+    assert open_identity_seal(kem_priv, UNIT, doc["recipient"], identity_key, wrapped, signature) == seed
+
+
+@pytest.mark.parametrize("doc", V["bad_seals"], ids=lambda d: d["why"])
+def test_identity_seals_that_must_not_verify(doc: dict[str, Any]) -> None:
+    assert not verify_identity_seal(unb64u(doc["identity_key"]), UNIT, doc["recipient"], _wrapped(doc),
+                                    unb64u(doc["signature"]))
+    with pytest.raises(CryptoError):
+        open_identity_seal(bytes.fromhex(doc["recipient_kem_priv_hex"]), UNIT, doc["recipient"],
+                           unb64u(doc["identity_key"]), _wrapped(doc), unb64u(doc["signature"]))

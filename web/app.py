@@ -173,7 +173,7 @@ def build_services(settings: Settings, store: Storage) -> Services:
         applications=application_routes.build(settings, store, hub, assignments),
         login=login, exchange=exchange.Exchange(settings, store),
         site=Site(settings.demo, settings.max_attachment_bytes, sorted(login.providers), settings.data_dir,
-                  settings.release_manifest),
+                  settings.release_manifest, settings.unit_identity_urls),
         uploads=RateLimiter(settings.upload_rate), key_log=key_log,
         unit_identities=UnitIdentities(store, key_log),
     )

@@ -62,10 +62,13 @@ def _sri(body: bytes) -> str:
 class Assets:
     """Every servable file under `root`, by path, by hashed URL and by plain URL."""
 
-    def __init__(self, root: Path = STATIC_ROOT) -> None:
+    def __init__(self, root: Path = STATIC_ROOT, generated: dict[str, bytes] | None = None) -> None:
+        """`generated`: files made when the server starts, in place of their placeholders under `root`
+        (web/anchors.py); hashed, served and signed like the others."""
         self.root = root
         sources = {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
                    if p.is_file() and p.suffix in SERVED_SUFFIXES}
+        sources.update(generated or {})
         self.by_path: dict[str, Asset] = {}
         for path in sources:
             self._build(path, sources, ())

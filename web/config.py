@@ -80,7 +80,7 @@ def loopback_or_https(url: str) -> bool:
     return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost", "::1"})
 
 
-def _unit_urls(text: str) -> dict[str, str]:
+def parse_unit_identity_urls(text: str) -> dict[str, str]:
     pairs = [item.partition("=") for item in text.split(",") if item.strip()]
     if any(not unit.strip() or not url.strip() for unit, _, url in pairs):
         raise SystemExit("SAMTAL_UNIT_IDENTITY_URLS is a list of unit_id=URL separated by commas")
@@ -171,7 +171,7 @@ class Settings:
     login_rate: int = field(default_factory=lambda: _env_int("SAMTAL_LOGIN_RATE", 10))
     # Where each unit's municipality publishes its signed unit identity file (docs/protocol.md §17):
     # "unit_id=https://…,unit_id=…". Clients compare it with the unit's certificates; the server only passes it on.
-    unit_identity_urls: dict[str, str] = field(default_factory=lambda: _unit_urls(
+    unit_identity_urls: dict[str, str] = field(default_factory=lambda: parse_unit_identity_urls(
         _env_str("SAMTAL_UNIT_IDENTITY_URLS")))
     # The agency exchange (docs/exchange.md).
     exchange_issuer: str = field(default_factory=lambda: os.environ.get("SAMTAL_EXCHANGE_ISSUER", "samtal"))

@@ -10,10 +10,12 @@ from starlette.responses import JSONResponse, Response
 
 from chat.errors import InvalidInput
 from chat.keys.transparency import KeyLog, UnitIdentities
+from chat.storage.key_log import IdentitySeal
 from chat.policy import Action
 from crypto.encoding import b64u
 from crypto.errors import MalformedError
 from crypto.unitcert import UnitCert
+from crypto.wrap import WrappedKey
 from web.httpapi import PUBLIC, Ctx, RouteTable
 
 api = RouteTable()  # this feature's routes, listed in web/app.py
@@ -66,6 +68,33 @@ async def file_certificate(ctx: Ctx) -> Response:
         raise InvalidInput(f"malformed certificate: {exc}", code="invalid_field") from None
     cert_id = await _identities(ctx).file(ctx.user, ctx.require_device(), ctx.request.path_params["unit_id"], cert)
     return JSONResponse({"filed": cert_id}, status_code=201)
+
+
+def _seal_view(seal: IdentitySeal, with_ciphertext: bool) -> dict[str, Any]:
+    view = {"device_id": seal.device_id, "sealed_by_device": seal.sealed_by_device, "created_at": seal.created_at}
+    if with_ciphertext:
+        view.update(enc=b64u(seal.enc), ct=b64u(seal.ct), signature=b64u(seal.signature))
+    return view
+
+
+@api("/api/units/{unit_id}/identity/seals", "GET", action=Action.UNIT_DEVICE_APPROVE)
+async def identity_seals(ctx: Ctx) -> Response:
+    """Which of the unit's supervisors' devices hold its current identity key, and this device's own seal."""
+    device_id = ctx.require_device()
+    holders = await _identities(ctx).holders.holders(ctx.user, device_id, ctx.request.path_params["unit_id"])
+    return JSONResponse({"identity_key": b64u(holders.identity_key) if holders.identity_key else None,
+                         "holders": [_seal_view(s, False) for s in holders.seals],
+                         "mine": _seal_view(holders.mine, True) if holders.mine else None})
+
+
+@api("/api/units/{unit_id}/identity/seals", "POST", action=Action.UNIT_DEVICE_APPROVE)
+async def file_identity_seal(ctx: Ctx) -> Response:
+    """The identity seed sealed to a supervisor's device by a holder (docs/protocol.md §18, Holders)."""
+    body = await ctx.body()
+    wrapped = WrappedKey(body.bytes("enc", 32), body.bytes("ct", 48))
+    seal = await _identities(ctx).holders.seal(ctx.user, ctx.require_device(), ctx.request.path_params["unit_id"],
+                                               body.str("device_id", max_len=40), wrapped, body.bytes("signature", 64))
+    return JSONResponse({"holder": _seal_view(seal, False)}, status_code=201)
 
 
 @api("/api/log/head", "GET", action=PUBLIC)

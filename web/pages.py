@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +23,7 @@ from chat import demo
 from chat.errors import SamtalError
 from chat.policy import Action
 from crypto.keys import DevicePublicKeys
-from web.assets import Assets
+from web.anchors import assets_for, connect_origins
 from web.guard import resolve
 from web.httpapi import PUBLIC
 from web.i18n import LANGUAGES, Language, load_languages, negotiate
@@ -55,6 +55,15 @@ PAGE_HEADERS = {
 # fetch directive governs, so media-src stays 'none', and WebRTC's peer connection is not a fetch either.
 CALL_PAGE_HEADERS = {**PAGE_HEADERS,
                      "permissions-policy": "camera=(self), microphone=(self), geolocation=(), payment=(), usb=()"}
+
+
+def page_headers(identity_origins: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The pages' headers (and the video call page's) when the browser may also fetch the municipality's unit
+    identity files from `identity_origins`."""
+    if not identity_origins:
+        return PAGE_HEADERS, CALL_PAGE_HEADERS
+    csp = PAGE_CSP.replace("connect-src 'self';", f"connect-src 'self' {' '.join(identity_origins)};")
+    return {**PAGE_HEADERS, "content-security-policy": csp}, {**CALL_PAGE_HEADERS, "content-security-policy": csp}
 IMMUTABLE = "public, max-age=31536000, immutable"
 CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 RECORD_ID = re.compile(r"^[A-Za-z0-9_-]{21}[AQgw]$")  # an application's id (docs/protocol.md §1)
@@ -99,9 +108,13 @@ class Site:
     """Everything the pages need, built once when the app starts."""
 
     def __init__(self, demo_mode: bool, max_attachment_bytes: int, providers: list[str], data_dir: Path,
-                 release_manifest: Path | None = None) -> None:
+                 release_manifest: Path | None = None, unit_identity_urls: Mapping[str, str] | None = None) -> None:
         self.providers = providers  # the OpenID providers this server is set up with, for the sign-in buttons
-        self.assets = Assets()
+        # The municipality's identity files' addresses are in the code (and its signed release), and the pages
+        # may fetch from their origins (docs/protocol.md §18).
+        urls = unit_identity_urls or {}
+        self.assets = assets_for(urls)
+        self.page_headers, self.call_page_headers = page_headers(connect_origins(urls))
         self.languages = load_languages()
         self.demo = demo_mode
         self.max_attachment_bytes = max_attachment_bytes
@@ -130,7 +143,7 @@ class Site:
             demo_users=demo.USERS if self.demo else [], other_host=_other_local_host(request),
             providers=self.providers, **context)
         return Response(html, status_code=status_code, media_type="text/html; charset=utf-8",
-                        headers=CALL_PAGE_HEADERS if page.media and template is None else PAGE_HEADERS)
+                        headers=self.call_page_headers if page.media and template is None else self.page_headers)
 
 
 def language_of(request: Request) -> str:

@@ -116,8 +116,11 @@ class CertificationTasks:
 
 class UnitIdentities:
     def __init__(self, store: Storage, log: KeyLog) -> None:
+        from chat.keys.holders import IdentityHolders
+
         self.store = store
         self.log = log
+        self.holders = IdentityHolders(store, self)  # who holds the identity key, sealed (§18, Holders)
 
     async def chain(self, unit_id: str) -> list[tuple[UnitCert, int | None, int | None]]:
         """The unit's certificates in log order, each with its log index and the time it was logged."""

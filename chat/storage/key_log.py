@@ -17,6 +17,20 @@ class FiledCert:
     logged_at: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class IdentitySeal:
+    """The unit identity seed sealed to one staff device, signed by the identity key (docs/protocol.md §18)."""
+
+    unit_id: str
+    identity_key: bytes
+    device_id: str
+    enc: bytes
+    ct: bytes
+    signature: bytes
+    sealed_by_device: str
+    created_at: int
+
+
 class KeyLogStore(abc.ABC):
     @abc.abstractmethod
     async def add_certificate(self, cert: UnitCert, at: int) -> int: ...
@@ -42,3 +56,11 @@ class KeyLogStore(abc.ABC):
     @abc.abstractmethod
     async def leaves_of(self, subject: str) -> list[tuple[int, bytes]]:
         """(row id, leaf) of every leaf about one user ("user:<id>") or unit ("unit:<id>")."""
+
+    @abc.abstractmethod
+    async def put_identity_seal(self, seal: IdentitySeal) -> None:
+        """Keep a seal; a second seal of the same key to the same device replaces the first."""
+
+    @abc.abstractmethod
+    async def identity_seals(self, unit_id: str, identity_key: bytes) -> list[IdentitySeal]:
+        """Every seal of the unit's identity key `identity_key`, oldest first."""

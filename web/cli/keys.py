@@ -28,6 +28,7 @@ from crypto.merkle import (
     verify_consistency,
 )
 from crypto.unitcert import UnitCert, evaluate_chain, parse_subject, unit_fingerprint
+from web.cli.identity import add_parser as add_identity_parser
 
 PAGE = 1000
 
@@ -199,8 +200,9 @@ def cmd_identity_card(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: Any) -> None:
-    keys = sub.add_parser("keys", help="the key transparency log", description="Follow and check the key "
-                          "transparency log of a Samtal server (docs/protocol.md §19).")
+    keys = sub.add_parser("keys", help="the key transparency log and unit identities", description="Follow and "
+                          "check the key transparency log of a Samtal server (docs/protocol.md §19), and make a "
+                          "unit's identity key (§18).")
     acts = keys.add_subparsers(dest="keys_action", required=True)
     mon = acts.add_parser("monitor", help="follow the log, verify it and print every change",
                           description="Download the log, check its root against the signed head, check it "
@@ -222,3 +224,4 @@ def add_parser(sub: Any) -> None:
     card.add_argument("--unit", required=True, help="the unit's id")
     card.add_argument("--qr", help="write the QR code to this SVG file")
     card.set_defaults(func=cmd_identity_card)
+    add_identity_parser(acts)

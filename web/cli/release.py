@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -17,7 +18,6 @@ import httpx
 
 from crypto.encoding import b64u, unb64u
 from crypto.errors import MalformedError
-from web.assets import Assets
 from web.release import (
     MANIFEST_URL,
     OFFLINE_PAGES,
@@ -47,7 +47,13 @@ def cmd_sign_manifest(args: argparse.Namespace) -> int:
     if made and not args.new_key:
         return _fail(f"{key_path} does not exist; give --new-key to make a release key there")
     seed = release_key_seed(key_path)
-    document = sign_manifest(Assets(), args.release, seed)
+    # The municipality's identity file addresses are part of the code the release signs (web/anchors.py).
+    from web.anchors import assets_for
+    from web.config import parse_unit_identity_urls
+
+    urls = parse_unit_identity_urls(args.unit_identity_urls if args.unit_identity_urls is not None
+                      else os.environ.get("SAMTAL_UNIT_IDENTITY_URLS", ""))
+    document = sign_manifest(assets_for(urls), args.release, seed)
     release = parse_manifest(document)
     Path(args.out).write_bytes(document)
     print(json.dumps({"release": release.name, "release_key": b64u(release.public_key), "files": len(release.files),
@@ -122,6 +128,9 @@ def add_parser(sub: Any) -> None:
     sign.add_argument("--new-key", action="store_true", help="make the key file if it does not exist")
     sign.add_argument("--release", required=True, help="the release's name, e.g. 2026.12.1")
     sign.add_argument("--out", required=True, help="where to write the signed manifest")
+    sign.add_argument("--unit-identity-urls", help="where the municipality publishes each unit's identity file, as "
+                      "SAMTAL_UNIT_IDENTITY_URLS says (unit_id=URL,...; default: that variable): the addresses are "
+                      "part of the signed code, so the server must be given the same")
     sign.set_defaults(func=cmd_sign_manifest)
     verify = actions.add_parser(
         "verify", help="compare what a server serves with a signed manifest",

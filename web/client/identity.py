@@ -1,7 +1,8 @@
 """Holding a unit's identity key on a supervisor's client (docs/protocol.md §18): made here, kept in the
-client's folder (readable by its owner only), used to sign the unit's certificates, handed over to a next
+client's folder (readable by its owner only), used to sign the unit's certificates, given to a second
+supervisor's device (sealed to it, signed by the identity), taken up from such a seal, handed over to a next
 key, and published as the signed file the municipality puts on its own web site. The demo key steward is
-the holder of the demo unit's identity."""
+the holder of the demo unit's identity; a supervisor's browser holds it the same way (js/identity.js)."""
 from __future__ import annotations
 
 import json
@@ -13,19 +14,20 @@ from pathlib import Path
 from typing import Any
 
 from crypto.encoding import b64u, unb64u_len
+from crypto.identityseal import open_identity_seal, seal_identity
 from crypto.keys import DevicePublicKeys
 from crypto.sign import ed25519_public
 from crypto.unitcert import (
     UnitCert,
     device_subject,
     epoch_subject,
-    evaluate_chain,
     identity_file,
     identity_subject,
     revoke_subject,
     sign_cert,
 )
 from web.client.keystore import write_private_json
+from crypto.wrap import WrappedKey
 from web.client.transport import ClientError
 
 log = logging.getLogger("samtal.identity")
@@ -81,28 +83,49 @@ class UnitIdentityHolder:
 
     async def bootstrap(self) -> None:
         """Take up the unit's identity: make it when the unit has none (the genesis certificate, then this
-        device's own certificate), or go on holding it when the server's chain ends in the key kept here."""
+        device's own certificate and its own seal), or go on holding it when the unit's checked chain ends in
+        the key kept here, or in the key another holder sealed to this device."""
         self.seed = self._load()
-        answer = await self.session.transport.call("GET", f"/api/units/{self.unit_id}/identity")
-        certs = [UnitCert.from_json(c) for c in answer["certificates"]]
-        if not certs:
+        trust = await self.session.unit_trust(self.unit_id, refresh=True)
+        if trust is None:
             self.seed = self.seed or secrets.token_bytes(32)
             self._save(self.seed)
             await self._file(self._sign("identity", identity_subject(ed25519_public(self.seed))))
             log.info("unit identity created")
-        else:
-            current = evaluate_chain(self.unit_id, certs).current_key
-            if self.seed is None or ed25519_public(self.seed) != current:
+        elif self.seed is None or ed25519_public(self.seed) != trust.current_key:
+            self.seed = await self._from_seal(trust.current_key)
+            if self.seed is None:
                 log.warning("this client does not hold the unit's current identity key")
-                self.seed = None
                 return
+            self._save(self.seed)
         self.publish()
         me = self.session.device.keys.public
         try:
             await self.certify_device(self.session.device_id, me, self.session.user["id"])
+            await self.give_to(self.session.device_id)
         except ClientError as error:
             log.warning("own device not certified", extra={"code": error.code})
         self.session._units.pop(self.unit_id, None)
+
+    async def _from_seal(self, current_key: bytes) -> bytes | None:
+        """The identity seed another holder sealed to this device, checked (signed by the identity, and the
+        seed of the chain's current key); None when there is no such seal."""
+        answer = await self.session.transport.call("GET", f"/api/units/{self.unit_id}/identity/seals")
+        mine = answer.get("mine")
+        if mine is None:
+            return None
+        wrapped = WrappedKey(unb64u_len(mine["enc"], 32, "enc"), unb64u_len(mine["ct"], 48, "ct"))
+        return open_identity_seal(self.session.device.keys.kem_priv, self.unit_id, self.session.device_id,
+                                  current_key, wrapped, unb64u_len(mine["signature"], 64, "signature"))
+
+    async def give_to(self, device_id: str) -> None:
+        """Seal the identity seed to a supervisor's device (its keys checked against its id), so that it holds
+        the identity too: after comparing its safety number, as for an approval. The server keeps ciphertext."""
+        assert self.seed is not None
+        keys = await self.session.device_keys(device_id)
+        wrapped, signature = seal_identity(self.seed, self.unit_id, device_id, keys.kem_pub)
+        await self.session.transport.call("POST", f"/api/units/{self.unit_id}/identity/seals", {
+            "device_id": device_id, **wrapped.to_json(), "signature": b64u(signature)})
 
     async def certify_device(self, device_id: str, keys: DevicePublicKeys, user_id: str) -> None:
         if self.seed is not None:
@@ -130,4 +153,5 @@ class UnitIdentityHolder:
         self.seed = new_seed
         self.publish()
         self.session._units.pop(self.unit_id, None)
+        await self.give_to(self.session.device_id)  # the other supervisors are given the new key anew
         return ed25519_public(new_seed)

@@ -4,7 +4,7 @@ The log is derived from the key tables: whatever reaches them, by any code path 
 database, is appended before the next head is signed."""
 from __future__ import annotations
 
-from chat.storage.key_log import FiledCert, KeyLogStore
+from chat.storage.key_log import FiledCert, IdentitySeal, KeyLogStore
 from chat.storage.sql import Db, Engine
 from crypto.merkle import device_leaf_body, leaf_bytes, revoked_leaf_body, unit_cert_leaf_body, unit_epoch_leaf_body
 from crypto.unitcert import UnitCert
@@ -78,3 +78,20 @@ class SqlKeyLogStore(KeyLogStore):
     async def leaves_of(self, subject: str) -> list[tuple[int, bytes]]:
         return await self.engine.transaction(lambda db: [(int(r[0]), bytes(r[1])) for r in db.execute(
             "SELECT idx, leaf FROM key_log WHERE subject = ? ORDER BY idx", (subject,))])
+
+    async def put_identity_seal(self, seal: IdentitySeal) -> None:
+        def put(db: Db) -> None:
+            db.execute("DELETE FROM unit_identity_seals WHERE unit_id = ? AND identity_key = ? AND device_id = ?",
+                       (seal.unit_id, seal.identity_key, seal.device_id))
+            db.execute("INSERT INTO unit_identity_seals (unit_id, identity_key, device_id, enc, ct, signature,"
+                       " sealed_by_device, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (seal.unit_id, seal.identity_key, seal.device_id, seal.enc, seal.ct, seal.signature,
+                        seal.sealed_by_device, seal.created_at))
+        await self.engine.transaction(put)
+
+    async def identity_seals(self, unit_id: str, identity_key: bytes) -> list[IdentitySeal]:
+        return await self.engine.transaction(lambda db: [IdentitySeal(
+            r[0], bytes(r[1]), r[2], bytes(r[3]), bytes(r[4]), bytes(r[5]), r[6], r[7]) for r in db.execute(
+            "SELECT unit_id, identity_key, device_id, enc, ct, signature, sealed_by_device, created_at"
+            " FROM unit_identity_seals WHERE unit_id = ? AND identity_key = ? ORDER BY created_at, device_id",
+            (unit_id, identity_key))])

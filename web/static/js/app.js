@@ -166,6 +166,18 @@ export function explain(error) {
   if (error?.code === "unit_identity_changed") {
     return t("Warning: the unit's identity has changed without a hand-over from the identity this device trusted. Nothing is sent. Compare the unit's safety number with the letter from the municipality, and call the unit.");
   }
+  if (error?.code === "key_file_refused") {
+    return t("This is not a key file of the unit's identity key. Choose the file “samtal keys identity” made for this unit.");
+  }
+  if (error?.code === "not_holder") {
+    return t("This device does not hold the unit's identity key.");
+  }
+  if (error?.code === "identity_mismatch") {
+    return t("Warning: the municipality publishes another identity for the unit than the server shows. Nothing is sent. Do not write, and call the unit.");
+  }
+  if (error?.code === "identity_unreachable") {
+    return t("The unit's identity could not be compared with the file the municipality publishes, so nothing is sent yet. Try again later.");
+  }
   if (error?.code === "not_entitled") {
     return t("Warning: this comes from a device the unit has not certified. It is not used, and nothing is sent with it.");
   }

@@ -9,6 +9,7 @@
 import * as c from "./crypto/index.js";
 import { api, ApiError } from "./api.js";
 import { addCaseLink, addUnitLink } from "./key-history.js";
+import { certifyDue } from "./identity.js";
 
 const MANAGERS = new Set(["supervisor", "unit_admin"]);
 // A unit key is made at most twice in one round (the first epoch, then nothing; or a rotation), then the
@@ -132,7 +133,9 @@ async function pass(session) {
     return [made, true]; // the case keys follow, against the new epoch
   }
   if (!tasks.unit_epoch || tasks.unit_key_rotation_needed) return [0, false]; // waits for a supervisor
-  let done = 0;
+  // A supervisor's browser that holds the unit's identity certifies the new epoch (and ends the certificates of
+  // removed devices) before case keys are wrapped to it: citizens' apps take only a certified epoch (§18).
+  let done = MANAGERS.has(session.user.role) ? await certifyDue(session, tasks) : 0;
   for (const caseId of tasks.cases_without_key) {
     done += await step(() => makeCaseKey(session, unitId, caseId, 1, tasks.unit_epoch));
   }

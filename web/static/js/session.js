@@ -138,9 +138,14 @@ export class Session {
    * The unit's certificates, checked against the identity this browser pinned and the key log (trust.js);
    * null while the unit has no identity and none was pinned. Throws TrustError (unit_identity_changed, …).
    */
-  async unitTrust(unitId, refresh = false) {
+  async unitTrust(unitId, refresh = false, { recheck = false } = {}) {
     this._units ??= new Map();
-    if (refresh || !this._units.has(unitId)) this._units.set(unitId, await checkUnit((...p) => this._key(...p), unitId));
+    if (refresh || recheck || !this._units.has(unitId)) {
+      // The municipality's published file is the citizen's anchor; staff devices are certified by the identity
+      // their supervisors hold and compare in person (and a new unit's file is published after its ceremony).
+      this._units.set(unitId, await checkUnit((...p) => this._key(...p), unitId,
+        { recheck, published: this.isCitizen }));
+    }
     return this._units.get(unitId);
   }
 

@@ -5,6 +5,7 @@
 import * as c from "./crypto/index.js";
 import { api } from "./api.js";
 import * as db from "./idb.js";
+import { UNIT_IDENTITY_URLS } from "./unit-identity-urls.js";
 
 export class TrustError extends Error {
   constructor(code, message) {
@@ -45,10 +46,35 @@ async function acceptHead(storeKey, answer) {
 }
 
 /**
- * The unit's checked certificates (evaluateChain's result), or null while the unit has no identity and none
- * was pinned. `keyOf(name)` names this user's records in IndexedDB.
+ * The identity key the municipality's signed file names for the unit, fetched from the address the signed
+ * release names (unit-identity-urls.js, never the server's answer): TrustError identity_unreachable when it
+ * cannot be read, identity_mismatch when it does not verify.
  */
-export async function checkUnit(keyOf, unitId) {
+async function publishedKey(url, unitId) {
+  let data;
+  try {
+    const response = await fetch(url, { credentials: "omit", cache: "no-store", redirect: "error",
+      referrerPolicy: "no-referrer" });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    data = await response.json();
+  } catch {
+    throw new TrustError("identity_unreachable", "the municipality's published identity of the unit could not be read");
+  }
+  try {
+    return await c.verifyIdentityFile(data, unitId);
+  } catch {
+    throw new TrustError("identity_mismatch", "the municipality's published identity file does not verify");
+  }
+}
+
+/**
+ * The unit's checked certificates (evaluateChain's result), or null while the unit has no identity and none
+ * was pinned. `keyOf(name)` names this user's records in IndexedDB. When the release names the municipality's
+ * file for the unit, the current key is compared with it the first time it is seen (every time with
+ * `recheck`; not at all without `published`); `trust.published` then says where ({url, host}), and a file
+ * naming another key stops everything for the unit (identity_mismatch), as a changed identity does.
+ */
+export async function checkUnit(keyOf, unitId, { recheck = false, published = true } = {}) {
   const answer = await api("GET", `/api/units/${encodeURIComponent(unitId)}/identity`);
   const head = await acceptHead(keyOf("trust-log"), answer);
   const certs = [];
@@ -85,8 +111,20 @@ export async function checkUnit(keyOf, unitId) {
     throw new TrustError("bad_chain", `the unit's certificates do not verify: ${error.message}`);
   }
   trust.fingerprint = await c.unitFingerprint(unitId, trust.currentKey);
-  await db.put("meta", { identity_key: c.b64u(trust.currentKey), fingerprint: trust.fingerprint,
-    first: pin?.first ?? trust.fingerprint }, keyOf("pin", unitId));
+  const current = c.b64u(trust.currentKey);
+  const url = published && Object.hasOwn(UNIT_IDENTITY_URLS, unitId) ? UNIT_IDENTITY_URLS[unitId] : null;
+  let fileChecked = pin?.file_checked ?? null;
+  if (url) {
+    if (recheck || fileChecked !== current) {
+      if (c.b64u(await publishedKey(url, unitId)) !== current) {
+        throw new TrustError("identity_mismatch", "the municipality publishes another identity key for the unit");
+      }
+      fileChecked = current;
+    }
+    trust.published = { url, host: new URL(url).host };
+  }
+  await db.put("meta", { identity_key: current, fingerprint: trust.fingerprint,
+    first: pin?.first ?? trust.fingerprint, file_checked: fileChecked }, keyOf("pin", unitId));
   return trust;
 }
 

@@ -50,3 +50,7 @@ export {
   ChainError, UnitIdentityChanged, certFromJson, certSigningBytes, certVerifies, evaluateChain, parseSubject,
   unitFingerprint,
 } from "./unitcert.js";
+export {
+  deviceSubject, epochSubject, identityFile, identityKeyFromSeed, identitySeedInfo, identitySubject, openIdentitySeal,
+  revokeSubject, sealIdentity, sealSigningBytes, signCert, verifyIdentityFile, verifyIdentitySeal,
+} from "./identityseal.js";

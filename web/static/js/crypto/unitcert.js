@@ -1,7 +1,7 @@
 /**
  * The unit identity (docs/protocol.md §18), as crypto/unitcert.py: certificates, the unit's safety number,
  * and the chain rules (`evaluateChain`) that say which staff devices and unit key epochs a client may trust.
- * The browser only verifies; unit identity keys are held by supervisors' command-line clients.
+ * Making certificates (a supervisor's browser that holds the identity) is in crypto/identityseal.js.
  * @module crypto/unitcert
  */
 import { ascii, bytesEqual, concat, isId16, lp16, u64, unb64u, unb64uLen, utf8 } from "./encoding.js";

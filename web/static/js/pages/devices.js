@@ -86,11 +86,19 @@ async function renderUnits() {
   for (const [unitId, name] of units) {
     const item = h("li", { class: "device" }, h("p", { class: "device-label", text: name || unitId }));
     try {
-      const trust = await app.session.unitTrust(unitId, true);
+      // The municipality's published file is fetched again here, so that what is shown is what it says now.
+      const trust = await app.session.unitTrust(unitId, true, { recheck: true });
       item.append(trust
         ? h("p", {}, h("span", { class: "visually-hidden", text: `${t("Safety number")}: ` }),
           h("span", { class: "fingerprint", text: trust.fingerprint }))
         : h("p", { class: "muted", text: t("This unit has no published identity yet.") }));
+      if (trust?.published) {
+        item.append(h("p", { class: "identity-published",
+          text: t("Matches the file the municipality publishes at %(host)s.", { host: trust.published.host }) }));
+      } else if (trust) {
+        item.append(h("p", { class: "muted identity-published",
+          text: t("Compare this number with the one on your letter from the municipality.") }));
+      }
     } catch (error) {
       item.append(h("p", { class: "error", role: "alert", text: explain(error) }));
     }

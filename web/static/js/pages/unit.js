@@ -9,12 +9,15 @@ import { alertError, boot, config, explain, guardedBy } from "../app.js";
 import { confirmAction } from "../confirm.js";
 import { fingerprint } from "../crypto/index.js";
 import { OfficeList } from "../unit-offices.js";
+import { certifyDevice } from "../identity.js";
+import { IdentityPanel, holdsIdentity } from "../unit-identity.js";
 
 const REFRESH_MS = 15000; // new devices also arrive while the page is open
 
 let app;
 let unitId;
 let staff = [];
+let identity;
 
 const nameOf = (userId) => staff.find((u) => u.id === userId)?.display_name || userId;
 const caseworkers = () => staff.filter((u) => u.role === "caseworker" || u.role === "supervisor");
@@ -61,8 +64,13 @@ async function pendingItem(device, mayApprove) {
     button.disabled = true;
     try {
       await app.session.approveDevice(unitId, device.id);
-      announce(t("%(name)s's device is approved.", { name: who }));
+      // A holder of the unit's identity certifies the device too (§18): the same comparison of numbers.
+      const certified = await holdsIdentity(app.session, unitId);
+      if (certified) await certifyDevice(app.session, unitId, device.id);
+      announce(certified ? t("%(name)s's device is approved and certified.", { name: who })
+        : t("%(name)s's device is approved.", { name: who }));
       await renderPending();
+      await identity.render();
       byId("approve-heading").focus();
     } finally {
       button.disabled = false;
@@ -227,7 +235,8 @@ async function main() {
     byId("video-heading").focus();
   }));
   await new OfficeList(unitId, guarded).start();
-  await Promise.all([renderPending(), renderCases()]);
+  identity = new IdentityPanel(app.session, unitId, app.me.user.unit_name || "", guardedBy("identity-error"), () => staff);
+  await Promise.all([renderPending(), renderCases(), guardedBy("identity-error")(() => identity.render())]);
   app.live.addEventListener("keys", () => guarded(renderPending));
   setInterval(() => guarded(renderPending), REFRESH_MS);
 }
