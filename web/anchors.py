@@ -20,7 +20,7 @@ def urls_module(urls: Mapping[str, str]) -> bytes:
     table = json.dumps(dict(sorted(urls.items())), ensure_ascii=True, indent=1)
     return ("// Generated from SAMTAL_UNIT_IDENTITY_URLS when the server starts (web/anchors.py); part of the signed\n"
             "// release, so an installed app compares each unit's identity with the file its release names.\n"
-            f"export const UNIT_IDENTITY_URLS = Object.freeze({table});\n").encode("utf-8")
+            f"export const UNIT_IDENTITY_URLS = Object.freeze({table});\n").encode()
 
 
 def assets_for(urls: Mapping[str, str]) -> Assets:

@@ -10,8 +10,8 @@ from starlette.responses import JSONResponse, Response
 
 from chat.errors import InvalidInput
 from chat.keys.transparency import KeyLog, UnitIdentities
-from chat.storage.key_log import IdentitySeal
 from chat.policy import Action
+from chat.storage.key_log import IdentitySeal
 from crypto.encoding import b64u
 from crypto.errors import MalformedError
 from crypto.unitcert import UnitCert

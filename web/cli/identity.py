@@ -34,7 +34,7 @@ def _fail(code: str, message: str, status: int = 2) -> int:
 
 def write_key_file(path: Path, unit_id: str, seed: bytes, handover: dict[str, Any] | None = None) -> None:
     """The key file, readable by its owner only; never overwrites one (a lost identity key cannot be redone)."""
-    data = {"format": KEY_FILE_FORMAT, "unit_id": unit_id, "seed": b64u(seed)}
+    data: dict[str, Any] = {"format": KEY_FILE_FORMAT, "unit_id": unit_id, "seed": b64u(seed)}
     if handover is not None:
         data["handover"] = handover
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -26,8 +26,8 @@ from crypto.unitcert import (
     revoke_subject,
     sign_cert,
 )
-from web.client.keystore import write_private_json
 from crypto.wrap import WrappedKey
+from web.client.keystore import write_private_json
 from web.client.transport import ClientError
 
 log = logging.getLogger("samtal.identity")
