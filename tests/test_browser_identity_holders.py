@@ -33,24 +33,13 @@ from tests.browser import chromium
 from tests.conftest import ROOT, RunningServer, free_port, start_server, stop_server
 from tests.helpers import CASE_DANA, CASE_ERIK
 from tests.test_browser_app import DESKTOP, PHONE, run_async
+from tests.test_unit_identity import PublicFiles
 from web.client.session import ClientSession
 
 pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
 from playwright.sync_api import expect  # noqa: E402
 
 UNIT = "ekonomiskt-bistand"
-
-
-class _PublicFiles(http.server.SimpleHTTPRequestHandler):
-    """A web site's public files, readable by scripts of any origin (the identity file is public)."""
-
-    def end_headers(self) -> None:
-        self.send_header("Access-Control-Allow-Origin", "*")
-        self.send_header("Cache-Control", "no-store")
-        super().end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +49,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder = root / ".well-known" / "samtal"
     folder.mkdir(parents=True)
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()),
-                                            functools.partial(_PublicFiles, directory=str(root)))
+                                            functools.partial(PublicFiles, directory=str(root)))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     origin = f"http://127.0.0.1:{httpd.server_address[1]}"
     server = start_server(tmp_path_factory.mktemp("samtal"), SAMTAL_DEMO_STEWARD="0",

@@ -36,13 +36,23 @@ from .helpers import CASE_DANA
 UNIT = "ekonomiskt-bistand"
 
 
+class PublicFiles(http.server.SimpleHTTPRequestHandler):
+    """A web site's public files, readable by pages of any origin: citizens' browsers fetch the unit's identity
+    file from the Samtal page (docs/operations.md, Unit identities)."""
+
+    def end_headers(self) -> None:
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+
 @pytest.fixture
 def municipality(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """The municipality's own web site: a loopback HTTP server over a folder the Samtal server never writes."""
     folder = tmp_path / "server" / "demo-steward" / "published"
     folder.mkdir(parents=True)
     port = free_port()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler = functools.partial(PublicFiles, directory=str(folder))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
