@@ -1,4 +1,4 @@
--- As SQLite's migration 0021: the unit identity seed sealed to each supervisor device that holds it
+-- As SQLite's migration 0022: the unit identity seed sealed to each supervisor device that holds it
 -- (docs/protocol.md §18, Holders).
 CREATE TABLE unit_identity_seals (
     unit_id           TEXT NOT NULL REFERENCES units(id) DEFERRABLE,
