@@ -5,6 +5,7 @@ seals only when the identity signed them, only for supervisors' certified device
 from __future__ import annotations
 
 import contextlib
+import json
 import secrets
 import time
 
@@ -141,3 +142,33 @@ async def test_the_key_is_sealed_only_to_supervisors_devices_and_each_device_get
     finally:
         for client in (dana, cecilia, anna):
             await client.close()
+
+
+def test_the_samtal_command_makes_and_hands_over_an_identity_key_file(tmp_path, capsys):
+    """`samtal keys identity create|export-public|hand-over`, away from any server: a key file readable by its
+    owner only and never overwritten, the municipality's file, and the next key with its hand-over."""
+    from crypto.unitcert import UnitCert, evaluate_chain, identity_subject, load_identity_file
+    from web.cli.identity import read_key_file
+    from web.cli.main import main
+
+    def samtal(*args: str) -> tuple[int, dict]:
+        code = main(["keys", "identity", *args])
+        out = capsys.readouterr()
+        return code, json.loads(out.out or out.err)
+
+    key, new_key = tmp_path / "k1.json", tmp_path / "k2.json"
+    code, made = samtal("create", "--unit", UNIT, "--key", str(key), "--publish", str(tmp_path / "p1.json"))
+    assert code == 0 and key.stat().st_mode & 0o777 == 0o600
+    unit_id, seed = read_key_file(key)
+    assert unit_id == UNIT and b64u(ed25519_public(seed)) == made["identity_key"]
+    assert load_identity_file((tmp_path / "p1.json").read_text(), UNIT) == ed25519_public(seed)
+    code, again = samtal("create", "--unit", UNIT, "--key", str(key))
+    assert code == 2 and again["error"] == "exists" and read_key_file(key)[1] == seed
+    code, exported = samtal("export-public", "--key", str(key), "--publish", str(tmp_path / "p2.json"))
+    assert code == 0 and exported["fingerprint"] == made["fingerprint"]
+    code, rotated = samtal("hand-over", "--key", str(key), "--new-key", str(new_key))
+    assert code == 0 and rotated["previous"] == made["fingerprint"]
+    handover = UnitCert.from_json(json.loads(new_key.read_text())["handover"])
+    genesis = sign_cert(seed, UNIT, "identity", identity_subject(ed25519_public(seed)), 1)
+    trust = evaluate_chain(UNIT, [genesis, handover], pinned=ed25519_public(seed))
+    assert b64u(trust.current_key) == rotated["identity_key"] == b64u(ed25519_public(read_key_file(new_key)[1]))
