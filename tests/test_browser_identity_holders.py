@@ -32,7 +32,8 @@ from crypto.unitcert import identity_file
 from tests.browser import chromium
 from tests.conftest import ROOT, RunningServer, free_port, start_server, stop_server
 from tests.helpers import CASE_DANA, CASE_ERIK
-from tests.test_browser_app import DESKTOP, PHONE, run_async
+from tests.test_browser_app import DESKTOP, PHONE, Person, run_async
+from tests.test_browser_pages import axe_source, check
 from tests.test_unit_identity import PublicFiles
 from web.client.session import ClientSession
 
@@ -67,9 +68,20 @@ def browser() -> Iterator[Any]:
         yield running
 
 
+@pytest.fixture(scope="module")
+def axe() -> str:
+    return axe_source()
+
+
+def accessible(page: Any, server: RunningServer, axe: str) -> None:
+    """axe-core finds nothing on the page as it is now (staff pages: their contexts let the test inject it)."""
+    check(Person(page, server), axe)
+
+
 def person(browser: Any, server: RunningServer, username: str, options: dict[str, Any]) -> Any:
-    """A page signed in with the demo login (also for people the demo's sign-in page has no button for)."""
-    context = browser.new_context(locale="sv-SE", **options)
+    """A page signed in with the demo login (also for people the demo's sign-in page has no button for). Staff
+    pages (desktop) let the test inject axe; the citizen's phone keeps its Content-Security-Policy in force."""
+    context = browser.new_context(locale="sv-SE", bypass_csp=options is DESKTOP, **options)
     response = context.request.post(f"{server.url}/api/demo/login", data={"username": username})
     assert response.ok, response.text()
     return context.new_page()
@@ -126,7 +138,7 @@ def write(page: Any, text: str) -> None:
     page.locator("#send").click()
 
 
-def test_supervisors_browsers_hold_the_identity_and_the_phone_checks_the_municipality(browser, site):
+def test_supervisors_browsers_hold_the_identity_and_the_phone_checks_the_municipality(browser, site, axe):
     server, tmp = site["server"], site["tmp"]
     cecilia = person(browser, server, "cecilia", DESKTOP)
     cecilia.goto(f"{server.url}/unit")
@@ -137,6 +149,7 @@ def test_supervisors_browsers_hold_the_identity_and_the_phone_checks_the_municip
     published = json.loads(site["file"].read_text(encoding="utf-8"))
     assert published["fingerprint"] == number and published["unit_id"] == UNIT
     expect(cecilia.locator("#identity-state")).to_contain_text("Den här enheten har verksamhetens identitetsnyckel")
+    accessible(cecilia, server, axe)
 
     # Dana's phone, with the page's Content-Security-Policy in force, compares with the municipality's file.
     dana = person(browser, server, "dana", PHONE)
@@ -154,6 +167,7 @@ def test_supervisors_browsers_hold_the_identity_and_the_phone_checks_the_municip
     david = person(browser, server, "david", DESKTOP)
     david.goto(f"{server.url}/unit")
     expect(david.locator("#identity-state")).to_contain_text("kan därför inte intyga enheter", timeout=20_000)
+    accessible(david, server, axe)
     cecilia.reload()
     waiting = cecilia.locator(".pending-device", has_text="David Sjöberg")
     expect(waiting).to_have_count(1, timeout=20_000)
