@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,12 @@ from tests.test_browser_staff_pages import signed_in
 from web.cli.main import main as samtal
 from web.client.exchange import AgencyClient
 from web.client.session import ClientSession
+
+
+def show_agency_mail(page: Any) -> None:
+    """Agency mail has its own place beside the cases in the inbox's list (#14): the switch shows it."""
+    page.get_by_role("button", name=re.compile("^(Myndighetspost|Agency mail)")).click()
+
 
 pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
 from playwright.sync_api import expect  # noqa: E402
@@ -62,6 +69,7 @@ def test_an_urgent_orosanmalan_is_listed_opened_in_the_browser_and_the_agency_ge
     msg_id = sent["claims"]["message"]
     page = anna.page
     anna.goto("/inbox")
+    show_agency_mail(anna.page)
     items = page.locator("#agency-list li")
     expect(items).to_have_count(2, timeout=10_000)
     first = items.first  # urgent first, although it came last
@@ -88,6 +96,7 @@ def test_an_urgent_orosanmalan_is_listed_opened_in_the_browser_and_the_agency_ge
     assert all(r["to"] == EB for r in polisen.receipts(msg_id))
 
     anna.goto("/inbox?lang=en")
+    show_agency_mail(anna.page)
     expect(page.get_by_role("heading", name="Agency mail")).to_be_visible()
     expect(page.locator(f"[data-agency-id='{msg_id}']")).to_contain_text("Report of concern about a child")
     page.locator(f"[data-agency-id='{copy['claims']['message']}']").click()
@@ -100,6 +109,7 @@ def test_a_document_that_fails_its_schema_is_rejected_by_the_browser(server: Run
     polisen = AgencyClient(server.url, keys / "polisen.json")
     sent = polisen.send(EB, "orosanmalan/v1", {"child": {"name": "<script>x</script>"}}, "Ofullständig")
     anna.goto("/inbox?lang=sv")
+    show_agency_mail(anna.page)
     anna.page.locator(f"[data-agency-id='{sent['claims']['message']}']").click()
     expect(anna.page.locator("#agency-doc-status")).to_contain_text("följer inte", timeout=20_000)
     expect(anna.page.locator("#agency-document")).to_be_empty()
@@ -119,6 +129,7 @@ def test_the_caseworker_replies_and_sends_a_request_and_sees_the_agencys_signed_
         "legal_basis": "OSL 10 kap. 18 §"}, "Begäran om uppgifter")["claims"]["message"]
     page = anna.page
     anna.goto("/inbox")
+    show_agency_mail(anna.page)
     page.locator(f"[data-agency-id='{question}']").click()
     expect(page.locator("#agency-document")).to_contain_text("Har socialtjänsten kontakt", timeout=20_000)
     page.get_by_role("button", name="Svara").press("Enter")  # keyboard
@@ -179,6 +190,7 @@ def test_the_caseworker_replies_and_sends_a_request_and_sees_the_agencys_signed_
     assert [r["status"] for r in polisen.receipts(request["id"])] == ["received", "accepted"]
 
     anna.goto("/inbox")
+    show_agency_mail(anna.page)
     sent = page.locator(f"[data-agency-id='{reply['id']}']")
     expect(sent).to_contain_text("Läst av mottagaren", timeout=10_000)
     sent.click()
@@ -194,6 +206,7 @@ def test_the_caseworker_replies_and_sends_a_request_and_sees_the_agencys_signed_
         assert typed.encode("utf-8") not in blob
 
     anna.goto("/inbox?lang=en")
+    show_agency_mail(anna.page)
     page.get_by_role("button", name="New document to an agency").click()
     expect(page.get_by_label("Recipient")).to_be_visible()
     check(anna, axe)

@@ -5,6 +5,7 @@ Pages hold no case data: the browser fetches ciphertext through the API and decr
 (or the service worker's copy of it) never carries message content in clear."""
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import re
@@ -142,8 +143,8 @@ class Site:
             i18n=lang.js_catalogue, entry=f"js/pages/{page.name}.js", path=request.url.path,
             demo_users=demo.USERS if self.demo else [], other_host=_other_local_host(request),
             providers=self.providers, **context)
-        return Response(html, status_code=status_code, media_type="text/html; charset=utf-8",
-                        headers=self.call_page_headers if page.media and template is None else self.page_headers)
+        return _page_response(request, html, status_code,
+                              self.call_page_headers if page.media and template is None else self.page_headers)
 
 
 def language_of(request: Request) -> str:
@@ -220,8 +221,27 @@ async def static_file(request: Request, services: Services) -> Response:
     if found is None:
         return problem(404, "not_found", "no such file")
     asset, hashed = found
-    headers = {"cache-control": IMMUTABLE if hashed else "no-cache", "cross-origin-resource-policy": "same-origin"}
+    headers = {"cache-control": IMMUTABLE if hashed else "no-cache", "cross-origin-resource-policy": "same-origin",
+               "vary": "accept-encoding"}
+    if asset.gzipped is not None and accepts_gzip(request):
+        return Response(asset.gzipped, media_type=asset.media_type, headers={**headers, "content-encoding": "gzip"})
     return Response(asset.body, media_type=asset.media_type, headers=headers)
+
+
+def accepts_gzip(request: Request) -> bool:
+    return any(part.split(";")[0].strip() == "gzip" for part in request.headers.get("accept-encoding", "").split(","))
+
+
+def _page_response(request: Request, html: str, status_code: int, headers: dict[str, str]) -> Response:
+    """A page, gzipped for a browser that takes it: most of a page is the catalogue of its translations. A page
+    holds no secret (no case data, no token), so compressing it gives a BREACH-style attack nothing to find."""
+    body = html.encode("utf-8")
+    if accepts_gzip(request):
+        headers = {**headers, "content-encoding": "gzip", "vary": "accept-encoding"}
+        body = gzip.compress(body, compresslevel=6)
+    else:
+        headers = {**headers, "vary": "accept-encoding"}
+    return Response(body, status_code=status_code, media_type="text/html; charset=utf-8", headers=headers)
 
 
 async def manifest(request: Request, services: Services) -> Response:

@@ -59,9 +59,15 @@ export class AgencyPanel {
       status("agency-status", explain(error), "error");
       return;
     }
-    document.querySelector(".agency-mail").hidden = false;
+    document.querySelector(".list-switch").hidden = false; // the unit has agency mail: its place in the list
     const urgent = this.inbox.filter((m) => m.priority === "urgent" && !m.statuses.includes("read")).length;
+    const unread = this.inbox.filter((m) => !m.statuses.includes("read")).length;
     status("agency-status", urgent ? tn("%(n)s urgent, not read", "%(n)s urgent, not read", urgent) : "", urgent ? "error" : "");
+    // Said on the switch too, so that urgent mail is seen while the list shows the cases.
+    const count = byId("agency-count");
+    count.textContent = urgent ? tn("%(n)s urgent", "%(n)s urgent", urgent) : unread ? tn("%(n)s new", "%(n)s new", unread) : "";
+    count.className = urgent ? "badge priority-urgent" : "badge unread";
+    count.hidden = !count.textContent;
     this.render();
     const shown = this.outbox.find((m) => m.id === this.openId);
     if (shown && shown.statuses.length !== this.shownReceipts) this.showReceipts(this.openId, true);

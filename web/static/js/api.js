@@ -25,6 +25,39 @@ export function whenSignedOut(callback) {
   onSignedOut = callback;
 }
 
+/** The answer js/early.js already asked for, once: same path, same device header; null if none or it failed. */
+async function takeEarly(method, path) {
+  const early = method === "GET" ? globalThis.samtalEarly?.get(path) : null;
+  if (!early || early.device !== deviceId) return null;
+  globalThis.samtalEarly.delete(path);
+  try {
+    return await early.response;
+  } catch (error) {
+    return null;
+  }
+}
+
+/** What js/early.js asks for on this device's next visit of a case's conversation: its unit and the devices
+ * whose keys it looked up (public metadata the page fetches anyway). Forgotten at sign-out. */
+export function rememberEarly(device, caseId, unit, devices) {
+  try {
+    const kept = JSON.parse(localStorage.getItem("samtal.early") || "{}");
+    const cases = kept.device === device ? kept.cases || {} : {};
+    cases[caseId] = { unit, devices: [...devices].slice(0, 20) };
+    localStorage.setItem("samtal.early", JSON.stringify({ device, cases }));
+  } catch (error) {
+    // no storage: the next visit makes its requests one after the other, as before
+  }
+}
+
+export function forgetEarly() {
+  try {
+    localStorage.removeItem("samtal.early");
+  } catch (error) {
+    // nothing kept
+  }
+}
+
 /**
  * api("GET", "/api/cases") -> parsed JSON; api("POST", path, {…}) sends JSON; a Uint8Array body is sent as
  * application/octet-stream; {bytes: true} answers with a Uint8Array.
@@ -42,7 +75,7 @@ export async function api(method, path, body, { bytes = false } = {}) {
   }
   let response;
   try {
-    response = await fetch(path, init);
+    response = await takeEarly(method, path) || await fetch(path, init);
   } catch (error) {
     throw new ApiError(0, "offline", "the server could not be reached");
   }

@@ -1,6 +1,6 @@
 // What every signed-in page does first: find out who is signed in, set up this browser's device keys,
 // open the live connection, and keep the header (who, sign out, connection state) up to date.
-import { api, ApiError, whenSignedOut } from "./api.js";
+import { api, ApiError, forgetEarly, whenSignedOut } from "./api.js";
 import { byId, status } from "./dom.js";
 import { t } from "./i18n.js";
 import { Live } from "./live.js";
@@ -53,8 +53,8 @@ export function homeOf(user) {
 
 /** The header's links a role gets (data-role-link): a log reviewer has no inbox, a supervisor a unit page. */
 const ROLE_LINKS = {
-  citizen: ["citizen"], caseworker: ["staff"], supervisor: ["staff", "supervisor"],
-  unit_admin: ["staff", "supervisor"], log_reviewer: ["log_reviewer"],
+  citizen: ["citizen"], caseworker: ["staff", "device"], supervisor: ["staff", "supervisor", "device"],
+  unit_admin: ["staff", "supervisor", "device"], log_reviewer: ["log_reviewer", "device"],
 };
 
 /** /api/me, or the copy kept from the last time when offline; null when not signed in. */
@@ -95,7 +95,7 @@ function wireHeader(user) {
   const who = byId("whoami");
   if (who) who.textContent = user.display_name;
   for (const item of document.querySelectorAll("[data-role-link]")) {
-    item.hidden = !(ROLE_LINKS[user.role] || ["staff"]).includes(item.dataset.roleLink);
+    item.hidden = !(ROLE_LINKS[user.role] || ["staff", "device"]).includes(item.dataset.roleLink);
   }
   byId("signout")?.addEventListener("click", async () => {
     try {
@@ -104,6 +104,7 @@ function wireHeader(user) {
       // they are this device's identity, useless without a session of their owner.
       await db.clear("keys");
       await db.clear("meta");
+      forgetEarly();
     } finally {
       location.assign("/");
     }

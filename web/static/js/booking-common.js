@@ -29,6 +29,16 @@ export function joinVideo(booking, { staff = false } = {}) {
       : VIDEO_UNAVAILABLE() });
   }
   if (booking.video_link) return h("p", {}, h("a", { href: booking.video_link, text: t("Join the video meeting") }));
-  return h("p", {}, h("a", { class: "button primary", "data-join-call": booking.id, text: t("Join video call"),
-    href: `/cases/${encodeURIComponent(booking.case_id)}/calls/${booking.id}` }));
+  // The way in is the page's main button only near the meeting; days before it is an ordinary link with when.
+  const near = joinsSoon(booking);
+  return h("p", {}, h("a", { class: near ? "button primary" : "button quiet", "data-join-call": booking.id,
+    text: t("Join video call"), href: `/cases/${encodeURIComponent(booking.case_id)}/calls/${booking.id}` }),
+  near ? null : " ", near ? null : h("span", { class: "muted", text: t("(from 15 minutes before the meeting)") }));
+}
+
+const JOIN_EARLY_MS = 15 * 60 * 1000;
+
+/** From 15 minutes before a meeting until its end. */
+export function joinsSoon(booking, now = Date.now()) {
+  return now >= booking.slot.starts_at - JOIN_EARLY_MS && now <= booking.slot.ends_at;
 }

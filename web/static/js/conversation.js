@@ -112,7 +112,21 @@ export class Conversation {
     // Without the case key nothing could be opened: follow the case once the key is there.
     if (loaded) await live.follow(this.view.id, this._lastSeq());
     this._markSeen();
+    this._keepEndInView();
     this.list.dataset.state = "ready"; // the history is shown (tests and styles may wait for it)
+  }
+
+  /** Where the list scrolls by itself (the inbox on a desktop), its box can shrink after the history is shown
+   * (the meetings band arrives, the composer grows): the newest message stays in view if the reader was at
+   * the end, instead of being cut off at the bottom. */
+  _keepEndInView() {
+    let atEnd = true;
+    this._on(this.list, "scroll", () => { atEnd = this._nearBottom(); }, { passive: true });
+    const keep = new ResizeObserver(() => {
+      if (atEnd && this.list.scrollHeight > this.list.clientHeight + 1) this._scrollToEnd(true);
+    });
+    keep.observe(this.list);
+    this.listeners.push(() => keep.disconnect());
   }
 
   /** Why there is no composer, in words with who can answer instead; "" when there is one. */

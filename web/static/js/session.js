@@ -99,6 +99,11 @@ export class Session {
   }
 
   /** A device's public keys, checked against its id (the id is a hash of the keys), and its owner. */
+  /** The devices whose keys this page has looked up (for js/early.js on the next visit). */
+  knownDevices() {
+    return [...this._devices.keys()];
+  }
+
   deviceKeys(deviceId) {
     if (!this._devices.has(deviceId)) {
       const lookup = (async () => {
@@ -631,6 +636,8 @@ export class Session {
     for (;;) {
       const { messages } = await api("GET",
         `/api/cases/${encodeURIComponent(caseView.id)}/messages?after=${after}&limit=${page}`);
+      // Every sender device's keys at once, not one round trip per new sender while opening in order.
+      await Promise.all([...new Set(messages.map((m) => m.sender_device))].map((d) => this.deviceKeys(d).catch(() => null)));
       for (const item of messages) out.push(await this.openSafely(caseView, item));
       if (messages.length < page) return out;
       after = messages[messages.length - 1].seq;

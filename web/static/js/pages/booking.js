@@ -19,7 +19,7 @@ let rescheduling = null; // the booking being moved, while the person picks its 
 const clock = new Intl.DateTimeFormat(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
 
 function when(slot) {
-  return h("time", { datetime: isoTime(slot.starts_at), text: `${fullTime(slot.starts_at)}–${clock.format(new Date(slot.ends_at))}` });
+  return h("time", { datetime: isoTime(slot.starts_at), text: whenText(slot) });
 }
 
 function whyNot(booking, hours) {
@@ -78,16 +78,44 @@ function slotItem(slot) {
         await api("POST", `${base}/${rescheduling.id}/reschedule`, { slot_id: slot.id, form });
         rescheduling = null;
         status("reschedule-status", "");
-        announce(t("Your meeting is moved."));
+        await render();
+        confirm(t("Your meeting is moved"), (await api("GET", base)).bookings.find((b) => b.slot.id === slot.id));
       } else {
-        await api("POST", base, { slot_id: slot.id, form });
-        announce(t("Your meeting is booked."));
+        const { booking } = await api("POST", base, { slot_id: slot.id, form });
+        await render();
+        confirm(t("Your meeting is booked"), booking);
       }
-      status("setup-status", t("Done. A confirmation is sent to your e-mail if you have given one."));
-      await render();
     });
   });
   return h("li", { class: "device slot", "data-slot-id": slot.id }, formEl);
+}
+
+/** The booking said back in full: when, how and with whom, and where (or that the unit calls). */
+function confirm(heading, booking) {
+  if (!booking) return;
+  const who = caseView?.staff_names?.[booking.slot.caseworker];
+  const how = FORM_NAMES[booking.form]();
+  const what = who ? t("%(form)s with %(name)s, %(when)s.", { form: how, name: who, when: whenText(booking.slot) })
+    : t("%(form)s, %(when)s.", { form: how, when: whenText(booking.slot) });
+  const where = {
+    in_person: () => (booking.slot.address ? t("Come to %(address)s.", { address: booking.slot.address }) : ""),
+    phone: () => {
+      const caller = who || caseView?.unit_name || t("The unit");
+      return t("%(name)s calls you at the time.", { name: caller });
+    },
+    video: () => t("Join the video call from this page at the time; the button appears 15 minutes before."),
+  }[booking.form]();
+  byId("booked-heading").textContent = heading;
+  byId("booked-what").textContent = what;
+  byId("booked-where").textContent = where;
+  const card = byId("booked");
+  card.hidden = false;
+  card.focus();
+  announce(`${heading}. ${what} ${where}`);
+}
+
+function whenText(slot) {
+  return `${fullTime(slot.starts_at)}–${clock.format(new Date(slot.ends_at))}`;
 }
 
 async function render() {
@@ -96,6 +124,8 @@ async function render() {
   byId("booking-limit").textContent = tn("You can change or cancel a booking here until %(n)s hour before it starts.",
     "You can change or cancel a booking here until %(n)s hours before it starts.", hours);
   const mine = byId("my-bookings");
+  mine.removeAttribute("aria-busy");
+  byId("open-slots").removeAttribute("aria-busy");
   mine.replaceChildren(...view.bookings.map((b) => bookingItem(b, hours)));
   if (!view.bookings.length) mine.append(h("li", { class: "empty", text: t("You have no bookings.") }));
   const open = byId("open-slots");
@@ -106,8 +136,11 @@ async function render() {
   if (!slots.length) open.append(h("li", { class: "empty", text: t("There are no open times right now.") }));
 }
 
+let caseView = null; // names the caseworker in the confirmation
+
 async function main() {
-  await boot();
+  const app = await boot();
+  caseView = await app.session.caseView(config.case_id).catch(() => null);
   await render();
 }
 

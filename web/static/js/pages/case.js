@@ -3,6 +3,7 @@ import { byId, status } from "../dom.js";
 import { duration } from "../format.js";
 import { t } from "../i18n.js";
 import { boot, config, explain } from "../app.js";
+import { rememberEarly } from "../api.js";
 import { Conversation } from "../conversation.js";
 
 async function main() {
@@ -18,6 +19,7 @@ async function main() {
     ? t("Usually answers within %(time)s.", { time: duration(usual) })
     : t("Usual answer time: not known yet.");
   await new Conversation({ ...app, config }, view).start();
+  rememberEarly(app.session.deviceId, view.id, view.unit, app.session.knownDevices());
 }
 
 main().catch((error) => status("conversation-status", explain(error), "error"));

@@ -119,6 +119,10 @@ async function renderLog() {
 
 async function main() {
   app = await boot();
+  if (app.session.isCitizen) { // named as the citizen's menu names it
+    byId("devices-heading").textContent = t("Security");
+    document.title = `${t("Security")} – Samtal`;
+  }
   byId("other-devices-heading").tabIndex = -1;
   await render();
   if (app.session.isCitizen) await renderUnits();

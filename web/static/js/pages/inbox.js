@@ -136,8 +136,18 @@ async function refreshPending(caseId) {
   }
 }
 
+/** The list shows the cases or the agency mail (Myndighetspost), each in its own place. */
+function showInList(which) {
+  const agencyShown = which === "agency";
+  byId("agency-mail").hidden = !agencyShown;
+  byId("cases-pane").hidden = agencyShown;
+  byId("show-agency").setAttribute("aria-pressed", String(agencyShown));
+  byId("show-cases").setAttribute("aria-pressed", String(!agencyShown));
+}
+
 function renderList() {
   const list = byId("case-list");
+  list.removeAttribute("aria-busy");
   const focused = document.activeElement?.closest?.("[data-case-id]")?.dataset.caseId;
   const visible = cases.filter(shown).sort(compare);
   list.replaceChildren(...visible.map(caseItem));
@@ -334,6 +344,8 @@ async function main() {
     });
     agency.start();
   }
+  byId("show-cases").addEventListener("click", () => showInList("cases"));
+  byId("show-agency").addEventListener("click", () => showInList("agency"));
   byId("handled").addEventListener("click", toggleHandled);
   byId("protected").addEventListener("click", toggleProtected);
   byId("case-view").querySelector(".back").addEventListener("click", (event) => {
