@@ -172,3 +172,25 @@ def test_the_samtal_command_makes_and_hands_over_an_identity_key_file(tmp_path, 
     genesis = sign_cert(seed, UNIT, "identity", identity_subject(ed25519_public(seed)), 1)
     trust = evaluate_chain(UNIT, [genesis, handover], pinned=ed25519_public(seed))
     assert b64u(trust.current_key) == rotated["identity_key"] == b64u(ed25519_public(read_key_file(new_key)[1]))
+
+
+async def test_the_python_clients_own_setting_names_the_municipalitys_file(hostile, tmp_path, monkeypatch):
+    """A citizen's command-line client configured with the municipality's address compares with that file, not
+    with the one the server names: a file there naming another key is refused, the real one is taken."""
+    from crypto.unitcert import identity_file
+
+    server = hostile["server"]
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(identity_file(UNIT, secrets.token_bytes(32))), encoding="utf-8")
+    monkeypatch.setenv("SAMTAL_UNIT_IDENTITY_URLS", f"{UNIT}=file://{forged}")
+    dana = await session(server, tmp_path / "c", "dana")
+    try:
+        with pytest.raises(ClientError) as refused:
+            await pinned(dana)
+        assert refused.value.code == "identity_mismatch"
+        assert dana.trust_file.pinned(UNIT) is None  # nothing pinned from a check that failed
+        real = server.data_dir / "demo-steward" / "published" / f"{UNIT}.json"
+        monkeypatch.setenv("SAMTAL_UNIT_IDENTITY_URLS", f"{UNIT}=file://{real}")
+        assert (await pinned(dana)).current_key == dana.trust_file.pinned(UNIT)
+    finally:
+        await dana.close()

@@ -5,6 +5,7 @@ uses any key or device of the unit. Kept in the client's folder beside its devic
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -93,6 +94,14 @@ class LogWatcher:
                                           "rewrote or forked the log")
 
 
+def own_identity_urls() -> dict[str, str]:
+    """Where the municipality publishes each unit's identity file, as this client is configured
+    (SAMTAL_UNIT_IDENTITY_URLS in its own environment, the server's format)."""
+    from web.config import parse_unit_identity_urls
+
+    return parse_unit_identity_urls(os.environ.get("SAMTAL_UNIT_IDENTITY_URLS", ""))
+
+
 async def fetch_identity_file(url: str, unit_id: str) -> bytes:
     """The identity key the municipality publishes for the unit (https, loopback http, or a local file)."""
     parts = urlsplit(url)
@@ -146,7 +155,9 @@ async def check_unit(transport: Transport, trust: TrustFile, log: LogWatcher, un
     except (ChainError, MalformedError) as exc:
         raise ClientError("bad_chain", f"the unit's certificates do not verify: {exc}") from None
     entry = trust.data["units"].get(unit_id, {})
-    url = answer.get("identity_url")
+    # The client's own setting names the municipality's file where it has one, so that the server cannot point
+    # it elsewhere (as the browser's signed code does); otherwise the address the server passes on.
+    url = own_identity_urls().get(unit_id) or answer.get("identity_url")
     if url and entry.get("file_checked") != b64u(unit.current_key):
         if await fetch_identity_file(url, unit_id) != unit.current_key:
             raise ClientError("identity_mismatch", "the municipality publishes another identity key for the unit "
