@@ -12,6 +12,7 @@ from chat.errors import Conflict, NotFound
 from chat.model import Role
 from chat.storage.applications import NewRecord
 from chat.storage.key_history import HistoryLink
+from chat.storage.key_log import IdentitySeal
 from chat.storage.notifications import Preferences
 from chat.storage.units import UnitSettings
 
@@ -138,3 +139,19 @@ async def test_unit_settings_protected_identities_and_history_links_keep_what_wa
     assert await store.key_history.links("case", C1) == [link]  # the first link is kept
     assert await store.key_history.linked_epochs(UNIT.id, "case") == {C1: {2}}
     assert (await store.get_user(DANA.id)).role == Role.CITIZEN
+
+
+async def test_an_identity_seal_is_kept_per_key_and_device_and_a_new_one_replaces_it(store) -> None:  # type: ignore[no-untyped-def]
+    """The unit identity sealed to supervisors' devices (docs/protocol.md §18, Holders)."""
+    key, other = b"k" * 32, b"o" * 32
+    cecilia, anna = DEVICES[CECILIA.id].id, DEVICES[ANNA.id].id
+    first = IdentitySeal(UNIT.id, key, cecilia, b"e" * 32, b"c" * 48, b"s" * 64, cecilia, T0)
+    await store.key_log.put_identity_seal(first)
+    await store.key_log.put_identity_seal(IdentitySeal(UNIT.id, other, cecilia, b"e" * 32, b"c" * 48, b"s" * 64,
+                                                       cecilia, T0))
+    again = IdentitySeal(UNIT.id, key, cecilia, b"E" * 32, b"C" * 48, b"S" * 64, anna, T0 + 1)
+    await store.key_log.put_identity_seal(again)
+    given = IdentitySeal(UNIT.id, key, anna, b"f" * 32, b"d" * 48, b"t" * 64, cecilia, T0 + 2)
+    await store.key_log.put_identity_seal(given)
+    assert await store.key_log.identity_seals(UNIT.id, key) == [again, given]
+    assert [s.identity_key for s in await store.key_log.identity_seals(UNIT.id, other)] == [other]
