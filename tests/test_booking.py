@@ -111,7 +111,8 @@ async def test_staff_book_on_the_citizens_behalf_and_see_it_in_the_calendar(logi
     assert entry["citizen_name"] == "Erik Nilsson" and entry["form"] == "video" and entry["on_behalf"] is True
     week = await anna.transport.call("GET", f"/api/units/{UNIT}/calendar", params={"start": day_start(4), "days": 7})
     assert {slot["id"], later["id"]} <= {s["id"] for s in week["slots"]}
-    assert week["offices"] == [{"id": week["offices"][0]["id"], "address": "Storgatan 1, 111 22 Stockholm"}]
+    assert week["offices"] == [{"id": week["offices"][0]["id"], "address": "Storgatan 1, 111 22 Stockholm",
+                                "phone": "031-390 06 00"}]
     bos_own = await bo.transport.call("GET", f"/api/units/{UNIT}/calendar", params={"start": day_start(4), "days": 7})
     assert bos_own["slots"] == []  # his own times: none
     bad = await refused(anna.transport.call("GET", f"/api/units/{UNIT}/calendar", params={"days": 3}))
@@ -283,9 +284,13 @@ async def test_a_reminder_goes_before_the_time(login, mailbox):
 
 async def test_an_operator_adds_an_office_that_times_in_person_then_offer(login, server, capsys):
     assert samtal(["booking", "office", "--data-dir", str(server.data_dir), "--unit", UNIT,
-                   "--address", "Kungsgatan 5, 411 19 Göteborg"]) == 0
-    offices = {o["address"]: o["id"] for o in json.loads(capsys.readouterr().out)["offices"]}
+                   "--address", "Kungsgatan 5, 411 19 Göteborg", "--phone", "031-390 06 01"]) == 0
+    listed = json.loads(capsys.readouterr().out)["offices"]
+    offices = {o["address"]: o["id"] for o in listed}
     assert set(offices) == {"Storgatan 1, 111 22 Stockholm", "Kungsgatan 5, 411 19 Göteborg"}
+    assert {o["address"]: o["phone"] for o in listed}["Kungsgatan 5, 411 19 Göteborg"] == "031-390 06 01"
+    assert samtal(["booking", "office", "--data-dir", str(server.data_dir), "--unit", UNIT,
+                   "--address", "Kungsgatan 7", "--phone", "ring mig"]) == 2  # not a phone number
     assert samtal(["booking", "office", "--data-dir", str(server.data_dir), "--unit", "no-such-unit"]) == 2
     anna = await login("anna")
     start = day_start(10) + 9 * HOUR

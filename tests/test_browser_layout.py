@@ -143,6 +143,11 @@ def test_booking_says_when_how_and_with_whom_and_joining_waits_for_the_time(brow
     try:
         dana.goto(f"/cases/{CASE_DANA}/booking")
         expect(page.get_by_role("link", name="Tillbaka till meddelandena")).to_be_visible()  # not "Samtal"
+        # Calling instead: the office's number and address, not just "call or visit the office".
+        contact = page.get_by_role("region", name="Ring eller besök oss i stället")
+        expect(contact.get_by_role("link", name="Ring 031-390 06 00")).to_have_attribute("href", "tel:0313900600",
+                                                                                        timeout=TIMEOUT)
+        expect(contact).to_contain_text("Besök Storgatan 1, 111 22 Stockholm")
         offered = page.locator(f"#open-slots li[data-slot-id='{slot['id']}']")
         offered.get_by_label("Videomöte").check(timeout=TIMEOUT)
         offered.get_by_role("button", name="Boka den här tiden").click()

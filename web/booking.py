@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("samtal.booking")
 
 # Demo data: the demo unit's office, and demo contact addresses for the demo citizens.
-DEMO_OFFICE = ("ekonomiskt-bistand", "Storgatan 1, 111 22 Stockholm")
+# 031-390 06 00: from the range PTS keeps for fiction (031-3900600 to 031-3900699), never a real line.
+DEMO_OFFICE = ("ekonomiskt-bistand", "Storgatan 1, 111 22 Stockholm", "031-390 06 00")
 DEMO_EMAILS = {"dana": "dana@demo.samtal.invalid", "erik": "erik@demo.samtal.invalid"}
 
 
@@ -166,7 +167,9 @@ async def case_bookings(ctx: Ctx) -> Response:
         await notifications.seen(ctx.services.store, ctx.user.id, case.id, notifications.BOOKING)
     slots = await app.bookings.open_slots(ctx.user, case) if case.status == "open" else []
     blocked = await video_blocked(ctx, case.citizen_id)
-    return JSONResponse({"bookings": [booking_view(app, ctx, b, blocked) for b in bookings],
+    # Where to call or go instead of booking here: the unit's offices, with their phone numbers.
+    offices = [{"address": o.address, "phone": o.phone} for o in await app.bstore.offices(case.unit_id)]
+    return JSONResponse({"bookings": [booking_view(app, ctx, b, blocked) for b in bookings], "offices": offices,
                          "open_slots": [slot_view(s) for s in slots],
                          "change_limit_hours": app.settings.booking_change_hours,
                          "video_unavailable": blocked and not app.video_link_template(case.unit_id)})
@@ -253,7 +256,7 @@ async def withdraw_slot(ctx: Ctx) -> Response:
 
 
 def _offices_view(offices: list[Office]) -> dict[str, Any]:
-    return {"offices": [{"id": o.id, "address": o.address} for o in offices]}
+    return {"offices": [{"id": o.id, "address": o.address, "phone": o.phone} for o in offices]}
 
 
 @api("/api/units/{unit_id}/offices", "GET", action=Action.AVAILABILITY_MANAGE)
@@ -268,12 +271,14 @@ async def add_office(ctx: Ctx) -> Response:
     not a person)."""
     app, unit_id = _app(ctx), ctx.request.path_params["unit_id"]
     body = await ctx.body()
-    office_id = await app.bookings.add_office(ctx.user, unit_id, body.str("address", 1000))
+    phone = body.str("phone", 100) if body.data.get("phone") is not None else None
+    office_id = await app.bookings.add_office(ctx.user, unit_id, body.str("address", 1000), phone)
     listed = await app.bookings.offices(ctx.user, unit_id)
     added = next(o for o in listed if o.id == office_id)
     await ctx.services.messages.auditor.record(ctx.user, "unit.office.add", "allowed", unit_id=unit_id,
                                                detail={"office": office_id, "address": added.address})
-    return JSONResponse({"office": {"id": added.id, "address": added.address}, **_offices_view(listed)},
+    return JSONResponse({"office": {"id": added.id, "address": added.address, "phone": added.phone},
+                         **_offices_view(listed)},
                         status_code=201)
 
 

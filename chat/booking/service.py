@@ -33,6 +33,15 @@ def office_address(text: str) -> str:
 
 
 
+def office_phone(text: str) -> str:
+    """A phone number as people write it: digits, spaces, +, - and brackets, 5 to 30 characters."""
+    phone = " ".join(text.split())
+    if not 5 <= len(phone) <= 30 or not re.fullmatch(r"\+?[0-9 ()\-]+", phone) or sum(c.isdigit() for c in phone) < 5:
+        raise InvalidInput("a phone number is 5 to 30 characters of digits, spaces, +, - and brackets",
+                           code="invalid_phone")
+    return phone
+
+
 Notify = Callable[[str, Booking], None]  # kind (confirmation, cancellation), booking
 
 
@@ -94,10 +103,11 @@ class Bookings:
         self._require(actor, Action.AVAILABILITY_MANAGE, unit_id=unit_id)
         return await self.store.offices(unit_id)
 
-    async def add_office(self, actor: User, unit_id: str, address: str) -> int:
+    async def add_office(self, actor: User, unit_id: str, address: str, phone: str | None = None) -> int:
         """(a supervisor) An address where the unit meets citizens in person; it goes in booking e-mails."""
         self._require(actor, Action.UNIT_SETTINGS_MANAGE, unit_id=unit_id)
-        return await self.store.add_office(unit_id, office_address(address))
+        return await self.store.add_office(unit_id, office_address(address),
+                                           None if phone is None else office_phone(phone))
 
     async def retire_office(self, actor: User, unit_id: str, office_id: int) -> Office:
         self._require(actor, Action.UNIT_SETTINGS_MANAGE, unit_id=unit_id)

@@ -15,6 +15,7 @@ class Office:
     id: int
     unit_id: str
     address: str
+    phone: str | None = None  # the number to call the office at, if the unit gave one
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,7 @@ class Booking:
 
 class BookingStore(abc.ABC):
     @abc.abstractmethod
-    async def add_office(self, unit_id: str, address: str) -> int:
+    async def add_office(self, unit_id: str, address: str, phone: str | None = None) -> int:
         """Add an office (an address retired earlier is taken into use again, with its id)."""
 
     @abc.abstractmethod

@@ -343,17 +343,18 @@ def cmd_audit_prune(args: argparse.Namespace) -> int:
 
 def cmd_booking_office(args: argparse.Namespace) -> int:
     """Add an office address to a unit, where its staff meet citizens in person; list the unit's offices."""
-    from chat.booking.service import office_address
+    from chat.booking.service import office_address, office_phone
     from chat.errors import InvalidInput
     from chat.storage import engines
 
     path = _existing_database(args.data_dir)
     if path is None:
         return 2
-    address = None
+    address = phone = None
     if args.address:
         try:
             address = office_address(args.address)
+            phone = office_phone(args.phone) if args.phone else None
         except InvalidInput as error:
             print(json.dumps({"error": error.code, "message": str(error)}), file=sys.stderr)
             return 2
@@ -363,14 +364,14 @@ def cmd_booking_office(args: argparse.Namespace) -> int:
             if await store.get_unit(args.unit) is None:
                 return None
             if address is not None:
-                await store.bookings.add_office(args.unit, address)
+                await store.bookings.add_office(args.unit, address, phone)
             return await store.bookings.offices(args.unit)
 
     found = run(offices())
     if found is None:
         print(json.dumps({"error": "unknown_unit", "message": f"no unit {args.unit}"}), file=sys.stderr)
         return 2
-    print(json.dumps({"unit": args.unit, "offices": [{"id": o.id, "address": o.address} for o in found]},
+    print(json.dumps({"unit": args.unit, "offices": [{"id": o.id, "address": o.address, "phone": o.phone} for o in found]},
                      ensure_ascii=False))
     return 0
 
@@ -452,6 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     office_cmd.add_argument("--data-dir", help="the server's data folder (default: ./data or SAMTAL_DATA_DIR)")
     office_cmd.add_argument("--unit", required=True, help="the unit's id")
     office_cmd.add_argument("--address", help="the office's street address, e.g. 'Storgatan 1, 111 22 Stockholm'")
+    office_cmd.add_argument("--phone", help="with --address: the number citizens call the office at, e.g. '08-123 456 00'")
     office_cmd.set_defaults(func=cmd_booking_office)
     add_exchange_parser(sub)
     add_backup_parser(sub)

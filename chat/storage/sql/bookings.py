@@ -33,10 +33,12 @@ _BOOKING_SELECT = (f"SELECT {_SLOT_COLS}, {_BOOKING_COLS} FROM bookings b JOIN b
 
 
 
-def add_office(db: Db, unit_id: str, address: str) -> int:
-    """Add an office to a unit in `db` (the server, and `samtal booking office`); a retired one comes back."""
-    db.execute("INSERT INTO booking_offices (unit_id, address) VALUES (?, ?)"
-               " ON CONFLICT (unit_id, address) DO UPDATE SET retired_at = NULL", (unit_id, address))
+def add_office(db: Db, unit_id: str, address: str, phone: str | None = None) -> int:
+    """Add an office to a unit in `db` (the server, and `samtal booking office`); a retired one comes back, and
+    a phone number given replaces the one it had."""
+    db.execute("INSERT INTO booking_offices (unit_id, address, phone) VALUES (?, ?, ?)"
+               " ON CONFLICT (unit_id, address) DO UPDATE SET retired_at = NULL,"
+               " phone = coalesce(excluded.phone, booking_offices.phone)", (unit_id, address, phone))
     (office_id,) = db.execute("SELECT id FROM booking_offices WHERE unit_id = ? AND address = ?",
                               (unit_id, address)).fetchone()
     return int(office_id)
@@ -53,14 +55,15 @@ class SqlBookingStore(BookingStore):
         return await self.engine.transaction(fn)
 
     # -- offices and contact addresses -----------------------------------------------------------------
-    async def add_office(self, unit_id: str, address: str) -> int:
+    async def add_office(self, unit_id: str, address: str, phone: str | None = None) -> int:
         """Add an office (an address retired earlier is taken into use again, with its id)."""
-        return int(await self._run(lambda db: add_office(db, unit_id, address)))
+        return int(await self._run(lambda db: add_office(db, unit_id, address, phone)))
 
     async def offices(self, unit_id: str) -> list[Office]:
         """The offices in use: those new times can be at."""
         rows = await self._run(lambda db: db.execute(
-            "SELECT id, unit_id, address FROM booking_offices WHERE unit_id = ? AND retired_at IS NULL ORDER BY id",
+            "SELECT id, unit_id, address, phone FROM booking_offices WHERE unit_id = ? AND retired_at IS NULL"
+            " ORDER BY id",
             (unit_id,)).fetchall())
         return [Office(*r) for r in rows]
 
@@ -68,7 +71,7 @@ class SqlBookingStore(BookingStore):
         """Stop using an office for new times. Refused while a time still to come is at it (withdraw or
         move those first); earlier times keep naming it."""
         def retire(db: Db) -> Office:
-            row = db.execute("SELECT id, unit_id, address FROM booking_offices WHERE id = ? AND unit_id = ? AND"
+            row = db.execute("SELECT id, unit_id, address, phone FROM booking_offices WHERE id = ? AND unit_id = ? AND"
                              " retired_at IS NULL", (office_id, unit_id)).fetchone()
             if row is None:
                 raise NotFound("no such office in this unit", code="unknown_office")

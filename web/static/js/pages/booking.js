@@ -128,6 +128,9 @@ async function render() {
   byId("open-slots").removeAttribute("aria-busy");
   mine.replaceChildren(...view.bookings.map((b) => bookingItem(b, hours)));
   if (!view.bookings.length) mine.append(h("li", { class: "empty", text: t("You have no bookings.") }));
+  byId("offices").replaceChildren(...(view.offices || []).map((o) => h("li", {},
+    o.phone ? h("a", { href: `tel:${o.phone.replace(/[^0-9+]/g, "")}`, text: t("Call %(phone)s", { phone: o.phone }) }) : null,
+    o.phone ? " · " : null, h("span", { text: t("Visit %(address)s", { address: o.address }) }))));
   const open = byId("open-slots");
   // No video choice where the call would be refused (a protected identity, no relay): the page says why.
   const slots = bookableSlots(view);
