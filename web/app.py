@@ -23,8 +23,11 @@ from chat.errors import StorageUnavailable
 from chat.journal.service import Journal
 from chat.keys.service import KeyService
 from chat.keys.transparency import KeyLog, UnitIdentities, load_log_seed
+from chat.messaging.bus import open_bus
+from chat.messaging.cluster import Node, SharedHub
 from chat.messaging.delivery import MessageService
-from chat.messaging.hub import Hub
+from chat.messaging.feeds import Feeds
+from chat.messaging.hub import Hub, case_users
 from chat.messaging.inbox import ReplyTimes
 from chat.model import Case, ReceiptMarks, StoredMessage
 from chat.notifications.notices import Notices
@@ -116,6 +119,7 @@ class Services:
     # while this process runs); clients compare it to know their cursors are of this history.
     generation: str = ""
     draining: Draining = field(default_factory=Draining)  # SIGTERM: /readyz 503, connections finish and close
+    node: Node | None = None  # several nodes: this one's place on the bus (chat/messaging/cluster.py)
 
 
 def api_routes() -> list[ApiRoute]:
@@ -128,16 +132,24 @@ def api_routes() -> list[ApiRoute]:
 
 
 def build_services(settings: Settings, store: Storage) -> Services:
-    hub = Hub()
+    shared = SharedHub() if settings.bus_url else None  # several nodes: the hub tells the others
+    hub: Hub = shared if shared is not None else Hub()
     assignments = Assignments(store)
     notices = Notices(store)
     protection = Protection(store.protected_identities)
     metrics = Metrics(hub.connection_count)
 
+    async def case_targets(case_id: str) -> list[str]:
+        case = await store.get_case(case_id)
+        return case_users(case, assignments.substitutes_now(case)) if case is not None else []
+
+    feeds = Feeds(hub, store, frames.message_frame, case_targets, metrics.message_delivered)
     def on_message(case: Case, message: StoredMessage, origin: object) -> None:
-        handed = hub.publish_case(case, frames.message_frame(message), (case.id, message.seq), exclude=origin,
-                                  also=assignments.substitutes_now(case))
-        metrics.message_stored(message.stored_at, handed)
+        metrics.accepted.inc()
+        if node is not None:
+            node.message_stored(case, message, origin, assignments.substitutes_now(case))
+        else:
+            feeds.stored_here(message, case_users(case, assignments.substitutes_now(case)), origin)
         notices.message_stored(case, message.seq, message.sender_user)
 
     def on_receipt(case: Case, marks: ReceiptMarks) -> None:
@@ -154,11 +166,18 @@ def build_services(settings: Settings, store: Storage) -> Services:
     sessions = Sessions(store, settings.session_idle_seconds, settings.session_max_seconds, sessions_ended)
     booking = booking_routes.BookingApp(settings, store)
     login = login_routes.Login(settings, store, sessions)
+    uploads = RateLimiter(settings.upload_rate)
+    node = Node(open_bus(settings.bus_url), shared, feeds, store, limiters={"uploads": uploads},
+                on_lag=metrics.bus_lag.observe) if shared is not None else None
+    if node is not None:
+        metrics.watch_bus(lambda: node.connected, lambda: len(node.peers), lambda: node.catch_ups)
     # The key transparency log and the units' identity certificates (docs/protocol.md §17-18).
     key_log = KeyLog(store.key_log, load_log_seed(settings.data_dir))
+    messages = MessageService(store, on_message, on_receipt, assignments)
+    feeds.origin_of = lambda case_id, msg_id: messages.sending.get((case_id, msg_id))
     return Services(
         settings=settings, store=store, hub=hub, sessions=sessions,
-        messages=MessageService(store, on_message, on_receipt, assignments),
+        messages=messages,
         assignments=assignments,
         review=LogReview(store),
         keys=KeyService(store, lambda unit_id: hub.publish_unit_staff(unit_id, frames.KEYS_PENDING),
@@ -174,7 +193,7 @@ def build_services(settings: Settings, store: Storage) -> Services:
         login=login, exchange=exchange.Exchange(settings, store),
         site=Site(settings.demo, settings.max_attachment_bytes, sorted(login.providers), settings.data_dir,
                   settings.release_manifest, settings.unit_identity_urls),
-        uploads=RateLimiter(settings.upload_rate), key_log=key_log,
+        uploads=uploads, key_log=key_log, node=node,
         unit_identities=UnitIdentities(store, key_log),
     )
 
@@ -214,13 +233,23 @@ def build_app(settings: Settings, store: Storage | None = None) -> tuple[Starlet
     store = store if store is not None else engines.make_store(settings.database,
                                                                synchronous=settings.sqlite_synchronous.upper())
     services = build_services(settings, store)
+    calls.serve_calls_across_nodes(services)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
         services.generation = await store.database_generation()
+        # The identity key is made now if it is missing, not at the first sign-in: every node of several must
+        # have the same one (copied from the first node's data folder, deploy/README.md), and a node that made
+        # its own later would key citizens' numbers and sign-in allowances differently from the others.
+        _ = services.login.key
         if settings.demo and await demo.seed(store):
             log.info("demo data seeded")
+        if services.node is not None:
+            # One subject per installation: the nodes of one database share its generation, and two
+            # installations (or a restored copy beside its original) on one broker never hear each other.
+            services.node.bus.subject = f"samtal.{services.generation}"
+            await services.node.start()
         services.exchange.start()
         await services.booking.start()
         await services.unit_settings.start()
@@ -236,6 +265,8 @@ def build_app(settings: Settings, store: Storage | None = None) -> tuple[Starlet
             await services.notices.drain()
             await services.booking.stop()
             await services.exchange.stop()
+            if services.node is not None:
+                await services.node.stop()
             await store.close()
 
     app = Starlette(

@@ -3,11 +3,14 @@ connection handles, what the other participant is pushed, and the call's details
 (GET /api/cases/{case_id}/calls/{booking_id}), which only the call's own people get."""
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
 
 from chat.booking.calls import Room, why_closed, window
+from chat.messaging.cluster import Node, Relay
 from chat.messaging.hub import Subscriber
 from chat.model import now_ms
 from chat.policy import Action
@@ -39,9 +42,11 @@ class CallFrames:
         joined = await self.services.calls.join(self.sub, frame["case_id"], frame["booking_id"])
         room = joined.room
         if joined.replaced is not None:
-            joined.replaced.outbox.offer(frames.call_ended_frame(room.case.id, room.booking.id, "joined_elsewhere"))
+            if not isinstance(joined.replaced.outbox, Relay):  # on another node, that node tells it
+                joined.replaced.outbox.offer(frames.call_ended_frame(room.case.id, room.booking.id, "joined_elsewhere"))
             _tell(room, joined.others, "left", joined.replaced, "joined_elsewhere")
         _tell(room, joined.others, "joined", self.sub)
+        _announce(self.services.node, "join", room, self.sub)
         self.reply(frames.dump({"t": "call.joined", "ref": ref, "case_id": room.case.id, "booking_id": room.booking.id,
                                 "peers": [{"user": s.user.id, "device": s.device_id} for s in room.others(self.sub)]}))
 
@@ -57,18 +62,75 @@ class CallFrames:
     async def _on_call_hangup(self, frame: dict[str, Any], ref: str | None, resolved: Resolved) -> None:
         room, others = await self.services.calls.leave(self.sub, frame["case_id"], frame["booking_id"], "hangup")
         _tell(room, others, "left", self.sub, "hangup")
+        _announce(self.services.node, "leave", room, self.sub, "hangup")
         self.reply(frames.dump({"t": "ok", "ref": ref}))
 
     async def leave_calls(self) -> None:
         """The connection ended: the others in its calls are told it is gone (it may come back)."""
         for room, others in await self.services.calls.leave_all(self.sub, "disconnected"):
             _tell(room, others, "left", self.sub, "disconnected")
+            _announce(self.services.node, "leave", room, self.sub, "disconnected")
 
 
 def _tell(room: Room, others: list[Subscriber], event: str, who: Subscriber, reason: str | None = None) -> None:
+    """Tell this node's connections in the call; each other node tells its own (from the notice on the bus)."""
     frame = frames.call_peer_frame(room.case.id, room.booking.id, event, who.user.id, who.device_id, reason)
     for sub in others:
-        sub.outbox.offer(frame)
+        if not isinstance(sub.outbox, Relay):
+            sub.outbox.offer(frame)
+
+
+def _announce(node: Node | None, op: str, room: Room, who: Subscriber, reason: str | None = None) -> None:
+    """Several nodes: a join or leave here, told to the others (their rooms keep a relay for this connection)."""
+    if node is not None:
+        node.tell({"k": "call", "op": op, "c": room.case.id, "b": room.booking.id, "u": who.user.id,
+                   "d": who.device_id, "why": reason})
+
+
+def serve_calls_across_nodes(services: Services) -> None:
+    """Several nodes: the calls' joins and leaves on other nodes, and nodes that are gone, in this node's rooms.
+    A signal to a member on another node goes through its relay (chat/messaging/cluster.Relay)."""
+    node = services.node
+    if node is None:
+        return
+    calls = services.calls
+    pending: set[asyncio.Task[None]] = set()
+
+    def later(work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    async def joined(sender: str, notice: dict[str, Any]) -> None:
+        user = await services.store.get_user(notice["u"])
+        if user is None:
+            return
+        assert node is not None
+        proxy = node.relay_to(user, notice["d"])
+        found = await calls.remote_joined(notice["c"], notice["b"], proxy, sender)
+        if found is None:
+            return
+        room, local, replaced = found
+        if replaced is not None:
+            replaced.outbox.offer(frames.call_ended_frame(room.case.id, room.booking.id, "joined_elsewhere"))
+            _tell(room, local, "left", replaced, "joined_elsewhere")
+        _tell(room, local, "joined", proxy)
+
+    async def left(notice: dict[str, Any]) -> None:
+        found = await calls.remote_left(notice["b"], notice["u"], notice["d"])
+        if found is not None:
+            room, local, proxy = found
+            _tell(room, local, "left", proxy, notice.get("why") or "hangup")
+
+    async def gone(sender: str) -> None:
+        for room, local, proxy in await calls.node_gone(sender):
+            _tell(room, local, "left", proxy, "disconnected")
+
+    def on_notice(sender: str, notice: dict[str, Any]) -> None:
+        later(joined(sender, notice) if notice["op"] == "join" else left(notice))
+
+    node.handlers["call"] = on_notice
+    node.on_gone.append(lambda sender: later(gone(sender)))
 
 
 @api("/api/cases/{case_id}/calls/{booking_id:int}", "GET", action=Action.CALL_JOIN)

@@ -93,6 +93,9 @@ class Settings:
     # PostgreSQL (postgresql://user@host:5432/db) instead of the SQLite file in the data folder; the data
     # folder still holds the server's key files (docs/operations.md, "Database").
     database_url: str = field(default_factory=lambda: os.environ.get("SAMTAL_DATABASE_URL", ""))
+    # Several nodes on one PostgreSQL database: the bus that wakes them (nats://host:4222 or redis://host:6379,
+    # chat/messaging/cluster.py). Empty: one node, as before.
+    bus_url: str = field(default_factory=lambda: os.environ.get("SAMTAL_BUS_URL", ""))
     host: str = field(default_factory=lambda: os.environ.get("SAMTAL_HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: _env_int("SAMTAL_PORT", 8000))
     demo: bool = field(default_factory=lambda: os.environ.get("SAMTAL_DEMO", "") == "1")
@@ -254,6 +257,10 @@ class Settings:
     def validate(self) -> None:
         if self.database_url and not self.database_url.startswith(("postgresql://", "postgres://")):
             raise SystemExit("SAMTAL_DATABASE_URL (--database) is a PostgreSQL address: postgresql://...")
+        if self.bus_url and not self.bus_url.startswith(("nats://", "redis://", "rediss://", "tls://")):
+            raise SystemExit("SAMTAL_BUS_URL (--bus) is nats://host:port or redis://host:port")
+        if self.bus_url and not self.database_url:
+            raise SystemExit("several nodes share one PostgreSQL database: --bus needs --database postgresql://...")
         if self.sqlite_synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
             raise SystemExit("SAMTAL_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
         if self.audit_witness_seconds < 1:

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chat.model import StoredMessage
 from web.problems import problem
 
 # Fan-out is in-process and should take well under a millisecond; a slow fan-out shows in the upper buckets.
@@ -43,6 +44,9 @@ class Metrics:
         self.fanout = Histogram("samtal_message_fanout_seconds",
                                 "From a message's commit to its hand-over to the recipients' connections",
                                 buckets=FANOUT_BUCKETS, registry=r)
+        self.bus_lag = Histogram("samtal_bus_lag_seconds",
+                                 "From a message's commit on another node to its wake-up reaching this node",
+                                 buckets=FANOUT_BUCKETS, registry=r)
         self.receipts = Counter("samtal_receipts", "Delivered or read marks that rose", registry=r)
         self.http = Counter("samtal_http_responses", "HTTP answers by status class and route kind",
                             ["status", "kind"], registry=r)
@@ -52,10 +56,20 @@ class Metrics:
             lambda: float(open_sockets()))
         Gauge("samtal_start_time_seconds", "When this process started", registry=r).set(time.time())
 
-    def message_stored(self, stored_at_ms: int, handed_to: int) -> None:
-        self.accepted.inc()
+    def watch_bus(self, connected: Callable[[], bool], peers: Callable[[], int], catch_ups: Callable[[], int]) -> None:
+        """Several nodes: whether the bus is connected, how many other nodes are heard, how often this node read
+        the database for wake-ups it missed."""
+        r = self.registry
+        Gauge("samtal_bus_connected", "1 while the bus between the nodes is connected", registry=r).set_function(
+            lambda: float(connected()))
+        Gauge("samtal_bus_peers", "Other nodes heard on the bus", registry=r).set_function(lambda: float(peers()))
+        Gauge("samtal_bus_catch_ups", "Times this node read the database for wake-ups it may have missed",
+              registry=r).set_function(lambda: float(catch_ups()))
+
+    def message_delivered(self, message: StoredMessage, handed_to: int) -> None:
+        """A message handed to this node's connections (stored here, or on another node and woken by the bus)."""
         self.delivered.inc(handed_to)
-        self.fanout.observe(max(0.0, time.time() - stored_at_ms / 1000))
+        self.fanout.observe(max(0.0, time.time() - message.stored_at / 1000))
 
     def refused(self, code: str) -> None:
         self.refusals.labels(code=code).inc()

@@ -34,8 +34,9 @@ READY_PROBE_SECONDS = 2.0
 
 @api("/readyz", "GET", action=PUBLIC)
 async def ready(ctx: Ctx) -> Response:
-    """Ready for traffic: not draining, and a real write to the database commits (a full disk or a failing
-    disk makes it fail as a message's commit would; /healthz answered 200 through both)."""
+    """Ready for traffic: not draining, a real write to the database commits (a full disk or a failing disk
+    makes it fail as a message's commit would; /healthz answered 200 through both), and with several nodes,
+    the bus is connected (a node off the bus serves its own connections late, from the database)."""
     if ctx.services.draining.active:
         return problem(503, "draining", "this node is shutting down", headers={"Retry-After": "1"})
     try:
@@ -43,5 +44,9 @@ async def ready(ctx: Ctx) -> Response:
     except Exception as error:  # noqa: BLE001 (any failure to write means not ready; the kind is logged)
         log.warning("not ready: the database write probe failed", extra={"error": type(error).__name__})
         return problem(503, "storage_unavailable", "the database cannot be written to now",
+                       headers={"Retry-After": "5"})
+    node = ctx.services.node
+    if node is not None and not node.connected:
+        return problem(503, "bus_unavailable", "the bus between the nodes cannot be reached now",
                        headers={"Retry-After": "5"})
     return JSONResponse({"ready": True, "generation": ctx.services.generation})

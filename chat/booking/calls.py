@@ -35,6 +35,8 @@ class Member:
     sub: Subscriber
     joined_at: int
     signals: int = 0  # relayed for this member, counted for the audit row when they leave
+    # On another node (several nodes): `sub` relays over the bus; that node audits the member's joining and leaving.
+    remote: bool = False
 
 
 @dataclass(eq=False)
@@ -47,6 +49,10 @@ class Room:
 
     def others(self, sub: Subscriber) -> list[Subscriber]:
         return [m.sub for m in self.members.values() if m.sub is not sub]
+
+    def local_others(self, sub: Subscriber) -> list[Subscriber]:
+        """The others on this node: each node tells its own connections what happens in a call."""
+        return [m.sub for m in self.members.values() if m.sub is not sub and not m.remote]
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,7 @@ class Calls:
         self.relay_available = relay_available  # a TURN relay is configured (chat/cases/protection.py)
         self._rooms: dict[int, Room] = {}  # booking id -> room, while anyone is in it
         self._joined: dict[Subscriber, set[int]] = {}  # connection -> the booking ids of its calls
+        self._from_node: dict[Subscriber, str] = {}  # a member on another node -> that node's id
 
     async def authorize(self, user: User, case_id: str, booking_id: int) -> tuple[Case, Booking]:
         """The case and the booking, if the user may take part in the booking's call (open or not)."""
@@ -157,8 +164,57 @@ class Calls:
         self._joined.pop(sub, None)
         return left
 
+    # -- members on other nodes (chat/messaging/cluster.py) -------------------------------------------
+    async def remote_joined(self, case_id: str, booking_id: int, proxy: Subscriber,
+                            node: str) -> tuple[Room, list[Subscriber], Subscriber | None] | None:
+        """Someone joined the call on another node: `proxy` relays to their connection there. Returns the room,
+        this node's members to tell, and this node's connection of the same person that is now out of the call
+        (joined elsewhere); None when the call is not known here (case or booking gone)."""
+        room = self._rooms.get(booking_id)
+        if room is None:
+            case, booking = await self.store.get_case(case_id), await self.bookings.booking(booking_id)
+            if case is None or booking is None or booking.case_id != case.id:
+                return None
+            room = self._rooms.setdefault(booking_id, Room(case, booking))
+        mine = room.members.get(proxy.user.id)
+        if mine is not None and mine.remote and mine.sub.device_id == proxy.device_id:
+            return None  # joined again on the same connection: nothing changes
+        if mine is not None:
+            await self._remove(room, mine, "joined_elsewhere")
+        room.members[proxy.user.id] = Member(proxy, now_ms(), remote=True)
+        self._from_node[proxy] = node
+        replaced = mine.sub if mine is not None and not mine.remote else None
+        return room, room.local_others(proxy), replaced
+
+    async def remote_left(self, booking_id: int, user_id: str, device_id: str) -> tuple[Room, list[Subscriber],
+                                                                                          Subscriber] | None:
+        """Someone left the call on another node: their relay leaves too; this node's members are to be told."""
+        room = self._rooms.get(booking_id)
+        member = room.members.get(user_id) if room is not None else None
+        if room is None or member is None or not member.remote or member.sub.device_id != device_id:
+            return None
+        await self._remove(room, member, "left")
+        return room, room.local_others(member.sub), member.sub
+
+    async def node_gone(self, node: str) -> list[tuple[Room, list[Subscriber], Subscriber]]:
+        """A node stopped (killed): its members are out of every call."""
+        gone = []
+        for room in list(self._rooms.values()):
+            for member in list(room.members.values()):
+                if member.remote and self._from_node.get(member.sub) == node:
+                    await self._remove(room, member, "disconnected")
+                    gone.append((room, room.local_others(member.sub), member.sub))
+        return gone
+
     async def _remove(self, room: Room, member: Member, reason: str) -> None:
         sub = member.sub
+        if member.remote:
+            if room.members.get(sub.user.id) is member:
+                del room.members[sub.user.id]
+            self._from_node.pop(sub, None)
+            if not room.members:
+                self._rooms.pop(room.booking.id, None)
+            return
         if room.members.get(sub.user.id) is member:
             del room.members[sub.user.id]
         joined = self._joined.get(sub)

@@ -90,6 +90,10 @@ class MessageService:
         self.auditor = Auditor(store)
         self._on_message = on_message
         self._on_receipt = on_receipt
+        # (case id, msg_id) -> the connection a message came from, from its queueing until it has been handed
+        # over: a node that reads the case's messages from the database meanwhile (chat/messaging/feeds.py) may
+        # find it committed before its own callback runs, and must not echo it to its sender either.
+        self.sending: dict[tuple[str, str], object] = {}
 
     async def record_refusal(self, error: SamtalError, user: User | None, device_id: str | None,
                              case_id: str | None, action: str = "message.send") -> None:
@@ -139,20 +143,26 @@ class MessageService:
             raise
         audit = event(user, "message.send", "allowed", case_id=case.id, unit_id=case.unit_id,
                       detail={"device": device_id, "msg_id": env.header.msg_id, "bytes": len(env.raw)})
+        if origin is not None:
+            self.sending[(case.id, env.header.msg_id)] = origin
         stored = self.store.enqueue_message(case.id, env.header.msg_id, device_id, user.id, env.raw, audit)
         return self._after_commit(user, device_id, case, env, stored, origin)
 
     async def _after_commit(self, user: User, device_id: str, case: Case, env: Envelope,
                             stored: asyncio.Future[Ack], origin: object) -> Ack:
         try:
-            ack = await stored
-        except SamtalError as error:  # a msg_id used before for other bytes
-            await self.record_refusal(error, user, device_id, case.id)
-            raise
-        if not ack.duplicate:
-            self._on_message(case, StoredMessage(case.id, ack.seq, env.header.msg_id, device_id, user.id, env.raw,
-                                                 ack.stored_at), origin)
-        return ack
+            try:
+                ack = await stored
+            except SamtalError as error:  # a msg_id used before for other bytes
+                await self.record_refusal(error, user, device_id, case.id)
+                raise
+            if not ack.duplicate:
+                self._on_message(case, StoredMessage(case.id, ack.seq, env.header.msg_id, device_id, user.id,
+                                                     env.raw, ack.stored_at), origin)
+            return ack
+        finally:
+            if origin is not None and self.sending.get((case.id, env.header.msg_id)) is origin:
+                del self.sending[(case.id, env.header.msg_id)]
 
     @staticmethod
     def _parse(raw: bytes) -> Envelope:

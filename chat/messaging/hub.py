@@ -210,12 +210,19 @@ class Hub:
                      also: Iterable[str] = ()) -> int:
         """Everyone on a case: the citizen, the assigned caseworker, the users in `also` (their
         substitutes), and watchers (but `exclude`)."""
-        subs = set(self._by_user.get(case.citizen_id, ()))
-        for user_id in (case.assigned_to, *also):
-            if user_id:
-                subs.update(self._by_user.get(user_id, ()))
-        subs.update(self._watchers.get(case.id, ()))
+        return self.publish_to(case.id, case_users(case, also), frame, key, exclude)
+
+    def publish_to(self, case_id: str, users: Iterable[str], frame: str, key: FrameKey = None,
+                   exclude: object = None) -> int:
+        """The connections of `users` (a case's people, see case_users) and the case's watchers."""
+        subs = set(self._watchers.get(case_id, ()))
+        for user_id in users:
+            subs.update(self._by_user.get(user_id, ()))
         return self._offer_all(subs, frame, key, exclude)
+
+    def interested(self, case_id: str, users: Iterable[str]) -> bool:
+        """Whether a frame for these users or the case's watchers would reach any connection here."""
+        return case_id in self._watchers or any(user_id in self._by_user for user_id in users)
 
     def publish_watching_staff(self, case_id: str, frame: str, exclude: object = None) -> int:
         """The staff connections that have the case open (watch it); not the citizen's, who may watch too."""
@@ -227,6 +234,11 @@ class Hub:
 
     def publish_user(self, user_id: str, frame: str) -> int:
         return self._offer_all(self._by_user.get(user_id, ()), frame)
+
+
+def case_users(case: Case, also: Iterable[str] = ()) -> list[str]:
+    """Who a case's messages go to live: its citizen, its assigned caseworker and `also` (their substitutes)."""
+    return [user_id for user_id in (case.citizen_id, case.assigned_to, *also) if user_id]
 
 
 _Key = TypeVar("_Key", str, bytes)  # users and units by id, sign-ins by session hash

@@ -36,6 +36,11 @@ class MessageStore(Protocol):
     async def messages_after(self, case_id: str, after_seq: int, limit: int) -> list[StoredMessage]: ...
 
     @abc.abstractmethod
+    async def messages_stored_since(self, stored_at: int) -> list[tuple[str, int, int]]:
+        """(case id, first seq, last seq) of the messages stored at or after `stored_at` (ms), per case: what a
+        node that missed wake-ups reads to catch up (chat/messaging/cluster.py)."""
+
+    @abc.abstractmethod
     async def last_seq(self, case_id: str) -> int: ...
 
     @abc.abstractmethod

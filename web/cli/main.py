@@ -60,6 +60,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings.data_dir = Path(args.data_dir)
     if args.database:
         settings.database_url = args.database
+    if args.bus:
+        settings.bus_url = args.bus
     settings.host = args.host or settings.host
     settings.port = args.port or settings.port
     settings.demo = settings.demo or args.demo
@@ -388,6 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
                                           "./data or SAMTAL_DATA_DIR)")
     serve.add_argument("--database", help="a PostgreSQL database (postgresql://...) instead of the SQLite file "
                                           "(default: SAMTAL_DATABASE_URL)")
+    serve.add_argument("--bus", help="the message bus between nodes on one PostgreSQL database: nats://host:4222 "
+                       "or redis://host:6379 (default: SAMTAL_BUS_URL; none: a single node)")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
     serve.add_argument("--demo", action="store_true", help="seed demo data, enable the demo login and start "
@@ -398,7 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     client = sub.add_parser("client", help="act as a user from the command line",
                             description="A Samtal client: keys are made and kept in --data-dir, messages are "
                                         "encrypted and decrypted here. Prints one JSON object per line.")
-    client.add_argument("--server", required=True, help="the server's address, e.g. http://127.0.0.1:8000")
+    client.add_argument("--server", required=True, help="the server's address, e.g. http://127.0.0.1:8000; the nodes of one installation separated by commas (the first reachable is used)")
     client.add_argument("--data-dir", required=True, help="folder for this client's device keys")
     client.add_argument("--as", dest="as_user", required=True, help="the user to act as (demo login)")
     actions = client.add_subparsers(dest="action", required=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,8 @@ class ReadMessage:
 
 
 class ClientSession:
-    def __init__(self, server: str, data_dir: Path, username: str) -> None:
+    def __init__(self, server: str | Sequence[str], data_dir: Path, username: str) -> None:
+        """`server`: one address, or the addresses of several nodes of one installation (web/client/transport.py)."""
         self.transport = Transport(server)
         self.keystore = KeyStore(data_dir, username)
         self.username = username

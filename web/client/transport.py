@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -44,11 +45,29 @@ async def retrying(attempt: Any) -> Any:
         wait = min(wait * 2, RETRY_LONGEST)
 
 
+def server_list(servers: str | Sequence[str]) -> list[str]:
+    """One address, several separated by commas, or a list of them (the nodes of one installation)."""
+    names = servers.split(",") if isinstance(servers, str) else list(servers)
+    return [name.strip().rstrip("/") for name in names if name.strip()]
+
+
 class Transport:
-    def __init__(self, server: str, timeout: float = 30.0) -> None:
-        self.server = server.rstrip("/")
+    """HTTP and WebSockets to one server, or to the first reachable of several nodes of one installation: a
+    node that cannot be reached (stopped, killed) is left for the next one, which serves the same data."""
+
+    def __init__(self, server: str | Sequence[str], timeout: float = 30.0) -> None:
+        self.servers = server_list(server)
+        if not self.servers:
+            raise ValueError("no server address")
+        self.server = self.servers[0]
         self.http = httpx.AsyncClient(base_url=self.server, timeout=timeout)
         self.device_id: str | None = None
+
+    def next_server(self) -> str:
+        """Move on to the next node (after the current one failed), and return it."""
+        self.server = self.servers[(self.servers.index(self.server) + 1) % len(self.servers)]
+        self.http.base_url = httpx.URL(self.server)
+        return self.server
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -61,10 +80,17 @@ class Transport:
     async def _call(self, method: str, path: str, body: dict[str, Any] | None,
                     params: dict[str, Any] | None) -> Any:
         headers = {"x-samtal-device": self.device_id} if self.device_id else {}
-        try:
-            response = await self.http.request(method, path, json=body, params=params, headers=headers)
-        except httpx.HTTPError as exc:
-            raise ClientError("unreachable", f"could not reach {self.server}: {type(exc).__name__}") from None
+        for attempt in range(len(self.servers)):
+            try:
+                response = await self.http.request(method, path, json=body, params=params,
+                                                   headers=headers)
+                break
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # never reached it: another node may serve
+                if attempt + 1 == len(self.servers):
+                    raise ClientError("unreachable", f"could not reach {self.server}: {type(exc).__name__}") from None
+                self.next_server()
+            except httpx.HTTPError as exc:
+                raise ClientError("unreachable", f"could not reach {self.server}: {type(exc).__name__}") from None
         if response.status_code >= 400:
             try:
                 problem = response.json()
@@ -75,15 +101,21 @@ class Transport:
         return response.json() if response.content else None
 
     async def open_socket(self) -> Socket:
-        url = self.server.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
+        """A WebSocket to the current node, or to the next one that takes it."""
         cookie = self.http.cookies.get(COOKIE)
-        try:
-            ws = await websockets.connect(f"{url}/ws?device={self.device_id}",
-                                          additional_headers={"Cookie": f"{COOKIE}={cookie}"},
-                                          max_size=4 * 1024 * 1024, open_timeout=15)
-        except (TimeoutError, OSError, websockets.InvalidHandshake) as exc:
-            raise ClientError("ws_refused", f"the WebSocket was refused: {exc}") from None
-        return Socket(ws)
+        for attempt in range(len(self.servers)):
+            url = self.server.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
+            try:
+                ws = await websockets.connect(f"{url}/ws?device={self.device_id}",
+                                              additional_headers={"Cookie": f"{COOKIE}={cookie}"},
+                                              max_size=4 * 1024 * 1024, open_timeout=15)
+                return Socket(ws)
+            except (TimeoutError, OSError, websockets.InvalidHandshake) as exc:
+                refused = isinstance(exc, websockets.InvalidHandshake)  # the node answered: it said no
+                if refused or attempt + 1 == len(self.servers):
+                    raise ClientError("ws_refused", f"the WebSocket was refused: {exc}") from None
+                self.next_server()
+        raise AssertionError("unreachable")
 
 
 class Socket:

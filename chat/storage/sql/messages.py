@@ -23,6 +23,11 @@ class SqlMessages(SqlCore):
             " WHERE case_id = ? AND seq > ? ORDER BY seq LIMIT ?", (case_id, after_seq, limit))
         return [StoredMessage(*r) for r in rows]
 
+    async def messages_stored_since(self, stored_at: int) -> list[tuple[str, int, int]]:
+        rows = await self._all("SELECT case_id, min(seq), max(seq) FROM messages WHERE stored_at >= ?"
+                               " GROUP BY case_id", (stored_at,))
+        return [(case_id, int(first), int(last)) for case_id, first, last in rows]
+
     async def last_seq(self, case_id: str) -> int:
         row = await self._one("SELECT coalesce(max(seq), 0) FROM messages WHERE case_id = ?", (case_id,))
         return int(row[0])

@@ -1,0 +1,269 @@
+"""Several Samtal nodes for the tests: real `samtal serve` processes on loopback ports, one PostgreSQL database
+(tests/engines.py: a fresh schema per cluster) and a bus of the test's own (a nats-server or redis-server
+process on a free loopback port, so that a test may stop and restart it without touching the machine's)."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from crypto.encoding import b64u
+from tests import engines
+from tests.conftest import RunningServer, free_port, start_server, stop_server
+from web.client.session import ClientSession
+from web.client.transport import ClientError, Socket
+
+# What a node's data folder holds that every node of one installation must share (the key transparency log's
+# key, the audit witness's key, ...): copied from the first node's folder, as deploy/README.md says.
+NOT_SHARED = {"samtal.sqlite3", "samtal.sqlite3-wal", "samtal.sqlite3-shm", ".lock", "steward"}
+
+
+@dataclass
+class Broker:
+    kind: str  # "nats" or "redis"
+    port: int
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"{self.kind}://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        binary = shutil.which("nats-server" if self.kind == "nats" else "redis-server")
+        if binary is None:
+            pytest.skip(f"no {self.kind} server binary on this machine")
+        args = [binary, "-a", "127.0.0.1", "-p", str(self.port)] if self.kind == "nats" else \
+            [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(args, stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError(f"the {self.kind} server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        self.process = None
+
+
+@dataclass
+class Cluster:
+    database: str
+    broker: Broker
+    nodes: list[RunningServer] = field(default_factory=list)
+
+    @property
+    def urls(self) -> list[str]:
+        return [node.url for node in self.nodes]
+
+    def logs(self) -> str:
+        return "\n".join(node.log_text() for node in self.nodes)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            if node.process.poll() is None:
+                stop_server(node)
+        self.broker.stop()
+
+
+def start_cluster(tmp: Path, count: int = 3, kind: str = "nats", **env: str) -> Cluster:
+    """`count` demo nodes on one fresh PostgreSQL schema and one bus; the first runs the demo key steward."""
+    database = engines.postgres_url()
+    broker = Broker(kind, free_port(), tmp / f"{kind}.log")
+    broker.start()
+    cluster = Cluster(database, broker)
+    try:
+        common = {"SAMTAL_DATABASE_URL": database, "SAMTAL_BUS_URL": broker.url, **env}
+        (tmp / "node1").mkdir(parents=True, exist_ok=True)
+        cluster.nodes.append(start_server(tmp / "node1", **common))
+        first = cluster.nodes[0].data_dir
+        for index in range(2, count + 1):
+            folder = tmp / f"node{index}" / "server"
+            folder.mkdir(parents=True)
+            for item in first.iterdir():
+                if item.is_file() and item.name not in NOT_SHARED:
+                    shutil.copy2(item, folder / item.name)
+            cluster.nodes.append(start_server(tmp / f"node{index}", SAMTAL_DEMO_STEWARD="0", **common))
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
+
+
+class Follower:
+    """One person's client on the nodes: follows some cases live, sends its part of a burst, and when its node
+    closes the socket or dies, moves to the next node, resumes from the last seq it has and sends again what was
+    not acknowledged (the same envelopes: the server stores each msg_id once).
+
+    What it has is taken in seq order: a frame that comes before its turn waits for the ones before it (an ack of
+    its own message, a replay); one already had is counted as `repeats` while a resume is under way and as
+    `out_of_order` after (sent twice on a live socket). Nothing lost: `delivered` ends up as every stored seq."""
+
+    def __init__(self, session: ClientSession, cases: list[str], after: dict[str, int] | None = None) -> None:
+        self.session = session
+        self.cursors = {case: (after or {}).get(case, 0) for case in cases}
+        self.start_after = dict(self.cursors)  # followed from here on
+        self.delivered: dict[str, list[int]] = {case: [] for case in cases}
+        self.acked: dict[str, int] = {}  # msg_id -> seq
+        self.repeats = self.out_of_order = self.reconnects = 0
+        self.socket: Socket | None = None
+        self.live = asyncio.Event()  # set while a resumed socket is open
+        self.closing = False
+        self.close_codes: list[int | None] = []
+        self._early: dict[str, dict[int, int]] = {case: {} for case in cases}
+        self._resumed = False
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._reader = asyncio.create_task(self._follow())
+        await asyncio.wait_for(self.live.wait(), 120)
+
+    async def _connect(self) -> Socket:
+        for _ in range(120):  # a node just killed may still be counted (and refused) for a moment
+            try:
+                return await self.session.transport.open_socket()
+            except ClientError:
+                self.session.transport.next_server()
+                await asyncio.sleep(0.25)
+        raise AssertionError("no node took the socket")
+
+    async def _follow(self) -> None:
+        while not self.closing:
+            socket = self.socket = await self._connect()
+            self._resumed = False
+            resume: asyncio.Task | None = asyncio.create_task(
+                socket.request({"t": "resume", "cursors": dict(self.cursors)}, timeout=60))
+            closed = False
+            while not closed:
+                pushed = asyncio.ensure_future(socket.pushed.get())
+                await asyncio.wait({pushed} | ({resume} if resume is not None else set()),
+                                   return_when=asyncio.FIRST_COMPLETED)
+                frames = [pushed.result()] if pushed.done() else []
+                pushed.cancel()
+                if resume is not None and resume.done():
+                    while not socket.pushed.empty():  # the replay came before the answer
+                        frames.append(socket.pushed.get_nowait())
+                for frame in frames:
+                    if frame["t"] == "closed":
+                        closed = True
+                    elif frame["t"] == "msg" and frame["case_id"] in self.cursors:
+                        self._take(frame["case_id"], frame["seq"])
+                if resume is not None and resume.done():
+                    ok = resume.exception() is None
+                    resume = None
+                    if ok and not closed:
+                        self._resumed = True
+                        self.live.set()
+            self.live.clear()
+            self.close_codes.append(socket.ws.close_code)
+            if resume is not None:
+                resume.cancel()
+            if not self.closing:
+                self.reconnects += 1
+                self.session.transport.next_server()
+
+    def _take(self, case_id: str, seq: int, own: bool = False) -> None:
+        """A message had: pushed, or (`own`) this person's own, known from its ack (a connection is not sent
+        back what it sent). Pushes and acks travel apart, so a message may come before its turn: it waits."""
+        cursor = self.cursors[case_id]
+        if seq <= cursor or seq in self._early[case_id]:
+            if own:
+                pass  # the ack of a resent message, or of one a resume already replayed
+            elif self._resumed:
+                self.out_of_order += 1  # sent twice on a resumed socket
+            else:
+                self.repeats += 1
+            return
+        if seq > cursor + 1:
+            self._early[case_id][seq] = seq
+            return
+        self.delivered[case_id].append(seq)
+        self.cursors[case_id] = seq
+        while self.cursors[case_id] + 1 in self._early[case_id]:
+            nxt = self._early[case_id].pop(self.cursors[case_id] + 1)
+            self.delivered[case_id].append(nxt)
+            self.cursors[case_id] = nxt
+
+    async def send_all(self, sealed: list[tuple[str, bytes]], in_flight: int = 16) -> None:
+        """Send every envelope until it is acknowledged, `in_flight` at a time."""
+        gate = asyncio.Semaphore(in_flight)
+
+        async def one(msg_id: str, env: bytes) -> None:
+            async with gate:
+                while msg_id not in self.acked:
+                    await self.live.wait()
+                    socket = self.socket
+                    assert socket is not None
+                    try:
+                        ack = await socket.request({"t": "send", "env": b64u(env)}, timeout=30)
+                    except (TimeoutError, ClientError):
+                        await asyncio.sleep(0.05)  # the socket closed: wait for the next one
+                        continue
+                    assert ack["msg_id"] == msg_id
+                    self.acked[msg_id] = ack["seq"]
+                    if ack["case_id"] in self.cursors:
+                        self._take(ack["case_id"], ack["seq"], own=True)
+
+        await asyncio.gather(*(one(msg_id, env) for msg_id, env in sealed))
+
+    async def stop(self) -> None:
+        self.closing = True
+        if self.socket is not None:
+            with contextlib.suppress(Exception):
+                await self.socket.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(BaseException):
+                await self._reader
+        await self.session.close()
+
+
+async def wait_for(predicate, seconds: float = 60.0) -> bool:  # type: ignore[no-untyped-def]
+    """Poll `predicate` until it holds or the bound passes (a bound on a hang, not a timing threshold)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.1)
+    return bool(predicate())
+
+
+async def wait_for_async(request, status: int, seconds: float) -> bool:  # type: ignore[no-untyped-def]
+    """Poll an HTTP request until it answers `status` or the bound passes."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if (await request()).status_code == status:
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+def stored_messages(database: str, cases: list[str]) -> dict[str, list[tuple[int, str]]]:
+    """(seq, msg_id) of every stored message of the cases, in seq order."""
+    with engines.connect(database) as db:
+        return {case: [(int(seq), msg_id) for seq, msg_id in db.execute(
+            "SELECT seq, msg_id FROM messages WHERE case_id = ? ORDER BY seq", (case,)).fetchall()]
+            for case in cases}
+
+
+def audit_intact(cluster: Cluster) -> dict:  # type: ignore[type-arg]
+    """`samtal audit verify` on the shared database, as an operator runs it."""
+    done = subprocess.run([sys.executable, "-m", "web.cli", "audit", "verify", "--data-dir",
+                           str(cluster.nodes[0].data_dir)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "SAMTAL_DATABASE_URL": cluster.database})
+    return json.loads(done.stdout)
