@@ -14,14 +14,17 @@ from typing import Any
 
 from babel import Locale
 from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
+# The catalogues are read where the e-mails read them too (chat/texts.py), for the pages and the mail alike.
+from chat.texts import DOMAIN as DOMAIN
+from chat.texts import LANGUAGES as LANGUAGES
+from chat.texts import LOCALE_ROOT as LOCALE_ROOT
+from chat.texts import compile_catalog
+from chat.texts import read_catalog as read_catalog
+
 ROOT = Path(__file__).resolve().parent.parent
-LOCALE_ROOT = Path(__file__).resolve().parent / "locale"
-LANGUAGES = ("sv", "en")
 DEFAULT_LANGUAGE = "sv"
-DOMAIN = "messages"
 JS_KEYWORDS = {"t": None, "tn": (1, 2)}  # t("text", {params}) and tn("one", "many", n, {params})
 
 
@@ -32,18 +35,6 @@ class Language:
     direction: str  # "ltr" or "rtl"
     translations: gettext.NullTranslations
     js_catalogue: dict[str, str | list[str]]
-
-
-def read_catalog(code: str) -> Catalog:
-    with (LOCALE_ROOT / code / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as handle:
-        return read_po(handle, locale=code)
-
-
-def _compile(catalog: Catalog) -> gettext.GNUTranslations:
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
 
 
 def _used_by_js(message: Any) -> bool:
@@ -73,7 +64,7 @@ def load_languages() -> dict[str, Language]:
         locale = Locale.parse(code)
         languages[code] = Language(code, locale.get_display_name(locale) or code,
                                    "rtl" if locale.text_direction == "rtl" else "ltr",
-                                   _compile(catalog), _js_catalogue(catalog))
+                                   compile_catalog(catalog), _js_catalogue(catalog))
     return languages
 
 

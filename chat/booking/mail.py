@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from chat import mailer
 from chat.mailer import SmtpServer
 from chat.storage.bookings import Booking
+from chat.texts import N_, text
 
-SUMMARY = "Bokad tid i Samtal"  # the same neutral words as the subject
 ZONE = "Europe/Stockholm"
 STOCKHOLM = ZoneInfo(ZONE)
 # Europe/Stockholm as RFC 5545 wants it beside a TZID (3.6.5): CET in winter, CEST from the last Sunday of
@@ -34,13 +34,17 @@ MONTHS_SV = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "aug
 WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
              "November", "December")
-FORM_SV = {"in_person": "besök", "phone": "telefon", "video": "video"}
-FORM_EN = {"in_person": "in person", "phone": "phone", "video": "video"}
-SUBJECTS = {"confirmation": "Bokad tid i Samtal", "cancellation": "Avbokad tid i Samtal",
-            "reminder": "Påminnelse om bokad tid i Samtal"}
-INTRO = {"confirmation": ("Din tid är bokad.", "Your meeting is booked."),
-         "cancellation": ("Din tid är avbokad.", "Your meeting is cancelled."),
-         "reminder": ("Påminnelse om din bokade tid.", "A reminder of your meeting.")}
+# The words are gettext msgids (chat/texts.py), in Swedish from web/locale/sv. A mail says everything in
+# Swedish, then in English: the booking does not know the person's language.
+FORMS = {"in_person": N_("in person"), "phone": N_("phone"), "video": N_("video")}
+SUBJECTS = {"confirmation": N_("Meeting booked in Samtal"), "cancellation": N_("Meeting cancelled in Samtal"),
+            "reminder": N_("Reminder of a meeting booked in Samtal")}
+SUMMARY = SUBJECTS["confirmation"]  # the calendar entry has the same neutral words as the subject
+INTRO = {"confirmation": N_("Your appointment is booked."), "cancellation": N_("Your appointment is cancelled."),
+         "reminder": N_("A reminder of your appointment.")}
+TIME, FORM, PLACE = N_("Time:"), N_("Form:"), N_("Place:")
+SIGN_IN = N_("Sign in to Samtal to see, change or cancel it:")
+BY_PHONE = N_("Phone: the caseworker calls you")
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,7 @@ def location(booking: Booking, video_link: str) -> str:
         return booking.slot.address or ""
     if booking.form == "video":
         return video_link
-    return "Telefon: handläggaren ringer dig / phone: the caseworker calls you"
+    return f"{text('sv', BY_PHONE)} / {text('en', BY_PHONE)}"
 
 
 def ics(booking: Booking, config: MailConfig, cancelled: bool = False, stamp_ms: int | None = None) -> str:
@@ -117,8 +121,8 @@ def ics(booking: Booking, config: MailConfig, cancelled: bool = False, stamp_ms:
         f"DTSTAMP:{stamp}",
         f"DTSTART;TZID={ZONE}:{ics_local(booking.slot.starts_at)}",
         f"DTEND;TZID={ZONE}:{ics_local(booking.slot.ends_at)}",
-        f"SUMMARY:{escape_text(SUMMARY)}",
-        f"DESCRIPTION:{escape_text(f'Mötesform / form: {FORM_SV[booking.form]} / {FORM_EN[booking.form]}. ' + config.link)}",
+        f"SUMMARY:{escape_text(text('sv', SUMMARY))}",
+        f"DESCRIPTION:{escape_text(' / '.join(both(FORM, FORMS[booking.form])) + '. ' + config.link)}",
         *([f"LOCATION:{escape_text(where)}"] if where else []),
         f"URL:{config.link}",
         f"ORGANIZER:mailto:{config.sender}",
@@ -130,19 +134,26 @@ def ics(booking: Booking, config: MailConfig, cancelled: bool = False, stamp_ms:
     return "".join(fold(line) + "\r\n" for line in lines)
 
 
+def both(label: str, value: str) -> tuple[str, str]:
+    """'label value' in Swedish and in English."""
+    return f"{text('sv', label)} {text('sv', value)}", f"{text('en', label)} {text('en', value)}"
+
+
+def body(language: str, kind: str, booking: Booking, where: str, link: str) -> str:
+    start, end = booking.slot.starts_at, booking.slot.ends_at
+    when = when_sv(start, end) if language == "sv" else when_en(start, end)
+    return (f"{text(language, INTRO[kind])}\n\n{text(language, TIME)} {when}\n"
+            f"{text(language, FORM)} {text(language, FORMS[booking.form])}\n"
+            + (f"{text(language, PLACE)} {where}\n" if where else "")
+            + f"\n{text(language, SIGN_IN)} {link}\n")
+
+
 def message(kind: str, booking: Booking, recipient: str, config: MailConfig) -> EmailMessage:
     cancelled = kind == "cancellation"
-    sv, en = INTRO[kind]
     where = location(booking, config.video_link)
-    start, end = booking.slot.starts_at, booking.slot.ends_at
-    text = (f"{sv}\n\nTid: {when_sv(start, end)}\n"
-            f"Mötesform: {FORM_SV[booking.form]}\n" + (f"Plats: {where}\n" if where else "") +
-            f"\nLogga in i Samtal för att se, ändra eller avboka: {config.link}\n\n"
-            f"{en}\n\nTime: {when_en(start, end)}\n"
-            f"Form: {FORM_EN[booking.form]}\n\nSign in to Samtal to see, change or cancel it: {config.link}\n")
     mail = EmailMessage()
-    mail["From"], mail["To"], mail["Subject"] = config.sender, recipient, SUBJECTS[kind]
-    mail.set_content(text)
+    mail["From"], mail["To"], mail["Subject"] = config.sender, recipient, text("sv", SUBJECTS[kind])
+    mail.set_content("\n".join(body(code, kind, booking, where, config.link) for code in ("sv", "en")))
     method = "CANCEL" if cancelled else "REQUEST"
     mail.add_attachment(ics(booking, config, cancelled).encode("utf-8"), maintype="text", subtype="calendar",
                         filename="mote.ics", params={"method": method, "charset": "utf-8"})

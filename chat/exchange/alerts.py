@@ -14,12 +14,14 @@ from chat.audit.chain import AuditEvent
 from chat.mailer import SmtpServer
 from chat.model import now_ms
 from chat.storage.exchange import ExchangeStore, Message
+from chat.texts import N_, text
 
 log = logging.getLogger("samtal.exchange.alerts")
 
-SUBJECT = "Brådskande dokument väntar i Samtal"
-BODY = ("Ett brådskande dokument från en annan myndighet väntar på er enhets funktionsadress i Samtal och har "
-        "inte lästs.\n\nAn urgent document awaits your unit in Samtal.\n\n{link}\n")
+# gettext msgids (chat/texts.py); the unit's on-call staff read Swedish first, English below.
+SUBJECT = N_("An urgent document waits in Samtal")
+WAITING = N_("An urgent document from another agency waits at your unit's functional address in Samtal and "
+             "has not been read.")
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,8 @@ class SmtpConfig:
 
 def _send(config: SmtpConfig, recipients: list[str]) -> None:
     mail = EmailMessage()
-    mail["From"], mail["To"], mail["Subject"] = config.sender, ", ".join(recipients), SUBJECT
-    mail.set_content(BODY.format(link=config.link))
+    mail["From"], mail["To"], mail["Subject"] = config.sender, ", ".join(recipients), text("sv", SUBJECT)
+    mail.set_content(f"{text('sv', WAITING)}\n\n{text('en', WAITING)}\n\n{config.link}\n")
     mailer.send(config.server, mail)
 
 
