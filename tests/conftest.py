@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from web.client.session import ClientSession
 
 from . import engines
+from .waiting import eventually_blocking
 
 ROOT = Path(__file__).resolve().parent.parent
 # A server starts in about a second; on a loaded 2-core machine (a test run beside others) it has taken more
@@ -78,17 +78,19 @@ def start_server(tmp: Path, port: int | None = None, **env: str) -> RunningServe
         cwd=ROOT, env={**os.environ, "SAMTAL_DEMO_EXCHANGE": "0", **env}, stdout=log_path.open("wb"),
         stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while True:
+
+    def healthy() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError("the server exited")
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
+            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("the server did not start:\n" + log_path.read_text(errors="replace"))
-        time.sleep(0.1)
+            return False
+    try:
+        eventually_blocking(healthy, within=STARTUP_SECONDS, what="the server's /healthz")
+    except (AssertionError, RuntimeError):
+        process.kill()
+        raise RuntimeError("the server did not start:\n" + log_path.read_text(errors="replace")) from None
     return RunningServer(url, data_dir, process, log_path,
                          env["SAMTAL_DATABASE_URL"] or data_dir / "samtal.sqlite3")
 

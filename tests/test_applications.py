@@ -5,7 +5,6 @@ case in the unit gets a new case, which the demo steward gives a key. Bad input 
 nothing; nobody reads another person's application; the database holds no plaintext."""
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from typing import Any
@@ -30,6 +29,7 @@ from web.client.transport import ClientError
 
 from .conftest import RunningServer
 from .helpers import CASE_DANA, CASE_ERIK, add_other_unit_caseworker, next_frame
+from .waiting import eventually
 
 UNIT = "ekonomiskt-bistand"
 DAY = 24 * 3600 * 1000
@@ -46,14 +46,10 @@ def now_ms() -> int:
 
 async def unit_epoch(session: ClientSession) -> dict[str, Any]:
     """The unit's current key epoch from the forms listing, once the demo steward has made one."""
-    deadline = time.monotonic() + 30
-    while True:
+    async def made() -> dict[str, Any] | None:
         listing = await session.transport.call("GET", "/api/forms")
-        unit = next(u for u in listing["units"] if u["id"] == UNIT)
-        if unit["key_epoch"] is not None:
-            return unit["key_epoch"]  # type: ignore[no-any-return]
-        assert time.monotonic() < deadline, "the demo steward made no unit key"
-        await asyncio.sleep(0.2)
+        return next(u for u in listing["units"] if u["id"] == UNIT)["key_epoch"]  # type: ignore[no-any-return]
+    return await eventually(made, what="the demo steward's unit key")
 
 
 def sealed(session: ClientSession, kind: str, body: dict[str, Any], case_id: str = "",
@@ -105,11 +101,9 @@ async def refused(call: Any) -> ClientError:
 
 async def unit_key(staff: ClientSession, epoch: int) -> bytes:
     """The unit key of `epoch`, once the demo steward has approved this new staff device (it may take a moment)."""
-    deadline = time.monotonic() + 30
-    while (key := (await staff.unit_keys(UNIT)).get(epoch)) is None:
-        assert time.monotonic() < deadline, "the demo steward did not approve the staff device"
-        await asyncio.sleep(0.2)
-    return key
+    async def granted() -> bytes | None:
+        return (await staff.unit_keys(UNIT)).get(epoch)
+    return await eventually(granted, what="the demo steward's approval of the staff device")
 
 
 async def open_as_staff(staff: ClientSession, view: dict[str, Any], record_id: str) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 live, and who the citizen is told answers."""
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
@@ -11,6 +10,7 @@ from web.client.transport import ClientError
 
 from .conftest import server_fixture
 from .helpers import CASE_DANA, CASE_ERIK, next_frame
+from .waiting import eventually
 
 server = server_fixture(SAMTAL_SEND_RATE="1000", SAMTAL_SEND_BURST="1000")
 HOUR_MS = 3600 * 1000
@@ -96,12 +96,11 @@ async def test_the_staff_list_counts_each_persons_approved_devices(login, tmp_pa
         return {s["id"]: s["approved_devices"] for s in staff}
 
     async def until(wanted: int) -> dict[str, int]:
-        for _ in range(200):
+        async def reached() -> dict[str, int]:
             now = await counts()
-            if now["bo"] == wanted:
-                return now
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"bo has {now['bo']} approved devices, not {wanted}")
+            assert now["bo"] == wanted, f"bo has {now['bo']} approved devices, not {wanted}"
+            return now
+        return await eventually(reached, within=20)
 
     before = await counts()
     assert before["cecilia"] >= 1  # the demo steward's device is the supervisor's

@@ -9,7 +9,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from chat.audit.witness import HEADS_FILE, Witness
 from crypto.keys import DeviceKeys
 
 from .conftest import ROOT, start_server, stop_server
+from .waiting import eventually_blocking
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +41,8 @@ def stopped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Pa
 
 
 def wait_for_heads(witness: Path, seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if (witness / HEADS_FILE).exists() and Witness(witness).heads():
-            return True
-        time.sleep(0.2)
-    return False
+    return eventually_blocking(lambda: (witness / HEADS_FILE).exists() and bool(Witness(witness).heads()),
+                               within=seconds, what="the witness's signed heads")
 
 
 def copy_of(database: Path, folder: Path) -> Path:

@@ -20,6 +20,8 @@ from web.client.follow import Follower
 from web.client.session import ClientSession
 from web.keyfiles import KEEP_BESIDE_DATABASE
 
+from .waiting import eventually
+
 OPERATIONS = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
 
 
@@ -65,8 +67,7 @@ async def test_backup_finishes_while_messages_are_written(tmp_path):
                 i += 1
 
         writer = asyncio.create_task(write())
-        while len(acked) < 50:  # the load is on
-            await asyncio.sleep(0.05)
+        await eventually(lambda: len(acked) >= 50, what="the load")  # the load is on
         before, started = len(acked), time.monotonic()
         code, report = await samtal("backup", "--data-dir", str(server.data_dir), "--to", str(tmp_path / "b.db"))
         finished = time.monotonic()

@@ -19,6 +19,7 @@ from web.sessions import COOKIE
 
 from .conftest import server_fixture
 from .helpers import CASE_DANA, CASE_ERIK
+from .waiting import eventually_blocking
 
 # A tight send rate and a small outbox, to reach those limits quickly.
 server = server_fixture(SAMTAL_SEND_RATE="5", SAMTAL_SEND_BURST="5", SAMTAL_OUTBOX_LIMIT="20")
@@ -266,14 +267,11 @@ def test_demo_login_does_not_exist_outside_demo_mode(tmp_path):
                                 "--port", str(port)], cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                response = httpx.post(f"http://127.0.0.1:{port}/api/demo/login", json={"username": "dana"})
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline and process.poll() is None
-                time.sleep(0.1)
+        def answered() -> httpx.Response:
+            if process.poll() is not None:
+                raise RuntimeError("the server exited")
+            return httpx.post(f"http://127.0.0.1:{port}/api/demo/login", json={"username": "dana"})
+        response = eventually_blocking(answered, retrying=(httpx.HTTPError,))
         assert response.status_code == 404
     finally:
         process.terminate()

@@ -20,6 +20,7 @@ from web.client.transport import ClientError
 
 from .conftest import free_port, server_fixture
 from .helpers import CASE_DANA, CASE_ERIK, Mailbox, local_mailbox
+from .waiting import eventually
 
 UNIT = "ekonomiskt-bistand"
 HOUR = 3600 * 1000
@@ -197,13 +198,10 @@ def parse_ics(ics: str) -> dict[str, str]:
 
 
 async def mails_to(mailbox: Mailbox, address: str, count: int, timeout: float = 10, skip: int = 0) -> list[Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def arrived() -> list[Any]:
         found = [m for m in mailbox.messages if address in m.rcpt_tos][skip:]
-        if len(found) >= count:
-            return found
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{count} mails to {address} did not arrive")
+        return found if len(found) >= count else []
+    return await eventually(arrived, within=timeout, what=f"{count} mails to {address}")
 
 
 def parts(envelope: Any) -> tuple[Any, str, str]:

@@ -23,6 +23,8 @@ from tests.helpers import CASE_DANA, CASE_ERIK
 from web.client.session import ClientSession
 from web.icon import png
 
+from .waiting import eventually
+
 pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
 from playwright.sync_api import Page, expect  # noqa: E402
 
@@ -301,12 +303,10 @@ def test_python_client_and_browser_exchange_both_ways(citizen, server, tmp_path)
                 await anna.send(socket, case, from_python)
             finally:
                 await socket.close()
-            for _ in range(100):
+            async def with_the_browsers() -> list[Any]:
                 texts = [m.body.get("text") for m in await anna.history(case)]
-                if from_browser in texts:
-                    return texts
-                await asyncio.sleep(0.1)
-            return texts
+                return texts if from_browser in texts else []
+            return await eventually(with_the_browsers, within=10, what="the browser's message in the history")
 
     python = InThread(python_side())
     expect(citizen.message(from_python)).to_be_visible(timeout=30_000)

@@ -12,7 +12,6 @@ import secrets
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -22,6 +21,8 @@ from tests.conftest import free_port, server_fixture
 from tests.helpers import CASE_DANA
 from tests.test_browser_app import DESKTOP, PHONE
 from tests.test_browser_call import CONNECT_MS, browser, enforced, join, video_booking  # noqa: F401 (fixture)
+
+from .waiting import eventually_blocking
 
 pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
 from playwright.sync_api import expect  # noqa: E402
@@ -82,11 +83,15 @@ def turn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
          f"--userdb={log.parent / 'turndb'}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 20
-        while not stun_answers(TURN_PORT):
-            assert process.poll() is None and time.monotonic() < deadline, \
-                "coturn did not start:\n" + (log.read_text(errors="replace") if log.exists() else "")
-            time.sleep(0.1)
+        def answers() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError("coturn exited")
+            return stun_answers(TURN_PORT)
+        try:
+            eventually_blocking(answers, within=20, what="coturn's STUN answer")
+        except (AssertionError, RuntimeError):
+            raise AssertionError("coturn did not start:\n"
+                                 + (log.read_text(errors="replace") if log.exists() else "")) from None
         yield
     finally:
         process.terminate()

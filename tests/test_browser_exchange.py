@@ -5,10 +5,8 @@ in Chromium — and Polisen then holds signed accepted and read receipts. axe-co
 and English."""
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,8 @@ from tests.test_browser_staff_pages import signed_in
 from web.cli.main import main as samtal
 from web.client.exchange import AgencyClient
 from web.client.session import ClientSession
+
+from .waiting import eventually
 
 
 def show_agency_mail(page: Any) -> None:
@@ -44,9 +44,7 @@ def keys(server: RunningServer, tmp_path_factory: pytest.TempPathFactory) -> Pat
     async def unit_key_made() -> None:
         async with ClientSession(server.url, tmp_path_factory.mktemp("wait"), "cecilia") as session:
             await session.start()
-            deadline = time.monotonic() + 20
-            while not await session.unit_epochs("ekonomiskt-bistand") and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)
+            await eventually(lambda: session.unit_epochs("ekonomiskt-bistand"), within=20, what="the unit key")
     run_async(unit_key_made())
     keys_dir = tmp_path_factory.mktemp("exchange-keys")
     assert samtal(["exchange", "demo-keys", "--data-dir", str(server.data_dir), "--keys-dir", str(keys_dir),

@@ -3,8 +3,6 @@ citizen's new device gets its case keys from whichever staff device of the unit 
 key rotation the exchange address keys are wrapped to the new epoch."""
 from __future__ import annotations
 
-import asyncio
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -19,6 +17,8 @@ from web.cli.main import main as samtal
 from web.client.exchange import share_address_key
 from web.client.session import ClientSession
 from web.client.steward import Steward
+
+from .waiting import eventually
 
 pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
 from playwright.sync_api import expect  # noqa: E402
@@ -71,14 +71,13 @@ def test_after_a_unit_key_rotation_a_staff_browser_wraps_the_address_keys_to_the
     async def wraps_of_new_epoch() -> list[dict]:
         async with ClientSession(server.url, cecilia_dir, "cecilia") as cecilia:
             await cecilia.start()
-            deadline = time.monotonic() + 30
-            while True:
+            async def both() -> list[dict]:
                 wraps = (await cecilia.transport.call(
                     "GET", "/exchange/v1/units/ekonomiskt-bistand/address-keys"))["address_keys"]
                 new = [w for w in wraps if w["unit_epoch"] == epoch]
-                if len(new) == 2 or time.monotonic() > deadline:
-                    return new
-                await asyncio.sleep(0.2)
+                assert len(new) == 2, new
+                return new
+            return await eventually(both, what="both address keys wrapped to the new epoch")
     new = run_async(wraps_of_new_epoch())
     assert sorted(w["use"] for w in new) == ["enc", "sig"]
     assert {w["wrapped_by_device"] for w in new} <= browser_devices and cecilia_device not in browser_devices

@@ -5,7 +5,6 @@ none, which is why this has to work.)"""
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,8 @@ from tests.test_browser_app import client_sends, run_async
 from tests.test_browser_pages import browser, new_person  # noqa: F401 (fixtures)
 from tests.test_browser_staff_pages import signed_in, wait_for_epochs
 from web.client.session import ClientSession
+
+from .waiting import eventually_blocking
 
 pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
 
@@ -57,13 +58,12 @@ def test_a_supervisors_browser_makes_and_rotates_the_keys(browser, server, tmp_p
     assert len(makers) == 1, "both unit key epochs were made by the supervisor's browser device"
     # Each new epoch seals the one before it (docs/protocol.md section 17), made by that browser too.
     wanted = {("unit", "ekonomiskt-bistand", 2, 1, *makers), ("case", CASE_DANA, 2, 1, *makers)}
-    for _ in range(100):  # bounded: the link follows its epoch within a moment
+    def linked() -> bool:  # the link follows its epoch within a moment
         with sqlite3.connect(f"file:{server.database_files[0]}?mode=ro", uri=True) as db:
             links = set(db.execute("SELECT kind, target_id, epoch, sealed_epoch, signer_device FROM key_history_links"))
-        if wanted <= links:
-            break
-        time.sleep(0.1)
-    assert wanted <= links
+        assert wanted <= links, links
+        return True
+    eventually_blocking(linked, within=10)
 
     client_sends(server, tmp_path / "dana", "dana", CASE_DANA, "Efter bytet av nycklar")  # her client takes the new case key
     cecilia.open_conversation(f"/inbox/{CASE_DANA}")

@@ -19,6 +19,8 @@ from tests.test_browser_booking import HOUR, UNIT, as_user, publish
 from tests.test_browser_pages import axe, browser, check  # noqa: F401 (fixtures)
 from tests.test_browser_staff_pages import signed_in
 
+from .waiting import eventually_blocking
+
 pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
 from playwright.sync_api import expect  # noqa: E402
 
@@ -51,13 +53,10 @@ def dana(browser, server) -> Iterator[Person]:  # type: ignore[no-untyped-def]
 
 
 def mails_to(mailbox: Any, address: str, count: int) -> list[Any]:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        found = [m for m in mailbox.messages if address in m.rcpt_tos]
-        if len(found) >= count:
-            return [email.message_from_bytes(m.content, policy=email.policy.default) for m in found]
-        time.sleep(0.1)
-    raise AssertionError(f"{count} mails to {address} did not arrive")
+    eventually_blocking(lambda: [m for m in mailbox.messages if address in m.rcpt_tos][count - 1:],
+                        within=10, what=f"{count} mails to {address}")
+    return [email.message_from_bytes(m.content, policy=email.policy.default)
+            for m in mailbox.messages if address in m.rcpt_tos]
 
 
 def test_3_booking_mail_says_swedish_time_as_the_phone_shows_it_and_reveals_nothing(dana, server, mailbox):
@@ -202,10 +201,10 @@ def test_8_the_demo_sends_to_an_agency_on_first_try(browser, tmp_path: Path):
     demo = start_server(tmp_path, SAMTAL_DEMO_EXCHANGE="1")
     try:
         shared = demo.data_dir / "demo-exchange" / "shared"
-        deadline = time.monotonic() + 60
-        while not shared.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert shared.exists(), demo.log_text()
+        try:
+            eventually_blocking(shared.exists, within=60, what="the demo exchange's keys")
+        except AssertionError:
+            raise AssertionError(demo.log_text()) from None
         anna = signed_in(browser, demo, "Anna Lind", "/inbox")
         page = anna.page
         page.get_by_role("button", name="Nytt dokument till myndighet").click()

@@ -5,7 +5,6 @@ and sets and removes a substitute; the log reviewer filters the log by case and 
 /review; both pages pass axe-core in Swedish and English; other roles get no menu entry and "no access"."""
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -21,6 +20,8 @@ from tests.test_browser_app import DESKTOP, Person, client_sends, run_async
 from tests.test_browser_pages import axe, browser, check, new_person  # noqa: F401 (fixtures)
 from web.client.session import ClientSession
 from web.client.steward import Steward
+
+from .waiting import eventually
 
 pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
 from playwright.sync_api import expect  # noqa: E402
@@ -77,13 +78,13 @@ def wait_for_epochs(server: RunningServer, folder: Path, unit_epoch: int, case_e
     async def watch() -> dict[str, Any]:
         async with ClientSession(server.url, folder, "dana") as dana:
             await dana.demo_login()
-            for _ in range(150):
+            async def reached() -> dict[str, Any]:
                 view = await dana.case(CASE_DANA)
-                if (max((e["epoch"] for e in view["unit_key_epochs"]), default=0) == unit_epoch
-                        and view["key_epoch"] == case_epoch):
-                    return view
-                await asyncio.sleep(0.2)
-            raise AssertionError(f"epochs stayed at {view['unit_key_epochs']}, case {view['key_epoch']}")
+                assert (max((e["epoch"] for e in view["unit_key_epochs"]), default=0) == unit_epoch
+                        and view["key_epoch"] == case_epoch), \
+                    f"epochs stayed at {view['unit_key_epochs']}, case {view['key_epoch']}"
+                return view
+            return await eventually(reached)
     return run_async(watch())
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +25,8 @@ from tests.test_unit_identity import (  # noqa: F401  (fixtures)
     replace_unit_identity,
     session,
 )
+
+from .waiting import eventually_blocking
 
 pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
 from playwright.sync_api import expect  # noqa: E402
@@ -70,11 +71,8 @@ def messages_from_dana(hostile: dict) -> int:
 
 def stored_from_dana(hostile: dict, at_least: int) -> int:
     """How many of Dana's messages the server stored, once at least `at_least` are (the outbox sends them)."""
-    for _ in range(200):  # bounded: 20 seconds
-        if (count := messages_from_dana(hostile)) >= at_least:
-            return count
-        time.sleep(0.1)
-    raise AssertionError("the phone's message was not stored")
+    return eventually_blocking(lambda: (count := messages_from_dana(hostile)) >= at_least and count,
+                               within=20, what="the phone's message stored")
 
 
 def write(page: Any, text: str) -> None:

@@ -6,7 +6,6 @@ side, one device per person; leaving and lost connections are told to the other 
 servers go only to the call's people; joining and leaving are audited, the signals' content never."""
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import secrets
@@ -22,6 +21,8 @@ from tests.conftest import RunningServer, server_fixture
 from tests.helpers import CASE_DANA, CASE_ERIK, next_frame
 from web.client.session import ClientSession
 from web.client.transport import ClientError, Socket
+
+from .waiting import eventually
 
 ICE = [{"urls": "stun:stun.example-kommun.se:3478"},
        {"urls": ["turn:turn.example-kommun.se:3478?transport=udp"], "username": "samtal", "credential": "turn-9f2c"}]
@@ -249,13 +250,12 @@ async def test_joining_and_leaving_are_audited_and_no_signal_is_logged(login, se
     await dana_socket.close()
 
     # Dana's leaving is recorded when the server has seen her connection close: wait for it (bounded).
-    deadline = time.monotonic() + 20
-    while True:
+    async def both_left() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         rows = (await greta.transport.call("GET", "/api/audit", params={"case": CASE_DANA, "from": started}))["rows"]
         mine = [r for r in rows if r["detail"].get("booking") == booking_id or r["action"] == "ws.call.join"]
-        if sum(r["action"] == "call.left" for r in mine) == 2 or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.05)
+        assert sum(r["action"] == "call.left" for r in mine) == 2, mine
+        return rows, mine
+    rows, mine = await eventually(both_left, within=20)
     joins = [(r["actor"], r["detail"]["device"]) for r in mine if r["action"] == "call.joined"]
     assert joins == [("dana", dana.device_id), ("anna", anna.device_id)]
     leaves = {r["actor"]: r["detail"] for r in mine if r["action"] == "call.left"}

@@ -19,6 +19,8 @@ from tests.helpers import CASE_DANA
 from web.client.session import ClientSession
 from web.client.transport import ClientError
 
+from .waiting import eventually
+
 BURST = 300
 
 
@@ -45,8 +47,7 @@ async def test_sigterm_acks_every_stored_message_and_closes_with_1012(tmp_path):
                 acked.add(msg_id)
 
         sends = [asyncio.create_task(send(msg_id, env)) for msg_id, env in sealed]
-        while len(acked) < 20:  # the burst is under way
-            await asyncio.sleep(0.005)
+        await eventually(lambda: len(acked) >= 20, what="the burst")  # the burst is under way
         server.process.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
         await asyncio.gather(*sends)

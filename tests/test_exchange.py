@@ -3,7 +3,6 @@ with ES256/P-256), two unit addresses, an independent JOSE implementation (Node'
 docs/exchange.md, proofs from the audit log, and the urgent alert by e-mail."""
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 import subprocess
@@ -21,6 +20,7 @@ from web.client.exchange import AgencyClient, UnitClient, verify_proof
 
 from .conftest import ROOT, free_port, server_fixture
 from .helpers import Mailbox, local_mailbox, node_jose
+from .waiting import eventually, eventually_blocking
 
 HERE = Path(__file__).parent / "exchange"
 OROSANMALAN = json.loads((HERE / "orosanmalan.json").read_text(encoding="utf-8"))
@@ -241,12 +241,14 @@ def test_overload_is_503_and_a_sender_over_its_rate_is_429_with_retry_after(
                          b"\r\ncontent-length: 4096\r\n\r\n{\"envelope\": ")
         # Wait (bounded) until both hold their slots: an empty body is refused at once while a slot is free
         # (400, nothing stored), and answered 503 once the exchange is full.
-        deadline = time.monotonic() + 30
         seen: list[int] = []
-        while (seen := seen[-5:] + [httpx.post(f"{server.url}/exchange/v1/messages", content=b"{}",
-                                               headers={"content-type": "application/json"}).status_code])[-1] != 503:
-            assert time.monotonic() < deadline, f"the held uploads never filled the exchange: {seen}"
-            time.sleep(0.05)
+
+        def full() -> bool:
+            seen.append(httpx.post(f"{server.url}/exchange/v1/messages", content=b"{}",
+                                   headers={"content-type": "application/json"}).status_code)
+            assert seen[-1] == 503, f"the held uploads never filled the exchange: {seen[-5:]}"
+            return True
+        eventually_blocking(full)
         busy = polisen.post_raw(submission)
     finally:
         for sock in held:
@@ -282,10 +284,7 @@ def test_staff_of_another_unit_cannot_read_the_units_exchange(server: Any) -> No
 def test_an_unread_urgent_document_alerts_on_call_by_email_without_content(
         polisen: AgencyClient, mailbox: Mailbox) -> None:
     polisen.send(BOU, "orosanmalan/v1", OROSANMALAN, "Orosanmälan om barn")
-    deadline = time.monotonic() + 15
-    while not mailbox.messages and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert mailbox.messages, "no alert e-mail"
+    eventually_blocking(lambda: mailbox.messages, within=15, what="the alert e-mail")
     mail = mailbox.messages[0]
     assert mail.rcpt_tos == ["jour@demo-kommun.example"]
     text = mail.content.decode("utf-8", "replace")
@@ -313,9 +312,7 @@ def test_the_address_key_is_shared_wrapped_to_the_unit_key_and_a_staff_device_op
     async def unit_key_made() -> None:  # by the demo key steward, shortly after the server starts
         async with ClientSession(server.url, tmp_path / "cecilia", "cecilia") as session:
             await session.start()
-            deadline = time.monotonic() + 20
-            while not await session.unit_epochs(unit) and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)
+            await eventually(lambda: session.unit_epochs(unit), within=20, what="the unit key")
     run_async(unit_key_made())
     assert samtal(["exchange", "unit", "share-key", "--server", server.url, "--as", "cecilia", "--unit", unit,
                    "--key-file", str(keys / f"{EB}.json"), "--device-dir", str(tmp_path)]) == 0
@@ -324,9 +321,8 @@ def test_the_address_key_is_shared_wrapped_to_the_unit_key_and_a_staff_device_op
     async def open_as_bo() -> dict[str, Any]:
         async with ClientSession(server.url, tmp_path / "bo", "bo") as session:
             await session.start()
-            deadline = time.monotonic() + 20
-            while not (unit_keys := await session.unit_keys(unit)) and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)  # the steward approves bo's new device
+            # The steward approves bo's new device.
+            unit_keys = await eventually(lambda: session.unit_keys(unit), within=20, what="bo's unit key")
             wraps = (await session.transport.call("GET", f"/exchange/v1/units/{unit}/address-keys"))["address_keys"]
             [wrap] = [w for w in wraps if w["use"] == "enc"]
             [sign_wrap] = [w for w in wraps if w["use"] == "sig"]
@@ -370,9 +366,8 @@ def test_an_address_key_wrap_must_be_signed_as_the_kind_of_key_it_holds(server: 
     async def post(kind: str) -> Any:
         async with ClientSession(server.url, tmp_path, "cecilia") as cecilia:
             await cecilia.start()
-            deadline = time.monotonic() + 20
-            while not (unit_keys := await cecilia.unit_keys(unit)) and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)  # the steward approves this new device
+            # The steward approves this new device.
+            unit_keys = await eventually(lambda: cecilia.unit_keys(unit), within=20, what="the unit key")
             epoch = max(unit_keys)
             wrapped = wrap_address_sign_key(unb64u(private["sign"]["d"]), EB, 1, x25519_public(unit_keys[epoch]))
             signature = sign_wrap(cecilia.device.keys, kind, EB, 1, f"unit:{epoch}", wrapped)
@@ -401,21 +396,19 @@ def test_after_a_unit_key_rotation_the_steward_wraps_the_address_keys_to_the_new
     async def rotate_and_wait() -> tuple[int, list[dict[str, Any]], dict[int, bytes], dict[str, Any]]:
         async with ClientSession(server.url, tmp_path / "bo", "bo") as bo:
             await bo.start()
-            deadline = time.monotonic() + 20
-            while not await bo.unit_keys(unit) and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)  # the steward approves bo's new device: it holds the unit key
+            # The steward approves bo's new device: it holds the unit key.
+            await eventually(lambda: bo.unit_keys(unit), within=20, what="bo's unit key")
             before = max(e["epoch"] for e in await bo.unit_epochs(unit))
             await bo.transport.call("DELETE", f"/api/devices/{bo.device_id}")  # it leaves: a rotation is due
         async with ClientSession(server.url, tmp_path / "bo-new", "bo") as fresh:
             await fresh.start()
-            deadline = time.monotonic() + 30
-            wraps: list[dict[str, Any]] = []
-            while time.monotonic() < deadline:
+            async def rewrapped() -> list[dict[str, Any]]:
                 wraps = (await fresh.transport.call("GET", f"/exchange/v1/units/{unit}/address-keys"))["address_keys"]
                 # Both wraps to the new epoch, and the new epoch granted to this new device (one epoch at a time).
-                if len([w for w in wraps if w["unit_epoch"] > before]) == 2 and before + 1 in await fresh.unit_keys(unit):
-                    break
-                await asyncio.sleep(0.2)
+                assert len([w for w in wraps if w["unit_epoch"] > before]) == 2, wraps
+                assert before + 1 in await fresh.unit_keys(unit)
+                return wraps
+            wraps = await eventually(rewrapped)
             signers = {w["wrapped_by_device"]: await fresh.device_keys(w["wrapped_by_device"]) for w in wraps}
             return before, wraps, await fresh.unit_keys(unit), signers
     before, wraps, unit_keys, signers = run_async(rotate_and_wait())

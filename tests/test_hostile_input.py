@@ -11,7 +11,6 @@ import re
 import shutil
 import stat
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from web.sessions import COOKIE
 from . import engines
 from .conftest import ROOT, free_port, server_fixture, start_server, stop_server
 from .helpers import CASE_DANA
+from .waiting import eventually_blocking
 
 # Few sign-ins a minute, to reach the limit quickly; no proxy is trusted (the default).
 server = server_fixture(SAMTAL_LOGIN_RATE="3")
@@ -187,12 +187,8 @@ def test_behind_nginx_each_client_is_limited_by_its_own_address(tmp_path: Path) 
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         proxy = f"http://127.0.0.1:{port}"
-        for _ in range(100):  # bounded: nginx starts in a moment
-            try:
-                httpx.get(f"{proxy}/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        eventually_blocking(lambda: httpx.get(f"{proxy}/healthz", timeout=1), within=10,
+                            retrying=(httpx.HTTPError,), what="nginx")
         with from_address("127.0.0.4", proxy) as one, from_address("127.0.0.5", proxy) as another:
             statuses = [sign_in_start(one, f"192.0.2.{i}") for i in range(5)]  # made-up headers, nginx resets them
             assert statuses[:3] == [404] * 3 and statuses[3:] == [429, 429], statuses

@@ -7,7 +7,6 @@ problem+json and store nothing; nobody outside the case and its answering staff 
 is audited; the database holds no plaintext."""
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -23,6 +22,7 @@ from .conftest import RunningServer
 from .engines import database_errors
 from .helpers import CASE_DANA, CASE_ERIK, add_other_unit_caseworker, next_frame
 from .test_applications import UNIT, encrypted_file, grant, refused, sealed, unit_epoch, unit_key, upload
+from .waiting import eventually
 
 SECRET_TITLE = "Hembesök hos familjen på Kvarnbacken 12"
 SECRET_DRAFT = "Utkast: barnen verkade trötta, pappan nämnde skulder hos Kronofogden"
@@ -463,14 +463,14 @@ async def test_who_may_do_what_in_the_journal(login, server: RunningServer):
     now = int(time.time() * 1000)
     await cecilia.transport.call("POST", f"/api/units/{UNIT}/substitutes", {
         "absent_user": "anna", "substitute": "bo", "starts_at": now - 1000, "ends_at": now + 3600_000})
-    deadline = time.monotonic() + 10
-    while True:  # the server's substitution cache may take a moment
+    async def written() -> bool:  # the server's substitution cache may take a moment
         try:
             await bo.transport.call("POST", f"/api/cases/{CASE_DANA}/journal", request(attempt))
-            break
         except ClientError as error:
-            assert error.code == "forbidden" and time.monotonic() < deadline
-            await asyncio.sleep(0.2)
+            assert error.code != "forbidden", "not yet the substitute"  # retried
+            raise
+        return True
+    await eventually(written, within=10)
 
 
 # -- bad input ----------------------------------------------------------------------------------------------------

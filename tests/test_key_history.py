@@ -3,7 +3,6 @@ keys, a citizen's new device and a caseworker's new device are each given only t
 the case's whole history through the links each epoch keeps of the one before it."""
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -17,17 +16,14 @@ from web.client.transport import ClientError
 
 from .conftest import server_fixture
 from .helpers import CASE_DANA
+from .waiting import eventually
 
 server = server_fixture(SAMTAL_SEND_RATE="1000", SAMTAL_SEND_BURST="1000")
 UNIT = "ekonomiskt-bistand"
 
 
 async def wait_for(predicate, what: str, seconds: float = 30.0) -> None:
-    for _ in range(int(seconds * 10)):  # bounded: the demo steward acts within about a second
-        if await predicate():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    await eventually(predicate, within=seconds, what=what)  # the demo steward acts within about a second
 
 
 def rows(server, sql: str, *args) -> set:

@@ -3,7 +3,6 @@ it and prints every change; the citizen's devices are listed as the log shows th
 rewrote (on the stopped server's database) is caught by a client that compares heads, and by the monitor."""
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import sqlite3
@@ -19,6 +18,7 @@ from web.client.session import ClientSession
 from web.client.transport import ClientError
 
 from .conftest import ROOT, start_server, stop_server
+from .waiting import eventually
 
 UNIT = "ekonomiskt-bistand"
 
@@ -35,12 +35,10 @@ async def started(url: str, folder: Path, username: str) -> ClientSession:
 
 
 async def with_identity(client: ClientSession) -> None:
-    for _ in range(200):  # bounded: the demo steward makes the identity as the server starts
+    async def made() -> bool:  # the demo steward makes the identity as the server starts
         trust = await client.unit_trust(UNIT, refresh=True)
-        if trust is not None and trust.epochs:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("no unit identity")
+        return trust is not None and bool(trust.epochs)
+    await eventually(made, within=20, what="the unit identity")
 
 
 @pytest.fixture

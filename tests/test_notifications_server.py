@@ -7,7 +7,6 @@ throttle holds and a citizen who has not opted in gets none; what waits survives
 to someone noted later has arrived, a mail to someone noted earlier would have arrived before it."""
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import time
@@ -21,6 +20,7 @@ from web.client.transport import ClientError
 
 from .conftest import RunningServer, free_port, start_server, stop_server
 from .helpers import CASE_DANA, CASE_ERIK, Mailbox, local_mailbox
+from .waiting import eventually
 
 SMTP_PORT = free_port()
 FAST = {"SAMTAL_SMTP_HOST": "127.0.0.1", "SAMTAL_SMTP_PORT": str(SMTP_PORT), "SAMTAL_NOTIFY_GRACE_SECONDS": "1",
@@ -52,11 +52,7 @@ def waiting(server: RunningServer, user_id: str) -> list[tuple[str, str]]:
 
 
 async def until(check: Any, what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s")
-        await asyncio.sleep(0.05)
+    await eventually(check, within=timeout, what=what)
 
 
 def mails_to(box: Mailbox, address: str) -> list[Any]:

@@ -2,8 +2,6 @@
 keys are rotated, so what is written afterwards is readable by the unit that remains and not by them."""
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 import websockets
 
@@ -11,16 +9,13 @@ from web.client.transport import ClientError
 
 from .conftest import server_fixture
 from .helpers import CASE_DANA
+from .waiting import eventually
 
 server = server_fixture(SAMTAL_SEND_RATE="1000", SAMTAL_SEND_BURST="1000")
 
 
 async def wait_for(predicate, seconds: float = 20.0) -> None:
-    for _ in range(int(seconds * 10)):  # bounded: the demo steward rotates within about a second
-        if await predicate():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("the key holder did not rotate the keys in time")
+    await eventually(predicate, within=seconds, what="the key holder's rotation")  # within about a second
 
 
 def grants_of(server, epoch: int) -> set[str]:

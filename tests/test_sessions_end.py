@@ -18,6 +18,7 @@ from web.sessions import COOKIE
 
 from .conftest import server_fixture, start_server, stop_server
 from .helpers import CASE_DANA
+from .waiting import eventually
 
 # Small socket caps, to reach them with a few sockets.
 server = server_fixture(SAMTAL_MAX_SOCKETS_PER_DEVICE="3", SAMTAL_MAX_SOCKETS_PER_ACCOUNT="4")
@@ -127,8 +128,8 @@ async def test_too_many_websockets_of_one_device_or_one_person_are_refused(login
             await raw_socket(laptop)  # a fifth of one person
         assert refused.value.response.status_code == 403
         await opened.pop(0).close()
-        await asyncio.sleep(0.3)  # the server sees the close
-        opened.append(await raw_socket(laptop))  # a closed one makes room
+        # A closed one makes room, once the server has seen the close.
+        opened.append(await eventually(lambda: raw_socket(laptop), within=10, retrying=(websockets.InvalidStatus,)))
     finally:
         for ws in opened:
             await ws.close()

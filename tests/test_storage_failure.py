@@ -14,7 +14,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +26,8 @@ from tests.conftest import ROOT, free_port
 from tests.helpers import CASE_DANA
 from web.client.session import ClientSession
 from web.client.transport import ClientError
+
+from .waiting import eventually_blocking
 
 FULL = 1024  # bytes: every write past this offset fails, as on a full disk
 
@@ -44,15 +45,18 @@ def start_piped(tmp: Path, database: str = "") -> tuple[subprocess.Popen[bytes],
     threading.Thread(target=lambda: lines.extend(line.decode(errors="replace") for line in process.stdout),
                      daemon=True).start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
+    def healthy() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError("the server exited")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return process, url, lines
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("the server did not start:\n" + "".join(lines))
-        time.sleep(0.1)
+            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+        return False
+    try:
+        eventually_blocking(healthy, within=120, what="the server's /healthz")
+    except (AssertionError, RuntimeError):
+        process.kill()
+        raise RuntimeError("the server did not start:\n" + "".join(lines)) from None
+    return process, url, lines
 
 
 def set_file_limit(pid: int, limit: int) -> None:

@@ -5,7 +5,6 @@ staff device and epoch against it, and stop when it changes without a hand-over.
 as an operator would: on the stopped server's SQLite file, then the server is started again."""
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import http.server
@@ -32,6 +31,7 @@ from web.client.transport import ClientError
 
 from .conftest import ROOT, RunningServer, free_port, start_server, stop_server
 from .helpers import CASE_DANA
+from .waiting import eventually
 
 UNIT = "ekonomiskt-bistand"
 
@@ -85,22 +85,18 @@ async def session(server: RunningServer, folder: Path, username: str) -> ClientS
 
 
 async def certified(client: ClientSession, device_id: str, seconds: float = 20.0) -> None:
-    for _ in range(int(seconds * 10)):  # bounded: the demo steward certifies within a second or two
+    async def done() -> bool:  # the demo steward certifies within a second or two
         trust = await client.unit_trust(UNIT, refresh=True)
-        if trust is not None and trust.device(device_id) is not None:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("the steward did not certify the device")
+        return trust is not None and trust.device(device_id) is not None
+    await eventually(done, within=seconds, what="the steward's certificate of the device")
 
 
 async def pinned(client: ClientSession, seconds: float = 20.0):
     """The unit's identity once the demo steward has made it (it does so as the server starts)."""
-    for _ in range(int(seconds * 10)):  # bounded
+    async def made():  # type: ignore[no-untyped-def]
         trust = await client.unit_trust(UNIT, refresh=True)
-        if trust is not None and trust.epochs:
-            return trust
-        await asyncio.sleep(0.1)
-    raise AssertionError("the unit has no identity")
+        return trust if trust is not None and trust.epochs else None
+    return await eventually(made, within=seconds, what="the unit's identity")
 
 
 async def send(client: ClientSession, text: str) -> dict:

@@ -4,7 +4,6 @@ video booking's link on the page and in the confirmation mail then comes from it
 log with the new link, it outlasts a restart, and removing it brings back the server's."""
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import json
@@ -19,6 +18,7 @@ from web.client.session import ClientSession
 from .conftest import free_port, start_server, stop_server
 from .helpers import CASE_ERIK, local_mailbox
 from .test_booking import refused
+from .waiting import eventually
 
 UNIT = "ekonomiskt-bistand"
 SETTINGS = f"/api/units/{UNIT}/settings"
@@ -45,10 +45,7 @@ def audited_changes(server: Any) -> list[tuple[str, dict[str, Any]]]:
 
 
 async def wait_for_mail(box: Any, address: str) -> Any:
-    deadline = time.monotonic() + 30
-    while not (found := [m for m in box.messages if address in m.rcpt_tos]):
-        assert time.monotonic() < deadline, "the confirmation did not arrive"
-        await asyncio.sleep(0.05)
+    found = await eventually(lambda: [m for m in box.messages if address in m.rcpt_tos], what="the confirmation")
     return email.message_from_bytes(found[0].content, policy=email.policy.default)
 
 
