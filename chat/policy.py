@@ -21,6 +21,7 @@ class Action(StrEnum):
     UNIT_KEYS_READ = "unit.keys.read"
     UNIT_KEYS_CREATE = "unit.keys.create"  # a new unit key epoch
     UNIT_DEVICE_APPROVE = "unit.device.approve"  # wrap the unit key to a staff device
+    UNIT_IDENTITY = "unit.identity"  # file the unit identity's certificates, pass its key between supervisors
     UNIT_STAFF_READ = "unit.staff.read"  # the unit's staff and substitutes
     UNIT_SUBSTITUTES_MANAGE = "unit.substitutes.manage"  # set substitutes (vikarie) by date range
     UNIT_STAFF_REMOVE = "unit.staff.remove"  # a staff member leaves: devices revoked, keys rotated
@@ -82,7 +83,7 @@ def _staff_of(user: User, unit_id: str) -> bool:
 
 MANAGERS = (Role.SUPERVISOR, Role.UNIT_ADMIN)
 UNIT_KEYS_AND_STAFF = frozenset({Action.UNIT_KEYS_READ, Action.UNIT_KEYS_CREATE, Action.UNIT_DEVICE_APPROVE,
-                                 Action.UNIT_STAFF_READ, Action.UNIT_SUBSTITUTES_MANAGE, Action.UNIT_STAFF_REMOVE,
+                                 Action.UNIT_IDENTITY, Action.UNIT_STAFF_READ, Action.UNIT_SUBSTITUTES_MANAGE, Action.UNIT_STAFF_REMOVE,
                                  Action.UNIT_SETTINGS_MANAGE})
 # The actions on a unit as a whole (its keys, staff, settings, calendar, exchange, audit log, people at the
 # desk): decided with a unit id.

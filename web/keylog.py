@@ -59,7 +59,7 @@ async def unit_identity(ctx: Ctx) -> Response:
                          "identity_url": ctx.services.settings.unit_identity_urls.get(unit_id)})
 
 
-@api("/api/units/{unit_id}/certificates", "POST", action=Action.UNIT_DEVICE_APPROVE)
+@api("/api/units/{unit_id}/certificates", "POST", action=Action.UNIT_IDENTITY)
 async def file_certificate(ctx: Ctx) -> Response:
     body = await ctx.body()
     try:
@@ -77,7 +77,7 @@ def _seal_view(seal: IdentitySeal, with_ciphertext: bool) -> dict[str, Any]:
     return view
 
 
-@api("/api/units/{unit_id}/identity/seals", "GET", action=Action.UNIT_DEVICE_APPROVE)
+@api("/api/units/{unit_id}/identity/seals", "GET", action=Action.UNIT_IDENTITY)
 async def identity_seals(ctx: Ctx) -> Response:
     """Which of the unit's supervisors' devices hold its current identity key, and this device's own seal."""
     device_id = ctx.require_device()
@@ -87,7 +87,7 @@ async def identity_seals(ctx: Ctx) -> Response:
                          "mine": _seal_view(holders.mine, True) if holders.mine else None})
 
 
-@api("/api/units/{unit_id}/identity/seals", "POST", action=Action.UNIT_DEVICE_APPROVE)
+@api("/api/units/{unit_id}/identity/seals", "POST", action=Action.UNIT_IDENTITY)
 async def file_identity_seal(ctx: Ctx) -> Response:
     """The identity seed sealed to a supervisor's device by a holder (docs/protocol.md §18, Holders)."""
     body = await ctx.body()

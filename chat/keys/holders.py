@@ -37,7 +37,7 @@ class IdentityHolders:
         self.identities = identities
 
     async def _own_device(self, user: User, device_id: str, unit_id: str) -> None:
-        decision = decide(user, Action.UNIT_DEVICE_APPROVE, unit_id=unit_id)
+        decision = decide(user, Action.UNIT_IDENTITY, unit_id=unit_id)
         if not decision:
             raise Forbidden(decision.reason, code="forbidden")
         device = await self.store.get_device(device_id)

@@ -135,7 +135,7 @@ class UnitIdentities:
     async def file(self, user: User, device_id: str, unit_id: str, cert: UnitCert) -> int:
         """File a certificate signed by the unit's identity key. The server checks the chain it would make,
         so that it does not store what every client would refuse; clients check it again themselves."""
-        decision = decide(user, Action.UNIT_DEVICE_APPROVE, unit_id=unit_id)
+        decision = decide(user, Action.UNIT_IDENTITY, unit_id=unit_id)
         if not decision:
             raise Forbidden(decision.reason, code="forbidden")
         device = await self.store.get_device(device_id)

@@ -27,6 +27,7 @@ const ACTIONS = {
   "case.keys.read": () => t("fetched the case's keys"), "case.keys.write": () => t("made or gave case keys (key work)"),
   "unit.keys.read": () => t("fetched the unit's keys"), "unit.keys.create": () => t("made a new unit key (key work)"),
   "unit.device.approve": () => t("approved a staff device (gave it the unit key)"),
+  "unit.identity": () => t("used the unit's identity key: certified a device or a unit key, or gave the identity key to a supervisor's device (key work)"),
   "device.read": () => t("looked up a device's public keys"), self: () => t("own account or device"),
   "application.grant": () => t("gave a device a key to an application record (key grant, not a decision)"),
   "exchange.address_key.wrap": () => t("gave the unit's agency address key to a device (key work)"),
