@@ -120,6 +120,19 @@ def run_async(coroutine: Any) -> Any:
     return InThread(coroutine).result()
 
 
+def asked_first(page: Page, button: Any, dialog: str, says: str, action: str, unchanged: Any) -> None:
+    """A final act asks first: `button` opens the dialog named `dialog` that `says` what follows; Avbryt
+    leaves things as they were (`unchanged()` checks it), and the dialog's `action` does it."""
+    button.click()
+    asked = page.get_by_role("dialog", name=dialog)
+    expect(asked).to_contain_text(says)
+    asked.get_by_role("button", name="Avbryt").click()
+    expect(asked).to_have_count(0)
+    unchanged()
+    button.click()
+    page.get_by_role("dialog", name=dialog).get_by_role("button", name=action, exact=True).click()
+
+
 def client_sends(server: RunningServer, folder: Path, username: str, case_id: str, text: str) -> None:
     """A Python client (web.client) signs in as `username` and sends `text` in the case."""
     async def send() -> None:

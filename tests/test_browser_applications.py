@@ -181,6 +181,10 @@ def test_apply_complete_and_decide(dana: Person, anna: Person, server: RunningSe
     staff.get_by_label("Beviljas", exact=True).check()
     staff.get_by_label("Beslut och motivering").fill(DECISION)
     staff.get_by_role("button", name="Registrera beslutet").click()
+    # Final and sent at once: asked first, with the outcome (#14 "No lost input").
+    asked = staff.get_by_role("dialog", name="Registrera beslutet?")
+    expect(asked).to_contain_text("Beslutet ”Beviljas” registreras och skickas till den sökande direkt.")
+    asked.get_by_role("button", name="Registrera beslutet").click()
     expect(staff.locator("#application-status")).to_have_text("Status: Beslutad", timeout=TIMEOUT)
     expect(staff.locator("#decision-form")).to_be_hidden()
 

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import RunningServer, server_fixture
 from tests.helpers import CASE_DANA, CASE_ERIK
-from tests.test_browser_app import DESKTOP, PHONE, Person
+from tests.test_browser_app import DESKTOP, PHONE, Person, asked_first
 from tests.test_browser_pages import axe, browser, check  # noqa: F401 (fixtures)
 from tests.test_browser_staff_pages import signed_in
 
@@ -78,7 +78,10 @@ def test_the_citizen_books_cancels_and_cannot_change_too_late(dana, server, axe)
     check(dana, axe)
 
     far = dana.page.locator("#my-bookings li.booking").first
-    far.get_by_role("button", name="Avboka").click()
+    # Asked first, with when (#14 "No lost input"): Avbryt keeps the booking.
+    asked_first(dana.page, far.get_by_role("button", name="Avboka"), "Avboka mötet?",
+                "avbokas, och tiden kan bokas av någon annan", "Avboka mötet",
+                lambda: expect(far).to_contain_text("Bokad"))
     expect(dana.page.locator("#my-bookings li.booking").first).to_contain_text("Avbokad")
     expect(dana.page.locator("#booking-error")).to_be_empty()
     assert dana.errors == []

@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import RunningServer, server_fixture
 from tests.helpers import CASE_DANA
-from tests.test_browser_app import DESKTOP, PHONE, Person, sign_in
+from tests.test_browser_app import DESKTOP, PHONE, Person, asked_first, sign_in
 from tests.test_browser_applications import anna, dana  # noqa: F401 (fixtures: Anna at a desk, Dana on a phone)
 from tests.test_browser_call import TamperingRelay, flip_signature
 from tests.test_browser_pages import axe, browser, check  # noqa: F401 (fixtures)
@@ -101,7 +101,10 @@ def test_live_draft_sign_dispute_answer_and_correct(dana: Person, anna: Person, 
 
     # Signed and visible to the citizen.
     staff.get_by_label("Synlig för den enskilde").check()
-    staff.get_by_role("button", name="Signera", exact=True).click()
+    # Signing is final: asked first, saying so (#14 "No lost input"); Avbryt keeps the draft as it was.
+    asked_first(staff, staff.get_by_role("button", name="Signera", exact=True), "Signera anteckningen?",
+                "kan inte ändras, bara rättas i en ny version. Den blir synlig för den enskilde direkt.", "Signera",
+                lambda: expect(staff.get_by_label("Anteckning", exact=True)).to_have_value(FIRST + SECOND))
     signed = entry(anna, TITLE)
     expect(signed).to_contain_text("Synlig för den enskilde sedan", timeout=TIMEOUT)
     expect(signed).to_contain_text("Signerad av Anna Lind")
@@ -138,6 +141,7 @@ def test_live_draft_sign_dispute_answer_and_correct(dana: Person, anna: Person, 
     staff.get_by_label("Anteckning", exact=True).fill(CORRECTED)
     staff.get_by_label("Varför rättas anteckningen?").fill(REASON)
     staff.get_by_role("button", name="Signera rättelsen").click()
+    staff.get_by_role("dialog", name="Signera rättelsen?").get_by_role("button", name="Signera rättelsen").click()
     corrected = entry(anna, CORRECTED)
     expect(corrected).to_contain_text("Rättad, version 2", timeout=TIMEOUT)
     corrected.get_by_text("Version 1 (ersatt)").click()
@@ -226,6 +230,7 @@ def test_a_message_is_filed_and_the_citizen_exports_her_file(dana: Person, anna:
     expect(staff.locator("#editor-source")).to_contain_text("Från meddelande")
     expect(staff.get_by_label("Synlig för den enskilde")).not_to_be_checked()  # a harm assessment is never a default
     staff.get_by_role("button", name="Signera", exact=True).click()
+    staff.get_by_role("dialog", name="Signera anteckningen?").get_by_role("button", name="Signera", exact=True).click()
     filed = entry(anna, MESSAGE)
     expect(filed).to_contain_text("Inte synlig för den enskilde", timeout=TIMEOUT)
     expect(filed.get_by_role("link", name="Från meddelande")).to_have_attribute("href", f"/inbox/{CASE_DANA}")

@@ -7,11 +7,12 @@
 import * as c from "./crypto/index.js";
 import { api, ApiError } from "./api.js";
 import { decryptFrom, encryptFile } from "./attachments.js";
-import { h, icon } from "./dom.js";
-import { fileSize, fullTime, isoTime, shortDate } from "./format.js";
+import { h } from "./dom.js";
+import { fullTime, isoTime, shortDate } from "./format.js";
 import { lang, t } from "./i18n.js";
 import { attachmentsOf, finalize } from "./forms/engine.js";
 import { FormView } from "./forms/render.js";
+import { fileButton } from "./file-button.js";
 
 export const STATUS_NAMES = {
   received: () => t("Application received"), assessing: () => t("Being assessed"),
@@ -349,20 +350,11 @@ export function supplementForm(client, { title, label, help = null, maxLength },
 export function attachmentOpener(client, applicationId) {
   return (ref) => {
     const name = String(ref.name || t("file"));
-    const label = `${name} (${fileSize(Number(ref.size) || 0)})`;
-    const error = h("span", { class: "error-text", role: "status" });
-    const button = h("button", { type: "button", class: "button secondary attachment-file",
-      "aria-label": t("Download %(file)s", { file: label }),
-      onclick: async () => {
-        error.textContent = "";
-        try {
-          const url = URL.createObjectURL(await client.openAttachment(applicationId, ref));
-          h("a", { href: url, download: name }).click();
-          setTimeout(() => URL.revokeObjectURL(url), 60_000);
-        } catch (err) {
-          error.textContent = t("The attachment could not be opened.");
-        }
-      } }, icon("file"), h("span", { text: label }));
+    const [button, error] = fileButton(name, Number(ref.size) || 0, async () => {
+      const url = URL.createObjectURL(await client.openAttachment(applicationId, ref));
+      h("a", { href: url, download: name }).click();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    });
     return h("span", { class: "attachment" }, button, error);
   };
 }

@@ -8,8 +8,10 @@ import { ACCEPTED_TYPES, AttachmentError, decryptAttachment, encryptFile, fits, 
 import { explain } from "./app.js";
 import { waitingWordsWithHelp } from "./key-ceremony.js";
 import { refusalWords } from "./refusals.js";
+import { fileButton } from "./file-button.js";
 
 const NEAR_BOTTOM_PX = 120;
+let current = null; // the conversation the page's composer writes to
 
 /** Why a message could not be shown, in words (its code from session.js's MessageRefused). */
 function refusalReason(code) {
@@ -200,6 +202,7 @@ export class Conversation {
 
   stop() {
     this.stopped = true;
+    if (current === this) current = null;
     for (const remove of this.listeners) remove();
     this.listeners = [];
     for (const url of this.objectUrls) URL.revokeObjectURL(url);
@@ -442,26 +445,20 @@ export class Conversation {
         h("p", { class: "muted", text: t("Opening image…") }),
         h("figcaption", { text: label }));
       this._decrypt(body).then((url) => {
-        figure.firstChild.replaceWith(h("img", { src: url, alt: name }));
+        // Drawn, the picture makes its message taller: the newest message stays in sight above the composer
+        // (on a phone it was cut off under it).
+        const keep = figure.closest("li") === this.list.lastElementChild && this._nearBottom();
+        const img = h("img", { src: url, alt: name });
+        if (keep) img.addEventListener("load", () => this._scrollToEnd(true), { once: true });
+        figure.firstChild.replaceWith(img);
       }, () => {
         figure.firstChild.replaceWith(h("p", { class: "error-text", text: t("The attachment could not be opened.") }));
       });
       return figure;
     }
-    const error = h("span", { class: "error-text", role: "status" });
-    const button = h("button", {
-      type: "button", class: "button secondary attachment-file",
-      "aria-label": t("Download %(file)s", { file: label }),
-      onclick: async () => {
-        error.textContent = "";
-        try {
-          const link = h("a", { href: await this._decrypt(body), download: name });
-          link.click();
-        } catch (err) {
-          error.textContent = t("The attachment could not be opened.");
-        }
-      },
-    }, icon("file"), h("span", { text: label }));
+    const [button, error] = fileButton(name, Number(body.size) || 0, async () => {
+      h("a", { href: await this._decrypt(body), download: name }).click();
+    });
     return h("p", { class: "attachment" }, button, error);
   }
 
@@ -483,7 +480,14 @@ export class Conversation {
   }
 
   _scrollToEnd(really) {
-    if (really) this.list.lastElementChild?.scrollIntoView({ block: "end" });
+    const last = this.list.lastElementChild;
+    if (!really || !last) return;
+    last.scrollIntoView({ block: "end" });
+    // On a phone the composer sticks over the bottom of the page and may be taller than the message's scroll
+    // margin (a file chosen, an error said): scroll on until the newest message is above it.
+    if (this.form.hidden) return;
+    const covered = last.getBoundingClientRect().bottom - this.form.getBoundingClientRect().top;
+    if (covered > 0) window.scrollBy(0, covered + 8);
   }
 
   // -- the composer ------------------------------------------------------------------------------
@@ -492,34 +496,33 @@ export class Conversation {
   }
 
   _wireComposer() {
-    // A file chosen while the page was still getting ready is kept (a clone has no files); one chosen for a
-    // conversation opened before in the inbox is not carried over to this one.
-    const early = this.form.hasAttribute("data-wired") ? null : this.fileInput.files[0] || null;
-    const fresh = this.form.cloneNode(true); // drop the listeners of a conversation opened before
-    fresh.setAttribute("data-wired", "");
-    this.form.replaceWith(fresh);
-    this.form = fresh;
-    this.text = byId("message-text");
-    this.fileInput = byId("attachment-input");
+    // The page's one composer is wired once and writes to the conversation open now (the inbox opens one
+    // after another). It is never replaced: a file chosen while the page was getting ready stays chosen (a
+    // replaced input lost it, silently); one chosen in another case of the inbox is not carried over.
+    const first = !this.form.hasAttribute("data-wired");
+    if (first) {
+      this.form.setAttribute("data-wired", "");
+      this.form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        current?._send();
+      });
+      this.text.addEventListener("keydown", (event) => {
+        const coarse = matchMedia("(pointer: coarse)").matches; // on a phone Enter makes a new line
+        if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !coarse) {
+          event.preventDefault();
+          current?._send();
+        }
+      });
+      this.fileInput.addEventListener("change", () => current?._chooseFile(this.fileInput.files[0] || null));
+      byId("attachment-remove").addEventListener("click", () => {
+        current?._chooseFile(null);
+        this.fileInput.focus();
+      });
+    }
+    current = this;
     this._error("");
     this._sendable(false); // until the case key is here
-    this._chooseFile(early);
-    this.form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      this._send();
-    });
-    this.text.addEventListener("keydown", (event) => {
-      const coarse = matchMedia("(pointer: coarse)").matches;
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !coarse) {
-        event.preventDefault();
-        this._send();
-      }
-    });
-    this.fileInput.addEventListener("change", () => this._chooseFile(this.fileInput.files[0] || null));
-    byId("attachment-remove").addEventListener("click", () => {
-      this._chooseFile(null);
-      this.fileInput.focus();
-    });
+    this._chooseFile(first ? this.fileInput.files[0] || null : null);
   }
 
   _chooseFile(file) {

@@ -10,6 +10,14 @@ import {
   DEFAULT_MAX_FILES, DEFAULT_MAX_ITEMS,
 } from "./engine.js";
 
+// Whether this browser draws <input type=month> as a month picker (Chromium, Safari on phones) or as a text
+// field (Firefox): only a text field needs to be told the format.
+const MONTH_PICKER = (() => {
+  const probe = document.createElement("input");
+  probe.setAttribute("type", "month");
+  return probe.type === "month";
+})();
+
 const RADIO_LIMIT = 6; // more options than this: a select instead of radio buttons
 
 /** The words for one validation problem. */
@@ -148,7 +156,11 @@ export class FormView {
     const optional = field.required || field.type === "confirm" ? null
       : h("span", { class: "optional", text: " " + t("(optional)") });
     const helpText = field.type === "attachment" ? field.hint || field.help : field.help;
-    const help = helpText ? h("p", { class: "help", id: `${id}-help`, text: textOf(helpText, this.lang) }) : null;
+    // How to write a month only where the browser has no month picker (it shows a text field there); the
+    // form's own help says what the field means.
+    const format = field.type === "month" && !MONTH_PICKER ? t("Write a year and a month, for example 2026-05.") : "";
+    const helpWords = [helpText ? textOf(helpText, this.lang) : "", format].filter(Boolean).join(" ");
+    const help = helpWords ? h("p", { class: "help", id: `${id}-help`, text: helpWords }) : null;
     const error = h("p", { class: "field-error", id: `${id}-error`, hidden: true });
     const describedBy = [help ? `${id}-help` : null, `${id}-error`].filter(Boolean).join(" ");
     const update = (value) => {

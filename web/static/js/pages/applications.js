@@ -7,7 +7,8 @@ import { announce, byId, h, status } from "../dom.js";
 import { dayStart, isoTime, shortTime } from "../format.js";
 import { lang, t, tn } from "../i18n.js";
 import { boot, config, explain } from "../app.js";
-import { ApplicationClient, attachmentOpener, statusText, timeline } from "../applications.js";
+import { ApplicationClient, OUTCOMES, attachmentOpener, statusText, timeline } from "../applications.js";
+import { confirmAction } from "../confirm.js";
 import { emptyAnswers, textOf } from "../forms/engine.js";
 import { FormView, renderAnswers } from "../forms/render.js";
 import { newRecordId } from "../crypto/index.js";
@@ -165,7 +166,11 @@ function wireSteps() {
     const noText = fieldError("decision-text", text ? "" : t("Write the decision and its reasons."));
     if (noOutcome) return byId("outcome-granted").focus();
     if (noText) return byId("decision-text").focus();
-    step(() => client.decide(open, outcome, text), t("The decision is recorded and sent to the applicant."));
+    // A decision goes to the applicant at once and is not taken back here: asked first, with its outcome.
+    confirmAction({ heading: t("Record the decision?"), action: t("Record the decision"),
+      text: t("The decision “%(outcome)s” is recorded and sent to the applicant at once. It cannot be taken back here.",
+        { outcome: OUTCOMES[outcome]() }) })
+      .then((yes) => yes && step(() => client.decide(open, outcome, text), t("The decision is recorded and sent to the applicant.")));
   });
 }
 

@@ -7,6 +7,7 @@ import { fullTime, isoTime } from "../format.js";
 import { t, tn } from "../i18n.js";
 import { alertError, boot, config, guardedBy } from "../app.js";
 import { FORM_NAMES, bookableSlots, joinVideo } from "../booking-common.js";
+import { confirmAction } from "../confirm.js";
 
 const STATUS_NAMES = {
   booked: () => t("Booked"), cancelled: () => t("Cancelled"), rescheduled: () => t("Moved to another time"),
@@ -20,6 +21,12 @@ const clock = new Intl.DateTimeFormat(document.documentElement.lang, { hour: "2-
 
 function when(slot) {
   return h("time", { datetime: isoTime(slot.starts_at), text: whenText(slot) });
+}
+
+/** Cancelling a meeting is asked first, with when it is (its time is given up). */
+function confirmCancel(slot) {
+  return confirmAction({ heading: t("Cancel the meeting?"), action: t("Cancel the meeting"), danger: true,
+    text: t("The meeting %(time)s is cancelled, and the time may be booked by someone else.", { time: fullTime(slot.starts_at) }) });
 }
 
 function whyNot(booking, hours) {
@@ -49,6 +56,7 @@ function bookingItem(booking, hours) {
       h("button", { type: "button", class: "button quiet", disabled: !booking.may_change,
         "aria-describedby": why ? whyId : null, text: t("Cancel booking"),
         onclick: () => guarded(async () => {
+          if (!await confirmCancel(booking.slot)) return;
           await api("POST", `${base}/${booking.id}/cancel`);
           announce(t("The booking is cancelled."));
           await render();

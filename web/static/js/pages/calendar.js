@@ -6,6 +6,7 @@ import { dayStart, fullTime, isoTime, shortDate } from "../format.js";
 import { t, tn } from "../i18n.js";
 import { alertError, boot, config, guardedBy } from "../app.js";
 import { FORM_NAMES as FORMS, bookableSlots, joinVideo } from "../booking-common.js";
+import { confirmAction } from "../confirm.js";
 
 const guarded = guardedBy("calendar-error"); // refusals told in words (refusals.js)
 let me = null;
@@ -31,6 +32,9 @@ function slotRow(slot) {
     b ? joinVideo(b, { staff: true }) : null,
     b ? h("button", { type: "button", class: "button quiet", text: t("Cancel the booking"),
       onclick: () => guarded(async () => {
+        if (!await confirmAction({ heading: t("Cancel the booking?"), action: t("Cancel the booking"), danger: true,
+          text: t("The meeting %(time)s with %(name)s is cancelled, and the citizen is told.",
+            { time: fullTime(slot.starts_at), name: b.citizen_name || b.citizen_id }) })) return;
         await api("POST", `/api/cases/${encodeURIComponent(b.case_id)}/bookings/${b.id}/cancel`);
         announce(t("The booking is cancelled."));
         await renderAll();

@@ -7,6 +7,7 @@ import { fullTime, senderName } from "../format.js";
 import { t, tn } from "../i18n.js";
 import { api } from "../api.js";
 import { boot, config, explain } from "../app.js";
+import { confirmAction } from "../confirm.js";
 import { newRecordId } from "../crypto/index.js";
 import { JournalClient, latest } from "../journal.js";
 import { entryArticle, journalOpener, redraw, remarkItem } from "../journal-view.js";
@@ -217,6 +218,14 @@ async function onSign(event) {
   const publish = editor.mode !== "correct" && byId("entry-visible").checked;
   const { mode, entryId, entry } = editor;
   const f = fields();
+  // Signing is final (a signed entry is never changed; a correction is a new version): asked first.
+  const asked = mode === "correct"
+    ? { heading: t("Sign the correction?"), action: t("Sign the correction"),
+      text: t("The correction becomes a new version of the entry, signed by you. The earlier version stays readable.") }
+    : { heading: t("Sign the entry?"), action: t("Sign"),
+      text: publish ? t("A signed entry cannot be changed, only corrected in a new version. It becomes visible to the citizen at once.")
+        : t("A signed entry cannot be changed, only corrected in a new version.") };
+  if (!await confirmAction(asked)) return;
   const id = mode === "new" ? newRecordId() : entryId;
   const ok = await act(() => {
     if (mode === "new") return client.create(view, id, f, { sign: true, publish });
