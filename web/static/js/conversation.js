@@ -447,7 +447,8 @@ export class Conversation {
       this._decrypt(body).then((url) => {
         // Drawn, the picture makes its message taller: the newest message stays in sight above the composer
         // (on a phone it was cut off under it).
-        const keep = figure.closest("li") === this.list.lastElementChild && this._nearBottom();
+        const message = figure.closest("li");
+        const keep = message === this.list.lastElementChild && message.getBoundingClientRect().top < innerHeight;
         const img = h("img", { src: url, alt: name });
         if (keep) img.addEventListener("load", () => this._scrollToEnd(true), { once: true });
         figure.firstChild.replaceWith(img);
