@@ -62,6 +62,8 @@ class Device:
     revoked_at: int | None = None
     # The device's signature over its owner and keys (§3 registration proof): clients check whose it is by it.
     proof: bytes | None = None
+    # A citizen's device: what proves it is the person's (§21, JSON: an ID token or a link), None when nothing.
+    binding: str | None = None
 
     @property
     def active(self) -> bool:

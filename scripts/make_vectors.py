@@ -28,6 +28,7 @@ GOLDEN = VECTORS / "golden_envelopes.json"
 GOLDEN_HISTORY = VECTORS / "golden_history.json"
 GOLDEN_TRANSCRIPT = VECTORS / "golden_transcript.json"
 TRUST = VECTORS / "golden_trust.json"
+GOLDEN_DEVICES = VECTORS / "golden_devices.json"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -421,6 +422,12 @@ def render_trust() -> str:
     return json.dumps(build_trust(), indent=2, ensure_ascii=False) + "\n"
 
 
+def render_devices() -> str:
+    """The exact text of golden_devices.json (built in scripts/device_vectors.py)."""
+    from device_vectors import build_devices
+    return json.dumps(build_devices(), indent=2, ensure_ascii=False) + "\n"
+
+
 # ------------------------------------------------------------------------------------------ transcript
 
 TRANSCRIPT_NOTE = (
@@ -538,6 +545,8 @@ def main(argv: list[str]) -> int:
         return _write_or_check(GOLDEN_HISTORY, render_history(), argv[1:] == ["--check"])
     if argv[:1] == ["transcript"] and argv[1:] in ([], ["--check"]):
         return _write_or_check(GOLDEN_TRANSCRIPT, render_transcript(), argv[1:] == ["--check"])
+    if argv[:1] == ["devices"] and argv[1:] in ([], ["--check"]):
+        return _write_or_check(GOLDEN_DEVICES, render_devices(), argv[1:] == ["--check"])
     if argv[:1] == ["trust"] and argv[1:] in ([], ["--check"]):
         return _write_or_check(TRUST, render_trust(), argv[1:] == ["--check"])
     print(__doc__, file=sys.stderr)

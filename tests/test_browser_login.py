@@ -37,3 +37,24 @@ def test_a_refused_sign_in_shows_a_page_that_says_why_and_what_to_do(server, axe
         check(person, axe)
         person.page.get_by_role("link", name="Försök igen").click()
         expect(person.page.get_by_role("heading", level=1)).to_have_text("Logga in i Samtal")
+
+
+def test_a_citizens_sign_in_carries_the_new_devices_key_and_proves_it(server):  # noqa: F811
+    """docs/protocol.md §21: the sign-in page makes the device's keys first and sends their nonce through the
+    provider; the provider's ID token then attests this device, which the devices page (checking the token
+    against the keys it fetches from the provider itself, under the page's own policy) shows as proven."""
+    with chromium() as browser:
+        # The pages' own Content-Security-Policy (not bypassed): the provider is another origin.
+        context = browser.new_context(locale="sv-SE", viewport={"width": 360, "height": 740})
+        page = context.new_page()
+        page.goto(f"{server.url}/")
+        page.get_by_role("link", name="Logga in med BankID eller Freja eID").click()
+        page.click("button[value=tolvan]")
+        page.wait_for_url(f"{server.url}/cases", timeout=20_000)
+        page.goto(f"{server.url}/devices")
+        expect(page.locator("#this-proof")).to_have_text("Bevisad som din med din e-legitimation", timeout=20_000)
+        me = page.evaluate("fetch('/api/me').then(response => response.json())")
+        this = page.locator("#this-id").inner_text()
+        assert next(d for d in me["devices"] if d["id"] == this)["binding"]["kind"] == "signin"
+        expect(page.locator("#link-this")).to_be_hidden()
+        context.close()

@@ -119,10 +119,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, issuer_port: int):  # type:
 
 
 def to_callback(server: RunningServer, account: str, kind: str = "citizen",
-                browser: httpx.Client | None = None) -> tuple[httpx.Client, str]:
-    """Start a sign-in and go through the provider as `account`; the callback URL, not yet visited."""
+                browser: httpx.Client | None = None, nonce: str | None = None) -> tuple[httpx.Client, str]:
+    """Start a sign-in and go through the provider as `account`; the callback URL, not yet visited. `nonce`:
+    the one a new device's keys make (docs/protocol.md §21), as the citizen's browser sends it."""
     browser = browser or httpx.Client(timeout=20)
-    response = browser.get(f"{server.url}/login/{kind}")
+    response = browser.get(f"{server.url}/login/{kind}" + (f"?nonce={nonce}" if nonce else ""))
     assert response.status_code == 302, response.text
     url = response.headers["location"] + f"&login_hint={account}"  # the test provider's way to pick a person
     while not url.startswith(server.url):

@@ -32,7 +32,21 @@ from chat.messaging.inbox import ReplyTimes
 from chat.model import Case, ReceiptMarks, StoredMessage
 from chat.notifications.notices import Notices
 from chat.storage import Storage, engines
-from web import account, audit, calls, cases, citizens, exchange, frames, key_history, keylog, keys, messaging, status
+from web import (
+    account,
+    audit,
+    calls,
+    cases,
+    citizens,
+    device_proof,
+    exchange,
+    frames,
+    key_history,
+    keylog,
+    keys,
+    messaging,
+    status,
+)
 from web import applications as application_routes
 from web import booking as booking_routes
 from web import journal as journal_routes
@@ -128,7 +142,8 @@ def api_routes() -> list[ApiRoute]:
     return [*status.api.routes, *account.api.routes, *login_routes.api.routes, *keys.api.routes,
             *key_history.api.routes, *messaging.api.routes, *cases.api.routes, *citizens.api.routes,
             *audit.api.routes, *booking_routes.api.routes, *calls.api.routes, *settings_routes.api.routes,
-            *application_routes.api.routes, *journal_routes.api.routes, *keylog.api.routes, *exchange.api.routes]
+            *application_routes.api.routes, *journal_routes.api.routes, *keylog.api.routes, *exchange.api.routes,
+            *device_proof.api.routes]
 
 
 def build_services(settings: Settings, store: Storage) -> Services:
@@ -192,7 +207,7 @@ def build_services(settings: Settings, store: Storage) -> Services:
         applications=application_routes.build(settings, store, hub, assignments),
         login=login, exchange=exchange.Exchange(settings, store),
         site=Site(settings.demo, settings.max_attachment_bytes, sorted(login.providers), settings.data_dir,
-                  settings.release_manifest, settings.unit_identity_urls),
+                  settings.release_manifest, settings.unit_identity_urls, device_proof.provider_origins(settings)),
         uploads=uploads, key_log=key_log, node=node,
         unit_identities=UnitIdentities(store, key_log),
     )

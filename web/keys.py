@@ -2,6 +2,7 @@
 epochs and wraps, and the key work pending. Binary values travel as base64url without padding."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
@@ -27,7 +28,8 @@ def device_view(device: Device) -> dict[str, Any]:
     keys = DevicePublicKeys(device.sign_pub, device.kem_pub)
     return {"id": device.id, "user_id": device.user_id, "label": device.label, "sign_pub": b64u(device.sign_pub),
             "kem_pub": b64u(device.kem_pub), "fingerprint": keys.fingerprint(), "created_at": device.created_at,
-            "revoked_at": device.revoked_at, "proof": b64u(device.proof) if device.proof else None}
+            "revoked_at": device.revoked_at, "proof": b64u(device.proof) if device.proof else None,
+            "binding": json.loads(device.binding) if device.binding else None}
 
 
 def epoch_view(e: UnitKeyEpoch) -> dict[str, Any]:
@@ -56,9 +58,24 @@ async def register_device(ctx: Ctx) -> Response:
         keys = DevicePublicKeys.from_json({"sign_pub": body.str("sign_pub"), "kem_pub": body.str("kem_pub")})
     except MalformedError as exc:
         raise InvalidInput(f"bad device keys: {exc}", code="invalid_field") from None
+    binding = body.data.get("binding")
+    if binding is not None and not isinstance(binding, dict):
+        raise InvalidInput("binding is an object", code="invalid_field")
     device = await ctx.services.keys.register_device(ctx.user, keys, body.str("label", max_len=200),
-                                                     body.bytes("proof", 64))
+                                                     body.bytes("proof", 64), binding)
     return JSONResponse({"device": device_view(device)}, status_code=201)
+
+
+@api("/api/devices/{device_id}/binding", "POST", action=Action.SELF)
+async def bind_device(ctx: Ctx) -> Response:
+    """File what proves that one of the person's devices is theirs (docs/protocol.md §21): a link signed by
+    another of their devices, after the person compared the code both show."""
+    body = await ctx.body()
+    binding = body.data.get("binding")
+    if not isinstance(binding, dict):
+        raise InvalidInput("binding is an object", code="invalid_field")
+    device = await ctx.services.keys.bind_device(ctx.user, ctx.request.path_params["device_id"], binding)
+    return JSONResponse({"device": device_view(device)})
 
 
 @api("/api/devices/{device_id}", "GET", action=Action.DEVICE_READ)

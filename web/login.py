@@ -43,6 +43,9 @@ KEY_FILE = "identity-hmac.key"
 STAFF_ROLES_FROM_PROVIDER = {Role.CASEWORKER, Role.SUPERVISOR, Role.UNIT_ADMIN, Role.LOG_REVIEWER}
 PNR = re.compile(r"[0-9]{12}")  # the Swedish OIDC profile: 12 digits, YYYYMMDDNNNN (also samordningsnummer)
 NEXT = re.compile(r"^/(?![/\\])[A-Za-z0-9/_.~%?=&-]{0,200}$")  # a path on this site, never //host or /\host
+# A citizen's browser may bring the nonce its new device's keys make (docs/protocol.md §21: SHA-256, base64url),
+# so that the provider's ID token attests that device; it is as unpredictable as our own (a random salt).
+DEVICE_NONCE = re.compile(r"^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$")
 
 
 def _sha256(value: str) -> bytes:
@@ -241,6 +244,9 @@ async def start_login(ctx: Ctx) -> Response:
     try:
         provider = await _provider(ctx, kind)
         state, nonce, verifier, binding = random_token(), random_token(), random_token(), random_token()
+        device_nonce = ctx.request.query_params.get("nonce", "")
+        if kind == "citizen" and DEVICE_NONCE.match(device_nonce):
+            nonce = device_nonce  # the new device's: the ID token will attest its key
         url = await provider.authorization_url(_login(ctx).redirect_uri(kind), state, nonce, verifier)
     except LoginRefused as refused:
         if refused.ended_user:  # their sessions ended: so do their live connections
@@ -296,6 +302,8 @@ async def finish_login(ctx: Ctx) -> Response:
         if any(name not in claims for name in login.identity_claims(kind)):
             claims = {**await provider.userinfo(tokens.access_token, claims["sub"]), **claims}
         user, created = await login.account(provider, claims)
+        if kind == "citizen":  # kept for the device whose keys made the nonce, which registers next (§21)
+            await ctx.services.store.keep_signin_token(attempt.state_hash, user.id, tokens.id_token)
     except LoginRefused as refused:
         if refused.ended_user:  # their sessions ended: so do their live connections
             ctx.services.hub.cut_user(refused.ended_user)

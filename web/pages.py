@@ -23,6 +23,7 @@ from starlette.routing import Route
 from chat import demo
 from chat.errors import SamtalError
 from chat.policy import Action
+from crypto.devicelink import link_uri
 from crypto.keys import DevicePublicKeys
 from web.anchors import assets_for, connect_origins
 from web.guard import resolve
@@ -59,13 +60,16 @@ CALL_PAGE_HEADERS = {**PAGE_HEADERS,
 
 
 def page_headers(identity_origins: list[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """The pages' headers (and the video call page's) when the browser may also fetch the municipality's unit
-    identity files from `identity_origins`."""
+    """The pages' headers (and the video call page's) when the browser may also fetch from `identity_origins`:
+    the municipality's unit identity files (§18) and the citizens' e-identification providers' keys (§21)."""
     if not identity_origins:
         return PAGE_HEADERS, CALL_PAGE_HEADERS
     csp = PAGE_CSP.replace("connect-src 'self';", f"connect-src 'self' {' '.join(identity_origins)};")
     return {**PAGE_HEADERS, "content-security-policy": csp}, {**CALL_PAGE_HEADERS, "content-security-policy": csp}
+
+
 IMMUTABLE = "public, max-age=31536000, immutable"
+
 CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 RECORD_ID = re.compile(r"^[A-Za-z0-9_-]{21}[AQgw]$")  # an application's id (docs/protocol.md §1)
 ICON_SIZES = (192, 512)
@@ -109,13 +113,16 @@ class Site:
     """Everything the pages need, built once when the app starts."""
 
     def __init__(self, demo_mode: bool, max_attachment_bytes: int, providers: list[str], data_dir: Path,
-                 release_manifest: Path | None = None, unit_identity_urls: Mapping[str, str] | None = None) -> None:
+                 release_manifest: Path | None = None, unit_identity_urls: Mapping[str, str] | None = None,
+                 provider_origins: tuple[str, ...] = ()) -> None:
         self.providers = providers  # the OpenID providers this server is set up with, for the sign-in buttons
         # The municipality's identity files' addresses are in the code (and its signed release), and the pages
-        # may fetch from their origins (docs/protocol.md §18).
+        # may fetch from their origins (docs/protocol.md §18), and the citizens' e-identification providers'
+        # published keys from the providers themselves (§21); nothing else outside this origin.
         urls = unit_identity_urls or {}
         self.assets = assets_for(urls)
-        self.page_headers, self.call_page_headers = page_headers(connect_origins(urls))
+        origins = list(dict.fromkeys([*connect_origins(urls), *provider_origins]))
+        self.page_headers, self.call_page_headers = page_headers(origins)
         self.languages = load_languages()
         self.demo = demo_mode
         self.max_attachment_bytes = max_attachment_bytes
@@ -284,7 +291,10 @@ async def device_qr(request: Request, services: Services) -> Response:
     if device is None:
         return problem(404, "not_found", "no such device")
     keys = DevicePublicKeys(device.sign_pub, device.kem_pub)
-    qr = segno.make(f"samtal:device:v1:{device.id}:{keys.fingerprint().replace(' ', '')}", error="m")
+    # ?link=1: what a new device shows to be linked from another of the person's devices (docs/protocol.md §21)
+    text = link_uri(device.user_id, keys) if request.query_params.get("link") == "1" \
+        else f"samtal:device:v1:{device.id}:{keys.fingerprint().replace(' ', '')}"
+    qr = segno.make(text, error="m")
     buffer = io.BytesIO()
     qr.save(buffer, kind="svg", xmldecl=False, svgns=True, scale=6, border=4, dark="#000", light="#fff",
             svgclass=None, lineclass=None)

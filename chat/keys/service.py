@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from chat.errors import BadSignature, Conflict, Forbidden, InvalidInput, NotFound
+from chat.keys.binding import checked_binding
 from chat.keys.history import KeyHistory
 from chat.model import (
     Case,
@@ -63,20 +65,38 @@ class KeyService:
         self._updated = on_keys_updated  # user id: new keys are there for one of their devices
 
     # -- devices ---------------------------------------------------------------------------------
-    async def register_device(self, user: User, keys: DevicePublicKeys, label: str, proof: bytes) -> Device:
+    async def register_device(self, user: User, keys: DevicePublicKeys, label: str, proof: bytes,
+                              binding: dict[str, Any] | None = None) -> Device:
         label = label.strip()[:MAX_LABEL] or "device"
         if not verify_registration_proof(keys, user.id, proof):
             raise BadSignature("the registration proof does not verify", code="bad_signature")
         existing = await self.store.get_device(keys.device_id)
         if existing is not None:
             if existing.user_id == user.id and existing.active:
+                if binding is not None and existing.binding is None:  # a retry that now brings its binding
+                    return await self.bind_device(user, existing.id, binding)
                 return existing  # the same device registering again (a retry)
             raise Conflict("this device is already registered", code="device_exists")
-        device = Device(keys.device_id, user.id, keys.sign_pub, keys.kem_pub, label, now_ms(), proof=proof)
+        filed = await checked_binding(self.store, user, keys, binding) if binding is not None else None
+        device = Device(keys.device_id, user.id, keys.sign_pub, keys.kem_pub, label, now_ms(), proof=proof,
+                        binding=filed)
         await self.store.add_device(device)
         for unit_id in await self._units_of(user):
             self._pending(unit_id)
         return device
+
+    async def bind_device(self, user: User, device_id: str, binding: dict[str, Any]) -> Device:
+        """File what proves that one of the person's devices is theirs (§21): a link from another of their
+        devices, or the ID token of a sign-in that carried its key. A device keeps its first binding."""
+        device = await self.own_device(user, device_id)
+        if device.binding is not None:
+            raise Conflict("this device is proven already", code="device_bound")
+        filed = await checked_binding(self.store, user, DevicePublicKeys(device.sign_pub, device.kem_pub), binding)
+        if not await self.store.bind_device(device_id, filed):
+            raise Conflict("this device is proven already", code="device_bound")
+        for unit_id in await self._units_of(user):
+            self._pending(unit_id)  # the key work can now give it the case keys
+        return await self.store.get_device(device_id) or device
 
     async def _units_of(self, user: User) -> set[str]:
         if user.is_staff:

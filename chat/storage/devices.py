@@ -19,6 +19,10 @@ class DeviceKeyStore(Protocol):
     async def get_device(self, device_id: str) -> Device | None: ...
 
     @abc.abstractmethod
+    async def bind_device(self, device_id: str, binding: str) -> bool:
+        """Set a device's binding (docs/protocol.md §21) if it has none; False when it had one (the first stays)."""
+
+    @abc.abstractmethod
     async def devices_of_user(self, user_id: str) -> list[Device]: ...
 
     @abc.abstractmethod

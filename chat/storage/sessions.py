@@ -52,6 +52,15 @@ class SessionStore(Protocol):
         """The attempt with this state, marked used at `at` in the same transaction. An attempt used before
         comes back with its first `used_at`: the caller refuses it as a replay."""
 
+    @abc.abstractmethod
+    async def keep_signin_token(self, state_hash: bytes, user_id: str, id_token: str) -> None:
+        """Keep a finished citizen sign-in's ID token with its attempt, for the device whose keys made its nonce
+        (docs/protocol.md §21)."""
+
+    @abc.abstractmethod
+    async def signin_token(self, nonce: str, user_id: str, since: int) -> str | None:
+        """The ID token of `user_id`'s sign-in with this nonce, begun at `since` or later."""
+
     # Rate limits shared by every server process
     @abc.abstractmethod
     async def take_allowance(self, key_hash: bytes, per_minute: int, at: int) -> int:

@@ -3,12 +3,14 @@ encrypts, signs, verifies and decrypts messages. Everything secret stays in this
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crypto.devicelink import SALT_BYTES
 from crypto.encoding import b64u, unb64u
 from crypto.envelope import (
     NO_PREV,
@@ -31,6 +33,7 @@ from crypto.wrap import (
     verify_wrap,
 )
 from web.client.checks import MessageRefused, TranscriptRead, check_transcript
+from web.client.citizen_devices import CitizenDevices, demo_signin_binding
 from web.client.key_history import case_opener, unit_opener, walk_links
 from web.client.keystore import KeyStore, StoredDevice
 from web.client.transport import ClientError, Socket, Transport, retrying
@@ -68,6 +71,7 @@ class ClientSession:
         self.keystore = KeyStore(data_dir, username)
         self.username = username
         self.user: dict[str, Any] = {}
+        self.demo = False
         self.device: StoredDevice | None = None
         self._device_keys: dict[str, DevicePublicKeys] = {}  # device id -> verified public keys
         self._device_owner: dict[str, str] = {}
@@ -84,6 +88,7 @@ class ClientSession:
         self._newest: dict[str, tuple[int, bytes]] = {}
         self._counter: dict[str, int] = {}
         self._refreshed: dict[str, float] = {}
+        self.citizen_devices = CitizenDevices(self)  # which citizen devices are the person's (§21)
 
     async def close(self) -> None:
         await self.transport.close()
@@ -98,6 +103,7 @@ class ClientSession:
     async def demo_login(self) -> None:
         answer = await self.transport.call("POST", "/api/demo/login", {"username": self.username})
         self.user = answer["user"]
+        self.demo = bool(answer.get("demo"))
 
     async def ensure_device(self) -> StoredDevice:
         stored = self.keystore.load()
@@ -105,9 +111,14 @@ class ClientSession:
             stored = self.keystore.create(self.user["id"])
         if not stored.registered:
             public = stored.keys.public
+            # A citizen's device is proven the person's by their e-identification (§21): in the demo, by the
+            # demo's stand-in for it.
+            binding = (await demo_signin_binding(self, public, secrets.token_bytes(SALT_BYTES))
+                       if self.demo and self.user.get("role") == "citizen" else None)
             await self.transport.call("POST", "/api/devices", {
                 **public.to_json(), "label": f"samtal CLI ({self.username})",
-                "proof": b64u(registration_proof(stored.keys, self.user["id"]))})
+                "proof": b64u(registration_proof(stored.keys, self.user["id"])),
+                **({"binding": binding} if binding else {})})
             stored.registered = True
             self.keystore.save(stored)
         self.device = stored

@@ -1,6 +1,7 @@
 """The demo key steward: a client acting as the demo supervisor's device. It creates the unit key and the
 case keys, approves new staff devices, gives citizens' new devices their case keys, and after a unit key
-rotation wraps the exchange address keys to the new epoch, so that the demo needs no manual approval. It is a client like any other: its private keys stay in its own key file.
+rotation wraps the exchange address keys to the new epoch, so that the demo needs no manual approval. A
+citizen's device gets a case key only when it is proven the person's (docs/protocol.md §21). It is a client like any other: its private keys stay in its own key file.
 
 Outside the demo, approving a staff device is a supervisor's deliberate act after comparing fingerprints;
 the steward refuses to run against a server that is not in demo mode."""
@@ -102,7 +103,10 @@ class Steward:
             log.warning("unit key epoch not certified; no case key made", extra={"epoch": unit_epoch})
             return
         wraps = [self._case_wrap(case_id, epoch, key, f"unit:{unit_epoch}", unit_pub)]
-        wraps += [self._case_wrap(case_id, epoch, key, d["id"], unb64u(d["kem_pub"])) for d in case["citizen_devices"]]
+        # Only to the citizen's devices proven theirs (§21): never to one the server added to the account.
+        proven = await self.session.citizen_devices.proven(case["citizen"], case["citizen_devices"])
+        wraps += [self._case_wrap(case_id, epoch, key, d["id"], unb64u(d["kem_pub"]))
+                  for d in case["citizen_devices"] if d["id"] in proven]
         try:
             await self.session.transport.call("POST", f"/api/cases/{case_id}/keys", {"epoch": epoch, "wraps": wraps})
         except ClientError as error:
@@ -199,8 +203,10 @@ class Steward:
         done += await rewrap_address_keys(self.session, self.unit_id, tasks["address_keys_to_rewrap"], current)
         for item in tasks["citizen_devices_missing_case_key"]:
             case = await self.session.case(item["case_id"])
-            epoch, key = await self.session.case_key(case, item["epoch"], wait=False)
             device = item["device"]
+            if device["id"] not in await self.session.citizen_devices.proven(case["citizen"], case["citizen_devices"]):
+                continue  # not proven the person's (§21): it gets nothing, and the log says so
+            epoch, key = await self.session.case_key(case, item["epoch"], wait=False)
             await transport.call("POST", f"/api/cases/{case['id']}/wraps", {
                 "epoch": epoch, "wraps": [self._case_wrap(case["id"], epoch, key, device["id"],
                                                           unb64u(device["kem_pub"]))]})

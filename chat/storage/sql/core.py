@@ -40,7 +40,7 @@ class SqlCore:
     _device_generation: int
 
     _USER_COLS = "id, username, display_name, role, unit_id"
-    _DEVICE_COLS = "id, user_id, sign_pub, kem_pub, label, created_at, revoked_at, registration_proof"
+    _DEVICE_COLS = "id, user_id, sign_pub, kem_pub, label, created_at, revoked_at, registration_proof, binding"
     _CASE_COLS = "id, unit_id, citizen_id, assigned_to, title, status, created_at"
 
     def _init_core(self, engine: SqlEngine) -> None:

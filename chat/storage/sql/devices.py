@@ -15,11 +15,25 @@ class SqlDevicesAndKeys(SqlCore):
 
     async def add_device(self, device: Device) -> None:
         await self._write([(
-            f"INSERT INTO devices ({self._DEVICE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO devices ({self._DEVICE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (device.id, device.user_id, device.sign_pub, device.kem_pub, device.label, device.created_at,
-             device.revoked_at, device.proof))])
+             device.revoked_at, device.proof, device.binding))])
         self._device_generation += 1
         self._devices.pop(device.id, None)
+
+    async def bind_device(self, device_id: str, binding: str) -> bool:
+        """Give a device without one its binding (§21); False when it had one already (the first stays)."""
+        def bind(db: Db) -> bool:
+            row = db.execute("SELECT binding FROM devices WHERE id = ?", (device_id,)).fetchone()
+            if row is None or row[0] is not None:
+                return False
+            db.execute("UPDATE devices SET binding = ? WHERE id = ?", (binding, device_id))
+            return True
+
+        changed: bool = await self.engine.transaction(bind)
+        self._device_generation += 1
+        self._devices.pop(device_id, None)
+        return changed
 
     async def get_device(self, device_id: str) -> Device | None:
         if (cached := self._devices.get(device_id)) is not None:

@@ -50,6 +50,15 @@ class SqlSessions(SqlCore):
 
         return await self.engine.transaction(take)
 
+    async def keep_signin_token(self, state_hash: bytes, user_id: str, id_token: str) -> None:
+        await self._write([("UPDATE login_attempts SET user_id = ?, id_token = ? WHERE state_hash = ?",
+                            (user_id, id_token, state_hash))])
+
+    async def signin_token(self, nonce: str, user_id: str, since: int) -> str | None:
+        row = await self._one("SELECT id_token FROM login_attempts WHERE nonce = ? AND user_id = ? AND created_at >= ?"
+                              " AND id_token IS NOT NULL ORDER BY created_at DESC LIMIT 1", (nonce, user_id, since))
+        return str(row[0]) if row else None
+
     # -- rate limits shared by every process ----------------------------------------------------------------
     async def take_allowance(self, key_hash: bytes, per_minute: int, at: int) -> int:
         capacity, per_ms = float(per_minute), per_minute / 60_000

@@ -129,6 +129,7 @@ export async function boot(statusId = "setup-status", { keys = true } = {}) {
   // key work, and opens no live connection.
   if (!keys) return { me };
   const session = new Session(me.user);
+  session.demo = Boolean(me.demo);
   status(statusId, t("Preparing this device's encryption keys…"));
   if (me.offline) {
     const record = await db.get("devices", me.user.id);

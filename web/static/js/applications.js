@@ -112,7 +112,24 @@ export class ApplicationClient {
 
   async _ownDevices() {
     const me = await api("GET", "/api/me");
-    return me.devices.filter((d) => !d.revoked_at).map((d) => d.id);
+    return this._proven(me.user.id, me.devices.filter((d) => !d.revoked_at).map((d) => d.id));
+  }
+
+  /**
+   * Of a citizen's devices, those a record may be granted to: the ones proven theirs (docs/protocol.md section
+   * 21), never one the server added to the account.
+   */
+  async _proven(citizenId, deviceIds) {
+    const views = [];
+    for (const id of new Set(deviceIds)) {
+      try {
+        views.push((await api("GET", `/api/devices/${encodeURIComponent(id)}`)).device);
+      } catch {
+        // a device the server does not show is not granted anything
+      }
+    }
+    const proven = await this.session.citizenDevices.proven(citizenId, views);
+    return deviceIds.filter((id) => proven.has(id));
   }
 
   /**
@@ -144,7 +161,7 @@ export class ApplicationClient {
     const blobs = await this._upload(`/api/units/${encodeURIComponent(unitId)}/applications/${encodeURIComponent(applicationId)}/blobs`,
       refs, files);
     const body = { type: "application", form: { id: def.id, version: def.version }, answers: final };
-    const deviceIds = citizen ? citizen.deviceIds : await this._ownDevices();
+    const deviceIds = citizen ? await this._proven(citizen.id, citizen.deviceIds) : await this._ownDevices();
     const sealed = await this._seal("application", applicationId, unitId, "", body, await this._unitEpoch(unitId), deviceIds);
     try {
       return await api("POST", `/api/units/${encodeURIComponent(unitId)}/applications`, {
@@ -265,7 +282,7 @@ export class ApplicationClient {
   async _step(view, route, kind, body, extra = {}, blobs = []) {
     const app = view.application;
     const sealed = await this._seal(kind, c.newRecordId(), app.unit_id, app.case_id, body,
-      await this._unitEpoch(app.unit_id), app.citizen_devices, await this._caseGrant(app));
+      await this._unitEpoch(app.unit_id), await this._proven(app.citizen, app.citizen_devices), await this._caseGrant(app));
     return api("POST", `${path(app.id)}/${route}`, { ...sealed, ...extra, ...(blobs.length ? { blobs } : {}) });
   }
 

@@ -58,7 +58,11 @@ async function makeCaseKey(session, unitId, caseId, epoch, unitEpoch) {
       return { recipient, ...c.wrappedToJson(wrapped), signature: c.b64u(signature) };
     };
     const wraps = [await wrapTo(`unit:${unitEpoch}`, unitPub)];
-    for (const d of view.citizen_devices) wraps.push(await wrapTo(d.id, (await session.deviceKeys(d.id)).kemPub));
+    // Only to the citizen's devices proven theirs (docs/protocol.md section 21), never to one the server added.
+    const proven = await session.citizenDevices.proven(view.citizen, view.citizen_devices);
+    for (const d of view.citizen_devices.filter((x) => proven.has(x.id))) {
+      wraps.push(await wrapTo(d.id, (await session.deviceKeys(d.id)).kemPub));
+    }
     await api("POST", `/api/cases/${encodeURIComponent(caseId)}/keys`, { epoch, wraps });
     // The new key seals the one before it: a citizen's new phone is given the new key and reads the whole case.
     if (epoch > 1) await addCaseLink(session, unitId, caseId, epoch, raw);

@@ -7,6 +7,7 @@ import * as db from "./idb.js";
 import { t } from "./i18n.js";
 import { followCaseLinks, followUnitLinks } from "./key-history.js";
 import { checkUnit, TrustError } from "./trust.js";
+import { CitizenDevices, demoSigninBinding, takePreparedSignin } from "./citizen-devices.js";
 
 // How long a new device waits for a key holder (a supervisor's device, or the demo key steward).
 const KEY_WAIT_MS = 30000;
@@ -54,6 +55,8 @@ export class Session {
     this._cases = new Map(); // case id -> case view
     this._newest = new Map(); // case id -> {seq, hash}: the newest stored message seen, named by the next sent
     this._keysChanged = null; // resolves when a `keys` frame says new keys are there
+    this.demo = false;
+    this.citizenDevices = new CitizenDevices(this); // which citizen devices are the person's (section 21)
   }
 
   get isCitizen() {
@@ -76,17 +79,33 @@ export class Session {
       this.replacedRevoked = true;
     }
     if (!record) {
-      const keys = await c.generateDeviceKeys();
-      record = { user_id: this.user.id, device_id: keys.id, keys: c.deviceKeysToStored(keys), registered: false };
+      // A citizen who signed in with e-identification made this device's keys before, so that the sign-in's
+      // nonce carries them (docs/protocol.md section 21): those keys, with their salt.
+      const prepared = this.isCitizen && devices ? await takePreparedSignin() : null;
+      const stored = prepared ? prepared.keys : c.deviceKeysToStored(await c.generateDeviceKeys());
+      const keys = c.deviceKeysFromStored(stored);
+      record = { user_id: this.user.id, device_id: keys.id, keys: stored, registered: false, salt: prepared?.salt };
       await db.put("devices", record);
     }
     this.keys = c.deviceKeysFromStored(record.keys);
     this.deviceId = this.keys.id;
     if (!record.registered || (devices && !known)) {
-      await api("POST", "/api/devices", {
+      const body = {
         ...c.devicePublicToJson(this.keys), label: deviceLabel(),
         proof: c.b64u(await c.registrationProof(this.keys, this.user.id)),
-      });
+      };
+      // A citizen's device is proven theirs by the sign-in that carried its key (the server adds that sign-in's
+      // ID token), or in the demo by the demo's stand-in for e-identification; otherwise another of their
+      // devices links it (the devices page).
+      let binding = null;
+      if (this.isCitizen && record.salt) binding = { kind: "signin", salt: record.salt };
+      else if (this.isCitizen && this.demo) binding = await demoSigninBinding(this.keys).catch(() => null);
+      try {
+        await api("POST", "/api/devices", binding ? { ...body, binding } : body);
+      } catch (error) {
+        if (!binding || !(error instanceof ApiError) || error.status !== 400) throw error;
+        await api("POST", "/api/devices", body); // registered unproven: another device of theirs can link it
+      }
       record.registered = true;
       await db.put("devices", record);
     }
@@ -266,9 +285,9 @@ export class Session {
   }
 
   /**
-   * Give citizens' new devices their case keys. A citizen proves who they are by e-identification, so no
-   * person approves their devices: any staff device that holds the unit key does this when the server
-   * says key work is pending. For each device missing a case's current key, the unit's wrap of that key
+   * Give citizens' new devices their case keys. A citizen's device is proven theirs by their e-identification
+   * or by a link from another of their devices (section 21), so no staff member approves it: any staff device
+   * that holds the unit key does this when the server says key work is pending, for proven devices only. For each device missing a case's current key, the unit's wrap of that key
    * is checked (signed by the device that made it) and opened, the raw key is wrapped to the citizen's
    * device (its keys checked against its id) and signed, and the raw key is wiped. Returns how many.
    */
@@ -281,6 +300,9 @@ export class Session {
       if (!tasks.citizen_devices_missing_case_key.length) return 0;
       const unitKeys = await this.unitKeys(tasks.unit_id);
       for (const { case_id: caseId, epoch, device } of tasks.citizen_devices_missing_case_key) {
+        // Only to a device proven the citizen's (section 21): never to one the server added to the account.
+        const view = await this.caseView(caseId, { refresh: true });
+        if (!(await this.citizenDevices.proven(view.citizen, view.citizen_devices)).has(device.id)) continue;
         const answer = await api("GET", `/api/cases/${encodeURIComponent(caseId)}/keys`);
         for (const wrap of answer.wraps) {
           const unitEpoch = wrap.recipient.startsWith("unit:") ? Number(wrap.recipient.slice(5)) : NaN;

@@ -39,6 +39,10 @@ export {
 } from "./jwe.js";
 export { jwsParts, signJws, verifyJws } from "./jws.js";
 export {
+  SALT_BYTES, checkSignin, citizenDeviceFromJson, evaluateDevices, linkCode, linkSigned, signinNonce, signLink,
+  verifyIdToken,
+} from "./devicelink.js";
+export {
   CASE_GRANT_LEN, KEY_GRANT_LEN, grantRecipientKind, grantToCase, grantToKey, newRecordId, newRecordKey, openCaseGrant,
   openKeyGrant, openRecord, parseRecord, recordHeaderBytes, sealRecord, signGrant, verifyGrant, verifyRecord,
 } from "./record.js";

@@ -1,5 +1,6 @@
 // Devices: this device's safety number (computed here from its own keys) and QR code, the account's
 // other devices, and removing one.
+import * as c from "../crypto/index.js";
 import { api } from "../api.js";
 import { announce, byId, h, status } from "../dom.js";
 import { fullTime, isoTime } from "../format.js";
@@ -35,7 +36,47 @@ async function revoke(device, button) {
   }
 }
 
-function deviceItem(device, removable) {
+function confirmLink(device, code) {
+  const dialog = byId("confirm-link");
+  byId("confirm-link-text").textContent = t("Link “%(name)s” only if it shows exactly this code. A device that shows another code is not the one you hold.",
+    { name: device.label });
+  byId("confirm-link-code").textContent = code;
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "link"), { once: true });
+    dialog.returnValue = "";
+    dialog.showModal();
+  });
+}
+
+/**
+ * Link another device of the person from this one (docs/protocol.md section 21): the code is computed here
+ * from the keys the server gives for it, so a device whose keys the server swapped shows another code than
+ * the person sees on it. This device signs a link for those keys; the key work then gives the device its keys.
+ */
+async function link(device, button) {
+  const keys = await app.session.deviceKeys(device.id); // checked against its id
+  const code = await c.linkCode(keys);
+  if (!await confirmLink(device, code)) {
+    button.focus();
+    return;
+  }
+  try {
+    const binding = await c.signLink(app.session.keys, app.me.user.id, keys, Date.now());
+    await api("POST", `/api/devices/${encodeURIComponent(device.id)}/binding`, { binding });
+    announce(t("“%(name)s” is linked to you. It is given the keys to your conversations in a moment.", { name: device.label }));
+    await render();
+    byId("other-devices-heading").focus();
+  } catch (error) {
+    status("setup-status", explain(error), "error");
+  }
+}
+
+const PROOF_WORDS = {
+  signin: () => t("Proven yours by your e-identification"),
+  link: () => t("Linked from another of your devices"),
+};
+
+function deviceItem(device, removable, proof = null, linkable = false) {
   const item = h("li", { class: "device" },
     h("p", { class: "device-label", text: device.label }),
     h("p", { class: "muted" },
@@ -44,6 +85,16 @@ function deviceItem(device, removable) {
         : h("time", { datetime: isoTime(device.created_at), text: t("Added %(time)s", { time: fullTime(device.created_at) }) })),
     h("p", {}, h("span", { class: "visually-hidden", text: `${t("Safety number")}: ` }),
       h("span", { class: "fingerprint", text: device.fingerprint })));
+  if (proof) {
+    item.append(h("p", { class: proof.how ? "muted" : "error",
+      text: proof.how ? PROOF_WORDS[proof.how]() : t("Not linked to you: it is given no keys") }));
+  }
+  if (linkable) {
+    const button = h("button", { type: "button", class: "button",
+      "aria-label": t("Link %(name)s", { name: device.label }), text: t("Link") });
+    button.addEventListener("click", () => link(device, button));
+    item.append(button);
+  }
   if (removable) {
     const button = h("button", {
       type: "button", class: "button danger",
@@ -70,8 +121,26 @@ async function render() {
   qr.hidden = false;
   const others = devices.filter((d) => d.id !== app.session.deviceId && !d.revoked_at);
   const removed = devices.filter((d) => d.revoked_at);
+  // A citizen's devices: which are proven theirs (section 21). This one, if not, shows the code to link it by.
+  let verdict = null;
+  if (app.session.isCitizen) {
+    verdict = await app.session.citizenDevices.verdict(app.me.user.id, devices).catch(() => null);
+    const how = verdict?.proven.get(app.session.deviceId);
+    byId("this-proof").textContent = how ? PROOF_WORDS[how]() : "";
+    byId("this-proof").hidden = !how;
+    byId("link-this").hidden = Boolean(how);
+    if (!how) {
+      byId("link-code").textContent = await c.linkCode(app.session.keys);
+      const linkQr = byId("link-qr");
+      linkQr.alt = t("QR code to link this device");
+      linkQr.src = `/devices/${encodeURIComponent(app.session.deviceId)}/qr.svg?link=1`;
+      linkQr.hidden = false;
+    }
+  }
+  const proofOf = (d) => (verdict ? { how: verdict.proven.get(d.id) || null } : null);
+  const canLink = Boolean(verdict?.proven.has(app.session.deviceId));
   const list = byId("other-devices");
-  list.replaceChildren(...others.map((d) => deviceItem(d, true)));
+  list.replaceChildren(...others.map((d) => deviceItem(d, true, proofOf(d), canLink && !verdict.proven.has(d.id))));
   if (!others.length) list.append(h("li", { class: "empty", text: t("No other devices.") }));
   byId("removed-devices").replaceChildren(...removed.map((d) => deviceItem(d, false)));
   byId("removed-section").hidden = !removed.length;

@@ -195,12 +195,39 @@ function caseMeta(view) {
   return parts.filter(Boolean).join(" · ");
 }
 
-function citizenDevices(view) {
+// How a citizen's device is shown by what proves it is theirs (docs/protocol.md section 21).
+const PROOF_WORDS = {
+  signin: () => t("Proven by the person's e-identification"),
+  link: () => t("Linked from another of the person's devices"),
+};
+
+/** The citizen's devices, each with what proves it is theirs; a device nothing proves is flagged. */
+async function citizenDevices(view) {
   const list = byId("citizen-devices");
-  list.replaceChildren(...(view.citizen_devices || []).map((d) => h("li", {},
-    h("span", { class: "device-label", text: d.label }), " ",
-    h("span", { class: "fingerprint", text: d.fingerprint }))));
+  const warning = byId("unproven-devices");
+  warning.hidden = true;
+  let verdict = null;
+  try {
+    verdict = await app.session.citizenDevices.verdict(view.citizen, view.citizen_devices || []);
+  } catch {
+    verdict = null; // the providers could not be asked: every device is shown as not proven
+  }
+  if (open?.view !== view) return;
+  const devices = view.citizen_devices || [];
+  list.replaceChildren(...devices.map((d) => {
+    const how = verdict?.proven.get(d.id);
+    return h("li", {},
+      h("span", { class: "device-label", text: d.label }), " ",
+      h("span", { class: "fingerprint", text: d.fingerprint }), " ",
+      h("span", { class: how ? "muted" : "error", text: how ? PROOF_WORDS[how]()
+        : t("Not proven to be the person's: it is given no keys") }));
+  }));
   if (!list.children.length) list.append(h("li", { text: t("The citizen has no device yet.") }));
+  const unproven = devices.filter((d) => !verdict?.proven.has(d.id)).length;
+  if (unproven) {
+    warning.textContent = t("Devices of the citizen that are not proven to be theirs: %(count)s. They are given no keys; someone else may have added them.", { count: unproven });
+    warning.hidden = false;
+  }
 }
 
 async function openCase(caseId, { focus = true } = {}) {
@@ -224,7 +251,7 @@ async function openCase(caseId, { focus = true } = {}) {
     const c = cases.find((x) => x.id === caseId) || view;
     renderHandled(c);
     renderProtected(view);
-    citizenDevices(view);
+    citizenDevices(view).catch(() => {});
     showMeetings(byId("case-meetings"), byId("case-meeting-list"), byId("case-book"), caseId);
     if (focus) byId("conversation-title").focus();
     const conversation = new Conversation({ ...app, config }, view, (item) => activity(caseId, item));
