@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -208,3 +210,43 @@ def test_the_caseworker_replies_and_sends_a_request_and_sees_the_agencys_signed_
     page.get_by_role("button", name="New document to an agency").click()
     expect(page.get_by_label("Recipient")).to_be_visible()
     check(anna, axe)
+
+
+def test_a_second_polisen_key_added_to_the_directory_is_refused_loudly_in_the_browser(
+        server: RunningServer, keys: Path, anna: Any, axe: str, tmp_path: Path) -> None:
+    """#19: the directory is the server's word. The browser pinned Polisen's key the first time it opened a
+    document from Polisen; a key the operator adds to the directory as Polisen's is not trusted: the document is
+    not shown, no receipt is posted, and the caseworker is told loudly, with the key's thumbprint, until she trusts
+    the key after checking it with Polisen. Run last: it leaves an attacker's key registered for Polisen."""
+    polisen = AgencyClient(server.url, keys / "polisen.json")
+    genuine = polisen.send(EB, "message/v1", {"subject": "Äkta", "text": "Från Polisen"}, "Meddelande")
+    anna.goto("/inbox")
+    show_agency_mail(anna.page)
+    anna.page.locator(f"[data-agency-id='{genuine['claims']['message']}']").click()
+    expect(anna.page.locator("#agency-document")).to_contain_text("Från Polisen", timeout=20_000)
+
+    attacker = tmp_path / "attacker.json"
+    for command in (["keygen", "--address", "polisen", "--sign", "EdDSA", "--enc", "X25519", "--out", str(attacker)],
+                    ["admin", "register", "--data-dir", str(server.data_dir), "--public",
+                     str(tmp_path / "attacker.pub.json"), "--kind", "agency", "--name", "Polisen"]):
+        # A process of its own: the command runs its own event loop, and this thread has Playwright's.
+        done = subprocess.run([sys.executable, "-m", "web.cli", "exchange", *command], capture_output=True,
+                              text=True, cwd=Path(__file__).resolve().parent.parent, timeout=120)
+        assert done.returncode == 0, done.stderr
+    forged = AgencyClient(server.url, attacker).send(EB, "orosanmalan/v1", OROSANMALAN, "Orosanmälan")
+    forged_id = forged["claims"]["message"]
+    anna.goto("/inbox")
+    show_agency_mail(anna.page)
+    anna.page.locator(f"[data-agency-id='{forged_id}']").click()
+    warning = anna.page.locator("#agency-document [role=alert]")
+    expect(warning).to_contain_text("Varning: dokumentet är signerat med en nyckel från Polisen som den här enheten "
+                                    "inte har sett förut", timeout=20_000)
+    from chat.exchange import jose
+    expect(warning).to_contain_text(jose.KeyFile(attacker).sign_kid)
+    expect(warning).to_contain_text(jose.KeyFile(keys / "polisen.json").sign_kid)
+    expect(anna.page.locator("#agency-document")).not_to_contain_text("Alva Exempel")
+    check(anna, axe)
+    assert [r["status"] for r in polisen.receipts(forged_id)] == ["received"]  # nothing said for the unit
+    # Once Polisen confirms the key (here: it is the test's), the caseworker trusts it and the document opens.
+    warning.get_by_role("button", name="Myndigheten har bekräftat nyckeln: lita på den").click()
+    expect(anna.page.locator("#agency-document")).to_contain_text("Alva Exempel", timeout=20_000)

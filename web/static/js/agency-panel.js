@@ -136,6 +136,7 @@ export class AgencyPanel {
       if (this.openId !== msgId) return;
       if (opened.error) {
         status("agency-doc-status", opened.error, "error");
+        if (opened.keyChange) this.showKeyChange(msgId, opened.keyChange, opened.error);
       } else {
         status("agency-doc-status", "");
         byId("agency-document").replaceChildren(h("h3", { text: opened.schema.title }),
@@ -149,6 +150,24 @@ export class AgencyPanel {
     } catch (error) {
       status("agency-doc-status", explain(error), "error");
     }
+  }
+
+  /**
+   * A document signed by an agency key this browser has not pinned: said loudly, with the new key's thumbprint
+   * and the pinned ones, and a way to trust the new key once the agency has confirmed it (docs/exchange.md).
+   */
+  showKeyChange(msgId, change, words) {
+    const trust = h("button", { type: "button", class: "button danger",
+      text: t("The agency has confirmed this key: trust it") });
+    trust.addEventListener("click", async () => {
+      await this.mail.pin(change.address, change.kid);
+      await this.open(msgId);
+    });
+    byId("agency-document").replaceChildren(h("div", { class: "key-warning", role: "alert" },
+      h("p", {}, h("strong", { text: words })),
+      h("p", { text: t("Key of this document: %(kid)s", { kid: change.kid }) }),
+      h("p", { text: t("Key trusted before: %(kids)s", { kids: change.pinned.join(", ") }) }),
+      trust));
   }
 
   /** The message's signed receipts, each verified with the endpoint key, oldest first. */

@@ -7,8 +7,13 @@
 // Sending is the same in reverse: validated against the schema, encrypted to the agency's key from the
 // verified directory, the envelope signed with the address's signing key (also unwrapped with the unit
 // key), and the endpoint's signed receipts verified before they are shown.
+// The directory is the server's word (it signs it), so a key it lists for an agency is trusted only when this
+// browser pinned it: the first key seen for an agency's address is pinned (trust on first use, as the command
+// line's `samtal exchange unit ... --pin`), and a document signed by another key of that address is not opened
+// until a person, having checked the key with the agency, trusts it.
 import { h, icon } from "./dom.js";
 import { api } from "./api.js";
+import * as db from "./idb.js";
 import * as c from "./crypto/index.js";
 import { fullTime, isoTime, shortTime } from "./format.js";
 import { t } from "./i18n.js";
@@ -121,6 +126,36 @@ export class AgencyMail {
       return payload && payload.from === entry.address ? payload : null;
     }
     return null;
+  }
+
+  _pinsKey() {
+    return this.session._key("agency-pins", this.unitId);
+  }
+
+  /** The agency signing keys this browser pinned: {address: [kid, …]}. */
+  async pins() {
+    return (await db.get("meta", this._pinsKey())) || {};
+  }
+
+  /** Trust `kid` for `address` from now on (the first key seen, or one a person checked with the agency). */
+  async pin(address, kid) {
+    const pins = await this.pins();
+    pins[address] = [...new Set([...(pins[address] || []), kid])];
+    await db.put("meta", pins, this._pinsKey());
+  }
+
+  /**
+   * Whether the envelope's signing key is one this browser trusts for its sender: pinned on first use; null
+   * when it is, else {address, kid, pinned} (the key the server's directory now lists beside the pinned ones).
+   */
+  async keyChange(envelopeToken, envelope) {
+    const { kid } = c.jwsParts(envelopeToken).header;
+    const pinned = (await this.pins())[envelope.from];
+    if (!pinned) {
+      await this.pin(envelope.from, kid);
+      return null;
+    }
+    return pinned.includes(kid) ? null : { address: envelope.from, kid, pinned };
   }
 
   /** The address key `kid`, waiting a little for it when this device is new (its unit key is on its way). */
@@ -237,6 +272,11 @@ export class AgencyMail {
     const envelope = await this.verifyEnvelope(message.envelope);
     if (!envelope || envelope.id !== message.id) return reject("other", t("The sender's signature does not verify."));
     if (!this.addresses.includes(envelope.to)) return reject("wrong_recipient", t("The document is not addressed to this unit."));
+    const keyChange = await this.keyChange(message.envelope, envelope);
+    if (keyChange) {
+      // Not opened, and no receipt: a person decides, after checking the key with the agency.
+      return { message, keyChange, error: t("Warning: this document is signed with a key of %(sender)s that this device has not seen before. The server may have added it. Do not trust the document until %(sender)s has confirmed the key.", { sender: this.names?.[keyChange.address] || keyChange.address }) };
+    }
     if (await c.sha256B64u(message.content) !== envelope.content_sha256) {
       return reject("content_hash_mismatch", t("The content is not what the sender signed."));
     }
