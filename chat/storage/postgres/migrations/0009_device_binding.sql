@@ -1,4 +1,4 @@
--- Whose a citizen's device is, proven (docs/protocol.md §21), as SQLite's 0023.
+-- Whose a citizen's device is, proven (docs/protocol.md §21), as SQLite's 0024.
 ALTER TABLE devices ADD COLUMN binding TEXT;
 ALTER TABLE login_attempts ADD COLUMN user_id TEXT;
 ALTER TABLE login_attempts ADD COLUMN id_token TEXT;
