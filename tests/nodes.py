@@ -11,7 +11,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pytest
 from crypto.encoding import b64u
 from tests import engines
 from tests.conftest import RunningServer, free_port, start_server, stop_server
+from tests.waiting import eventually, eventually_blocking
 from web.client.session import ClientSession
 from web.client.transport import ClientError, Socket
 
@@ -46,13 +46,13 @@ class Broker:
         args = [binary, "-a", "127.0.0.1", "-p", str(self.port)] if self.kind == "nats" else \
             [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"]
         self.process = subprocess.Popen(args, stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        def listening() -> bool:
             with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise RuntimeError(f"the {self.kind} server did not start")
+                return probe.connect_ex(("127.0.0.1", self.port)) == 0
+        try:
+            eventually_blocking(listening, within=30)
+        except AssertionError:
+            raise RuntimeError(f"the {self.kind} server did not start") from None
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -234,23 +234,19 @@ class Follower:
 
 
 async def wait_for(predicate, seconds: float = 60.0) -> bool:  # type: ignore[no-untyped-def]
-    """Poll `predicate` until it holds or the bound passes (a bound on a hang, not a timing threshold)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(0.1)
-    return bool(predicate())
+    """Poll `predicate` until it holds or the bound passes (a bound on a hang, not a timing threshold); False
+    then, so that the caller's own check can say what is missing."""
+    try:
+        return bool(await eventually(predicate, within=seconds))
+    except AssertionError:
+        return False
 
 
 async def wait_for_async(request, status: int, seconds: float) -> bool:  # type: ignore[no-untyped-def]
     """Poll an HTTP request until it answers `status` or the bound passes."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if (await request()).status_code == status:
-            return True
-        await asyncio.sleep(0.1)
-    return False
+    async def answered() -> bool:
+        return bool((await request()).status_code == status)
+    return await wait_for(answered, seconds)
 
 
 def stored_messages(database: str, cases: list[str]) -> dict[str, list[tuple[int, str]]]:

@@ -3,21 +3,15 @@ what one node publishes reaches the others in order, and when the broker is kill
 says it lost the connection, reconnects by itself and carries notices again."""
 from __future__ import annotations
 
-import asyncio
-import time
-
 import pytest
 
 from chat.messaging.bus import Bus, open_bus
 from tests.conftest import free_port
-from tests.nodes import Broker
+from tests.nodes import Broker, wait_for
 
 
 async def until(predicate, seconds: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and not predicate():
-        await asyncio.sleep(0.05)
-    return bool(predicate())
+    return await wait_for(predicate, seconds)
 
 
 @pytest.mark.parametrize("kind", ["nats", "redis"])
