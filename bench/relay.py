@@ -66,8 +66,8 @@ SOCKET_BATCH = 100  # WebSockets opened at once
 # if it takes more, the rest are sealed during the phase (counted as sealed_in_phase).
 PRESEAL_RATE = 5000
 SIGN_IN_TRIES = 5
-STARTUP_SECONDS = 30.0
-PAIR_SETUP_SECONDS = 60.0
+STARTUP_SECONDS = 120.0  # on a loaded machine a server has taken more than 30 s to start
+PAIR_SETUP_SECONDS = 180.0  # a loaded machine: the demo steward grants keys to every device in turn
 DRAIN_SECONDS = 15.0
 IDLE_SETTLE_SECONDS = 2.0
 TEXT = "Hej! Jag har skickat in kontoutdragen för mars och hyresavin. Hälsningar, meddelande nr {}"
@@ -163,13 +163,16 @@ async def seed(database: Path | str, pairs: int) -> None:
 class Server:
     """`samtal serve --demo` as a child process; its demo key steward is its own child."""
 
-    def __init__(self, data_dir: Path, synchronous: str, database: Path | str) -> None:
+    def __init__(self, data_dir: Path, synchronous: str, database: Path | str, bus: str = "",
+                 steward: bool = True) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = data_dir / "server.log"
         env = {**os.environ, "SAMTAL_SEND_RATE": UNLIMITED, "SAMTAL_SEND_BURST": UNLIMITED,
                "SAMTAL_MAX_SOCKETS_PER_DEVICE": UNLIMITED, "SAMTAL_MAX_SOCKETS_PER_ACCOUNT": UNLIMITED,
-               "SAMTAL_SQLITE_SYNCHRONOUS": synchronous,
+               "SAMTAL_SQLITE_SYNCHRONOUS": synchronous, "SAMTAL_BUS_URL": bus,
+               "SAMTAL_DEMO_STEWARD": "1" if steward else "0",
                "SAMTAL_DATABASE_URL": database if isinstance(database, str) else ""}
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
@@ -216,8 +219,10 @@ class CpuMeter:
     """CPU seconds (user + system, all threads) of the server, its steward and this process, and of
     everything else on the machine: other load there makes the figures worse and must be visible."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server, others: list[Server] | None = None) -> None:
         self.procs = {"server": server.process, "bench_client": psutil.Process()}
+        for i, other in enumerate(others or [], start=2):  # --nodes: each node apart
+            self.procs[f"server_node{i}"] = other.process
         if server.steward is not None:
             self.procs["steward"] = server.steward
 
@@ -340,10 +345,12 @@ async def sign_in(session: ClientSession) -> int:
     raise AssertionError("unreachable")
 
 
-async def join_pair(url: str, keys_dir: Path, i: int) -> Pair:
-    """Sign both users in, register their devices and wait until each holds the case key."""
+async def join_pair(urls: list[str], keys_dir: Path, i: int) -> Pair:
+    """Sign both users in, register their devices and wait until each holds the case key. With several nodes,
+    pair i's citizen is on node i and its caseworker on the next one, so every message crosses the bus."""
     citizen_name, caseworker_name, case_id = bench_ids(i)
-    sessions = [ClientSession(url, keys_dir, name) for name in (citizen_name, caseworker_name)]
+    sessions = [ClientSession(urls[(i + side) % len(urls)], keys_dir, name)
+                for side, name in enumerate((citizen_name, caseworker_name))]
     retries = 0
     try:
         async with asyncio.timeout(PAIR_SETUP_SECONDS):
@@ -351,7 +358,13 @@ async def join_pair(url: str, keys_dir: Path, i: int) -> Pair:
             for session in sessions:
                 retries += await sign_in(session)
                 cases.append(await session.case(case_id))
-                await session.case_key(cases[-1])
+                while True:  # the client waits 20 s at a time; a loaded machine's steward can take longer
+                    try:
+                        await session.case_key(cases[-1])
+                        break
+                    except ClientError as error:
+                        if error.code != "no_key":
+                            raise
     except BaseException:
         for session in sessions:
             await session.close()
@@ -522,10 +535,11 @@ def commit_batches(database: Path | str, since_ms: int) -> dict[str, Any]:
             "max_batch": max(sizes, default=None)}
 
 
-async def setup_pairs(server: Server, keys_dir: Path, count: int) -> tuple[list[Pair], dict[str, Any]]:
+async def setup_pairs(servers: list[Server], keys_dir: Path, count: int) -> tuple[list[Pair], dict[str, Any]]:
     progress(f"signing in {count} citizen/caseworker pairs and waiting for their keys")
     start = time.perf_counter()
-    pairs = await bounded_gather((join_pair(server.url, keys_dir, i) for i in range(count)), SETUP_CONCURRENCY)
+    pairs = await bounded_gather((join_pair([s.url for s in servers], keys_dir, i) for i in range(count)),
+                                 SETUP_CONCURRENCY)
     elapsed = time.perf_counter() - start
     progress(f"pairs ready in {elapsed:.1f} s")
     return pairs, {"pairs_ready_s": round(elapsed, 1), "sign_in_retries": sum(p.sign_in_retries for p in pairs)}
@@ -572,20 +586,31 @@ async def run(args: argparse.Namespace, data_dir: Path, result: dict[str, Any]) 
 
 async def run_on(args: argparse.Namespace, data_dir: Path, database: Path | str, result: dict[str, Any]) -> None:
     await seed(database, args.pairs)
-    server = Server(data_dir, args.synchronous, database)
+    bus = args.bus if args.nodes > 1 else ""
+    server = Server(data_dir / "node1" if args.nodes > 1 else data_dir, args.synchronous, database, bus)
+    servers = [server]
     sessions: list[ClientSession] = []
     bench: Bench | None = None
     idle_socks: list[Socket] = []
     try:
         await server.wait_ready()
         progress(f"server pid {server.process.pid} on {server.url}")
-        pairs, result["setup"] = await setup_pairs(server, data_dir / "clients", args.pairs)
+        for i in range(2, args.nodes + 1):  # the others with the first node's key files (docs/operations.md)
+            folder = data_dir / f"node{i}"
+            folder.mkdir()
+            for item in (data_dir / "node1").iterdir():
+                if item.is_file() and item.suffix in (".key", ".json"):
+                    shutil.copy2(item, folder / item.name)
+            servers.append(Server(folder, args.synchronous, database, bus, steward=False))
+            await servers[-1].wait_ready()
+            progress(f"node {i} pid {servers[-1].process.pid} on {servers[-1].url}")
+        pairs, result["setup"] = await setup_pairs(servers, data_dir / "clients", args.pairs)
         sessions += [s for p in pairs for s in (p.citizen, p.caseworker)]
         idle = ClientSession(server.url, data_dir / "clients", "dana")
         sessions.append(idle)
         await sign_in(idle)
         result["setup"]["preseal_s"] = round(await preseal(pairs, args), 1)
-        meter = CpuMeter(server)
+        meter = CpuMeter(server, servers[1:])
         bench = Bench(pairs, data_dir, database)
         await bench.connect()
         progress(f"opening {args.idle} idle connections")
@@ -603,7 +628,8 @@ async def run_on(args: argparse.Namespace, data_dir: Path, database: Path | str,
         if bench is not None:
             await bench.close()
         await close_sockets(idle_socks)
-        server.stop()
+        for each in servers:
+            each.stop()
         for session in sessions:
             with contextlib.suppress(Exception):
                 await session.close()
@@ -635,10 +661,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--database", help="a PostgreSQL server (postgresql://USER@HOST:5432/postgres): the bench "
                         "makes a database of its own there and drops it afterwards (default: SQLite in a "
                         "temporary data folder)")
+    parser.add_argument("--nodes", type=int, default=1, help="server processes (nodes) on the one database, woken "
+                        "through --bus; each pair's citizen and caseworker on different nodes (needs --database)")
+    parser.add_argument("--bus", default="nats://127.0.0.1:4222", help="the bus for --nodes above 1 (default "
+                        "nats://127.0.0.1:4222)")
     parser.add_argument("--json-only", action="store_true", help="no progress on stderr")
     args = parser.parse_args(argv)
     if args.pairs < 1 or args.idle < 0 or args.duration <= 0 or args.rate <= 0 or args.in_flight < 1:
         parser.error("--pairs and --in-flight must be at least 1, --duration and --rate positive, --idle >= 0")
+    if args.nodes < 1 or (args.nodes > 1 and not args.database):
+        parser.error("--nodes is at least 1; several nodes share one PostgreSQL database (--database)")
     return args
 
 
@@ -646,7 +678,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
     fd_limit = raise_fd_limit(2 * (args.idle + 2 * args.pairs) + 1024)
     result: dict[str, Any] = {"bench": "relay", "git": git_commit(), "machine": machine(), "fd_limit": fd_limit,
                               "params": {k: getattr(args, k) for k in ("pairs", "idle", "duration", "rate",
-                                                                         "in_flight", "synchronous")},
+                                                                         "in_flight", "synchronous", "nodes")},
                               "engine": "postgresql" if args.database else "sqlite",
                               "note": "the bench client runs on the same machine and shares its cores with "
                                       "the server; see the cpu figures of each phase"}
