@@ -88,7 +88,7 @@ export class Conversation {
 
   _on(target, type, handler, options = {}) {
     target.addEventListener(type, handler, options);
-    this.listeners.push(() => target.removeEventListener(type, handler));
+    this.listeners.push(() => target.removeEventListener(type, handler, options));
   }
 
   async start() {
@@ -129,6 +129,10 @@ export class Conversation {
     });
     keep.observe(this.list);
     this.listeners.push(() => keep.disconnect());
+    // An image that finishes loading makes the history taller without changing the list's own box.
+    this._on(this.list, "load", () => {
+      if (atEnd && this.list.scrollHeight > this.list.clientHeight + 1) this._scrollToEnd(true);
+    }, { capture: true });
   }
 
   /** Why there is no composer, in words with who can answer instead; "" when there is one. */
