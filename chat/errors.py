@@ -13,6 +13,8 @@ The web layer maps each class to one HTTP status and one WebSocket error frame.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 
 class SamtalError(Exception):
     code = "error"
@@ -24,8 +26,22 @@ class SamtalError(Exception):
             self.code = code
 
 
+class FieldError(NamedTuple):
+    """One wrong field of an input: where (a JSON Pointer into the body, RFC 6901, or `?name` for a query
+    parameter) and what is wrong with it."""
+
+    pointer: str
+    detail: str
+
+
 class InvalidInput(SamtalError):
+    """Input refused; `errors` names each wrong field (all of them when the input's shape is declared)."""
+
     code = "invalid_input"
+
+    def __init__(self, message: str, *, code: str | None = None, errors: list[FieldError] | None = None) -> None:
+        super().__init__(message, code=code)
+        self.errors = errors or []
 
 
 class NotFound(SamtalError):

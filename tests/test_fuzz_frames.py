@@ -39,7 +39,8 @@ def field_values(kind: type) -> st.SearchStrategy[Any]:
                 | st.binary(max_size=200).map(b64u),
            int: st.integers(0, SEQ_MAX) | st.integers(-(2**64), 2**64),
            dict: st.dictionaries(st.sampled_from([CASE_DANA, CASE_ERIK, "", "nope"]) | st.text(max_size=70),
-                                 st.integers(-5, 2**60) | json_values, max_size=4)}[kind]
+                                 st.integers(-5, 2**60) | json_values, max_size=4),
+           list: st.lists(st.text(max_size=70) | json_values, max_size=12)}[kind]
     return own | json_values if kind is not dict else own
 
 

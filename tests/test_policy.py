@@ -254,7 +254,7 @@ def test_every_http_route_names_a_policy_action_or_is_public() -> None:
     # The key transparency log and the units' certificates are public on purpose: an auditor's monitor follows
     # them without an account, and they hold only public keys, pseudonymous ids and times (protocol §18-19).
     assert public == {("POST", "/api/demo/login"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/config"),
-                      ("GET", "/login/{kind}"), ("GET", "/login/{kind}/callback"),
+                      ("GET", "/api/openapi.json"), ("GET", "/login/{kind}"), ("GET", "/login/{kind}/callback"),
                       ("GET", "/api/units/{unit_id}/identity"), ("GET", "/api/log/head"), ("GET", "/api/log/entries"),
                       ("GET", "/api/log/inclusion"), ("GET", "/api/log/consistency")}
 

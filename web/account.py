@@ -10,6 +10,7 @@ from chat.model import (
     User,
 )
 from chat.policy import Action
+from web.apischema import BOOL, DEVICE_VIEW, USER_VIEW, array, obj, string
 from web.httpapi import PUBLIC, Ctx, RouteTable
 from web.keys import device_view
 from web.problems import problem
@@ -22,7 +23,8 @@ def user_view(user: User) -> dict[str, Any]:
             "unit_id": user.unit_id}
 
 # -- session -----------------------------------------------------------------------------------------
-@api("/api/demo/login", "POST", action=PUBLIC)
+@api("/api/demo/login", "POST", action=PUBLIC, body=obj({"username": string(64)}),
+     response=obj({"user": USER_VIEW, "demo": BOOL}))
 async def demo_login(ctx: Ctx) -> Response:
     """Demo mode only: sign in as any seeded user without a password. Labelled as such in every answer."""
     if not ctx.services.settings.demo:
@@ -36,14 +38,15 @@ async def demo_login(ctx: Ctx) -> Response:
     return response
 
 
-@api("/api/logout", "POST", action=Action.SELF)
+@api("/api/logout", "POST", action=Action.SELF, response=obj({"signed_out": BOOL}))
 async def logout(ctx: Ctx) -> Response:
     response = JSONResponse({"signed_out": True})
     await ctx.services.sessions.end(ctx.request, response)
     return response
 
 
-@api("/api/me", "GET", action=Action.SELF)
+@api("/api/me", "GET", action=Action.SELF,
+     response=obj({"user": USER_VIEW, "devices": array(DEVICE_VIEW), "demo": BOOL}))
 async def me(ctx: Ctx) -> Response:
     devices = await ctx.services.store.devices_of_user(ctx.user.id)
     return JSONResponse({"user": user_view(ctx.user), "devices": [device_view(d) for d in devices],

@@ -23,6 +23,7 @@ from chat.errors import StorageUnavailable
 from chat.journal.service import Journal
 from chat.keys.service import KeyService
 from chat.keys.transparency import KeyLog, UnitIdentities, load_log_seed
+from chat.messaging.attachments import AttachmentSweep
 from chat.messaging.bus import open_bus
 from chat.messaging.cluster import Node, SharedHub
 from chat.messaging.delivery import MessageService
@@ -268,6 +269,8 @@ def build_app(settings: Settings, store: Storage | None = None) -> tuple[Starlet
         services.exchange.start()
         await services.booking.start()
         await services.unit_settings.start()
+        sweep = AttachmentSweep(store, settings.orphan_blob_seconds)
+        sweep.start()
         witness = WitnessPublisher(settings, store) if settings.audit_witness_dir else None
         if witness is not None:
             await witness.start()
@@ -276,6 +279,7 @@ def build_app(settings: Settings, store: Storage | None = None) -> tuple[Starlet
         finally:
             if witness is not None:
                 await witness.stop()
+            await sweep.stop()
             await services.unit_settings.stop()
             await services.notices.drain()
             await services.booking.stop()

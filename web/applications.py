@@ -130,7 +130,7 @@ def _assign_to_me(body: Body) -> bool:
     return value
 
 
-@api("/api/units/{unit_id}/applications", "POST", action=Action.APPLICATION_SUBMIT)
+@api("/api/units/{unit_id}/applications", "POST", action=Action.APPLICATION_SUBMIT, status=201)
 async def submit(ctx: Ctx) -> Response:
     """Send an application (a citizen), or register a paper one for `citizen_id` (the unit's staff)."""
     body = await _body(ctx)
@@ -146,7 +146,7 @@ async def submit(ctx: Ctx) -> Response:
                          "duplicate": not new}, status_code=201 if new else 200)
 
 
-@api("/api/units/{unit_id}/applications/{application_id}/blobs", "POST", action=Action.APPLICATION_SUBMIT)
+@api("/api/units/{unit_id}/applications/{application_id}/blobs", "POST", action=Action.APPLICATION_SUBMIT, upload=True, status=201)
 async def upload_for_new(ctx: Ctx) -> Response:
     """An encrypted attachment of an application about to be sent (its id is the browser's record id)."""
     application_id = record_id(ctx, "application_id", "an application")
@@ -162,7 +162,7 @@ async def get_application(ctx: Ctx) -> Response:
     return JSONResponse(await full_view(ctx, view))
 
 
-@api("/api/applications/{application_id}/blobs", "POST", action=Action.APPLICATION_SUPPLEMENT)
+@api("/api/applications/{application_id}/blobs", "POST", action=Action.APPLICATION_SUPPLEMENT, upload=True, status=201)
 async def upload_for_supplement(ctx: Ctx) -> Response:
     application_id = record_id(ctx, "application_id", "an application")
     data = await ctx.encrypted_upload()
@@ -170,7 +170,7 @@ async def upload_for_supplement(ctx: Ctx) -> Response:
     return JSONResponse({"blob_id": blob_id, "size": len(data)}, status_code=201)
 
 
-@api("/api/applications/{application_id}/blobs/{blob_id}", "GET", action=Action.APPLICATION_READ)
+@api("/api/applications/{application_id}/blobs/{blob_id}", "GET", action=Action.APPLICATION_READ, media="application/octet-stream")
 async def download_blob(ctx: Ctx) -> Response:
     application_id = record_id(ctx, "application_id", "an application")
     service = _service(ctx)
@@ -224,7 +224,7 @@ async def record_decision(ctx: Ctx) -> Response:
     return await _step_answer(ctx, app, "decided")
 
 
-@api("/api/applications/{application_id}/records/{record_id}/grants", "POST", action=Action.APPLICATION_READ)
+@api("/api/applications/{application_id}/records/{record_id}/grants", "POST", action=Action.APPLICATION_READ, status=201)
 async def add_grants(ctx: Ctx) -> Response:
     """More readers for a record: the case key, or a citizen's new device."""
     body = await ctx.body()

@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 from chat.audit.chain import AuditRow
 from chat.audit.review import AuditFilter
 from chat.policy import Action
+from web.apischema import integer, obj, string
 from web.httpapi import Ctx, RouteTable
 
 api = RouteTable()
@@ -79,7 +80,8 @@ async def audit_findings(ctx: Ctx) -> Response:
                                       for f in findings]})
 
 
-@api("/api/audit/findings", "POST", action=Action.AUDIT_REVIEW)
+@api("/api/audit/findings", "POST", action=Action.AUDIT_REVIEW, status=201,
+     body=obj({"audit_id": integer(1), "verdict": string(16)}, {"note": string(2000)}))
 async def add_audit_finding(ctx: Ctx) -> Response:
     body = await ctx.body()
     new_id = await ctx.services.review.record(ctx.user, body.int("audit_id", 1), body.str("verdict", 16),

@@ -20,6 +20,7 @@ from chat.policy import Action
 from chat.storage.bookings import Booking, Office, Slot
 from crypto.encoding import b64u
 from web import frames
+from web.apischema import MS, array, integer, nullable, obj, string
 from web.httpapi import Ctx, RouteTable
 from web.keyfiles import server_secret
 
@@ -133,6 +134,9 @@ def _app(ctx: Ctx) -> BookingApp:
     return ctx.services.booking
 
 
+CONTACT = obj(optional={"email": nullable(string(254))})
+
+
 def slot_view(slot: Slot) -> dict[str, Any]:
     return {"id": slot.id, "unit_id": slot.unit_id, "caseworker": slot.caseworker, "starts_at": slot.starts_at,
             "ends_at": slot.ends_at, "forms": list(slot.forms), "address": slot.address}
@@ -182,7 +186,8 @@ def _booking_changed(ctx: Ctx, case: Case) -> None:
     ctx.services.hub.publish_unit_staff(case.unit_id, frame)
 
 
-@api("/api/cases/{case_id}/bookings", "POST", action=Action.BOOKING_WRITE)
+@api("/api/cases/{case_id}/bookings", "POST", action=Action.BOOKING_WRITE, status=201,
+     body=obj({"slot_id": integer(1), "form": string(16)}))
 async def book(ctx: Ctx) -> Response:
     app, case = _app(ctx), ctx.case
     body = await ctx.body()
@@ -200,7 +205,8 @@ async def cancel_booking(ctx: Ctx) -> Response:
     return JSONResponse({"booking": booking_view(app, ctx, booking)})
 
 
-@api("/api/cases/{case_id}/bookings/{booking_id:int}/reschedule", "POST", action=Action.BOOKING_WRITE)
+@api("/api/cases/{case_id}/bookings/{booking_id:int}/reschedule", "POST", action=Action.BOOKING_WRITE, status=201,
+     body=obj({"slot_id": integer(1), "form": string(16)}))
 async def reschedule_booking(ctx: Ctx) -> Response:
     app, case = _app(ctx), ctx.case
     body = await ctx.body()
@@ -233,7 +239,9 @@ async def calendar(ctx: Ctx) -> Response:
         **_offices_view(offices)})
 
 
-@api("/api/units/{unit_id}/slots", "POST", action=Action.AVAILABILITY_MANAGE)
+@api("/api/units/{unit_id}/slots", "POST", action=Action.AVAILABILITY_MANAGE, status=201, body=obj(
+    {"starts_at": MS, "ends_at": MS, "forms": array(string(16), 10)},
+    {"office_id": nullable(integer()), "caseworker": nullable(string(64))}))
 async def publish_slot(ctx: Ctx) -> Response:
     app, unit_id = _app(ctx), ctx.request.path_params["unit_id"]
     body = await ctx.body()
@@ -248,7 +256,7 @@ async def publish_slot(ctx: Ctx) -> Response:
     return JSONResponse({"slot": slot_view(slot)}, status_code=201)
 
 
-@api("/api/units/{unit_id}/slots/{slot_id:int}", "DELETE", action=Action.AVAILABILITY_MANAGE)
+@api("/api/units/{unit_id}/slots/{slot_id:int}", "DELETE", action=Action.AVAILABILITY_MANAGE, status=204)
 async def withdraw_slot(ctx: Ctx) -> Response:
     await _app(ctx).bookings.withdraw(ctx.user, ctx.request.path_params["unit_id"],
                                       ctx.request.path_params["slot_id"])
@@ -265,7 +273,8 @@ async def list_offices(ctx: Ctx) -> Response:
     return JSONResponse(_offices_view(await _app(ctx).bookings.offices(ctx.user, ctx.request.path_params["unit_id"])))
 
 
-@api("/api/units/{unit_id}/offices", "POST", action=Action.UNIT_SETTINGS_MANAGE)
+@api("/api/units/{unit_id}/offices", "POST", action=Action.UNIT_SETTINGS_MANAGE, status=201,
+     body=obj({"address": string(1000)}, {"phone": nullable(string(100))}))
 async def add_office(ctx: Ctx) -> Response:
     """(supervisor) An office address `{address}`; the address is kept in the audit log (it names a place,
     not a person)."""
@@ -292,12 +301,12 @@ async def retire_office(ctx: Ctx) -> Response:
     return JSONResponse(_offices_view(await app.bookings.offices(ctx.user, unit_id)))
 
 
-@api("/api/me/contact", "GET", action=Action.SELF)
+@api("/api/me/contact", "GET", action=Action.SELF, response=CONTACT)
 async def get_contact(ctx: Ctx) -> Response:
     return JSONResponse({"email": await _app(ctx).bstore.contact_email(ctx.user.id)})
 
 
-@api("/api/me/contact", "PUT", action=Action.SELF)
+@api("/api/me/contact", "PUT", action=Action.SELF, body=CONTACT, response=CONTACT)
 async def set_contact(ctx: Ctx) -> Response:
     """The person's own contact e-mail for booking confirmations and reminders; null removes it."""
     body = await ctx.body()

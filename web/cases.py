@@ -12,13 +12,14 @@ from chat.model import (
 from chat.policy import Action
 from web import frames
 from web.account import user_view
+from web.apischema import MS, obj, string
 from web.httpapi import Ctx, RouteTable
 from web.messaging import case_view
 
 api = RouteTable()
 
 
-@api("/api/cases/{case_id}/assign", "POST", action=Action.CASE_ASSIGN)
+@api("/api/cases/{case_id}/assign", "POST", action=Action.CASE_ASSIGN, body=obj(optional={"user_id": string(64)}))
 async def assign_case(ctx: Ctx) -> Response:
     case = ctx.case  # the assignment decides CASE_ASSIGN itself
     body = await ctx.body()
@@ -53,7 +54,8 @@ async def remove_staff(ctx: Ctx) -> Response:
     return JSONResponse({"removed": user_id})
 
 
-@api("/api/units/{unit_id}/substitutes", "POST", action=Action.UNIT_SUBSTITUTES_MANAGE)
+@api("/api/units/{unit_id}/substitutes", "POST", action=Action.UNIT_SUBSTITUTES_MANAGE, status=201, body=obj(
+    {"absent_user": string(64), "substitute": string(64), "starts_at": MS, "ends_at": MS}))
 async def add_substitute(ctx: Ctx) -> Response:
     body = await ctx.body()
     new_id = await ctx.services.assignments.add_substitution(
@@ -62,7 +64,7 @@ async def add_substitute(ctx: Ctx) -> Response:
     return JSONResponse({"id": new_id}, status_code=201)
 
 
-@api("/api/units/{unit_id}/substitutes/{substitution_id:int}", "DELETE", action=Action.UNIT_SUBSTITUTES_MANAGE)
+@api("/api/units/{unit_id}/substitutes/{substitution_id:int}", "DELETE", action=Action.UNIT_SUBSTITUTES_MANAGE, status=204)
 async def remove_substitute(ctx: Ctx) -> Response:
     await ctx.services.assignments.revoke_substitution(ctx.user, ctx.request.path_params["unit_id"],
                                                        ctx.request.path_params["substitution_id"])

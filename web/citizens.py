@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from chat.errors import InvalidInput
 from chat.identity import normalize
 from chat.policy import Action
+from web.apischema import BOOL, obj, string
 from web.httpapi import Ctx, RouteTable
 
 api = RouteTable()  # this feature's routes, listed in web/app.py
@@ -18,7 +19,8 @@ api = RouteTable()  # this feature's routes, listed in web/app.py
 MAX_NAME = 200
 
 
-@api("/api/units/{unit_id}/citizens", "POST", action=Action.CITIZEN_REGISTER)
+@api("/api/units/{unit_id}/citizens", "POST", action=Action.CITIZEN_REGISTER, status=201,
+     body=obj({"personal_number": string(20), "name": string(MAX_NAME)}))
 async def register_citizen(ctx: Ctx) -> Response:
     """`{personal_number, name}` -> the person's account (201 when new, 200 when they had one). An existing
     account keeps its name: the identity provider, not the desk, is the source of truth for it."""
@@ -37,7 +39,8 @@ async def register_citizen(ctx: Ctx) -> Response:
                         status_code=201 if new else 200)
 
 
-@api("/api/cases/{case_id}/protected-identity", "PUT", action=Action.CITIZEN_PROTECT)
+@api("/api/cases/{case_id}/protected-identity", "PUT", action=Action.CITIZEN_PROTECT,
+     body=obj({"protected": BOOL}))
 async def set_protected_identity(ctx: Ctx) -> Response:
     """(supervisor) `{protected: bool}`: the case's citizen has a protected identity, or no longer has."""
     case = ctx.case

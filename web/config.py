@@ -125,6 +125,9 @@ class Settings:
     attachment_quota_bytes: int = field(default_factory=lambda: _env_int("SAMTAL_ATTACHMENT_QUOTA_BYTES",
                                                                          200 * 1024 * 1024))
     upload_rate: int = field(default_factory=lambda: _env_int("SAMTAL_UPLOAD_RATE", 30))
+    # A case attachment no message was sent with (the browser uploads first, then sends) is removed this long
+    # after its upload: a day, so that a message written offline or retried later still finds its attachment.
+    orphan_blob_seconds: int = field(default_factory=lambda: _env_int("SAMTAL_ORPHAN_BLOB_SECONDS", 24 * 3600))
     # How long audit rows are kept (`samtal audit prune`): five years, as case records as a rule.
     audit_retention_days: int = field(default_factory=lambda: _env_int("SAMTAL_AUDIT_RETENTION_DAYS", 1826))
     # Signed audit heads are published into this folder, kept outside the database's reach (chat/audit/witness.py),

@@ -274,7 +274,7 @@ async def unit_message(ctx: Ctx, ex: Exchange) -> Response:
     return JSONResponse(view)
 
 
-@api("/exchange/v1/units/{unit_id}/messages/{msg_id}/receipts", "POST", action=Action.EXCHANGE_UNIT_WRITE)
+@api("/exchange/v1/units/{unit_id}/messages/{msg_id}/receipts", "POST", action=Action.EXCHANGE_UNIT_WRITE, status=201)
 @guarded("exchange.unit.receipt")
 async def unit_receipt(ctx: Ctx, ex: Exchange) -> Response:
     """A staff device opened and validated the content (accepted or rejected), or a person read it."""
@@ -324,7 +324,7 @@ async def unit_address_keys(ctx: Ctx, ex: Exchange) -> Response:
                                           for w in await ex.store.address_key_wraps(unit_id)]})
 
 
-@api("/exchange/v1/units/{unit_id}/address-keys", "POST", action=Action.EXCHANGE_UNIT_WRITE)
+@api("/exchange/v1/units/{unit_id}/address-keys", "POST", action=Action.EXCHANGE_UNIT_WRITE, status=201)
 @guarded("exchange.unit.address_keys")
 async def put_unit_address_key(ctx: Ctx, ex: Exchange) -> Response:
     """A staff device that holds an address key (its X25519 decryption key or its Ed25519 signing key) uploads

@@ -18,6 +18,8 @@ from crypto.errors import MalformedError
 CASE_ID_MAX = 64
 MAX_FRAME_BYTES = 4 * 1024 * 1024  # the WebSocket's own limit is lower (web/cli/main.py); this bounds the parser
 MAX_CURSORS = 500
+MAX_MESSAGE_BLOBS = 10  # attachments one message may use
+BLOB_ID_MAX = 64
 SEQ_MAX = 2**53 - 1  # the largest integer a browser's JSON parser keeps exactly
 
 
@@ -51,7 +53,9 @@ DEVICE_ID = _str(22)
 ENTRY_ID = _str(22)
 # Frame type -> (fields, the policy action that decides it).
 CLIENT_FRAMES: dict[str, tuple[dict[str, Field], Action]] = {
-    "send": ({"ref": REF, "env": ENV}, Action.CASE_WRITE),
+    # `blobs`: the ids of the case attachments the message uses (they are named inside the envelope too), so
+    # that the server keeps them; an attachment no message names is removed (docs/protocol.md §14.2).
+    "send": ({"ref": REF, "env": ENV, "blobs": Field(list, required=False)}, Action.CASE_WRITE),
     "resume": ({"ref": REF, "cursors": Field(dict), "generation": _str(64, required=False)}, Action.CASE_READ),
     "receipt": ({"ref": REF, "case_id": CASE, "delivered_seq": _int(False), "read_seq": _int(False)},
                 Action.CASE_READ),
@@ -101,6 +105,8 @@ def parse_client_frame(text: str) -> dict[str, Any]:
             raise FrameError("invalid_field", f"{kind} needs {name}", ref)
     if kind == "resume":
         _check_cursors(frame["cursors"], ref)
+    if "blobs" in frame:
+        _check_blobs(frame["blobs"], ref)
     if kind == "receipt" and "delivered_seq" not in frame and "read_seq" not in frame:
         raise FrameError("invalid_field", "receipt needs delivered_seq or read_seq", ref)
     return frame
@@ -112,6 +118,11 @@ def _check_cursors(cursors: dict[str, Any], ref: str | None) -> None:
     for case_id, seq in cursors.items():
         if not case_id or len(case_id) > CASE_ID_MAX or type(seq) is not int or not 0 <= seq <= SEQ_MAX:
             raise FrameError("invalid_field", "cursors maps case ids to the last seq held", ref)
+
+
+def _check_blobs(blobs: list[Any], ref: str | None) -> None:
+    if len(blobs) > MAX_MESSAGE_BLOBS or not all(isinstance(b, str) and 0 < len(b) <= BLOB_ID_MAX for b in blobs):
+        raise FrameError("invalid_field", f"blobs lists at most {MAX_MESSAGE_BLOBS} attachment ids", ref)
 
 
 def envelope_bytes(frame: dict[str, Any], ref: str | None) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -13,11 +13,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from chat import json_input
-from chat.errors import InvalidInput, SamtalError
+from chat.errors import FieldError, InvalidInput, SamtalError
 from chat.model import Case, User
 from chat.policy import Action
 from crypto.encoding import unb64u
 from crypto.errors import MalformedError
+from web import apischema
+from web.apischema import Schema
 from web.guard import NOBODY, Resolved, record_refusal, resolve
 from web.origin import origin_allowed
 from web.problems import from_error, problem
@@ -41,6 +43,7 @@ class Ctx:
     user: User
     device_id: str | None
     resolved: Resolved = NOBODY
+    route: ApiRoute | None = None
 
     @property
     def case(self) -> Case:
@@ -65,7 +68,14 @@ class Ctx:
             raw += chunk
             if len(raw) > max_bytes:
                 raise InvalidInput(f"the body is larger than {max_bytes} bytes", code="too_large")
-        return Body(json_input.parse_object(raw, max_bytes=max_bytes))
+        data = json_input.parse_object(raw, max_bytes=max_bytes)
+        if self.route is not None and self.route.body is not None:
+            errors = apischema.validate(self.route.body, data)
+            if errors:
+                raise InvalidInput("the body has " + ("a field that is wrong" if len(errors) == 1 else
+                                                      f"{len(errors)} fields that are wrong") + ": see errors",
+                                   code="invalid_field", errors=errors)
+        return Body(data)
 
     def query_int(self, name: str, default: int, low: int = 0, high: int = json_input.SAFE_INT) -> int:
         """A whole number from the query string, within [low, high] (a number beyond SQLite's 64 bits was a 500)."""
@@ -77,7 +87,8 @@ class Ctx:
         if raw == "":
             return None
         if not raw.lstrip("-").isdigit() or len(raw) > 20 or not low <= int(raw) <= high:
-            raise InvalidInput(f"{name} must be a whole number from {low} to {high}", code="invalid_field")
+            detail = f"must be a whole number from {low} to {high}"
+            raise InvalidInput(f"{name} {detail}", code="invalid_field", errors=[FieldError(f"?{name}", detail)])
         return int(raw)
 
     async def encrypted_upload(self) -> bytes:
@@ -113,28 +124,33 @@ class Ctx:
 
 
 class Body:
-    """Typed access to a JSON object; every miss is a 400 naming the field.
+    """Typed access to a JSON object; every miss is a 400 naming the field by its JSON Pointer. A route that
+    declares its body's schema has every wrong field reported at once, before its handler runs (Ctx.body).
 
     Its methods are named after the types they return, which shadows those names in the annotations that
     follow each: there they are spelled `builtins.str` and `builtins.int`."""
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(self, data: dict[str, Any], at: str = "") -> None:
         self.data = data
+        self.at = at  # this object's JSON Pointer in the request body ("" for the body itself)
+
+    def refuse(self, name: str, detail: str) -> InvalidInput:
+        return InvalidInput(f"{name} {detail}", code="invalid_field", errors=[FieldError(f"{self.at}/{name}", detail)])
 
     def _get(self, name: str, kind: type, required: bool) -> Any:
         if name not in self.data:
             if required:
-                raise InvalidInput(f"{name} is required", code="invalid_field")
+                raise self.refuse(name, "is required")
             return None
         value = self.data[name]
         if type(value) is not kind:
-            raise InvalidInput(f"{name} must be {kind.__name__}", code="invalid_field")
+            raise self.refuse(name, f"must be {kind.__name__}")
         return value
 
     def str(self, name: str, max_len: int = 256, required: bool = True) -> str:
         value: str = self._get(name, str, required)
         if value is not None and len(value) > max_len:
-            raise InvalidInput(f"{name} is too long", code="invalid_field")
+            raise self.refuse(name, "is too long")
         return value
 
     def bool(self, name: builtins.str) -> bool:
@@ -144,7 +160,7 @@ class Body:
     def int(self, name: builtins.str, low: builtins.int = 0, high: builtins.int = 2**53 - 1) -> builtins.int:
         value: builtins.int = self._get(name, int, True)
         if not low <= value <= high:
-            raise InvalidInput(f"{name} is out of range", code="invalid_field")
+            raise self.refuse(name, "is out of range")
         return value
 
     def bytes(self, name: builtins.str, length: builtins.int | None = None, max_len: builtins.int = 4096) -> bytes:
@@ -152,18 +168,18 @@ class Body:
         try:
             value = unb64u(text)
         except MalformedError:
-            raise InvalidInput(f"{name} must be base64url without padding", code="invalid_field") from None
+            raise self.refuse(name, "must be base64url without padding") from None
         if length is not None and len(value) != length:
-            raise InvalidInput(f"{name} must be {length} bytes", code="invalid_field")
+            raise self.refuse(name, f"must be {length} bytes")
         return value
 
     def list(self, name: builtins.str, max_items: builtins.int = 1000) -> list[Body]:
         items = self._get(name, list, True)
         if len(items) > max_items:
-            raise InvalidInput(f"{name} has too many items", code="invalid_field")
+            raise self.refuse(name, "has too many items")
         if not all(isinstance(item, dict) for item in items):
-            raise InvalidInput(f"{name} must be a list of objects", code="invalid_field")
-        return [Body(item) for item in items]
+            raise self.refuse(name, "must be a list of objects")
+        return [Body(item, f"{self.at}/{name}/{index}") for index, item in enumerate(items)]
 
 
 Handler = Callable[[Ctx], Awaitable[Response]]
@@ -171,10 +187,24 @@ Handler = Callable[[Ctx], Awaitable[Response]]
 
 @dataclass(frozen=True)
 class ApiRoute:
+    """One route of the registry: what guards it and what it takes and answers. The shapes make the API's
+    OpenAPI document (web/openapi.py, GET /api/openapi.json); a declared body is checked before the handler
+    runs, every wrong field at once."""
+
     path: str
     methods: tuple[str, ...]
     action: Action | str
     handler: Handler
+    body: Schema | None = None  # the JSON body's schema (web/apischema.py)
+    query: dict[str, Schema] = field(default_factory=dict)  # query parameters: name -> schema
+    response: Schema | None = None  # the JSON answer's schema (None: not described yet)
+    status: int = 200  # the status of a successful answer
+    media: str = "application/json"  # the successful answer's media type
+    upload: bool = False  # the body is an encrypted attachment (application/octet-stream), not JSON
+
+    @property
+    def summary(self) -> str:
+        return (self.handler.__doc__ or self.handler.__name__.replace("_", " ")).strip().split("\n")[0]
 
 
 class RouteTable:
@@ -184,17 +214,34 @@ class RouteTable:
     def __init__(self) -> None:
         self.routes: list[ApiRoute] = []
 
-    def __call__(self, path: str, *methods: str, action: Action | str) -> Callable[[Handler], Handler]:
-        """Register a route with its policy action (`@api(path, "GET", action=...)`); a route without one
-        cannot be made."""
+    def __call__(self, path: str, *methods: str, action: Action | str, **shapes: Any) -> Callable[[Handler], Handler]:
+        """Register a route with its policy action (`@api(path, "GET", action=...)`; a route without one
+        cannot be made) and its shapes (`body=`, `query=`, `response=`, `status=`, `media=`, `upload=`:
+        the fields of ApiRoute)."""
         if not isinstance(action, Action) and action != PUBLIC:
             raise ValueError(f"route {path} needs a policy action")
 
         def register(handler: Handler) -> Handler:
-            self.routes.append(ApiRoute(path, methods, action, handler))
+            self.routes.append(ApiRoute(path, methods, action, handler, **shapes))
             return handler
 
         return register
+
+
+def check_query(spec: ApiRoute, request: Request) -> None:
+    """The declared query parameters, every wrong one at once (whole numbers as text, names from a list)."""
+    errors = []
+    for name, schema in spec.query.items():
+        raw = request.query_params.get(name)
+        if raw is None:
+            continue
+        value: Any = raw
+        if schema.get("type") == "integer":
+            value = int(raw) if raw.lstrip("-").isdigit() and len(raw) <= 20 else raw
+        errors += [FieldError(f"?{name}", e.detail) for e in apischema.validate(schema, value)]
+    if errors:
+        raise InvalidInput(f"the query has {len(errors)} wrong parameters: see errors" if len(errors) > 1
+                           else f"{errors[0].pointer[1:]} {errors[0].detail}", code="invalid_field", errors=errors)
 
 
 def build_route(spec: ApiRoute, services: Services) -> Route:
@@ -225,9 +272,10 @@ def build_route(spec: ApiRoute, services: Services) -> Route:
                 await record_refusal(services, user, action, error, names, detail)
                 return from_error(error)
         ctx = Ctx(request, services, user, request.headers.get("x-samtal-device") or None,  # type: ignore[arg-type]
-                  resolved)
+                  resolved, spec)
         case_id = resolved.case.id if resolved.case else None
         try:
+            check_query(spec, request)
             response = await spec.handler(ctx)
         except SamtalError as error:
             await services.messages.record_refusal(error, user, ctx.device_id, case_id, action=action)

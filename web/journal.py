@@ -171,7 +171,7 @@ async def get_journal(ctx: Ctx) -> Response:
     return JSONResponse(await journal_view(ctx, view))
 
 
-@api("/api/cases/{case_id}/journal/export", "POST", action=Action.JOURNAL_READ)
+@api("/api/cases/{case_id}/journal/export", "POST", action=Action.JOURNAL_READ, status=204)
 async def record_export(ctx: Ctx) -> Response:
     """(the citizen) Their browser is about to offer their file as a download: audited, as every export is."""
     await ctx.body()  # `{}`: a JSON body, so that no cross-site form can log an export
@@ -280,7 +280,7 @@ async def respond(ctx: Ctx) -> Response:
     return await _remark_answer(ctx, remark, case, new)
 
 
-@api("/api/cases/{case_id}/journal/blobs", "POST", action=Action.JOURNAL_REMARK)
+@api("/api/cases/{case_id}/journal/blobs", "POST", action=Action.JOURNAL_REMARK, upload=True, status=201)
 async def upload_blob(ctx: Ctx) -> Response:
     """(the citizen) An encrypted attachment of a supplement about to be sent."""
     data = await ctx.encrypted_upload()
@@ -289,7 +289,7 @@ async def upload_blob(ctx: Ctx) -> Response:
     return JSONResponse({"blob_id": blob_id, "size": len(data)}, status_code=201)
 
 
-@api("/api/cases/{case_id}/journal/blobs/{blob_id}", "GET", action=Action.JOURNAL_READ)
+@api("/api/cases/{case_id}/journal/blobs/{blob_id}", "GET", action=Action.JOURNAL_READ, media="application/octet-stream")
 async def download_blob(ctx: Ctx) -> Response:
     blob_id = ctx.request.path_params["blob_id"]
     data, case = await _service(ctx).blob(ctx.user, ctx.request.path_params["case_id"], blob_id)

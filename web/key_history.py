@@ -11,11 +11,14 @@ from chat.keys.history import KeyHistory
 from chat.policy import Action
 from chat.storage.key_history import HistoryLink
 from crypto.encoding import b64u
+from web.apischema import EPOCH, array, base64url, obj
 from web.httpapi import Body, Ctx, RouteTable
 
 api = RouteTable()  # this feature's routes, listed in web/app.py
 
 MAX_LINKS = 100
+LINKS = obj({"links": array(obj({"epoch": EPOCH, "sealed_epoch": EPOCH, "link": base64url(max_bytes=128),
+                                 "signature": base64url(64)}), MAX_LINKS)})
 
 
 def link_view(k: HistoryLink) -> dict[str, Any]:
@@ -41,7 +44,7 @@ async def unit_history(ctx: Ctx) -> Response:
     return JSONResponse({"links": [link_view(k) for k in await _history(ctx).links.links("unit", unit_id)]})
 
 
-@api("/api/units/{unit_id}/history", "POST", action=Action.UNIT_KEYS_CREATE)
+@api("/api/units/{unit_id}/history", "POST", action=Action.UNIT_KEYS_CREATE, status=201, body=LINKS)
 async def add_unit_history(ctx: Ctx) -> Response:
     body = await ctx.body()
     await _history(ctx).add_unit_links(ctx.user, ctx.require_device(), ctx.request.path_params["unit_id"],
@@ -56,7 +59,7 @@ async def case_history_links(ctx: Ctx) -> Response:
     return JSONResponse({"links": [link_view(k) for k in await _history(ctx).links.links("case", case.id)]})
 
 
-@api("/api/cases/{case_id}/history", "POST", action=Action.CASE_KEYS_WRITE)
+@api("/api/cases/{case_id}/history", "POST", action=Action.CASE_KEYS_WRITE, status=201, body=LINKS)
 async def add_case_history(ctx: Ctx) -> Response:
     case = ctx.case
     body = await ctx.body()

@@ -16,6 +16,7 @@ from crypto.encoding import b64u
 from crypto.errors import MalformedError
 from crypto.unitcert import UnitCert
 from crypto.wrap import WrappedKey
+from web.apischema import ANY_OBJECT, obj
 from web.httpapi import PUBLIC, Ctx, RouteTable
 
 api = RouteTable()  # this feature's routes, listed in web/app.py
@@ -59,7 +60,8 @@ async def unit_identity(ctx: Ctx) -> Response:
                          "identity_url": ctx.services.settings.unit_identity_urls.get(unit_id)})
 
 
-@api("/api/units/{unit_id}/certificates", "POST", action=Action.UNIT_IDENTITY)
+@api("/api/units/{unit_id}/certificates", "POST", action=Action.UNIT_IDENTITY, status=201,
+     body=obj({"certificate": ANY_OBJECT}))
 async def file_certificate(ctx: Ctx) -> Response:
     body = await ctx.body()
     try:

@@ -19,6 +19,7 @@ from crypto.encoding import b64u
 from crypto.errors import MalformedError
 from crypto.keys import DevicePublicKeys
 from crypto.wrap import WrappedKey
+from web.apischema import ANY_OBJECT, DEVICE_VIEW, EPOCH, array, base64url, nullable, obj, string, wrap
 from web.httpapi import Body, Ctx, RouteTable
 
 api = RouteTable()
@@ -51,7 +52,10 @@ def wrapped_items(items: list[Body], recipient_field: str) -> list[tuple[str, Wr
              item.bytes("signature", 64)) for item in items]
 
 # -- devices -----------------------------------------------------------------------------------------
-@api("/api/devices", "POST", action=Action.SELF)
+@api("/api/devices", "POST", action=Action.SELF, status=201, body=obj(
+    {"sign_pub": base64url(32), "kem_pub": base64url(32), "label": string(200), "proof": base64url(64)},
+    {"binding": nullable(ANY_OBJECT)}),
+     response=obj({"device": DEVICE_VIEW}))
 async def register_device(ctx: Ctx) -> Response:
     body = await ctx.body()
     try:
@@ -66,7 +70,8 @@ async def register_device(ctx: Ctx) -> Response:
     return JSONResponse({"device": device_view(device)}, status_code=201)
 
 
-@api("/api/devices/{device_id}/binding", "POST", action=Action.SELF)
+@api("/api/devices/{device_id}/binding", "POST", action=Action.SELF, body=obj({"binding": ANY_OBJECT}),
+     response=obj({"device": DEVICE_VIEW}))
 async def bind_device(ctx: Ctx) -> Response:
     """File what proves that one of the person's devices is theirs (docs/protocol.md §21): a link signed by
     another of their devices, after the person compared the code both show."""
@@ -78,7 +83,7 @@ async def bind_device(ctx: Ctx) -> Response:
     return JSONResponse({"device": device_view(device)})
 
 
-@api("/api/devices/{device_id}", "GET", action=Action.DEVICE_READ)
+@api("/api/devices/{device_id}", "GET", action=Action.DEVICE_READ, response=obj({"device": DEVICE_VIEW}))
 async def get_device(ctx: Ctx) -> Response:
     device = await ctx.services.store.get_device(ctx.request.path_params["device_id"])
     if device is None:
@@ -86,7 +91,7 @@ async def get_device(ctx: Ctx) -> Response:
     return JSONResponse({"device": device_view(device)})
 
 
-@api("/api/devices/{device_id}", "DELETE", action=Action.SELF)
+@api("/api/devices/{device_id}", "DELETE", action=Action.SELF, status=204)
 async def revoke_device(ctx: Ctx) -> Response:
     device_id = ctx.request.path_params["device_id"]
     await ctx.services.keys.revoke_device(ctx.user, device_id)
@@ -102,7 +107,8 @@ async def get_unit_keys(ctx: Ctx) -> Response:
     return JSONResponse({"epochs": [epoch_view(e) for e in epochs], "grants": [grant_view(g) for g in grants]})
 
 
-@api("/api/units/{unit_id}/keys", "POST", action=Action.UNIT_KEYS_CREATE)
+@api("/api/units/{unit_id}/keys", "POST", action=Action.UNIT_KEYS_CREATE, status=201, body=obj(
+    {"epoch": EPOCH, "public_key": base64url(32), "signature": base64url(64), "grants": array(wrap("device_id"))}))
 async def create_unit_epoch(ctx: Ctx) -> Response:
     body = await ctx.body()
     epoch = await ctx.services.keys.create_unit_epoch(
@@ -111,7 +117,8 @@ async def create_unit_epoch(ctx: Ctx) -> Response:
     return JSONResponse({"epoch": epoch_view(epoch)}, status_code=201)
 
 
-@api("/api/units/{unit_id}/grants", "POST", action=Action.UNIT_DEVICE_APPROVE)
+@api("/api/units/{unit_id}/grants", "POST", action=Action.UNIT_DEVICE_APPROVE, status=201,
+     body=obj({"epoch": EPOCH, "grants": array(wrap("device_id"))}))
 async def add_unit_grants(ctx: Ctx) -> Response:
     body = await ctx.body()
     await ctx.services.keys.add_unit_grants(ctx.user, ctx.require_device(), ctx.request.path_params["unit_id"],
@@ -165,7 +172,8 @@ async def get_case_keys(ctx: Ctx) -> Response:
     return JSONResponse({"epoch": epoch, "wraps": [wrap_view(w) for w in wraps]})
 
 
-@api("/api/cases/{case_id}/keys", "POST", action=Action.CASE_KEYS_WRITE)
+@api("/api/cases/{case_id}/keys", "POST", action=Action.CASE_KEYS_WRITE, status=201,
+     body=obj({"epoch": EPOCH, "wraps": array(wrap("recipient"))}))
 async def create_case_epoch(ctx: Ctx) -> Response:
     case = ctx.case
     body = await ctx.body()
@@ -174,7 +182,8 @@ async def create_case_epoch(ctx: Ctx) -> Response:
     return JSONResponse({"epoch": await ctx.services.store.current_case_epoch(case.id)}, status_code=201)
 
 
-@api("/api/cases/{case_id}/wraps", "POST", action=Action.CASE_KEYS_WRITE)
+@api("/api/cases/{case_id}/wraps", "POST", action=Action.CASE_KEYS_WRITE, status=201,
+     body=obj({"epoch": EPOCH, "wraps": array(wrap("recipient"))}))
 async def add_case_wraps(ctx: Ctx) -> Response:
     case = ctx.case
     body = await ctx.body()

@@ -237,7 +237,7 @@ async def _provider(ctx: Ctx, kind: str) -> OpenIdProvider:
     return provider
 
 
-@api("/login/{kind}", "GET", action=PUBLIC)
+@api("/login/{kind}", "GET", action=PUBLIC, status=302)
 async def start_login(ctx: Ctx) -> Response:
     """Send the browser to the provider, with a fresh state, nonce and PKCE verifier kept here."""
     kind = ctx.request.path_params["kind"]
@@ -282,7 +282,7 @@ async def _take_attempt(request: Request, store: Storage, kind: str) -> LoginAtt
     return attempt
 
 
-@api("/login/{kind}/callback", "GET", action=PUBLIC)
+@api("/login/{kind}/callback", "GET", action=PUBLIC, status=303)
 async def finish_login(ctx: Ctx) -> Response:
     """The provider's answer: check it, find or create the account, start a session."""
     kind, params = ctx.request.path_params["kind"], ctx.request.query_params

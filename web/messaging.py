@@ -12,12 +12,22 @@ from chat.model import Case, Role, now_ms
 from chat.pending import pending_work
 from chat.policy import Action, decide
 from crypto.encoding import b64u
+from web.apischema import BOOL, ID, ID16, INT, MS, STR, array, integer, nullable, obj
 from web.httpapi import Ctx, RouteTable
 from web.keys import device_view, epoch_view
 
 api = RouteTable()
 
 HISTORY_PAGE_MAX = 1000
+
+
+CASE_VIEW = obj({
+    "id": ID, "title": STR, "unit": ID, "unit_name": nullable(STR), "citizen": ID, "citizen_name": nullable(STR),
+    "assigned_to": nullable(ID), "assigned_name": nullable(STR), "status": STR, "created_at": MS, "last_seq": INT,
+    "key_epoch": INT, "protected_identity": BOOL, "last_message_at": nullable(MS), "waiting_since": nullable(MS),
+    "unread": INT, "handled": BOOL, "assigned_usual_reply_seconds": nullable(INT), "may_answer": BOOL,
+    "answering": nullable(obj({"user": ID, "name": STR, "substitute_for": nullable(ID), "until": nullable(MS)}))})
+MESSAGE_VIEW = obj({"seq": INT, "msg_id": ID16, "sender": ID, "sender_device": ID, "env": STR, "stored_at": MS})
 
 
 async def case_view(ctx: Ctx, case: Case) -> dict[str, Any]:
@@ -63,7 +73,7 @@ async def case_views(ctx: Ctx, cases: list[Case]) -> list[dict[str, Any]]:
 
 # -- cases -----------------------------------------------------------------------------------------------
 
-@api("/api/cases", "GET", action=Action.CASE_LIST)
+@api("/api/cases", "GET", action=Action.CASE_LIST, response=obj({"cases": array(CASE_VIEW), "generation": STR}))
 async def list_cases(ctx: Ctx) -> Response:
     store, user = ctx.services.store, ctx.user
     if user.role == Role.CITIZEN:
@@ -76,7 +86,7 @@ async def list_cases(ctx: Ctx) -> Response:
     return JSONResponse({"cases": await case_views(ctx, cases), "generation": ctx.services.generation})
 
 
-@api("/api/cases/{case_id}", "GET", action=Action.CASE_READ)
+@api("/api/cases/{case_id}", "GET", action=Action.CASE_READ, response=obj({"case": CASE_VIEW}))
 async def get_case(ctx: Ctx) -> Response:
     case = ctx.case
     store = ctx.services.store
@@ -91,7 +101,8 @@ async def get_case(ctx: Ctx) -> Response:
     view["staff_names"] = {u.id: u.display_name for u in await store.staff_of_unit(case.unit_id)}
     return JSONResponse({"case": view})
 
-@api("/api/cases/{case_id}/messages", "GET", action=Action.CASE_READ)
+@api("/api/cases/{case_id}/messages", "GET", action=Action.CASE_READ, query={"after": INT, "limit": integer(1, HISTORY_PAGE_MAX)},
+     response=obj({"messages": array(MESSAGE_VIEW, HISTORY_PAGE_MAX), "generation": STR}))
 async def case_history(ctx: Ctx) -> Response:
     after, limit = ctx.query_int("after", 0), ctx.query_int("limit", 200, 1, HISTORY_PAGE_MAX)
     messages = await ctx.services.messages.history(ctx.user, ctx.case.id, after, limit)
@@ -101,7 +112,8 @@ async def case_history(ctx: Ctx) -> Response:
                          "generation": ctx.services.generation})
 
 
-@api("/api/cases/{case_id}/handled", "POST", action=Action.CASE_HANDLE)
+@api("/api/cases/{case_id}/handled", "POST", action=Action.CASE_HANDLE, body=obj({"handled": BOOL}),
+     response=obj({"handled": BOOL}))
 async def mark_handled(ctx: Ctx) -> Response:
     case = ctx.case
     handled = (await ctx.body()).bool("handled")
@@ -109,7 +121,8 @@ async def mark_handled(ctx: Ctx) -> Response:
     return JSONResponse({"handled": handled})
 
 
-@api("/api/cases/{case_id}/blobs", "POST", action=Action.CASE_WRITE)
+@api("/api/cases/{case_id}/blobs", "POST", action=Action.CASE_WRITE, status=201, upload=True,
+     response=obj({"blob_id": STR, "size": INT}))
 async def upload_blob(ctx: Ctx) -> Response:
     """An encrypted attachment. The size is checked while the body streams in, before it is all read."""
     case = ctx.case
@@ -119,7 +132,7 @@ async def upload_blob(ctx: Ctx) -> Response:
     return JSONResponse({"blob_id": blob_id, "size": len(data)}, status_code=201)
 
 
-@api("/api/cases/{case_id}/blobs/{blob_id}", "GET", action=Action.CASE_READ)
+@api("/api/cases/{case_id}/blobs/{blob_id}", "GET", action=Action.CASE_READ, media="application/octet-stream")
 async def download_blob(ctx: Ctx) -> Response:
     case = ctx.case
     data = await ctx.services.store.get_blob(case.id, ctx.request.path_params["blob_id"])

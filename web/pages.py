@@ -30,6 +30,7 @@ from web.guard import resolve
 from web.httpapi import PUBLIC
 from web.i18n import LANGUAGES, Language, load_languages, negotiate
 from web.icon import png
+from web.problem_types import PROBLEM_TYPES
 from web.problems import from_error, problem
 from web.release import MANIFEST_URL, load_release, service_worker_source
 from web.sessions import LANG_COOKIE, remember_language
@@ -106,6 +107,7 @@ PAGES = {
     "applications": Page("applications", N_("Applications"), "staff", ("caseworker", "supervisor", "unit_admin")),
     "journal": Page("journal", N_("Documentation"), "staff", ("caseworker", "supervisor", "unit_admin")),
     "documentation": Page("documentation", N_("My documentation"), "citizen", ("citizen",)),
+    "problem": Page("problem", N_("What went wrong"), "public"),
 }
 
 
@@ -214,6 +216,17 @@ def _page(page: Page) -> Handler:
     return handler
 
 
+async def problem_type(request: Request, services: Services) -> Response:
+    """The page a problem+json `type` names: what the code means, in the reader's language."""
+    chosen = request.query_params.get("lang")
+    if chosen is not None:
+        return _remember_language(request, chosen)
+    code = request.path_params["code"]
+    if code not in PROBLEM_TYPES:
+        return problem(404, "not_found", "no such problem type")
+    return services.site.render(request, PAGES["problem"], case_id=None, code=code, explanation=PROBLEM_TYPES[code])
+
+
 def _remember_language(request: Request, chosen: str) -> Response:
     """?lang=en remembers the choice in a cookie and goes back to the page's own address, so that the
     address (and the service worker's offline copy) stays the same whatever the language."""
@@ -309,6 +322,7 @@ ROUTES = [PageRoute(path, PUBLIC, _page(PAGES[name])) for path, name in [
     ("/apply/{application_id}", "application"), ("/applications", "applications"),
     ("/applications/{application_id}", "applications"), ("/inbox/{case_id}/documentation", "journal"),
     ("/cases/{case_id}/documentation", "documentation")]] + [
+    PageRoute("/problems/{code}", PUBLIC, problem_type),
     PageRoute("/static/{path:path}", PUBLIC, static_file),
     PageRoute("/manifest.webmanifest", PUBLIC, manifest),
     PageRoute("/icons/icon-{size:int}.png", PUBLIC, icon),

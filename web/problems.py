@@ -6,6 +6,7 @@ from starlette.responses import JSONResponse
 from chat.errors import (
     BadSignature,
     Conflict,
+    FieldError,
     Forbidden,
     InvalidInput,
     NotFound,
@@ -27,10 +28,22 @@ TITLES = {503: "Service unavailable", 400: "Bad request", 401: "Not signed in", 
           413: "Too large", 429: "Too many requests"}
 
 
-def problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"type": f"/problems/{code}", "title": TITLES.get(status, "Error"), "status": status, "code": code,
-            "detail": detail}
+def problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None,
+            errors: list[FieldError] | None = None) -> JSONResponse:
+    """A problem+json answer. `type` is the address of the page that explains the code (/problems/<code>, in
+    Swedish and English); `errors` lists every wrong field with its place (RFC 9457 §3's extension)."""
+    body: dict[str, object] = {"type": f"/problems/{code}", "title": TITLES.get(status, "Error"), "status": status,
+                               "code": code, "detail": detail}
+    if errors:
+        body["errors"] = [error_view(e) for e in errors]
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def error_view(error: FieldError) -> dict[str, str]:
+    """A body field by its JSON Pointer; a query parameter (`?name`) by its name."""
+    if error.pointer.startswith("?"):
+        return {"parameter": error.pointer[1:], "detail": error.detail}
+    return {"pointer": error.pointer, "detail": error.detail}
 
 
 # Codes with a status of their own, whatever their class.
@@ -52,4 +65,5 @@ STORAGE_RETRY_AFTER = "5"
 
 def from_error(error: SamtalError) -> JSONResponse:
     headers = {"Retry-After": STORAGE_RETRY_AFTER} if isinstance(error, StorageUnavailable) else None
-    return problem(status_of(error), error.code, error.message, headers)
+    return problem(status_of(error), error.code, error.message, headers,
+                   error.errors if isinstance(error, InvalidInput) else None)

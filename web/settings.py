@@ -13,6 +13,7 @@ from chat.notifications import notices as notifications
 from chat.policy import Action
 from chat.storage.units import UnitSettings
 from chat.units.settings import UnitSettingsService
+from web.apischema import BOOL, nullable, obj, string
 from web.httpapi import Ctx, RouteTable
 
 api = RouteTable()  # this feature's routes, listed in web/app.py
@@ -85,7 +86,8 @@ async def get_notifications(ctx: Ctx) -> Response:
     return JSONResponse(_prefs_view(ctx, await notifications.preferences(ctx.services.store, ctx.user.id)))
 
 
-@api("/api/me/notifications", "PUT", action=Action.SELF)
+@api("/api/me/notifications", "PUT", action=Action.SELF,
+     body=obj({"email_opt_in": BOOL}, {"language": nullable(string(16))}))
 async def set_notifications(ctx: Ctx) -> Response:
     """E-mail when something new waits (needs a contact e-mail first), and the language of pages and mails."""
     body = await ctx.body()
@@ -110,7 +112,8 @@ async def get_unit_settings(ctx: Ctx) -> Response:
     return JSONResponse(_unit_view(_app(ctx), ctx.unit_id))
 
 
-@api("/api/units/{unit_id}/settings", "PUT", action=Action.UNIT_SETTINGS_MANAGE)
+@api("/api/units/{unit_id}/settings", "PUT", action=Action.UNIT_SETTINGS_MANAGE,
+     body=obj({"video_link_template": nullable(string(1000))}))
 async def set_unit_settings(ctx: Ctx) -> Response:
     """(supervisor) The unit's own meeting link template; null goes back to the server's. The new value is
     kept in the audit log, so a review shows who pointed the unit's meetings where."""

@@ -7,7 +7,9 @@ import logging
 
 from starlette.responses import JSONResponse, Response
 
+from web.apischema import ANY_OBJECT, BOOL, INT, STR, array, obj
 from web.httpapi import PUBLIC, Ctx, RouteTable
+from web.openapi import openapi
 from web.problems import problem
 
 log = logging.getLogger("samtal.status")
@@ -15,14 +17,23 @@ log = logging.getLogger("samtal.status")
 api = RouteTable()
 
 
-@api("/api/config", "GET", action=PUBLIC)
+@api("/api/config", "GET", action=PUBLIC,
+     response=obj({"max_attachment_bytes": INT, "demo": BOOL, "languages": array(STR)}))
 async def client_config(ctx: Ctx) -> Response:
     settings = ctx.services.settings
     return JSONResponse({"max_attachment_bytes": settings.max_attachment_bytes, "demo": settings.demo,
                          "languages": ["sv", "en"]})
 
 
-@api("/healthz", "GET", action=PUBLIC)
+@api("/api/openapi.json", "GET", action=PUBLIC, response=ANY_OBJECT)
+async def openapi_document(ctx: Ctx) -> Response:
+    """The OpenAPI 3.1 document of this API, made from the route registry (web/openapi.py)."""
+    from web.app import api_routes  # the registry lists this module's routes too
+
+    return JSONResponse(openapi(api_routes()))
+
+
+@api("/healthz", "GET", action=PUBLIC, response=obj({"ok": BOOL, "connections": INT}))
 async def health(ctx: Ctx) -> Response:
     """Alive: the process answers. Whether it can do its work is /readyz."""
     return JSONResponse({"ok": True, "connections": ctx.services.hub.connection_count()})
@@ -32,7 +43,7 @@ async def health(ctx: Ctx) -> Response:
 READY_PROBE_SECONDS = 2.0
 
 
-@api("/readyz", "GET", action=PUBLIC)
+@api("/readyz", "GET", action=PUBLIC, response=obj({"ready": BOOL, "generation": STR}))
 async def ready(ctx: Ctx) -> Response:
     """Ready for traffic: not draining, a real write to the database commits (a full disk or a failing disk
     makes it fail as a message's commit would; /healthz answered 200 through both), and with several nodes,

@@ -325,7 +325,8 @@ class Connection(CallFrames):
         raw = frames.envelope_bytes(frame, ref)
         await self.in_flight.acquire()  # back-pressure: at most SENDS_IN_FLIGHT uncommitted sends
         try:
-            committed = await self.services.messages.submit(self.user, self.device_id, raw, origin=self.sub)
+            committed = await self.services.messages.submit(self.user, self.device_id, raw, origin=self.sub,
+                                                            blobs=tuple(frame.get("blobs", ())))
         except BaseException:
             self.in_flight.release()
             raise

@@ -129,8 +129,8 @@ class MessageService:
         """Check, store and fan out one envelope sent from `device_id` by `user`; returns the ack."""
         return await (await self.submit(user, device_id, raw, origin))
 
-    async def submit(self, user: User, device_id: str, raw: bytes,
-                     origin: object = None) -> Coroutine[Any, Any, Ack]:
+    async def submit(self, user: User, device_id: str, raw: bytes, origin: object = None,
+                     blobs: tuple[str, ...] = ()) -> Coroutine[Any, Any, Ack]:
         """Check one envelope and queue it for storing, in the order submitted; returns what to await for
         the ack (the commit, then the fan-out). A connection can so submit its next message while the
         previous one is still being committed, and one commit covers more messages."""
@@ -145,7 +145,9 @@ class MessageService:
                       detail={"device": device_id, "msg_id": env.header.msg_id, "bytes": len(env.raw)})
         if origin is not None:
             self.sending[(case.id, env.header.msg_id)] = origin
-        stored = self.store.enqueue_message(case.id, env.header.msg_id, device_id, user.id, env.raw, audit)
+        # `blobs`: the attachments the message uses, named by the sender beside the envelope (the server cannot
+        # see inside it); bound to the message as it is stored, so that the sweep keeps them.
+        stored = self.store.enqueue_message(case.id, env.header.msg_id, device_id, user.id, env.raw, audit, blobs)
         return self._after_commit(user, device_id, case, env, stored, origin)
 
     async def _after_commit(self, user: User, device_id: str, case: Case, env: Envelope,

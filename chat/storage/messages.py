@@ -16,21 +16,23 @@ class MessageStore(Protocol):
     @abc.abstractmethod
     def enqueue_message(
         self, case_id: str, msg_id: str, sender_device: str, sender_user: str, envelope: bytes,
-        audit: AuditEvent | None = None,
+        audit: AuditEvent | None = None, blobs: tuple[str, ...] = (),
     ) -> asyncio.Future[Ack]:
         """Queue one message for storing; messages get their case's next seqs in the order they are
         queued. The future resolves once the message is durably stored; `audit` is appended to the audit
-        log in the same transaction, with the seq added to its detail.
+        log in the same transaction, with the seq added to its detail. `blobs`, the case attachments the
+        message uses, are bound to it in that transaction: each must be one the sender uploaded to this case
+        and not yet bound, or the future raises InvalidInput `unknown_blob` and nothing is stored.
 
         The same (case, msg_id) with the same envelope bytes resolves to the original Ack with
         duplicate=True and stores nothing; with different bytes the future raises Conflict."""
 
     async def append_message(
         self, case_id: str, msg_id: str, sender_device: str, sender_user: str, envelope: bytes,
-        audit: AuditEvent | None = None,
+        audit: AuditEvent | None = None, blobs: tuple[str, ...] = (),
     ) -> Ack:
         """enqueue_message, awaited."""
-        return await self.enqueue_message(case_id, msg_id, sender_device, sender_user, envelope, audit)
+        return await self.enqueue_message(case_id, msg_id, sender_device, sender_user, envelope, audit, blobs)
 
     @abc.abstractmethod
     async def messages_after(self, case_id: str, after_seq: int, limit: int) -> list[StoredMessage]: ...
@@ -69,6 +71,11 @@ class MessageStore(Protocol):
 
     @abc.abstractmethod
     async def get_blob(self, case_id: str, blob_id: str) -> bytes | None: ...
+
+    @abc.abstractmethod
+    async def remove_unbound_blobs(self, uploaded_before: int) -> int:
+        """Remove the case attachments uploaded before that time that no message was stored with (an upload
+        whose message was never sent); returns how many."""
 
     @abc.abstractmethod
     async def attachment_bytes_of(self, user_id: str) -> int:

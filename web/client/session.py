@@ -3,6 +3,7 @@ encrypts, signs, verifies and decrypts messages. Everything secret stays in this
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 import time
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crypto.aead import aead_seal
 from crypto.devicelink import SALT_BYTES
 from crypto.encoding import b64u, unb64u
 from crypto.envelope import (
@@ -43,6 +45,18 @@ from web.client.trust import LogWatcher, TrustFile, check_unit
 KEY_WAIT_SECONDS = 20.0
 KEY_POLL_SECONDS = 0.2
 # How often a writing device looks for messages newer than the newest it has seen, to name it in the next.
+ATTACHMENT_AAD = b"samtal/attachment/v1"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file to send with a message: its name, its type (image/png, application/pdf, ...) and its bytes."""
+
+    name: str
+    mime: str
+    data: bytes
+
+
 CATCH_UP_SECONDS = 1.0
 
 
@@ -303,8 +317,9 @@ class ClientSession:
         case: dict[str, Any] = (await self.transport.call("GET", f"/api/cases/{case_id}"))["case"]
         return case
 
-    async def seal(self, case: dict[str, Any], text: str) -> tuple[str, bytes]:
-        """A version 2 envelope: the next counter of this device in the case, and the newest message seen."""
+    async def seal(self, case: dict[str, Any], text: str, body: dict[str, Any] | None = None) -> tuple[str, bytes]:
+        """A version 2 envelope of a text (or of `body`): the next counter of this device in the case, and the
+        newest message seen."""
         epoch, key = await self.case_key(case)
         assert self.device is not None
         case_id = case["id"]
@@ -313,7 +328,7 @@ class ClientSession:
         self._counter[case_id] = counter
         prev = self._newest[case_id][1] if case_id in self._newest else NO_PREV
         header = Header(case_id, new_msg_id(), self.device_id, epoch, int(time.time() * 1000), counter, prev)
-        return header.msg_id, seal_message(key, header, {"type": "text", "text": text}, self.device.keys)
+        return header.msg_id, seal_message(key, header, body or {"type": "text", "text": text}, self.device.keys)
 
     async def _catch_up(self, case: dict[str, Any]) -> None:
         """Learn the newest stored message of the case (verified) before writing, at most once a second:
@@ -339,17 +354,32 @@ class ClientSession:
         if seq is not None and seq > self._newest.get(case_id, (0, b""))[0]:
             self._newest[case_id] = (seq, message_hash(raw))
 
-    async def send(self, socket: Socket, case: dict[str, Any], text: str) -> dict[str, Any]:
-        """Send one message and return the server's ack (after its commit). A stale epoch (the case key
-        was rotated since it was fetched) is retried once with the new key. Nothing is sent while the unit's
-        identity is not the one pinned (or reached from it by a hand-over)."""
+    async def upload_attachment(self, case: dict[str, Any], text: str, attachment: Attachment) -> dict[str, Any]:
+        """Encrypt a file under a fresh key and upload it to the case; the message body that carries its key
+        (the browser's format, web/static/js/attachments.js)."""
+        key, nonce = secrets.token_bytes(32), secrets.token_bytes(12)
+        blob = aead_seal(key, nonce, ATTACHMENT_AAD, attachment.data)
+        answer = await self.transport.upload(f"/api/cases/{case['id']}/blobs", blob)
+        return {"type": "attachment", "text": text, "name": attachment.name[:200], "mime": attachment.mime,
+                "size": len(attachment.data), "blob_id": answer["blob_id"], "key": b64u(key), "nonce": b64u(nonce),
+                "sha256": b64u(hashlib.sha256(attachment.data).digest())}
+
+    async def send(self, socket: Socket, case: dict[str, Any], text: str,
+                   attachment: Attachment | None = None) -> dict[str, Any]:
+        """Send one message (with a file, encrypted and uploaded first) and return the server's ack (after its
+        commit). A stale epoch (the case key was rotated since it was fetched) is retried once with the new
+        key. Nothing is sent while the unit's identity is not the one pinned (or reached from it by a
+        hand-over). The attachment's id goes beside the envelope too (`blobs`), so that the server keeps it:
+        one no message names is removed after a day (docs/protocol.md §14.2)."""
         await self.unit_trust(case["unit"], refresh=True)
+        body = await self.upload_attachment(case, text, attachment) if attachment is not None else None
+        frame_blobs = {"blobs": [body["blob_id"]]} if body is not None else {}
         for attempt in range(2):
-            msg_id, env = await self.seal(case, text)
+            msg_id, env = await self.seal(case, text, body)
             try:
                 # The same envelope (same msg_id) again while storage is unavailable: stored once at most.
                 ack: dict[str, Any] = await retrying(
-                    lambda: socket.request({"t": "send", "env": b64u(env)}))  # noqa: B023 (awaited here)
+                    lambda: socket.request({"t": "send", "env": b64u(env), **frame_blobs}))  # noqa: B023
             except ClientError as error:
                 # Nothing was stored: the counter is given again, so that readers see no gap.
                 self._counter[case["id"]] -= 1

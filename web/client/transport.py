@@ -100,6 +100,22 @@ class Transport:
                 raise ClientError("http_error", f"HTTP {response.status_code}", response.status_code) from None
         return response.json() if response.content else None
 
+    async def upload(self, path: str, data: bytes) -> Any:
+        """An encrypted attachment, as application/octet-stream; the server's JSON answer."""
+        headers = {"content-type": "application/octet-stream",
+                   **({"x-samtal-device": self.device_id} if self.device_id else {})}
+        try:
+            response = await self.http.post(path, content=data, headers=headers)
+        except httpx.HTTPError as exc:
+            raise ClientError("unreachable", f"could not reach {self.server}: {type(exc).__name__}") from None
+        if response.status_code >= 400:
+            try:
+                problem = response.json()
+            except ValueError:
+                raise ClientError("http_error", f"HTTP {response.status_code}", response.status_code) from None
+            raise ClientError(problem.get("code", "error"), problem.get("detail", ""), response.status_code)
+        return response.json()
+
     async def open_socket(self) -> Socket:
         """A WebSocket to the current node, or to the next one that takes it."""
         cookie = self.http.cookies.get(COOKIE)

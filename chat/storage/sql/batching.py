@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from chat.audit.chain import GENESIS, AuditEvent, chain_hash
-from chat.errors import Conflict, StorageUnavailable
+from chat.errors import Conflict, InvalidInput, StorageUnavailable
 from chat.model import Ack, now_ms
 from chat.storage.sql import Db
 
@@ -36,6 +36,7 @@ class _PendingAppend:
     envelope: bytes
     audit: AuditEvent | None
     future: asyncio.Future[Ack]
+    blobs: tuple[str, ...] = ()  # the case attachments the message uses, bound to it in its transaction
 
 
 @dataclass
@@ -93,11 +94,13 @@ class BatchingWriter(abc.ABC):
 
     # -- batched appends -------------------------------------------------------------------------
     def enqueue_message(self, case_id: str, msg_id: str, sender_device: str, sender_user: str,
-                        envelope: bytes, audit: AuditEvent | None = None) -> asyncio.Future[Ack]:
+                        envelope: bytes, audit: AuditEvent | None = None,
+                        blobs: tuple[str, ...] = ()) -> asyncio.Future[Ack]:
         """Queue an append now (appends are committed in the order they are queued); the future resolves
         after the commit."""
         future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
-        self._pending.append(_PendingAppend(case_id, msg_id, sender_device, sender_user, envelope, audit, future))
+        self._pending.append(_PendingAppend(case_id, msg_id, sender_device, sender_user, envelope, audit, future,
+                                            blobs))
         self._wake.set()
         return future
 
@@ -180,6 +183,10 @@ class BatchingWriter(abc.ABC):
                 else:
                     results.append(Conflict("this msg_id was used for another message", code="msg_id_conflict"))
                 continue
+            if p.blobs and not _bind_blobs(db, p, now):
+                results.append(InvalidInput("an attachment the message names was not uploaded for it by its "
+                                            "sender, or another message uses it", code="unknown_blob"))
+                continue
             seq = self._last_seq[p.case_id] + 1
             self._last_seq[p.case_id] = seq
             existing[key] = (seq, now, p.envelope)  # a retry inside the same batch
@@ -216,3 +223,16 @@ class BatchingWriter(abc.ABC):
             # `samtal audit verify --expect-head` notice rows cut from the end, which a chain alone cannot.
             log.info("audit checkpoint", extra={"audit_id": head_id, "audit_hash": head_hash.hex()})
         return ids
+
+
+def _bind_blobs(db: Db, p: _PendingAppend, at: int) -> bool:
+    """Bind the message's attachments to it: each one its sender uploaded to this case and no message has yet.
+    Checked before any is bound, so that a refused message binds none."""
+    wanted = sorted(set(p.blobs))
+    marks = ",".join("?" * len(wanted))
+    (free,) = db.execute(f"SELECT count(*) FROM blobs WHERE id IN ({marks}) AND case_id = ? AND uploaded_by = ?"
+                         " AND attached_at IS NULL", [*wanted, p.case_id, p.sender_user]).fetchone()
+    if free != len(wanted):
+        return False
+    db.execute(f"UPDATE blobs SET attached_at = ?, msg_id = ? WHERE id IN ({marks})", [at, p.msg_id, *wanted])
+    return True

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from chat.audit.chain import AuditEvent
 from chat.model import Ack, CaseActivity, MessageMeta, ReceiptMarks, StoredMessage, now_ms
+from chat.storage.sql import Db
 from chat.storage.sql.core import SqlCore
 
 
@@ -14,8 +15,9 @@ class SqlMessages(SqlCore):
     """MessageStore, over the engine."""
 
     def enqueue_message(self, case_id: str, msg_id: str, sender_device: str, sender_user: str,
-                        envelope: bytes, audit: AuditEvent | None = None) -> asyncio.Future[Ack]:
-        return self.engine.enqueue_message(case_id, msg_id, sender_device, sender_user, envelope, audit)
+                        envelope: bytes, audit: AuditEvent | None = None,
+                        blobs: tuple[str, ...] = ()) -> asyncio.Future[Ack]:
+        return self.engine.enqueue_message(case_id, msg_id, sender_device, sender_user, envelope, audit, blobs)
 
     async def messages_after(self, case_id: str, after_seq: int, limit: int) -> list[StoredMessage]:
         rows = await self._all(
@@ -113,6 +115,12 @@ class SqlMessages(SqlCore):
     async def get_blob(self, case_id: str, blob_id: str) -> bytes | None:
         row = await self._one("SELECT data FROM blobs WHERE id = ? AND case_id = ?", (blob_id, case_id))
         return bytes(row[0]) if row else None
+
+    async def remove_unbound_blobs(self, uploaded_before: int) -> int:
+        def remove(db: Db) -> int:
+            return int(db.execute("DELETE FROM blobs WHERE attached_at IS NULL AND created_at < ?",
+                                  (uploaded_before,)).rowcount)
+        return await self.engine.transaction(remove)
 
     async def attachment_bytes_of(self, user_id: str) -> int:
         row = await self._one("SELECT (SELECT coalesce(sum(size), 0) FROM blobs WHERE uploaded_by = ?)"

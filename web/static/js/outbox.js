@@ -95,7 +95,11 @@ export class Outbox extends EventTarget {
       let storageWait = STORAGE_RETRY_FIRST_MS;
       for (let attempt = 0; ; attempt += 1) {
         try {
-          ack = await this.live.request({ t: "send", env: b64u(record.env) });
+          // The attachment's id beside the envelope too: the server keeps an attachment only while a message
+          // names it (docs/protocol.md §14.2).
+          const frame = { t: "send", env: b64u(record.env) };
+          if (record.blob_id) frame.blobs = [record.blob_id];
+          ack = await this.live.request(frame);
           break;
         } catch (error) {
           if (error.code === "stale_epoch" && attempt === 0) {
@@ -129,6 +133,7 @@ export class Outbox extends EventTarget {
     const answer = await api("POST", `/api/cases/${encodeURIComponent(record.case_id)}/blobs`, record.blob);
     const sealed = await this._reseal(record, (body) => ({ ...body, blob_id: answer.blob_id }));
     sealed.blob = null;
+    sealed.blob_id = answer.blob_id;
     await db.put("outbox", sealed);
     return sealed;
   }

@@ -1,0 +1,2 @@
+// The page that explains a problem code (/problems/<code>): plain text from the server, nothing to run.
+export {};
