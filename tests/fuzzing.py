@@ -4,6 +4,7 @@ runs); no per-example deadline (the machine is shared and its speed is not what 
 that runs schemathesis over every operation of an OpenAPI document."""
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,11 @@ from hypothesis.errors import Unsatisfiable
 # `derandomize` draws the examples from a seed derived from the test's name: the same cases on every run.
 FUZZ = settings(derandomize=True, database=None, deadline=None, print_blob=True,
                 suppress_health_check=list(HealthCheck))
+
+
+# How many cases each OpenAPI operation gets, times this: 1 in CI (about a minute on an idle machine for the API
+# and the exchange together); SAMTAL_FUZZ_SCALE=10 python3 dev.py test tests/test_fuzz_api.py looks deeper.
+SCALE = max(1, int(os.environ.get("SAMTAL_FUZZ_SCALE", "1") or "1"))
 
 
 def examples(count: int) -> settings:
@@ -83,6 +89,7 @@ def fuzz_operations(schema: Any, count: int, call: Callable[[Any, list[Any]], An
     from schemathesis import GenerationMode
 
     run = Run()
+    count *= SCALE
     for result in schema.get_all_operations():
         operation = result.ok()
         if skip(operation.method.upper(), operation.path):

@@ -17,7 +17,7 @@ from .conftest import server_fixture
 from .fuzzing import fuzz_operations, load_openapi
 
 server = server_fixture(SAMTAL_LOGIN_RATE="1000", SAMTAL_UPLOAD_RATE="100000")
-EXAMPLES = 3  # positive and negative cases of each of the ~90 operations: about 400 requests a person
+EXAMPLES = 2  # positive and negative cases of each of the ~95 operations: about 300 requests a person
 ENDS_THE_SESSION = {("POST", "/api/logout"), ("POST", "/api/logout-everywhere"), ("DELETE", "/api/devices/{device_id}")}
 
 
@@ -39,5 +39,5 @@ def test_the_api_answers_as_its_generated_openapi_document_says(server: Any, use
     run = fuzz_operations(schema, EXAMPLES, call, skip)
     print(f"api fuzz as {username}: {run.requests} requests in {time.monotonic() - started:.0f} s,"
           f" answers {dict(sorted(run.statuses.items()))}")
-    assert run.requests >= 250 and not any(status >= 500 for status in run.statuses)
+    assert run.requests >= 150 and not any(status >= 500 for status in run.statuses)
     assert not run.failures, run.report()

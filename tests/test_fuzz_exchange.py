@@ -17,7 +17,7 @@ from .conftest import server_fixture
 from .fuzzing import fuzz_operations, load_openapi
 
 server = server_fixture()
-EXAMPLES = 20  # positive and negative cases of each of the 7 operations: about 250 requests
+EXAMPLES = 12  # positive and negative cases of each of the 7 operations: about 150 requests
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def test_the_exchange_answers_as_its_openapi_document_says(server: Any, polisen:
     run = fuzz_operations(schema, EXAMPLES, call)
     print(f"exchange fuzz: {run.requests} requests in {time.monotonic() - started:.0f} s,"
           f" answers {dict(sorted(run.statuses.items()))}")
-    assert run.requests >= 150 and not any(status >= 500 for status in run.statuses)
+    assert run.requests >= 80 and not any(status >= 500 for status in run.statuses)
     assert not run.failures, run.report()
 
 
