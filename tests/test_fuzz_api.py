@@ -41,3 +41,21 @@ def test_the_api_answers_as_its_generated_openapi_document_says(server: Any, use
           f" answers {dict(sorted(run.statuses.items()))}")
     assert run.requests >= 150 and not any(status >= 500 for status in run.statuses)
     assert not run.failures, run.report()
+
+
+def test_the_openapi_document_lists_every_route_of_the_registry_with_its_action() -> None:
+    import re
+
+    from web.app import api_routes
+    from web.openapi import openapi
+
+    document = openapi(api_routes())
+    for route in api_routes():
+        if route.path.startswith("/exchange/"):
+            continue
+        for method in route.methods:
+            operation = document["paths"][re.sub(r":\w+}", "}", route.path)][method.lower()]
+            assert operation["x-samtal-action"] == str(route.action)
+            assert str(route.status) in operation["responses"]
+            if route.body is not None:
+                assert operation["requestBody"]["content"]["application/json"]["schema"] == route.body
