@@ -35,6 +35,7 @@ from tests.helpers import CASE_DANA, CASE_ERIK
 from tests.test_browser_app import DESKTOP, PHONE, Person, run_async
 from tests.test_browser_pages import axe_source, check
 from tests.test_unit_identity import PublicFiles
+from tests.waiting import eventually_blocking
 from web.client.session import ClientSession
 
 pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
@@ -101,11 +102,7 @@ def stored_from(server: RunningServer, username: str) -> int:
 
 
 def wait_stored(server: RunningServer, username: str, at_least: int) -> None:
-    for _ in range(300):  # bounded: 30 seconds
-        if stored_from(server, username) >= at_least:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{username}'s message was not stored")
+    eventually_blocking(lambda: stored_from(server, username) >= at_least, what=f"{username}'s message stored")
 
 
 def dana_entitles(server: RunningServer, folder: Path, device_id: str) -> bool:

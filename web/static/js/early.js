@@ -30,7 +30,11 @@ function start() {
   for (const [path, device] of wanted) {
     const headers = { Accept: "application/json" };
     if (device) headers["X-Samtal-Device"] = device;
-    const response = fetch(path, { method: "GET", headers, credentials: "same-origin", cache: "no-store", redirect: "error" });
+    // The body is read at once: an answer the page never claims (e.g. when a unit's identity fails its check and
+    // the conversation stops) must not hold its connection open until the page closes.
+    const response = fetch(path, { method: "GET", headers, credentials: "same-origin", cache: "no-store", redirect: "error" })
+      .then(async (r) => new Response([204, 304].includes(r.status) ? null : await r.arrayBuffer(),
+        { status: r.status, statusText: r.statusText, headers: r.headers }));
     response.catch(() => {}); // a failed one is made again by the page itself
     early.set(path, { device, response });
   }
