@@ -83,6 +83,14 @@ def postgres_url() -> str:
 
 
 ENGINES = ["sqlite", "postgres"]
+# Every table of the database (a test's look at what is stored), by engine.
+TABLES = {"sqlite": "SELECT name FROM sqlite_master WHERE type = 'table'",
+          "postgres": "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"}
+
+
+def engine_of(database: object) -> str:
+    return "postgres" if isinstance(database, str) and database.startswith(("postgresql://", "postgres://")) \
+        else "sqlite"
 
 
 class _PgTestDb:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from crypto.encoding import b64u
-from tests import conftest
+from tests import conftest, engines
 from tests.conftest import ROOT, start_server, stop_server
 from tests.helpers import CASE_DANA
 from web.client.follow import Follower
@@ -48,6 +48,12 @@ async def send_many(session: ClientSession, count: int, label: str) -> list[dict
         await socket.close()
 
 
+# `samtal backup` and `samtal restore` copy the SQLite file; PostgreSQL has pg_dump and pg_restore.
+sqlite_only = pytest.mark.skipif(engines.ON_POSTGRES, reason="samtal backup/restore are SQLite's; on PostgreSQL"
+                                 " they refuse (test below) and pg_dump does it")
+
+
+@sqlite_only
 async def test_backup_finishes_while_messages_are_written(tmp_path):
     server = start_server(tmp_path, SAMTAL_SEND_RATE="100000", SAMTAL_SEND_BURST="100000")
     anna = ClientSession(server.url, tmp_path / "clients", "anna")
@@ -85,6 +91,7 @@ async def test_backup_finishes_while_messages_are_written(tmp_path):
         stop_server(server)
 
 
+@sqlite_only
 async def test_restore_gives_a_new_generation_and_clients_resynchronise(tmp_path):
     """After a restore a case's seq numbers are handed out again. A client that resumed from its old cursor
     used to get none of the new messages (`resumed` at its old seq); now it sees the new generation in
@@ -175,3 +182,10 @@ def test_every_key_file_of_the_data_folder_is_named_for_backup():
     section = OPERATIONS.split("## Backup and restore", 1)[1].split("\n## ", 1)[0]
     for name in KEEP_BESIDE_DATABASE:
         assert f"`{name}" in section
+
+
+async def test_on_postgresql_backup_and_restore_say_to_use_its_own_tools(monkeypatch, tmp_path):
+    monkeypatch.setenv("SAMTAL_DATABASE_URL", "postgresql://db.example/samtal")
+    for command in (("backup", "--to", str(tmp_path / "b.db")), ("restore", "--from", __file__)):
+        code, refused = await samtal(*command, "--data-dir", str(tmp_path / "data"))
+        assert code == 2 and refused["error"] == "postgresql" and "pg_dump" in refused["message"]

@@ -1,7 +1,9 @@
 """The `samtal` command as a user runs it: real processes against a real demo server."""
 from __future__ import annotations
 
+import functools
 import json
+import os
 import subprocess
 import sys
 
@@ -9,13 +11,17 @@ import pytest
 
 from web.cli.main import build_parser
 
+from . import engines
 from .conftest import ROOT
 from .helpers import CASE_DANA
 
 
-def samtal(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def samtal(*args: str, timeout: float = 60, database: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The command, on the database of the environment (the last server's) or on `database` ("": the SQLite
+    file in --data-dir)."""
+    env = None if database is None else {**os.environ, "SAMTAL_DATABASE_URL": database}
     return subprocess.run([sys.executable, "-m", "web.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, env=env)
 
 
 def client(server, data_dir, user: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -100,23 +106,25 @@ def test_server_data_holds_no_private_key_material(server, tmp_path):
     for private in (unb64u(dana_keys["sign_seed"]), unb64u(dana_keys["kem_priv"])):
         assert private not in blob
     with server.db() as db:
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = {r[0] for r in db.execute(engines.TABLES[engines.engine_of(server.database)]).fetchall()}
     assert not any("priv" in t or "secret" in t for t in tables)
 
 
 def test_unit_add_and_list_set_up_units_outside_the_demo(tmp_path):
     folder = str(tmp_path / "data")
-    refused = samtal("unit", "add", "familjeratt", "--name", "Familjerätt", "--municipality", "storstad",
-                     "--data-dir", folder)
+    empty = engines.postgres_url() if engines.ON_POSTGRES else ""  # a database of its own, on the run's engine
+    run = functools.partial(samtal, database=empty)
+    refused = run("unit", "add", "familjeratt", "--name", "Familjerätt", "--municipality", "storstad",
+                  "--data-dir", folder)
     assert refused.returncode == 2 and json.loads(refused.stderr)["error"] == "unknown_municipality"
-    added = samtal("unit", "add", "familjeratt", "--name", "Familjerätt", "--municipality", "storstad",
-                   "--municipality-name", "Storstads kommun", "--data-dir", folder)
+    added = run("unit", "add", "familjeratt", "--name", "Familjerätt", "--municipality", "storstad",
+                "--municipality-name", "Storstads kommun", "--data-dir", folder)
     assert added.returncode == 0, added.stderr
-    again = samtal("unit", "add", "familjeratt", "--name", "X", "--municipality", "storstad", "--data-dir", folder)
+    again = run("unit", "add", "familjeratt", "--name", "X", "--municipality", "storstad", "--data-dir", folder)
     assert again.returncode == 2 and json.loads(again.stderr)["error"] == "unit_exists"
-    bad = samtal("unit", "add", "Familje Rätt", "--name", "X", "--municipality", "storstad", "--data-dir", folder)
+    bad = run("unit", "add", "Familje Rätt", "--name", "X", "--municipality", "storstad", "--data-dir", folder)
     assert bad.returncode == 2 and json.loads(bad.stderr)["error"] == "invalid_id"
-    listed = json.loads(samtal("unit", "list", "--data-dir", folder).stdout)
+    listed = json.loads(run("unit", "list", "--data-dir", folder).stdout)
     assert listed == {"units": [{"unit": "familjeratt", "name": "Familjerätt", "municipality": "storstad",
                                  "municipality_name": "Storstads kommun"}]}
 

@@ -2,11 +2,9 @@
 newer Samtal, are refused at start with a clear message and their own exit code. Real server processes."""
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -58,13 +56,16 @@ def test_kill_9_releases_the_data_folder(tmp_path):
 def test_database_with_newer_migrations_is_refused(tmp_path):
     server = start_server(tmp_path)
     stop_server(server)
-    database = server.data_dir / "samtal.sqlite3"
-    with contextlib.closing(sqlite3.connect(database)) as db, db:
+    with server.db() as db:
         db.execute("INSERT INTO schema_migrations VALUES (9999, 0)")
-    before = database.read_bytes()
+        db.commit()
+    def snapshot() -> bytes:  # the SQLite file itself (its -shm may change on opening), or every row
+        return server.stored_bytes() if isinstance(server.database, str) else server.database.read_bytes()
+
+    before = snapshot()
     refused = serve(server.data_dir)
     assert refused.returncode == EXIT_DATABASE_TOO_NEW, refused.stderr
     error = json.loads(refused.stderr.strip().splitlines()[-1])
     assert error["error"] == "database_too_new"
     assert "9999" in error["message"] and "newer Samtal" in error["message"]
-    assert database.read_bytes() == before  # nothing was run on it
+    assert snapshot() == before  # nothing was run on it

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import sqlite3
 import time
 
 import httpx
@@ -56,9 +55,9 @@ async def test_sigterm_acks_every_stored_message_and_closes_with_1012(tmp_path):
         await socket.close()
         assert code in (0, -signal.SIGTERM)  # uvicorn ends by the signal it handled
         assert socket.ws.close_code == 1012  # "service restart": reconnect and resume
-        with contextlib.closing(sqlite3.connect(f"file:{server.data_dir / 'samtal.sqlite3'}?mode=ro",
-                                                uri=True)) as db:
-            stored = {m for (m,) in db.execute("SELECT msg_id FROM messages WHERE case_id = ?", (CASE_DANA,))}
+        with server.db() as db:
+            stored = {m for (m,) in db.execute("SELECT msg_id FROM messages WHERE case_id = ?",
+                                               (CASE_DANA,)).fetchall()}
         burst = {msg_id for msg_id, _ in sealed}
         print(f"burst {BURST}: acked {len(acked)}, stored {len(stored & burst)}, exit {exit_seconds:.2f} s")
         assert acked <= stored  # nothing acknowledged is lost

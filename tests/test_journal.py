@@ -175,7 +175,7 @@ async def test_draft_sign_correct_publish_dispute_and_supplement(login, server: 
     error = await refused(anna.transport.call("DELETE", f"/api/journal/{entry_id}"))
     assert (error.status, error.code) == (409, "entry_signed")
     with server.db() as db:
-        for statement in ("UPDATE journal_versions SET data = x'00' WHERE entry_id = ?",
+        for statement in ("UPDATE journal_versions SET data = data || data WHERE entry_id = ?",
                           "DELETE FROM journal_versions WHERE entry_id = ?",
                           "UPDATE journal_entries SET status = 'draft', signed_at = NULL, signed_by = NULL WHERE id = ?",
                           "DELETE FROM journal_entries WHERE id = ?"):

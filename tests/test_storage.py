@@ -35,7 +35,7 @@ from .conftest_unit import (
     make_case,
     make_device,
 )
-from .engines import ENGINES, postgres_url
+from .engines import ENGINES, TABLES, postgres_url
 
 CASES = (make_case("c1", DANA), make_case("c2", ERIK), make_case("c3", FRIDA, OTHER_UNIT, OLLE))
 C1, C2, C3 = (case.id for case in CASES)
@@ -110,8 +110,6 @@ def migration_versions(engine: str) -> list[int]:
     return sorted(int(p.name.split("_", 1)[0]) for p in folder.glob("*.sql"))
 
 
-TABLES = {"sqlite": "SELECT name FROM sqlite_master WHERE type = 'table'",
-          "postgres": "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"}
 COLUMNS = {"sqlite": "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p"
                      " WHERE m.type = 'table'",
            "postgres": "SELECT table_name, column_name FROM information_schema.columns"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +21,11 @@ from .test_cli import client
 CHECK_FAILED = 4
 
 
+# The server's own uniqueness rule is the operator's to drop: a copy of the table without it.
+COPY_WITHOUT_UNIQUENESS = ("CREATE TABLE messages_copy AS SELECT * FROM messages", "DROP TABLE messages",
+                           "ALTER TABLE messages_copy RENAME TO messages")
+
+
 class Operator:
     """A server of our own for one test, and the power to change its database: stopped and started again
     around the change (`restart`), or under the running server, as an operator with a database console would."""
@@ -29,10 +34,11 @@ class Operator:
         self.tmp = tmp
         self.server = start_server(tmp)
 
-    def tamper(self, change: Callable[[sqlite3.Connection], None], restart: bool = False) -> None:
+    def tamper(self, change: Callable[[Any], None], restart: bool = False) -> None:
+        """`change(db)` on the server's database, on either engine (a connection used as sqlite3's)."""
         if restart:
             stop_server(self.server)
-        with sqlite3.connect(self.server.data_dir / "samtal.sqlite3", timeout=10) as db:
+        with self.server.db() as db:
             change(db)
         if restart:
             self.server = start_server(self.tmp)
@@ -73,7 +79,7 @@ def test_a_message_changed_in_the_database_is_flagged_and_the_rest_still_shown(o
     second = say(operator, clients, "anna", "Hej Dana, jag läser.")
     third = say(operator, clients, "dana", "Bra, tack.")
 
-    def flip_a_byte(db: sqlite3.Connection) -> None:
+    def flip_a_byte(db: Any) -> None:
         (env,) = db.execute("SELECT envelope FROM messages WHERE case_id = ? AND seq = ?",
                             (CASE_DANA, second["seq"])).fetchone()
         changed = bytearray(env)
@@ -99,7 +105,7 @@ def test_reordered_rows_are_flagged(operator, tmp_path):
     answer = say(operator, clients, "anna", "Ja, på torsdag.")
     assert read(operator, clients, "dana")[0] == 0
 
-    def swap(db: sqlite3.Connection) -> None:
+    def swap(db: Any) -> None:
         db.execute("UPDATE messages SET seq = -1 WHERE case_id = ? AND seq = ?", (CASE_DANA, question["seq"]))
         db.execute("UPDATE messages SET seq = ? WHERE case_id = ? AND seq = ?",
                    (question["seq"], CASE_DANA, answer["seq"]))
@@ -117,12 +123,9 @@ def test_a_message_replayed_under_a_new_seq_is_flagged(operator, tmp_path):
     money = say(operator, clients, "anna", "Beslutet: du får 3 000 kr.")
     say(operator, clients, "dana", "Tack!")
 
-    def replay(db: sqlite3.Connection) -> None:
-        # The server's own uniqueness rule is the operator's to drop: a copy of the table without it.
-        db.executescript("""
-            CREATE TABLE messages_copy AS SELECT * FROM messages;
-            DROP TABLE messages;
-            ALTER TABLE messages_copy RENAME TO messages;""")
+    def replay(db: Any) -> None:
+        for statement in COPY_WITHOUT_UNIQUENESS:
+            db.execute(statement)
         db.execute("INSERT INTO messages SELECT case_id, (SELECT max(seq) + 1 FROM messages WHERE case_id = ?),"
                    " msg_id, sender_device, sender_user, envelope, stored_at + 1000 FROM messages"
                    " WHERE case_id = ? AND seq = ?", (CASE_DANA, CASE_DANA, money["seq"]))
@@ -149,12 +152,9 @@ def follow(op: Operator, clients: Path, user: str) -> tuple[list, list]:
     return asyncio.run(run())
 
 
-def _replay_first(db: sqlite3.Connection, seq: int) -> None:
-    # The server's own uniqueness rule is the operator's to drop: a copy of the table without it.
-    db.executescript("""
-        CREATE TABLE messages_copy AS SELECT * FROM messages;
-        DROP TABLE messages;
-        ALTER TABLE messages_copy RENAME TO messages;""")
+def _replay_first(db: Any, seq: int) -> None:
+    for statement in COPY_WITHOUT_UNIQUENESS:
+        db.execute(statement)
     db.execute("INSERT INTO messages SELECT case_id, (SELECT max(seq) + 1 FROM messages WHERE case_id = ?),"
                " msg_id, sender_device, sender_user, envelope, stored_at + 1000 FROM messages"
                " WHERE case_id = ? AND seq = ?", (CASE_DANA, CASE_DANA, seq))
@@ -180,7 +180,7 @@ def test_a_reordered_message_pushed_to_a_live_follower_is_flagged(operator, tmp_
     question = say(operator, clients, "dana", "Får jag boka ett möte?")
     answer = say(operator, clients, "anna", "Ja, på torsdag.")
 
-    def swap(db: sqlite3.Connection) -> None:
+    def swap(db: Any) -> None:
         db.execute("UPDATE messages SET seq = -1 WHERE case_id = ? AND seq = ?", (CASE_DANA, question["seq"]))
         db.execute("UPDATE messages SET seq = ? WHERE case_id = ? AND seq = ?",
                    (question["seq"], CASE_DANA, answer["seq"]))
@@ -240,11 +240,11 @@ def test_a_device_relabelled_to_another_owner_is_not_shown_as_theirs(operator, t
     clients = tmp_path / "clients"
     say(operator, clients, "dana", "Hej, jag väntar på besked.")
     forged = say(operator, clients, "anna", "Ring 070-123 45 67 och uppge BankID-koden.")
-    with sqlite3.connect(operator.server.data_dir / "samtal.sqlite3") as db:
+    with operator.server.db() as db:
         (device,) = db.execute("SELECT sender_device FROM messages WHERE case_id = ? AND seq = ?",
                                (CASE_DANA, forged["seq"])).fetchone()
 
-    def relabel(db: sqlite3.Connection) -> None:  # anna's device, and what it sent, now "dana's"
+    def relabel(db: Any) -> None:  # anna's device, and what it sent, now "dana's"
         db.execute("UPDATE devices SET user_id = 'dana' WHERE id = ?", (device,))
         db.execute("UPDATE messages SET sender_user = 'dana' WHERE sender_device = ?", (device,))
 

@@ -5,11 +5,9 @@ staff device and epoch against it, and stop when it changes without a hand-over.
 as an operator would: on the stopped server's SQLite file, then the server is started again."""
 from __future__ import annotations
 
-import contextlib
 import functools
 import http.server
 import json
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -107,10 +105,6 @@ async def send(client: ClientSession, text: str) -> dict:
         await socket.close()
 
 
-def db(server: RunningServer) -> sqlite3.Connection:
-    return sqlite3.connect(server.data_dir / "samtal.sqlite3")
-
-
 def forge_staff_case_key(server: RunningServer, case: dict) -> None:
     """As a hostile operator on the stopped server's file: a device of its own for anna, case key epoch 2 made
     by it (wrapped to the citizen's devices and to the real unit key) and a message from it."""
@@ -119,7 +113,7 @@ def forge_staff_case_key(server: RunningServer, case: dict) -> None:
     unit = case["unit_key_epochs"][-1]
     key = new_case_key()
     now = int(time.time() * 1000)
-    with contextlib.closing(db(server)) as conn:
+    with server.db() as conn:  # either engine
         conn.execute("INSERT INTO devices (id, user_id, sign_pub, kem_pub, label, created_at) VALUES (?,?,?,?,?,?)",
                      (attacker.public.device_id, anna_id, attacker.public.sign_pub, attacker.public.kem_pub, "x", now))
         conn.execute("INSERT INTO case_key_epochs VALUES (?, 2, ?, ?)", (CASE_DANA, attacker.public.device_id, now))
@@ -142,7 +136,7 @@ def replace_unit_identity(server: RunningServer) -> None:
     key of the operator's own."""
     fake_seed = b"\x07" * 32
     genesis = sign_cert(fake_seed, UNIT, "identity", identity_subject(ed25519_public(fake_seed)), 1)
-    with contextlib.closing(db(server)) as conn:
+    with server.db() as conn:  # either engine
         conn.execute("DELETE FROM unit_certificates WHERE unit_id = ?", (UNIT,))
         conn.execute("INSERT INTO unit_certificates (id, unit_id, kind, subject, issued_at, signer, signature,"
                      " filed_at) VALUES (1000, ?, ?, ?, ?, ?, ?, 1)", (UNIT, "identity", genesis.subject, 1, genesis.signer,

@@ -3,6 +3,7 @@ publishing times, the person's contact e-mail; and the mail that confirms and re
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import logging
@@ -17,6 +18,7 @@ from chat.errors import InvalidInput
 from chat.model import Case, now_ms
 from chat.notifications import notices as notifications
 from chat.policy import Action
+from chat.scheduled import Claims
 from chat.storage.bookings import Booking, Office, Slot
 from crypto.encoding import b64u
 from web import frames
@@ -47,6 +49,7 @@ class BookingApp:
     def __init__(self, settings: Settings, store: Storage) -> None:
         self.settings, self.store = settings, store
         self.bstore = store.bookings
+        self.claims = Claims(store.schedule, settings.schedule_lease_seconds)
         self.bookings = Bookings(self.bstore, store.get_user, settings.booking_change_hours, self._notify)
         link = (getattr(settings, "public_url", "") or f"http://{settings.host}:{settings.port}") + "/"
         self.mail_config = booking_mail.MailConfig(settings.smtp_server, settings.smtp_from, link)
@@ -116,10 +119,17 @@ class BookingApp:
         now = now_ms()
         sent = 0
         for booking in await self.bstore.due_reminders(now + self.settings.booking_reminder_hours * 3600_000, now):
-            if await self._mail("reminder", booking) or await self.bstore.contact_email(booking.citizen_id) is None:
-                await self.bstore.mark_reminded(booking.id, now)
+            # Claimed first: every node runs this loop, and each reminder goes once (chat/scheduled.py).
+            if await self.claims.once("booking_reminder", str(booking.id), functools.partial(self._remind, booking)):
                 sent += 1
         return sent
+
+    async def _remind(self, booking: Booking) -> bool:
+        """The reminder mailed (or there is no address to mail): done. A mail that failed is tried again."""
+        if await self._mail("reminder", booking) or await self.bstore.contact_email(booking.citizen_id) is None:
+            await self.bstore.mark_reminded(booking.id, now_ms())
+            return True
+        return False
 
     async def _remind_loop(self) -> None:
         while True:

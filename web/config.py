@@ -229,6 +229,9 @@ class Settings:
     notify_min_interval_seconds: int = field(default_factory=lambda: _env_int(
         "SAMTAL_NOTIFY_MIN_INTERVAL_SECONDS", 3600))
     notify_check_seconds: int = field(default_factory=lambda: _env_int("SAMTAL_NOTIFY_CHECK_SECONDS", 30))
+    # Scheduled work (reminders, notification mails, urgent alerts) is claimed per item in the database
+    # (chat/scheduled.py): a claim left unfinished by a node that died is taken over after this many seconds.
+    schedule_lease_seconds: int = field(default_factory=lambda: _env_int("SAMTAL_SCHEDULE_LEASE_SECONDS", 300))
     # Ansökan (docs/applications.md): a folder of the municipality's own form definitions and units.json,
     # beside (and overriding by id) the forms shipped in chat/applications/forms/; none: the shipped ones only.
     forms_dir: Path | None = field(default_factory=lambda: Path(_env_str("SAMTAL_FORMS_DIR")) if _env_str(
@@ -272,7 +275,8 @@ class Settings:
             raise SystemExit("SAMTAL_OUTBOX_LIMIT must be at least 10; send rate and burst at least 1")
         if not 0 < self.port < 65536:
             raise SystemExit("the port must be between 1 and 65535")
-        if self.notify_grace_seconds < 0 or self.notify_min_interval_seconds < 0 or self.notify_check_seconds < 1:
+        if self.notify_grace_seconds < 0 or self.notify_min_interval_seconds < 0 or self.notify_check_seconds < 1 \
+                or self.schedule_lease_seconds < 1:
             raise SystemExit("SAMTAL_NOTIFY_GRACE_SECONDS and SAMTAL_NOTIFY_MIN_INTERVAL_SECONDS must not be "
                              "negative, and SAMTAL_NOTIFY_CHECK_SECONDS at least 1")
         if self.smtp_host:

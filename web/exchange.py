@@ -26,6 +26,7 @@ from chat.exchange.service import (
 )
 from chat.model import Role, User, now_ms
 from chat.policy import Action, decide
+from chat.scheduled import Claims
 from chat.storage.exchange import Address, AddressKeyWrap
 from crypto.encoding import b64u, unb64u
 from crypto.errors import MalformedError
@@ -48,6 +49,7 @@ class Exchange:
     def __init__(self, settings: Settings, store: Any) -> None:
         self.settings = settings
         self.store = store.exchange
+        self.claims = Claims(store.schedule, settings.schedule_lease_seconds)
         self.service = ExchangeService(self.store, EndpointKey(Path(settings.data_dir) / "exchange-endpoint-key.json"),
                                        ExchangeConfig(settings.exchange_issuer, settings.exchange_audience,
                                                       settings.exchange_max_bytes, settings.exchange_max_skew_seconds))
@@ -60,7 +62,7 @@ class Exchange:
             link = (getattr(s, "public_url", "") or f"http://{s.host}:{s.port}") + "/"
             self._alerts = asyncio.create_task(alerts.run(self.store, alerts.SmtpConfig(
                 s.smtp_server, s.smtp_from, link, s.exchange_urgent_seconds,
-                s.exchange_alert_check_seconds)), name="exchange-urgent-alerts")
+                s.exchange_alert_check_seconds), self.claims), name="exchange-urgent-alerts")
 
     async def stop(self) -> None:
         if self._alerts is not None:

@@ -35,7 +35,7 @@ class SettingsApp:
         self.settings, self.store, self.booking = settings, store, booking
         self.units = UnitSettingsService(store.unit_settings)
         self.notifier = notifications.Notifier(store, booking.mail_config, settings.notify_grace_seconds,
-                                               settings.notify_min_interval_seconds)
+                                               settings.notify_min_interval_seconds, settings.schedule_lease_seconds)
         self._unit_settings: dict[str, UnitSettings] = {}
         self._sweeps: asyncio.Task[None] | None = None
 

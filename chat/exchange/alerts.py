@@ -4,6 +4,7 @@ document waits, and a link."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import smtplib
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from chat import mailer
 from chat.audit.chain import AuditEvent
 from chat.mailer import SmtpServer
 from chat.model import now_ms
+from chat.scheduled import Claims
 from chat.storage.exchange import ExchangeStore, Message
 from chat.texts import N_, text
 
@@ -40,21 +42,27 @@ def _send(config: SmtpConfig, recipients: list[str]) -> None:
     mailer.send(config.server, mail)
 
 
-async def check_once(store: ExchangeStore, config: SmtpConfig) -> int:
-    """Alert for every urgent unread message past its time; returns how many were alerted."""
+async def check_once(store: ExchangeStore, config: SmtpConfig, claims: Claims) -> int:
+    """Alert for every urgent unread message past its time; returns how many were alerted. Each message is
+    claimed first: every node runs this check, and each alert goes once (chat/scheduled.py)."""
     alerted = 0
     for message in await store.unread_urgent(now_ms() - config.urgent_seconds * 1000):
-        address = await store.address(message.recipient)
-        contacts = address.oncall if address else []
-        if contacts:
-            try:
-                await asyncio.to_thread(_send, config, contacts)
-            except (OSError, smtplib.SMTPException) as error:
-                log.warning("urgent alert not sent", extra={"error": type(error).__name__})
-                continue  # tried again next round
-        await store.mark_alerted(message, _alert_event(message, len(contacts)))
-        alerted += 1
+        if await claims.once("urgent_alert", str(message.row), functools.partial(_alert, store, config, message)):
+            alerted += 1
     return alerted
+
+
+async def _alert(store: ExchangeStore, config: SmtpConfig, message: Message) -> bool:
+    address = await store.address(message.recipient)
+    contacts = address.oncall if address else []
+    if contacts:
+        try:
+            await asyncio.to_thread(_send, config, contacts)
+        except (OSError, smtplib.SMTPException) as error:
+            log.warning("urgent alert not sent", extra={"error": type(error).__name__})
+            return False  # tried again next round
+    await store.mark_alerted(message, _alert_event(message, len(contacts)))
+    return True
 
 
 def _alert_event(message: Message, contacts: int) -> AuditEvent:
@@ -64,11 +72,11 @@ def _alert_event(message: Message, contacts: int) -> AuditEvent:
                       detail={"message": message.msg_id, "recipient": message.recipient, "contacts": contacts})
 
 
-async def run(store: ExchangeStore, config: SmtpConfig) -> None:
+async def run(store: ExchangeStore, config: SmtpConfig, claims: Claims) -> None:
     """Checks every `check_seconds` until cancelled (on shutdown)."""
     while True:
         await asyncio.sleep(config.check_seconds)
         try:
-            await check_once(store, config)
+            await check_once(store, config, claims)
         except Exception as error:  # noqa: BLE001 (one bad round must not end the alerts)
             log.error("urgent alert check failed", extra={"error": type(error).__name__})

@@ -13,6 +13,7 @@ read receipts say what their devices have."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import smtplib
@@ -22,7 +23,8 @@ from chat.booking import mail as booking_mail
 from chat.errors import Conflict, InvalidInput
 from chat.model import Case, User, now_ms
 from chat.notifications import mail as notification_mail
-from chat.storage.notifications import Preferences
+from chat.scheduled import DEFAULT_LEASE_SECONDS, Claims
+from chat.storage.notifications import DueMail, Preferences
 
 if TYPE_CHECKING:
     from chat.storage import Storage
@@ -125,8 +127,9 @@ class Notifier:
     """The sweep: who is due, one mail each through the booking mail's sender, then the throttle."""
 
     def __init__(self, store: Storage, mail: booking_mail.MailConfig, grace_seconds: int,
-                 min_interval_seconds: int) -> None:
+                 min_interval_seconds: int, lease_seconds: int = DEFAULT_LEASE_SECONDS) -> None:
         self.store = store.notifications
+        self.claims = Claims(store.schedule, lease_seconds)
         self.mail = mail
         self.grace_ms = grace_seconds * 1000
         self.interval_ms = min_interval_seconds * 1000
@@ -137,14 +140,20 @@ class Notifier:
         now = now_ms() if now is None else now
         sent = 0
         for due in await self.store.due(now, self.grace_ms, self.interval_ms):
-            mail = notification_mail.message(due.email, due.language, self.mail)
-            try:
-                await asyncio.to_thread(booking_mail.send, self.mail, mail)
-            except (OSError, smtplib.SMTPException) as error:
-                log.warning("notification mail not sent", extra={"error": type(error).__name__})
-                continue
-            await self.store.mailed(due.user_id, now)
-            sent += 1
+            # Claimed first (every node sweeps): one mail per person after their previous one, whichever node.
+            item = f"{due.user_id}:{due.last_sent_at or 0}"
+            if await self.claims.once("notification_mail", item, functools.partial(self._mail, due, now)):
+                sent += 1
         if sent:
             log.info("notification mails sent", extra={"count": sent})
         return sent
+
+    async def _mail(self, due: DueMail, now: int) -> bool:
+        mail = notification_mail.message(due.email, due.language, self.mail)
+        try:
+            await asyncio.to_thread(booking_mail.send, self.mail, mail)
+        except (OSError, smtplib.SMTPException) as error:
+            log.warning("notification mail not sent", extra={"error": type(error).__name__})
+            return False
+        await self.store.mailed(due.user_id, now)
+        return True

@@ -133,7 +133,12 @@ def lock_data_folder(data_dir: Path) -> FolderLock:
 
 
 def refuse_newer_database(database: str | Path) -> None:
-    """SchemaTooNew when a newer Samtal has migrated the database."""
+    """SchemaTooNew when a newer Samtal has migrated the database (either engine)."""
+    if is_url(database):
+        from chat.storage.postgres.engine import check_database as check_postgres
+
+        check_postgres(str(database))
+        return
     from chat.storage.sqlite.schema_guard import check_database
 
     check_database(Path(database))

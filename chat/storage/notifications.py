@@ -19,6 +19,7 @@ class DueMail:
     user_id: str
     email: str
     language: str | None
+    last_sent_at: int | None = None  # the person's previous notification mail: this mail is the one after it
 
 
 class NotificationStore(abc.ABC):

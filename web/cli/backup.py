@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from chat.storage.engines import (
     NotADatabase,
     SchemaTooNew,
     backup_database,
+    is_url,
     lock_data_folder,
     restore_database,
 )
@@ -36,6 +38,16 @@ def _fail(code: str, message: str, exit_code: int) -> int:
     return exit_code
 
 
+def _refused_on_postgres() -> int | None:
+    """These commands copy the SQLite file; a server on PostgreSQL (SAMTAL_DATABASE_URL) is backed up with
+    PostgreSQL's own tools, and saying so beats reporting a missing file."""
+    database = os.environ.get("SAMTAL_DATABASE_URL", "")
+    if not is_url(database):
+        return None
+    return _fail("postgresql", "the database is PostgreSQL (SAMTAL_DATABASE_URL): back it up with pg_dump and restore"
+                 " it with pg_restore (docs/operations.md, Backup and restore)", EXIT_USAGE)
+
+
 def _report(copied: Copied) -> dict[str, Any]:
     return {"file": str(copied.path), "bytes": copied.bytes, "seconds": round(copied.seconds, 3),
             "messages": copied.messages, "audit_head": copied.audit_head, "generation": copied.generation,
@@ -43,6 +55,8 @@ def _report(copied: Copied) -> dict[str, Any]:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    if (refused := _refused_on_postgres()) is not None:
+        return refused
     data_dir = _data_dir(args.data_dir)
     target = Path(args.to)
     if target.resolve().parent == data_dir.resolve():
@@ -57,6 +71,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    if (refused := _refused_on_postgres()) is not None:
+        return refused
     data_dir = _data_dir(args.data_dir)
     source = Path(args.from_file)
     if not source.is_file():

@@ -69,7 +69,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.umask(0o077)  # what the server (and its demo steward) makes is its user's only, whatever the umask
     secure_data_dir(settings.data_dir)
     try:
-        folder_lock = claim_data_folder(settings.data_dir, settings.database_path)
+        folder_lock = claim_data_folder(settings.data_dir, settings.database)
     except Refused as refusal:
         return refusal.report()
     app, services = build_app(settings)

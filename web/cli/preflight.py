@@ -32,7 +32,7 @@ class Refused(Exception):
         return self.exit_code
 
 
-def claim_data_folder(data_dir: Path, database: Path) -> FolderLock:
+def claim_data_folder(data_dir: Path, database: Path | str) -> FolderLock:
     """Lock the folder, then check the database; the lock is released again if the check refuses."""
     try:
         lock = lock_data_folder(data_dir)

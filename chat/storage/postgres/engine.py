@@ -74,6 +74,19 @@ def _migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
+def check_database(url: str) -> None:
+    """Before a server starts: SchemaTooNew if a newer Samtal migrated the database (read only). An unreachable
+    server is left to the start itself to report."""
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+            if conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,):
+                return
+            applied = [v for (v,) in conn.execute("SELECT version FROM schema_migrations")]
+    except psycopg.OperationalError:
+        return
+    refuse_unknown_migrations(applied, [version for version, _ in _migrations()])
+
+
 def migrate(url: str) -> list[int]:
     """Apply the migrations this database lacks, under an advisory lock (two servers starting at once
     apply each once); returns the versions applied now."""

@@ -78,12 +78,12 @@ class SqlNotificationStore(NotificationStore):
                 " FROM receipts r WHERE r.case_id = notifications_waiting.case_id"
                 " AND r.user_id = notifications_waiting.user_id)", (MESSAGE,))
             rows = db.execute(
-                "SELECT w.user_id, e.email, s.language FROM notifications_waiting w"
+                "SELECT w.user_id, e.email, s.language, m.last_sent_at FROM notifications_waiting w"
                 " JOIN notification_settings s ON s.user_id = w.user_id AND s.email_opt_in = 1"
                 " JOIN contact_emails e ON e.user_id = w.user_id"
                 " LEFT JOIN notification_mails m ON m.user_id = w.user_id"
                 " WHERE m.last_sent_at IS NULL OR m.last_sent_at <= ?"
-                " GROUP BY w.user_id, e.email, s.language HAVING MIN(w.since) <= ? ORDER BY MIN(w.since) LIMIT ?",
+                " GROUP BY w.user_id, e.email, s.language, m.last_sent_at HAVING MIN(w.since) <= ? ORDER BY MIN(w.since) LIMIT ?",
                 (now - interval_ms, now - grace_ms, SWEEP_LIMIT)).fetchall()
             return [DueMail(*row) for row in rows]
         return await self._run(pick)  # type: ignore[no-any-return]

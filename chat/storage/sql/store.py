@@ -20,6 +20,7 @@ from chat.storage.sql.key_history import SqlKeyHistoryStore
 from chat.storage.sql.key_log import SqlKeyLogStore
 from chat.storage.sql.messages import SqlMessages
 from chat.storage.sql.notifications import SqlNotificationStore
+from chat.storage.sql.schedule import SqlScheduleStore
 from chat.storage.sql.security_events import SqlSecurityEvents
 from chat.storage.sql.sessions import SqlSessions
 from chat.storage.sql.units import SqlProtectedIdentityStore, SqlUnitSettingsStore
@@ -39,6 +40,7 @@ class SqlStore(SqlAccounts, SqlDevicesAndKeys, SqlCases, SqlMessages, SqlAudit, 
         self.key_log = SqlKeyLogStore(engine)
         self.notifications = SqlNotificationStore(engine)
         self.protected_identities = SqlProtectedIdentityStore(engine)
+        self.schedule = SqlScheduleStore(engine)
         self.unit_settings = SqlUnitSettingsStore(engine)
 
     async def open(self) -> None:
