@@ -1,4 +1,4 @@
-"""Claims of scheduled work (chat/storage/schedule.py, migration 0024 / PostgreSQL 0009), for both engines."""
+"""Claims of scheduled work (chat/storage/schedule.py, migration 0026 / PostgreSQL 0011), for both engines."""
 from __future__ import annotations
 
 from chat.storage.schedule import ScheduleStore

@@ -1,4 +1,4 @@
--- Scheduled work claimed per item, as SQLite's 0024.
+-- Scheduled work claimed per item, as SQLite's 0026.
 CREATE TABLE scheduled_claims (
     kind        TEXT NOT NULL,
     item        TEXT NOT NULL,
