@@ -134,13 +134,13 @@ class Follower:
         await asyncio.wait_for(self.live.wait(), 120)
 
     async def _connect(self) -> Socket:
-        for _ in range(120):  # a node just killed may still be counted (and refused) for a moment
+        async def attempt() -> Socket:  # a node just killed may still be counted (and refused) for a moment
             try:
                 return await self.session.transport.open_socket()
             except ClientError:
                 self.session.transport.next_server()
-                await asyncio.sleep(0.25)
-        raise AssertionError("no node took the socket")
+                raise
+        return await eventually(attempt, within=30, retrying=(ClientError,), what="a node taking the socket")
 
     async def _follow(self) -> None:
         while not self.closing:
