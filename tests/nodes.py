@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,9 +89,13 @@ def start_cluster(tmp: Path, count: int = 3, kind: str = "nats", **env: str) -> 
     broker.start()
     cluster = Cluster(database, broker)
     try:
-        common = {"SAMTAL_DATABASE_URL": database, "SAMTAL_BUS_URL": broker.url, **env}
+        # One public address for every node, as behind a load balancer: it names the demo e-identification's
+        # issuer, which a citizen's device proof from any node must carry (web/device_proof.py).
+        port = free_port()
+        common = {"SAMTAL_DATABASE_URL": database, "SAMTAL_BUS_URL": broker.url,
+                  "SAMTAL_PUBLIC_URL": f"http://127.0.0.1:{port}", **env}
         (tmp / "node1").mkdir(parents=True, exist_ok=True)
-        cluster.nodes.append(start_server(tmp / "node1", **common))
+        cluster.nodes.append(start_server(tmp / "node1", port, **common))
         first = cluster.nodes[0].data_dir
         for index in range(2, count + 1):
             folder = tmp / f"node{index}" / "server"
@@ -263,3 +268,18 @@ def audit_intact(cluster: Cluster) -> dict:  # type: ignore[type-arg]
                            str(cluster.nodes[0].data_dir)], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "SAMTAL_DATABASE_URL": cluster.database})
     return json.loads(done.stdout)
+
+
+async def with_case_keys(session: ClientSession, case_ids: list[str], seconds: float = 180.0) -> None:
+    """Wait until the session's device holds each case's key. The client waits 20 s at a time; the demo key
+    steward, granting every new device in turn on a busy machine, has taken longer."""
+    deadline = time.monotonic() + seconds
+    for case_id in case_ids:
+        case = await session.case(case_id)
+        while True:
+            try:
+                await session.case_key(case)
+                break
+            except ClientError as error:
+                if error.code != "no_key" or time.monotonic() > deadline:
+                    raise

@@ -14,7 +14,15 @@ import pytest
 from crypto.encoding import b64u, unb64u
 from tests import conftest, engines
 from tests.helpers import CASE_DANA, CASE_ERIK, next_frame
-from tests.nodes import Follower, audit_intact, start_cluster, stored_messages, wait_for, wait_for_async
+from tests.nodes import (
+    Follower,
+    audit_intact,
+    start_cluster,
+    stored_messages,
+    wait_for,
+    wait_for_async,
+    with_case_keys,
+)
 from tests.test_calls import booking, call, seal_signal
 from web.client.session import ClientSession
 from web.client.transport import ClientError
@@ -53,6 +61,7 @@ async def people(cluster, tmp_path, placement: dict[str, int]) -> dict[str, Foll
         session = ClientSession(urls, tmp_path / "clients", name)
         await session.start()
         cases = {"dana": [CASE_DANA], "erik": [CASE_ERIK]}.get(name, CASES)
+        await with_case_keys(session, cases)
         followers[name] = Follower(session, cases, last)
     for follower in followers.values():
         await follower.start()
@@ -148,6 +157,7 @@ async def test_a_video_call_between_two_nodes_joins_relays_signals_and_hangs_up(
     try:
         for session in (anna, dana):
             await session.start()
+            await with_case_keys(session, [CASE_DANA])
         booking_id = await booking(anna, dana)
         dana_socket = await dana.transport.open_socket()
         anna_socket = await anna.transport.open_socket()

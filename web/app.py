@@ -54,9 +54,12 @@ from web import journal as journal_routes
 from web import login as login_routes
 from web import settings as settings_routes
 from web.audit_witness import WitnessPublisher
+from web.booking import ROOM_KEY_FILE
 from web.config import Settings
+from web.device_proof import DEMO_KEY_FILE
 from web.drain import Draining
 from web.httpapi import ApiRoute, build_route
+from web.keyfiles import server_secret
 from web.logs import RequestIds
 from web.metrics import CountResponses, Metrics
 from web.metrics import endpoint as metrics_endpoint
@@ -259,6 +262,8 @@ def build_app(settings: Settings, store: Storage | None = None) -> tuple[Starlet
         # have the same one (copied from the first node's data folder, deploy/README.md), and a node that made
         # its own later would key citizens' numbers and sign-in allowances differently from the others.
         _ = services.login.key
+        for name in (ROOM_KEY_FILE, *([DEMO_KEY_FILE] if settings.demo else [])):  # the same for the other
+            server_secret(settings.data_dir, name)                                 # secrets made on demand
         if settings.demo and await demo.seed(store):
             log.info("demo data seeded")
         if services.node is not None:
