@@ -35,7 +35,11 @@ class GrantUpload:
 
 async def session_device(store: Storage, user: User, device_id: str) -> Device:
     """The session's own active device; Forbidden otherwise (a security-relevant refusal)."""
-    device = await store.get_device(device_id)
+    return own_active_device(user, await store.get_device(device_id))
+
+
+def own_active_device(user: User, device: Device | None) -> Device:
+    """The device, if it is the user's own and not revoked; Forbidden otherwise."""
     if device is None or device.user_id != user.id:
         raise Forbidden("this session does not own the device", code="device_not_owned")
     if not device.active:

@@ -129,6 +129,9 @@ async def test_messages_receipts_and_attachments(store) -> None:  # type: ignore
         await messages.append_message(C1, "m1", DEVICES["dana"].id, DANA.id, b"other")
     assert [m.envelope for m in await messages.messages_after(C1, 1, 10)] == [b"e1", b"e2"]
     assert await messages.last_seq(C1) == 3 and await messages.last_seq(C2) == 0
+    device, case, epoch = await messages.send_context(DEVICES["dana"].id, C1)
+    assert (device, case, epoch) == (await store.get_device(DEVICES["dana"].id), await store.get_case(C1), 0)
+    assert await messages.send_context("no-device", "no-case") == (None, None, 0)
     assert [(m.seq, m.sender_is_citizen) for m in await messages.recent_message_meta(C1, 2)] == [(2, True), (3, True)]
     await messages.mark_receipt(C1, ANNA.id, delivered_seq=3, read_seq=2)
     marks = await messages.mark_receipt(C1, ANNA.id, delivered_seq=1, read_seq=1)  # never lowered

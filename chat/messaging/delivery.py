@@ -23,7 +23,7 @@ from chat.errors import (
 )
 from chat.model import Ack, Case, Device, ReceiptMarks, StoredMessage, User, now_ms
 from chat.policy import Action, decide
-from chat.records import session_device
+from chat.records import own_active_device, session_device
 from chat.storage import Storage
 from crypto.envelope import (
     MAX_ENVELOPE_BYTES,
@@ -57,16 +57,23 @@ def parse_signed(raw: bytes) -> Envelope:
 
 async def sending_device(store: Storage, user: User, device_id: str, env: Envelope) -> Device:
     """The envelope's sender is the connection's device, the user's own and not revoked."""
+    named_sender(env, device_id)
+    return await session_device(store, user, device_id)
+
+
+def named_sender(env: Envelope, device_id: str) -> None:
     if env.header.sender_device != device_id:
         raise Forbidden("the envelope names another sending device", code="device_not_owned")
-    return await session_device(store, user, device_id)
 
 
 async def check_signed(store: Storage, case: Case, device: Device, env: Envelope) -> None:
     """The device's signature verifies (strictly) and the envelope is in the case's current key epoch."""
+    signed_in_epoch(device, env, await store.current_case_epoch(case.id))
+
+
+def signed_in_epoch(device: Device, env: Envelope, current: int) -> None:
     if not verify_envelope(env, device.sign_pub):
         raise BadSignature("the envelope's signature does not verify", code="bad_signature")
-    current = await store.current_case_epoch(case.id)
     if env.header.epoch != current:
         raise StaleEpoch(f"the case's current key epoch is {current}", code="stale_epoch")
 
@@ -113,7 +120,10 @@ class MessageService:
     async def case_for(self, user: User, case_id: str, action: Action) -> Case:
         """The case, if it exists and the user may act on it. Unknown and forbidden are told apart only
         in the security log: both say what the user did, neither leaks to the user which cases exist."""
-        case = await self.store.get_case(case_id)
+        return await self.authorized(user, await self.store.get_case(case_id), action)
+
+    async def authorized(self, user: User, case: Case | None, action: Action) -> Case:
+        """case_for, on a case already read."""
         if case is None:
             raise Hidden("case", "unknown")
         if not decide(user, Action.CASE_READ, case=case):
@@ -171,9 +181,13 @@ class MessageService:
         return parse_signed(raw)
 
     async def _check(self, user: User, device_id: str, env: Envelope) -> Case:
-        device = await sending_device(self.store, user, device_id, env)
-        case = await self.case_for(user, env.header.case_id, Action.CASE_WRITE)
-        await check_signed(self.store, case, device, env)
+        named_sender(env, device_id)
+        # The device, the case and its key epoch in one read: on PostgreSQL each read is a round trip (several
+        # servers write, so nothing is kept in memory), and three per message kept the commit batches small.
+        device, case, epoch = await self.store.send_context(device_id, env.header.case_id)
+        device = own_active_device(user, device)
+        case = await self.authorized(user, case, Action.CASE_WRITE)
+        signed_in_epoch(device, env, epoch)
         return case
 
     async def history(self, user: User, case_id: str, after_seq: int, limit: int) -> list[StoredMessage]:

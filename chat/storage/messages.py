@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from chat.audit.chain import AuditEvent
-from chat.model import Ack, CaseActivity, MessageMeta, ReceiptMarks, StoredMessage
+from chat.model import Ack, Case, CaseActivity, Device, MessageMeta, ReceiptMarks, StoredMessage
 
 
 @runtime_checkable
@@ -33,6 +33,11 @@ class MessageStore(Protocol):
     ) -> Ack:
         """enqueue_message, awaited."""
         return await self.enqueue_message(case_id, msg_id, sender_device, sender_user, envelope, audit, blobs)
+
+    @abc.abstractmethod
+    async def send_context(self, device_id: str, case_id: str) -> tuple[Device | None, Case | None, int]:
+        """What a send is checked against, read together: the sending device, the case, and the case's current
+        key epoch (0: none yet); as get_device, get_case and current_case_epoch would answer."""
 
     @abc.abstractmethod
     async def messages_after(self, case_id: str, after_seq: int, limit: int) -> list[StoredMessage]: ...

@@ -5,7 +5,7 @@ engine runs write transactions serialised (`transaction`), reads beside them (`o
 batches (`enqueue_message`, `append_audit`)."""
 from __future__ import annotations
 
-from chat.model import now_ms
+from chat.model import Case, Device, now_ms
 from chat.storage import Storage
 from chat.storage.sql.accounts import SqlAccounts
 from chat.storage.sql.applications import SqlApplicationStore
@@ -48,6 +48,21 @@ class SqlStore(SqlAccounts, SqlDevicesAndKeys, SqlCases, SqlMessages, SqlAudit, 
 
     async def close(self) -> None:
         await self.engine.close()
+
+    # -- the send path's reads, together ---------------------------------------------------------------
+    async def send_context(self, device_id: str, case_id: str) -> tuple[Device | None, Case | None, int]:
+        if self._caching:  # the only writer: the caches answer, no read at all
+            return await self.get_device(device_id), await self.get_case(case_id), await self.current_case_epoch(case_id)
+        device_cols = ", ".join(f"d.{c.strip()}" for c in self._DEVICE_COLS.split(","))
+        case_cols = ", ".join(f"c.{c.strip()}" for c in self._CASE_COLS.split(","))
+        row = await self._one(
+            f"SELECT {device_cols}, {case_cols}, (SELECT coalesce(max(epoch), 0) FROM case_key_epochs"
+            " WHERE case_id = ?) FROM (SELECT 1 AS one) AS one LEFT JOIN devices d ON d.id = ?"
+            " LEFT JOIN cases c ON c.id = ?", (case_id, device_id, case_id))
+        split = device_cols.count(",") + 1  # the device's columns, then the case's, then the epoch
+        device = Device(*row[:split]) if row[0] is not None else None
+        case = Case(*row[split:-1]) if row[split] is not None else None
+        return device, case, int(row[-1])
 
     # -- the database itself ---------------------------------------------------------------------------
     async def database_generation(self) -> str:
