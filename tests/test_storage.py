@@ -116,6 +116,13 @@ COLUMNS = {"sqlite": "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_tab
                        " WHERE table_schema = current_schema()"}
 
 
+
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_each_migration_number_is_used_once(engine_name: str) -> None:
+    # Two pieces of work landing at once took the same number (0024 twice): every server then refused to start.
+    versions = migration_versions(engine_name)
+    assert len(versions) == len(set(versions)), sorted(v for v in versions if versions.count(v) > 1)
+
 async def test_migrations_create_the_schema_and_record_each_version(store: SqliteStore, engine: str) -> None:
     versions = await store.engine.transaction(lambda db: [v for (v,) in db.execute(
         "SELECT version FROM schema_migrations ORDER BY version")])
