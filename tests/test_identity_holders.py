@@ -4,7 +4,6 @@ citizen's client then accepts, and rotates the identity with a hand-over the cit
 seals only when the identity signed them, only for supervisors' certified devices, and gives each device its own."""
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
 import time
@@ -22,7 +21,6 @@ from web.client.transport import ClientError
 from .conftest import RunningServer
 from .test_unit_identity import (  # noqa: F401  (fixtures)
     UNIT,
-    db,
     hostile,
     municipality,
     pinned,
@@ -33,7 +31,7 @@ from .test_unit_identity import (  # noqa: F401  (fixtures)
 
 def add_supervisor(server: RunningServer, username: str = "david", name: str = "David Sjöberg") -> None:
     """A second supervisor of the unit, as the municipality's identity provider would name one."""
-    with contextlib.closing(db(server)) as conn:
+    with server.db() as conn:  # either engine
         conn.execute("INSERT INTO users (id, username, display_name, role, unit_id, created_at) VALUES (?, ?, ?,"
                      " 'supervisor', ?, ?)", (username, username, name, UNIT, int(time.time() * 1000)))
         conn.commit()
