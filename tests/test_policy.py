@@ -256,7 +256,11 @@ def test_every_http_route_names_a_policy_action_or_is_public() -> None:
     assert public == {("POST", "/api/demo/login"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/config"),
                       ("GET", "/api/openapi.json"), ("GET", "/login/{kind}"), ("GET", "/login/{kind}/callback"),
                       ("GET", "/api/units/{unit_id}/identity"), ("GET", "/api/log/head"), ("GET", "/api/log/entries"),
-                      ("GET", "/api/log/inclusion"), ("GET", "/api/log/consistency")}
+                      ("GET", "/api/log/inclusion"), ("GET", "/api/log/consistency"),
+                      # Which e-identification providers prove citizens' devices, asked before sign-in, and the
+                      # demo's stand-in provider (404 outside demo mode): public keys and names only (§21).
+                      ("GET", "/api/signin/citizen"), ("GET", "/demo/eid/.well-known/openid-configuration"),
+                      ("GET", "/demo/eid/jwks")}
 
 
 def test_agency_exchange_routes_are_the_only_sessionless_exchange_routes() -> None:
