@@ -305,6 +305,9 @@ def test_a_file_over_the_limit_gets_a_clear_message(citizen):
 def test_python_client_and_browser_exchange_both_ways(citizen, server, tmp_path):
     from_python = words("Hej från Python-klienten")
     from_browser = words("Svar från webbläsaren")
+    # Dana's conversation is open before Anna's client sends (so its message arrives live), whichever
+    # tests ran before: alone, this test starts on the citizen's list of cases.
+    citizen.open_conversation(f"/cases/{CASE_DANA}")
 
     async def python_side() -> list[str]:
         # Anna, the assigned caseworker: only she (or her substitute, or a supervisor) may answer.
