@@ -220,7 +220,7 @@ def test_a_second_polisen_key_added_to_the_directory_is_refused_loudly_in_the_br
     the key after checking it with Polisen. Run last: it leaves an attacker's key registered for Polisen."""
     polisen = AgencyClient(server.url, keys / "polisen.json")
     genuine = polisen.send(EB, "message/v1", {"subject": "Äkta", "text": "Från Polisen"}, "Meddelande")
-    anna.goto("/inbox")
+    anna.goto("/inbox?lang=sv")  # the test before leaves Anna's browser in English (a remembered choice)
     show_agency_mail(anna.page)
     anna.page.locator(f"[data-agency-id='{genuine['claims']['message']}']").click()
     expect(anna.page.locator("#agency-document")).to_contain_text("Från Polisen", timeout=20_000)

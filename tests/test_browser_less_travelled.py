@@ -16,6 +16,7 @@ from tests.conftest import free_port, server_fixture, start_server, stop_server
 from tests.helpers import CASE_DANA, CASE_ERIK, local_mailbox
 from tests.test_browser_app import PHONE, Person, client_sends
 from tests.test_browser_booking import HOUR, UNIT, as_user, publish
+from tests.test_browser_exchange import show_agency_mail
 from tests.test_browser_pages import axe, browser, check  # noqa: F401 (fixtures)
 from tests.test_browser_staff_pages import signed_in
 
@@ -188,6 +189,7 @@ def test_4_a_protected_identity_is_offered_no_video_call_that_would_be_refused(d
 def test_8_the_agency_form_says_when_there_is_no_one_to_send_to(anna):
     # This server registers no exchange addresses (SAMTAL_DEMO_EXCHANGE=0): "Signera och skicka" did nothing.
     anna.goto("/inbox")
+    show_agency_mail(anna.page)
     anna.page.get_by_role("button", name="Nytt dokument till myndighet").click()
     expect(anna.page.locator("#compose-status")).to_contain_text("har ingen funktionsadress", timeout=20_000)
     expect(anna.page.get_by_role("button", name="Signera och skicka")).to_be_disabled()
@@ -207,6 +209,7 @@ def test_8_the_demo_sends_to_an_agency_on_first_try(browser, tmp_path: Path):
             raise AssertionError(demo.log_text()) from None
         anna = signed_in(browser, demo, "Anna Lind", "/inbox")
         page = anna.page
+        show_agency_mail(page)  # agency mail has its own place in the inbox's list, behind its switch
         page.get_by_role("button", name="Nytt dokument till myndighet").click()
         page.get_by_label("Mottagare").select_option(label="Polisen")
         page.get_by_label("Dokumenttyp").select_option(label="Meddelande")
