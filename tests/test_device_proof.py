@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import sqlite3
 import time
 from pathlib import Path
 
@@ -37,7 +36,7 @@ def demo(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def wraps_of(server: RunningServer, device_id: str) -> list[tuple]:
-    with sqlite3.connect(server.data_dir / "samtal.sqlite3") as db:
+    with server.db() as db:  # either engine
         return db.execute("SELECT case_id, epoch FROM case_key_wraps WHERE recipient = ?", (device_id,)).fetchall()
 
 
@@ -71,7 +70,7 @@ async def test_a_device_the_server_adds_to_a_citizens_account_gets_no_case_key_a
     # The operator adds a device of their own to dana's account: a key pair they hold, and the registration
     # proof they can make with it. Nothing proves it is dana's.
     keys = DeviceKeys.generate()
-    with sqlite3.connect(demo.data_dir / "samtal.sqlite3") as db:
+    with demo.db() as db:  # either engine
         (user_id,) = db.execute("SELECT id FROM users WHERE username = 'dana'").fetchone()
         db.execute("INSERT INTO devices (id, user_id, sign_pub, kem_pub, label, created_at, registration_proof)"
                    " VALUES (?, ?, ?, ?, 'Danas nya telefon', ?, ?)",
