@@ -51,6 +51,13 @@ def operator(tmp_path: Path) -> Iterator[Operator]:
     stop_server(op.server)
 
 
+
+def swap_seqs(db: Any, first: int, second: int) -> None:
+    """The operator swaps two stored messages of Dana's case (their seq numbers)."""
+    db.execute("UPDATE messages SET seq = -1 WHERE case_id = ? AND seq = ?", (CASE_DANA, first))
+    db.execute("UPDATE messages SET seq = ? WHERE case_id = ? AND seq = ?", (first, CASE_DANA, second))
+    db.execute("UPDATE messages SET seq = ? WHERE case_id = ? AND seq = -1", (second, CASE_DANA))
+
 def say(op: Operator, clients: Path, user: str, text: str) -> dict:
     """Send as `user`'s device in `clients` (the same device the CLI uses there); returns the ack."""
     async def send() -> dict:
@@ -105,13 +112,7 @@ def test_reordered_rows_are_flagged(operator, tmp_path):
     answer = say(operator, clients, "anna", "Ja, på torsdag.")
     assert read(operator, clients, "dana")[0] == 0
 
-    def swap(db: Any) -> None:
-        db.execute("UPDATE messages SET seq = -1 WHERE case_id = ? AND seq = ?", (CASE_DANA, question["seq"]))
-        db.execute("UPDATE messages SET seq = ? WHERE case_id = ? AND seq = ?",
-                   (question["seq"], CASE_DANA, answer["seq"]))
-        db.execute("UPDATE messages SET seq = ? WHERE case_id = ? AND seq = -1", (answer["seq"], CASE_DANA))
-
-    operator.tamper(swap)
+    operator.tamper(lambda db: swap_seqs(db, question["seq"], answer["seq"]))
     code, lines = read(operator, tmp_path / "fresh", "anna")  # even a device that never read the case
     assert code == CHECK_FAILED
     assert [line["text"] for line in lines] == ["Ja, på torsdag.", "Får jag boka ett möte?"]
@@ -180,13 +181,7 @@ def test_a_reordered_message_pushed_to_a_live_follower_is_flagged(operator, tmp_
     question = say(operator, clients, "dana", "Får jag boka ett möte?")
     answer = say(operator, clients, "anna", "Ja, på torsdag.")
 
-    def swap(db: Any) -> None:
-        db.execute("UPDATE messages SET seq = -1 WHERE case_id = ? AND seq = ?", (CASE_DANA, question["seq"]))
-        db.execute("UPDATE messages SET seq = ? WHERE case_id = ? AND seq = ?",
-                   (question["seq"], CASE_DANA, answer["seq"]))
-        db.execute("UPDATE messages SET seq = ? WHERE case_id = ? AND seq = -1", (answer["seq"], CASE_DANA))
-
-    operator.tamper(swap)
+    operator.tamper(lambda db: swap_seqs(db, question["seq"], answer["seq"]))
     pushed, _ = follow(operator, tmp_path / "fresh", "bo")
     assert [m.body["text"] for m in pushed] == ["Ja, på torsdag.", "Får jag boka ett möte?"]
     # The answer comes before the question it answers: at that moment it answers a message not shown.

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from chat.errors import BadSignature, Conflict, Forbidden, InvalidInput
 from chat.model import Role, User, now_ms
 from chat.policy import Action, decide
+from chat.records import session_device
 from chat.storage.key_log import IdentitySeal
 from crypto.identityseal import verify_identity_seal
 from crypto.wrap import WrappedKey
@@ -40,9 +41,7 @@ class IdentityHolders:
         decision = decide(user, Action.UNIT_IDENTITY, unit_id=unit_id)
         if not decision:
             raise Forbidden(decision.reason, code="forbidden")
-        device = await self.store.get_device(device_id)
-        if device is None or device.user_id != user.id or not device.active:
-            raise Forbidden("this session does not own that active device", code="device_not_owned")
+        await session_device(self.store, user, device_id)
 
     async def holders(self, user: User, device_id: str, unit_id: str) -> Holders:
         await self._own_device(user, device_id, unit_id)
