@@ -26,6 +26,10 @@ AXE = NPM_PREFIX / "node_modules" / "axe-core" / "axe.min.js"
 OIDC_PREFIX = NPM_PREFIX / "oidc"
 OIDC_PROVIDER = "oidc-provider@9"  # the OpenID provider the sign-in tests start (tests/oidc/provider.mjs)
 JOSE_PREFIX = NPM_PREFIX / "exchange"  # jose for the exchange's interoperability test (an agency in Node)
+# Stoplight Prism: a mock message service made from Digg's OpenAPI file that checks every request and answer
+# against it (tests/test_sdk_rest_client.py). Pinned: the test relies on its validation and error format.
+PRISM_PREFIX = NPM_PREFIX / "prism"
+PRISM = "@stoplight/prism-cli@5.16.0"
 
 
 def _venv_python() -> Path:
@@ -71,6 +75,10 @@ def _ensure_browser_tools() -> None:
         print("Installing jose from npm into .cache/npm/exchange for the exchange tests ...", flush=True)
         subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(JOSE_PREFIX),
                         "jose@5"], check=False, stdout=subprocess.DEVNULL)
+    if not (PRISM_PREFIX / "node_modules" / ".bin" / "prism").exists() and shutil.which("npm"):
+        print("Installing Stoplight Prism from npm into .cache/npm/prism for the SDK client tests ...", flush=True)
+        subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(PRISM_PREFIX),
+                        PRISM], check=False, stdout=subprocess.DEVNULL)
 
 
 def serve_args(rest: list[str]) -> list[str]:

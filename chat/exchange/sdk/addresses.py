@@ -1,0 +1,121 @@
+"""The municipality's SDK addressing (#16 item 5; docs/sdk.md, Addresses): its participant id, each unit's SDK
+functional addresses (and the exchange address in Samtal whose Myndighetspost receives them), and a look-up
+of recipients by organisation and function.
+
+The SDK address book is reached only through a federation connection, so the look-up reads a configured file
+instead (SAMTAL_SDK_CONFIG, JSON), which an operator fills from the address book or from what agencies tell
+them; an incoming message's sender is reachable for a reply whether it is listed there or not.
+
+    {"organisation": "0203:kommun.example",
+     "units": {"<unit id>": [{"function": "sdk:inkorg:0203:kommun.example:soc", "label": "Socialtjänsten",
+                              "address": "<the unit's exchange address>"}]},
+     "directory": [{"organisation": "0203:polisen.se", "name": "Polismyndigheten",
+                    "function": "sdk:inkorg:0203:polisen.se", "label": "Polisen region Syd"}]}
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PARTICIPANT_RE = re.compile(r"\d{4}:[^\s:]{1,200}", re.ASCII)  # iso6523-actorid-upis, e.g. 0203:polisen.se
+MAX_FUNCTION = 256  # recipientAttention.subOrganization.extension's maxLength
+
+
+class SdkConfigError(ValueError):
+    """The SDK configuration file is wrong; the message says where."""
+
+
+@dataclass(frozen=True)
+class UnitFunction:
+    unit_id: str
+    function: str  # the SDK functional address (subOrganization extension)
+    label: str
+    address: str  # the unit's exchange address in Samtal that receives what is sent to `function`
+
+
+@dataclass(frozen=True)
+class Recipient:
+    organisation: str
+    name: str
+    function: str
+    label: str
+
+
+@dataclass(frozen=True)
+class SdkAddresses:
+    organisation: str
+    functions: tuple[UnitFunction, ...]
+    directory: tuple[Recipient, ...]
+
+    def for_unit(self, unit_id: str) -> list[UnitFunction]:
+        return [f for f in self.functions if f.unit_id == unit_id]
+
+    def by_function(self, function: str) -> UnitFunction | None:
+        return next((f for f in self.functions if f.function == function), None)
+
+    def by_address(self, address: str) -> UnitFunction | None:
+        """The SDK functional address a unit's exchange address sends from (the first configured)."""
+        return next((f for f in self.functions if f.address == address), None)
+
+    def lookup(self, organisation: str | None = None, function: str | None = None) -> list[Recipient]:
+        """Recipients by organisation (participant id, or a word of its name) and by function (a word of the
+        functional address or its label); case is ignored, both narrow the list."""
+        def has(words: str | None, *fields: str) -> bool:
+            return not words or all(any(w in f.casefold() for f in fields) for w in words.casefold().split())
+        return [r for r in self.directory
+                if has(organisation, r.organisation, r.name) and has(function, r.function, r.label)]
+
+
+def load(path: str | Path) -> SdkAddresses:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise SdkConfigError(f"{path}: {type(error).__name__}: cannot be read as JSON") from None
+    return parse(data, str(path))
+
+
+def parse(data: Any, where: str = "SAMTAL_SDK_CONFIG") -> SdkAddresses:
+    if not isinstance(data, dict):
+        raise SdkConfigError(f"{where}: must be a JSON object")
+    organisation = _participant(data.get("organisation"), f"{where}: organisation")
+    functions: list[UnitFunction] = []
+    units = data.get("units", {})
+    if not isinstance(units, dict):
+        raise SdkConfigError(f"{where}: units must be an object of unit id to functional addresses")
+    for unit_id, entries in units.items():
+        for i, entry in enumerate(entries if isinstance(entries, list) else [None]):
+            at = f"{where}: units.{unit_id}[{i}]"
+            functions.append(UnitFunction(unit_id, _function(_get(entry, "function", at), at),
+                                          _get(entry, "label", at), _get(entry, "address", at)))
+    seen = [f.function for f in functions]
+    if len(seen) != len(set(seen)):
+        raise SdkConfigError(f"{where}: a functional address is given to two units")
+    directory = []
+    entries = data.get("directory", [])
+    for i, entry in enumerate(entries if isinstance(entries, list) else [None]):
+        at = f"{where}: directory[{i}]"
+        directory.append(Recipient(_participant(_get(entry, "organisation", at), at), _get(entry, "name", at),
+                                   _function(_get(entry, "function", at), at), _get(entry, "label", at)))
+    return SdkAddresses(organisation, tuple(functions), tuple(directory))
+
+
+def _get(entry: Any, name: str, at: str) -> str:
+    value = entry.get(name) if isinstance(entry, dict) else None
+    if not isinstance(value, str) or not value.strip():
+        raise SdkConfigError(f"{at}.{name} must be a non-empty string")
+    return value
+
+
+def _participant(value: Any, at: str) -> str:
+    if not isinstance(value, str) or not PARTICIPANT_RE.fullmatch(value):
+        raise SdkConfigError(f"{at} must be a participant id such as 0203:kommun.example")
+    return value
+
+
+def _function(value: str, at: str) -> str:
+    if len(value) > MAX_FUNCTION or any(c.isspace() for c in value):
+        raise SdkConfigError(f"{at}.function must be at most {MAX_FUNCTION} characters without spaces")
+    return value
