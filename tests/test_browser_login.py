@@ -42,14 +42,18 @@ def test_a_refused_sign_in_shows_a_page_that_says_why_and_what_to_do(server, axe
 def test_a_citizens_sign_in_carries_the_new_devices_key_and_proves_it(server):  # noqa: F811
     """docs/protocol.md §21: the sign-in page makes the device's keys first and sends their nonce through the
     provider; the provider's ID token then attests this device, which the devices page (checking the token
-    against the keys it fetches from the provider itself, under the page's own policy) shows as proven."""
+    against the keys it fetches from the provider itself, under the page's own policy) shows as proven.
+    Signe, whom no other test signs in: the person an account belongs to is the one whose e-identification proved
+    the first device a client sees (§21), and Tolvan's first device here was proven by the demo e-identification
+    (test_sign_in_through_the_provider_in_a_browser goes straight to /login/citizen, so the demo binding proved
+    it), another issuer, so a second device of Tolvan's proven by this provider is rightly shown as not hers."""
     with chromium() as browser:
         # The pages' own Content-Security-Policy (not bypassed): the provider is another origin.
         context = browser.new_context(locale="sv-SE", viewport={"width": 360, "height": 740})
         page = context.new_page()
         page.goto(f"{server.url}/")
         page.get_by_role("link", name="Logga in med BankID eller Freja eID").click()
-        page.click("button[value=tolvan]")
+        page.click("button[value=signe]")
         page.wait_for_url(f"{server.url}/cases", timeout=20_000)
         page.goto(f"{server.url}/devices")
         expect(page.locator("#this-proof")).to_have_text("Bevisad som din med din e-legitimation", timeout=20_000)

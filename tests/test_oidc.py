@@ -49,6 +49,8 @@ UNIT = "ekonomiskt-bistand"  # the demo unit
 SECRETS = {"citizen": "citizen-secret-for-tests-only", "staff": "staff-secret-for-tests-only"}
 ACCOUNTS = {
     "tolvan": {"acr": LOA.format(3), "claims": {"name": "Tolvan Tolvansson", PNR: TOLVAN}},
+    # A citizen no other test signs in: her first device is proven by this provider's token alone (test_browser_login).
+    "signe": {"acr": LOA.format(3), "claims": {"name": "Signe Ny", PNR: "198103039841"}},
     "low": {"acr": LOA.format(2), "claims": {"name": "Låg Nivå", PNR: "198001019802"}},
     "no-acr": {"claims": {"name": "Utan Nivå", PNR: "198002029801"}},
     "anna": {"claims": {"given_name": "Anna", "family_name": "Lind", "samtal_role": "caseworker",
