@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from chat.errors import BadSignature, Forbidden, InvalidInput
 from chat.model import Case, User, now_ms
 from chat.policy import Action, decide
+from chat.records import session_device
 from chat.storage import Storage
 from chat.storage.key_history import HistoryLink, KeyHistoryStore
 from crypto.history import link_len, verify_history
@@ -23,9 +24,7 @@ class KeyHistory:
 
     async def _check(self, user: User, device_id: str, kind: str, target_id: str, unit_id: str, current: int,
                      items: Sequence[tuple[int, int, bytes, bytes]]) -> list[HistoryLink]:
-        device = await self.store.get_device(device_id)
-        if device is None or device.user_id != user.id or not device.active:
-            raise Forbidden("this session does not own that active device", code="device_not_owned")
+        device = await session_device(self.store, user, device_id)
         signer = DevicePublicKeys(device.sign_pub, device.kem_pub)
         out = []
         for epoch, sealed_epoch, link, signature in items:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from chat.errors import BadSignature, Conflict, Forbidden, InvalidInput
 from chat.model import Role, User, now_ms
 from chat.policy import Action, decide
+from chat.records import session_device
 from crypto.encoding import b64u, unb64u_len
 from crypto.errors import CryptoError, MalformedError
 from crypto.keys import DevicePublicKeys
@@ -138,9 +139,7 @@ class UnitIdentities:
         decision = decide(user, Action.UNIT_IDENTITY, unit_id=unit_id)
         if not decision:
             raise Forbidden(decision.reason, code="forbidden")
-        device = await self.store.get_device(device_id)
-        if device is None or device.user_id != user.id or not device.active:
-            raise Forbidden("this session does not own that active device", code="device_not_owned")
+        await session_device(self.store, user, device_id)
         if cert.unit_id != unit_id:
             raise InvalidInput("the certificate is for another unit", code="wrong_target")
         existing = [c for c, _, _ in await self.chain(unit_id)]
