@@ -48,6 +48,8 @@ class Action(StrEnum):
     APPLICATION_READ = "application.read"  # an application in a case, its timeline and attachments
     APPLICATION_HANDLE = "application.handle"  # assess, request completion, decide (staff who answer the case)
     APPLICATION_SUPPLEMENT = "application.supplement"  # the citizen adds what was asked for
+    # The citizen's device opened a decision: the day they received it (delgivning), also in a closed case.
+    DECISION_RECEIVE = "decision.receive"
     # A person who comes in without a Samtal account (a paper application at the desk): found or registered
     # by personal identity number, by the unit's staff who handle cases.
     CITIZEN_REGISTER = "citizen.register"
@@ -203,13 +205,17 @@ CASE_CONTENT_READ = frozenset({Action.APPLICATION_READ, Action.JOURNAL_READ})
 CASE_CONTENT_CITIZEN = frozenset({Action.APPLICATION_SUPPLEMENT, Action.JOURNAL_REMARK})
 CASE_CONTENT_UNIT = frozenset({Action.APPLICATION_HANDLE, Action.JOURNAL_WRITE, Action.JOURNAL_PUBLISH,
                                Action.JOURNAL_RESPOND})
-CASE_CONTENT = CASE_CONTENT_READ | CASE_CONTENT_CITIZEN | CASE_CONTENT_UNIT
+CASE_CONTENT = CASE_CONTENT_READ | CASE_CONTENT_CITIZEN | CASE_CONTENT_UNIT | {Action.DECISION_RECEIVE}
 
 
 def _case_content(user: User, action: Action, case: Case | None, acting_for: frozenset[str]) -> Decision:
     if case is None:
         return _deny("no case")
     if action in CASE_CONTENT_READ:
+        return decide(user, Action.CASE_READ, case=case)
+    if action == Action.DECISION_RECEIVE:
+        if user.role != Role.CITIZEN or user.id != case.citizen_id:
+            return _deny("only the citizen the case is about receives its decisions")
         return decide(user, Action.CASE_READ, case=case)
     if action in CASE_CONTENT_CITIZEN:
         if user.role != Role.CITIZEN:

@@ -97,19 +97,21 @@ ACCOUNT_TABLE: dict[User, str] = {
 
 
 # Ansökan. Case-bound actions over the case columns above; applying over the unit columns; the forms for all.
-APPLICATION_CASE_ACTIONS = (Action.APPLICATION_READ, Action.APPLICATION_HANDLE, Action.APPLICATION_SUPPLEMENT)
+APPLICATION_CASE_ACTIONS = (Action.APPLICATION_READ, Action.APPLICATION_HANDLE, Action.APPLICATION_SUPPLEMENT,
+                            Action.DECISION_RECEIVE)
 APPLICATION_CASE_TABLE: dict[User, str] = {
-    #          read       handle     supplement
-    #          D E O C A  D E O C A  D E O C A
-    DANA:     "Y N N Y Y  N N N N N  Y N N N Y",
-    ERIK:     "N Y N N N  N N N N N  N Y N N N",
+    # A decision is received (delgivning) only by the citizen the case is about, in a closed case too.
+    #          read       handle     supplement receive
+    #          D E O C A  D E O C A  D E O C A  D E O C A
+    DANA:     "Y N N Y Y  N N N N N  Y N N N Y  Y N N Y Y",
+    ERIK:     "N Y N N N  N N N N N  N Y N N N  N Y N N N",
     # Handling follows who may answer the case: Anna her own and unassigned cases, not Cecilia's.
-    ANNA:     "Y Y N Y Y  Y Y N N N  N N N N N",
-    OLLE:     "N N Y N N  N N Y N N  N N N N N",
-    CECILIA:  "Y Y N Y Y  Y Y N N Y  N N N N N",
-    UNN:      "Y Y N Y Y  Y Y N N Y  N N N N N",
-    GRETA:    "N N N N N  N N N N N  N N N N N",
-    AGENCY:   "N N N N N  N N N N N  N N N N N",
+    ANNA:     "Y Y N Y Y  Y Y N N N  N N N N N  N N N N N",
+    OLLE:     "N N Y N N  N N Y N N  N N N N N  N N N N N",
+    CECILIA:  "Y Y N Y Y  Y Y N N Y  N N N N N  N N N N N",
+    UNN:      "Y Y N Y Y  Y Y N N Y  N N N N N  N N N N N",
+    GRETA:    "N N N N N  N N N N N  N N N N N  N N N N N",
+    AGENCY:   "N N N N N  N N N N N  N N N N N  N N N N N",
 }
 APPLICATION_UNIT_ACTIONS = (Action.APPLICATION_SUBMIT,)
 APPLICATION_UNIT_TABLE: dict[User, str] = {

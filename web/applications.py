@@ -4,17 +4,19 @@ live `application` frame that tells the case's people a status changed. Records,
 ciphertext; binary values travel as base64url."""
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
 
+from chat.applications.deadline import appeal_deadline, day_end_ms, swedish_day
 from chat.applications.forms import FormCatalogue, FormDefinitionError
 from chat.applications.service import Applications, ApplicationView
 from chat.audit.auditor import Auditor
 from chat.errors import InvalidInput
 from chat.model import Case
 from chat.policy import Action
-from chat.storage.applications import Application, Event, StoredRecord
+from chat.storage.applications import Application, Decision, Event, StoredRecord
 from crypto.encoding import b64u
 from web import frames
 from web.httpapi import Body, Ctx, RouteTable
@@ -87,6 +89,27 @@ def record_view(r: StoredRecord) -> dict[str, Any]:
             "created_at": r.created_at}
 
 
+def decision_view(d: Decision, names: dict[str, str]) -> dict[str, Any]:
+    """A decision's metadata (docs/applications.md, "The decision"): never its content. `received_on` is the
+    Swedish calendar day the citizen received it, `appeal_deadline` the last day an appeal is in time (FL 44 §,
+    lag (1930:173)) and `appeal_deadline_end` that day's last millisecond; all three null while not received."""
+    received = swedish_day(d.received_at) if d.received_at is not None else None
+    deadline = appeal_deadline(received) if received else None
+    return {"id": d.id, "application_id": d.application_id, "case_id": d.case_id, "decided_by": d.decided_by,
+            "decided_by_name": names.get(d.decided_by), "decided_device": d.decided_device,
+            "decided_at": d.decided_at, "replaces": d.replaces, "delivery": d.delivery, "posted_at": d.posted_at,
+            "posted_by": d.posted_by, "posted_by_name": names.get(d.posted_by or ""),
+            "received_at": d.received_at, "received_via": d.received_via,
+            "received_on": received.isoformat() if received else None,
+            "appeal_deadline": deadline.isoformat() if deadline else None,
+            "appeal_deadline_end": day_end_ms(deadline) if deadline else None}
+
+
+async def decisions_view(ctx: Ctx, decisions: list[Decision]) -> list[dict[str, Any]]:
+    names = await _names(ctx, {d.decided_by for d in decisions} | {d.posted_by for d in decisions})
+    return [decision_view(d, names) for d in decisions]
+
+
 async def full_view(ctx: Ctx, view: ApplicationView) -> dict[str, Any]:
     app = view.application
     names = await _names(ctx, {app.citizen_id, app.submitted_by} | {e.actor for e in view.events})
@@ -95,6 +118,7 @@ async def full_view(ctx: Ctx, view: ApplicationView) -> dict[str, Any]:
                             "case_key_epoch": await ctx.services.store.current_case_epoch(app.case_id),
                             "citizen_devices": citizen_devices},
             "events": [event_view(e, names) for e in view.events],
+            "decisions": await decisions_view(ctx, view.decisions),
             "records": [record_view(r) for r in view.records],
             "grants": [{"record_id": g.record_id, "recipient": g.recipient, "grant": b64u(g.grant),
                         "signature": b64u(g.signature), "granted_by_device": g.granted_by_device,
@@ -217,11 +241,57 @@ async def supplement(ctx: Ctx) -> Response:
 
 @api("/api/applications/{application_id}/decision", "POST", action=Action.APPLICATION_HANDLE)
 async def record_decision(ctx: Ctx) -> Response:
-    """(staff) The decision (beslut), sealed."""
+    """(staff) The decision (beslut): a sealed document signed by this staff device; `replaces` names an earlier
+    decision on the application that it changes."""
     body = await _body(ctx)
-    app = await _service(ctx).decide(ctx.user, ctx.require_device(), record_id(ctx, "application_id", "an application"), _record(body),
-                                     _grants(body))
-    return await _step_answer(ctx, app, "decided")
+    replaces = body.str("replaces", 22, required=False)
+    app, decision, new = await _service(ctx).decide(
+        ctx.user, ctx.require_device(), record_id(ctx, "application_id", "an application"), _record(body),
+        _grants(body), replaces)
+    if new:
+        await _audit(ctx, "application.decided", app, status=app.status, decision=decision.id, replaces=replaces)
+    names = await _names(ctx, {app.citizen_id, app.submitted_by, decision.decided_by})
+    return JSONResponse({"application": application_view(app, names), "decision": decision_view(decision, names),
+                         "duplicate": not new})
+
+
+def _day(body: Body, name: str, required: bool = True) -> int | None:
+    """A `YYYY-MM-DD` day of the body as the ms of its start in Sweden."""
+    value = body.str(name, 10, required=required)
+    if not value:
+        return None
+    try:
+        return day_end_ms(date.fromisoformat(value) - timedelta(days=1)) + 1
+    except ValueError:
+        raise InvalidInput(f"{name} is a day, YYYY-MM-DD", code="invalid_field") from None
+
+
+@api("/api/decisions/{decision_id}/received", "POST", action=Action.DECISION_RECEIVE)
+async def decision_received(ctx: Ctx) -> Response:
+    """(the citizen's device, having opened and verified the decision) The day they received it: recorded the
+    first time only (delgivning); the appeal deadline runs from it."""
+    service = _service(ctx)
+    decision, app, new = await service.received(ctx.user, ctx.require_device(),
+                                                record_id(ctx, "decision_id", "a decision"))
+    if new:
+        await _audit(ctx, "application.decision.received", app, decision=decision.id)
+    names = await _names(ctx, {decision.decided_by})
+    return JSONResponse({"decision": decision_view(decision, names), "recorded_now": new})
+
+
+@api("/api/decisions/{decision_id}/posted", "POST", action=Action.APPLICATION_HANDLE)
+async def decision_posted(ctx: Ctx) -> Response:
+    """(staff) The decision was sent on paper by post, on `posted_on`; `received_on` when the unit knows the day
+    the person received it (a returned receipt)."""
+    body = await ctx.body()
+    posted_at = _day(body, "posted_on")
+    assert posted_at is not None
+    decision, app = await _service(ctx).posted(ctx.user, record_id(ctx, "decision_id", "a decision"), posted_at,
+                                               _day(body, "received_on", required=False))
+    await _audit(ctx, "application.decision.posted", app, decision=decision.id,
+                 received_known=decision.received_via == "staff")
+    names = await _names(ctx, {decision.decided_by, decision.posted_by})
+    return JSONResponse({"decision": decision_view(decision, names)})
 
 
 @api("/api/applications/{application_id}/records/{record_id}/grants", "POST", action=Action.APPLICATION_READ, status=201)

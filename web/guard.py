@@ -4,7 +4,7 @@ frame declares and the names its path or frame carries; the handler gets the res
 
 Where the resource comes from:
 - a unit: `unit_id` (what else the path names is the unit's, e.g. an application about to be sent);
-- a case: `case_id`, or the case of `application_id`, `entry_id` or `remark_id`;
+- a case: `case_id`, or the case of `application_id`, `decision_id`, `entry_id` or `remark_id`;
 - for a unit action with neither, the staff member's own unit;
 - nothing: the account's own actions (self, case list, device keys, forms).
 
@@ -37,8 +37,8 @@ NOBODY = Resolved()
 
 
 # The names that lead to a case, and the word their refusal uses.
-CASE_NAMES = (("case_id", "case"), ("application_id", "application"), ("entry_id", "entry"),
-              ("remark_id", "remark"))
+CASE_NAMES = (("case_id", "case"), ("application_id", "application"), ("decision_id", "decision"),
+              ("entry_id", "entry"), ("remark_id", "remark"))
 
 
 async def _case_id(services: Services, name: str, value: str) -> str | None:
@@ -48,6 +48,9 @@ async def _case_id(services: Services, name: str, value: str) -> str | None:
     if name == "application_id":
         app = await services.store.applications.get(value)
         return app.case_id if app else None
+    if name == "decision_id":
+        decision = await services.store.applications.decision(value)
+        return decision.case_id if decision else None
     if name == "entry_id":
         entry = await services.store.journal.entry(value)
         return entry.case_id if entry else None

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from chat.applications.deadline import swedish_day
 from chat.applications.forms import FormCatalogue
 from chat.cases.assignment import Assignments
 from chat.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -21,6 +22,7 @@ from chat.storage import Storage
 from chat.storage.applications import (
     Application,
     ApplicationStore,
+    Decision,
     Event,
     Grant,
     NewRecord,
@@ -51,6 +53,7 @@ class ApplicationView:
     events: list[Event]
     records: list[StoredRecord]
     grants: list[Grant]  # those the asking device could open
+    decisions: list[Decision]
 
 
 def unit_recipient(epoch: int) -> str:
@@ -180,7 +183,8 @@ class Applications:
         events, records, grants = await self.astore.timeline(app.id)
         if user.id == case.citizen_id:
             await notifications.seen(self.store, user.id, case.id, NOTIFY_KIND)
-        return ApplicationView(app, case, events, records, [g for g in grants if self._readable(user, device_id, g)])
+        return ApplicationView(app, case, events, records, [g for g in grants if self._readable(user, device_id, g)],
+                               await self.astore.decisions(app.id))
 
     @staticmethod
     def _readable(user: User, device_id: str | None, grant: Grant) -> bool:
@@ -225,16 +229,59 @@ class Applications:
         return app
 
     async def decide(self, user: User, device_id: str, application_id: str, raw: bytes,
-                     grants: Sequence[GrantUpload]) -> Application:
-        """beslut: the decision's content is sealed; that it is decided, by whom and when is metadata."""
+                     grants: Sequence[GrantUpload], replaces: str | None = None) -> tuple[Application, Decision, bool]:
+        """beslut: the decision document (outcome per item, amounts, period, reasons, legal basis, delegation,
+        appeal guidance) is sealed and signed by the deciding staff device; that it is decided, by whom, when,
+        and later the day the citizen received it, is metadata. `replaces`: a new decision that changes an
+        earlier one on a decided application (the earlier stays readable)."""
         app, case = await self._application(user, application_id, Action.APPLICATION_HANDLE)
         rec = await self._record(user, device_id, raw, KIND_DECISION, case.unit_id, case.id, grants,
                                  case.citizen_id, case, ())
-        app, new = await self.astore.step(app.id, "decided", user.id, False, now_ms(), OPEN, rec)
+        allowed = ("decided",) if replaces else OPEN
+        app, decision, new = await self.astore.decide(app.id, rec, now_ms(), allowed, replaces)
         if new:
             self.notify(app, case, "decided")
             await notifications.something_new(self.store, case.id, NOTIFY_KIND, by=user)
-        return app
+        return app, decision, new
+
+    async def decisions(self, user: User, application_id: str) -> Sequence[Decision]:
+        await self._application(user, application_id, Action.APPLICATION_READ)
+        return await self.astore.decisions(application_id)
+
+    async def _decision(self, user: User, decision_id: str, action: Action) -> tuple[Decision, Application, Case]:
+        decision = await self.astore.decision(decision_id)
+        if decision is None:
+            raise NotFound("no such decision", code="unknown_decision")
+        app, case = await self._application(user, decision.application_id, action)
+        return decision, app, case
+
+    async def received(self, user: User, device_id: str, decision_id: str) -> tuple[Decision, Application, bool]:
+        """delgivning: a device of the citizen's opened the decision (its record verified and decrypted there).
+        The first time is the day they received it, from which the three weeks to appeal run (FL 44 §); later
+        openings change nothing. Only the citizen's own, active device counts, not staff reading it."""
+        decision, app, case = await self._decision(user, decision_id, Action.DECISION_RECEIVE)
+        await session_device(self.store, user, device_id)  # their own, not revoked
+        decision, new = await self.astore.mark_received(decision.id, now_ms(), "app", device_id, user.id)
+        if new:
+            self.notify(app, case, "decision_received")
+        return decision, app, new
+
+    async def posted(self, user: User, decision_id: str, posted_at: int, received_at: int | None
+                     ) -> tuple[Decision, Application]:
+        """A decision also sent on paper by post (for someone without the app, DOMAIN rule 13), on `posted_at`;
+        with `received_at` when the unit knows the day the person received it (a receipt, delgivningskvitto).
+        Without it the three weeks have no known start until a device of theirs opens the decision."""
+        decision, app, case = await self._decision(user, decision_id, Action.APPLICATION_HANDLE)
+        today = swedish_day(now_ms())  # days are Swedish calendar days
+        if not swedish_day(decision.decided_at) <= swedish_day(posted_at) <= today:
+            raise InvalidInput("the post date is between the decision and today", code="invalid_field")
+        if received_at is not None and not swedish_day(posted_at) <= swedish_day(received_at) <= today:
+            raise InvalidInput("the day received is between the post date and today", code="invalid_field")
+        decision = await self.astore.mark_posted(decision.id, posted_at, user.id)
+        if received_at is not None:
+            decision, _ = await self.astore.mark_received(decision.id, received_at, "staff", None, user.id)
+        self.notify(app, case, "decision_posted")
+        return decision, app
 
     async def add_grants(self, user: User, device_id: str, application_id: str, record_id: str,
                          grants: Sequence[GrantUpload]) -> int:

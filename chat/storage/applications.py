@@ -62,6 +62,28 @@ class Grant:
 
 
 @dataclass(frozen=True, slots=True)
+class Decision:
+    """A decision (beslut) as the server knows it: who decided, when, how it reached the citizen and the day they
+    received it (delgivning). What was decided is the sealed record `id`, never here."""
+
+    id: str  # the id of its sealed record (kind application.decision)
+    application_id: str
+    case_id: str
+    unit_id: str
+    decided_by: str
+    decided_device: str  # the staff device that signed it
+    decided_at: int
+    replaces: str | None  # an earlier decision on the application that this one changes
+    delivery: str  # "app", or "post" once it was also sent on paper
+    posted_at: int | None  # the day it was posted (ms)
+    posted_by: str | None
+    received_at: int | None  # delgivning: when the citizen received it (ms); None while not known
+    received_via: str | None  # "app": a device of theirs first opened it; "staff": staff recorded the day
+    received_device: str | None
+    received_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class NewRecord:
     """A checked record and its checked grants, ready to store."""
 
@@ -117,6 +139,29 @@ class ApplicationStore(abc.ABC):
                    ) -> tuple[Application, bool]:
         """One step of the timeline: the status becomes `kind` (with its record, if any), when the status now
         is one of `allowed_from`. Returns (application, stored now); the same record again is a retry."""
+
+    @abc.abstractmethod
+    async def decide(self, application_id: str, rec: NewRecord, at: int, allowed_from: Sequence[str],
+                     replaces: str | None = None) -> tuple[Application, Decision, bool]:
+        """The `decided` step and its decision row in one transaction. Returns (application, decision, stored
+        now); the same record again is a retry."""
+
+    @abc.abstractmethod
+    async def decisions(self, application_id: str) -> list[Decision]:
+        """The application's decisions, oldest first."""
+
+    @abc.abstractmethod
+    async def decision(self, decision_id: str) -> Decision | None: ...
+
+    @abc.abstractmethod
+    async def mark_received(self, decision_id: str, at: int, via: str, device_id: str | None, by: str
+                            ) -> tuple[Decision, bool]:
+        """Record the day the citizen received the decision, if none is recorded yet. Returns (decision, recorded
+        now): the first time only; the date never moves afterwards."""
+
+    @abc.abstractmethod
+    async def mark_posted(self, decision_id: str, posted_at: int, by: str) -> Decision:
+        """The decision was also sent on paper by post, on `posted_at`."""
 
     @abc.abstractmethod
     async def add_grants(self, record_id: str, grants: Sequence[tuple[str, bytes, bytes]], granted_by: str,

@@ -12,6 +12,7 @@ from chat.model import Case
 from chat.storage.applications import (
     Application,
     ApplicationStore,
+    Decision,
     Event,
     Grant,
     NewRecord,
@@ -26,6 +27,8 @@ BLOBS = StagedBlobs("application_blobs", "application_id", 40, "one application"
 _APP_COLS = ("id, unit_id, case_id, citizen_id, form_id, form_version, status, submitted_by, on_behalf,"
              " opened_case, submitted_at, updated_at, due_at")
 _CASE_COLS = "id, unit_id, citizen_id, assigned_to, title, status, created_at"
+_DECISION_COLS = ("id, application_id, case_id, unit_id, decided_by, decided_device, decided_at, replaces, delivery,"
+                  " posted_at, posted_by, received_at, received_via, received_device, received_by")
 
 
 def _application(r: Any) -> Application:
@@ -160,24 +163,87 @@ class SqlApplicationStore(ApplicationStore):
                    ) -> tuple[Application, bool]:
         """One step of the timeline: the status becomes `kind` (with its record, if any), when the status now
         is one of `allowed_from`. Returns (application, stored now); the same record again is a retry."""
-        def step(db: Db) -> tuple[Application, bool]:
-            app = self._get(db, application_id)
-            if app is None:
-                raise NotFound("no such application", code="unknown_application")
-            if rec is not None and self._record_exists(db, rec):
-                return app, False
-            if app.status not in allowed_from:
-                raise Conflict(f"an application that is {app.status} cannot become {kind}",
-                               code="wrong_status")
-            if rec is not None:
-                self._insert_record(db, application_id, rec, at)
-            db.execute("INSERT INTO application_events (application_id, kind, actor, on_behalf, record_id,"
-                       " due_at, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (application_id, kind, actor, int(on_behalf), rec.id if rec else None, due_at, at))
-            db.execute("UPDATE applications SET status = ?, updated_at = ?, due_at = ? WHERE id = ?",
-                       (kind, at, due_at, application_id))
-            return self._get(db, application_id), True  # type: ignore[return-value]
-        return await self._run(step)  # type: ignore[no-any-return]
+        return await self._run(lambda db: self._step(  # type: ignore[no-any-return]
+            db, application_id, kind, actor, on_behalf, at, allowed_from, rec, due_at))
+
+    def _step(self, db: Db, application_id: str, kind: str, actor: str, on_behalf: bool, at: int,
+              allowed_from: Sequence[str], rec: NewRecord | None, due_at: int | None) -> tuple[Application, bool]:
+        app = self._get(db, application_id)
+        if app is None:
+            raise NotFound("no such application", code="unknown_application")
+        if rec is not None and self._record_exists(db, rec):
+            return app, False
+        if app.status not in allowed_from:
+            raise Conflict(f"an application that is {app.status} cannot become {kind}", code="wrong_status")
+        if rec is not None:
+            self._insert_record(db, application_id, rec, at)
+        db.execute("INSERT INTO application_events (application_id, kind, actor, on_behalf, record_id,"
+                   " due_at, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   (application_id, kind, actor, int(on_behalf), rec.id if rec else None, due_at, at))
+        db.execute("UPDATE applications SET status = ?, updated_at = ?, due_at = ? WHERE id = ?",
+                   (kind, at, due_at, application_id))
+        return self._get(db, application_id), True  # type: ignore[return-value]
+
+    # -- decisions -----------------------------------------------------------------------------------------
+    @staticmethod
+    def _decision(db: Db, decision_id: str) -> Decision | None:
+        row = db.execute(f"SELECT {_DECISION_COLS} FROM application_decisions WHERE id = ?",
+                         (decision_id,)).fetchone()
+        return None if row is None else Decision(*row)
+
+    async def decide(self, application_id: str, rec: NewRecord, at: int, allowed_from: Sequence[str],
+                     replaces: str | None = None) -> tuple[Application, Decision, bool]:
+        """The `decided` step and its decision row in one transaction. Returns (application, decision, stored
+        now); the same record again is a retry."""
+        def decide(db: Db) -> tuple[Application, Decision, bool]:
+            if replaces is not None:
+                old = self._decision(db, replaces)
+                if old is None or old.application_id != application_id:
+                    raise NotFound("no such decision on this application", code="unknown_decision")
+            app, new = self._step(db, application_id, "decided", rec.author, False, at, allowed_from, rec, None)
+            if new:
+                db.execute(f"INSERT INTO application_decisions ({_DECISION_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
+                           " 'app', NULL, NULL, NULL, NULL, NULL, NULL)",
+                           (rec.id, application_id, app.case_id, app.unit_id, rec.author, rec.author_device, at,
+                            replaces))
+            decision = self._decision(db, rec.id)
+            if decision is None:  # a retry of a record stored as another step
+                raise Conflict("a record with this id exists", code="record_exists")
+            return app, decision, new
+        return await self._run(decide)  # type: ignore[no-any-return]
+
+    async def decisions(self, application_id: str) -> list[Decision]:
+        rows = await self._run(lambda db: db.execute(
+            f"SELECT {_DECISION_COLS} FROM application_decisions WHERE application_id = ?"
+            " ORDER BY decided_at, id", (application_id,)).fetchall())
+        return [Decision(*r) for r in rows]
+
+    async def decision(self, decision_id: str) -> Decision | None:
+        return await self._run(lambda db: self._decision(db, decision_id))  # type: ignore[no-any-return]
+
+    async def mark_received(self, decision_id: str, at: int, via: str, device_id: str | None, by: str
+                            ) -> tuple[Decision, bool]:
+        """Record the day the citizen received the decision, if none is recorded yet (the first time only)."""
+        def mark(db: Db) -> tuple[Decision, bool]:
+            changed = db.execute(
+                "UPDATE application_decisions SET received_at = ?, received_via = ?, received_device = ?,"
+                " received_by = ? WHERE id = ? AND received_at IS NULL",
+                (at, via, device_id, by, decision_id)).rowcount
+            decision = self._decision(db, decision_id)
+            if decision is None:
+                raise NotFound("no such decision", code="unknown_decision")
+            return decision, changed > 0
+        return await self._run(mark)  # type: ignore[no-any-return]
+
+    async def mark_posted(self, decision_id: str, posted_at: int, by: str) -> Decision:
+        def mark(db: Db) -> Decision:
+            db.execute("UPDATE application_decisions SET delivery = 'post', posted_at = ?, posted_by = ?"
+                       " WHERE id = ?", (posted_at, by, decision_id))
+            decision = self._decision(db, decision_id)
+            if decision is None:
+                raise NotFound("no such decision", code="unknown_decision")
+            return decision
+        return await self._run(mark)  # type: ignore[no-any-return]
 
     async def add_grants(self, record_id: str, grants: Sequence[tuple[str, bytes, bytes]], granted_by: str,
                          device_id: str, at: int) -> int:
