@@ -464,6 +464,7 @@ def test_a_proof_after_the_audit_log_was_pruned_says_what_was_pruned_and_still_v
     proof = polisen.proof(before["message"])
     assert proof["log"] == []
     assert proof["pruned"]["rows"] == [before["log"]["id"]] and proof["pruned"]["through_id"] >= before["log"]["id"]
+    assert proof["pruned"]["rule"] == "audit"  # the deletion register's word for the prune (docs/retention.md)
     summary = verify_proof(proof, polisen.directory()["endpoint_key"])
     assert summary["statuses"] == ["received"] and summary["pruned_log_rows"] == [before["log"]["id"]]
     forged = {**proof, "pruned": {**proof["pruned"], "rows": []}}

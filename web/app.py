@@ -32,6 +32,7 @@ from chat.messaging.hub import Hub, case_users
 from chat.messaging.inbox import ReplyTimes
 from chat.model import Case, ReceiptMarks, StoredMessage
 from chat.notifications.notices import Notices
+from chat.retention.job import RetentionJob
 from chat.storage import Storage, engines
 from web import (
     account,
@@ -276,6 +277,8 @@ def build_app(settings: Settings, store: Storage | None = None) -> tuple[Starlet
         await services.unit_settings.start()
         sweep = AttachmentSweep(store, settings.orphan_blob_seconds)
         sweep.start()
+        retention = RetentionJob(store.retention, store.schedule)  # gallring, once across nodes per file
+        retention.start()
         witness = WitnessPublisher(settings, store) if settings.audit_witness_dir else None
         if witness is not None:
             await witness.start()
@@ -284,6 +287,7 @@ def build_app(settings: Settings, store: Storage | None = None) -> tuple[Starlet
         finally:
             if witness is not None:
                 await witness.stop()
+            await retention.stop()
             await sweep.stop()
             await services.unit_settings.stop()
             await services.notices.drain()

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from chat.identity import normalize
 from chat.model import Role, User, now_ms
 from chat.policy import Action
+from chat.retention import sample as research_sample
 from chat.storage import LoginAttempt, Storage
 from web.config import Settings
 from web.httpapi import PUBLIC, Ctx, RouteTable
@@ -153,8 +154,12 @@ class Login:
         the person signs in with e-identification or staff register them at the desk (a paper application):
         the number itself is never stored, only its keyed hash. Only the identity provider is `authoritative`
         for the name of an existing account."""
-        return await self._find_or_create(self.identity_hash("pnr", pnr), "citizen", Role.CITIZEN, None, name,
-                                          rename=authoritative)
+        user, new = await self._find_or_create(self.identity_hash("pnr", pnr), "citizen", Role.CITIZEN, None,
+                                               name, rename=authoritative)
+        # The research sample flag is derived now, from the number at hand, once per person; the number is not
+        # kept (chat/retention/sample.py). An account from before the flag existed gets it at its next sign-in.
+        await research_sample.derive(self.store.retention, user.id, pnr)
+        return user, new
 
     async def _find_or_create(self, key: bytes, kind: str, role: Role, unit_id: str | None,
                               name: str | None, rename: bool = True) -> tuple[User, bool]:

@@ -113,7 +113,9 @@ def openapi() -> dict[str, Any]:
                                "from (the last removed row's id and hash)", "properties": {
                                    "rows": {"type": "array", "items": {"type": "integer"}},
                                    "through_id": {"type": "integer"}, "anchor_hash": {"type": "string"},
-                                   "pruned_at": {"type": "integer"}}}}},
+                                   "pruned_at": {"type": "integer"},
+                                   "rule": {"type": ["string", "null"], "description": "the retention rule the "
+                                            "rows were deleted under, from the deletion register"}}}}},
                 "Problem": {"type": "object", "properties": {
                     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
                     "code": {"type": "string"}, "detail": {"type": "string"}}},

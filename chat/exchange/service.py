@@ -201,8 +201,9 @@ class ExchangeService:
 
     async def proof(self, message: Message) -> dict[str, Any]:
         """The envelope, its receipts and the audit rows that record them. Rows removed at the end of their
-        retention period (`samtal audit prune`) are not invented: `pruned` names them and the anchor the kept
-        chain starts from, and those receipts stand on the endpoint's signature alone (docs/exchange.md)."""
+        retention period (`samtal audit prune`) are not invented: `pruned` names them, the anchor the kept
+        chain starts from and the retention rule they were deleted under (the deletion register,
+        docs/retention.md), and those receipts stand on the endpoint's signature alone (docs/exchange.md)."""
         receipts = await self.store.receipts(message)
         wanted = sorted({message.audit_id, *(r.audit_id for r in receipts)})
         rows = await self.store.audit_rows(wanted)
@@ -214,7 +215,7 @@ class ExchangeService:
         anchor = await self.store.audit_anchor() if gone else None
         if anchor is not None:
             proof["pruned"] = {"rows": gone, "through_id": anchor[0], "anchor_hash": anchor[1].hex(),
-                               "pruned_at": anchor[2] // 1000}
+                               "pruned_at": anchor[2] // 1000, "rule": await self.store.audit_prune_rule()}
         return proof
 
 

@@ -21,6 +21,7 @@ from chat.storage.key_history import KeyHistoryStore
 from chat.storage.key_log import KeyLogStore
 from chat.storage.messages import MessageStore
 from chat.storage.notifications import NotificationStore
+from chat.storage.retention import RetentionStore
 from chat.storage.schedule import ScheduleStore
 from chat.storage.security_events import SecurityEventStore
 from chat.storage.sessions import LoginAttempt, SessionStore
@@ -47,6 +48,7 @@ class Storage(AccountStore, DeviceKeyStore, CaseStore, MessageStore, AuditStore,
     key_log: KeyLogStore  # unit identity certificates and the key transparency log
     notifications: NotificationStore
     protected_identities: ProtectedIdentityStore
+    retention: RetentionStore  # retention rules, legal holds, the research sample, deletion (gallring)
     schedule: ScheduleStore  # scheduled work claimed per item, once across server processes
     unit_settings: UnitSettingsStore
 

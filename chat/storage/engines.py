@@ -75,9 +75,10 @@ def audit_hash_at(database: str | Path, row_id: int) -> bytes | None:
         return files.audit_hash_at(str(database), row_id)  # type: ignore[no-any-return]
 
 
-def prune_audit(database: str | Path, older_than_ms: int) -> int:
-    """Remove audit rows older than the cut-off, keeping the chain verifiable from an anchor."""
-    return int(_files(database).prune_audit(str(database), older_than_ms))
+def prune_audit(database: str | Path, older_than_ms: int, rule: str = "audit") -> int:
+    """Remove audit rows older than the cut-off, keeping the chain verifiable from an anchor; the deletion
+    register notes it under `rule` (e.g. audit:1826d)."""
+    return int(_files(database).prune_audit(str(database), older_than_ms, rule))
 
 
 class CopyRefused(Exception):

@@ -174,6 +174,11 @@ class ExchangeStore(abc.ABC):
         and when it was pruned (ms); None when nothing was pruned."""
 
     @abc.abstractmethod
+    async def audit_prune_rule(self) -> str | None:
+        """The retention rule the newest prune of the audit log ran under, as the deletion register names it
+        (e.g. audit:1826d); None when the register has none (a prune from before the register)."""
+
+    @abc.abstractmethod
     async def audit_rows(self, ids: list[int]) -> list[AuditRow]: ...
 
     @abc.abstractmethod

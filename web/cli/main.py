@@ -26,6 +26,7 @@ from web.cli.exchange import add_parser as add_exchange_parser
 from web.cli.keys import add_parser as add_keys_parser
 from web.cli.preflight import Refused, claim_data_folder
 from web.cli.release import add_parser as add_web_parser
+from web.cli.retention import add_parser as add_retention_parser
 
 if TYPE_CHECKING:
     from chat.audit.chain import AuditRow
@@ -338,7 +339,7 @@ def cmd_audit_prune(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     cutoff = int((datetime.now(UTC).timestamp() - days * 86400) * 1000)
-    removed = prune_audit(path, cutoff)
+    removed = prune_audit(path, cutoff, f"audit:{days}d")
     print(json.dumps({"removed": removed, "retention_days": days, "cutoff": _iso(cutoff)}))
     return 0
 
@@ -465,6 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_keys_parser(sub)
     add_web_parser(sub)
     add_db_parser(sub)
+    add_retention_parser(sub)
     return parser
 
 

@@ -45,7 +45,7 @@ def audit_hash_at(url: str, row_id: int) -> bytes | None:
     return bytes(row[0]) if row else None
 
 
-def prune_audit(url: str, older_than_ms: int) -> int:
+def prune_audit(url: str, older_than_ms: int, rule: str = "audit") -> int:
     """As SQLite's: rows from the start of the chain, the anchor moved in the same transaction, under the
     write lock; the append-only trigger lets this one transaction delete (samtal.audit_prune)."""
     with psycopg.connect(url) as conn, conn.transaction():
@@ -61,4 +61,6 @@ def prune_audit(url: str, older_than_ms: int) -> int:
                      " VALUES (1, %s, %s, %s) ON CONFLICT (singleton) DO UPDATE SET last_pruned_id ="
                      " excluded.last_pruned_id, last_pruned_hash = excluded.last_pruned_hash,"
                      " pruned_at = excluded.pruned_at", (last[0], last[1], now_ms()))
+        conn.execute("INSERT INTO retention_register (at, unit_id, record_kind, rule, count, automated)"
+                     " VALUES (%s, '*', 'audit', %s, %s, 1)", (now_ms(), rule, removed))
     return int(removed)

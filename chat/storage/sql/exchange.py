@@ -237,6 +237,11 @@ class SqlExchangeStore(ExchangeStore):
             "SELECT last_pruned_id, last_pruned_hash, pruned_at FROM audit_anchor").fetchone())
         return (row[0], bytes(row[1]), row[2]) if row else None
 
+    async def audit_prune_rule(self) -> str | None:
+        row = await self._run(lambda db: db.execute(
+            "SELECT rule FROM retention_register WHERE record_kind = 'audit' ORDER BY id DESC LIMIT 1").fetchone())
+        return str(row[0]) if row else None
+
     async def audit_rows(self, ids: list[int]) -> list[AuditRow]:
         marks = ",".join("?" * len(ids))
         rows = await self._run(lambda db: db.execute(

@@ -20,6 +20,7 @@ from chat.storage.sql.key_history import SqlKeyHistoryStore
 from chat.storage.sql.key_log import SqlKeyLogStore
 from chat.storage.sql.messages import SqlMessages
 from chat.storage.sql.notifications import SqlNotificationStore
+from chat.storage.sql.retention import SqlRetentionStore
 from chat.storage.sql.schedule import SqlScheduleStore
 from chat.storage.sql.security_events import SqlSecurityEvents
 from chat.storage.sql.sessions import SqlSessions
@@ -40,6 +41,7 @@ class SqlStore(SqlAccounts, SqlDevicesAndKeys, SqlCases, SqlMessages, SqlAudit, 
         self.key_log = SqlKeyLogStore(engine)
         self.notifications = SqlNotificationStore(engine)
         self.protected_identities = SqlProtectedIdentityStore(engine)
+        self.retention = SqlRetentionStore(engine, self._forget_cases)
         self.schedule = SqlScheduleStore(engine)
         self.unit_settings = SqlUnitSettingsStore(engine)
 
@@ -48,6 +50,12 @@ class SqlStore(SqlAccounts, SqlDevicesAndKeys, SqlCases, SqlMessages, SqlAudit, 
 
     async def close(self) -> None:
         await self.engine.close()
+
+    def _forget_cases(self, case_ids: list[str]) -> None:
+        """The cases were deleted (chat/retention/): the caches must not answer for them."""
+        for case_id in case_ids:
+            self._cases.pop(case_id, None)
+            self._case_epoch.pop(case_id, None)
 
     # -- the send path's reads, together ---------------------------------------------------------------
     async def send_context(self, device_id: str, case_id: str) -> tuple[Device | None, Case | None, int]:

@@ -34,7 +34,7 @@ def read_audit_anchor(path: Path | str) -> tuple[int, bytes]:
     return (row[0], bytes(row[1])) if row else (0, GENESIS)
 
 
-def prune_audit(path: Path | str, older_than_ms: int) -> int:
+def prune_audit(path: Path | str, older_than_ms: int, rule: str = "audit") -> int:
     """Remove audit rows older than the cut-off, at the end of their retention period, keeping the chain
     verifiable: the last removed row's id and hash become the anchor the remaining chain starts from.
     The append-only triggers are lifted only inside this one transaction."""
@@ -58,6 +58,9 @@ def prune_audit(path: Path | str, older_than_ms: int) -> int:
                        " VALUES (1, ?, ?, ?) ON CONFLICT (singleton) DO UPDATE SET last_pruned_id ="
                        " excluded.last_pruned_id, last_pruned_hash = excluded.last_pruned_hash,"
                        " pruned_at = excluded.pruned_at", (last[0], last[1], now_ms()))
+            # The deletion register (docs/retention.md): how many rows, under which rule, when.
+            db.execute("INSERT INTO retention_register (at, unit_id, record_kind, rule, count, automated)"
+                       " VALUES (?, '*', 'audit', ?, ?, 1)", (now_ms(), rule, removed))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
