@@ -44,6 +44,12 @@ async def fill(store) -> int:  # type: ignore[no-untyped-def]
     slot = await store.bookings.add_slot(UNIT.id, ANNA.id, t + DAY, t + DAY + 3_600_000, ("video",), None, ANNA.id)
     await store.bookings.book(slot.id, await store.get_case(C1), "video", await store.get_user(DANA.id), t,
                               lambda s: None)
+    application = NewRecord("a-1", "application", DANA.id, DEVICES["dana"].id, b"sealed", [("unit:1", b"g", b"s")], [])
+    app, case, _ = await store.applications.submit(application, UNIT.id, DANA.id, "form", 1, False, "Ansökan", t)
+    assert case.id == C1
+    decision = NewRecord("a-2", "application.decision", ANNA.id, DEVICES["anna"].id, b"sealed",
+                         [("case:1", b"g", b"s")], [])
+    await store.applications.decide(app.id, decision, t, ["received"])
     later = years_after(t, 4)
     await store.engine.transaction(lambda db: db.execute("UPDATE messages SET stored_at = ? WHERE case_id = ?",
                                                          (later, C2)))
@@ -65,17 +71,19 @@ async def test_the_job_deletes_exactly_what_is_due_and_registers_it(store, engin
 
     # Six years on, Dana's file in the unit is due (the default rule); the dry run counts it and deletes nothing.
     six = years_after(t, 6)
-    assert await job.dry_run(six) == {"default:attachment:5y": 1, "default:booking:5y": 1,
-                                      "default:journal:5y": 2, "default:message:5y": 2}
+    assert await job.dry_run(six) == {"default:application:5y": 1, "default:attachment:5y": 1,
+                                      "default:booking:5y": 1, "default:journal:5y": 2, "default:message:5y": 2}
     assert await rows_per_table(store, engine) == before
     deleted = await job.run_once(six)
-    assert deleted == {"message": 2, "attachment": 1, "journal": 2, "booking": 1, "case": 1}
+    assert deleted == {"message": 2, "attachment": 1, "journal": 2, "application": 1, "booking": 1, "case": 1}
 
     after = await rows_per_table(store, engine)
     changed = {t: (before[t], after[t]) for t in before | after if before[t] != after[t]}
     # Only Dana's unit file went (its case, keys and marks too), the register and the job's claim came.
     assert set(changed) == {"messages", "blobs", "journal_entries", "journal_versions", "journal_grants",
-                            "journal_remarks", "bookings", "cases", "retention_register", "scheduled_claims"}
+                            "journal_remarks", "bookings", "cases", "retention_register", "scheduled_claims",
+                            "applications", "application_records", "application_events", "application_grants",
+                            "application_decisions"}
     assert changed["messages"] == (before["messages"], before["messages"] - 2)
     assert changed["cases"] == (before["cases"], before["cases"] - 1)
     assert await store.get_case(C1) is None
@@ -88,7 +96,7 @@ async def test_the_job_deletes_exactly_what_is_due_and_registers_it(store, engin
 
     register = await store.retention.register()
     assert sorted((d.unit_id, d.record_kind, d.rule, d.count, d.automated) for d in register) == [
-        (UNIT.id, "attachment", "default:attachment:5y", 1, True), (UNIT.id, "booking", "default:booking:5y", 1, True),
+        (UNIT.id, "application", "default:application:5y", 1, True), (UNIT.id, "attachment", "default:attachment:5y", 1, True), (UNIT.id, "booking", "default:booking:5y", 1, True),
         (UNIT.id, "case", "empty", 1, True), (UNIT.id, "journal", "default:journal:5y", 2, True),
         (UNIT.id, "message", "default:message:5y", 2, True)]
     assert {d.at for d in register} == {six}
@@ -105,11 +113,11 @@ async def test_a_rule_keeps_a_kind_for_ever_and_a_lifted_hold_lets_the_file_go(s
     await store.retention.set_rule(Rule("*", "booking", 1, t, CECILIA.id))  # bookings go after a year
     assert await job.run_once(years_after(t, 2)) == {"booking": 1}
     deleted = await job.run_once(years_after(t, 6))
-    assert deleted == {"message": 2, "attachment": 1}
+    assert deleted == {"message": 2, "attachment": 1, "application": 1}
     assert await store.get_case(C1) is not None  # its journal is kept, so is the case it belongs to
     assert (await store.journal.entry_detail("j-1"))[0]
     assert sorted(d.rule for d in await store.retention.register()) == [
-        "all:booking:1y", "default:attachment:5y", "default:message:5y"]
+        "all:booking:1y", "default:application:5y", "default:attachment:5y", "default:message:5y"]
 
     # The hold on Dana's case in the other unit is lifted: at the next run her file there goes too.
     assert await store.retention.lift_hold("c4") and not await store.retention.lift_hold("c4")
@@ -157,7 +165,7 @@ async def test_the_operators_dry_run_counts_per_rule_and_deletes_nothing(store, 
     assert main(["retention", "dry-run", "--data-dir", data_dir, "--at", day]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report == {"at": day, "files": 1, "kept": {"legal_hold_cases": 1, "research_sample_files": 1},
-                      "would_delete": {"default:attachment:5y": 1, "default:booking:5y": 1,
+                      "would_delete": {"default:application:5y": 1, "default:attachment:5y": 1, "default:booking:5y": 1,
                                        "default:journal:5y": 2, "default:message:5y": 2}}
     assert await store.get_case(C1) is not None and await store.retention.register() == []
     assert main(["retention", "rule", "--data-dir", data_dir, "--unit", UNIT.id, "--kind", "journal", "--keep"]) == 0

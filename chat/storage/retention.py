@@ -1,6 +1,6 @@
 """Retention and deletion (gallring) storage (chat/retention/, docs/retention.md): the rules per unit and
 record kind, legal holds on cases, the research sample flag, the person files the job looks at, the deletion
-itself and the deletion register. Migration 0027 (SQLite) / 0012 (PostgreSQL)."""
+itself and the deletion register. Migration 0028 (SQLite) / 0013 (PostgreSQL)."""
 from __future__ import annotations
 
 import abc

@@ -1,4 +1,4 @@
-"""Retention and deletion (chat/storage/retention.py, migration 0027 / PostgreSQL 0012), for both engines."""
+"""Retention and deletion (chat/storage/retention.py, migration 0028 / PostgreSQL 0013), for both engines."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -36,6 +36,7 @@ _DELETE: dict[str, tuple[str, ...]] = {
         "DELETE FROM journal_entries WHERE case_id IN ({})"),
     "application": (
         "DELETE FROM application_events WHERE application_id IN (" + _APPLICATIONS + ")",
+        "DELETE FROM application_decisions WHERE application_id IN (" + _APPLICATIONS + ")",
         "DELETE FROM application_grants WHERE record_id IN (SELECT id FROM application_records WHERE"
         " application_id IN (" + _APPLICATIONS + "))",
         "DELETE FROM application_records WHERE application_id IN (" + _APPLICATIONS + ")",

@@ -1,4 +1,4 @@
--- Retention and deletion (gallring), as SQLite's 0027 (docs/retention.md).
+-- Retention and deletion (gallring), as SQLite's 0028 (docs/retention.md).
 CREATE TABLE retention_rules (
     unit_id     TEXT NOT NULL,
     record_kind TEXT NOT NULL,
@@ -29,7 +29,7 @@ CREATE TABLE retention_register (
 );
 CREATE INDEX retention_register_at ON retention_register (at);
 
--- As SQLite's 0027: the deletion job alone may delete signed journal records, inside its own transaction.
+-- As SQLite's 0028: the deletion job alone may delete signed journal records, inside its own transaction.
 CREATE TABLE retention_deleting (singleton INTEGER PRIMARY KEY CHECK (singleton = 1));
 CREATE OR REPLACE FUNCTION journal_entries_signed_not_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
