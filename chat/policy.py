@@ -61,6 +61,9 @@ class Action(StrEnum):
     JOURNAL_PUBLISH = "journal.publish"  # make a signed entry visible to the citizen (as journal.write)
     JOURNAL_REMARK = "journal.remark"  # the citizen's supplements, comments and disputes
     JOURNAL_RESPOND = "journal.respond"  # the unit's response to a dispute (as journal.write)
+    # Registerutdrag (chat/extract.py): a person's extract made at the unit's desk, the unit's requests and
+    # deliveries. A citizen's own extract is Action.SELF (the service lets only citizens make one).
+    EXTRACT_DESK = "extract.desk"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +94,8 @@ UNIT_KEYS_AND_STAFF = frozenset({Action.UNIT_KEYS_READ, Action.UNIT_KEYS_CREATE,
 # desk): decided with a unit id.
 UNIT_ACTIONS = UNIT_KEYS_AND_STAFF | {Action.AVAILABILITY_MANAGE, Action.EXCHANGE_UNIT_READ,
                                       Action.EXCHANGE_UNIT_WRITE, Action.AUDIT_READ, Action.AUDIT_REVIEW,
-                                      Action.CITIZEN_REGISTER, Action.CITIZEN_PROTECT, Action.APPLICATION_SUBMIT}
+                                      Action.CITIZEN_REGISTER, Action.CITIZEN_PROTECT, Action.APPLICATION_SUBMIT,
+                                      Action.EXTRACT_DESK}
 
 
 def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str | None = None,
@@ -156,6 +160,9 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
         if unit_id is not None and _staff_of(user, unit_id):
             return ALLOW
         return _deny("the unit's caseworkers and supervisors register a person at the desk")
+    if action == Action.EXTRACT_DESK:
+        # Any of the unit's staff who meet people: the person is there, and the unit holds their case.
+        return ALLOW if unit_id is not None and _staff_of(user, unit_id) else _deny("not staff of this unit")
     if action == Action.AVAILABILITY_MANAGE:
         return ALLOW if unit_id is not None and _staff_of(user, unit_id) else _deny("not staff of this unit")
     if action == Action.EXCHANGE_AGENCY:

@@ -66,19 +66,20 @@ CASE_TABLE: dict[User, str] = {
 UNIT_ACTIONS = (Action.UNIT_KEYS_READ, Action.UNIT_KEYS_CREATE, Action.UNIT_DEVICE_APPROVE, Action.UNIT_STAFF_READ,
                 Action.UNIT_SUBSTITUTES_MANAGE, Action.EXCHANGE_UNIT_READ, Action.EXCHANGE_UNIT_WRITE,
                 Action.AUDIT_READ, Action.AUDIT_REVIEW, Action.UNIT_STAFF_REMOVE, Action.AVAILABILITY_MANAGE,
-                Action.UNIT_SETTINGS_MANAGE, Action.CITIZEN_REGISTER, Action.CITIZEN_PROTECT, Action.UNIT_IDENTITY)
+                Action.UNIT_SETTINGS_MANAGE, Action.CITIZEN_REGISTER, Action.CITIZEN_PROTECT, Action.UNIT_IDENTITY,
+                Action.EXTRACT_DESK)
 UNIT_COLUMNS = (UNIT.id, OTHER_UNIT.id)
 UNIT_TABLE: dict[User, str] = {
-    #          keys.read keys.create device.approve staff.read substitutes exch.read exch.write audit.read audit.review staff.remove availability settings citizen.register citizen.protect identity
-    #          U V       U V         U V            U V        U V         U V       U V        U V        U V          U V          U V          U V          U V          U V          U V
-    DANA:     "N N       N N         N N            N N        N N         N N       N N        N N        N N          N N          N N          N N          N N          N N          N N",
-    ERIK:     "N N       N N         N N            N N        N N         N N       N N        N N        N N          N N          N N          N N          N N          N N          N N",
-    ANNA:     "Y N       N N         N N            Y N        N N         Y N       Y N        N N        N N          N N          Y N          N N          Y N          N N          N N",
-    OLLE:     "N Y       N N         N N            N Y        N N         N Y       N Y        N N        N N          N N          N Y          N N          N Y          N N          N N",
-    CECILIA:  "Y N       Y N         Y N            Y N        Y N         Y N       Y N        N N        N N          Y N          Y N          Y N          Y N          Y N          Y N",
-    UNN:      "Y N       Y N         Y N            Y N        Y N         Y N       Y N        N N        N N          Y N          Y N          Y N          Y N          Y N          Y N",
-    GRETA:    "N N       N N         N N            N N        N N         N N       N N        Y N        Y N          N N          N N          N N          N N          N N          N N",
-    AGENCY:   "N N       N N         N N            N N        N N         N N       N N        N N        N N          N N          N N          N N          N N          N N          N N",
+    #          keys.read keys.create device.approve staff.read substitutes exch.read exch.write audit.read audit.review staff.remove availability settings citizen.register citizen.protect identity extract.desk
+    #          U V       U V         U V            U V        U V         U V       U V        U V        U V          U V          U V          U V          U V          U V          U V          U V
+    DANA:     "N N       N N         N N            N N        N N         N N       N N        N N        N N          N N          N N          N N          N N          N N          N N          N N",
+    ERIK:     "N N       N N         N N            N N        N N         N N       N N        N N        N N          N N          N N          N N          N N          N N          N N          N N",
+    ANNA:     "Y N       N N         N N            Y N        N N         Y N       Y N        N N        N N          N N          Y N          N N          Y N          N N          N N          Y N",
+    OLLE:     "N Y       N N         N N            N Y        N N         N Y       N Y        N N        N N          N N          N Y          N N          N Y          N N          N N          N Y",
+    CECILIA:  "Y N       Y N         Y N            Y N        Y N         Y N       Y N        N N        N N          Y N          Y N          Y N          Y N          Y N          Y N          Y N",
+    UNN:      "Y N       Y N         Y N            Y N        Y N         Y N       Y N        N N        N N          Y N          Y N          Y N          Y N          Y N          Y N          Y N",
+    GRETA:    "N N       N N         N N            N N        N N         N N       N N        Y N        Y N          N N          N N          N N          N N          N N          N N          N N",
+    AGENCY:   "N N       N N         N N            N N        N N         N N       N N        N N        N N          N N          N N          N N          N N          N N          N N          N N",
 }
 
 # Actions on the account itself, with no resource.

@@ -42,6 +42,7 @@ from web import (
     citizens,
     device_proof,
     exchange,
+    extract,
     frames,
     key_history,
     keylog,
@@ -148,7 +149,7 @@ def api_routes() -> list[ApiRoute]:
             *key_history.api.routes, *messaging.api.routes, *cases.api.routes, *citizens.api.routes,
             *audit.api.routes, *booking_routes.api.routes, *calls.api.routes, *settings_routes.api.routes,
             *application_routes.api.routes, *journal_routes.api.routes, *keylog.api.routes, *exchange.api.routes,
-            *device_proof.api.routes]
+            *device_proof.api.routes, *extract.api.routes]
 
 
 def build_services(settings: Settings, store: Storage) -> Services:

@@ -16,6 +16,7 @@ from chat.storage.bookings import BookingStore
 from chat.storage.cases import CaseStore
 from chat.storage.devices import DeviceKeyStore
 from chat.storage.exchange import ExchangeStore
+from chat.storage.extracts import ExtractStore
 from chat.storage.journal import JournalStore
 from chat.storage.key_history import KeyHistoryStore
 from chat.storage.key_log import KeyLogStore
@@ -43,6 +44,7 @@ class Storage(AccountStore, DeviceKeyStore, CaseStore, MessageStore, AuditStore,
     applications: ApplicationStore
     bookings: BookingStore
     exchange: ExchangeStore
+    extracts: ExtractStore  # register extract requests and their deliveries (GDPR art. 15)
     journal: JournalStore
     key_history: KeyHistoryStore
     key_log: KeyLogStore  # unit identity certificates and the key transparency log

@@ -15,6 +15,7 @@ from chat.storage.sql.cases import SqlCases
 from chat.storage.sql.core import SqlEngine
 from chat.storage.sql.devices import SqlDevicesAndKeys
 from chat.storage.sql.exchange import SqlExchangeStore
+from chat.storage.sql.extracts import SqlExtractStore
 from chat.storage.sql.journal import SqlJournalStore
 from chat.storage.sql.key_history import SqlKeyHistoryStore
 from chat.storage.sql.key_log import SqlKeyLogStore
@@ -36,6 +37,7 @@ class SqlStore(SqlAccounts, SqlDevicesAndKeys, SqlCases, SqlMessages, SqlAudit, 
         self.applications = SqlApplicationStore(engine)
         self.bookings = SqlBookingStore(engine)
         self.exchange = SqlExchangeStore(engine)
+        self.extracts = SqlExtractStore(engine)
         self.journal = SqlJournalStore(engine)
         self.key_history = SqlKeyHistoryStore(engine)
         self.key_log = SqlKeyLogStore(engine)
