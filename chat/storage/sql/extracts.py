@@ -1,4 +1,4 @@
-"""Register extract requests (chat/storage/extracts.py, migration 0028 / PostgreSQL 0013), for both engines."""
+"""Register extract requests (chat/storage/extracts.py, migration 0029 / PostgreSQL 0014), for both engines."""
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,4 @@
--- Register extract requests, as SQLite's 0028.
+-- Register extract requests, as SQLite's 0029.
 CREATE TABLE extract_requests (
     id           TEXT PRIMARY KEY,
     citizen_id   TEXT NOT NULL REFERENCES users(id),
