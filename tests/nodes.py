@@ -20,6 +20,7 @@ import pytest
 from crypto.encoding import b64u
 from tests import engines
 from tests.conftest import RunningServer, free_port, start_server, stop_server
+from tests.helpers import CASE_DANA, CASE_ERIK
 from tests.waiting import eventually, eventually_blocking
 from web.client.session import ClientSession
 from web.client.transport import ClientError, Socket
@@ -82,9 +83,11 @@ class Cluster:
         self.broker.stop()
 
 
-def start_cluster(tmp: Path, count: int = 3, kind: str = "nats", **env: str) -> Cluster:
-    """`count` demo nodes on one fresh PostgreSQL schema and one bus; the first runs the demo key steward."""
-    database = engines.postgres_url()
+def start_cluster(tmp: Path, count: int = 3, kind: str = "nats", database: str | None = None,
+                  **env: str) -> Cluster:
+    """`count` demo nodes on one PostgreSQL database (by default a fresh schema of the machine's server) and one
+    bus; the first runs the demo key steward."""
+    database = database or engines.postgres_url()
     broker = Broker(kind, free_port(), tmp / f"{kind}.log")
     broker.start()
     cluster = Cluster(database, broker)
@@ -130,6 +133,7 @@ class Follower:
         self.live = asyncio.Event()  # set while a resumed socket is open
         self.closing = False
         self.close_codes: list[int | None] = []
+        self.refusals: dict[str, int] = {}  # error frames answering a send, by code (storage_unavailable, ...)
         self._early: dict[str, dict[int, int]] = {case: {} for case in cases}
         self._resumed = False
         self._reader: asyncio.Task[None] | None = None
@@ -216,8 +220,13 @@ class Follower:
                     assert socket is not None
                     try:
                         ack = await socket.request({"t": "send", "env": b64u(env)}, timeout=30)
-                    except (TimeoutError, ClientError):
-                        await asyncio.sleep(0.05)  # the socket closed: wait for the next one
+                    except ClientError as error:
+                        # The socket closed (wait for the next one), or the node refused for now: send again.
+                        self.refusals[error.code] = self.refusals.get(error.code, 0) + 1
+                        await asyncio.sleep(0.05 if error.code != "storage_unavailable" else 0.5)
+                        continue
+                    except TimeoutError:
+                        await asyncio.sleep(0.05)
                         continue
                     assert ack["msg_id"] == msg_id
                     self.acked[msg_id] = ack["seq"]
@@ -283,3 +292,80 @@ async def with_case_keys(session: ClientSession, case_ids: list[str], seconds: f
             except ClientError as error:
                 if error.code != "no_key" or time.monotonic() > deadline:
                     raise
+
+
+# -- a burst through the nodes, counted ---------------------------------------------------------------------------
+BURST = 120  # messages per sender
+CASES = [CASE_DANA, CASE_ERIK]
+FAST = {"SAMTAL_SEND_RATE": "100000", "SAMTAL_SEND_BURST": "100000"}
+
+
+async def people(cluster, tmp_path, placement: dict[str, int]) -> dict[str, Follower]:
+    """Each person signed in on their node (by index), following their cases from seq 0."""
+    followers = {}
+    last = {case: seqs[-1][0] if seqs else 0 for case, seqs in stored_messages(cluster.database, CASES).items()}
+    for name, index in placement.items():
+        index %= len(cluster.urls)  # with fewer nodes, people share them
+        urls = cluster.urls[index:] + cluster.urls[:index]  # their own node first, then the others
+        session = ClientSession(urls, tmp_path / "clients", name)
+        await session.start()
+        cases = {"dana": [CASE_DANA], "erik": [CASE_ERIK]}.get(name, CASES)
+        await with_case_keys(session, cases)
+        followers[name] = Follower(session, cases, last)
+    for follower in followers.values():
+        await follower.start()
+    return followers
+
+
+async def sealed_burst(followers: dict[str, Follower]) -> dict[str, list[tuple[str, bytes]]]:
+    """Each person's share of the burst, sealed beforehand: the citizens in their case, anna in both."""
+    burst = {}
+    for name, cases in (("dana", [CASE_DANA]), ("erik", [CASE_ERIK]), ("anna", CASES)):
+        session = followers[name].session
+        burst[name] = [await session.seal(await session.case(case), f"{name} {i}")
+                       for case in cases for i in range(BURST // len(cases))]
+    return burst
+
+
+def count_and_check(cluster, followers: dict[str, Follower], burst, label: str) -> None:
+    stored = stored_messages(cluster.database, CASES)
+    stored_ids = [msg_id for case in CASES for _, msg_id in stored[case]]
+    acked = {msg_id for f in followers.values() for msg_id in f.acked}
+    sent = {msg_id for share in burst.values() for msg_id, _ in share}
+    lost = acked - set(stored_ids)
+    twice = len(stored_ids) - len(set(stored_ids))
+    print(f"\n{label}: sent {len(sent)}, acknowledged {len(acked)}, stored {len(set(stored_ids) & sent)}"
+          f" (lost {len(lost)}, stored twice {twice})")
+    for name, follower in followers.items():
+        for case, seqs in follower.delivered.items():
+            expected = [seq for seq, _ in stored[case] if seq > follower.start_after[case]]
+            print(f"  {name:5} {case}: delivered {len(seqs)} of {len(expected)} in order, repeats before a resume"
+                  f" {follower.repeats}, twice on a resumed socket {follower.out_of_order}, reconnects"
+                  f" {follower.reconnects}")
+            missing = sorted(set(expected) - set(seqs))
+            assert seqs == expected, f"{name} got {case} {len(seqs)} of {len(expected)}; missing {missing[:20]}"
+        assert follower.out_of_order == 0
+    assert acked == sent and not lost and twice == 0
+    verdict = audit_intact(cluster)
+    print(f"  audit chain: intact {verdict['intact']}, rows {verdict['rows']}")
+    assert verdict["intact"] is True
+
+
+async def burst_through(cluster, tmp_path, disturb, label: str) -> dict[str, Follower]:
+    """dana on node 1, erik and bo (who follows both cases) on node 2, anna on node 3 send their burst; once a
+    quarter of erik's is acknowledged, `disturb` runs; then everything sent is counted and checked."""
+    followers = await people(cluster, tmp_path, {"dana": 0, "erik": 1, "bo": 1, "anna": 2})
+    try:
+        burst = await sealed_burst(followers)
+        sending = asyncio.gather(*(followers[name].send_all(share) for name, share in burst.items()))
+        assert await wait_for(lambda: len(followers["erik"].acked) >= BURST // 4)
+        await disturb()
+        await asyncio.wait_for(sending, 180)
+        stored = stored_messages(cluster.database, CASES)
+        await wait_for(lambda: all(f.cursors[case] == len(stored[case]) for f in followers.values()
+                                   for case in f.cursors))
+        count_and_check(cluster, followers, burst, label)
+    finally:
+        for follower in followers.values():
+            await follower.stop()
+    return followers

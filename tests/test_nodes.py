@@ -13,16 +13,8 @@ import pytest
 
 from crypto.encoding import b64u, unb64u
 from tests import conftest, engines
-from tests.helpers import CASE_DANA, CASE_ERIK, next_frame
-from tests.nodes import (
-    Follower,
-    audit_intact,
-    start_cluster,
-    stored_messages,
-    wait_for,
-    wait_for_async,
-    with_case_keys,
-)
+from tests.helpers import CASE_DANA, next_frame
+from tests.nodes import FAST, burst_through, start_cluster, wait_for, wait_for_async, with_case_keys
 from tests.test_calls import booking, call, seal_signal
 from web.client.session import ClientSession
 from web.client.transport import ClientError
@@ -31,9 +23,6 @@ from web.client.transport import ClientError
 # not again in the SQLite pass.
 pytestmark = pytest.mark.skipif(not engines.ON_POSTGRES, reason="several nodes need SAMTAL_TEST_DATABASE (PostgreSQL)")
 
-BURST = 120  # messages per sender
-CASES = [CASE_DANA, CASE_ERIK]
-FAST = {"SAMTAL_SEND_RATE": "100000", "SAMTAL_SEND_BURST": "100000"}
 
 
 # One cluster for the module (three nodes take a while to start on a busy machine); the tests run in this
@@ -50,56 +39,6 @@ def cluster(tmp_path_factory):
         conftest.STARTUP_SECONDS = before
     yield running
     running.stop()
-
-
-async def people(cluster, tmp_path, placement: dict[str, int]) -> dict[str, Follower]:
-    """Each person signed in on their node (by index), following their cases from seq 0."""
-    followers = {}
-    last = {case: seqs[-1][0] if seqs else 0 for case, seqs in stored_messages(cluster.database, CASES).items()}
-    for name, index in placement.items():
-        urls = cluster.urls[index:] + cluster.urls[:index]  # their own node first, then the others
-        session = ClientSession(urls, tmp_path / "clients", name)
-        await session.start()
-        cases = {"dana": [CASE_DANA], "erik": [CASE_ERIK]}.get(name, CASES)
-        await with_case_keys(session, cases)
-        followers[name] = Follower(session, cases, last)
-    for follower in followers.values():
-        await follower.start()
-    return followers
-
-
-async def sealed_burst(followers: dict[str, Follower]) -> dict[str, list[tuple[str, bytes]]]:
-    """Each person's share of the burst, sealed beforehand: the citizens in their case, anna in both."""
-    burst = {}
-    for name, cases in (("dana", [CASE_DANA]), ("erik", [CASE_ERIK]), ("anna", CASES)):
-        session = followers[name].session
-        burst[name] = [await session.seal(await session.case(case), f"{name} {i}")
-                       for case in cases for i in range(BURST // len(cases))]
-    return burst
-
-
-def count_and_check(cluster, followers: dict[str, Follower], burst, label: str) -> None:
-    stored = stored_messages(cluster.database, CASES)
-    stored_ids = [msg_id for case in CASES for _, msg_id in stored[case]]
-    acked = {msg_id for f in followers.values() for msg_id in f.acked}
-    sent = {msg_id for share in burst.values() for msg_id, _ in share}
-    lost = acked - set(stored_ids)
-    twice = len(stored_ids) - len(set(stored_ids))
-    print(f"\n{label}: sent {len(sent)}, acknowledged {len(acked)}, stored {len(set(stored_ids) & sent)}"
-          f" (lost {len(lost)}, stored twice {twice})")
-    for name, follower in followers.items():
-        for case, seqs in follower.delivered.items():
-            expected = [seq for seq, _ in stored[case] if seq > follower.start_after[case]]
-            print(f"  {name:5} {case}: delivered {len(seqs)} of {len(expected)} in order, repeats before a resume"
-                  f" {follower.repeats}, twice on a resumed socket {follower.out_of_order}, reconnects"
-                  f" {follower.reconnects}")
-            missing = sorted(set(expected) - set(seqs))
-            assert seqs == expected, f"{name} got {case} {len(seqs)} of {len(expected)}; missing {missing[:20]}"
-        assert follower.out_of_order == 0
-    assert acked == sent and not lost and twice == 0
-    verdict = audit_intact(cluster)
-    print(f"  audit chain: intact {verdict['intact']}, rows {verdict['rows']}")
-    assert verdict["intact"] is True
 
 
 async def test_socket_caps_and_the_sign_in_limit_hold_across_nodes(cluster, tmp_path):
@@ -189,26 +128,6 @@ async def test_a_video_call_between_two_nodes_joins_relays_signals_and_hangs_up(
             await socket.close()
         await anna.close()
         await dana.close()
-
-
-async def burst_through(cluster, tmp_path, disturb, label: str) -> dict[str, Follower]:
-    """dana on node 1, erik and bo (who follows both cases) on node 2, anna on node 3 send their burst; once a
-    quarter of erik's is acknowledged, `disturb` runs; then everything sent is counted and checked."""
-    followers = await people(cluster, tmp_path, {"dana": 0, "erik": 1, "bo": 1, "anna": 2})
-    try:
-        burst = await sealed_burst(followers)
-        sending = asyncio.gather(*(followers[name].send_all(share) for name, share in burst.items()))
-        assert await wait_for(lambda: len(followers["erik"].acked) >= BURST // 4)
-        await disturb()
-        await asyncio.wait_for(sending, 180)
-        stored = stored_messages(cluster.database, CASES)
-        await wait_for(lambda: all(f.cursors[case] == len(stored[case]) for f in followers.values()
-                                   for case in f.cursors))
-        count_and_check(cluster, followers, burst, label)
-    finally:
-        for follower in followers.values():
-            await follower.stop()
-    return followers
 
 
 async def test_the_bus_restarted_mid_burst_loses_nothing_and_nobody_reconnects(cluster, tmp_path):
