@@ -190,6 +190,9 @@ class Settings:
     exchange_urgent_seconds: int = field(default_factory=lambda: _env_int("SAMTAL_EXCHANGE_URGENT_SECONDS", 15 * 60))
     exchange_alert_check_seconds: int = field(default_factory=lambda: _env_int(
         "SAMTAL_EXCHANGE_ALERT_CHECK_SECONDS", 30))
+    # SDK (docs/sdk.md): the file with the municipality's participant id, units' functional addresses, the
+    # recipients to look up and the message service; unset, Samtal has no SDK connection.
+    sdk_config: str = field(default_factory=lambda: _env_str("SAMTAL_SDK_CONFIG"))
     smtp_host: str = field(default_factory=lambda: os.environ.get("SAMTAL_SMTP_HOST", ""))
     smtp_port: int = field(default_factory=lambda: _env_int("SAMTAL_SMTP_PORT", 25))
     smtp_from: str = field(default_factory=lambda: os.environ.get("SAMTAL_SMTP_FROM", "samtal@localhost"))

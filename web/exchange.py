@@ -16,6 +16,9 @@ from chat import json_input
 from chat.exchange import alerts
 from chat.exchange.envelope import ExchangeError
 from chat.exchange.openapi import openapi
+from chat.exchange.sdk import addresses as sdk_addresses
+from chat.exchange.sdk.bridge import PartyKeys, SdkBridge
+from chat.exchange.sdk.rest_client import ClientConfig, RestClient
 from chat.exchange.service import (
     EndpointKey,
     ExchangeConfig,
@@ -55,6 +58,8 @@ class Exchange:
                                                       settings.exchange_max_bytes, settings.exchange_max_skew_seconds))
         self.inflight = 0
         self._alerts: asyncio.Task[None] | None = None
+        self.sdk = sdk_connection(settings, store, self.service, self.claims)
+        self._sdk: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         s = self.settings
@@ -63,11 +68,35 @@ class Exchange:
             self._alerts = asyncio.create_task(alerts.run(self.store, alerts.SmtpConfig(
                 s.smtp_server, s.smtp_from, link, s.exchange_urgent_seconds,
                 s.exchange_alert_check_seconds), self.claims), name="exchange-urgent-alerts")
+        if self.sdk is not None:
+            self._sdk = asyncio.create_task(self.sdk[0].run(self.sdk[1]), name="sdk-message-service")
 
     async def stop(self) -> None:
-        if self._alerts is not None:
-            self._alerts.cancel()
-            await asyncio.gather(self._alerts, return_exceptions=True)
+        for task in (self._alerts, self._sdk):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        if self.sdk is not None:
+            await self.sdk[0].close()
+
+
+def sdk_connection(settings: Settings, store: Any, service: ExchangeService,
+                   claims: Claims) -> tuple[SdkBridge, float] | None:
+    """The SDK bridge and how often it polls, when SAMTAL_SDK_CONFIG names a file with a message service (a
+    wrong file stops the server at start)."""
+    if not settings.sdk_config:
+        return None
+    try:
+        book = sdk_addresses.load(settings.sdk_config)
+    except sdk_addresses.SdkConfigError as error:
+        raise SystemExit(f"SAMTAL_SDK_CONFIG: {error}") from None
+    ms = book.service
+    if ms is None:
+        return None
+    carrier = RestClient(ClientConfig(ms.base_url, ms.token_url, ms.client_id, ms.client_secret,
+                                      client_cert=ms.client_cert))
+    keys = PartyKeys(Path(settings.data_dir) / "sdk-party.key")
+    return SdkBridge(service, store.sdk, book, carrier, keys, claims), ms.poll_seconds
 
 
 def _exchange(ctx: Ctx) -> Exchange:

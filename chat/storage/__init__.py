@@ -24,6 +24,7 @@ from chat.storage.messages import MessageStore
 from chat.storage.notifications import NotificationStore
 from chat.storage.retention import RetentionStore
 from chat.storage.schedule import ScheduleStore
+from chat.storage.sdk import SdkStore
 from chat.storage.security_events import SecurityEventStore
 from chat.storage.sessions import LoginAttempt, SessionStore
 from chat.storage.units import ProtectedIdentityStore, UnitSettingsStore
@@ -52,6 +53,7 @@ class Storage(AccountStore, DeviceKeyStore, CaseStore, MessageStore, AuditStore,
     protected_identities: ProtectedIdentityStore
     retention: RetentionStore  # retention rules, legal holds, the research sample, deletion (gallring)
     schedule: ScheduleStore  # scheduled work claimed per item, once across server processes
+    sdk: SdkStore  # SDK parties behind exchange addresses (docs/sdk.md)
     unit_settings: UnitSettingsStore
 
     @abc.abstractmethod

@@ -10,7 +10,13 @@ them; an incoming message's sender is reachable for a reply whether it is listed
      "units": {"<unit id>": [{"function": "sdk:inkorg:0203:kommun.example:soc", "label": "Socialtjänsten",
                               "address": "<the unit's exchange address>"}]},
      "directory": [{"organisation": "0203:polisen.se", "name": "Polismyndigheten",
-                    "function": "sdk:inkorg:0203:polisen.se", "label": "Polisen region Syd"}]}
+                    "function": "sdk:inkorg:0203:polisen.se", "label": "Polisen region Syd"}],
+     "message_service": {"base_url": "https://mt.example/sdk-api/v1", "token_url": "https://mt.example/token",
+                         "client_id": "samtal", "client_secret_file": "/etc/samtal/mt-secret",
+                         "client_cert": "/etc/samtal/mt.crt", "client_key": "/etc/samtal/mt.key",
+                         "poll_seconds": 30}}
+
+Without `message_service` the look-up still works and nothing is polled or sent.
 """
 from __future__ import annotations
 
@@ -45,10 +51,21 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class MessageService:
+    base_url: str
+    token_url: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    client_cert: tuple[str, str] | None = None
+    poll_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
 class SdkAddresses:
     organisation: str
     functions: tuple[UnitFunction, ...]
     directory: tuple[Recipient, ...]
+    service: MessageService | None = None
 
     def for_unit(self, unit_id: str) -> list[UnitFunction]:
         return [f for f in self.functions if f.unit_id == unit_id]
@@ -99,7 +116,27 @@ def parse(data: Any, where: str = "SAMTAL_SDK_CONFIG") -> SdkAddresses:
         at = f"{where}: directory[{i}]"
         directory.append(Recipient(_participant(_get(entry, "organisation", at), at), _get(entry, "name", at),
                                    _function(_get(entry, "function", at), at), _get(entry, "label", at)))
-    return SdkAddresses(organisation, tuple(functions), tuple(directory))
+    return SdkAddresses(organisation, tuple(functions), tuple(directory), _service(data.get("message_service"), where))
+
+
+def _service(data: Any, where: str) -> MessageService | None:
+    if data is None:
+        return None
+    at = f"{where}: message_service"
+    base_url = _get(data, "base_url", at)
+    optional = {k: _get(data, k, at) if k in data else None
+                for k in ("token_url", "client_id", "client_secret_file", "client_cert", "client_key")}
+    secret = None
+    if optional["client_secret_file"]:
+        try:
+            secret = Path(optional["client_secret_file"]).read_text(encoding="utf-8").strip()
+        except OSError:
+            raise SdkConfigError(f"{at}.client_secret_file cannot be read") from None
+    poll = data.get("poll_seconds", 30)
+    if type(poll) not in (int, float) or not 0 < poll <= 3600:
+        raise SdkConfigError(f"{at}.poll_seconds must be a number of seconds up to 3600")
+    cert = (optional["client_cert"], optional["client_key"]) if optional["client_cert"] and optional["client_key"] else None
+    return MessageService(base_url, optional["token_url"], optional["client_id"], secret, cert, float(poll))
 
 
 def _get(entry: Any, name: str, at: str) -> str:

@@ -88,7 +88,8 @@ class RestClient:
             raise SdkApiError(502, f"the message service answered with a message we cannot read: {error}") from None
 
     async def _call(self, method: str, path: str, ok: set[int], **kwargs: Any) -> Any:
-        headers = {"Accept": "application/json", "Authorization": f"Bearer {await self._bearer()}"}
+        token = await self._bearer()
+        headers = {"Accept": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
         try:
             response = await self._http.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as error:

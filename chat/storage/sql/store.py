@@ -23,6 +23,7 @@ from chat.storage.sql.messages import SqlMessages
 from chat.storage.sql.notifications import SqlNotificationStore
 from chat.storage.sql.retention import SqlRetentionStore
 from chat.storage.sql.schedule import SqlScheduleStore
+from chat.storage.sql.sdk import SqlSdkStore
 from chat.storage.sql.security_events import SqlSecurityEvents
 from chat.storage.sql.sessions import SqlSessions
 from chat.storage.sql.units import SqlProtectedIdentityStore, SqlUnitSettingsStore
@@ -45,6 +46,7 @@ class SqlStore(SqlAccounts, SqlDevicesAndKeys, SqlCases, SqlMessages, SqlAudit, 
         self.protected_identities = SqlProtectedIdentityStore(engine)
         self.retention = SqlRetentionStore(engine, self._forget_cases)
         self.schedule = SqlScheduleStore(engine)
+        self.sdk = SqlSdkStore(engine)
         self.unit_settings = SqlUnitSettingsStore(engine)
 
     async def open(self) -> None:

@@ -74,6 +74,9 @@ const ACTIONS = {
   "exchange.agency": () => t("agency exchange"), "exchange.receive": () => t("received a document from an agency"),
   "exchange.alert": () => t("alerted on-call about an urgent document"), "exchange.admin.register": () => t("registered an agency address (operator)"),
   "exchange.admin.retire_key": () => t("retired an agency key (operator)"),
+  "sdk.party": () => t("added an SDK organisation's functional address to the directory"),
+  "sdk.send": () => t("handed a document to the SDK message service"),
+  "sdk.receive": () => t("refused an SDK message"),
 };
 
 // Rows that only look: one person reading one case many times in a sitting is one visit to the reviewer.

@@ -1,0 +1,173 @@
+"""SDK messages through a message service into a unit's Myndighetspost and a reply with its receipt back
+(chat/exchange/sdk/bridge.py, #16 items 1, 4, 5), on a real server: the server polls a message service
+(tests/sdk_message_service.py) through Stoplight Prism as a validating proxy made from Digg's API file, so
+each request Samtal makes and each answer it reads is checked against the spec on the way."""
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from chat.exchange.sdk.bridge import party_address
+from chat.exchange.sdk.mapping import Party, SdkMessage, documents_for, to_rest
+from web.cli.main import main as samtal
+from web.client.exchange import UnitClient
+
+from .conftest import free_port, server_fixture
+from .helpers import Mailbox, local_mailbox
+from .sdk_message_service import TOKEN, MessageService, serve
+from .sdk_spec import write_mended
+from .test_exchange import OROSANMALAN
+from .test_sdk_rest_client import PRISM
+from .waiting import eventually_blocking
+
+EB = "ekonomiskt-bistand.demo-kommun"
+OURS = "sdk:inkorg:0203:demo-kommun.example:ekonomiskt-bistand"
+POLISEN = Party("0203:polisen.se", "sdk:inkorg:0203:polisen.se:syd", "Polisen region Syd")
+SERVICE_PORT, PRISM_PORT, SMTP_PORT = free_port(), free_port(), free_port()
+CONFIG = Path(tempfile.mkdtemp(prefix="samtal-sdk-")) / "sdk.json"
+CONFIG.write_text(json.dumps({
+    "organisation": "0203:demo-kommun.example",
+    "units": {"ekonomiskt-bistand": [{"function": OURS, "label": "Ekonomiskt bistånd", "address": EB}]},
+    "directory": [{"organisation": POLISEN.organisation, "name": "Polismyndigheten", "function": POLISEN.function,
+                   "label": "Polisen region Syd"}],
+    "message_service": {"base_url": f"http://127.0.0.1:{PRISM_PORT}", "poll_seconds": 0.3,
+                        "token_url": f"http://127.0.0.1:{SERVICE_PORT}/token", "client_id": "samtal"}}))
+PROXY_LOG: list[Path] = [Path()]  # where Prism says what it checked
+server = server_fixture(SAMTAL_SDK_CONFIG=str(CONFIG), SAMTAL_SMTP_HOST="127.0.0.1", SAMTAL_SMTP_PORT=str(SMTP_PORT),
+                        SAMTAL_EXCHANGE_URGENT_SECONDS="1",
+                        SAMTAL_EXCHANGE_ALERT_CHECK_SECONDS="1")
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MessageService]:
+    if not PRISM.exists():
+        pytest.skip("Stoplight Prism is not installed (python3 dev.py test installs it into .cache/npm/prism)")
+    ms = MessageService({OURS})
+    running = serve(ms, SERVICE_PORT)
+    spec = write_mended(tmp_path_factory.mktemp("sdk"))
+    PROXY_LOG[0] = tmp_path_factory.getbasetemp() / "prism-proxy.log"
+    log = PROXY_LOG[0].open("wb")
+    prism = subprocess.Popen([str(PRISM), "proxy", "--errors", "-h", "127.0.0.1", "-p", str(PRISM_PORT), str(spec),
+                              f"http://127.0.0.1:{SERVICE_PORT}"], stdout=log, stderr=subprocess.STDOUT)
+
+    def listening() -> bool:
+        assert prism.poll() is None, "prism ended"
+        try:
+            httpx.get(f"http://127.0.0.1:{PRISM_PORT}/sdk/messages", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=2)
+        except httpx.TransportError as error:
+            raise AssertionError("prism is not listening yet") from error
+        return True
+
+    try:
+        eventually_blocking(listening, within=120, what="Prism proxy listening")
+        yield ms
+    finally:
+        prism.terminate()
+        prism.wait(timeout=20)
+        log.close()
+        running.should_exit = True
+
+
+@pytest.fixture(scope="module")
+def mailbox() -> Any:
+    yield from local_mailbox(SMTP_PORT)
+
+
+@pytest.fixture(scope="module")
+def anna(server: Any, service: MessageService, mailbox: Mailbox,
+         tmp_path_factory: pytest.TempPathFactory) -> UnitClient:
+    keys = tmp_path_factory.mktemp("exchange-keys")
+    assert samtal(["exchange", "demo-keys", "--data-dir", str(server.data_dir), "--keys-dir", str(keys),
+                   "--oncall", "jour@demo-kommun.example"]) == 0
+    return UnitClient(server.url, keys / f"{EB}.json", "anna", "ekonomiskt-bistand")
+
+
+def from_polisen(message_id: str, doc_type: str, content: dict[str, Any], label: str) -> dict[str, Any]:
+    """What the police's message client posts to their message service (here the same one)."""
+    return to_rest(SdkMessage(
+        message_id=message_id, conversation_id="c0ffee00-0000-4000-8000-000000000001",
+        created="2026-12-07T22:00:00.000Z", label=label, confidential=True, sender=POLISEN,
+        recipient=Party("0203:demo-kommun.example", OURS), documents=documents_for(doc_type, content)))
+
+
+def test_an_sdk_message_reaches_myndighetspost_and_the_reply_gets_its_accepted_receipt(
+        server: Any, service: MessageService, anna: UnitClient, mailbox: Mailbox) -> None:
+    incoming = "7bc5576a-3f87-4cf5-a0c5-277da06fcacb"
+    service.post(from_polisen(incoming, "orosanmalan/v1", OROSANMALAN, "Orosanmälan"))
+
+    def arrived() -> dict[str, Any]:
+        return next(m for m in anna.inbox()["inbox"] if m["id"] == incoming)
+    listed = eventually_blocking(arrived, within=60, what="the SDK message in Myndighetspost",
+                                 retrying=(StopIteration, AssertionError))
+    sender = party_address(POLISEN)
+    assert (listed["from"], listed["priority"], listed["type"]) == (sender, "urgent", "orosanmalan/v1")
+    assert listed["conversation"] == "c0ffee00-0000-4000-8000-000000000001"
+    message, content = anna.open(incoming)
+    assert content == OROSANMALAN
+    eventually_blocking(lambda: incoming in service.deleted, within=30, what="deleted at the service")
+    directory = httpx.get(f"{server.url}/exchange/v1/directory").text
+    assert "Polismyndigheten (0203:polisen.se, SDK sdk:inkorg:0203:polisen.se:syd)" in json.dumps(
+        _directory(directory), ensure_ascii=False)
+
+    reply = anna.send(sender, "message/v1", {"subject": "Mottagen", "text": "Vi har tagit emot anmälan."},
+                      "Mottagen", in_reply_to=incoming)["claims"]["message"]
+    sent = eventually_blocking(lambda: service.sent_by(OURS)[0], within=60, what="the reply at the service",
+                               retrying=(IndexError, AssertionError))
+    attributes = sent["attributes"]
+    assert (attributes["messageId"], attributes["refToMessageId"], attributes["recipient"]) == (
+        reply, incoming, "0203:polisen.se")
+    assert attributes["conversationId"] == "c0ffee00-0000-4000-8000-000000000001"
+    assert attributes["recipientAttention"]["subOrganization"]["extension"] == POLISEN.function
+    assert attributes["sender"] == "0203:demo-kommun.example"
+    assert attributes["digitalDocument"][0]["contentTextBody"] == ["Vi har tagit emot anmälan."]
+
+    service.set_status(reply, "ACCEPTED")  # the police's system sent its Meddelandekvittens
+
+    def receipt() -> list[str]:
+        statuses = [anna.receipt_claims(r)["status"] for r in anna.get(reply)["receipts"]]
+        assert "accepted" in statuses
+        return statuses
+    assert eventually_blocking(receipt, within=60, what="the accepted receipt") == ["received", "accepted"]
+    eventually_blocking(lambda: reply in service.deleted, within=30, what="the receipt's message deleted")
+    checked = PROXY_LOG[0].read_text(encoding="utf-8")
+    assert checked.count("Request received") >= 6 and "Violation" not in checked and "✖" not in checked
+
+
+def test_an_unread_urgent_sdk_document_alerts_on_call_like_our_own(
+        service: MessageService, anna: UnitClient, mailbox: Mailbox) -> None:
+    service.post(from_polisen("5b2e1f8a-6a55-4c1e-9d8e-2a4b1c0d9e11", "orosanmalan/v1", OROSANMALAN, "Orosanmälan"))
+    eventually_blocking(lambda: mailbox.messages, within=60, what="the urgent alert")
+    mail = mailbox.messages[0]
+    assert mail.rcpt_tos == ["jour@demo-kommun.example"]
+    for secret in ("Alva", "Orosanm", "polisen"):
+        assert secret not in mail.content.decode("utf-8", "replace")
+
+
+def test_a_structured_document_that_breaks_its_schema_is_refused_and_recorded(
+        server: Any, service: MessageService, anna: UnitClient) -> None:
+    bad = from_polisen("9d1c7b3e-2f4a-4b6c-8d0e-1f2a3b4c5d6e", "message/v1", {"subject": "x", "text": "x"}, "Trasig")
+    bad["attributes"]["digitalDocument"] = [{"documentId": "d", "documentName": "urn:samtal:exchange:document:orosanmalan/v1",
+                                             "contentFiles": [{"fileName": "o.json", "contentType": "application/json",
+                                                               "content": "eyJjaGlsZCI6IDF9"}]}]
+    service.post(bad)
+    def refused() -> str:
+        with server.db() as db:
+            (reason,) = db.execute("SELECT reason FROM audit_log WHERE action = 'sdk.receive'").fetchone()
+        return str(reason)
+    assert eventually_blocking(refused, within=60, what="the refusal's audit row",
+                               retrying=(TypeError, AssertionError)) == "schema_invalid"
+    assert "9d1c7b3e-2f4a-4b6c-8d0e-1f2a3b4c5d6e" not in {m["id"] for m in anna.inbox()["inbox"]}
+    assert "9d1c7b3e-2f4a-4b6c-8d0e-1f2a3b4c5d6e" not in service.deleted
+
+
+def _directory(jws: str) -> Any:
+    from chat.exchange import jose
+
+    return jose.unverified_payload(jws)
