@@ -27,6 +27,7 @@ from web.cli.keys import add_parser as add_keys_parser
 from web.cli.preflight import Refused, claim_data_folder
 from web.cli.release import add_parser as add_web_parser
 from web.cli.retention import add_parser as add_retention_parser
+from web.cli.sdk import add_parser as add_sdk_parser
 
 if TYPE_CHECKING:
     from chat.audit.chain import AuditRow
@@ -467,6 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_web_parser(sub)
     add_db_parser(sub)
     add_retention_parser(sub)
+    add_sdk_parser(sub)
     return parser
 
 
