@@ -12,7 +12,7 @@ import { textOf } from "./forms/engine.js";
 import { renderAnswers } from "./forms/render.js";
 
 // No "<", ">" or "&" in it: the serialiser escapes text, and a style element's text is not unescaped.
-const STYLE = `
+export const STYLE = `
 body { font: 1rem/1.5 system-ui, sans-serif; color: #1c1f24; max-width: 48rem; margin: 2rem auto; padding: 0 1rem; }
 h1, h2, h3 { line-height: 1.25; } h2 { border-bottom: 1px solid #c9d0da; padding-bottom: .25rem; margin-top: 2rem; }
 .muted, time { color: #4a5361; } .record-text { white-space: pre-wrap; }
@@ -22,7 +22,7 @@ ol, ul { padding-left: 1.25rem; } summary, dt { font-weight: 600; }
 @media print { body { margin: 0; max-width: none; } article, .message { break-inside: avoid; } }
 `;
 
-const when = (ms) => h("time", { datetime: isoTime(ms), text: fullTime(ms) });
+export const when = (ms) => h("time", { datetime: isoTime(ms), text: fullTime(ms) });
 
 function messagesPart(caseView, messages, me) {
   const sender = (m) => senderName(caseView, m.sender, me.id);
@@ -37,15 +37,21 @@ function messagesPart(caseView, messages, me) {
       : h("p", { class: "muted", text: t("No messages.") })];
 }
 
-async function applicationsPart(session, caseId) {
+/** The citizen's applications in the case, each [application, view] as ApplicationClient.view opened it. */
+export async function openApplications(session, caseId) {
   const client = new ApplicationClient(session);
   const mine = await client.list(caseId);
-  const parts = [h("h2", { text: t("Applications") })];
-  if (!mine.length) parts.push(h("p", { class: "muted", text: t("No applications.") }));
   const { forms } = mine.length ? await client.forms() : { forms: new Map() };
+  const views = [];
+  for (const a of mine) views.push([a, await client.view(a.id)]);
+  return { views, forms };
+}
+
+function applicationsPart({ views, forms }) {
+  const parts = [h("h2", { text: t("Applications") })];
+  if (!views.length) parts.push(h("p", { class: "muted", text: t("No applications.") }));
   const nameOnly = journalOpener(null, null);
-  for (const a of mine) {
-    const view = await client.view(a.id);
+  for (const [a, view] of views) {
     const def = forms.get(a.form_id);
     const answers = view.opened.get(a.id)?.body?.answers;
     parts.push(h("article", {},
@@ -58,19 +64,17 @@ async function applicationsPart(session, caseId) {
   return parts;
 }
 
-/** The document's <html> element: everything this device could open of the case. */
-export async function buildFile(app, journal) {
+/** A case's parts of a document, from what this device could open: its documentation (every version), the
+ * citizen's supplements, its messages and the citizen's applications in it; each part under an h2. `opened`:
+ * {messages, applications} when the caller has them already. */
+export async function caseParts(app, journal, opened = {}) {
   const caseView = journal.caseView;
   const nameOnly = journalOpener(null, journal);
   const entries = [...journal.entries].sort((a, b) => (b.published_at || 0) - (a.published_at || 0));
   const loose = journal.remarks.filter((r) => r.kind === "supplement" && !r.entry_id);
-  const messages = await app.session.history(caseView);
-  const title = t("My file: %(case)s", { case: caseView.title });
-  const body = h("body", {},
-    h("h1", { text: title }),
-    h("p", { class: "muted" }, [caseView.id, caseView.unit_name].filter(Boolean).join(" · "), ". ",
-      t("Exported %(time)s.", { time: fullTime(Date.now()) })),
-    h("p", { class: "muted", text: t("Made on your device from what is encrypted for you. Keep it safe: this copy is not encrypted.") }),
+  const messages = opened.messages ?? await app.session.history(caseView);
+  const applications = opened.applications ?? await openApplications(app.session, caseView.id);
+  return [
     h("h2", { text: t("Documentation") }),
     entries.length ? entries.map((e) => entryArticle(journal, e, { isStaff: false, opener: nameOnly }))
       : h("p", { class: "muted", text: t("Nothing has been shared with you yet.") }),
@@ -78,7 +82,11 @@ export async function buildFile(app, journal) {
     loose.length ? loose.map((r) => remarkItem(journal, r, { heading: t("Your supplement"), opener: nameOnly }))
       : h("p", { class: "muted", text: t("No supplements yet.") }),
     ...messagesPart(caseView, messages, app.me.user),
-    ...await applicationsPart(app.session, caseView.id));
+    ...applicationsPart(applications)].flat();
+}
+
+/** A document's <html> from its <body>: controls made plain text, earlier versions open, a small style. */
+export function documentOf(title, body) {
   for (const el of body.querySelectorAll("[tabindex]")) el.removeAttribute("tabindex");
   for (const el of body.querySelectorAll("details")) el.open = true; // earlier versions are read, and printed, too
   return h("html", { lang },
@@ -86,15 +94,32 @@ export async function buildFile(app, journal) {
     body);
 }
 
-/** Make the document and offer it as a download (Blob + a[download]); every export is in the audit log first. */
+/** A download of `text` (Blob + a[download]); the caller logged it first. */
+export function offerDownload(text, type, filename) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  h("a", { href: url, download: filename }).click();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** The serialised document: XMLSerializer writes the elements and escapes every text; no HTML is parsed. */
+export const serialise = (html) => `<!doctype html>\n${new XMLSerializer().serializeToString(html)}\n`;
+
+/** The document's <html> element: everything this device could open of the case. */
+export async function buildFile(app, journal) {
+  const caseView = journal.caseView;
+  const title = t("My file: %(case)s", { case: caseView.title });
+  return documentOf(title, h("body", {},
+    h("h1", { text: title }),
+    h("p", { class: "muted" }, [caseView.id, caseView.unit_name].filter(Boolean).join(" · "), ". ",
+      t("Exported %(time)s.", { time: fullTime(Date.now()) })),
+    h("p", { class: "muted", text: t("Made on your device from what is encrypted for you. Keep it safe: this copy is not encrypted.") }),
+    ...await caseParts(app, journal)));
+}
+
+/** Make the document and offer it as a download; every export is in the audit log first. */
 export async function exportFile(app, journal) {
   const html = await buildFile(app, journal);
   await api("POST", `/api/cases/${encodeURIComponent(journal.case.id)}/journal/export`, {});
-  // XMLSerializer writes the elements and escapes every text; no HTML is ever parsed from a string here.
-  const blob = new Blob([`<!doctype html>\n${new XMLSerializer().serializeToString(html)}\n`],
-    { type: "text/html;charset=utf-8" });
-  const url = URL.createObjectURL(blob);
   const date = new Date().toISOString().slice(0, 10);
-  h("a", { href: url, download: `akt-${journal.case.id}-${date}.html` }).click();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  offerDownload(serialise(html), "text/html;charset=utf-8", `akt-${journal.case.id}-${date}.html`);
 }
