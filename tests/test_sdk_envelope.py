@@ -182,3 +182,37 @@ def test_samtal_sdk_build_makes_an_envelope_that_check_accepts(orgs: tuple[Org, 
     assert reply.ref_to_message_id == built["message_id"] and reply.conversation_id == built["conversation_id"]
     assert reply.documents[0].texts == ("Se bifogat beslut.",)
     assert reply.documents[1].files[0].content == b"%PDF-1.7 test" and reply.documents[1].files[0].content_type == "application/pdf"
+
+
+def test_samtal_sdk_open_answers_with_the_receipt_which_goes_back_sealed(orgs: tuple[Org, Org, Org], tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    ca, police, municipality = orgs
+    message, sealed = _sealed(police, municipality)
+    for name, data in (("in.xml", sealed), ("key.pem", municipality.key_pem), ("ca.pem", ca.cert_pem)):
+        (tmp_path / name).write_bytes(data)
+    opened = ["sdk", "open", str(tmp_path / "in.xml"), "--key", str(tmp_path / "key.pem"), "--ca",
+              str(tmp_path / "ca.pem"), "--organisation", MUNICIPALITY, "--out", str(tmp_path / "message.xml"),
+              "--receipt", str(tmp_path / "receipt.xml")]
+    assert main(opened) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["receipt"] == "ACCEPTED" and summary["message"]["id"] == message.message_id
+    assert main(["sdk", "check", str(tmp_path / "receipt.xml")]) == 0
+    assert envelope.parse_message((tmp_path / "message.xml").read_bytes()) == message
+    capsys.readouterr()
+
+    # The receipt goes back in its own signed and encrypted envelope, and the police read it.
+    back = receipts.seal_receipt((tmp_path / "receipt.xml").read_bytes(), sender_key_pem=municipality.key_pem,
+                                 sender_cert_pem=municipality.cert_pem, recipient_cert_pem=police.cert_pem)
+    assert check(back).ok and envelope.parse_xhe(back).document_type.endswith("}ApplicationResponse")
+    receipt = receipts.open_receipt(back, recipient_key_pem=police.key_pem, trusted_ca_pems=[ca.cert_pem])
+    assert receipt.accepted and receipt.ref_id == envelope.parse_xhe(sealed).id
+    with pytest.raises(security.SignatureError):
+        receipts.open_receipt(back.replace(b"<HandlingServiceID>0203:polisen.test<", b"<HandlingServiceID>0203:x<"),
+                              recipient_key_pem=police.key_pem,
+                              trusted_ca_pems=[ca.cert_pem])
+
+    # A tampered envelope: exit 1, and the receipt says SIG.
+    (tmp_path / "in.xml").write_bytes(sealed.replace(b"<XHEVersionID>1.0", b"<XHEVersionID> 1.0"))
+    assert main(opened) == 1
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["receipt"] == "REJECTED" and summary["lines"][0]["code"] == "SIG" and summary["message"] is None

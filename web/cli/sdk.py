@@ -77,6 +77,46 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_open(args: argparse.Namespace) -> int:
+    from lxml import etree
+
+    from chat.exchange.sdk import envelope, receipts, security
+
+    data = Path(args.file).read_bytes()
+    key = Path(args.key).read_bytes()
+    cas = [Path(p).read_bytes() for p in args.ca]
+    try:
+        is_receipt = envelope.parse_xhe(data).document_type == envelope.RECEIPT_DOCUMENT_TYPE
+    except (ValueError, etree.XMLSyntaxError):  # not even an envelope: receive() answers with a schema receipt
+        is_receipt = False
+    if is_receipt:
+        try:
+            receipt = receipts.open_receipt(data, recipient_key_pem=key, trusted_ca_pems=cas)
+        except (ValueError, security.SignatureError, security.DecryptionError) as error:
+            print(json.dumps({"receipt": None, "error": str(error)}, ensure_ascii=False))
+            return 1
+        print(json.dumps(_receipt_json(receipt), ensure_ascii=False))
+        return 0
+    got = receipts.receive(data, our_org=args.organisation, recipient_key_pem=key, trusted_ca_pems=cas)
+    if args.receipt:
+        Path(args.receipt).write_bytes(got.receipt_xml)
+    if args.out and got.message_xml:
+        Path(args.out).write_bytes(got.message_xml)
+    summary = {"message": {"id": got.message.message_id, "conversation": got.message.conversation_id,
+                           "ref_to": got.message.ref_to_message_id, "label": got.message.label,
+                           "sender": got.message.sender.organisation, "sender_function": got.message.sender.function,
+                           "confidential": got.message.confidential} if got.message else None,
+               **_receipt_json(got.receipt)}
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0 if got.receipt.accepted else 1
+
+
+def _receipt_json(receipt: Any) -> dict[str, Any]:
+    return {"receipt": "ACCEPTED" if receipt.accepted else "REJECTED", "ref_id": receipt.ref_id,
+            "lines": [{"code": line.code, "path": line.path, "reason": line.reason, "rule": line.rule}
+                      for line in receipt.lines]}
+
+
 def add_parser(sub: Any) -> None:
     sdk = sub.add_parser("sdk", help="SDK (Säker digital kommunikation) tools for integrators",
                          description="Validate and build SDK messages and XHE envelopes (docs/sdk.md).")
@@ -110,3 +150,18 @@ def add_parser(sub: Any) -> None:
     build.add_argument("--recipient-cert", required=True, help="the recipient organisation's certificate (PEM)")
     build.add_argument("--out", default="-", help="where to write the envelope (default: standard output)")
     build.set_defaults(func=cmd_build)
+    opened = acts.add_parser("open", help="verify, decrypt and check an envelope sent to you; make its receipt",
+                             description="Check a received XHE envelope (XSD, Schematron), verify its signature "
+                             "against the trusted CA certificates, decrypt it with your key and check the message "
+                             "inside, as Samtal does on receipt. Prints JSON (the message's header and Digg's "
+                             "receipt: ACCEPTED, or REJECTED with each problem); exit 0 accepted, 1 rejected. A "
+                             "receipt envelope is opened and its receipt printed.")
+    opened.add_argument("file", help="the envelope")
+    opened.add_argument("--key", required=True, help="your organisation's private key (PEM)")
+    opened.add_argument("--ca", action="append", required=True,
+                        help="a trusted CA certificate (PEM); repeat for several")
+    opened.add_argument("--organisation", required=True, help="your participant id, 0203:<organisation> "
+                        "(an envelope to another is rejected)")
+    opened.add_argument("--out", help="write the decrypted SDK message here")
+    opened.add_argument("--receipt", help="write the receipt (ApplicationResponse XML) here")
+    opened.set_defaults(func=cmd_open)

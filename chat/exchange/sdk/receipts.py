@@ -14,10 +14,18 @@ from typing import Literal
 from lxml import etree
 
 from chat.exchange.sdk import security
-from chat.exchange.sdk.envelope import PARTICIPANT_SCHEME, XheHeader, parse_message, parse_xhe
+from chat.exchange.sdk.envelope import (
+    PARTICIPANT_SCHEME,
+    RECEIPT_DOCUMENT_ID,
+    RECEIPT_DOCUMENT_TYPE,
+    XheHeader,
+    build_xhe,
+    parse_message,
+    parse_xhe,
+)
 from chat.exchange.sdk.envelope import sub_element as _sub
 from chat.exchange.sdk.mapping import SdkMessage
-from chat.exchange.sdk.validation import RECEIPT_NS, Problem, check_tree, parse
+from chat.exchange.sdk.validation import RECEIPT_NS, Problem, check, check_tree, parse
 
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
@@ -162,3 +170,32 @@ def receive(xhe: bytes, *, our_org: str, recipient_key_pem: bytes, trusted_ca_pe
                       header=header, signer_certificate=signer)
     return answer(header.from_org, header.id, [], header=header, message=message, message_xml=message_xml,
                   signer_certificate=signer)
+
+
+def seal_receipt(receipt_xml: bytes, *, sender_key_pem: bytes, sender_cert_pem: bytes,
+                 recipient_cert_pem: bytes) -> bytes:
+    """A receipt in its own XHE envelope, signed and encrypted like a message (tm-base-ext-sigenc)."""
+    receipt = parse_receipt(receipt_xml)
+    xhe = build_xhe(receipt_xml, from_org=receipt.sender_org, to_org=receipt.receiver_org,
+                    handling_service_id=receipt.receiver_org, document_id=RECEIPT_DOCUMENT_ID,
+                    document_type=RECEIPT_DOCUMENT_TYPE)
+    return security.seal(xhe, sender_key_pem=sender_key_pem, sender_cert_pem=sender_cert_pem,
+                         recipient_cert_pem=recipient_cert_pem)
+
+
+def open_receipt(xhe: bytes, *, recipient_key_pem: bytes, trusted_ca_pems: list[bytes]) -> Receipt:
+    """A received receipt envelope: checked, verified and decrypted, and the receipt inside checked too.
+    ValueError (or security's errors) when any of it fails: such a receipt is not shown as an answer."""
+    report = check(xhe)
+    if not report.ok or report.kind != "envelope":
+        raise ValueError("; ".join(str(p) for p in report.problems[:5]) or "not an XHE envelope")
+    opened = security.open_sealed(xhe, recipient_key_pem=recipient_key_pem, trusted_ca_pems=trusted_ca_pems)
+    receipt_xml = etree.tostring(opened.payload)
+    inner = check(receipt_xml)
+    if not inner.ok or inner.kind != "receipt":
+        raise ValueError("; ".join(str(p) for p in inner.problems[:5]) or "the payload is not a receipt")
+    receipt = parse_receipt(receipt_xml)
+    header = parse_xhe(opened.envelope)
+    if (receipt.sender_org, receipt.receiver_org) != (header.from_org, header.to_org):
+        raise ValueError("the receipt's parties differ from the envelope's")
+    return receipt
