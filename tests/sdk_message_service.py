@@ -6,11 +6,19 @@ put Prism in front of it as a validating proxy (tests/test_sdk_bridge.py), so wh
 and this service is checked against the spec."""
 from __future__ import annotations
 
+import json
+import subprocess
+import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -19,7 +27,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from chat.exchange.sdk.mapping import Party, SdkMessage, documents_for, to_rest
+
+from .conftest import ROOT, free_port
+from .sdk_spec import write_mended
+from .waiting import eventually_blocking
+
+PRISM = ROOT / ".cache" / "npm" / "prism" / "node_modules" / ".bin" / "prism"
 VERSION = "sdk api 1.0.0"
+OURS = "sdk:inkorg:0203:demo-kommun.example:ekonomiskt-bistand"
+POLISEN = Party("0203:polisen.se", "sdk:inkorg:0203:polisen.se:syd", "Polisen region Syd")
 TOKEN = "test-service-token"  # noqa: S105 (the fake service's only token)
 
 
@@ -114,3 +131,67 @@ def serve(service: MessageService, port: int) -> uvicorn.Server:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     return server
+
+
+def from_polisen(message_id: str, doc_type: str, content: dict[str, Any], label: str) -> dict[str, Any]:
+    """What the police's message client posts to their message service (here the same one)."""
+    return to_rest(SdkMessage(
+        message_id=message_id, conversation_id="c0ffee00-0000-4000-8000-000000000001",
+        created="2026-12-07T22:00:00.000Z", label=label, confidential=True, sender=POLISEN,
+        recipient=Party("0203:demo-kommun.example", OURS), documents=documents_for(doc_type, content)))
+
+
+@dataclass
+class SdkRig:
+    """The SDK file a test server starts with, and the message service behind Prism it names: the ports are
+    chosen when the test module is imported, as the server's settings are."""
+
+    config: Path
+    service_port: int
+    prism_port: int
+    smtp_port: int
+    proxy_log: Path = Path()
+
+    @classmethod
+    def make(cls) -> SdkRig:
+        rig = cls(Path(tempfile.mkdtemp(prefix="samtal-sdk-")) / "sdk.json", free_port(), free_port(), free_port())
+        rig.config.write_text(json.dumps({
+            "organisation": "0203:demo-kommun.example",
+            "units": {"ekonomiskt-bistand": [{"function": OURS, "label": "Ekonomiskt bistånd",
+                                              "address": "ekonomiskt-bistand.demo-kommun"}]},
+            "directory": [{"organisation": POLISEN.organisation, "name": "Polismyndigheten",
+                           "function": POLISEN.function, "label": "Polisen region Syd"}],
+            "message_service": {"base_url": f"http://127.0.0.1:{rig.prism_port}", "poll_seconds": 0.3,
+                                "token_url": f"http://127.0.0.1:{rig.service_port}/token", "client_id": "samtal"}}))
+        return rig
+
+    def running(self, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MessageService]:
+        """The message service, with Prism in front as a validating proxy (`prism proxy --errors`)."""
+        if not PRISM.exists():
+            pytest.skip("Stoplight Prism is not installed (python3 dev.py test installs it into .cache/npm/prism)")
+        ms = MessageService({OURS})
+        running = serve(ms, self.service_port)
+        spec = write_mended(tmp_path_factory.mktemp("sdk"))
+        self.proxy_log = tmp_path_factory.mktemp("prism") / "prism-proxy.log"
+        log = self.proxy_log.open("wb")
+        prism = subprocess.Popen([str(PRISM), "proxy", "--errors", "-h", "127.0.0.1", "-p", str(self.prism_port),
+                                  str(spec), f"http://127.0.0.1:{self.service_port}"], stdout=log,
+                                 stderr=subprocess.STDOUT)
+
+        def listening() -> bool:
+            assert prism.poll() is None, "prism ended"
+            try:
+                httpx.get(f"http://127.0.0.1:{self.prism_port}/sdk/messages",
+                          headers={"Authorization": f"Bearer {TOKEN}"}, timeout=2)
+            except httpx.TransportError as error:
+                raise AssertionError("prism is not listening yet") from error
+            return True
+
+        try:
+            eventually_blocking(listening, within=120, what="Prism proxy listening")
+            yield ms
+        finally:
+            prism.terminate()
+            prism.wait(timeout=20)
+            log.close()
+            running.should_exit = True

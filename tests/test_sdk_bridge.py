@@ -5,79 +5,37 @@ each request Samtal makes and each answer it reads is checked against the spec o
 from __future__ import annotations
 
 import json
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from chat.exchange.sdk.bridge import party_address
-from chat.exchange.sdk.mapping import Party, SdkMessage, documents_for, to_rest
 from web.cli.main import main as samtal
 from web.client.exchange import UnitClient
 
-from .conftest import free_port, server_fixture
+from .conftest import server_fixture
 from .helpers import Mailbox, local_mailbox
-from .sdk_message_service import TOKEN, MessageService, serve
-from .sdk_spec import write_mended
+from .sdk_message_service import OURS, POLISEN, MessageService, SdkRig, from_polisen
 from .test_exchange import OROSANMALAN
-from .test_sdk_rest_client import PRISM
 from .waiting import eventually_blocking
 
 EB = "ekonomiskt-bistand.demo-kommun"
-OURS = "sdk:inkorg:0203:demo-kommun.example:ekonomiskt-bistand"
-POLISEN = Party("0203:polisen.se", "sdk:inkorg:0203:polisen.se:syd", "Polisen region Syd")
-SERVICE_PORT, PRISM_PORT, SMTP_PORT = free_port(), free_port(), free_port()
-CONFIG = Path(tempfile.mkdtemp(prefix="samtal-sdk-")) / "sdk.json"
-CONFIG.write_text(json.dumps({
-    "organisation": "0203:demo-kommun.example",
-    "units": {"ekonomiskt-bistand": [{"function": OURS, "label": "Ekonomiskt bistånd", "address": EB}]},
-    "directory": [{"organisation": POLISEN.organisation, "name": "Polismyndigheten", "function": POLISEN.function,
-                   "label": "Polisen region Syd"}],
-    "message_service": {"base_url": f"http://127.0.0.1:{PRISM_PORT}", "poll_seconds": 0.3,
-                        "token_url": f"http://127.0.0.1:{SERVICE_PORT}/token", "client_id": "samtal"}}))
-PROXY_LOG: list[Path] = [Path()]  # where Prism says what it checked
-server = server_fixture(SAMTAL_SDK_CONFIG=str(CONFIG), SAMTAL_SMTP_HOST="127.0.0.1", SAMTAL_SMTP_PORT=str(SMTP_PORT),
-                        SAMTAL_EXCHANGE_URGENT_SECONDS="1",
+RIG = SdkRig.make()
+server = server_fixture(SAMTAL_SDK_CONFIG=str(RIG.config), SAMTAL_SMTP_HOST="127.0.0.1",
+                        SAMTAL_SMTP_PORT=str(RIG.smtp_port), SAMTAL_EXCHANGE_URGENT_SECONDS="1",
                         SAMTAL_EXCHANGE_ALERT_CHECK_SECONDS="1")
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MessageService]:
-    if not PRISM.exists():
-        pytest.skip("Stoplight Prism is not installed (python3 dev.py test installs it into .cache/npm/prism)")
-    ms = MessageService({OURS})
-    running = serve(ms, SERVICE_PORT)
-    spec = write_mended(tmp_path_factory.mktemp("sdk"))
-    PROXY_LOG[0] = tmp_path_factory.getbasetemp() / "prism-proxy.log"
-    log = PROXY_LOG[0].open("wb")
-    prism = subprocess.Popen([str(PRISM), "proxy", "--errors", "-h", "127.0.0.1", "-p", str(PRISM_PORT), str(spec),
-                              f"http://127.0.0.1:{SERVICE_PORT}"], stdout=log, stderr=subprocess.STDOUT)
-
-    def listening() -> bool:
-        assert prism.poll() is None, "prism ended"
-        try:
-            httpx.get(f"http://127.0.0.1:{PRISM_PORT}/sdk/messages", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=2)
-        except httpx.TransportError as error:
-            raise AssertionError("prism is not listening yet") from error
-        return True
-
-    try:
-        eventually_blocking(listening, within=120, what="Prism proxy listening")
-        yield ms
-    finally:
-        prism.terminate()
-        prism.wait(timeout=20)
-        log.close()
-        running.should_exit = True
+    yield from RIG.running(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
 def mailbox() -> Any:
-    yield from local_mailbox(SMTP_PORT)
+    yield from local_mailbox(RIG.smtp_port)
 
 
 @pytest.fixture(scope="module")
@@ -87,14 +45,6 @@ def anna(server: Any, service: MessageService, mailbox: Mailbox,
     assert samtal(["exchange", "demo-keys", "--data-dir", str(server.data_dir), "--keys-dir", str(keys),
                    "--oncall", "jour@demo-kommun.example"]) == 0
     return UnitClient(server.url, keys / f"{EB}.json", "anna", "ekonomiskt-bistand")
-
-
-def from_polisen(message_id: str, doc_type: str, content: dict[str, Any], label: str) -> dict[str, Any]:
-    """What the police's message client posts to their message service (here the same one)."""
-    return to_rest(SdkMessage(
-        message_id=message_id, conversation_id="c0ffee00-0000-4000-8000-000000000001",
-        created="2026-12-07T22:00:00.000Z", label=label, confidential=True, sender=POLISEN,
-        recipient=Party("0203:demo-kommun.example", OURS), documents=documents_for(doc_type, content)))
 
 
 def test_an_sdk_message_reaches_myndighetspost_and_the_reply_gets_its_accepted_receipt(
@@ -136,7 +86,7 @@ def test_an_sdk_message_reaches_myndighetspost_and_the_reply_gets_its_accepted_r
         return statuses
     assert eventually_blocking(receipt, within=60, what="the accepted receipt") == ["received", "accepted"]
     eventually_blocking(lambda: reply in service.deleted, within=30, what="the receipt's message deleted")
-    checked = PROXY_LOG[0].read_text(encoding="utf-8")
+    checked = RIG.proxy_log.read_text(encoding="utf-8")
     assert checked.count("Request received") >= 6 and "Violation" not in checked and "✖" not in checked
 
 

@@ -18,11 +18,11 @@ import pytest
 from chat.exchange.sdk.mapping import Party, SdkMessage, documents_for, is_confidential
 from chat.exchange.sdk.rest_client import NEW, ClientConfig, RestClient, SdkApiError
 
-from .conftest import ROOT, free_port
+from .conftest import free_port
+from .sdk_message_service import PRISM
 from .sdk_spec import write_mended
 from .waiting import eventually_blocking
 
-PRISM = ROOT / ".cache" / "npm" / "prism" / "node_modules" / ".bin" / "prism"
 ORO = {"child": {"name": "Kim Exempel", "personal_number": "20150101-0000"},
        "guardians": [{"name": "Alex Exempel", "informed": False, "not_informed_reason": "risk för barnet"}],
        "reporter": {"name": "Polisinspektör Berg", "organisation": "Polismyndigheten"},
