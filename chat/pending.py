@@ -3,8 +3,8 @@ application's status and dates, a booking's time, form and place, the dates of d
 never what anyone wrote, which stays sealed to the case key.
 
 For the citizen: requests for completion with their due dates, decisions, the next meeting, open objections
-and answered ones. For the unit's staff: open objections, new applications, completions the citizen
-answered, and requests whose due date is near or past. Which decision or answer the citizen has already
+and answered ones, the decision basis shared with them to comment on (kommunicering). For the unit's staff:
+open objections, new applications, completions and kommunicering the citizen answered, and requests whose due date is near or past. Which decision or answer the citizen has already
 read is the device's own knowledge (web/static/js/seen.js): the server is told nothing of it.
 
 Computed in a few statements for a whole list of cases (one for the applications, one for the disputes, and
@@ -32,6 +32,8 @@ class Pending:
     decisions: list[dict[str, Any]]
     applications_new: int = 0
     completions_answered: int = 0
+    communications: list[dict[str, Any]] | None = None  # kommunicering waiting for the citizen's comments
+    communications_answered: int = 0
     objections_open: int = 0
     objection_since: int | None = None
     answers: list[dict[str, Any]] | None = None
@@ -42,10 +44,12 @@ class Pending:
             due = [c["due_at"] for c in self.completions if c["due_at"] is not None]
             return {"objections_open": self.objections_open, "objection_since": self.objection_since,
                     "applications_new": self.applications_new, "completions_answered": self.completions_answered,
+                    "communications_answered": self.communications_answered,
                     "completions_waiting": len(self.completions),
                     "deadline_at": min(due) if due else None,
                     "deadline_near": any(d - now <= DEADLINE_NEAR_MS for d in due)}
         return {"completions": self.completions, "decisions": self.decisions, "meeting": self.meeting,
+                "communications": self.communications or [],
                 "objections_open": self.objections_open, "answers": self.answers or []}
 
 
@@ -53,7 +57,7 @@ async def pending_work(store: Storage, user: User, cases: list[Case], now: int |
     """Each case's waiting work as `user` may see it (the caller decided they may list these cases)."""
     now = now_ms() if now is None else now
     staff = user.role != Role.CITIZEN
-    found = {c.id: Pending([], [], answers=[]) for c in cases}
+    found = {c.id: Pending([], [], answers=[], communications=[]) for c in cases}
     if not cases:
         return {}
     if staff:
@@ -72,6 +76,10 @@ async def pending_work(store: Storage, user: User, cases: list[Case], now: int |
             p.applications_new += 1
         elif a.status == "supplemented":
             p.completions_answered += 1
+        elif a.status == "communicated" and p.communications is not None:
+            p.communications.append({"application": a.id, "form": a.form_id, "due_at": a.due_at})
+        elif a.status == "communication_answered":
+            p.communications_answered += 1
     for d in await store.journal.disputes([c.id for c in cases]):
         p = found[d.case_id]
         if d.answered_at is None:

@@ -69,19 +69,23 @@ async def _audit(ctx: Ctx, what: str, app: Application, **detail: Any) -> None:
 
 
 # -- views --------------------------------------------------------------------------------------------------
+AWAITING_UNIT = ("received", "supplemented", "communication_answered")
+
+
 def application_view(app: Application, names: dict[str, str]) -> dict[str, Any]:
     return {"id": app.id, "unit_id": app.unit_id, "case_id": app.case_id, "citizen": app.citizen_id,
             "citizen_name": names.get(app.citizen_id), "form_id": app.form_id, "form_version": app.form_version,
             "status": app.status, "submitted_by": app.submitted_by, "submitted_by_name": names.get(app.submitted_by),
             "on_behalf": app.on_behalf, "opened_case": app.opened_case, "submitted_at": app.submitted_at,
             "updated_at": app.updated_at, "due_at": app.due_at,
-            # For the unit: something waits for it (a new application, or the citizen's supplement).
-            "awaiting_unit": app.status in ("received", "supplemented")}
+            # For the unit: something waits for it (a new application, the citizen's supplement or their answer
+            # to the shared decision basis).
+            "awaiting_unit": app.status in AWAITING_UNIT}
 
 
 def event_view(e: Event, names: dict[str, str]) -> dict[str, Any]:
     return {"kind": e.kind, "actor": e.actor, "actor_name": names.get(e.actor), "on_behalf": e.on_behalf,
-            "record_id": e.record_id, "due_at": e.due_at, "at": e.at}
+            "record_id": e.record_id, "due_at": e.due_at, "at": e.at, "detail": e.detail or {}}
 
 
 def record_view(r: StoredRecord) -> dict[str, Any]:
@@ -186,8 +190,10 @@ async def get_application(ctx: Ctx) -> Response:
     return JSONResponse(await full_view(ctx, view))
 
 
-@api("/api/applications/{application_id}/blobs", "POST", action=Action.APPLICATION_SUPPLEMENT, upload=True, status=201)
+@api("/api/applications/{application_id}/blobs", "POST", action=Action.APPLICATION_READ, upload=True, status=201)
 async def upload_for_supplement(ctx: Ctx) -> Response:
+    """An encrypted attachment of a step: the citizen's (a supplement, an answer) or the unit's (documents it
+    shares in kommunicering); the service decides which of them may add one."""
     application_id = record_id(ctx, "application_id", "an application")
     data = await ctx.encrypted_upload()
     blob_id = await _service(ctx).upload_blob(ctx.user, application_id, data, None)
@@ -306,3 +312,38 @@ async def add_grants(ctx: Ctx) -> Response:
     if app is not None:
         await _audit(ctx, "application.grant", app, record=ctx.request.path_params["record_id"], added=added)
     return JSONResponse({"added": added}, status_code=201)
+
+
+@api("/api/applications/{application_id}/communications", "POST", action=Action.APPLICATION_HANDLE)
+async def communicate(ctx: Ctx) -> Response:
+    """(staff) Kommunicering (FL 25 §): the decision basis, sealed, with `due_at` to answer by; `method` is
+    `app`, or how it was done outside Samtal (`phone`, `in_person`, `letter`)."""
+    body = await _body(ctx)
+    due_at = body.int("due_at") if "due_at" in body.data and body.data["due_at"] is not None else None
+    app = await _service(ctx).communicate(ctx.user, ctx.require_device(), record_id(ctx, "application_id", "an application"),
+                                          _record(body), _grants(body), _blobs(body), body.str("method", 16), due_at)
+    return await _step_answer(ctx, app, "communicated")
+
+
+@api("/api/applications/{application_id}/communication-answers", "POST", action=Action.APPLICATION_SUPPLEMENT)
+async def answer_communication(ctx: Ctx) -> Response:
+    """(the citizen) The answer to the shared decision basis: text and attachments, sealed."""
+    body = await _body(ctx)
+    app = await _service(ctx).answer_communication(ctx.user, ctx.require_device(),
+                                                   record_id(ctx, "application_id", "an application"), _record(body),
+                                                   _grants(body), _blobs(body))
+    return await _step_answer(ctx, app, "communication_answered")
+
+
+@api("/api/applications/{application_id}/withdrawal", "POST", action=Action.APPLICATION_READ)
+async def withdraw(ctx: Ctx) -> Response:
+    """The citizen withdraws an undecided application, or staff record that they asked to (on their behalf)."""
+    app = await _service(ctx).withdraw(ctx.user, record_id(ctx, "application_id", "an application"))
+    return await _step_answer(ctx, app, "withdrawn")
+
+
+@api("/api/applications/{application_id}/reopening", "POST", action=Action.APPLICATION_HANDLE)
+async def reopen(ctx: Ctx) -> Response:
+    """(staff) A decided application is taken up again; a new decision changes it."""
+    app = await _service(ctx).reopen(ctx.user, record_id(ctx, "application_id", "an application"))
+    return await _step_answer(ctx, app, "reopened")

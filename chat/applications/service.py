@@ -34,9 +34,16 @@ KIND_APPLICATION = "application"
 KIND_COMPLETION = "application.completion"  # what the unit asks the citizen to add
 KIND_SUPPLEMENT = "application.supplement"  # what the citizen adds
 KIND_DECISION = "application.decision"  # beslut
+KIND_COMMUNICATION = "application.communication"  # kommunicering (FL 25 §): the decision basis shared with the citizen
+KIND_COMMUNICATION_REPLY = "application.communication_reply"  # the citizen's answer to it
 NOTIFY_KIND = "application"  # chat/notifications/notices.py: something waits for the citizen in an application
-STATUSES = ("received", "assessing", "completion_requested", "supplemented", "decided")
-OPEN = ("received", "assessing", "completion_requested", "supplemented")  # not yet decided
+# The statuses an application can have (the database keeps no list of its own: migration 0031).
+STATUSES = ("received", "assessing", "completion_requested", "supplemented", "communicated",
+            "communication_answered", "decided", "withdrawn")
+# Not yet decided: the unit may still ask, share the decision basis and decide; the citizen may withdraw.
+OPEN = ("received", "assessing", "completion_requested", "supplemented", "communicated", "communication_answered")
+# How kommunicering was done: in Samtal, or (recorded by staff, DOMAIN rule 13) by phone, in person, by letter.
+COMMUNICATION_METHODS = ("app", "phone", "in_person", "letter")
 MAX_GRANTS = 20
 MAX_BLOBS = 60
 DAY_MS = 24 * 3600 * 1000
@@ -283,6 +290,72 @@ class Applications:
         self.notify(app, case, "decision_posted")
         return decision, app
 
+    # -- kommunicering (FL 25 §) -------------------------------------------------------------------------------
+    async def communicate(self, user: User, device_id: str, application_id: str, raw: bytes,
+                          grants: Sequence[GrantUpload], blobs: Sequence[str], method: str,
+                          due_at: int | None) -> Application:
+        """Before a decision that goes against the citizen, the unit shares what it rests on (chosen journal
+        entries, documents, a summary: sealed) and gives a time to answer (`due_at`, metadata). In Samtal
+        (`app`), the citizen answers here by then. Done by phone, in person or by letter, staff record it (the
+        record says what was shared and what the citizen said); with a `due_at` the unit still waits for an
+        answer, without one the answer is in the record and the assessment goes on."""
+        app, case = await self._application(user, application_id, Action.APPLICATION_HANDLE)
+        if method not in COMMUNICATION_METHODS:
+            raise InvalidInput(f"method is one of {', '.join(COMMUNICATION_METHODS)}", code="invalid_field")
+        now = now_ms()
+        if due_at is None and method == "app":
+            raise InvalidInput("kommunicering in Samtal has a date to answer by", code="invalid_field")
+        if due_at is not None and not now - DAY_MS < due_at <= now + MAX_DUE_MS:
+            raise InvalidInput("the date to answer by is today or later, and within a year", code="invalid_field")
+        rec = await self._record(user, device_id, raw, KIND_COMMUNICATION, case.unit_id, case.id, grants,
+                                 case.citizen_id, case, blobs)
+        app, new = await self.astore.step(app.id, "communicated", user.id, method != "app", now, OPEN, rec, due_at,
+                                          status="communicated" if due_at is not None else "assessing",
+                                          detail={"method": method})
+        if new:
+            self.notify(app, case, "communicated")
+            if method == "app":
+                await notifications.something_new(self.store, case.id, NOTIFY_KIND, by=user)
+        return app
+
+    async def answer_communication(self, user: User, device_id: str, application_id: str, raw: bytes,
+                                   grants: Sequence[GrantUpload], blobs: Sequence[str]) -> Application:
+        """The citizen's answer to the shared decision basis: text and attachments, sealed. Also after the
+        date (the unit decides what a late answer means), never after the decision."""
+        app, case = await self._application(user, application_id, Action.APPLICATION_SUPPLEMENT)
+        rec = await self._record(user, device_id, raw, KIND_COMMUNICATION_REPLY, case.unit_id, case.id, grants,
+                                 case.citizen_id, case, blobs)
+        app, new = await self.astore.step(app.id, "communication_answered", user.id, False, now_ms(),
+                                          ("communicated", "communication_answered"), rec)
+        if new:
+            self.notify(app, case, "communication_answered")
+        return app
+
+    # -- withdrawal and reopening -------------------------------------------------------------------------------
+    async def withdraw(self, user: User, application_id: str) -> Application:
+        """The citizen takes back an application not yet decided (återkallelse); staff record it for a citizen
+        who asked by phone, in person or by letter (on their behalf, DOMAIN rule 13). Final, like a decision."""
+        on_behalf = user.role != Role.CITIZEN
+        action = Action.APPLICATION_HANDLE if on_behalf else Action.APPLICATION_SUPPLEMENT
+        app, case = await self._application(user, application_id, action)
+        app, new = await self.astore.step(app.id, "withdrawn", user.id, on_behalf, now_ms(), OPEN)
+        if new:
+            self.notify(app, case, "withdrawn")
+            if on_behalf:
+                await notifications.something_new(self.store, case.id, NOTIFY_KIND, by=user)
+        return app
+
+    async def reopen(self, user: User, application_id: str) -> Application:
+        """Staff take a decided application up again (omprövning, FL 37-38 §§): it is assessed again, and a new
+        decision (naming the one it changes) is what changes the outcome; the old decision stays readable."""
+        app, case = await self._application(user, application_id, Action.APPLICATION_HANDLE)
+        app, new = await self.astore.step(app.id, "reopened", user.id, False, now_ms(), ("decided",),
+                                          status="assessing")
+        if new:
+            self.notify(app, case, "reopened")
+            await notifications.something_new(self.store, case.id, NOTIFY_KIND, by=user)
+        return app
+
     async def add_grants(self, user: User, device_id: str, application_id: str, record_id: str,
                          grants: Sequence[GrantUpload]) -> int:
         """More readers for a stored record: the case key (so that every device of the case can read it), or a
@@ -307,8 +380,9 @@ class Applications:
             self._require(decide(user, Action.APPLICATION_SUBMIT, unit_id=unit_id))
             if await self.astore.get(application_id) is not None:
                 raise Conflict("the application is sent already", code="record_exists")
-        else:
-            await self._application(user, application_id, Action.APPLICATION_SUPPLEMENT)
+        else:  # the citizen's (a supplement, an answer) or the unit's (documents shared in kommunicering)
+            await self._application(user, application_id, Action.APPLICATION_SUPPLEMENT if user.role == Role.CITIZEN
+                                    else Action.APPLICATION_HANDLE)
         blob_id = secrets.token_urlsafe(16)
         await self.astore.add_blob(blob_id, application_id, user.id, data, now_ms())
         return blob_id

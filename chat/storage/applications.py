@@ -8,6 +8,7 @@ import abc
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from chat.model import Case
 
@@ -38,6 +39,7 @@ class Event:
     record_id: str | None
     due_at: int | None
     at: int
+    detail: dict[str, Any] | None = None  # the step's metadata (how, in time or late, which decision), no content
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,10 +137,11 @@ class ApplicationStore(abc.ABC):
 
     @abc.abstractmethod
     async def step(self, application_id: str, kind: str, actor: str, on_behalf: bool, at: int,
-                   allowed_from: Sequence[str], rec: NewRecord | None = None, due_at: int | None = None
-                   ) -> tuple[Application, bool]:
-        """One step of the timeline: the status becomes `kind` (with its record, if any), when the status now
-        is one of `allowed_from`. Returns (application, stored now); the same record again is a retry."""
+                   allowed_from: Sequence[str], rec: NewRecord | None = None, due_at: int | None = None,
+                   status: str | None = None, detail: dict[str, Any] | None = None) -> tuple[Application, bool]:
+        """One step of the timeline, `kind` (with its record and metadata, if any): the status becomes `status`
+        (default: `kind`), when the status now is one of `allowed_from`. Returns (application, stored now); the
+        same record again is a retry."""
 
     @abc.abstractmethod
     async def decide(self, application_id: str, rec: NewRecord, at: int, allowed_from: Sequence[str],

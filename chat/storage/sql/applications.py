@@ -3,6 +3,7 @@ one transaction: the record, its grants, the timeline event, the new status and 
 in together or not at all, and a submission finds or opens its case in that same transaction."""
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -69,8 +70,9 @@ class SqlApplicationStore(ApplicationStore):
 
     async def timeline(self, application_id: str) -> tuple[list[Event], list[StoredRecord], list[Grant]]:
         def read(db: Db) -> tuple[list[Event], list[StoredRecord], list[Grant]]:
-            events = [Event(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6]) for r in db.execute(
-                "SELECT id, kind, actor, on_behalf, record_id, due_at, at FROM application_events"
+            events = [Event(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], json.loads(r[7]) if r[7] else None)
+                      for r in db.execute(
+                "SELECT id, kind, actor, on_behalf, record_id, due_at, at, detail FROM application_events"
                 " WHERE application_id = ? ORDER BY id", (application_id,))]
             records = [StoredRecord(*r) for r in db.execute(
                 "SELECT id, kind, author, author_device, data, created_at FROM application_records"
@@ -159,15 +161,17 @@ class SqlApplicationStore(ApplicationStore):
         return case
 
     async def step(self, application_id: str, kind: str, actor: str, on_behalf: bool, at: int,
-                   allowed_from: Sequence[str], rec: NewRecord | None = None, due_at: int | None = None
-                   ) -> tuple[Application, bool]:
-        """One step of the timeline: the status becomes `kind` (with its record, if any), when the status now
-        is one of `allowed_from`. Returns (application, stored now); the same record again is a retry."""
+                   allowed_from: Sequence[str], rec: NewRecord | None = None, due_at: int | None = None,
+                   status: str | None = None, detail: dict[str, Any] | None = None) -> tuple[Application, bool]:
+        """One step of the timeline, `kind` (with its record and metadata, if any): the status becomes `status`
+        (default: `kind`), when the status now is one of `allowed_from`. Returns (application, stored now); the
+        same record again is a retry."""
         return await self._run(lambda db: self._step(  # type: ignore[no-any-return]
-            db, application_id, kind, actor, on_behalf, at, allowed_from, rec, due_at))
+            db, application_id, kind, actor, on_behalf, at, allowed_from, rec, due_at, status, detail))
 
     def _step(self, db: Db, application_id: str, kind: str, actor: str, on_behalf: bool, at: int,
-              allowed_from: Sequence[str], rec: NewRecord | None, due_at: int | None) -> tuple[Application, bool]:
+              allowed_from: Sequence[str], rec: NewRecord | None, due_at: int | None, status: str | None = None,
+              detail: dict[str, Any] | None = None) -> tuple[Application, bool]:
         app = self._get(db, application_id)
         if app is None:
             raise NotFound("no such application", code="unknown_application")
@@ -178,10 +182,11 @@ class SqlApplicationStore(ApplicationStore):
         if rec is not None:
             self._insert_record(db, application_id, rec, at)
         db.execute("INSERT INTO application_events (application_id, kind, actor, on_behalf, record_id,"
-                   " due_at, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   (application_id, kind, actor, int(on_behalf), rec.id if rec else None, due_at, at))
+                   " due_at, at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   (application_id, kind, actor, int(on_behalf), rec.id if rec else None, due_at, at,
+                    json.dumps(detail, sort_keys=True) if detail else None))
         db.execute("UPDATE applications SET status = ?, updated_at = ?, due_at = ? WHERE id = ?",
-                   (kind, at, due_at, application_id))
+                   (status or kind, at, due_at, application_id))
         return self._get(db, application_id), True  # type: ignore[return-value]
 
     # -- decisions -----------------------------------------------------------------------------------------

@@ -80,11 +80,21 @@ class SqliteWriter(SqlEngine):
         applied = {version for (version,) in db.execute("SELECT version FROM schema_migrations")}
         migrations = _migrations()
         refuse_unknown_migrations(applied, [version for version, _ in migrations])
-        for version, sql in migrations:
-            if version not in applied:
-                log.info("applying migration", extra={"version": version})
-                db.executescript(f"BEGIN IMMEDIATE;\n{sql}\nINSERT INTO schema_migrations VALUES ({version},"
-                                 f" {now_ms()});\nCOMMIT;")
+        # Foreign keys off while migrating: a migration may rebuild a table others refer to (SQLite's documented
+        # way to change a column's constraints); each is checked for broken references before it commits.
+        db.execute("PRAGMA foreign_keys = OFF")
+        try:
+            for version, sql in migrations:
+                if version not in applied:
+                    log.info("applying migration", extra={"version": version})
+                    db.executescript(f"BEGIN IMMEDIATE;\n{sql}\nINSERT INTO schema_migrations VALUES ({version},"
+                                     f" {now_ms()});")
+                    if db.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                        db.execute("ROLLBACK")
+                        raise sqlite3.IntegrityError(f"migration {version} leaves references to missing rows")
+                    db.execute("COMMIT")
+        finally:
+            db.execute("PRAGMA foreign_keys = ON")
 
     async def close(self) -> None:
         await self.stop_batches()

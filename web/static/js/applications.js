@@ -17,13 +17,22 @@ import { fileButton } from "./file-button.js";
 export const STATUS_NAMES = {
   received: () => t("Application received"), assessing: () => t("Being assessed"),
   completion_requested: () => t("More information requested"), supplemented: () => t("Supplement received"),
-  decided: () => t("Decided"),
+  communicated: () => t("Basis shared, waiting for comments"), communication_answered: () => t("Comments received"),
+  decided: () => t("Decided"), withdrawn: () => t("Withdrawn"),
 };
 
 const EVENT_NAMES = {
   received: () => t("The application was received"), assessing: () => t("The unit started assessing it"),
   completion_requested: () => t("The unit asked for more information"),
   supplemented: () => t("The citizen sent more information"), decided: () => t("The unit made a decision"),
+  communicated: () => t("The unit shared the basis for its decision (kommunicering)"),
+  communication_answered: () => t("The citizen commented on the basis for the decision"),
+  withdrawn: () => t("The application was withdrawn"), reopened: () => t("The unit took up the decided application again"),
+};
+
+/** How kommunicering was done (the event's detail.method). */
+export const METHODS = {
+  app: () => t("in Samtal"), phone: () => t("by phone"), in_person: () => t("in person"), letter: () => t("by letter"),
 };
 
 export const OUTCOMES = {
@@ -293,8 +302,37 @@ export class ApplicationClient {
   }
 
   /** (staff) The decision: outcome and motivation, sealed. */
-  decide(view, outcome, text) {
-    return this._step(view, "decision", "application.decision", { type: "decision", outcome, text });
+  decide(view, outcome, text, extra = {}) {
+    return this._step(view, "decision", "application.decision", { type: "decision", outcome, text, ...extra });
+  }
+
+  /**
+   * (staff) Kommunicering: the decision basis (a summary, copies of chosen journal entries [{title, text, at,
+   * author}], documents [{ref, blob}]) sealed; `method` app with `dueAt`, or phone / in_person / letter recorded.
+   */
+  async communicate(view, { summary, entries, chosen, method, dueAt }) {
+    const refs = chosen.map((x) => ({ ...x.ref }));
+    const blobs = await this._upload(`${path(view.application.id)}/blobs`, refs, new Map(chosen.map((x) => [x.ref.local, x.blob])));
+    return this._step(view, "communications", "application.communication",
+      { type: "communication", method, summary, entries, attachments: refs }, { method, due_at: dueAt ?? null }, blobs);
+  }
+
+  /** (the citizen) Comments on the shared decision basis: text and files, sealed. */
+  async answerCommunication(view, text, chosen) {
+    const refs = chosen.map((x) => ({ ...x.ref }));
+    const blobs = await this._upload(`${path(view.application.id)}/blobs`, refs, new Map(chosen.map((x) => [x.ref.local, x.blob])));
+    return this._step(view, "communication-answers", "application.communication_reply",
+      { type: "communication_reply", text, attachments: refs }, {}, blobs);
+  }
+
+  /** The citizen withdraws an undecided application (staff: on the citizen's behalf). */
+  withdraw(view) {
+    return api("POST", `${path(view.application.id)}/withdrawal`, {});
+  }
+
+  /** (staff) Take a decided application up again. */
+  reopen(view) {
+    return api("POST", `${path(view.application.id)}/reopening`, {});
   }
 
   /** (staff) Under utredning. */
@@ -343,7 +381,7 @@ export class ApplicationClient {
  * the documentation): {form: FormView, files()}; each file is encrypted as it is chosen, files() gives the
  * chosen ones as [{ref, blob}] for client.supplement.
  */
-export function supplementForm(client, { title, label, help = null, maxLength }, maxBytes) {
+export function supplementForm(client, { title, label, help = null, maxLength, idPrefix = "s" }, maxBytes) {
   const text = (s) => ({ sv: s, en: s });
   const chosen = new Map(); // local id -> {ref, blob}
   const def = { id: "supplement", version: 1, sections: [{ id: "supplement", title: text(title), fields: [
@@ -352,7 +390,7 @@ export function supplementForm(client, { title, label, help = null, maxLength },
       hint: text(t("Images (PNG, JPEG, WebP, GIF) or PDF. They are encrypted before they are sent.")) },
   ] }] };
   const form = new FormView(def, { text: "", files: [] }, {
-    lang, idPrefix: "s", headingLevel: 3, maxBytes,
+    lang, idPrefix, headingLevel: 3, maxBytes,
     attach: async (file) => {
       const encrypted = await client.encrypt(file, maxBytes);
       chosen.set(encrypted.ref.local, encrypted);
@@ -385,14 +423,26 @@ function eventDetail(view, event, { openAttachment, isStaff }) {
       ? t("Registered from a paper application by %(name)s.", { name: event.actor_name || event.actor })
       : t("Registered for you by the unit, from a paper application.") }));
   }
-  if (event.kind === "completion_requested" && event.due_at) {
+  if ((event.kind === "completion_requested" || event.kind === "communicated") && event.due_at) {
     parts.push(h("p", {}, h("strong", { text: t("Answer by %(date)s", { date: shortDate(event.due_at) }) })));
+  }
+  if (event.kind === "communicated" && event.detail?.method && event.detail.method !== "app") {
+    parts.push(h("p", { class: "muted", text: t("Done %(method)s and recorded by the unit.", { method: METHODS[event.detail.method]?.() || event.detail.method }) }));
+  }
+  if (event.kind === "withdrawn" && event.on_behalf) {
+    parts.push(h("p", { class: "muted", text: t("Recorded by the unit at the citizen's request.") }));
   }
   if (opened?.error) {
     parts.push(h("p", { class: "error-text", text: t("This part could not be opened on this device.") }));
   } else if (opened && event.kind !== "received") {
     const body = opened.body;
     if (body.outcome && OUTCOMES[body.outcome]) parts.push(h("p", {}, h("strong", { text: OUTCOMES[body.outcome]() })));
+    if (body.summary) parts.push(h("p", { class: "record-text", text: String(body.summary) }));
+    if (Array.isArray(body.entries) && body.entries.length) {
+      parts.push(h("ul", { class: "shared-entries" }, ...body.entries.map((e) => h("li", {},
+        h("strong", { text: String(e.title || "") }), " ", h("span", { class: "muted", text: e.at ? shortDate(e.at) : "" }),
+        h("p", { class: "record-text", text: String(e.text || "") })))));
+    }
     if (body.text) parts.push(h("p", { class: "record-text", text: String(body.text) }));
     const files = Array.isArray(body.attachments) ? body.attachments : [];
     if (files.length) parts.push(h("ul", { class: "answer-files" }, ...files.map((ref) => h("li", {}, openAttachment(ref)))));
@@ -413,6 +463,6 @@ export function timeline(view, options) {
 /** A status in words, with the due date while information is requested. */
 export function statusText(app) {
   const name = STATUS_NAMES[app.status]?.() || app.status;
-  if (app.status !== "completion_requested" || !app.due_at) return name;
+  if (!["completion_requested", "communicated"].includes(app.status) || !app.due_at) return name;
   return t("%(status)s, answer by %(date)s", { status: name, date: shortDate(app.due_at) });
 }

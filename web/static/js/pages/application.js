@@ -2,6 +2,8 @@
 // asked for and decided, opened on this device; answering a completion request with text and files; and the
 // answers as they were sent.
 import { announce, byId, status } from "../dom.js";
+import { shortDate } from "../format.js";
+import { confirmAction } from "../confirm.js";
 import { lang, t } from "../i18n.js";
 import { boot, config, explain } from "../app.js";
 import { ApplicationClient, attachmentOpener, statusText, supplementForm, timeline } from "../applications.js";
@@ -13,6 +15,7 @@ let app;
 let client;
 let view = null;
 let supplement = null; // {form, files()}: the answer to a request for more information
+let comments = null; // {form, files()}: comments on the decision basis the unit shared (kommunicering)
 
 function newSupplementForm() {
   supplement = supplementForm(client, { title: t("Your answer"), label: t("What do you want to tell the unit?"),
@@ -44,24 +47,51 @@ async function render() {
   const section = byId("supplement-section");
   if (asked && section.hidden) newSupplementForm();
   section.hidden = !asked;
+  const shared = a.status === "communicated";
+  const commenting = byId("communication-section");
+  if (shared && commenting.hidden) {
+    comments = supplementForm(client, { title: t("Your comments"), label: t("What do you want to say about it?"),
+      help: t("You can attach documents below."), maxLength: 4000, idPrefix: "k" }, config.max_attachment_bytes);
+    byId("communication-body").replaceChildren(comments.form.element);
+  }
+  byId("communication-due").textContent = shared && a.due_at ? t("Comment by %(date)s.", { date: shortDate(a.due_at) }) : "";
+  commenting.hidden = !shared;
+  byId("withdraw-section").hidden = ["decided", "withdrawn"].includes(a.status);
 }
 
-async function sendSupplement(event) {
+/** Send a small form of text and files (`sent`: its {form, files()}) with `send`, then draw the page again. */
+async function sendForm(event, sent, send, announced, told) {
   event.preventDefault();
   status("application-error", "");
-  if (supplement.form.showErrors().length) return;
+  if (sent.form.showErrors().length) return;
   const button = event.target.querySelector("button[type=submit]");
   button.disabled = true;
   try {
-    await client.supplement(view, supplement.form.answers.text.trim(), supplement.files());
-    announce(t("Your answer is sent."));
-    status("setup-status", t("Your answer is sent to the unit."));
+    await send(view, sent.form.answers.text.trim(), sent.files());
+    announce(announced);
+    status("setup-status", told);
     await render();
     byId("timeline-heading").focus();
   } catch (error) {
     status("application-error", explain(error), "error");
   } finally {
     button.disabled = false;
+  }
+}
+
+async function withdraw() {
+  const yes = await confirmAction({ heading: t("Withdraw the application?"), action: t("Withdraw the application"),
+    text: t("The unit will not decide on it. This cannot be undone, but you can send a new application."), danger: true });
+  if (!yes) return;
+  status("application-error", "");
+  try {
+    await client.withdraw(view);
+    status("setup-status", t("Your application is withdrawn."));
+    announce(t("Your application is withdrawn."));
+    await render();
+    byId("application-title").focus();
+  } catch (error) {
+    status("application-error", explain(error), "error");
   }
 }
 
@@ -88,7 +118,11 @@ async function waitForCaseKey() {
 async function main() {
   app = await boot();
   client = new ApplicationClient(app.session);
-  byId("supplement-form").addEventListener("submit", sendSupplement);
+  byId("supplement-form").addEventListener("submit", (event) => sendForm(event, supplement,
+    (...args) => client.supplement(...args), t("Your answer is sent."), t("Your answer is sent to the unit.")));
+  byId("communication-form").addEventListener("submit", (event) => sendForm(event, comments,
+    (...args) => client.answerCommunication(...args), t("Your comments are sent."), t("Your comments are sent to the unit.")));
+  byId("withdraw").addEventListener("click", withdraw);
   if (new URLSearchParams(location.search).get("sent")) {
     status("setup-status", t("Your application is sent. The unit is told, and you can follow it here."));
     history.replaceState({}, "", location.pathname);

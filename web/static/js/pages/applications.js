@@ -4,10 +4,12 @@
 // decision. A paper application is registered here on the citizen's behalf. `?case=ID` shows one case's.
 import { api } from "../api.js";
 import { announce, byId, h, status } from "../dom.js";
-import { dayStart, isoTime, shortTime } from "../format.js";
+import { dayStart, isoTime, shortDate, shortTime } from "../format.js";
 import { lang, t, tn } from "../i18n.js";
 import { boot, config, explain } from "../app.js";
-import { ApplicationClient, OUTCOMES, attachmentOpener, statusText, timeline } from "../applications.js";
+import { ApplicationClient, OUTCOMES, attachmentOpener, statusText, supplementForm, timeline } from "../applications.js";
+import { communicationOfDecision, communicationState, communicationSummary } from "../communication.js";
+import { JournalClient, latest } from "../journal.js";
 import { confirmAction } from "../confirm.js";
 import { emptyAnswers, textOf } from "../forms/engine.js";
 import { FormView, renderAnswers } from "../forms/render.js";
@@ -19,6 +21,8 @@ let catalogue;
 let applications = [];
 let open = null; // the open application's view
 let paper = null; // {view: FormView, files: Map, applicationId}
+let basis = null; // the kommunicering form's summary and documents: {form, files()}
+let journalEntries = []; // the case's signed entries, for kommunicering: [{id, title, text, at, author}]
 const caseFilter = new URLSearchParams(location.search).get("case");
 const NEW_PERSON = "-"; // the citizen list's last choice: someone found or registered by personal identity number
 
@@ -38,7 +42,8 @@ function item(a) {
   h("span", { class: "case-title", text: `${formName(a.form_id)} · ${a.case_id}` }),
   h("span", { class: "case-row" },
     h("span", { class: `badge status-${a.status}`, text: statusText(a) }),
-    a.awaiting_unit ? h("span", { class: "badge unread", text: a.status === "received" ? t("New") : t("Supplemented") }) : null,
+    a.awaiting_unit ? h("span", { class: "badge unread", text: { received: t("New"), supplemented: t("Supplemented"),
+      communication_answered: t("Comments in") }[a.status] }) : null,
     a.on_behalf ? h("span", { class: "badge", text: t("Paper") }) : null));
   link.addEventListener("click", (event) => {
     if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
@@ -93,10 +98,14 @@ async function openApplication(id, { focus = true } = {}) {
     byId("answers").replaceChildren(answers?.body && def
       ? renderAnswers(def, answers.body.answers || {}, { lang, openAttachment: opener, headingLevel: 4 })
       : h("p", { class: "error-text", text: t("The application could not be opened on this device.") }));
-    const undecided = a.status !== "decided" && a.case_status === "open";
+    const undecided = !["decided", "withdrawn"].includes(a.status) && a.case_status === "open";
     byId("assess").hidden = !undecided || a.status === "assessing";
+    byId("withdraw-for").hidden = !undecided;
+    byId("reopen").hidden = a.status !== "decided" || a.case_status !== "open";
     byId("completion-form").hidden = !undecided;
+    byId("communication-form").hidden = !undecided;
     byId("decision-form").hidden = !undecided;
+    if (undecided) await drawCommunication(view);
     renderList();
     if (focus) byId("application-title").focus();
     // Every device of the case (the citizen's later ones too) can read the records once they are published.
@@ -104,6 +113,70 @@ async function openApplication(id, { focus = true } = {}) {
   } catch (error) {
     status("pane-error", explain(error), "error");
   }
+}
+
+// -- kommunicering (FL 25 §) ---------------------------------------------------------------------------------
+/** The kommunicering form (journal entries to choose, summary and documents) and its state in the decision form. */
+async function drawCommunication(view) {
+  const state = communicationState(view);
+  byId("decision-communication").replaceChildren(...communicationSummary(state));
+  byId("decision-communication").dataset.done = String(state.done);
+  showReason();
+  if (byId("communication-body").dataset.for !== view.application.id) {
+    basis = supplementForm(client, { title: t("The basis"), label: t("Summary of what the decision will rest on"),
+      help: t("The applicant reads this. By phone or in person, also write what they said."), maxLength: 8000,
+      idPrefix: "k" },
+    config.max_attachment_bytes);
+    byId("communication-body").replaceChildren(basis.form.element);
+    byId("communication-body").dataset.for = view.application.id;
+    journalEntries = await signedEntries(view.application.case_id);
+    byId("communication-entries").replaceChildren(...(journalEntries.length
+      ? journalEntries.map((e) => h("label", { class: "option", for: `share-${e.id}` },
+        h("input", { type: "checkbox", id: `share-${e.id}`, value: e.id, name: "share" }), " ",
+        h("span", { text: `${e.title} (${shortDate(e.at)})` })))
+      : [h("p", { class: "muted", text: t("The case has no signed journal entries.") })]));
+  }
+}
+
+/** The case's signed journal entries, opened here, newest first (what kommunicering can share a copy of). */
+async function signedEntries(caseId) {
+  try {
+    const journal = await new JournalClient(app.session, app.live).load(caseId);
+    return journal.entries.filter((e) => e.status === "signed").map((e) => {
+      const { body } = latest(journal, e);
+      return body ? { id: e.id, title: body.title, text: body.text, at: e.signed_at, author: e.signed_by_name || e.author } : null;
+    }).filter(Boolean).sort((x, y) => y.at - x.at);
+  } catch {
+    return []; // no journal to share from on this device: the summary and documents still go
+  }
+}
+
+/** The reason field: asked for when the chosen outcome goes against the applicant and kommunicering was not done. */
+function showReason() {
+  const outcome = new FormData(byId("decision-form")).get("outcome");
+  const adverse = outcome === "refused" || outcome === "partly";
+  byId("no-communication-field").hidden = !(adverse && byId("decision-communication").dataset.done === "false");
+}
+
+function sendCommunication(event) {
+  event.preventDefault();
+  const method = new FormData(event.target).get("method");
+  const due = byId("communication-due").value;
+  const today = new Date().toISOString().slice(0, 10);
+  const problems = basis.form.showErrors();
+  const needsDate = method === "app" || method === "letter";
+  const badDue = fieldError("communication-due", due ? (/^\d{4}-\d{2}-\d{2}$/.test(due) && due >= today ? ""
+    : t("Choose a date from today on.")) : needsDate ? t("Choose the date to comment by.") : "");
+  if (problems.length) return;
+  if (badDue) return byId("communication-due").focus();
+  const chosen = new Set([...document.querySelectorAll("#communication-entries input:checked")].map((i) => i.value));
+  const entries = journalEntries.filter((e) => chosen.has(e.id)).map(({ title, text, at, author }) => ({ title, text, at, author }));
+  step(async () => {
+    await client.communicate(open, { summary: basis.form.answers.text.trim(), entries, chosen: basis.files(), method,
+      dueAt: due ? dayStart(due, 1) - 1 : null });
+    byId("communication-due").value = "";
+    byId("communication-body").dataset.for = "";
+  }, method === "app" ? t("The basis is shared with the applicant.") : t("The kommunicering is recorded."));
 }
 
 function closePane() {
@@ -164,14 +237,31 @@ function wireSteps() {
     const text = byId("decision-text").value.trim();
     const noOutcome = fieldError("decision-outcome", outcome ? "" : t("Choose an outcome."));
     const noText = fieldError("decision-text", text ? "" : t("Write the decision and its reasons."));
+    const state = communicationState(open);
+    const reason = byId("decision-no-communication").value.trim();
+    const askReason = !byId("no-communication-field").hidden;
+    const noReason = fieldError("decision-no-communication", askReason && !reason
+      ? t("Write why the decision is made without kommunicering.") : "");
     if (noOutcome) return byId("outcome-granted").focus();
     if (noText) return byId("decision-text").focus();
+    if (noReason) return byId("decision-no-communication").focus();
+    const communication = communicationOfDecision(state, askReason ? reason : "");
     // A decision goes to the applicant at once and is not taken back here: asked first, with its outcome.
     confirmAction({ heading: t("Record the decision?"), action: t("Record the decision"),
       text: t("The decision “%(outcome)s” is recorded and sent to the applicant at once. It cannot be taken back here.",
         { outcome: OUTCOMES[outcome]() }) })
-      .then((yes) => yes && step(() => client.decide(open, outcome, text), t("The decision is recorded and sent to the applicant.")));
+      .then((yes) => yes && step(() => client.decide(open, outcome, text, { communication }), t("The decision is recorded and sent to the applicant.")));
   });
+  byId("decision-form").addEventListener("change", showReason);
+  byId("communication-form").addEventListener("submit", sendCommunication);
+  byId("reopen").addEventListener("click", () => confirmAction({ heading: t("Take up the decision again?"),
+    action: t("Take up the decision again"),
+    text: t("The application is assessed again. The decision stays as it is, and readable, until a new decision replaces it.") })
+    .then((yes) => yes && step(() => client.reopen(open), t("The application is taken up again."))));
+  byId("withdraw-for").addEventListener("click", () => confirmAction({ heading: t("Record a withdrawal?"),
+    action: t("Record the withdrawal"),
+    text: t("Record this only when the applicant has asked to withdraw the application, by phone, in person or by letter. It is recorded as done by you on their behalf, and nothing more is decided on it.") })
+    .then((yes) => yes && step(() => client.withdraw(open), t("The withdrawal is recorded."))));
 }
 
 // -- paper applications --------------------------------------------------------------------------------------

@@ -50,6 +50,11 @@ function waitingIn(c) {
         : late ? t("The unit asks you to complete your application: the last day was %(date)s", { date: shortDate(r.due_at) })
           : t("The unit asks you to complete your application by %(date)s", { date: shortDate(r.due_at) }) });
   }
+  for (const r of p.communications || []) {
+    items.push({ kind: "completion", href: `/apply/${encodeURIComponent(r.application)}`,
+      text: r.due_at ? t("Comment on the basis for a decision by %(date)s", { date: shortDate(r.due_at) })
+        : t("Comment on the basis for a decision") });
+  }
   if (c.unread) {
     items.push({ kind: "unread", href: casePath(c),
       text: tn("%(n)s unread message", "%(n)s unread messages", c.unread) });

@@ -28,7 +28,8 @@ function needsAnswer(c) {
  * an answered request for completion, or a request whose due date is near or past. */
 function hasWork(c) {
   const p = c.pending || {};
-  return Boolean(p.objections_open || p.applications_new || p.completions_answered || p.deadline_near);
+  return Boolean(p.objections_open || p.applications_new || p.completions_answered || p.communications_answered
+    || p.deadline_near);
 }
 
 function compare(a, b) {
@@ -116,6 +117,7 @@ function workBadges(c, kind) {
   if (p.objections_open && kind !== "objection") badges.push(["objection", t("Objection waits for an answer")]);
   if (p.applications_new) badges.push(["application", tn("New application", "%(n)s new applications", p.applications_new)]);
   if (p.completions_answered) badges.push(["application", t("Completion answered")]);
+  if (p.communications_answered) badges.push(["application", t("Comments on the decision basis")]);
   if (p.deadline_near && p.deadline_at) {
     badges.push(["deadline", p.deadline_at < Date.now() ? t("Completion was due %(date)s", { date: shortDate(p.deadline_at) })
       : t("Completion due %(date)s", { date: shortDate(p.deadline_at) })]);

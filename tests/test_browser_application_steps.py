@@ -1,0 +1,136 @@
+"""Kommunicering and withdrawal in Chromium, the citizen on a phone (360 px) and the caseworker at a desk: Anna
+shares the basis of a refusal with Dana with a date to comment by, Dana reads it and comments in Samtal, and
+Anna's decision form shows that kommunicering was done, when, and Dana's comments before she refuses; a refusal
+without kommunicering asks for the reason; Dana withdraws an application after a confirmation and Anna sees it
+withdrawn. axe-core finds nothing on the pages, and the database holds nothing of what was typed."""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from tests.conftest import RunningServer, server_fixture
+from tests.test_browser_app import Person
+from tests.test_browser_applications import anna, dana, fill_support_form  # noqa: F401 (fixtures)
+from tests.test_browser_pages import axe, browser, check  # noqa: F401 (fixtures)
+
+pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
+from playwright.sync_api import expect  # noqa: E402
+
+server = server_fixture()
+TIMEOUT = 30_000
+BASIS = "Hyresvärden uppger att hyran är betald till och med juni"
+COMMENT = "Hyran för juni betalade min bror, jag ska betala tillbaka honom"
+REFUSAL = "Avslag: behovet av stöd med hyran för juni är redan täckt"
+
+
+def apply_for_support(dana: Person, situation: str) -> str:
+    """Dana sends an Ansökan om stöd from her phone; its id."""
+    page = dana.page
+    dana.goto("/apply?lang=sv")
+    page.get_by_role("button", name=re.compile("^Ansökan om stöd")).click()
+    fill_support_form(page.locator("main"), situation, "070-111 22 33")
+    page.get_by_role("button", name="Skicka ansökan").click()
+    page.wait_for_url(re.compile(r".*/apply/[A-Za-z0-9_-]{22}$"), timeout=TIMEOUT)
+    expect(page.locator("#application-status")).to_have_text("Status: Mottagen", timeout=TIMEOUT)
+    return page.url.rsplit("/", 1)[1]
+
+
+def open_for_staff(anna: Person, application_id: str) -> Any:
+    anna.goto(f"/applications/{application_id}?lang=sv")
+    staff = anna.page
+    expect(staff.locator("#answers")).not_to_be_empty(timeout=TIMEOUT)
+    return staff
+
+
+def test_kommunicering_before_a_refusal_with_the_citizens_comments_in_the_decision_form(
+        dana: Person, anna: Person, server: RunningServer, axe: str) -> None:
+    application_id = apply_for_support(dana, "Jag behöver hjälp med hyran för juni")
+    staff = open_for_staff(anna, application_id)
+    decision = staff.locator("#decision-form")
+    expect(decision.locator("#decision-communication")).to_contain_text("Kommunicering har inte gjorts.")
+
+    sharing = staff.locator("#communication-form")
+    sharing.get_by_label("Sammanfattning av vad beslutet kommer att grunda sig på").fill(BASIS)
+    expect(sharing.get_by_label("I Samtal")).to_be_checked()
+    sharing.get_by_role("button", name="Dela underlaget").click()
+    expect(sharing.locator("#communication-due-error")).to_have_text("Välj sista dag för synpunkter.")
+    due = date.today() + timedelta(days=7)
+    sharing.get_by_label("Synpunkter senast").fill(due.isoformat())
+    check(anna, axe)
+    sharing.get_by_role("button", name="Dela underlaget").click()
+    expect(staff.locator("#application-status")).to_contain_text("Kommunicering, väntar på synpunkter",
+                                                                 timeout=TIMEOUT)
+    expect(decision.locator("#decision-communication")).to_contain_text("Kommunicering gjord")
+    expect(decision.locator("#decision-communication")).to_contain_text("i Samtal")
+    expect(decision.locator("#decision-communication")).to_contain_text("Inga synpunkter än.")
+
+    # Dana reads the basis on her phone and comments on it.
+    page = dana.page
+    dana.goto(f"/apply/{application_id}?lang=sv")
+    expect(page.locator("#timeline")).to_contain_text(BASIS, timeout=TIMEOUT)
+    commenting = page.get_by_role("region", name="Lämna synpunkter före beslutet")
+    expect(commenting).to_be_visible()
+    expect(commenting).to_contain_text("Lämna synpunkter senast")
+    check(dana, axe)
+    commenting.get_by_label("Vad vill du säga om underlaget?").fill(COMMENT)
+    commenting.get_by_role("button", name="Skicka dina synpunkter").click()
+    expect(page.locator("#application-status")).to_have_text("Status: Synpunkter inkomna", timeout=TIMEOUT)
+    expect(commenting).to_be_hidden()
+    expect(page.locator("#timeline")).to_contain_text(COMMENT)
+
+    # Anna's decision form shows it, live: done, when, how, and what Dana said; a refusal needs no reason then.
+    expect(decision.locator("#decision-communication")).to_contain_text(COMMENT, timeout=TIMEOUT)
+    entry = staff.locator(f"[data-application-id='{application_id}']")
+    expect(entry).to_contain_text("Synpunkter")
+    decision.get_by_label("Avslås", exact=True).check()
+    expect(decision.locator("#no-communication-field")).to_be_hidden()
+    decision.get_by_label("Beslut och motivering").fill(REFUSAL)
+    check(anna, axe)
+    decision.get_by_role("button", name="Registrera beslutet").click()
+    staff.get_by_role("dialog", name="Registrera beslutet?").get_by_role("button", name="Registrera beslutet").click()
+    expect(staff.locator("#application-status")).to_have_text("Status: Beslutad", timeout=TIMEOUT)
+    expect(page.locator("#timeline")).to_contain_text(REFUSAL, timeout=TIMEOUT)
+    assert dana.errors == [] and anna.errors == []
+    content = server.stored_bytes()
+    for typed in (BASIS, COMMENT, REFUSAL):
+        assert typed.encode() not in content, f"{typed!r} in the database"
+
+
+def test_a_refusal_without_kommunicering_asks_why_and_the_citizen_withdraws(dana: Person, anna: Person,
+                                                                           axe: str) -> None:
+    application_id = apply_for_support(dana, "Jag behöver samtalsstöd")
+    staff = open_for_staff(anna, application_id)
+    decision = staff.locator("#decision-form")
+    decision.get_by_label("Avslås", exact=True).check()
+    reason = decision.get_by_label("Varför fattas beslutet utan kommunicering?")
+    expect(reason).to_be_visible()
+    decision.get_by_label("Beslut och motivering").fill("Avslag")
+    decision.get_by_role("button", name="Registrera beslutet").click()
+    expect(reason).to_be_focused()
+    expect(decision.locator("#decision-no-communication-error")).to_have_text(
+        "Skriv varför beslutet fattas utan kommunicering.")
+    check(anna, axe)
+    decision.get_by_label("Beviljas", exact=True).check()
+    expect(reason).to_be_hidden()  # a decision that does not go against the applicant
+
+    page = dana.page
+    section = page.get_by_role("region", name="Återkalla ansökan")
+    expect(section).to_be_visible()
+    section.get_by_role("button", name="Återkalla ansökan").click()
+    dialog = page.get_by_role("dialog", name="Återkalla ansökan?")
+    check(dana, axe)
+    dialog.get_by_role("button", name="Avbryt").click()
+    expect(page.locator("#application-status")).to_have_text("Status: Mottagen")
+    section.get_by_role("button", name="Återkalla ansökan").click()
+    dialog.get_by_role("button", name="Återkalla ansökan").click()
+    expect(page.locator("#application-status")).to_have_text("Status: Återkallad", timeout=TIMEOUT)
+    expect(page.locator("#timeline")).to_contain_text("Ansökan återkallades")
+    expect(section).to_be_hidden()
+
+    expect(staff.locator("#application-status")).to_have_text("Status: Återkallad", timeout=TIMEOUT)
+    expect(decision).to_be_hidden()
+    expect(staff.locator("#communication-form")).to_be_hidden()
+    assert dana.errors == [] and anna.errors == []
