@@ -142,8 +142,9 @@ async def test_a_decided_application_is_reopened_and_decided_anew(login) -> None
     app = (await anna.transport.call("POST", f"/api/applications/{app_id}/reopening", {}))["application"]
     assert app["status"] == "assessing"
     second, app = await step(anna, app_id, "decision", "application.decision",
-                             {"type": "decision", "text": "b", "replaces": first}, "dana")
+                             {"type": "decision", "text": "b", "replaces": first}, "dana", replaces=first)
     view = await dana.transport.call("GET", f"/api/applications/{app_id}")
     assert [e["kind"] for e in view["events"]] == ["received", "decided", "reopened", "decided"]
     assert open_as_citizen(dana, view, first)["text"] == "a"  # the old decision stays readable
     assert open_as_citizen(dana, view, second)["replaces"] == first
+    assert [(d["id"], d["replaces"]) for d in view["decisions"]] == [(first, None), (second, first)]

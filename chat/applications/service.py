@@ -244,7 +244,8 @@ class Applications:
         app, case = await self._application(user, application_id, Action.APPLICATION_HANDLE)
         rec = await self._record(user, device_id, raw, KIND_DECISION, case.unit_id, case.id, grants,
                                  case.citizen_id, case, ())
-        allowed = ("decided",) if replaces else OPEN
+        # A correction replaces a decision: on the decided application, or on one reopened for it (assessing).
+        allowed = ("decided", *OPEN) if replaces else OPEN
         app, decision, new = await self.astore.decide(app.id, rec, now_ms(), allowed, replaces)
         if new:
             self.notify(app, case, "decided")
