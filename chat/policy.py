@@ -65,6 +65,9 @@ class Action(StrEnum):
     # deliveries. A citizen's own extract is Action.SELF (the service lets only citizens make one).
     EXTRACT_DESK = "extract.desk"
 
+    RETENTION_READ = "retention.read"  # the unit's retention rules, legal holds and deletion register (its staff)
+    CASE_HOLD = "case.hold"  # set or lift a legal hold on a case, which keeps it from deletion (a supervisor)
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:
@@ -95,7 +98,7 @@ UNIT_KEYS_AND_STAFF = frozenset({Action.UNIT_KEYS_READ, Action.UNIT_KEYS_CREATE,
 UNIT_ACTIONS = UNIT_KEYS_AND_STAFF | {Action.AVAILABILITY_MANAGE, Action.EXCHANGE_UNIT_READ,
                                       Action.EXCHANGE_UNIT_WRITE, Action.AUDIT_READ, Action.AUDIT_REVIEW,
                                       Action.CITIZEN_REGISTER, Action.CITIZEN_PROTECT, Action.APPLICATION_SUBMIT,
-                                      Action.EXTRACT_DESK}
+                                      Action.EXTRACT_DESK, Action.RETENTION_READ}
 
 
 def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str | None = None,
@@ -156,6 +159,18 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
         if unit_id is not None and _staff_of(user, unit_id) and user.role in MANAGERS:
             return ALLOW
         return _deny("a supervisor of the unit flags a protected identity")
+    if action == Action.RETENTION_READ:
+        # The register names no person and no case; the holds name the unit's own cases, which its staff read,
+        # and the log reviewer, who follows what is done with the unit's records, sees them too.
+        if unit_id is not None and (_staff_of(user, unit_id) or
+                                    (user.role == Role.LOG_REVIEWER and user.unit_id == unit_id)):
+            return ALLOW
+        return _deny("not staff of this unit")
+    if action == Action.CASE_HOLD:
+        # A hold outlives the case's status (a closed case is what deletion would reach), so closed cases too.
+        if case is not None and _staff_of(user, case.unit_id) and user.role in MANAGERS:
+            return ALLOW
+        return _deny("a supervisor of the case's unit sets or lifts a legal hold")
     if action == Action.CITIZEN_REGISTER:
         if unit_id is not None and _staff_of(user, unit_id):
             return ALLOW

@@ -328,8 +328,8 @@ def test_other_roles_get_no_menu_entry_and_no_access(browser, server, supervisor
     anna.page.context.close()
     reviewer.goto("/unit")
     expect(reviewer.page.get_by_role("heading", level=2)).to_have_text("Ingen åtkomst")
-    expect(reviewer.page.locator(".mainnav li:visible")).to_have_text(["Loggkontroll", "Enheter"])
+    expect(reviewer.page.locator(".mainnav li:visible")).to_have_text(["Loggkontroll", "Gallring", "Enheter"])
     supervisor.goto("/review")
     expect(supervisor.page.get_by_role("heading", level=2)).to_have_text("Ingen åtkomst")
     expect(supervisor.page.locator(".mainnav li:visible")).to_have_text(["Inkorg", "Kalender", "Ansökningar",
-                                                                         "Arbetsledning", "Enheter"])
+                                                                         "Arbetsledning", "Gallring", "Enheter"])

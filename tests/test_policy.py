@@ -149,6 +149,35 @@ JOURNAL_TABLE: dict[User, str] = {
     AGENCY:   "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
 }
 
+# Gallring. A legal hold is a supervisor's, on any case of the unit, closed ones too (deletion reaches those);
+# the unit's rules, holds and deletion register are read by its staff and its log reviewer.
+RETENTION_CASE_ACTIONS = (Action.CASE_HOLD,)
+RETENTION_CASE_TABLE: dict[User, str] = {
+    #          hold
+    #          D E O C A
+    DANA:     "N N N N N",
+    ERIK:     "N N N N N",
+    ANNA:     "N N N N N",
+    OLLE:     "N N N N N",
+    CECILIA:  "Y Y N Y Y",
+    UNN:      "Y Y N Y Y",
+    GRETA:    "N N N N N",
+    AGENCY:   "N N N N N",
+}
+RETENTION_UNIT_ACTIONS = (Action.RETENTION_READ,)
+RETENTION_UNIT_TABLE: dict[User, str] = {
+    #          read
+    #          U V
+    DANA:     "N N",
+    ERIK:     "N N",
+    ANNA:     "Y N",
+    OLLE:     "N Y",
+    CECILIA:  "Y N",
+    UNN:      "Y N",
+    GRETA:    "Y N",
+    AGENCY:   "N N",
+}
+
 
 def cells(table: dict[User, str], actions: tuple[Action, ...], columns: tuple[str, ...]) -> list[object]:
     out = []
@@ -176,6 +205,16 @@ def test_application_actions_on_cases_follow_the_table(user: User, action: Actio
 @pytest.mark.parametrize(("user", "action", "case_id", "allowed"), cells(JOURNAL_TABLE, JOURNAL_ACTIONS, CASE_COLUMNS))
 def test_journal_actions_follow_the_table(user: User, action: Action, case_id: str, allowed: bool) -> None:
     assert bool(decide(user, action, case=CASES[case_id])) is allowed
+
+
+@pytest.mark.parametrize(("user", "action", "resource", "allowed"),
+                         cells(RETENTION_CASE_TABLE, RETENTION_CASE_ACTIONS, CASE_COLUMNS)
+                         + cells(RETENTION_UNIT_TABLE, RETENTION_UNIT_ACTIONS, UNIT_COLUMNS))
+def test_retention_actions_follow_the_table(user: User, action: Action, resource: str, allowed: bool) -> None:
+    if action == Action.CASE_HOLD:
+        assert bool(decide(user, action, case=CASES[resource])) is allowed
+    else:
+        assert bool(decide(user, action, unit_id=resource)) is allowed
 
 
 def test_a_substitute_writes_the_absent_caseworkers_journal_only_while_substituting() -> None:
@@ -206,17 +245,18 @@ def test_account_actions_follow_the_table(user: User, action: Action, _: str, al
 
 def test_the_tables_cover_every_action_and_every_role() -> None:
     assert sorted((*CASE_ACTIONS, *UNIT_ACTIONS, *ACCOUNT_ACTIONS, *APPLICATION_CASE_ACTIONS,
-                   *APPLICATION_UNIT_ACTIONS, *APPLICATION_ACCOUNT_ACTIONS, *JOURNAL_ACTIONS)) == sorted(Action)
+                   *APPLICATION_UNIT_ACTIONS, *APPLICATION_ACCOUNT_ACTIONS, *JOURNAL_ACTIONS,
+                   *RETENTION_CASE_ACTIONS, *RETENTION_UNIT_ACTIONS)) == sorted(Action)
     assert {user.role for user in ROLES} == set(Role)
     assert all(set(table) == set(ROLES) for table in (CASE_TABLE, UNIT_TABLE, ACCOUNT_TABLE, APPLICATION_CASE_TABLE,
                                                       APPLICATION_UNIT_TABLE, APPLICATION_ACCOUNT_TABLE,
-                                                      JOURNAL_TABLE))
+                                                      JOURNAL_TABLE, RETENTION_CASE_TABLE, RETENTION_UNIT_TABLE))
 
 
 @pytest.mark.parametrize("user", ROLES, ids=lambda u: u.id)
 def test_a_resource_action_without_its_resource_is_denied(user: User) -> None:
     for action in (*CASE_ACTIONS, *UNIT_ACTIONS, *APPLICATION_CASE_ACTIONS, *APPLICATION_UNIT_ACTIONS,
-                   *JOURNAL_ACTIONS):
+                   *JOURNAL_ACTIONS, *RETENTION_CASE_ACTIONS, *RETENTION_UNIT_ACTIONS):
         decision = decide(user, action)
         assert not decision and decision.reason != "allowed"
 

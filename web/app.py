@@ -54,6 +54,7 @@ from web import applications as application_routes
 from web import booking as booking_routes
 from web import journal as journal_routes
 from web import login as login_routes
+from web import retention as retention_routes
 from web import settings as settings_routes
 from web.audit_witness import WitnessPublisher
 from web.booking import ROOM_KEY_FILE
@@ -149,7 +150,7 @@ def api_routes() -> list[ApiRoute]:
             *key_history.api.routes, *messaging.api.routes, *cases.api.routes, *citizens.api.routes,
             *audit.api.routes, *booking_routes.api.routes, *calls.api.routes, *settings_routes.api.routes,
             *application_routes.api.routes, *journal_routes.api.routes, *keylog.api.routes, *exchange.api.routes,
-            *device_proof.api.routes, *extract.api.routes]
+            *device_proof.api.routes, *extract.api.routes, *retention_routes.api.routes]
 
 
 def build_services(settings: Settings, store: Storage) -> Services:

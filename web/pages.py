@@ -108,6 +108,8 @@ PAGES = {
     "applications": Page("applications", N_("Applications"), "staff", ("caseworker", "supervisor", "unit_admin")),
     "journal": Page("journal", N_("Documentation"), "staff", ("caseworker", "supervisor", "unit_admin")),
     "documentation": Page("documentation", N_("My documentation"), "citizen", ("citizen",)),
+    "retention": Page("retention", N_("Retention and deletion"), "staff",
+                      ("caseworker", "supervisor", "unit_admin", "log_reviewer")),
     "problem": Page("problem", N_("What went wrong"), "public"),
 }
 
@@ -322,7 +324,7 @@ ROUTES = [PageRoute(path, PUBLIC, _page(PAGES[name])) for path, name in [
     ("/cases/{case_id}/calls/{booking_id:int}", "call"), ("/settings", "settings"), ("/extract", "extract"), ("/apply", "apply"),
     ("/apply/{application_id}", "application"), ("/applications", "applications"),
     ("/applications/{application_id}", "applications"), ("/inbox/{case_id}/documentation", "journal"),
-    ("/cases/{case_id}/documentation", "documentation")]] + [
+    ("/cases/{case_id}/documentation", "documentation"), ("/retention", "retention")]] + [
     PageRoute("/problems/{code}", PUBLIC, problem_type),
     PageRoute("/static/{path:path}", PUBLIC, static_file),
     PageRoute("/manifest.webmanifest", PUBLIC, manifest),

@@ -53,8 +53,8 @@ export function homeOf(user) {
 
 /** The header's links a role gets (data-role-link): a log reviewer has no inbox, a supervisor a unit page. */
 const ROLE_LINKS = {
-  citizen: ["citizen"], caseworker: ["staff", "device"], supervisor: ["staff", "supervisor", "device"],
-  unit_admin: ["staff", "supervisor", "device"], log_reviewer: ["log_reviewer", "device"],
+  citizen: ["citizen"], caseworker: ["staff", "device"], supervisor: ["staff", "supervisor", "retention", "device"],
+  unit_admin: ["staff", "supervisor", "retention", "device"], log_reviewer: ["log_reviewer", "retention", "device"],
 };
 
 /** /api/me, or the copy kept from the last time when offline; null when not signed in. */

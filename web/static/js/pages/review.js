@@ -40,6 +40,11 @@ const ACTIONS = {
   "citizen.register": () => t("registered a person at the desk"), "citizen.registered": () => t("registered a new person at the desk"),
   "citizen.found": () => t("found a person's account at the desk"), "citizen.protect": () => t("changed protected identity"),
   "citizen.protected": () => t("marked protected identity"), "citizen.unprotected": () => t("removed protected identity"),
+  // gallring: a legal hold is a person's act; the deletions themselves are the job's (the deletion register)
+  "case.hold": () => t("set or lifted a legal hold"), "case.legal_hold.set": () => t("put the case under a legal hold"),
+  "case.legal_hold.lifted": () => t("lifted the case's legal hold"),
+  "retention.read": () => t("read the unit's legal holds and deletion register"),
+  "retention.rule": () => t("changed a retention rule (operator)"),
   // the log itself
   "audit.read": () => t("read the audit log"), "audit.review": () => t("recorded a finding"),
   login: () => t("signed in"),

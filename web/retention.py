@@ -1,0 +1,73 @@
+"""Retention and deletion (gallring) for the unit's staff (docs/retention.md): the rules in force for each kind
+of record, the unit's legal holds, and the deletion register; a supervisor sets and lifts a legal hold on a
+case. The register holds no content and names no person or case: what kind of record, how many, which rule,
+when, and that the job (not a person) did it. The holds name the unit's own cases, so reading them is
+audited like any read of case data."""
+from __future__ import annotations
+
+from starlette.responses import JSONResponse, Response
+
+from chat.errors import InvalidInput
+from chat.model import now_ms
+from chat.policy import Action
+from chat.retention.rules import Rules
+from chat.storage.retention import Hold
+from web.apischema import BOOL, obj, string
+from web.httpapi import Ctx, RouteTable
+
+api = RouteTable()  # this feature's routes, listed in web/app.py
+
+MAX_REASON = 500
+
+
+@api("/api/retention", "GET", action=Action.RETENTION_READ)
+async def retention(ctx: Ctx) -> Response:
+    """The rules in force in the staff member's unit, its legal holds, and the newest 200 rows of the deletion
+    register (the unit's, and the audit log's own, which is the whole installation's)."""
+    store = ctx.services.store
+    unit_id = ctx.unit_id
+    rules = Rules(await store.retention.rules()).for_unit(unit_id)
+    holds = []
+    for hold in await store.retention.holds():
+        case = await store.get_case(hold.case_id)
+        if case is None or case.unit_id != unit_id:
+            continue
+        setter = await store.get_user(hold.set_by)
+        holds.append({"case_id": case.id, "title": case.title, "reason": hold.reason, "set_at": hold.set_at,
+                      "set_by": setter.display_name if setter else hold.set_by})
+    register = await store.retention.register(200, unit_id)
+    if holds:
+        await ctx.services.messages.auditor.record(ctx.user, "retention.read", "allowed", unit_id=unit_id,
+                                                   detail={"holds": len(holds)})
+    return JSONResponse({
+        "unit_id": unit_id,
+        "rules": [{"kind": r.record_kind, "keep_years": r.keep_years, "source": r.source, "rule": r.name}
+                  for r in rules],
+        "holds": holds,
+        "register": [{"at": d.at, "kind": d.record_kind, "rule": d.rule, "count": d.count,
+                      "automated": d.automated, "scope": "installation" if d.unit_id == "*" else "unit"}
+                     for d in register]})
+
+
+@api("/api/cases/{case_id}/legal-hold", "PUT", action=Action.CASE_HOLD,
+     body=obj({"held": BOOL, "reason": string(MAX_REASON)}))
+async def set_legal_hold(ctx: Ctx) -> Response:
+    """(supervisor) `{held: true, reason}` keeps the case from deletion until the hold is lifted (`held:
+    false`); a case already held keeps its first reason. Both are in the audit log with the person who did it."""
+    case = ctx.case
+    body = await ctx.body()
+    held = body.bool("held")
+    reason = " ".join(body.str("reason", MAX_REASON).split())
+    store = ctx.services.store.retention
+    if held:
+        if not reason or any(not ch.isprintable() for ch in reason):
+            raise InvalidInput("a legal hold needs its reason (e.g. the court's or agency's request)",
+                               code="invalid_field")
+        changed = await store.set_hold(Hold(case.id, reason, now_ms(), ctx.user.id))
+    else:
+        changed = await store.lift_hold(case.id)
+    if changed:
+        await ctx.services.messages.auditor.record(
+            ctx.user, "case.legal_hold.set" if held else "case.legal_hold.lifted", "allowed", case_id=case.id,
+            unit_id=case.unit_id)  # the reason stays with the hold: free text is kept out of the log
+    return JSONResponse({"case_id": case.id, "held": held, "changed": changed})

@@ -1,0 +1,90 @@
+// Gallring: the rules in force in the staff member's unit, its legal holds (a supervisor sets and lifts
+// them) and the deletion register. Every deletion in the register was made by the automated job under a
+// rule, and the page says so in each row (DOMAIN rule 10: an automated step is labelled).
+import { api } from "../api.js";
+import { announce, byId, h } from "../dom.js";
+import { dateAndTime, isoTime } from "../format.js";
+import { t, tn } from "../i18n.js";
+import { alertError, boot, config, guardedBy } from "../app.js";
+
+const KINDS = {
+  message: () => t("Messages"), attachment: () => t("Attachments"), journal: () => t("Journal entries and remarks"),
+  application: () => t("Applications and decisions"), booking: () => t("Bookings"),
+  case: () => t("Cases left empty"), audit: () => t("Audit log rows"),
+};
+const SOURCES = { unit: () => t("the unit"), all: () => t("the municipality, for every unit"),
+  default: () => t("the law (Social Services Act)") };
+const guarded = guardedBy("retention-error");
+const kindName = (kind) => (KINDS[kind] ? KINDS[kind]() : kind);
+
+function kept(rule) {
+  return rule.keep_years === null ? t("Never deleted")
+    : tn("%(n)s year after the last entry", "%(n)s years after the last entry", rule.keep_years, { n: rule.keep_years });
+}
+
+function ruleName(name) {
+  // e.g. default:message:5y, unit:journal:keep, audit:1826d, empty (a case with nothing left)
+  if (name === "empty") return t("The case had nothing left");
+  const [source, , period] = name.split(":");
+  if (source === "audit") return t("The audit log's own period (%(period)s)", { period: period || "" });
+  return `${SOURCES[source] ? SOURCES[source]() : source}: ${period || ""}`;
+}
+
+function renderRules(rules) {
+  byId("rule-rows").replaceChildren(...rules.map((r) => h("tr", {},
+    h("td", { text: kindName(r.kind) }), h("td", { text: kept(r) }),
+    h("td", { text: SOURCES[r.source] ? SOURCES[r.source]() : r.source }))));
+}
+
+function renderHolds(holds, canHold) {
+  const list = byId("hold-list");
+  list.replaceChildren(...holds.map((hold, i) => h("li", {},
+    h("p", { id: `hold-${i}` }, h("strong", { text: hold.title }), " · ", t("Case %(id)s", { id: hold.case_id })),
+    h("p", { class: "muted" }, t("Held since"), " ",
+      h("time", { datetime: isoTime(hold.set_at), text: dateAndTime(hold.set_at) }), " · ",
+      t("by %(name)s", { name: hold.set_by }), " · ", hold.reason),
+    canHold ? h("button", { type: "button", class: "button secondary", "aria-describedby": `hold-${i}`,
+      onclick: () => guarded(() => setHold(hold.case_id, false, "")), text: t("Lift the hold") }) : null)));
+  if (!holds.length) list.append(h("li", { class: "empty", text: t("No case is under a legal hold.") }));
+  byId("hold-form").hidden = !canHold;
+}
+
+function renderRegister(rows) {
+  byId("register-rows").replaceChildren(...rows.map((row) => h("tr", {},
+    h("td", {}, h("time", { datetime: isoTime(row.at), text: dateAndTime(row.at) })),
+    h("td", { text: kindName(row.kind) }), h("td", { text: String(row.count) }),
+    h("td", { text: ruleName(row.rule) }),
+    h("td", { text: row.automated ? t("Automated, by rule") : t("A person") }))));
+  byId("register-empty").hidden = rows.length > 0;
+}
+
+let canHold = false;
+
+async function show() {
+  const data = await api("GET", "/api/retention");
+  renderRules(data.rules);
+  renderHolds(data.holds, canHold);
+  renderRegister(data.register);
+}
+
+async function setHold(caseId, held, reason) {
+  await api("PUT", `/api/cases/${encodeURIComponent(caseId)}/legal-hold`, { held, reason });
+  announce(held ? t("The case is under a legal hold.") : t("The legal hold is lifted."));
+  await show();
+}
+
+async function main() {
+  const { me } = await boot("setup-status", { keys: false }); // rules and counts only: no device keys needed
+  if (config.denied) return;
+  canHold = ["supervisor", "unit_admin"].includes(me.user.role);
+  byId("hold-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    guarded(async () => {
+      await setHold(byId("hold-case").value.trim(), true, byId("hold-reason").value);
+      byId("hold-form").reset();
+    });
+  });
+  await show();
+}
+
+main().catch((error) => alertError("retention-error", error));
