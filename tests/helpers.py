@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from web.client.transport import Socket
+from web.client.transport import ClientError, Socket
 
 CASE_DANA = "eb-2026-0001"
 CASE_ERIK = "eb-2026-0002"
@@ -87,3 +87,15 @@ def node_jose(script: str, *args: str) -> subprocess.CompletedProcess[str]:
         pytest.skip("the jose npm package is not installed (python3 dev.py test installs it)")
     return subprocess.run(["node", str(EXCHANGE_SCRIPTS / script), *args], capture_output=True, text=True,
                           timeout=60, env={"NPM_PREFIX": str(NPM_JOSE_PREFIX), "PATH": "/usr/bin:/bin"})
+
+
+async def refusal_of_a_send(session: Any, case_id: str, text: str) -> str:
+    """The code the server refuses `session`'s message in the case with (AssertionError if it is stored)."""
+    socket = await session.transport.open_socket()
+    try:
+        await session.send(socket, await session.case(case_id), text)
+    except ClientError as error:
+        return error.code
+    finally:
+        await socket.close()
+    raise AssertionError("the message was stored")

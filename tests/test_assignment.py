@@ -9,7 +9,7 @@ import pytest
 from web.client.transport import ClientError
 
 from .conftest import server_fixture
-from .helpers import CASE_DANA, CASE_ERIK, next_frame
+from .helpers import CASE_DANA, CASE_ERIK, next_frame, refusal_of_a_send
 from .waiting import eventually
 
 server = server_fixture(SAMTAL_SEND_RATE="1000", SAMTAL_SEND_BURST="1000")
@@ -61,13 +61,7 @@ async def test_a_substitute_answers_the_absent_caseworkers_cases_in_the_period(l
     finally:
         await cecilia.transport.call("DELETE", f"/api/units/ekonomiskt-bistand/substitutes/{created['id']}")
     assert (await erik.case(CASE_ERIK))["answering"]["user"] == "anna"
-    socket = await bo.transport.open_socket()
-    try:
-        with pytest.raises(ClientError) as over:
-            await bo.send(socket, await bo.case(CASE_ERIK), "perioden är slut")
-        assert over.value.code == "forbidden"
-    finally:
-        await socket.close()
+    assert await refusal_of_a_send(bo, CASE_ERIK, "perioden är slut") == "forbidden"
 
 
 async def test_only_supervisors_set_substitutes_and_periods_must_make_sense(login):
@@ -107,7 +101,8 @@ async def test_the_staff_list_counts_each_persons_approved_devices(login, tmp_pa
     bo = await login("bo", tmp_path / "bo")
     await until(before["bo"] + 1)  # the steward approved it
     await bo.transport.call("DELETE", f"/api/devices/{bo.device_id}")
-    assert (await until(before["bo"]))["cecilia"] == before["cecilia"]
+    # Bo's removal takes nothing from anyone else (Cecilia's device of an earlier test may be approved meanwhile).
+    assert (await until(before["bo"]))["cecilia"] >= before["cecilia"]
     with pytest.raises(ClientError) as other_unit:
         await anna.transport.call("GET", "/api/units/barn-och-unga/staff")
     assert other_unit.value.status in (403, 404)

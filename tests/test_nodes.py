@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 
 import httpx
 import pytest
 
 from crypto.encoding import b64u, unb64u
 from tests import conftest, engines
-from tests.helpers import CASE_DANA, next_frame
+from tests.helpers import CASE_DANA, CASE_ERIK, next_frame, refusal_of_a_send
 from tests.nodes import FAST, burst_through, start_cluster, wait_for, wait_for_async, with_case_keys
 from tests.test_calls import booking, call, seal_signal
 from web.client.session import ClientSession
@@ -87,6 +88,51 @@ async def test_sign_out_on_one_node_closes_the_sessions_socket_on_another(cluste
         assert socket.ws.close_code == 1008
     finally:
         await dana.close()
+
+
+async def test_a_substitution_set_on_one_node_holds_on_the_others_and_so_does_its_end(cluster, tmp_path):
+    """Who may answer a case is decided from the substitutions each node keeps in memory: a supervisor's change
+    on node 1 reaches node 2 (where the substitute works) and node 3 (where the citizen writes, and which picks
+    who is sent the message live) over the bus, and so does its end."""
+    cecilia = ClientSession(cluster.urls[0], tmp_path / "clients", "cecilia")
+    bo = ClientSession(cluster.urls[1], tmp_path / "clients", "bo")
+    erik = ClientSession(cluster.urls[2], tmp_path / "clients", "erik")
+    sessions = [cecilia, bo, erik]
+    try:
+        for session in sessions:
+            await session.start()
+        await with_case_keys(bo, [CASE_ERIK])
+        await with_case_keys(erik, [CASE_ERIK])
+        # Nodes 2 and 3 have read the unit's substitutions (none) before the change.
+        assert (await bo.case(CASE_ERIK))["may_answer"] is False
+        assert (await erik.case(CASE_ERIK))["answering"]["user"] == "anna"
+        now = int(time.time() * 1000)
+        created = await cecilia.transport.call("POST", "/api/units/ekonomiskt-bistand/substitutes", {
+            "absent_user": "anna", "substitute": "bo", "starts_at": now - 3_600_000, "ends_at": now + 3_600_000})
+
+        async def answering(session: ClientSession, user: str) -> bool:
+            view = await session.case(CASE_ERIK)
+            return view["answering"]["user"] == user and (session is not bo or view["may_answer"] == (user == "bo"))
+
+        assert await wait_for(lambda: answering(bo, "bo"), 10), "node 2 did not hear of the substitution"
+        assert await wait_for(lambda: answering(erik, "bo"), 10), "node 3 did not hear of the substitution"
+        bo_socket, erik_socket = await bo.transport.open_socket(), await erik.transport.open_socket()
+        try:
+            sent = await erik.send(erik_socket, await erik.case(CASE_ERIK), "Är Anna borta?")
+            live = await next_frame(bo_socket, "msg", case_id=CASE_ERIK)  # chosen on node 3, relayed by node 2
+            assert live["seq"] == sent["seq"]
+            await bo.send(bo_socket, await bo.case(CASE_ERIK), "Ja, jag svarar under tiden.")
+        finally:
+            await bo_socket.close()
+            await erik_socket.close()
+        await cecilia.transport.call("DELETE", f"/api/units/ekonomiskt-bistand/substitutes/{created['id']}")
+        assert await wait_for(lambda: answering(bo, "anna"), 10), "node 2 still lets the substitute answer"
+        assert await refusal_of_a_send(bo, CASE_ERIK, "perioden är slut") == "forbidden"
+        print("\nsubstitution set and ended on node 1: the substitute answered on node 2, the citizen's message"
+              " from node 3 reached him live, and once it ended node 2 refused him")
+    finally:
+        for session in sessions:
+            await session.close()
 
 
 async def test_a_video_call_between_two_nodes_joins_relays_signals_and_hangs_up(cluster, tmp_path):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
@@ -249,6 +249,20 @@ def create_app(settings: Settings, store: Storage | None = None) -> Starlette:
     return build_app(settings, store)[0]
 
 
+def share_caches_across_nodes(services: Services) -> None:
+    """What each process keeps in memory and decides by (substitutions: who may answer a case; a unit's
+    settings): a change on one node makes the others read it again (chat/messaging/cluster.py, `caches`)."""
+    node = services.node
+    if node is None:
+        return
+    def teller(name: str) -> Callable[[str], None]:
+        return lambda key: node.stale(name, key)
+
+    for name, kept in (("substitutions", services.assignments), ("unit_settings", services.unit_settings)):
+        node.caches[name] = kept.forget
+        kept.changed = teller(name)
+
+
 def build_app(settings: Settings, store: Storage | None = None) -> tuple[Starlette, Services]:
     """The app and the services it was composed of (`samtal serve` drains them on SIGTERM)."""
     settings.validate()
@@ -256,6 +270,7 @@ def build_app(settings: Settings, store: Storage | None = None) -> tuple[Starlet
                                                                synchronous=settings.sqlite_synchronous.upper())
     services = build_services(settings, store)
     calls.serve_calls_across_nodes(services)
+    share_caches_across_nodes(services)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
@@ -29,7 +30,8 @@ log = logging.getLogger("samtal.settings")
 
 class SettingsApp:
     """The notification sweep of one server, and the units' settings (kept in memory too: the booking
-    pages and mails read the video link on every view, and this process makes every change)."""
+    pages and mails read the video link on every view). A change made here is kept here; with several nodes
+    `changed` tells the others, whose node calls `forget` and this reads the settings again."""
 
     def __init__(self, settings: Settings, store: Storage, booking: BookingApp) -> None:
         self.settings, self.store, self.booking = settings, store, booking
@@ -38,6 +40,8 @@ class SettingsApp:
                                                settings.notify_min_interval_seconds, settings.schedule_lease_seconds)
         self._unit_settings: dict[str, UnitSettings] = {}
         self._sweeps: asyncio.Task[None] | None = None
+        self.changed: Callable[[str], None] = lambda unit_id: None
+        self._reloads: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._unit_settings = await self.units.all()
@@ -54,6 +58,21 @@ class SettingsApp:
 
     def remember(self, saved: UnitSettings) -> None:
         self._unit_settings[saved.unit_id] = saved
+        self._share_video_links()
+        self.changed(saved.unit_id)
+
+    def forget(self, unit_id: str | None) -> None:
+        """Another node changed a unit's settings (None: perhaps any): read them all again (a row per unit)."""
+        task = asyncio.ensure_future(self._reload())
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
+
+    async def _reload(self) -> None:
+        try:
+            self._unit_settings = await self.units.all()
+        except Exception as error:  # noqa: BLE001 (the database away: the next notice or catch-up reads again)
+            log.warning("unit settings not read again", extra={"error": type(error).__name__})
+            return
         self._share_video_links()
 
     def _share_video_links(self) -> None:

@@ -3,6 +3,8 @@ substitutes by date range; a substitute may answer the absent caseworker's cases
 sent them live; the citizen is shown who answers instead."""
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,13 +28,37 @@ class Answering:
 class Assignments:
     def __init__(self, store: AssignmentStore) -> None:
         self.store = store
-        # unit id -> its substitutions not yet ended; this process makes every change, so it keeps it true
+        # unit id -> its substitutions not yet ended. Who may answer a case is decided from it, so it must stay
+        # true: a change made here is kept here, and with several nodes `changed` tells the others (their node
+        # calls `forget`, and when it may have missed notices, forgets every unit).
         self._by_unit: dict[str, list[Substitution]] = {}
+        self.changed: Callable[[str], None] = lambda unit_id: None
+        self._reloads: set[asyncio.Task[None]] = set()
 
     async def _unit(self, unit_id: str) -> list[Substitution]:
         if unit_id not in self._by_unit:
             self._by_unit[unit_id] = await self.store.substitutions_of_unit(unit_id, now_ms())
         return self._by_unit[unit_id]
+
+    def forget(self, unit_id: str | None) -> None:
+        """Another node changed the unit's substitutions (None: any unit's, perhaps). Read them again now, so
+        that live fan-out (`substitutes_now`, no I/O) reaches a new substitute without waiting for a request."""
+        units = list(self._by_unit) if unit_id is None else [unit_id]
+        for unit in units:
+            self._by_unit.pop(unit, None)
+            task = asyncio.ensure_future(self._reload(unit))
+            self._reloads.add(task)
+            task.add_done_callback(self._reloads.discard)
+
+    async def _reload(self, unit_id: str) -> None:
+        try:
+            await self._unit(unit_id)
+        except Exception:  # noqa: BLE001 (the database away: the next request reads it)
+            self._by_unit.pop(unit_id, None)
+
+    def _changed_here(self, unit_id: str) -> None:
+        self._by_unit.pop(unit_id, None)
+        self.changed(unit_id)
 
     async def acting_for(self, user: User, unit_id: str, at: int | None = None) -> frozenset[str]:
         """The caseworkers `user` substitutes for at `at` (now by default)."""
@@ -84,7 +110,7 @@ class Assignments:
         await self._staff_member(unit_id, substitute)
         new_id = await self.store.add_substitution(Substitution(0, unit_id, absent_user, substitute, starts_at,
                                                                 ends_at, actor.id))
-        self._by_unit.pop(unit_id, None)
+        self._changed_here(unit_id)
         return new_id
 
     async def revoke_substitution(self, actor: User, unit_id: str, substitution_id: int) -> None:
@@ -93,7 +119,7 @@ class Assignments:
             raise Forbidden(decision.reason, code="forbidden")
         if not await self.store.revoke_substitution(unit_id, substitution_id, now_ms()):
             raise NotFound("no such substitution", code="unknown_substitution")
-        self._by_unit.pop(unit_id, None)
+        self._changed_here(unit_id)
 
     async def remove_staff(self, actor: User, unit_id: str, user_id: str) -> None:
         """A staff member leaves the unit: every device of theirs is revoked, their cases become unassigned
@@ -108,7 +134,7 @@ class Assignments:
         if target is None or not target.is_staff or target.unit_id != unit_id:
             raise NotFound("not a staff member of this unit", code="unknown_user")
         await self.store.remove_from_unit(user_id, unit_id, now_ms())
-        self._by_unit.pop(unit_id, None)
+        self._changed_here(unit_id)
 
     async def substitutions(self, actor: User, unit_id: str) -> list[Substitution]:
         decision = decide(actor, Action.UNIT_STAFF_READ, unit_id=unit_id)

@@ -179,6 +179,10 @@ class Node:
         # a node is gone.
         self.handlers: dict[str, NoticeHandler] = {}
         self.on_gone: list[Callable[[str], None]] = []
+        # What a process keeps of the database to answer without I/O (substitutions, units' settings), by name:
+        # each is told to forget a key another node changed (`stale`), or everything (None) when notices may have
+        # been missed, so no node acts on a change it did not hear of for longer than a beat.
+        self.caches: dict[str, Callable[[str | None], None]] = {}
         self._number = 0
         self._heard = time.monotonic()  # the last time this node heard its own notice back from the bus
         self._synced_ms = now_ms()  # nothing was missed before this (less the margin)
@@ -212,6 +216,10 @@ class Node:
         self._number += 1
         notice["n"], notice["i"] = self.id, self._number
         self.bus.publish(json.dumps(notice, separators=(",", ":")).encode())
+
+    def stale(self, cache: str, key: str) -> None:
+        """Tell the other nodes that what they keep in `cache` for `key` was changed here."""
+        self.tell({"k": "s", "w": cache, "key": key})
 
     def message_stored(self, case: Case, message: StoredMessage, origin: object, also: Iterable[str]) -> None:
         users = case_users(case, also)
@@ -280,6 +288,10 @@ class Node:
             self.tell({"k": "c", "c": self.hub.local_connections()})
         elif kind == "c":
             peer.connections = Counter({(user, device): count for user, device, count in notice["c"]})
+        elif kind == "s":
+            forget = self.caches.get(notice["w"])
+            if forget is not None:
+                forget(str(notice["key"]))
         elif kind in self.handlers:
             self.handlers[kind](notice["n"], notice)
 
@@ -295,6 +307,8 @@ class Node:
             log.warning("bus lost: reading new messages from the database until it is back")
 
     def _missed(self, reason: str, sender: str | None = None) -> None:
+        for forget in self.caches.values():  # a change may have been among what was missed
+            forget(None)
         if self._catch_up_reason is None:
             self._catch_up_reason = reason
             task = asyncio.ensure_future(self._catch_up())
