@@ -5,6 +5,7 @@ receipt Digg's examples show for each fault."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from pathlib import Path
 
@@ -216,3 +217,13 @@ def test_samtal_sdk_open_answers_with_the_receipt_which_goes_back_sealed(orgs: t
     assert main(opened) == 1
     summary = json.loads(capsys.readouterr().out)
     assert summary["receipt"] == "REJECTED" and summary["lines"][0]["code"] == "SIG" and summary["message"] is None
+
+
+def test_a_message_that_breaks_digg_rules_is_named_before_it_travels() -> None:
+    message = envelope.new_message("message/v1", {"subject": "Hej", "text": "Text"}, label="Hej",
+                                   sender=Party(POLICE, "polisen.region-syd"), recipient=Party(MUNICIPALITY, "soc"))
+    assert envelope.message_problems(message) == []
+    broken = dataclasses.replace(message, conversation_id="not-a-uuid", label="")
+    found = envelope.message_problems(broken)
+    assert any("conversationId" in p.path and "UUID" in p.message for p in found), found
+    assert any(p.path.endswith("label[1]") and "empty" in p.message for p in found), found

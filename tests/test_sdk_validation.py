@@ -109,3 +109,19 @@ def test_the_schemas_read_at_run_time_are_digg_files_unchanged() -> None:
     copies |= {f"receipt/{p.name}": f"receipt/schema/{p.name}" for p in (SDK / "receipt/schema").iterdir()}
     for here, there in copies.items():
         assert (SCHEMAS / here).read_bytes() == (SDK / there).read_bytes(), here
+
+
+@needs_spec
+def test_digg_signed_example_verifies_with_its_senders_certificate_pinned() -> None:
+    """Our verifier reads signatures Digg's tools made, not only its own (the example's certificate is
+    self-signed, so it is trusted as itself)."""
+    from chat.exchange.sdk import security
+
+    assert SDK is not None
+    data = (SDK / "xhe/examples/XHE-tm-base-ext-sigenc.xml").read_bytes()
+    certificate = data.split(b"<X509Certificate>")[-1].split(b"</X509Certificate>")[0]
+    pem = b"-----BEGIN CERTIFICATE-----\n" + certificate + b"\n-----END CERTIFICATE-----\n"
+    _, signer = security.verify(data, [pem])
+    assert signer.startswith(b"\x30\x82")
+    with pytest.raises(security.SignatureError):
+        security.verify(data.replace(b"0203:myndighetB.org", b"0203:myndighetC.org"), [pem])

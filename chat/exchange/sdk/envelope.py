@@ -23,7 +23,7 @@ from chat.exchange.sdk.mapping import (
     documents_for,
     is_confidential,
 )
-from chat.exchange.sdk.validation import MSG_NS, XHA_NS, XHB_NS, XHE_NS, parse
+from chat.exchange.sdk.validation import MSG_NS, XHA_NS, XHB_NS, XHE_NS, Problem, check, parse
 
 PARTICIPANT_SCHEME = PARTICIPANT
 CUSTOMIZATION = "urn:fdc:digg.se:edelivery:xhe:1"
@@ -116,6 +116,12 @@ def build_message(msg: SdkMessage) -> bytes:
             _sub(_sub(entry, MSG_NS, "ContentText"), MSG_NS, "characterSequence", text)
     result: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     return result
+
+
+def message_problems(message: SdkMessage) -> list[Problem]:
+    """Digg's XSD and Schematron problems of `message` as the SDK message XML it stands for: how a message that
+    travels as JSON (the REST API) is held to the same rules as one in an envelope, both ways."""
+    return check(build_message(message)).problems
 
 
 def _text(element: etree._Element | None, path: str) -> str:

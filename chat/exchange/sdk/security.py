@@ -4,14 +4,17 @@ As in Digg's examples: the payload is encrypted for the recipient organisation's
 AES-256-CBC content key carried in an EncryptedKey under RSA-OAEP-MGF1P, the recipient's certificate named in
 its KeyInfo), then the whole envelope is signed by the sender organisation (XML Signature, enveloped, inclusive
 C14N 1.0, RSA-SHA256, SHA-256 digest, the sender's certificate in KeyInfo). Receiving reverses it: the signature
-is verified first (against trusted CA certificates: Digg's eDelivery CA, SITHS e-id function CA, or test CAs),
-then the payload decrypted. No canonicalisation or cryptography is done here by hand."""
+is verified first (against trusted CA certificates: SITHS e-id function CA, or test CAs; or a partner's own
+certificate, pinned), then the payload decrypted. No canonicalisation or cryptography is done here by hand."""
 from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import xmlsec
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from chat.exchange.sdk.envelope import payload_content
@@ -95,15 +98,31 @@ def verify(xhe: bytes | etree._Element, trusted_ca_pems: list[bytes]) -> tuple[e
     certificate = signature.findtext(f"{{{DS_NS}}}KeyInfo/{{{DS_NS}}}X509Data/{{{DS_NS}}}X509Certificate")
     if not certificate:
         raise SignatureError("the signature carries no X509Certificate")
-    manager = xmlsec.KeysManager()
-    for pem in trusted_ca_pems:
-        manager.load_cert_from_memory(pem, xmlsec.constants.KeyDataFormatCertPem, xmlsec.constants.KeyDataTypeTrusted)
-    context = xmlsec.SignatureContext(manager)  # type: ignore[call-arg]  # xmlsec's stub omits __init__(manager)
+    signer = base64.b64decode("".join(certificate.split()))
+    pinned = [pem for pem in trusted_ca_pems if _der(pem) == signer]
+    if pinned:
+        held = x509.load_pem_x509_certificate(pinned[0])
+        if not held.not_valid_before_utc <= datetime.now(UTC) <= held.not_valid_after_utc:
+            raise SignatureError("the signer's certificate is not valid now")
+        # A partner's own (e.g. self-signed) certificate, trusted as such: libxmlsec1 will not chain a
+        # self-signed end certificate, so its key verifies the signature directly.
+        context = xmlsec.SignatureContext()
+        context.key = xmlsec.Key.from_memory(pinned[0], xmlsec.constants.KeyDataFormatCertPem, None)
+    else:
+        manager = xmlsec.KeysManager()
+        for pem in trusted_ca_pems:
+            manager.load_cert_from_memory(pem, xmlsec.constants.KeyDataFormatCertPem,
+                                          xmlsec.constants.KeyDataTypeTrusted)
+        context = xmlsec.SignatureContext(manager)  # type: ignore[call-arg]  # xmlsec's stub omits __init__(manager)
     try:
         context.verify(signature)
     except xmlsec.Error as error:
         raise SignatureError(f"the signature does not verify: {error}") from error
-    return root, base64.b64decode("".join(certificate.split()))
+    return root, signer
+
+
+def _der(pem: bytes) -> bytes:
+    return x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
 
 
 def decrypt(root: etree._Element, recipient_key_pem: bytes) -> etree._Element:

@@ -93,31 +93,36 @@ SOFTWARE.
 
   <mode name="schxslt:expand" on-no-match="shallow-copy"/>
   <mode name="schxslt:include" on-no-match="shallow-copy"/>
-  <mode name="schxslt:preprocess" on-no-match="shallow-copy"/>
   <mode name="schxslt:transpile" on-no-match="shallow-skip"/>
 
   <mode on-no-match="shallow-skip"/>
   <mode name="schxslt:copy-verbatim" on-no-match="shallow-copy"/>
   <mode name="schxslt:copy-message-content" on-no-match="shallow-copy"/>
 
+  <key name="schxslt:patternByPhaseId" match="sch:pattern" use="../sch:phase[sch:active/@pattern = current()/@id]/@id"/>
+  <key name="schxslt:patternByPhaseId" match="sch:pattern" use="'#ALL'"/>
+  <key name="schxslt:phaseByPatternId" match="sch:phase" use="sch:active/@pattern"/>
+  <key name="schxslt:diagnosticById" match="sch:diagnostic" use="@id"/>
+  <key name="schxslt:propertyById" match="sch:property" use="@id"/>
+
   <template match="sch:schema" as="element(Q{http://www.w3.org/1999/XSL/Transform}stylesheet)">
 
-    <variable name="schema" as="element(sch:schema)">
-      <apply-templates mode="schxslt:preprocess" select="."/>
+    <variable name="schema" as="document-node(element(sch:schema))">
+      <document>
+        <call-template name="schxslt:perform-expand">
+          <with-param name="schema" as="document-node(element(sch:schema))">
+            <document>
+              <call-template name="schxslt:perform-include">
+                <with-param name="schema" as="element(sch:schema)" select="."/>
+              </call-template>
+            </document>
+          </with-param>
+        </call-template>
+      </document>
     </variable>
 
     <apply-templates select="$schema" mode="schxslt:transpile"/>
 
-  </template>
-
-  <template match="sch:schema" as="element(sch:schema)" mode="schxslt:preprocess">
-    <call-template name="schxslt:perform-expand">
-      <with-param name="schema" as="element(sch:schema)">
-        <call-template name="schxslt:perform-include">
-          <with-param name="schema" as="element(sch:schema)" select="."/>
-        </call-template>
-      </with-param>
-    </call-template>
   </template>
 
   <template name="schxslt:perform-include" as="element(sch:schema)">
@@ -125,8 +130,8 @@ SOFTWARE.
     <apply-templates select="$schema" mode="schxslt:include"/>
   </template>
 
-  <template name="schxslt:perform-expand" as="element(sch:schema)">
-    <param name="schema" as="element(sch:schema)" required="yes"/>
+  <template name="schxslt:perform-expand" as="document-node(element(sch:schema))">
+    <param name="schema" as="document-node(element(sch:schema))" required="yes"/>
     <apply-templates select="$schema" mode="schxslt:expand"/>
   </template>
 
@@ -230,15 +235,19 @@ SOFTWARE.
       </message>
     </if>
 
-    <variable name="instance" as="node()*">
-      <apply-templates select="$is-a/node()" mode="#current">
-        <with-param name="sourceLanguage" as="xs:string" select="schxslt:in-scope-language(.)"/>
-        <with-param name="params" as="element(sch:param)*" select="($params-supplied, $params-declared[not(@name = $params-supplied/@name)][@value])" tunnel="yes"/>
-      </apply-templates>
+    <variable name="instance" as="document-node()">
+      <!-- In order to make use of fn:key() in the transpilation stage
+           we need to root the preprocessed schema. -->
+      <document>
+        <apply-templates select="$is-a/node()" mode="#current">
+          <with-param name="sourceLanguage" as="xs:string" select="schxslt:in-scope-language(.)"/>
+          <with-param name="params" as="element(sch:param)*" select="($params-supplied, $params-declared[not(@name = $params-supplied/@name)][@value])" tunnel="yes"/>
+        </apply-templates>
+      </document>
     </variable>
 
-    <variable name="diagnostics" as="xs:string*" select="tokenize(string-join($instance[self::sch:rule]/sch:*/@diagnostics, ' '))"/>
-    <variable name="properties" as="xs:string*" select="tokenize(string-join($instance[self::sch:rule]/sch:*/@properties, ' '))"/>
+    <variable name="diagnostics" as="xs:string*" select="tokenize(string-join($instance/sch:rule/sch:*/@diagnostics, ' '))"/>
+    <variable name="properties" as="xs:string*" select="tokenize(string-join($instance/sch:rule/sch:*/@properties, ' '))"/>
 
     <copy>
       <apply-templates select="@*" mode="#current">
@@ -257,14 +266,14 @@ SOFTWARE.
 
       <if test="exists($diagnostics)">
         <element name="diagnostics" namespace="http://purl.oclc.org/dsdl/schematron">
-          <apply-templates select="../sch:diagnostics/sch:diagnostic[@id = $diagnostics]" mode="#current">
+          <apply-templates select="key('schxslt:diagnosticById', $diagnostics)" mode="#current">
             <with-param name="params" as="element(sch:param)*" select="sch:param" tunnel="yes"/>
           </apply-templates>
         </element>
       </if>
       <if test="exists($properties)">
         <element name="properties" namespace="http://purl.oclc.org/dsdl/schematron">
-          <apply-templates select="../sch:properties/sch:property[@id = $properties]" mode="#current">
+          <apply-templates select="key('schxslt:propertyById', $properties)" mode="#current">
             <with-param name="params" as="element(sch:param)*" select="sch:param" tunnel="yes"/>
           </apply-templates>
         </element>
@@ -307,7 +316,7 @@ SOFTWARE.
     <variable name="phase" as="xs:string" select="if ($schxslt:phase = ('#DEFAULT', '')) then (@defaultPhase, '#ALL')[1] else $schxslt:phase"/>
     <variable name="patterns" as="map(xs:string, element(sch:pattern)+)">
       <map>
-        <for-each-group select="if ($phase = '#ALL') then sch:pattern else sch:pattern[@id = current()/sch:phase[@id = $phase]/sch:active/@pattern]" group-by="string(@documents)">
+        <for-each-group select="key('schxslt:patternByPhaseId', $phase)" group-by="string(@documents)">
           <map-entry key="concat('group.', generate-id(current-group()[1]))" select="current-group()"/>
         </for-each-group>
       </map>
@@ -418,7 +427,7 @@ SOFTWARE.
     <param name="mode" as="xs:string" required="yes"/>
 
     <alias:template match="{@context}" mode="{$mode}" priority="{last() - position()}">
-      <alias:param name="Q{{http://dmaus.name/ns/2023/schxslt}}pattern" as="Q{{http://www.w3.org/2001/XMLSchema}}string*" tunnel="yes" select="()"/>
+      <alias:param name="Q{{http://dmaus.name/ns/2023/schxslt}}pattern" as="Q{{http://www.w3.org/2001/XMLSchema}}string*" select="()"/>
       <alias:choose>
         <alias:when test="'{generate-id(..)}' = $Q{{http://dmaus.name/ns/2023/schxslt}}pattern">
           <svrl:suppressed-rule>
@@ -429,7 +438,9 @@ SOFTWARE.
               <alias:attribute name="document" select="document-uri()"/>
             </alias:if>
           </svrl:suppressed-rule>
-          <alias:next-match/>
+          <alias:next-match>
+            <alias:with-param name="Q{{http://dmaus.name/ns/2023/schxslt}}pattern" as="Q{{http://www.w3.org/2001/XMLSchema}}string*" select="$Q{{http://dmaus.name/ns/2023/schxslt}}pattern"/>
+          </alias:next-match>
         </alias:when>
         <alias:otherwise>
           <svrl:fired-rule>
@@ -443,7 +454,7 @@ SOFTWARE.
           <apply-templates select="sch:let" mode="#current"/>
           <apply-templates select="sch:assert | sch:report" mode="#current"/>
           <alias:next-match>
-            <alias:with-param name="Q{{http://dmaus.name/ns/2023/schxslt}}pattern" as="Q{{http://www.w3.org/2001/XMLSchema}}string*" tunnel="yes" select="('{generate-id(..)}', $Q{{http://dmaus.name/ns/2023/schxslt}}pattern)"/>
+            <alias:with-param name="Q{{http://dmaus.name/ns/2023/schxslt}}pattern" as="Q{{http://www.w3.org/2001/XMLSchema}}string*" select="('{generate-id(..)}', $Q{{http://dmaus.name/ns/2023/schxslt}}pattern)"/>
           </alias:next-match>
         </alias:otherwise>
       </alias:choose>
@@ -558,7 +569,7 @@ SOFTWARE.
 
   <template name="schxslt:report-diagnostics" as="element(svrl:diagnostic-reference)*">
     <variable name="diagnostics" as="xs:string*" select="tokenize(normalize-space(@diagnostics))"/>
-    <for-each select="(../../sch:diagnostics, ../../../sch:diagnostics)[1]/sch:diagnostic[@id = $diagnostics]">
+    <for-each select="if (../../sch:diagnostics) then key('schxslt:diagnosticById', $diagnostics, ../..) else key('schxslt:diagnosticById', $diagnostics, ancestor::sch:schema)">
       <svrl:diagnostic-reference diagnostic="{schxslt:protect-curlies(@id)}">
         <svrl:text>
           <if test="schxslt:in-scope-language(.) ne schxslt:in-scope-language(ancestor::sch:schema)">
@@ -576,7 +587,7 @@ SOFTWARE.
 
   <template name="schxslt:report-properties" as="element(svrl:property-reference)*">
     <variable name="properties" as="xs:string*" select="tokenize(normalize-space(@properties))"/>
-    <for-each select="(../../sch:properties, ../../../sch:properties)[1]/sch:property[@id = $properties]">
+    <for-each select="if (../../sch:properties) then key('schxslt:propertyById', $properties, ../..) else key('schxslt:propertyById', $properties, ancestor::sch:schema)">
       <svrl:property-reference property="{schxslt:protect-curlies(@id)}">
         <call-template name="schxslt:copy-attributes">
           <with-param name="attributes" as="attribute()*" select="(@role, @scheme)"/>
