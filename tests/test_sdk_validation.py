@@ -125,3 +125,19 @@ def test_digg_signed_example_verifies_with_its_senders_certificate_pinned() -> N
     assert signer.startswith(b"\x30\x82")
     with pytest.raises(security.SignatureError):
         security.verify(data.replace(b"0203:myndighetB.org", b"0203:myndighetC.org"), [pem])
+
+
+@needs_spec
+def test_the_installed_command_checks_a_file(tmp_path: Path) -> None:
+    """The `samtal` entry point itself, in a process of its own, finds the schemas it ships."""
+    import subprocess
+    import sys
+
+    assert SDK is not None
+    good = subprocess.run([sys.executable, "-m", "web.cli", "sdk", "check", str(SDK / "xhe/examples/XHE-tm-base.xml")],
+                          capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert good.returncode == 0 and "valid envelope" in good.stdout, good.stderr
+    bad = subprocess.run([sys.executable, "-m", "web.cli", "sdk", "check", "-"], input=(
+        SDK / "message-v3/testdata/TF2.4.2.xml").read_text(encoding="utf-8"), capture_output=True, text=True,
+        cwd=tmp_path, check=False)
+    assert bad.returncode == 1 and "-: schematron: " in bad.stdout and "senderID[1]" in bad.stdout, bad.stderr
