@@ -45,6 +45,10 @@ class User:
     display_name: str
     role: Role
     unit_id: str | None
+    # The signed-in person's mandates (chat/cases/mandates.py): those they hold for others' cases, and the
+    # guardians' mandates over their own (a child's). Loaded with the session, so that the policy decides
+    # on them without I/O; empty for everyone else a user is read for.
+    mandates: tuple[Mandate, ...] = ()
 
     @property
     def is_staff(self) -> bool:
@@ -198,3 +202,59 @@ class Substitution:
 
     def active_at(self, at: int) -> bool:
         return self.revoked_at is None and self.starts_at <= at < self.ends_at
+
+
+class MandateKind(StrEnum):
+    """Who acts for a citizen (DOMAIN rule 13): by power of attorney (ombud), by a court's appointment (god
+    man, förvaltare, föräldrabalken 11 kap.) or by law as a child's custodian (vårdnadshavare, FB 6 kap.)."""
+
+    OMBUD = "ombud"
+    GOD_MAN = "god_man"
+    FORVALTARE = "forvaltare"
+    GUARDIAN = "guardian"  # vårdnadshavare
+
+
+class MandateBasis(StrEnum):
+    POWER_OF_ATTORNEY = "power_of_attorney"  # fullmakt: a document, attached to the case
+    COURT_DECISION = "court_decision"  # tingsrättens beslut (god man, förvaltare, vårdnad)
+    CUSTODY = "custody"  # a child's custodian by law, as the population register says
+
+
+class Scope(StrEnum):
+    """What a mandate lets its holder do in the case; read comes with every mandate."""
+
+    READ = "read"  # the conversation, published documentation, applications, bookings
+    WRITE = "write"  # messages, attachments, comments and disputes in the documentation
+    APPLY = "apply"  # complete an application (supplements)
+    BOOK = "book"  # book, move and cancel meetings, join the video call
+
+
+@dataclass(frozen=True, slots=True)
+class Mandate:
+    """A representative's mandate for one case: `holder` acts for `citizen` (the case's) within `scopes`
+    from starts_at (inclusive) to ends_at (exclusive), unless staff ended it earlier (`ended_at`)."""
+
+    id: int
+    case_id: str
+    holder: str
+    citizen: str
+    kind: MandateKind
+    basis: MandateBasis
+    basis_reference: str  # the court's case number, or what the power of attorney is called; no content
+    document_blob: str | None  # the power of attorney, an encrypted attachment of the case
+    scopes: frozenset[Scope]
+    starts_at: int
+    ends_at: int
+    created_by: str
+    created_at: int
+    ended_at: int | None = None
+    ended_by: str | None = None
+    # A guardian's mandate over a child: from this time the child (15 or older) also speaks for themselves.
+    child_speaks_from: int | None = None
+
+    def in_force(self, at: int) -> bool:
+        return self.starts_at <= at < self.ends_at and (self.ended_at is None or at < self.ended_at)
+
+    def over(self, at: int) -> bool:
+        """The mandate will not be in force again: its period passed, or staff ended it."""
+        return at >= self.ends_at or (self.ended_at is not None and self.ended_at <= at)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from chat.model import Case, Role, User
+from chat.model import Case, Mandate, MandateKind, Role, Scope, User, now_ms
 
 
 class Action(StrEnum):
@@ -64,6 +64,12 @@ class Action(StrEnum):
     # Registerutdrag (chat/extract.py): a person's extract made at the unit's desk, the unit's requests and
     # deliveries. A citizen's own extract is Action.SELF (the service lets only citizens make one).
     EXTRACT_DESK = "extract.desk"
+    # Withhold one published entry from the case's guardians after a harm assessment (menprövning, OSL 12:3 and
+    # 26:1; DOMAIN rule 5), or show it to them again (as journal.write).
+    JOURNAL_WITHHOLD = "journal.withhold"
+    # Representatives and guardians (chat/cases/mandates.py): register, end (staff who answer the case) and
+    # see (anyone who may read the case) who acts for the citizen.
+    MANDATE_MANAGE = "mandate.manage"
 
     RETENTION_READ = "retention.read"  # the unit's retention rules, legal holds and deletion register (its staff)
     CASE_HOLD = "case.hold"  # set or lift a legal hold on a case, which keeps it from deletion (a supervisor)
@@ -87,6 +93,51 @@ def _deny(reason: str) -> Decision:
 
 def _staff_of(user: User, unit_id: str) -> bool:
     return user.is_staff and user.unit_id == unit_id
+
+
+# What each citizen-side action on a case needs of a representative's mandate (its scope). An action not
+# named here is never done by a representative (case keys, handling, the unit's side of the journal).
+SCOPE_OF = {
+    Action.CASE_READ: Scope.READ, Action.CASE_KEYS_READ: Scope.READ, Action.APPLICATION_READ: Scope.READ,
+    Action.JOURNAL_READ: Scope.READ, Action.BOOKING_READ: Scope.READ,
+    Action.CASE_WRITE: Scope.WRITE, Action.JOURNAL_REMARK: Scope.WRITE,
+    Action.APPLICATION_SUPPLEMENT: Scope.APPLY,
+    Action.BOOKING_WRITE: Scope.BOOK, Action.CALL_JOIN: Scope.BOOK,
+}
+# What a child under 15 does not do alone in their own case while they have guardians: speak for themselves
+# as a party (apply, book, dispute). They still read and write to their caseworker: a child is heard at any
+# age (SoL 2025:400, docs/representatives.md).
+CHILD_UNDER_15_NOT = frozenset({Action.APPLICATION_SUPPLEMENT, Action.JOURNAL_REMARK, Action.BOOKING_WRITE})
+
+
+def mandate_for(user: User, case: Case, at: int | None = None) -> Mandate | None:
+    """The mandate in force by which `user` acts for the citizen of `case` now, if any."""
+    at = now_ms() if at is None else at
+    return next((m for m in user.mandates if m.holder == user.id and m.case_id == case.id
+                 and m.citizen == case.citizen_id and m.in_force(at)), None)
+
+
+def child_under_15(user: User, case: Case, at: int | None = None) -> bool:
+    """Whether `user`, the citizen of `case`, is a child whose guardians speak for them in it now."""
+    at = now_ms() if at is None else at
+    return any(m.kind == MandateKind.GUARDIAN and m.case_id == case.id and m.citizen == user.id and m.in_force(at)
+               and m.child_speaks_from is not None and at < m.child_speaks_from for m in user.mandates)
+
+
+def _citizen_side(user: User, action: Action, case: Case) -> Decision:
+    """A citizen's access to a case: their own, or by a mandate in force within its scope (ombud, god man,
+    förvaltare, vårdnadshavare)."""
+    if case.citizen_id == user.id:
+        if action in CHILD_UNDER_15_NOT and child_under_15(user, case):
+            return _deny("the child's guardians do this until the child is 15")
+        return ALLOW
+    mandate = mandate_for(user, case)
+    if mandate is None:
+        return _deny("not the citizen of this case, and no mandate for it in force")
+    scope = SCOPE_OF.get(action)
+    if scope is None or scope not in mandate.scopes:
+        return _deny("outside the mandate's scope")
+    return ALLOW
 
 
 MANAGERS = (Role.SUPERVISOR, Role.UNIT_ADMIN)
@@ -120,13 +171,11 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
         if action == Action.CASE_WRITE and case.status != "open":
             return _deny("case is closed")
         if user.role == Role.CITIZEN:
-            if case.citizen_id != user.id:
-                return _deny("not the citizen of this case")
             if action == Action.CASE_KEYS_WRITE:
                 return _deny("case keys are distributed by the unit")
             if action in (Action.CASE_HANDLE, Action.CASE_ASSIGN):
                 return _deny("staff handle and assign cases")
-            return ALLOW
+            return _citizen_side(user, action, case)
         if not _staff_of(user, case.unit_id):
             return _deny("not staff of the case's unit")
         if action == Action.CASE_ASSIGN and user.role not in MANAGERS:
@@ -142,7 +191,7 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
         if action == Action.BOOKING_WRITE and case.status != "open":
             return _deny("case is closed")
         if user.role == Role.CITIZEN:
-            return ALLOW if case.citizen_id == user.id else _deny("not the citizen of this case")
+            return _citizen_side(user, action, case)
         # Any staff of the unit books on the citizen's behalf (a booking by phone), recorded as such.
         return ALLOW if _staff_of(user, case.unit_id) else _deny("not staff of the case's unit")
     if action == Action.CALL_JOIN:
@@ -155,6 +204,8 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
         return _deny("citizens apply, and the unit's staff register paper applications")
     if action in CASE_CONTENT:
         return _case_content(user, action, case, acting_for)
+    if action == Action.MANDATE_MANAGE:
+        return _mandates(user, case, acting_for)
     if action == Action.CITIZEN_PROTECT:
         if unit_id is not None and _staff_of(user, unit_id) and user.role in MANAGERS:
             return ALLOW
@@ -208,7 +259,7 @@ def _call(user: User, case: Case | None, acting_for: frozenset[str], booked_with
     if case.status != "open":
         return _deny("case is closed")
     if user.role == Role.CITIZEN:
-        return ALLOW if case.citizen_id == user.id else _deny("not the citizen of this case")
+        return _citizen_side(user, Action.CALL_JOIN, case)
     if not _staff_of(user, case.unit_id):
         return _deny("not staff of the case's unit")
     substitute_now = case.assigned_to is not None and case.assigned_to in acting_for
@@ -226,7 +277,7 @@ def _call(user: User, case: Case | None, acting_for: frozenset[str], booked_with
 CASE_CONTENT_READ = frozenset({Action.APPLICATION_READ, Action.JOURNAL_READ})
 CASE_CONTENT_CITIZEN = frozenset({Action.APPLICATION_SUPPLEMENT, Action.JOURNAL_REMARK})
 CASE_CONTENT_UNIT = frozenset({Action.APPLICATION_HANDLE, Action.JOURNAL_WRITE, Action.JOURNAL_PUBLISH,
-                               Action.JOURNAL_RESPOND})
+                               Action.JOURNAL_RESPOND, Action.JOURNAL_WITHHOLD})
 CASE_CONTENT = CASE_CONTENT_READ | CASE_CONTENT_CITIZEN | CASE_CONTENT_UNIT | {Action.DECISION_RECEIVE}
 
 
@@ -234,6 +285,8 @@ def _case_content(user: User, action: Action, case: Case | None, acting_for: fro
     if case is None:
         return _deny("no case")
     if action in CASE_CONTENT_READ:
+        if user.role == Role.CITIZEN:
+            return _citizen_side(user, action, case)
         return decide(user, Action.CASE_READ, case=case)
     if action == Action.DECISION_RECEIVE:
         if user.role != Role.CITIZEN or user.id != case.citizen_id:
@@ -242,7 +295,22 @@ def _case_content(user: User, action: Action, case: Case | None, acting_for: fro
     if action in CASE_CONTENT_CITIZEN:
         if user.role != Role.CITIZEN:
             return _deny("the citizen adds this to their own case")
-        return decide(user, Action.CASE_WRITE, case=case)
+        if case.status != "open":
+            return _deny("case is closed")
+        return _citizen_side(user, action, case)
     if user.role == Role.CITIZEN:
         return _deny("the unit's staff do this")
     return decide(user, Action.CASE_WRITE, case=case, acting_for=acting_for)
+
+
+def _mandates(user: User, case: Case | None, acting_for: frozenset[str]) -> Decision:
+    """Representatives are registered and their mandates ended by the staff who answer the case (who they
+    are is seen by whoever may read the case: case.read)."""
+    if case is None:
+        return _deny("no case")
+    if not _staff_of(user, case.unit_id):
+        return _deny("the unit registers who acts for the citizen")
+    # Also in a closed case: a mandate may have to be ended after the case closed.
+    if user.role not in MANAGERS and case.assigned_to not in (None, user.id, *acting_for):
+        return _deny("the case is assigned to someone else, and you are not their substitute now")
+    return ALLOW

@@ -27,7 +27,8 @@ UNITS = (demo.UNIT.id, "no-such-unit")
 # What a path's other parameters are filled with: things that do not exist, so that no allowed request
 # changes anything (the bodies are refused too: they are not JSON).
 FILL = {"booking_id": "999999", "blob_id": "A" * 22, "slot_id": "999999", "office_id": "999999",
-        "substitution_id": "999999", "user_id": "nobody", "msg_id": "nothing", "application_id": "A" * 22}
+        "substitution_id": "999999", "mandate_id": "999999", "request_id": "999999", "user_id": "nobody",
+        "msg_id": "nothing", "application_id": "A" * 22}
 
 
 def sign_in(server: Any, username: str) -> httpx.Client:

@@ -2,9 +2,11 @@
 as an expectation table, and checks that no route, frame or action escapes the policy."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from chat.model import Role, User
+from chat.model import Mandate, MandateBasis, MandateKind, Role, Scope, User, now_ms
 from chat.policy import Action, decide
 from web.app import api_routes
 from web.frames import CLIENT_FRAMES
@@ -134,19 +136,21 @@ APPLICATION_ACCOUNT_TABLE: dict[User, str] = {user: "N" if user is AGENCY else "
 # writing, publishing and responding follow who may answer the case; remarks are the citizen's. Closed cases
 # are read, not written.
 JOURNAL_ACTIONS = (Action.JOURNAL_READ, Action.JOURNAL_WRITE, Action.JOURNAL_PUBLISH, Action.JOURNAL_REMARK,
-                   Action.JOURNAL_RESPOND)
+                   Action.JOURNAL_RESPOND, Action.JOURNAL_WITHHOLD, Action.MANDATE_MANAGE)
 JOURNAL_TABLE: dict[User, str] = {
-    #          read       write      publish    remark     respond
-    #          D E O C A  D E O C A  D E O C A  D E O C A  D E O C A
-    DANA:     "Y N N Y Y  N N N N N  N N N N N  Y N N N Y  N N N N N",
-    ERIK:     "N Y N N N  N N N N N  N N N N N  N Y N N N  N N N N N",
+    # Withholding an entry from guardians follows writing; representatives are registered and ended by
+    # those who answer the case, in a closed case too (a mandate may have to end after the case closed).
+    #          read       write      publish    remark     respond    withhold   mandates
+    #          D E O C A  D E O C A  D E O C A  D E O C A  D E O C A  D E O C A  D E O C A
+    DANA:     "Y N N Y Y  N N N N N  N N N N N  Y N N N Y  N N N N N  N N N N N  N N N N N",
+    ERIK:     "N Y N N N  N N N N N  N N N N N  N Y N N N  N N N N N  N N N N N  N N N N N",
     # Anna writes in her own and unassigned cases, not in Cecilia's (unless substituting for her, below).
-    ANNA:     "Y Y N Y Y  Y Y N N N  Y Y N N N  N N N N N  Y Y N N N",
-    OLLE:     "N N Y N N  N N Y N N  N N Y N N  N N N N N  N N Y N N",
-    CECILIA:  "Y Y N Y Y  Y Y N N Y  Y Y N N Y  N N N N N  Y Y N N Y",
-    UNN:      "Y Y N Y Y  Y Y N N Y  Y Y N N Y  N N N N N  Y Y N N Y",
-    GRETA:    "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
-    AGENCY:   "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
+    ANNA:     "Y Y N Y Y  Y Y N N N  Y Y N N N  N N N N N  Y Y N N N  Y Y N N N  Y Y N Y N",
+    OLLE:     "N N Y N N  N N Y N N  N N Y N N  N N N N N  N N Y N N  N N Y N N  N N Y N N",
+    CECILIA:  "Y Y N Y Y  Y Y N N Y  Y Y N N Y  N N N N N  Y Y N N Y  Y Y N N Y  Y Y N Y Y",
+    UNN:      "Y Y N Y Y  Y Y N N Y  Y Y N N Y  N N N N N  Y Y N N Y  Y Y N N Y  Y Y N Y Y",
+    GRETA:    "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
+    AGENCY:   "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
 }
 
 # Gallring. A legal hold is a supervisor's, on any case of the unit, closed ones too (deletion reaches those);
@@ -331,3 +335,69 @@ def test_every_client_frame_names_a_policy_action(frame_type: str) -> None:
 def test_every_action_has_a_policy_entry(action: Action) -> None:
     reasons = {decide(user, action, case=CASES["dana-open"], unit_id=UNIT.id).reason for user in ROLES}
     assert "no policy for action" not in reasons
+
+
+# -- representatives and guardians (chat/cases/mandates.py) ------------------------------------------------
+HOUR = 3_600_000
+
+
+def _mandate(holder: User, case_id: str, scopes: set[Scope], kind: MandateKind = MandateKind.OMBUD,
+             starts: int = -HOUR, ends: int = HOUR, ended: int | None = None,
+             child_speaks_from: int | None = None) -> Mandate:
+    at = now_ms()
+    case = CASES[case_id]
+    return Mandate(1, case.id, holder.id, case.citizen_id, kind, MandateBasis.POWER_OF_ATTORNEY, "", None,
+                   frozenset({Scope.READ, *scopes}), at + starts, at + ends, ANNA.id, at,
+                   None if ended is None else at + ended, None, child_speaks_from)
+
+REP = User("rita", "rita", "Rita Ombud", Role.CITIZEN, None)
+CITIZEN_SIDE = {Action.CASE_READ: Scope.READ, Action.CASE_KEYS_READ: Scope.READ, Action.JOURNAL_READ: Scope.READ,
+                Action.APPLICATION_READ: Scope.READ, Action.BOOKING_READ: Scope.READ, Action.CASE_WRITE: Scope.WRITE,
+                Action.JOURNAL_REMARK: Scope.WRITE, Action.APPLICATION_SUPPLEMENT: Scope.APPLY,
+                Action.BOOKING_WRITE: Scope.BOOK, Action.CALL_JOIN: Scope.BOOK}
+NEVER = (Action.CASE_KEYS_WRITE, Action.CASE_HANDLE, Action.CASE_ASSIGN, Action.JOURNAL_WRITE,
+         Action.JOURNAL_PUBLISH, Action.JOURNAL_RESPOND, Action.JOURNAL_WITHHOLD, Action.MANDATE_MANAGE,
+         Action.APPLICATION_HANDLE)
+
+
+@pytest.mark.parametrize("scope", list(Scope))
+def test_a_representative_acts_in_the_case_within_the_scope_of_a_mandate_in_force(scope: Scope) -> None:
+    rep = replace(REP, mandates=(_mandate(REP, "dana-open", {scope}),))
+    for action, needed in CITIZEN_SIDE.items():
+        assert bool(decide(rep, action, case=CASES["dana-open"])) is (needed in (Scope.READ, scope)), action
+    for action in NEVER:
+        assert not decide(rep, action, case=CASES["dana-open"]), action
+    # Only that case: not Dana's other cases, not Erik's.
+    for other in ("dana-by-cecilia", "erik-open", "frida-other-unit"):
+        assert not decide(rep, Action.CASE_READ, case=CASES[other])
+
+
+def test_a_representative_outside_the_period_or_after_the_end_is_refused() -> None:
+    everything = set(Scope)
+    for mandate in (_mandate(REP, "dana-open", everything, starts=HOUR, ends=2 * HOUR),  # not yet
+                    _mandate(REP, "dana-open", everything, starts=-2 * HOUR, ends=-1),  # over
+                    _mandate(REP, "dana-open", everything, ended=-1)):  # ended by staff
+        rep = replace(REP, mandates=(mandate,))
+        for action in CITIZEN_SIDE:
+            decision = decide(rep, action, case=CASES["dana-open"])
+            assert not decision and "mandate" in decision.reason
+    # A mandate naming someone else as its holder gives this user nothing.
+    assert not decide(replace(REP, mandates=(_mandate(ERIK, "dana-open", everything),)), Action.CASE_READ,
+                      case=CASES["dana-open"])
+    # In a closed case a representative reads, as the citizen does, and writes nothing.
+    closed = replace(REP, mandates=(_mandate(REP, "dana-closed", everything),))
+    assert decide(closed, Action.CASE_READ, case=CASES["dana-closed"])
+    assert not decide(closed, Action.CASE_WRITE, case=CASES["dana-closed"])
+    assert not decide(closed, Action.JOURNAL_REMARK, case=CASES["dana-closed"])
+
+
+def test_a_child_under_15_with_guardians_is_heard_but_does_not_book_apply_or_dispute_alone() -> None:
+    guardian = _mandate(REP, "dana-open", set(Scope), MandateKind.GUARDIAN, child_speaks_from=now_ms() + HOUR)
+    child = replace(DANA, mandates=(guardian,))
+    case = CASES["dana-open"]
+    for action in (Action.CASE_READ, Action.CASE_WRITE, Action.JOURNAL_READ, Action.APPLICATION_READ):
+        assert decide(child, action, case=case)
+    for action in (Action.BOOKING_WRITE, Action.APPLICATION_SUPPLEMENT, Action.JOURNAL_REMARK):
+        assert not decide(child, action, case=case)
+    fifteen = replace(DANA, mandates=(replace(guardian, child_speaks_from=now_ms() - 1),))
+    assert decide(fifteen, Action.BOOKING_WRITE, case=case)

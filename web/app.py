@@ -18,6 +18,7 @@ from chat.audit.auditor import Auditor
 from chat.audit.review import LogReview
 from chat.booking.calls import Calls
 from chat.cases.assignment import Assignments
+from chat.cases.mandates import Mandates
 from chat.cases.protection import Protection
 from chat.errors import StorageUnavailable
 from chat.journal.service import Journal
@@ -30,7 +31,7 @@ from chat.messaging.delivery import MessageService
 from chat.messaging.feeds import Feeds
 from chat.messaging.hub import Hub, case_users
 from chat.messaging.inbox import ReplyTimes
-from chat.model import Case, ReceiptMarks, StoredMessage
+from chat.model import Case, Mandate, ReceiptMarks, StoredMessage
 from chat.notifications.notices import Notices
 from chat.retention.job import RetentionJob
 from chat.storage import Storage, engines
@@ -48,6 +49,7 @@ from web import (
     keylog,
     keys,
     messaging,
+    representatives,
     status,
 )
 from web import applications as application_routes
@@ -125,6 +127,7 @@ class Services:
     calls: Calls
     notices: Notices  # what waits unseen for a citizen, for the notification e-mails
     protection: Protection  # skyddade personuppgifter
+    mandates: Mandates  # representatives and guardians (ombud, god man, förvaltare, vårdnadshavare)
     journal: Journal  # dokumentation: the cases' journals, and the drafts shared live (web/journal.py)
     metrics: Metrics  # /metrics: figures about the service, none about people
     booking: booking_routes.BookingApp  # tidsbokning and its mail
@@ -150,7 +153,8 @@ def api_routes() -> list[ApiRoute]:
             *key_history.api.routes, *messaging.api.routes, *cases.api.routes, *citizens.api.routes,
             *audit.api.routes, *booking_routes.api.routes, *calls.api.routes, *settings_routes.api.routes,
             *application_routes.api.routes, *journal_routes.api.routes, *keylog.api.routes, *exchange.api.routes,
-            *device_proof.api.routes, *extract.api.routes, *retention_routes.api.routes]
+            *device_proof.api.routes, *extract.api.routes, *retention_routes.api.routes,
+            *representatives.api.routes]
 
 
 def build_services(settings: Settings, store: Storage) -> Services:
@@ -185,7 +189,15 @@ def build_services(settings: Settings, store: Storage) -> Services:
         else:
             hub.cut_user(user_id)
 
-    sessions = Sessions(store, settings.session_idle_seconds, settings.session_max_seconds, sessions_ended)
+    def mandate_changed(mandate: Mandate, unit_id: str) -> None:
+        # The representative reconnects with what holds now; the unit's key holders wrap the case key to
+        # their devices, or rotate it away from them (chat/keys/service.py pending_tasks).
+        hub.cut_user(mandate.holder)
+        hub.publish_unit_staff(unit_id, frames.KEYS_PENDING)
+
+    mandates = Mandates(store, mandate_changed)
+    sessions = Sessions(store, settings.session_idle_seconds, settings.session_max_seconds, sessions_ended,
+                        mandates.with_mandates)
     booking = booking_routes.BookingApp(settings, store)
     login = login_routes.Login(settings, store, sessions)
     uploads = RateLimiter(settings.upload_rate)
@@ -208,7 +220,7 @@ def build_services(settings: Settings, store: Storage) -> Services:
         reply_times=ReplyTimes(store),
         calls=Calls(store, store.bookings, assignments, Auditor(store),
                     protection, relay_available=settings.has_turn),
-        notices=notices, protection=protection,
+        notices=notices, protection=protection, mandates=mandates,
         journal=journal_routes.build(store, hub, assignments), metrics=metrics,
         booking=booking, unit_settings=settings_routes.SettingsApp(settings, store, booking),
         applications=application_routes.build(settings, store, hub, assignments),
@@ -296,6 +308,7 @@ def build_app(settings: Settings, store: Storage | None = None) -> tuple[Starlet
         sweep.start()
         retention = RetentionJob(store.retention, store.schedule)  # gallring, once across nodes per file
         retention.start()
+        services.mandates.start()
         witness = WitnessPublisher(settings, store) if settings.audit_witness_dir else None
         if witness is not None:
             await witness.start()
@@ -306,6 +319,7 @@ def build_app(settings: Settings, store: Storage | None = None) -> tuple[Starlet
                 await witness.stop()
             await retention.stop()
             await sweep.stop()
+            await services.mandates.stop()
             await services.unit_settings.stop()
             await services.notices.drain()
             await services.booking.stop()

@@ -10,13 +10,26 @@ from starlette.responses import JSONResponse, Response
 
 from chat.errors import InvalidInput
 from chat.identity import normalize
+from chat.model import User
 from chat.policy import Action
 from web.apischema import BOOL, obj, string
-from web.httpapi import Ctx, RouteTable
+from web.httpapi import Body, Ctx, RouteTable
 
 api = RouteTable()  # this feature's routes, listed in web/app.py
 
 MAX_NAME = 200
+
+
+async def person_at_the_desk(ctx: Ctx, body: Body) -> tuple[User, bool]:
+    """The person a body's `personal_number` and `name` name, found or registered (and whether new). Also
+    how staff name a representative (web/representatives.py)."""
+    pnr = normalize(body.str("personal_number", 20))
+    if pnr is None:
+        raise InvalidInput("not a valid personal identity number (YYYYMMDD-NNNN)", code="invalid_personal_number")
+    name = " ".join(body.str("name", MAX_NAME).split())
+    if not name or any(not ch.isprintable() for ch in name):
+        raise InvalidInput("the person's name, as on their identity document", code="invalid_field")
+    return await ctx.services.login.citizen(pnr, name, authoritative=False)
 
 
 @api("/api/units/{unit_id}/citizens", "POST", action=Action.CITIZEN_REGISTER, status=201,
@@ -25,14 +38,7 @@ async def register_citizen(ctx: Ctx) -> Response:
     """`{personal_number, name}` -> the person's account (201 when new, 200 when they had one). An existing
     account keeps its name: the identity provider, not the desk, is the source of truth for it."""
     unit_id = ctx.unit_id
-    body = await ctx.body()
-    pnr = normalize(body.str("personal_number", 20))
-    if pnr is None:
-        raise InvalidInput("not a valid personal identity number (YYYYMMDD-NNNN)", code="invalid_personal_number")
-    name = " ".join(body.str("name", MAX_NAME).split())
-    if not name or any(not ch.isprintable() for ch in name):
-        raise InvalidInput("the person's name, as on their identity document", code="invalid_field")
-    user, new = await ctx.services.login.citizen(pnr, name, authoritative=False)
+    user, new = await person_at_the_desk(ctx, await ctx.body())
     await ctx.services.messages.auditor.record(ctx.user, "citizen.registered" if new else "citizen.found",
                                                "allowed", unit_id=unit_id, detail={"citizen": user.id})
     return JSONResponse({"citizen": {"id": user.id, "name": user.display_name}, "new": new},

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 from chat.errors import Forbidden, NotFound
 from chat.model import Case, Role, now_ms
 from chat.pending import pending_work
-from chat.policy import Action, decide
+from chat.policy import Action, decide, mandate_for
 from crypto.encoding import b64u
 from web.apischema import BOOL, ID, ID16, INT, MS, STR, array, integer, nullable, obj
 from web.httpapi import Ctx, RouteTable
@@ -26,7 +26,10 @@ CASE_VIEW = obj({
     "assigned_to": nullable(ID), "assigned_name": nullable(STR), "status": STR, "created_at": MS, "last_seq": INT,
     "key_epoch": INT, "protected_identity": BOOL, "last_message_at": nullable(MS), "waiting_since": nullable(MS),
     "unread": INT, "handled": BOOL, "assigned_usual_reply_seconds": nullable(INT), "may_answer": BOOL,
-    "answering": nullable(obj({"user": ID, "name": STR, "substitute_for": nullable(ID), "until": nullable(MS)}))})
+    "answering": nullable(obj({"user": ID, "name": STR, "substitute_for": nullable(ID), "until": nullable(MS)})),
+    # A representative's view of a case they act in for someone else ("för Dana Karlsson"), else null.
+    "on_behalf": nullable(obj({"citizen_name": nullable(STR), "kind": STR, "scopes": array(STR), "ends_at": MS,
+                               "mandate": INT}))})
 MESSAGE_VIEW = obj({"seq": INT, "msg_id": ID16, "sender": ID, "sender_device": ID, "env": STR, "stored_at": MS})
 
 
@@ -50,6 +53,7 @@ async def case_views(ctx: Ctx, cases: list[Case]) -> list[dict[str, Any]]:
         last_seq, activity = activities[case.id]
         answering = await ctx.services.assignments.answering(case)
         answerer = await store.get_user(answering.user_id) if answering else None
+        mandate = mandate_for(ctx.user, case) if ctx.user.role == Role.CITIZEN else None
         views.append({
             "id": case.id, "title": case.title, "unit": case.unit_id, "unit_name": unit.name if unit else None,
             "citizen": case.citizen_id, "citizen_name": citizen.display_name if citizen else None,
@@ -68,7 +72,11 @@ async def case_views(ctx: Ctx, cases: list[Case]) -> list[dict[str, Any]]:
             # Who answers now: the assigned caseworker, or their substitute (vikarie) for a period.
             "answering": None if answering is None or answerer is None else {
                 "user": answering.user_id, "name": answerer.display_name,
-                "substitute_for": answering.substitute_for, "until": answering.until}})
+                "substitute_for": answering.substitute_for, "until": answering.until},
+            "on_behalf": None if mandate is None else {
+                "citizen_name": citizen.display_name if citizen else None, "kind": mandate.kind.value,
+                "scopes": sorted(s.value for s in mandate.scopes), "ends_at": mandate.ends_at,
+                "mandate": mandate.id}})
     return views
 
 # -- cases -----------------------------------------------------------------------------------------------
@@ -77,7 +85,9 @@ async def case_views(ctx: Ctx, cases: list[Case]) -> list[dict[str, Any]]:
 async def list_cases(ctx: Ctx) -> Response:
     store, user = ctx.services.store, ctx.user
     if user.role == Role.CITIZEN:
+        # Their own cases, then those they act in for someone else now (representatives and guardians).
         cases = await store.cases_of_citizen(user.id)
+        cases += [case for case, _ in await ctx.services.mandates.represented_cases(user)]
     elif user.is_staff and user.unit_id:
         cases = await store.cases_of_unit(user.unit_id)
     else:

@@ -77,6 +77,16 @@ PROBLEM_TYPES: dict[str, str] = {
     "unknown_office": N_("There is no such office."),
     "unknown_substitution": N_("There is no such substitution."),
     "unknown_audit_row": N_("There is no such row in the audit log."),
+    "unknown_mandate": N_("There is no such representative in this case."),
+    "not_withheld": N_("The entry is not withheld from the guardians."),
+    # Representatives and guardians (docs/representatives.md)
+    "document_required": N_("A power of attorney must be attached for a representative (ombud)."),
+    "invalid_basis": N_("This kind of representative cannot act on that basis."),
+    "invalid_period": N_("The period must end after it starts, and not in the past."),
+    "invalid_representative": N_("A representative is another person than the citizen, with their own account."),
+    "mandate_exists": N_("This person already represents the citizen in this case; end that first."),
+    "mandate_ended": N_("The representative's mandate has already ended."),
+    "too_many_guardians": N_("A child has at most two guardians."),
     "unknown_recipient": N_("There is no such address, or none you can send to."),
     "ambiguous_name": N_("More than one person has that name; search with more of it."),
     # Keys, signatures and sealed content

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -59,8 +59,11 @@ SessionsEnded = Callable[[bytes | None, str], None]
 
 class Sessions:
     def __init__(self, store: SessionsStore, idle_seconds: int, max_seconds: int,
-                 on_ended: SessionsEnded | None = None) -> None:
+                 on_ended: SessionsEnded | None = None,
+                 with_mandates: Callable[[User], Awaitable[User]] | None = None) -> None:
         self.store = store
+        # The signed-in person as the policy decides on them: with their mandates (chat/cases/mandates.py).
+        self.with_mandates = with_mandates
         self.idle_ms = idle_seconds * 1000
         self.max_ms = max_seconds * 1000
         self.on_ended = on_ended or (lambda key, user_id: None)
@@ -104,7 +107,11 @@ class Sessions:
             await self.store.touch_session(key, now)
             last_seen = now
         user = await self.store.get_user(user_id)
-        return Session(key, user, last_seen, expires_at) if user is not None else None
+        if user is None:
+            return None
+        if self.with_mandates is not None:
+            user = await self.with_mandates(user)
+        return Session(key, user, last_seen, expires_at)
 
     def ends_at(self, session: Session) -> int:
         """When the session ends unless it is used again (ms)."""

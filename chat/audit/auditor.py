@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from chat.audit.chain import AuditEvent
-from chat.model import User
+from chat.model import Role, User
 from chat.storage import AuditStore, CaseStore
 
 
@@ -28,8 +28,14 @@ class Auditor:
     async def record(self, user: User | None, action: str, outcome: str, **fields: Any) -> int:
         """Append one event. A row about a case belongs to the case's unit (a citizen has no unit of their
         own), so that the unit's log reviewer finds it."""
-        if fields.get("case_id") and not fields.get("unit_id"):
+        if fields.get("case_id") and (not fields.get("unit_id") or user is not None and user.role == Role.CITIZEN):
             case = await self.store.get_case(fields["case_id"])
             if case is not None:
-                fields["unit_id"] = case.unit_id
+                fields["unit_id"] = fields.get("unit_id") or case.unit_id
+                if user is not None and user.role == Role.CITIZEN and case.citizen_id != user.id:
+                    # A representative's act (or try) in another person's case: recorded as on their behalf,
+                    # with the mandate it rests on (chat/cases/mandates.py).
+                    mandate = next((m for m in user.mandates if m.holder == user.id and m.case_id == case.id), None)
+                    fields["detail"] = {**(fields.get("detail") or {}), "on_behalf_of": case.citizen_id,
+                                        "mandate": mandate.id if mandate else None}
         return await self.store.append_audit(event(user, action, outcome, **fields))

@@ -17,9 +17,9 @@ from chat.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chat.journal.live import LiveDraft, LiveDrafts
 from chat.messaging.delivery import check_relayed
 from chat.messaging.hub import Subscriber
-from chat.model import Case, Role, User, now_ms
+from chat.model import Case, MandateKind, Role, User, now_ms
 from chat.notifications import notices as notifications
-from chat.policy import Action, decide
+from chat.policy import Action, decide, mandate_for
 from chat.records import (
     GrantUpload,
     check_grant_upload,
@@ -97,6 +97,14 @@ class Journal:
         """The citizen sees published entries only; the unit's staff see every entry of the unit's cases."""
         return user.role != Role.CITIZEN or entry.published_at is not None
 
+    async def withheld_from(self, user: User, case: Case) -> set[str]:
+        """The entries `user` does not see because they are withheld from the case's guardians after a harm
+        assessment (DOMAIN rule 5): for a guardian acting in the case, none for anyone else."""
+        mandate = mandate_for(user, case) if user.role == Role.CITIZEN else None
+        if mandate is None or mandate.kind != MandateKind.GUARDIAN:
+            return set()
+        return {w.entry_id for w in await self.store.mandates.withheld(case.id)}
+
     async def _entry(self, user: User, entry_id: str, action: Action, live_draft: bool = False) -> tuple[Entry, Case]:
         """The entry and its case, if the user may see it and do `action` on it. Whoever may not see it (an
         outsider; the citizen, while it is unpublished) is told it does not exist, as for a made-up id.
@@ -106,6 +114,8 @@ class Journal:
         if entry is None or case is None or not decide(user, Action.JOURNAL_READ, case=case):
             raise _unknown_entry()
         if not self.visible(user, entry) and not (live_draft and self.live.get(case.id, entry.id)):
+            raise _unknown_entry()
+        if entry.id in await self.withheld_from(user, case):
             raise _unknown_entry()
         await self._require(user, case, action)
         return entry, case
@@ -155,9 +165,11 @@ class Journal:
         entries, versions, remarks, grants = await self.jstore.case_journal(case.id)
         citizen = user.role == Role.CITIZEN
         if citizen:  # published entries and their (signed) versions only; every remark is the citizen's or for them
-            entries = [e for e in entries if e.published_at is not None]
+            withheld = await self.withheld_from(user, case)
+            entries = [e for e in entries if e.published_at is not None and e.id not in withheld]
             shown = {e.id for e in entries}
             versions = [v for v in versions if v.entry_id in shown and v.signed_at is not None]
+            remarks = [r for r in remarks if r.entry_id is None or r.entry_id not in withheld]
             await notifications.seen(self.store, user.id, case.id, NOTIFY_KIND)
         records = {v.record_id for v in versions} | {r.id for r in remarks}
         usable = [g for g in grants if g.record_id in records and (
@@ -172,8 +184,8 @@ class Journal:
         server sees no content; it only checks that this is the case's citizen, for the audit row (DOMAIN rule 7:
         every export is logged)."""
         case = await self._case(user, case_id, Action.JOURNAL_READ)
-        if user.id != case.citizen_id:
-            raise Forbidden("the citizen exports their own file", code="forbidden")
+        if user.id != case.citizen_id and mandate_for(user, case) is None:
+            raise Forbidden("the citizen or their representative exports the file", code="forbidden")
         return case
 
     # -- entries ----------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from chat.storage.extracts import ExtractStore
 from chat.storage.journal import JournalStore
 from chat.storage.key_history import KeyHistoryStore
 from chat.storage.key_log import KeyLogStore
+from chat.storage.mandates import MandateStore
 from chat.storage.messages import MessageStore
 from chat.storage.notifications import NotificationStore
 from chat.storage.retention import RetentionStore
@@ -49,6 +50,7 @@ class Storage(AccountStore, DeviceKeyStore, CaseStore, MessageStore, AuditStore,
     journal: JournalStore
     key_history: KeyHistoryStore
     key_log: KeyLogStore  # unit identity certificates and the key transparency log
+    mandates: MandateStore  # representatives and guardians, and entries withheld from guardians
     notifications: NotificationStore
     protected_identities: ProtectedIdentityStore
     retention: RetentionStore  # retention rules, legal holds, the research sample, deletion (gallring)

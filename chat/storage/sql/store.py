@@ -19,6 +19,7 @@ from chat.storage.sql.extracts import SqlExtractStore
 from chat.storage.sql.journal import SqlJournalStore
 from chat.storage.sql.key_history import SqlKeyHistoryStore
 from chat.storage.sql.key_log import SqlKeyLogStore
+from chat.storage.sql.mandates import SqlMandateStore
 from chat.storage.sql.messages import SqlMessages
 from chat.storage.sql.notifications import SqlNotificationStore
 from chat.storage.sql.retention import SqlRetentionStore
@@ -42,6 +43,7 @@ class SqlStore(SqlAccounts, SqlDevicesAndKeys, SqlCases, SqlMessages, SqlAudit, 
         self.journal = SqlJournalStore(engine)
         self.key_history = SqlKeyHistoryStore(engine)
         self.key_log = SqlKeyLogStore(engine)
+        self.mandates = SqlMandateStore(engine)
         self.notifications = SqlNotificationStore(engine)
         self.protected_identities = SqlProtectedIdentityStore(engine)
         self.retention = SqlRetentionStore(engine, self._forget_cases)
