@@ -121,3 +121,20 @@ def _directory(jws: str) -> Any:
     from chat.exchange import jose
 
     return jose.unverified_payload(jws)
+
+
+def test_a_message_that_breaks_digg_rules_is_refused_though_the_rest_api_allows_it(
+        server: Any, service: MessageService, anna: UnitClient) -> None:
+    """The REST API types conversationId as any string; Digg's message rules want a UUID. The message is held
+    to the rules as the XML it stands for, refused, and left at the service."""
+    bad = from_polisen("3c9e2d41-7b1a-4f0e-9c2d-5e6f7a8b9c0d", "message/v1", {"subject": "Hej", "text": "Hej"}, "Hej")
+    bad["attributes"]["conversationId"] = "not-a-uuid"
+    service.post(bad)
+
+    def refused() -> int:
+        with server.db() as db:
+            return len(db.execute("SELECT 1 FROM audit_log WHERE action = 'sdk.receive' AND reason = 'sdk_invalid'")
+                       .fetchall())
+    assert eventually_blocking(refused, within=60, what="the refusal's audit row") == 1
+    assert "3c9e2d41-7b1a-4f0e-9c2d-5e6f7a8b9c0d" not in {m["id"] for m in anna.inbox()["inbox"]}
+    assert "3c9e2d41-7b1a-4f0e-9c2d-5e6f7a8b9c0d" not in service.deleted
