@@ -25,6 +25,7 @@ from chat.storage import (
     SessionStore,
     Storage,
 )
+from chat.storage.sql.messages import STORED_SINCE
 
 from .conftest_unit import ANNA, BO, CECILIA, DANA, ERIK, OTHER_UNIT, UNIT, UNN, make_case, make_device
 from .test_storage import C1, C2, DEVICES, database, engine, open_store, store  # noqa: F401 (fixtures)
@@ -143,6 +144,21 @@ async def test_messages_receipts_and_attachments(store) -> None:  # type: ignore
     assert await messages.get_blob(C1, "b1") == b"sealed bytes"
     assert await messages.get_blob(C2, "b1") is None  # only in its own case
     assert await messages.attachment_bytes_of(DANA.id) == len(b"sealed bytes")
+    # A node that missed wake-ups asks which cases got messages since a moment (chat/messaging/cluster.py).
+    stored = sorted(m.stored_at for m in await messages.messages_after(C1, 0, 10))
+    assert await messages.messages_stored_since(stored[0]) == [(C1, 1, 3)]
+    assert await messages.messages_stored_since(stored[-1] + 1) == []
+
+
+async def test_the_catch_up_read_uses_the_stored_at_index_not_a_scan(engine: str, store) -> None:  # type: ignore[no-untyped-def]
+    """messages_stored_since runs on every missed wake-up; over years of messages a scan would stall the node."""
+    if engine != "sqlite":
+        pytest.skip("PostgreSQL picks its plan from its statistics; SQLite's planner is the one that chose a scan")
+    import sqlite3
+
+    with sqlite3.connect(store.path) as db:
+        plan = " ".join(str(row[-1]) for row in db.execute(f"EXPLAIN QUERY PLAN {STORED_SINCE}", (T0,)))
+    assert "messages_stored_at" in plan, plan
 
 
 async def test_the_audit_log_is_one_chain_searched_by_unit(store) -> None:  # type: ignore[no-untyped-def]
