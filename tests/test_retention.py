@@ -32,8 +32,8 @@ async def fill(store) -> int:  # type: ignore[no-untyped-def]
     Dana's case in the other unit (c4) is under legal hold."""
     t = now_ms()
     await store.add_case(make_case("c4", DANA, OTHER_UNIT, None))
-    for case_id in (C1, C1, C2, C3, "c4"):
-        await append(store, case_id, f"m-{case_id}-{now_ms()}")
+    for i, case_id in enumerate((C1, C1, C2, C3, "c4")):
+        await append(store, case_id, f"m-{i}")
     await store.add_blob("b-1", C1, DANA.id, b"sealed attachment", t)
     draft = NewRecord("j-1", "journal", ANNA.id, DEVICES["anna"].id, b"draft", [("unit:1", b"g", b"s")], [])
     await store.journal.create(C1, UNIT.id, draft, None, False, None, "case:1", t)
@@ -173,3 +173,14 @@ async def test_the_operators_dry_run_counts_per_rule_and_deletes_nothing(store, 
     assert main(["retention", "dry-run", "--data-dir", data_dir, "--at", day]) == 0
     assert "default:journal:5y" not in json.loads(capsys.readouterr().out)["would_delete"]
     assert main(["retention", "dry-run", "--data-dir", data_dir, "--at", "someday"]) == 2
+    assert main(["retention", "run", "--data-dir", data_dir]) == 0  # nothing is due today
+    assert json.loads(capsys.readouterr().out) == {"deleted": {}}
+    if not isinstance(database, str):  # a server holding the SQLite folder runs the job itself
+        from chat.storage.engines import lock_data_folder
+
+        server = lock_data_folder(database.parent)
+        try:
+            assert main(["retention", "run", "--data-dir", data_dir]) == 2
+            assert json.loads(capsys.readouterr().err.splitlines()[-1])["error"] == "server_running"
+        finally:
+            server.release()

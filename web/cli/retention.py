@@ -67,7 +67,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps({"deleted": deleted}))
         return 0
 
-    return _with_store(args, go)
+    path = _database(args.data_dir)
+    if engines.is_url(path):
+        return _with_store(args, go)  # PostgreSQL: the servers keep no copies of what it deletes
+    # SQLite: a running server is the file's only writer and keeps cases in memory, so it must not have cases
+    # deleted under it; it runs the job itself every hour.
+    try:
+        with engines.FolderLock(Path(path).parent):
+            return _with_store(args, go)
+    except engines.FolderInUse:
+        return _fail("server_running", "the server runs the deletion job itself; use dry-run, or stop it first")
 
 
 def cmd_rule(args: argparse.Namespace) -> int:
