@@ -135,6 +135,8 @@ def receive(xhe: bytes, *, our_org: str, recipient_key_pem: bytes, trusted_ca_pe
         tree = parse(xhe)
     except etree.XMLSyntaxError as error:
         return answer("", "", [Line("SV", f"not well-formed XML: {error.msg}")])
+    except ValueError as error:
+        return answer("", "", [Line("SV", str(error))])
     report = check_tree(tree)
     try:
         header = parse_xhe(tree.getroot())

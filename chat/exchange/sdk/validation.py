@@ -63,8 +63,12 @@ class Report:
 
 
 def parse(xml: bytes) -> etree._ElementTree:
-    """Parse without entities or network access (a received document is untrusted)."""
-    return etree.ElementTree(etree.fromstring(xml, _PARSER))
+    """Parse without entities or network access (a received document is untrusted). A DOCTYPE is refused
+    (ValueError): no SDK document has one, and Saxon, which gets the document later, would expand its entities."""
+    tree = etree.fromstring(xml, _PARSER).getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise ValueError("a DOCTYPE is not allowed in an SDK document")
+    return tree
 
 
 def check(xml: bytes) -> Report:
@@ -73,6 +77,8 @@ def check(xml: bytes) -> Report:
         tree = parse(xml)
     except etree.XMLSyntaxError as error:
         return Report(None, [Problem("syntax", f"line {error.lineno}", str(error.msg))])
+    except ValueError as error:
+        return Report(None, [Problem("syntax", "/", str(error))])
     return check_tree(tree)
 
 
