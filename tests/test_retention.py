@@ -3,6 +3,7 @@ forward: the job deletes exactly what is due under the rules and exceptions (leg
 kinds kept for ever), writes the deletion register, and touches nothing else."""
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 from chat.model import now_ms
@@ -83,7 +84,14 @@ async def test_the_job_deletes_exactly_what_is_due_and_registers_it(store, engin
     assert set(changed) == {"messages", "blobs", "journal_entries", "journal_versions", "journal_grants",
                             "journal_remarks", "bookings", "cases", "retention_register", "scheduled_claims",
                             "applications", "application_records", "application_events", "application_grants",
-                            "application_decisions"}
+                            "application_decisions", "audit_log"}
+    assert changed["audit_log"] == (before["audit_log"], before["audit_log"] + 1)  # one row for the one case
+    audit = await store.engine.transaction(lambda db: db.execute(
+        "SELECT action, actor, role, unit_id, case_id, detail FROM audit_log ORDER BY id DESC LIMIT 1").fetchone())
+    assert tuple(audit[:5]) == ("retention.deleted", None, "automated", UNIT.id, C1)
+    assert json.loads(audit[5]) == {"case_deleted": True, "rules": {
+        "message": "default:message:5y", "attachment": "default:attachment:5y", "journal": "default:journal:5y",
+        "application": "default:application:5y", "booking": "default:booking:5y"}}
     assert changed["messages"] == (before["messages"], before["messages"] - 2)
     assert changed["cases"] == (before["cases"], before["cases"] - 1)
     assert await store.get_case(C1) is None
@@ -152,7 +160,6 @@ def test_a_leap_day_moves_to_the_28th() -> None:
 
 async def test_the_operators_dry_run_counts_per_rule_and_deletes_nothing(store, database, capsys,  # type: ignore[no-untyped-def]
                                                                         monkeypatch) -> None:
-    import json
     from datetime import UTC, datetime
 
     from web.cli.main import main

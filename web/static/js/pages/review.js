@@ -13,6 +13,7 @@ const VERDICTS = { ok: () => t("OK"), question: () => t("Question"), violation: 
 const ROLES = {
   citizen: () => t("citizen"), caseworker: () => t("caseworker"), supervisor: () => t("supervisor"),
   unit_admin: () => t("unit admin"), log_reviewer: () => t("log reviewer"), agency: () => t("agency"),
+  automated: () => t("automated, no person"),
 };
 const OUTCOMES = { allowed: () => t("allowed"), denied: () => t("denied") };
 const ACTIONS = {
@@ -45,6 +46,7 @@ const ACTIONS = {
   "case.legal_hold.lifted": () => t("lifted the case's legal hold"),
   "retention.read": () => t("read the unit's legal holds and deletion register"),
   "retention.rule": () => t("changed a retention rule (operator)"),
+  "retention.deleted": () => t("deleted the case's records at the end of their retention period (automated, by rule)"),
   // the log itself
   "audit.read": () => t("read the audit log"), "audit.review": () => t("recorded a finding"),
   login: () => t("signed in"),
