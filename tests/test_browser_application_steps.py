@@ -45,6 +45,14 @@ def open_for_staff(anna: Person, application_id: str) -> Any:
     return staff
 
 
+def refuse(decision: Any) -> None:
+    """The decision document's one item refused, with a legal basis (docs/applications.md, "The decision")."""
+    item = decision.get_by_role("group", name="Post 1")
+    item.get_by_label("Vad som söktes").fill("Samtalsstöd")
+    item.get_by_label("Beslut om posten").select_option(label="Avslås")
+    decision.get_by_role("checkbox", name=re.compile("bistånd utöver")).check()
+
+
 def test_kommunicering_before_a_refusal_with_the_citizens_comments_in_the_decision_form(
         dana: Person, anna: Person, server: RunningServer, axe: str) -> None:
     application_id = apply_for_support(dana, "Jag behöver hjälp med hyran för juni")
@@ -85,14 +93,14 @@ def test_kommunicering_before_a_refusal_with_the_citizens_comments_in_the_decisi
     expect(decision.locator("#decision-communication")).to_contain_text(COMMENT, timeout=TIMEOUT)
     entry = staff.locator(f"[data-application-id='{application_id}']")
     expect(entry).to_contain_text("Synpunkter")
-    decision.get_by_label("Avslås", exact=True).check()
+    refuse(decision)
     expect(decision.locator("#no-communication-field")).to_be_hidden()
-    decision.get_by_label("Beslut och motivering").fill(REFUSAL)
+    decision.get_by_role("textbox", name="Motivering").fill(REFUSAL)
     check(anna, axe)
-    decision.get_by_role("button", name="Registrera beslutet").click()
-    staff.get_by_role("dialog", name="Registrera beslutet?").get_by_role("button", name="Registrera beslutet").click()
+    decision.get_by_role("button", name="Förhandsgranska beslutet").click()
+    staff.locator("#decision-preview").get_by_role("button", name="Signera och skicka beslutet").click()
     expect(staff.locator("#application-status")).to_have_text("Status: Beslutad", timeout=TIMEOUT)
-    expect(page.locator("#timeline")).to_contain_text(REFUSAL, timeout=TIMEOUT)
+    expect(page.locator("#decision-section")).to_contain_text(REFUSAL, timeout=TIMEOUT)
     assert dana.errors == [] and anna.errors == []
     content = server.stored_bytes()
     for typed in (BASIS, COMMENT, REFUSAL):
@@ -104,16 +112,16 @@ def test_a_refusal_without_kommunicering_asks_why_and_the_citizen_withdraws(dana
     application_id = apply_for_support(dana, "Jag behöver samtalsstöd")
     staff = open_for_staff(anna, application_id)
     decision = staff.locator("#decision-form")
-    decision.get_by_label("Avslås", exact=True).check()
+    refuse(decision)
     reason = decision.get_by_label("Varför fattas beslutet utan kommunicering?")
     expect(reason).to_be_visible()
-    decision.get_by_label("Beslut och motivering").fill("Avslag")
-    decision.get_by_role("button", name="Registrera beslutet").click()
+    decision.get_by_role("textbox", name="Motivering").fill("Avslag")
+    decision.get_by_role("button", name="Förhandsgranska beslutet").click()
     expect(reason).to_be_focused()
     expect(decision.locator("#decision-no-communication-error")).to_have_text(
         "Skriv varför beslutet fattas utan kommunicering.")
     check(anna, axe)
-    decision.get_by_label("Beviljas", exact=True).check()
+    decision.get_by_role("group", name="Post 1").get_by_label("Beslut om posten").select_option(label="Beviljas")
     expect(reason).to_be_hidden()  # a decision that does not go against the applicant
 
     page = dana.page

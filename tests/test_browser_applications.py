@@ -3,17 +3,20 @@ error summary leads to the field, conditions show questions, a household member 
 rent notice is attached), leaves and comes back to her draft, and sends it; Anna sees it in the inbox and on
 /applications, reads the answers decrypted with the unit key, starts the assessment and asks for more
 information with a due date; Dana sees the request live and answers it with text and a file; Anna sees the
-answer and decides; Dana sees the decision. Anna registers a paper application for Erik. axe-core finds
+answer and decides partly, item by item with amounts, after a preview; Dana opens the decision on her phone
+and sees the summary and the appeal deadline counted from that first opening. Anna registers a paper application for Erik. axe-core finds
 nothing on any of the pages, and the database holds nothing of what was typed."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
+from chat.applications.deadline import appeal_deadline, swedish_day
 from tests.conftest import RunningServer, server_fixture
 from tests.helpers import CASE_DANA
 from tests.test_browser_app import DESKTOP, PHONE, Person
@@ -28,7 +31,11 @@ OTHER_INFO = "Jag har fått en faktura från tandläkaren Ljusglimten"
 MEMBER = "Kim Ljungberg"
 REQUEST = "Skicka kontoutdraget från Bergslagens bank"
 ANSWER = "Här kommer kontoutdraget från Bergslagens bank"
-DECISION = "Du beviljas försörjningsstöd med 6 912 kronor för maj"
+DECISION = "Hyran är högre än skälig boendekostnad på orten, Ekbackens hyresnivå 5 100 kronor"
+NO_KOMMUNICERING = "Uppgifterna kommer från Dana själv och hyresavin från Ekbacken"
+SV_DAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
+SV_MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
+             "november", "december")
 WALK_IN = "Kom in på kontoret med en ifylld blankett, behöver samtalsstöd"
 PAPER = "Pappersansökan inlämnad i receptionen, Ekbacken"
 PDF = b"%PDF-1.4\n% hyresavi Ekbacken 12\n"
@@ -141,6 +148,9 @@ def test_apply_complete_and_decide(dana: Person, anna: Person, server: RunningSe
     anna.goto(f"/inbox/{CASE_DANA}")
     expect(staff.locator(f"[data-case-id='{CASE_DANA}'] .badge.application")).to_have_text("Ny ansökan",
                                                                                           timeout=TIMEOUT)
+    # (the link names the case once the case has loaded; a click before that went to every application)
+    expect(staff.locator("#case-applications")).to_have_attribute("href", f"/applications?case={CASE_DANA}",
+                                                                  timeout=TIMEOUT)
     staff.locator("#case-applications").click()
     staff.wait_for_url(f"**/applications?case={CASE_DANA}")
     entry = staff.locator(f"[data-application-id='{application_id}']")
@@ -178,25 +188,75 @@ def test_apply_complete_and_decide(dana: Person, anna: Person, server: RunningSe
 
     expect(staff.locator("#timeline")).to_contain_text(ANSWER, timeout=TIMEOUT)  # live on the unit's side too
     expect(staff.locator("#timeline").get_by_role("button", name=re.compile("kontoutdrag-april.pdf"))).to_be_visible()
-    staff.get_by_label("Beviljas", exact=True).check()
-    staff.get_by_label("Beslut och motivering").fill(DECISION)
-    staff.get_by_role("button", name="Registrera beslutet").click()
-    # Final and sent at once: asked first, with the outcome (#14 "No lost input").
-    asked = staff.get_by_role("dialog", name="Registrera beslutet?")
-    expect(asked).to_contain_text("Beslutet ”Beviljas” registreras och skickas till den sökande direkt.")
-    asked.get_by_role("button", name="Registrera beslutet").click()
+    # The decision: per item, started from what Dana applied for; seen as she will see it, then confirmed.
+    decision = staff.locator("#decision-form")
+    base = decision.get_by_role("group", name="Post 1")
+    expect(base.get_by_label("Vad som söktes")).to_have_value("Försörjningsstöd enligt riksnormen")
+    rent = decision.get_by_role("group", name="Post 2")
+    expect(rent.get_by_label("Vad som söktes")).to_have_value("Hyra eller boendekostnad")
+    expect(rent.get_by_label("Sökt belopp (kr, frivilligt)")).to_have_value("6500")
+    expect(decision.get_by_label("Från")).to_have_value("2026-05-01")
+    expect(decision.get_by_label("Till och med")).to_have_value("2026-05-31")
+    base.get_by_label("Beslut om posten").select_option(label="Beviljas")
+    base.get_by_label("Beviljat belopp (kr)").fill("4 230")
+    rent.get_by_label("Beslut om posten").select_option(label="Beviljas delvis")
+    decision.get_by_role("button", name="Förhandsgranska beslutet").click()
+    expect(rent.get_by_text("För en post som beviljas delvis, skriv det beviljade beloppet")).to_be_visible()
+    expect(rent.get_by_label("Beviljat belopp (kr)")).to_be_focused()
+    rent.get_by_label("Beviljat belopp (kr)").fill("5 100")
+    decision.get_by_role("textbox", name="Motivering").fill(DECISION)
+    # Partly granted goes against her, without kommunicering: the form asks why (FL 25 §).
+    decision.get_by_label("Varför fattas beslutet utan kommunicering?").fill(NO_KOMMUNICERING)
+    decision.get_by_role("checkbox", name=re.compile("bestämmelserna om rätt till ekonomiskt bistånd")).check()
+    check(anna, axe)
+    decision.get_by_role("button", name="Förhandsgranska beslutet").click()
+    preview = staff.locator("#decision-preview")
+    expect(preview.get_by_role("heading", name=re.compile("^Förhandsgranskning"))).to_be_focused()
+    expect(preview).to_contain_text("Beviljas delvis")
+    expect(preview).to_contain_text("Du får 9 330 kr för 1 maj 2026 – 31 maj 2026")
+    expect(preview).to_contain_text("Enligt delegation: Socialsekreterare, enligt socialnämndens delegationsordning")
+    expect(preview).to_contain_text("inom tre veckor från den dag du fick del av beslutet")
+    check(anna, axe)
+    preview.get_by_role("button", name="Signera och skicka beslutet").click()
     expect(staff.locator("#application-status")).to_have_text("Status: Beslutad", timeout=TIMEOUT)
-    expect(staff.locator("#decision-form")).to_be_hidden()
+    expect(staff.locator("#action-status")).to_contain_text("dokumenterat i ärendets journal", timeout=TIMEOUT)
+    expect(decision).to_be_hidden()
 
+    # Dana opens it on her phone: the summary first, and from this first opening the appeal deadline.
+    received = swedish_day(int(time.time() * 1000))
+    deadline = appeal_deadline(received)
     expect(page.locator("#application-status")).to_have_text("Status: Beslutad", timeout=TIMEOUT)
-    expect(page.locator("#timeline")).to_contain_text(DECISION)
-    expect(page.locator("#timeline")).to_contain_text("Beviljas")
+    shown = page.locator("#decision-section")
+    expect(shown).to_be_visible(timeout=TIMEOUT)
+    summary_box = shown.locator(".decision-summary")
+    expect(summary_box).to_contain_text("Beviljas delvis")
+    expect(summary_box).to_contain_text("Du får 9 330 kr för 1 maj 2026 – 31 maj 2026")
+    expect(summary_box).to_contain_text(f"ska ha kommit in till enheten senast {SV_DAYS[deadline.weekday()]} "
+                                        f"{deadline.day} {SV_MONTHS[deadline.month - 1]} {deadline.year}")
+    expect(shown).to_contain_text(DECISION)
+    expect(shown).to_contain_text("Hyra eller boendekostnad")
+    expect(shown).to_contain_text("Sökt: 6 500 kr")
+    expect(shown).to_contain_text("Beviljat: 5 100 kr")
+    expect(shown).to_contain_text(f"Mottaget i appen: {received.day} {SV_MONTHS[received.month - 1]}")
+    expect(shown.get_by_role("button", name="Skriv ut")).to_be_visible()
+    with page.expect_download() as saved:
+        shown.get_by_role("button", name="Spara en kopia").click()
+    assert saved.value.suggested_filename == f"Beslut-{received.isoformat()}.html"
+    page.emulate_media(media="print")  # printing shows the decision and nothing else of the page
+    expect(page.locator("#timeline")).to_be_hidden()
+    expect(shown.get_by_role("button", name="Skriv ut")).to_be_hidden()
+    page.emulate_media(media="screen")
     check(dana, axe)
+    # The unit sees the day received and the deadline; the decision is in the case's documentation.
+    expect(staff.locator("#decisions")).to_contain_text(f"senast {SV_DAYS[deadline.weekday()]}", timeout=TIMEOUT)
+    anna.goto(f"/inbox/{CASE_DANA}/documentation")
+    expect(staff.locator("main")).to_contain_text("Beslut: Beviljas delvis", timeout=TIMEOUT)
     assert dana.errors == [] and anna.errors == []
 
     for _path in [server]:
         content = server.stored_bytes()
-        for typed in (OTHER_INFO, MEMBER, REQUEST, ANSWER, DECISION, "hyresavi Ekbacken"):
+        for typed in (OTHER_INFO, MEMBER, REQUEST, ANSWER, DECISION, "hyresavi Ekbacken", "9 330 kr", "5 100 kr", NO_KOMMUNICERING,
+                      "Hyra eller boendekostnad", "delegationsordning", "Socialtjänstlagen (2025:400)"):
             assert typed.encode() not in content, f"{typed!r} in the database"
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from chat.applications.forms import SHIPPED, FormCatalogue, FormDefinitionError, check_definition
 
-SHIPPED_FORMS = sorted(p for p in SHIPPED.glob("*.json") if p.name != "units.json")
+SHIPPED_FORMS = sorted(p for p in SHIPPED.glob("*.json") if p.name not in ("units.json", "decisions.json"))
 
 
 def minimal() -> dict[str, Any]:
@@ -119,3 +119,24 @@ def test_a_condition_inside_a_group_may_name_a_field_of_the_form_above_it() -> N
     form = minimal()
     field(form, 2)["fields"][1]["show_if"] = {"field": "kind", "in": ["a", "b"]}
     check_definition(copy.deepcopy(form))
+
+
+def test_the_decision_texts_are_checked_and_a_municipality_replaces_them(tmp_path: Path) -> None:
+    """decisions.json (chat/applications/decision_texts.py): the shipped one is valid and offers the demo unit
+    legal bases and delegations; a forms folder's own replaces it, and a mistake names the member."""
+    from chat.applications import decision_texts
+    from chat.applications.forms import FormDefinitionError
+
+    shipped = decision_texts.load(None)
+    unit = shipped["units"]["ekonomiskt-bistand"]
+    assert unit["legal_bases"] and unit["delegations"] and "%(unit)s" in shipped["appeal"]["sv"]
+    own = {"format": "samtal/decisions/v1", "appeal": {"sv": "Överklaga till %(unit)s", "en": "Appeal to %(unit)s"},
+           "units": {"vuxen": {"legal_bases": [{"id": "sol-x", "text": {"sv": "SoL (2025:400) 4 kap. 1 §",
+                                                                          "en": "SoL"}}],
+                                "delegations": [{"id": "d", "text": {"sv": "Punkt 3.1", "en": "Point 3.1"}}]}}}
+    (tmp_path / "decisions.json").write_text(json.dumps(own), encoding="utf-8")
+    assert decision_texts.load(tmp_path)["units"]["vuxen"]["legal_bases"][0]["id"] == "sol-x"
+    own["units"]["vuxen"]["delegations"] = [{"id": "d", "text": {"sv": "bara svenska"}}]
+    (tmp_path / "decisions.json").write_text(json.dumps(own), encoding="utf-8")
+    with pytest.raises(FormDefinitionError, match=r"\$\.units\.vuxen\.delegations\[0\]\.text"):
+        decision_texts.load(tmp_path)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
 
+from chat.applications import decision_texts
 from chat.applications.deadline import appeal_deadline, day_end_ms, swedish_day
 from chat.applications.forms import FormCatalogue, FormDefinitionError
 from chat.applications.service import Applications, ApplicationView
@@ -40,6 +41,7 @@ def build(settings: Settings, store: Storage, hub: Hub, assignments: Assignments
     """The applications service of one server; the form definitions are checked here, at start-up."""
     try:
         catalogue = FormCatalogue(settings.forms_dir)
+        texts = decision_texts.load(settings.forms_dir)
     except FormDefinitionError as error:
         raise SystemExit(f"a form definition is not valid: {error}") from None
 
@@ -54,7 +56,7 @@ def build(settings: Settings, store: Storage, hub: Hub, assignments: Assignments
     def keys_pending(unit_id: str) -> None:
         hub.publish_unit_staff(unit_id, frames.KEYS_PENDING)
 
-    return Applications(store, store.applications, catalogue, assignments, notify, keys_pending)
+    return Applications(store, store.applications, catalogue, assignments, notify, keys_pending, texts)
 
 
 def _service(ctx: Ctx) -> Applications:

@@ -69,8 +69,11 @@ def unit_recipient(epoch: int) -> str:
 
 class Applications:
     def __init__(self, store: Storage, astore: ApplicationStore, catalogue: FormCatalogue,
-                 assignments: Assignments, notify: Notify, keys_pending: Callable[[str], None]) -> None:
+                 assignments: Assignments, notify: Notify, keys_pending: Callable[[str], None],
+                 decision_texts: dict[str, Any] | None = None) -> None:
         self.store = store
+        # What decision documents offer to choose from (chat/applications/decision_texts.py); public, not content.
+        self.decision_texts = decision_texts or {}
         self.astore = astore
         self.catalogue = catalogue
         self.assignments = assignments
@@ -100,6 +103,8 @@ class Applications:
         """The units that take applications, their forms, and each unit's current (signed) key epoch."""
         names = await self.astore.units()
         listing = self.catalogue.as_json(names)
+        listing["decisions"] = {"units": {u: t for u, t in self.decision_texts.get("units", {}).items() if u in names},
+                                "appeal": self.decision_texts.get("appeal")}
         epochs: dict[str, UnitKeyEpoch | None] = {}
         for unit in listing["units"]:
             known = await self.store.unit_key_epochs(unit["id"])

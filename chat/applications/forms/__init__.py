@@ -289,7 +289,7 @@ def _read_json(path: Path) -> Any:
 
 def _definitions(folder: Path) -> Iterator[FormDefinition]:
     for path in sorted(folder.glob("*.json")):
-        if path.name != "units.json":
+        if path.name not in ("units.json", "decisions.json"):  # decisions.json: chat/applications/decision_texts.py
             yield check_definition(_read_json(path), str(path))
 
 

@@ -63,7 +63,7 @@ export class ApplicationClient {
       for (const unit of listing.units) {
         units.push({ id: unit.id, name: unit.name, forms: unit.forms, keyEpoch: await this._epoch(unit) });
       }
-      this._forms = { units, forms: new Map(listing.forms.map((f) => [f.id, f])) };
+      this._forms = { units, forms: new Map(listing.forms.map((f) => [f.id, f])), decisions: listing.decisions || { units: {} } };
     }
     return this._forms;
   }
@@ -301,9 +301,20 @@ export class ApplicationClient {
       { due_at: dueAt });
   }
 
-  /** (staff) The decision: outcome and motivation, sealed. */
-  decide(view, outcome, text, extra = {}) {
-    return this._step(view, "decision", "application.decision", { type: "decision", outcome, text, ...extra });
+  /** (staff) The decision document (decision.js), sealed and signed by this device; `replaces` an earlier one. */
+  decide(view, body, replaces = null) {
+    return this._step(view, "decision", "application.decision", body, replaces ? { replaces } : {});
+  }
+
+  /** (the citizen's device, having opened the decision) The day received: the appeal deadline runs from it. */
+  received(decisionId) {
+    return api("POST", `/api/decisions/${encodeURIComponent(decisionId)}/received`, {});
+  }
+
+  /** (staff) The decision was also sent by post on `postedOn` (YYYY-MM-DD); `receivedOn` when known. */
+  posted(decisionId, postedOn, receivedOn = "") {
+    return api("POST", `/api/decisions/${encodeURIComponent(decisionId)}/posted`,
+      { posted_on: postedOn, ...(receivedOn ? { received_on: receivedOn } : {}) });
   }
 
   /**
@@ -443,7 +454,9 @@ function eventDetail(view, event, { openAttachment, isStaff }) {
         h("strong", { text: String(e.title || "") }), " ", h("span", { class: "muted", text: e.at ? shortDate(e.at) : "" }),
         h("p", { class: "record-text", text: String(e.text || "") })))));
     }
-    if (body.text) parts.push(h("p", { class: "record-text", text: String(body.text) }));
+    if (event.kind === "decided" && body.version === 2) {
+      parts.push(h("p", { class: "muted", text: t("The whole decision is shown under The decision.") }));
+    } else if (body.text) parts.push(h("p", { class: "record-text", text: String(body.text) }));
     const files = Array.isArray(body.attachments) ? body.attachments : [];
     if (files.length) parts.push(h("ul", { class: "answer-files" }, ...files.map((ref) => h("li", {}, openAttachment(ref)))));
   }

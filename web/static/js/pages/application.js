@@ -1,7 +1,7 @@
 // One of the citizen's applications: its status and timeline, live (the `application` frame); what the unit
 // asked for and decided, opened on this device; answering a completion request with text and files; and the
 // answers as they were sent.
-import { announce, byId, status } from "../dom.js";
+import { announce, byId, h, status } from "../dom.js";
 import { shortDate } from "../format.js";
 import { confirmAction } from "../confirm.js";
 import { lang, t } from "../i18n.js";
@@ -10,6 +10,7 @@ import { ApplicationClient, attachmentOpener, statusText, supplementForm, timeli
 import { textOf } from "../forms/engine.js";
 import { renderAnswers } from "../forms/render.js";
 import { sawDecision } from "../seen.js";
+import { decisionDocument, isDocument } from "../decision.js";
 
 let app;
 let client;
@@ -42,6 +43,7 @@ async function render() {
   } else {
     status("application-error", t("Your answers could not be opened on this device."), "error");
   }
+  await renderDecision(title);
   if (a.status === "decided") sawDecision(app.me.user.id, a.id, a.updated_at); // no longer waiting on the home
   const asked = a.status === "completion_requested";
   const section = byId("supplement-section");
@@ -57,6 +59,43 @@ async function render() {
   byId("communication-due").textContent = shared && a.due_at ? t("Comment by %(date)s.", { date: shortDate(a.due_at) }) : "";
   commenting.hidden = !shared;
   byId("withdraw-section").hidden = ["decided", "withdrawn"].includes(a.status);
+}
+
+/**
+ * The newest decision, summary first. The first time a device of the citizen's has opened and verified it,
+ * the server records the day received (delgivning), from which the appeal deadline runs; then it is shown.
+ */
+async function renderDecision(title) {
+  const section = byId("decision-section");
+  let meta = view.decisions[view.decisions.length - 1];
+  const opened = meta ? view.opened.get(meta.id) : null;
+  if (!opened?.body || !isDocument(opened.body)) {
+    section.hidden = true;
+    return;
+  }
+  if (!meta.received_at) {
+    try {
+      meta = (await client.received(meta.id)).decision;
+    } catch (error) {
+      status("application-error", explain(error), "error"); // shown without a deadline; tried again next time
+    }
+  }
+  byId("decision-body").replaceChildren(decisionDocument(opened.body, meta, { headingLevel: 3 }));
+  byId("decision-heading").textContent = t("Decision: %(title)s", { title });
+  section.hidden = false;
+  document.querySelector(".application-page").classList.add("has-decision");
+}
+
+/** The decision as a file of its own (a web page that opens anywhere), for the citizen to keep. */
+function saveDecision() {
+  const doc = byId("decision-section").cloneNode(true);
+  doc.querySelectorAll(".no-print").forEach((el) => el.remove());
+  const html = `<!doctype html><html lang="${document.documentElement.lang}"><meta charset="utf-8"><title>${
+    byId("decision-heading").textContent.replace(/[<&]/g, "")}</title><body style="font-family:sans-serif;max-width:40rem;margin:2rem auto">${doc.innerHTML}</body></html>`;
+  const url = URL.createObjectURL(new Blob([html], { type: "text/html" }));
+  const name = t("Decision");
+  h("a", { href: url, download: `${name}-${view.decisions.at(-1)?.received_on || ""}.html` }).click();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 /** Send a small form of text and files (`sent`: its {form, files()}) with `send`, then draw the page again. */
@@ -123,6 +162,8 @@ async function main() {
   byId("communication-form").addEventListener("submit", (event) => sendForm(event, comments,
     (...args) => client.answerCommunication(...args), t("Your comments are sent."), t("Your comments are sent to the unit.")));
   byId("withdraw").addEventListener("click", withdraw);
+  byId("decision-print").addEventListener("click", () => print());
+  byId("decision-save").addEventListener("click", saveDecision);
   if (new URLSearchParams(location.search).get("sent")) {
     status("setup-status", t("Your application is sent. The unit is told, and you can follow it here."));
     history.replaceState({}, "", location.pathname);

@@ -7,10 +7,12 @@ import { announce, byId, h, status } from "../dom.js";
 import { dayStart, isoTime, shortDate, shortTime } from "../format.js";
 import { lang, t, tn } from "../i18n.js";
 import { boot, config, explain } from "../app.js";
-import { ApplicationClient, OUTCOMES, attachmentOpener, statusText, supplementForm, timeline } from "../applications.js";
+import { ApplicationClient, attachmentOpener, statusText, supplementForm, timeline } from "../applications.js";
 import { communicationOfDecision, communicationState, communicationSummary } from "../communication.js";
 import { JournalClient, latest } from "../journal.js";
 import { confirmAction } from "../confirm.js";
+import { DecisionForm } from "../decision-form.js";
+import { ITEM_OUTCOMES, decisionDocument, decisionText, isDocument, swedishToday } from "../decision.js";
 import { emptyAnswers, textOf } from "../forms/engine.js";
 import { FormView, renderAnswers } from "../forms/render.js";
 import { newRecordId } from "../crypto/index.js";
@@ -23,6 +25,8 @@ let open = null; // the open application's view
 let paper = null; // {view: FormView, files: Map, applicationId}
 let basis = null; // the kommunicering form's summary and documents: {form, files()}
 let journalEntries = []; // the case's signed entries, for kommunicering: [{id, title, text, at, author}]
+let decisionForm = null; // DecisionForm: the open application's decision, being written
+let previewed = null; // the decision body shown in the preview, sent when confirmed
 const caseFilter = new URLSearchParams(location.search).get("case");
 const NEW_PERSON = "-"; // the citizen list's last choice: someone found or registered by personal identity number
 
@@ -80,6 +84,7 @@ function showPane(which) {
 async function openApplication(id, { focus = true } = {}) {
   status("pane-error", "");
   showPane("view");
+  const previous = open?.application.id;
   try {
     const view = await client.view(id);
     open = view;
@@ -104,8 +109,15 @@ async function openApplication(id, { focus = true } = {}) {
     byId("reopen").hidden = a.status !== "decided" || a.case_status !== "open";
     byId("completion-form").hidden = !undecided;
     byId("communication-form").hidden = !undecided;
-    byId("decision-form").hidden = !undecided;
+    if (!previous || previous !== a.id) {
+      const unit = catalogue.units.find((u) => u.id === a.unit_id);
+      decisionForm.reset(def, answers?.body?.answers, unit?.name || a.unit_id, app.me.user.display_name);
+      previewed = null;
+    }
+    byId("decision-form").hidden = !undecided || Boolean(previewed);
+    byId("decision-preview").hidden = !undecided || !previewed;
     if (undecided) await drawCommunication(view);
+    renderDecisions(view);
     renderList();
     if (focus) byId("application-title").focus();
     // Every device of the case (the citizen's later ones too) can read the records once they are published.
@@ -153,8 +165,8 @@ async function signedEntries(caseId) {
 
 /** The reason field: asked for when the chosen outcome goes against the applicant and kommunicering was not done. */
 function showReason() {
-  const outcome = new FormData(byId("decision-form")).get("outcome");
-  const adverse = outcome === "refused" || outcome === "partly";
+  // Against the applicant: any item not granted in full (the whole decision is then partly granted or refused).
+  const adverse = [...document.querySelectorAll("#decision-items select")].some((s) => s.value && s.value !== "granted");
   byId("no-communication-field").hidden = !(adverse && byId("decision-communication").dataset.done === "false");
 }
 
@@ -233,24 +245,22 @@ function wireSteps() {
   });
   byId("decision-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    const outcome = new FormData(event.target).get("outcome");
-    const text = byId("decision-text").value.trim();
-    const noOutcome = fieldError("decision-outcome", outcome ? "" : t("Choose an outcome."));
-    const noText = fieldError("decision-text", text ? "" : t("Write the decision and its reasons."));
-    const state = communicationState(open);
-    const reason = byId("decision-no-communication").value.trim();
+    const body = decisionForm.body();
+    if (!body) return;
+    // A decision that goes against the applicant without kommunicering says why (FL 25 §, DOMAIN rule 2).
+    showReason();
     const askReason = !byId("no-communication-field").hidden;
-    const noReason = fieldError("decision-no-communication", askReason && !reason
-      ? t("Write why the decision is made without kommunicering.") : "");
-    if (noOutcome) return byId("outcome-granted").focus();
-    if (noText) return byId("decision-text").focus();
-    if (noReason) return byId("decision-no-communication").focus();
-    const communication = communicationOfDecision(state, askReason ? reason : "");
-    // A decision goes to the applicant at once and is not taken back here: asked first, with its outcome.
-    confirmAction({ heading: t("Record the decision?"), action: t("Record the decision"),
-      text: t("The decision “%(outcome)s” is recorded and sent to the applicant at once. It cannot be taken back here.",
-        { outcome: OUTCOMES[outcome]() }) })
-      .then((yes) => yes && step(() => client.decide(open, outcome, text, { communication }), t("The decision is recorded and sent to the applicant.")));
+    const reason = byId("decision-no-communication").value.trim();
+    if (fieldError("decision-no-communication", askReason && !reason ? t("Write why the decision is made without kommunicering.") : "")) {
+      return byId("decision-no-communication").focus();
+    }
+    body.communication = communicationOfDecision(communicationState(open), askReason ? reason : "");
+    // Seen as the applicant will see it, and confirmed, before anything is sealed or sent.
+    previewed = body;
+    byId("decision-preview-body").replaceChildren(decisionDocument(body, null, { headingLevel: 4 }));
+    byId("decision-form").hidden = true;
+    byId("decision-preview").hidden = false;
+    byId("decision-preview-heading").focus();
   });
   byId("decision-form").addEventListener("change", showReason);
   byId("communication-form").addEventListener("submit", sendCommunication);
@@ -262,6 +272,67 @@ function wireSteps() {
     action: t("Record the withdrawal"),
     text: t("Record this only when the applicant has asked to withdraw the application, by phone, in person or by letter. It is recorded as done by you on their behalf, and nothing more is decided on it.") })
     .then((yes) => yes && step(() => client.withdraw(open), t("The withdrawal is recorded."))));
+  byId("decision-edit").addEventListener("click", () => {
+    previewed = null;
+    byId("decision-preview").hidden = true;
+    byId("decision-form").hidden = false;
+    byId("decision-heading").focus();
+  });
+  byId("decision-send").addEventListener("click", () => {
+    const body = previewed;
+    if (!body) return;
+    step(async () => {
+      // After a decision was taken up again, the new one names the one it replaces (which stays readable).
+      await client.decide(open, body, open.decisions.at(-1)?.id || null);
+      previewed = null;
+      await fileDecision(open.application.case_id, body);
+    }, t("The decision is signed, sent to the applicant and filed in the case's documentation."));
+  });
+}
+
+/**
+ * File the decision in the case's documentation: a journal entry signed by this device and published to the
+ * citizen, as the unit must document its decisions. The decision record itself is already sent; if filing
+ * fails, the error says so and the caseworker files it by hand.
+ */
+async function fileDecision(caseId, body) {
+  const journal = new JournalClient(app.session, app.live);
+  const view = await journal.load(caseId);
+  await journal.create(view, newRecordId(), { title: t("Decision: %(outcome)s", { outcome: ITEM_OUTCOMES[body.outcome]() }),
+    text: decisionText(body) }, { sign: true, publish: true });
+}
+
+/** The application's decisions as documents, with how each reached the citizen; staff record a posted one. */
+function renderDecisions(view) {
+  const section = byId("decisions");
+  section.hidden = !view.decisions.length;
+  byId("decisions-body").replaceChildren(...view.decisions.map((meta) => {
+    const opened = view.opened.get(meta.id);
+    const doc = opened?.body && isDocument(opened.body)
+      ? decisionDocument(opened.body, meta, { isStaff: true, headingLevel: 4 })
+      : h("p", { class: opened?.error ? "error-text" : "muted", text: opened?.error
+        ? t("This part could not be opened on this device.") : t("An earlier decision: see What has happened.") });
+    return h("div", { class: "card decision-card" }, doc, postForm(meta));
+  }));
+}
+
+function postForm(meta) {
+  if (meta.posted_at) return null; // the document says when it was posted
+  const id = `post-${meta.id}`;
+  const form = h("form", { class: "step-form", novalidate: true, "aria-labelledby": `${id}-heading` },
+    h("h4", { id: `${id}-heading`, text: t("Sent on paper") }),
+    h("p", { class: "help", text: t("For someone without the app: record the day the decision was posted, and the day they received it if you know it.") }),
+    h("div", { class: "field" }, h("label", { for: `${id}-on`, text: t("Posted on") }),
+      h("input", { type: "date", id: `${id}-on`, value: swedishToday(), max: swedishToday() })),
+    h("div", { class: "field" }, h("label", { for: `${id}-received`, text: t("Received on (optional)") }),
+      h("input", { type: "date", id: `${id}-received`, max: swedishToday() })),
+    h("button", { type: "submit", class: "button secondary", text: t("Record as sent by post") }));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    step(() => client.posted(meta.id, byId(`${id}-on`).value, byId(`${id}-received`).value),
+      t("The decision is recorded as sent by post."));
+  });
+  return form;
 }
 
 // -- paper applications --------------------------------------------------------------------------------------
@@ -383,6 +454,7 @@ async function main() {
   app = await boot();
   client = new ApplicationClient(app.session);
   catalogue = await client.forms();
+  decisionForm = new DecisionForm(catalogue.decisions.units[app.me.user.unit_id], catalogue.decisions.appeal);
   wireSteps();
   byId("paper-start").addEventListener("click", () => {
     history.pushState({}, "", "/applications");
