@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import CASE_DANA, CASE_ERIK
+from tests.waiting import eventually
 from web.client.session import ClientSession
 from web.client.transport import ClientError
 
@@ -160,3 +161,42 @@ async def test_a_childs_two_guardians_end_at_18_and_the_child_under_15_does_not_
     finally:
         for mandate in (first, second):
             await anna.transport.call("POST", f"{path}/{mandate['id']}/end")
+
+
+# -- keys: wrapped to the representative's devices while the mandate is in force, rotated away at its end ---
+REKEY_PNR = "196909091008"
+
+
+async def test_the_case_key_reaches_the_representatives_device_and_is_rotated_away_at_the_end(login, server):
+    anna, dana = await login("anna"), await login("dana")
+    rep = await register(anna, personal_number=REKEY_PNR, name="Rut Godman", kind="god_man", basis="court_decision",
+                         reference="Ä 3-26", scopes=["read", "write"])
+    rut = await login(rep["holder"])
+    anna_socket, rut_socket = await anna.transport.open_socket(), await rut.transport.open_socket()
+    try:
+        await anna.send(anna_socket, await anna.case(CASE_DANA), "Till Dana och hennes gode man")
+        # The demo key steward wraps the case key to Rut's proven device; she reads and writes in the case.
+        rut_case = await rut.case(CASE_DANA)
+        assert "Till Dana och hennes gode man" in [m.body["text"] for m in await rut.history(rut_case) if m.body]
+        await rut.send(rut_socket, rut_case, "Hej, jag är Danas gode man")
+    finally:
+        await anna_socket.close()
+        await rut_socket.close()
+    last = (await dana.history(await dana.case(CASE_DANA)))[-1]
+    assert (last.sender, last.body and last.body["text"]) == (rep["holder"], "Hej, jag är Danas gode man"), last.problems
+    rows = audit_rows(server, rep["holder"])
+    assert any(a == "message.send" and o == "allowed" and d.get("on_behalf_of") == "dana" for a, o, _, d in rows), rows
+
+    before = (await anna.case(CASE_DANA))["key_epoch"]
+    await anna.transport.call("POST", f"{REPS}/{rep['id']}/end")
+
+    async def rotated() -> int:
+        epoch = int((await anna.case(CASE_DANA))["key_epoch"])
+        assert epoch > before, "the steward has not rotated the case key yet"
+        return epoch
+    epoch = await eventually(rotated, what="the case key rotated away from the ended mandate")
+    with server.db() as db:
+        recipients = {r for (r,) in db.execute("SELECT recipient FROM case_key_wraps WHERE case_id = ? AND epoch = ?",
+                                              (CASE_DANA, epoch))}
+    assert rut.device_id not in recipients and dana.device_id in recipients
+    await refused(rut.transport.call("GET", f"/api/cases/{CASE_DANA}/keys"), 404, "unknown_case")

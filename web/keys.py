@@ -142,6 +142,10 @@ async def pending_key_tasks(ctx: Ctx) -> Response:
         "staff_devices_awaiting_grant": [device_view(d) for d in tasks.staff_devices_awaiting_grant],
         "citizen_devices_missing_case_key": [{"case_id": c.id, "epoch": e, "device": device_view(d)}
                                              for c, e, d in tasks.citizen_devices_missing_case_key],
+        # Representatives' devices (docs/representatives.md): wrapped to only when proven their holder's (§21).
+        "representative_devices_missing_case_key": [
+            {"case_id": c.id, "epoch": e, "device": device_view(d)}
+            for c, e, d in tasks.representative_devices_missing_case_key],
         "cases_without_key": [c.id for c in tasks.cases_without_key],
         "unit_key_rotation_needed": tasks.unit_key_rotation_needed,
         "approved_staff_devices": [device_view(d) for d in tasks.approved_staff_devices],

@@ -103,6 +103,15 @@ async def get_case(ctx: Ctx) -> Response:
     citizen_devices = [device_view(d) for d in await store.devices_of_user(case.citizen_id) if d.active]
     view = await case_view(ctx, case)
     view["citizen_devices"] = citizen_devices
+    # Who acts or acted for the citizen: their messages are shown under their names, as the citizen's
+    # representatives' (docs/representatives.md); ended mandates too, for what they wrote then.
+    view["representatives"] = [
+        {"holder": m.holder, "name": holder.display_name if holder else None, "kind": m.kind.value,
+         "in_force": m.in_force(now_ms())}
+        for m in await store.mandates.of_case(case.id) for holder in [await store.get_user(m.holder)]]
+    if ctx.user.is_staff:  # the key work wraps the case key to these too (docs/representatives.md, Keys)
+        view["representative_devices"] = [device_view(d) for d in
+                                          await ctx.services.keys.representative_devices(case)]
     view["unit_key_epochs"] = [epoch_view(e) for e in await store.unit_key_epochs(case.unit_id)]
     view["receipts"] = [{"user": r.user_id, "delivered_seq": r.delivered_seq, "read_seq": r.read_seq}
                         for r in await store.receipts_of_case(case.id)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from chat.audit.chain import AuditEvent
-from chat.model import Role, User
+from chat.model import Case, Role, User
 from chat.storage import AuditStore, CaseStore
 
 
@@ -15,6 +15,15 @@ def event(user: User | None, action: str, outcome: str, *, case_id: str | None =
                       role=user.role.value if user else None,
                       unit_id=unit_id if unit_id is not None else (user.unit_id if user else None),
                       case_id=case_id, reason=reason, detail=detail or {})
+
+
+def on_behalf(user: User | None, case: Case) -> dict[str, Any]:
+    """A representative's act (or try) in another person's case is recorded as on that person's behalf, with
+    the mandate it rests on (chat/cases/mandates.py); nothing for anyone else."""
+    if user is None or user.role != Role.CITIZEN or case.citizen_id == user.id:
+        return {}
+    mandate = next((m for m in user.mandates if m.holder == user.id and m.case_id == case.id), None)
+    return {"on_behalf_of": case.citizen_id, "mandate": mandate.id if mandate else None}
 
 
 class AuditorStore(AuditStore, CaseStore, Protocol):
@@ -32,10 +41,5 @@ class Auditor:
             case = await self.store.get_case(fields["case_id"])
             if case is not None:
                 fields["unit_id"] = fields.get("unit_id") or case.unit_id
-                if user is not None and user.role == Role.CITIZEN and case.citizen_id != user.id:
-                    # A representative's act (or try) in another person's case: recorded as on their behalf,
-                    # with the mandate it rests on (chat/cases/mandates.py).
-                    mandate = next((m for m in user.mandates if m.holder == user.id and m.case_id == case.id), None)
-                    fields["detail"] = {**(fields.get("detail") or {}), "on_behalf_of": case.citizen_id,
-                                        "mandate": mandate.id if mandate else None}
+                fields["detail"] = {**(fields.get("detail") or {}), **on_behalf(user, case)}
         return await self.store.append_audit(event(user, action, outcome, **fields))

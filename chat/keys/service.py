@@ -6,7 +6,7 @@ device); case key epochs are wrapped to the citizen's devices and to the unit ke
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chat.errors import BadSignature, Conflict, Forbidden, InvalidInput, NotFound
@@ -16,6 +16,7 @@ from chat.model import (
     Case,
     CaseKeyWrap,
     Device,
+    Mandate,
     Role,
     UnitKeyEpoch,
     UnitKeyGrant,
@@ -53,6 +54,8 @@ class PendingKeyTasks:
     unit_key_rotation_needed: bool
     approved_staff_devices: list[Device]  # active and holding the current unit epoch (supervisors only)
     cases_needing_new_key: list[Case]
+    # The devices of representatives with a mandate in force (chat/cases/mandates.py) that lack the case key.
+    representative_devices_missing_case_key: list[tuple[Case, int, Device]] = field(default_factory=list)
 
 
 class KeyService:
@@ -101,7 +104,13 @@ class KeyService:
     async def _units_of(self, user: User) -> set[str]:
         if user.is_staff:
             return {user.unit_id} if user.unit_id else set()
-        return {case.unit_id for case in await self.store.cases_of_citizen(user.id)}
+        units = {case.unit_id for case in await self.store.cases_of_citizen(user.id)}
+        at = now_ms()  # and the units of the cases they act in for someone else (their devices get those keys)
+        for mandate in user.mandates:
+            case = await self.store.get_case(mandate.case_id) if mandate.holder == user.id and mandate.in_force(at) \
+                else None
+            units |= {case.unit_id} if case is not None else set()
+        return units
 
     async def own_device(self, user: User, device_id: str) -> Device:
         device = await self.store.get_device(device_id)
@@ -206,16 +215,24 @@ class KeyService:
             recipients += [unit_recipient(e.epoch) for e in await self.store.unit_key_epochs(case.unit_id)]
         return await self.store.current_case_epoch(case.id), await self.store.case_key_wraps(case.id, recipients)
 
+    async def representative_devices(self, case: Case, mandates: Sequence[Mandate] | None = None) -> list[Device]:
+        """The active devices of the people who act for the case's citizen now: the case key is theirs too."""
+        at = now_ms()
+        mandates = await self.store.mandates.of_case(case.id) if mandates is None else mandates
+        holders = sorted({m.holder for m in mandates if m.case_id == case.id and m.in_force(at)})
+        return [d for holder in holders for d in await self.store.devices_of_user(holder) if d.active]
+
     async def _check_case_wraps(self, signer: Device, case: Case, epoch: int,
                                 wraps: Sequence[tuple[str, WrappedKey, bytes]]) -> list[CaseKeyWrap]:
         signer_keys = DevicePublicKeys(signer.sign_pub, signer.kem_pub)
         citizen_devices = {d.id for d in await self.store.devices_of_user(case.citizen_id) if d.active}
+        citizen_devices |= {d.id for d in await self.representative_devices(case)}
         unit_epochs = {unit_recipient(e.epoch) for e in await self.store.unit_key_epochs(case.unit_id)}
         out = []
         for recipient, wrapped, signature in wraps:
             if recipient not in citizen_devices and recipient not in unit_epochs:
-                raise InvalidInput("a case key may be wrapped only to the citizen's devices or the unit key",
-                                   code="invalid_field")
+                raise InvalidInput("a case key may be wrapped only to the citizen's devices, their representatives'"
+                                   " or the unit key", code="invalid_field")
             if not verify_wrap(signer_keys, signature, "case", case.id, epoch, recipient, wrapped):
                 raise BadSignature("a case key wrap's signature does not verify", code="bad_signature")
             out.append(CaseKeyWrap(case.id, epoch, recipient, wrapped.enc, wrapped.ct, signer.id, signature,
@@ -231,7 +248,7 @@ class KeyService:
             raise InvalidInput("a new case key must be wrapped to the unit's current key", code="invalid_field")
         records = await self._check_case_wraps(device, case, epoch, wraps)
         await self.store.add_case_key_epoch(case.id, epoch, device_id, records, now_ms())
-        self._updated(case.citizen_id)
+        await self._tell_recipients(case, records)
 
     async def add_case_wraps(self, user: User, device_id: str, case: Case, epoch: int,
                              wraps: Sequence[tuple[str, WrappedKey, bytes]]) -> None:
@@ -239,8 +256,19 @@ class KeyService:
         device = await self.own_device(user, device_id)
         if not 1 <= epoch <= await self.store.current_case_epoch(case.id):
             raise NotFound("no such case key epoch", code="unknown_epoch")
-        await self.store.add_case_key_wraps(await self._check_case_wraps(device, case, epoch, wraps))
-        self._updated(case.citizen_id)
+        records = await self._check_case_wraps(device, case, epoch, wraps)
+        await self.store.add_case_key_wraps(records)
+        await self._tell_recipients(case, records)
+
+    async def _tell_recipients(self, case: Case, records: Sequence[CaseKeyWrap]) -> None:
+        """The citizen, and each representative a wrap went to, hears that new keys are there."""
+        owners = {case.citizen_id}
+        for record in records:
+            if not record.recipient.startswith("unit:"):
+                device = await self.store.get_device(record.recipient)
+                owners |= {device.user_id} if device is not None else set()
+        for owner in sorted(owners):
+            self._updated(owner)
 
     # -- what a key holder should do -------------------------------------------------------------
     async def pending_tasks(self, user: User, device_id: str) -> PendingKeyTasks:
@@ -263,17 +291,25 @@ class KeyService:
                     if d.active:
                         (approved if d.id in granted else awaiting).append(d)
         missing: list[tuple[Case, int, Device]] = []
+        represented: list[tuple[Case, int, Device]] = []
         without: list[Case] = []
         stale: list[Case] = []
+        mandates = await self.store.mandates.of_unit(unit_id)
         for state in await self.store.case_key_overview(unit_id):
             case, epoch = state.case, state.epoch
             if epoch == 0:
                 without.append(case)
                 continue
             revoked_holder = any(d.id in state.holders and not d.active for d in state.citizen_devices)
-            if revoked_holder or unit_recipient(unit_epoch) not in state.holders:
+            representatives = await self.representative_devices(case, mandates)
+            entitled = {d.id for d in (*state.citizen_devices, *representatives) if d.active}
+            # A device that holds the current key and is no longer entitled to it: a representative's whose
+            # mandate is over (ended, or its period passed), or one they revoked. Its key must go.
+            former = any(r not in entitled and not r.startswith("unit:") for r in state.holders)
+            if revoked_holder or former or unit_recipient(unit_epoch) not in state.holders:
                 stale.append(case)  # a new key is due; new devices get that one
                 continue
             missing += [(case, epoch, d) for d in state.citizen_devices if d.active and d.id not in state.holders]
-        return PendingKeyTasks(unit_epoch, awaiting, missing, without, rotate_unit, approved, stale)
+            represented += [(case, epoch, d) for d in representatives if d.id not in state.holders]
+        return PendingKeyTasks(unit_epoch, awaiting, missing, without, rotate_unit, approved, stale, represented)
 

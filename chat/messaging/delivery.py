@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from chat.audit.auditor import Auditor, event
+from chat.audit.auditor import Auditor, event, on_behalf
 from chat.cases.assignment import Assignments
 from chat.errors import (
     BadSignature,
@@ -152,7 +152,8 @@ class MessageService:
             await self.record_refusal(error, user, device_id, case_id)
             raise
         audit = event(user, "message.send", "allowed", case_id=case.id, unit_id=case.unit_id,
-                      detail={"device": device_id, "msg_id": env.header.msg_id, "bytes": len(env.raw)})
+                      detail={"device": device_id, "msg_id": env.header.msg_id, "bytes": len(env.raw),
+                              **on_behalf(user, case)})
         if origin is not None:
             self.sending[(case.id, env.header.msg_id)] = origin
         # `blobs`: the attachments the message uses, named by the sender beside the envelope (the server cannot

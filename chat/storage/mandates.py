@@ -40,6 +40,10 @@ class MandateStore(abc.ABC):
         """The mandates a person holds and those over their own cases, not ended early, oldest first."""
 
     @abc.abstractmethod
+    async def of_unit(self, unit_id: str) -> list[Mandate]:
+        """Every mandate of the unit's cases, ended ones too (the key work: whose devices hold a case key)."""
+
+    @abc.abstractmethod
     async def lapsed_unsettled(self, at: int) -> list[Mandate]:
         """The mandates over by `at` whose end is not yet settled (their holders' devices still to be cut off
         from the case key: chat/cases/mandates.py)."""

@@ -422,8 +422,11 @@ class ClientSession:
         this device the case key of the message's epoch."""
         env, owner = await self._verified(case, frame)
         header = env.header
-        if owner != case["citizen"] and not await self.entitled(case["unit"], header.sender_device,
-                                                                  allow_revoked=True):
+        # The citizen's own devices, and her representatives' (docs/representatives.md: the server names who
+        # holds a mandate; the device's own registration proof names its owner); else a certified staff device.
+        citizen_side = {case["citizen"], *(r["holder"] for r in case.get("representatives", ()))}
+        if owner not in citizen_side and not await self.entitled(case["unit"], header.sender_device,
+                                                                 allow_revoked=True):
             raise MessageRefused("not_entitled", "a message from a staff device the unit's identity did not certify")
         owner = self._device_owner[header.sender_device]  # a staff device's owner: its certificate's (§18)
         proof = self._owner_proof.get(header.sender_device)

@@ -105,8 +105,9 @@ class Steward:
         wraps = [self._case_wrap(case_id, epoch, key, f"unit:{unit_epoch}", unit_pub)]
         # Only to the citizen's devices proven theirs (§21): never to one the server added to the account.
         proven = await self.session.citizen_devices.proven(case["citizen"], case["citizen_devices"])
+        proven |= await self._proven_representatives(case)
         wraps += [self._case_wrap(case_id, epoch, key, d["id"], unb64u(d["kem_pub"]))
-                  for d in case["citizen_devices"] if d["id"] in proven]
+                  for d in (*case["citizen_devices"], *case.get("representative_devices", ())) if d["id"] in proven]
         try:
             await self.session.transport.call("POST", f"/api/cases/{case_id}/keys", {"epoch": epoch, "wraps": wraps})
         except ClientError as error:
@@ -115,6 +116,18 @@ class Steward:
             return
         if epoch > 1:  # the new key seals the one before it: a citizen's new phone reads the whole case
             await self.add_case_link(case, epoch, key)
+
+    async def _proven_representatives(self, case: dict[str, Any]) -> set[str]:
+        """The devices of the case's representatives (docs/representatives.md) proven to be their holder's, each
+        person checked as a citizen's devices are (§21): the server names who holds a mandate, not whose a
+        device is."""
+        by_holder: dict[str, list[dict[str, Any]]] = {}
+        for device in case.get("representative_devices", ()):
+            by_holder.setdefault(device["user_id"], []).append(device)
+        proven: set[str] = set()
+        for holder, devices in sorted(by_holder.items()):
+            proven |= await self.session.citizen_devices.proven(holder, devices)
+        return proven
 
     async def add_case_link(self, case: dict[str, Any], epoch: int, key: bytes | None = None) -> None:
         """Post the link by which case key `epoch` seals epoch `epoch - 1`."""
@@ -201,10 +214,11 @@ class Steward:
         # The exchange address keys follow the unit key to its new epoch, so staff devices granted only the
         # new epoch can still open and send the unit's agency documents.
         done += await rewrap_address_keys(self.session, self.unit_id, tasks["address_keys_to_rewrap"], current)
-        for item in tasks["citizen_devices_missing_case_key"]:
+        for item in (*tasks["citizen_devices_missing_case_key"], *tasks.get("representative_devices_missing_case_key", ())):
             case = await self.session.case(item["case_id"])
             device = item["device"]
-            if device["id"] not in await self.session.citizen_devices.proven(case["citizen"], case["citizen_devices"]):
+            proven = await self.session.citizen_devices.proven(case["citizen"], case["citizen_devices"])
+            if device["id"] not in proven | await self._proven_representatives(case):
                 continue  # not proven the person's (§21): it gets nothing, and the log says so
             epoch, key = await self.session.case_key(case, item["epoch"], wait=False)
             await transport.call("POST", f"/api/cases/{case['id']}/wraps", {

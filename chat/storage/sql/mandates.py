@@ -66,6 +66,13 @@ class SqlMandateStore(MandateStore):
             (user_id, user_id)).fetchall())
         return [_mandate(r) for r in rows]
 
+    async def of_unit(self, unit_id: str) -> list[Mandate]:
+        columns = ", ".join(f"m.{c.strip()}" for c in _COLS.split(","))
+        rows = await self.engine.transaction(lambda db: db.execute(
+            f"SELECT {columns} FROM mandates m JOIN cases c ON c.id = m.case_id WHERE c.unit_id = ? ORDER BY m.id",
+            (unit_id,)).fetchall())
+        return [_mandate(r) for r in rows]
+
     async def lapsed_unsettled(self, at: int) -> list[Mandate]:
         rows = await self.engine.transaction(lambda db: db.execute(
             f"SELECT {_COLS} FROM mandates WHERE settled_at IS NULL AND (ends_at <= ? OR ended_at IS NOT NULL)"
