@@ -42,6 +42,7 @@ def test_a_supervisor_holds_a_case_and_reads_the_register(cecilia, server: Runni
     register = page.locator("#register-rows tr")
     expect(register).to_have_count(1)
     expect(register.first).to_contain_text("Automatiskt, enligt regel")
+    expect(register.first).to_contain_text("lagen (socialtjänstlagen): 5 år")
     expect(page.locator("#hold-list")).to_contain_text("Inget ärende har gallringsstopp.")
     check(cecilia, axe)
 

@@ -22,12 +22,20 @@ function kept(rule) {
     : tn("%(n)s year after the last entry", "%(n)s years after the last entry", rule.keep_years, { n: rule.keep_years });
 }
 
+function period(text) {
+  // 5y, 1826d or keep, as the register writes them; anything else is shown as it is
+  const found = /^(\d+)([yd])$/.exec(text || "");
+  if (!found) return text === "keep" ? t("Never deleted") : text || "";
+  const n = Number(found[1]);
+  return found[2] === "y" ? tn("%(n)s year", "%(n)s years", n, { n }) : tn("%(n)s day", "%(n)s days", n, { n });
+}
+
 function ruleName(name) {
-  // e.g. default:message:5y, unit:journal:keep, audit:1826d, empty (a case with nothing left)
+  // e.g. default:message:5y, unit:journal:3y, audit:1826d, audit, empty (a case with nothing left)
   if (name === "empty") return t("The case had nothing left");
-  const [source, , period] = name.split(":");
-  if (source === "audit") return t("The audit log's own period (%(period)s)", { period: period || "" });
-  return `${SOURCES[source] ? SOURCES[source]() : source}: ${period || ""}`;
+  const parts = name.split(":");
+  if (parts[0] === "audit") return t("The audit log's own period (%(period)s)", { period: period(parts[1]) });
+  return `${SOURCES[parts[0]] ? SOURCES[parts[0]]() : parts[0]}: ${period(parts[2])}`;
 }
 
 function renderRules(rules) {
