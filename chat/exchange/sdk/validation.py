@@ -125,11 +125,18 @@ def _check_submit_request(root: etree._Element) -> Report:
     return report
 
 
+# An XMLSchema keeps the errors of its last run on itself, so two threads (the bridge validates in a thread)
+# must not run the same one at once.
+_SCHEMA_LOCK = threading.Lock()
+
+
 def schema_problems(tree: etree._ElementTree, kind: Kind, prefix: str = "") -> list[Problem]:
-    schema = _schema(kind)
-    if schema.validate(tree):
-        return []
-    return [Problem("schema", prefix + (e.path or f"line {e.line}"), e.message) for e in schema.error_log]
+    with _SCHEMA_LOCK:
+        schema = _schema(kind)
+        if schema.validate(tree):
+            return []
+        errors = [(e.path, e.line, e.message) for e in schema.error_log]
+    return [Problem("schema", prefix + (path or f"line {line}"), message) for path, line, message in errors]
 
 
 def rule_problems(tree: etree._ElementTree, kind: Kind, prefix: str = "") -> list[Problem]:
@@ -137,8 +144,9 @@ def rule_problems(tree: etree._ElementTree, kind: Kind, prefix: str = "") -> lis
     svrl = etree.fromstring(_saxon().apply(kind, etree.tostring(tree, encoding="unicode")).encode(), _PARSER)
     names = _prefixes(tree)
     problems = []
-    for finding in svrl.iter(f"{{{SVRL_NS}}}failed-assert", f"{{{SVRL_NS}}}successful-report"):
-        text = " ".join("".join(finding.itertext()).split())
+    # svrl:error is a rule that could not be evaluated (SchXslt2 reports it and goes on): a problem too, not a pass.
+    for finding in svrl.iter(f"{{{SVRL_NS}}}failed-assert", f"{{{SVRL_NS}}}successful-report", f"{{{SVRL_NS}}}error"):
+        text = " ".join("".join(finding.itertext()).split()) or f"a rule could not be evaluated ({finding.get('code')})"
         problems.append(Problem("schematron", prefix + _readable(finding.get("location", ""), names), text,
                                 finding.get("id", "")))
     return problems
@@ -219,6 +227,13 @@ class _Saxon:
             return result
 
 
-@cache
+_SAXON: list[_Saxon] = []
+_SAXON_LOCK = threading.Lock()
+
+
 def _saxon() -> _Saxon:
-    return _Saxon()
+    """The process's one Saxon processor, made on first use (by whichever thread comes first)."""
+    with _SAXON_LOCK:
+        if not _SAXON:
+            _SAXON.append(_Saxon())
+        return _SAXON[0]
