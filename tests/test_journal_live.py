@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chat.errors import Conflict
-from chat.journal.live import MAX_PER_CONNECTION, LiveDrafts
+from chat.journal.live import MAX_PER_CONNECTION, LiveDrafts, Shared
 from chat.messaging.hub import Subscriber
 
 from .conftest_unit import ANNA, make_case
@@ -41,3 +41,21 @@ def test_one_connection_shares_a_bounded_number_of_drafts():
     assert refused.value.code == "too_many_live_drafts"
     live.put(CASE, "e0", sub, "y")  # a new snapshot of a draft it shares is fine
     assert len(live.of_connection(sub)) == MAX_PER_CONNECTION
+
+
+def test_shares_on_other_nodes_are_shown_beside_this_nodes_and_end_with_their_node():
+    live, sub = LiveDrafts(), Subscriber(ANNA, "d1")
+    told = []
+    live.told = lambda case_id, entry_id, draft: told.append((entry_id, draft is not None))
+    live.shared_elsewhere(Shared(CASE.id, "e2", "bo", "d2", "env-b", 2, CASE.citizen_id, "node-b"))
+    live.shared_elsewhere(Shared(CASE.id, "e3", "bo", "d2", "env-c", 3, CASE.citizen_id, "node-c"))
+    live.put(CASE, "e1", sub, "env-a")
+    assert {d.entry_id for d in live.of_case(CASE.id)} == {"e1", "e2", "e3"}
+    assert live.is_shared(CASE.id, "e2") and live.get(CASE.id, "e2") is None  # not this node's to end
+    assert told == [("e1", True)]  # only this node's own shares are told to the others
+    live.put(CASE, "e2", sub, "env-a2")  # shared from here now: the newest share is this one
+    assert [d.env for d in live.of_case(CASE.id) if d.entry_id == "e2"] == ["env-a2"]
+    assert [d.entry_id for d in live.node_shares("node-c", set())] == ["e3"]  # node c says it shares none now
+    assert [d.entry_id for d in live.node_shares("node-b", None)] == []  # e2 is this node's share now
+    live.end(CASE.id, "e1", sub)
+    assert told[-1] == ("e1", False) and {d.entry_id for d in live.of_case(CASE.id)} == {"e2"}

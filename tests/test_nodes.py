@@ -17,6 +17,7 @@ from tests import conftest, engines
 from tests.helpers import CASE_DANA, CASE_ERIK, next_frame, refusal_of_a_send
 from tests.nodes import FAST, burst_through, start_cluster, wait_for, wait_for_async, with_case_keys
 from tests.test_calls import booking, call, seal_signal
+from tests.test_journal import draft, journal, request, snapshot, upload_body
 from web.client.session import ClientSession
 from web.client.transport import ClientError
 
@@ -133,6 +134,47 @@ async def test_a_substitution_set_on_one_node_holds_on_the_others_and_so_does_it
     finally:
         for session in sessions:
             await session.close()
+
+
+async def test_a_draft_shared_live_on_one_node_is_shown_and_commented_on_through_another(cluster, tmp_path):
+    """Anna shares a journal draft live on node 1; Dana's page is served by node 2: a page she opens late shows
+    the draft as it is now (each snapshot), she may comment on it, and once the share ends, neither."""
+    anna = ClientSession(cluster.urls[0], tmp_path / "clients", "anna")
+    dana = ClientSession(cluster.urls[1], tmp_path / "clients", "dana")
+    try:
+        for session in (anna, dana):
+            await session.start()
+            await with_case_keys(session, [CASE_DANA])
+        staff_socket = await anna.transport.open_socket()
+        entry_id = await draft(anna)
+
+        async def shown(env: str | None) -> bool:
+            live = (await journal(dana))["live"]
+            return [(d["entry_id"], d["env"]) for d in live] == ([(entry_id, env)] if env else [])
+
+        async def comment() -> dict:  # type: ignore[type-arg]
+            _, body = await upload_body(dana, "journal.remark", {"type": "journal.remark", "text": "Stämmer"}, True)
+            return await dana.transport.call("POST", f"/api/journal/{entry_id}/remarks", request(body))  # type: ignore[no-any-return]
+
+        try:
+            for rev, text in enumerate(("Utkast", "Utkast, rättat"), start=1):
+                env = await snapshot(anna, entry_id, text, rev)
+                await staff_socket.request({"t": "journal.live", "case_id": CASE_DANA, "entry_id": entry_id,
+                                            "env": env})
+                assert await wait_for(lambda env=env: shown(env), 10), f"node 2 does not show snapshot {rev}"
+            assert (await comment())["remark"]["entry_id"] == entry_id
+            await staff_socket.request({"t": "journal.live_end", "case_id": CASE_DANA, "entry_id": entry_id})
+            assert await wait_for(lambda: shown(None), 10), "node 2 still shows the ended share"
+            with pytest.raises(ClientError) as ended:
+                await comment()
+            assert ended.value.code == "unknown_entry"
+        finally:
+            await staff_socket.close()
+        print("\njournal draft shared live on node 1: its two snapshots shown by node 2 to a page opened late,"
+              " commented on through node 2, and neither once the share ended")
+    finally:
+        await anna.close()
+        await dana.close()
 
 
 async def test_a_video_call_between_two_nodes_joins_relays_signals_and_hangs_up(cluster, tmp_path):

@@ -283,6 +283,7 @@ def build_app(settings: Settings, store: Storage | None = None) -> tuple[Starlet
     services = build_services(settings, store)
     calls.serve_calls_across_nodes(services)
     share_caches_across_nodes(services)
+    journal_routes.serve_live_drafts_across_nodes(services)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from chat.audit.auditor import Auditor
 from chat.errors import InvalidInput
-from chat.journal.live import LiveDraft
+from chat.journal.live import LiveDraft, Shared
 from chat.journal.service import Journal, JournalView
 from chat.messaging.hub import Hub
 from chat.model import Case
@@ -27,6 +27,7 @@ api = RouteTable()  # this feature's routes, listed in web/app.py
 if TYPE_CHECKING:
     from chat.cases.assignment import Assignments
     from chat.storage import Storage
+    from web.app import Services
 
 
 class HubFanout:
@@ -57,6 +58,53 @@ class HubFanout:
         frame = frames.journal_live_end_frame(case.id, entry_id, reason)
         self.hub.publish_user(case.citizen_id, frame)
         self.hub.publish_watching_staff(case.id, frame)
+
+
+def serve_live_drafts_across_nodes(services: Services) -> None:
+    """Several nodes: each tells the others of its drafts shared live (every snapshot, every end, and all of them
+    again when a node joins or missed notices), so that any node shows them as they are now and lets the citizen
+    comment on them; a node that is gone ends its shares on the others' pages."""
+    node, journal, hub = services.node, services.journal, services.hub
+    if node is None:
+        return
+    live = journal.live
+
+    def told(case_id: str, entry_id: str, draft: LiveDraft | None) -> None:
+        assert node is not None
+        if draft is None:
+            node.tell({"k": "live", "op": "end", "c": case_id, "e": entry_id})
+        else:
+            node.tell({"k": "live", "op": "put", "c": case_id, "e": entry_id, "u": draft.by, "d": draft.by_device,
+                       "env": draft.env, "at": draft.started_at, "cit": draft.case.citizen_id})
+
+    def say_again() -> None:
+        assert node is not None
+        here = live.all_here()
+        for draft in here:
+            told(draft.case.id, draft.entry_id, draft)
+        node.tell({"k": "live", "op": "keys", "keys": [[d.case.id, d.entry_id] for d in here]})
+
+    def on_notice(sender: str, notice: dict[str, Any]) -> None:
+        if notice["op"] == "put":
+            live.shared_elsewhere(Shared(notice["c"], notice["e"], notice["u"], notice["d"], notice["env"],
+                                         notice["at"], notice["cit"], sender))
+        elif notice["op"] == "end":
+            live.ended_elsewhere(notice["c"], notice["e"])
+        elif notice["op"] == "keys":
+            live.node_shares(sender, {(case_id, entry_id) for case_id, entry_id in notice["keys"]})
+
+    def gone(sender: str) -> None:
+        # Its writers' pages are gone with it: end their shares on the pages this node serves (Hub's own
+        # methods: every node that notices does the same for its own connections, so none is told across).
+        for draft in live.node_shares(sender, None):
+            frame = frames.journal_live_end_frame(draft.case_id, draft.entry_id, "disconnected")
+            Hub.publish_watching_staff(hub, draft.case_id, frame)
+            Hub.publish_user(hub, draft.citizen_id, frame)
+
+    live.told = told
+    node.handlers["live"] = on_notice
+    node.on_gone.append(gone)
+    node.on_asked.append(say_again)
 
 
 def build(store: Storage, hub: Hub, assignments: Assignments) -> Journal:
@@ -121,7 +169,7 @@ async def journal_view(ctx: Ctx, view: JournalView) -> dict[str, Any]:
                     for e in view.entries],
         "remarks": [remark_view(r, who) for r in view.remarks],
         "grants": [grant_view(g) for g in view.grants],
-        "live": [{"entry_id": d.entry_id, "by": d.by, "by_name": who.get(d.by), "by_device": d.sub.device_id,
+        "live": [{"entry_id": d.entry_id, "by": d.by, "by_name": who.get(d.by), "by_device": d.by_device,
                   "env": d.env, "started_at": d.started_at} for d in view.live]}
 
 

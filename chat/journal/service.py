@@ -14,7 +14,7 @@ from typing import Protocol
 from chat.audit.auditor import Auditor
 from chat.cases.assignment import Assignments
 from chat.errors import Conflict, Forbidden, InvalidInput, NotFound
-from chat.journal.live import LiveDraft, LiveDrafts
+from chat.journal.live import LiveDraft, LiveDrafts, Shared
 from chat.messaging.delivery import check_relayed
 from chat.messaging.hub import Subscriber
 from chat.model import Case, MandateKind, Role, User, now_ms
@@ -62,7 +62,7 @@ class JournalView:
     versions: list[Version]
     remarks: list[Remark]
     grants: list[Grant]  # those the asking device can use
-    live: list[LiveDraft]
+    live: list[LiveDraft | Shared]
 
 
 def _unknown_entry() -> NotFound:
@@ -113,7 +113,7 @@ class Journal:
         case = await self.store.get_case(entry.case_id) if entry else None
         if entry is None or case is None or not decide(user, Action.JOURNAL_READ, case=case):
             raise _unknown_entry()
-        if not self.visible(user, entry) and not (live_draft and self.live.get(case.id, entry.id)):
+        if not self.visible(user, entry) and not (live_draft and self.live.is_shared(case.id, entry.id)):
             raise _unknown_entry()
         if entry.id in await self.withheld_from(user, case):
             raise _unknown_entry()

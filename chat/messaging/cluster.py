@@ -183,6 +183,7 @@ class Node:
         # each is told to forget a key another node changed (`stale`), or everything (None) when notices may have
         # been missed, so no node acts on a change it did not hear of for longer than a beat.
         self.caches: dict[str, Callable[[str | None], None]] = {}
+        self.on_asked: list[Callable[[], None]] = []  # a node joined or missed notices: say again what is here
         self._number = 0
         self._heard = time.monotonic()  # the last time this node heard its own notice back from the bus
         self._synced_ms = now_ms()  # nothing was missed before this (less the margin)
@@ -286,6 +287,8 @@ class Node:
                 limiter.hit_elsewhere(notice["key"])
         elif kind == "q":
             self.tell({"k": "c", "c": self.hub.local_connections()})
+            for say_again in self.on_asked:
+                say_again()
         elif kind == "c":
             peer.connections = Counter({(user, device): count for user, device, count in notice["c"]})
         elif kind == "s":
