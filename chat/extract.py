@@ -12,6 +12,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
+from chat import automation
 from chat.errors import Forbidden, Hidden
 from chat.model import Case, Role, User, now_ms
 from chat.policy import Action, decide
@@ -40,7 +41,8 @@ def request_view(r: ExtractRequest, at: int) -> dict[str, Any]:
     return {"id": r.id, "unit_id": r.unit_id, "requested_by": r.requested_by, "on_behalf": r.on_behalf,
             "requested_at": r.requested_at, "due_at": r.due_at, "parent_id": r.parent_id,
             "delivered_at": r.delivered_at, "delivered_by": r.delivered_by,
-            "overdue": r.delivered_at is None and at > r.due_at}
+            "overdue": r.delivered_at is None and at > r.due_at,
+            "automated": {"due_at": automation.STEPS["extract_due"]}}  # the due date is computed, not a person's
 
 
 class Extracts:

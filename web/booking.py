@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
 
+from chat import automation
 from chat.booking import mail as booking_mail
 from chat.booking.service import Bookings
 from chat.errors import InvalidInput
@@ -126,8 +127,11 @@ class BookingApp:
 
     async def _remind(self, booking: Booking) -> bool:
         """The reminder mailed (or there is no address to mail): done. A mail that failed is tried again."""
-        if await self._mail("reminder", booking) or await self.bstore.contact_email(booking.citizen_id) is None:
+        mailed = await self._mail("reminder", booking)
+        if mailed or await self.bstore.contact_email(booking.citizen_id) is None:
             await self.bstore.mark_reminded(booking.id, now_ms())
+            await automation.record(self.store, "booking_reminder", case_id=booking.case_id,
+                                    unit_id=booking.slot.unit_id, booking=booking.id, mailed=mailed)
             return True
         return False
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from chat import automation
 from chat.model import now_ms
 from chat.storage import Storage
 
@@ -32,6 +33,7 @@ class AttachmentSweep:
         removed = await self.store.remove_unbound_blobs(now_ms() - self.max_age_seconds * 1000)
         if removed:
             log.info("attachments no message used were removed", extra={"count": removed})
+            await automation.record(self.store, "attachment_sweep", count=removed)
         return removed
 
     def start(self) -> None:

@@ -19,6 +19,7 @@ import re
 import smtplib
 from typing import TYPE_CHECKING
 
+from chat import automation
 from chat.booking import mail as booking_mail
 from chat.errors import Conflict, InvalidInput
 from chat.model import Case, User, now_ms
@@ -129,6 +130,7 @@ class Notifier:
     def __init__(self, store: Storage, mail: booking_mail.MailConfig, grace_seconds: int,
                  min_interval_seconds: int, lease_seconds: int = DEFAULT_LEASE_SECONDS) -> None:
         self.store = store.notifications
+        self.audit = store  # the audit log: each mail is an automated step (chat/automation.py)
         self.claims = Claims(store.schedule, lease_seconds)
         self.mail = mail
         self.grace_ms = grace_seconds * 1000
@@ -156,4 +158,5 @@ class Notifier:
             log.warning("notification mail not sent", extra={"error": type(error).__name__})
             return False
         await self.store.mailed(due.user_id, now)
+        await automation.record(self.audit, "notification_mail", person=due.user_id)
         return True

@@ -6,6 +6,7 @@ import { h } from "./dom.js";
 import { fileSize, fullTime } from "./format.js";
 import { t } from "./i18n.js";
 import { JournalClient } from "./journal.js";
+import { automated } from "./automated.js";
 import { caseParts, documentOf, openApplications, serialise, when } from "./journal-export.js";
 
 const ROLE_NAMES = () => ({ caseworker: t("Caseworker"), supervisor: t("Supervisor"), unit_admin: t("Unit admin"),
@@ -107,7 +108,8 @@ export async function extractDocument(app, { server, cases }) {
     h("p", {}, h("strong", { text: server.person.name }), ". ",
       t("Made %(time)s on your device.", { time: fullTime(Date.now()) }), " ",
       t("You asked %(asked)s; the answer is due by %(due)s (GDPR art. 12.3).", {
-        asked: fullTime(server.request.requested_at), due: fullTime(server.request.due_at) })),
+        asked: fullTime(server.request.requested_at), due: fullTime(server.request.due_at) }), " ",
+      automated(t("The date is computed by Samtal: one month after the request."))),
     h("p", { class: "muted", text: t("Everything Samtal holds about you, in every unit (GDPR art. 15). The content was opened on your device; keep this copy safe, it is not encrypted.") }),
     h("h2", { text: t("Your account") }),
     h("dl", {},

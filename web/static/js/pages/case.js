@@ -5,6 +5,7 @@ import { t } from "../i18n.js";
 import { boot, config, explain } from "../app.js";
 import { rememberEarly } from "../api.js";
 import { Conversation } from "../conversation.js";
+import { automated } from "../automated.js";
 
 async function main() {
   const app = await boot("conversation-status");
@@ -15,9 +16,10 @@ async function main() {
     ? t("With %(name)s, %(unit)s", { name: view.assigned_name, unit: view.unit_name })
     : view.unit_name;
   const usual = view.assigned_usual_reply_seconds;
-  byId("reply-time").textContent = usual
-    ? t("Usually answers within %(time)s.", { time: duration(usual) })
-    : t("Usual answer time: not known yet.");
+  byId("reply-time").replaceChildren(...(usual
+    ? [t("Usually answers within %(time)s.", { time: duration(usual) }), " ",
+      automated(t("computed by Samtal from how long the unit took to answer in its recent conversations."))]
+    : [t("Usual answer time: not known yet.")]));
   await new Conversation({ ...app, config }, view).start();
   rememberEarly(app.session.deviceId, view.id, view.unit, app.session.knownDevices());
 }

@@ -6,6 +6,7 @@ import { announce, byId, h } from "../dom.js";
 import { dateAndTime, dayStart, fullTime, isoTime, shortTime } from "../format.js";
 import { t, tn } from "../i18n.js";
 import { alertError, boot, config, guardedBy } from "../app.js";
+import { automated } from "../automated.js";
 
 const VERDICTS = { ok: () => t("OK"), question: () => t("Question"), violation: () => t("Violation") };
 
@@ -71,6 +72,13 @@ const ACTIONS = {
   "journal.deleted": () => t("discarded a documentation draft"), "journal.remark": () => t("commented on the documentation"),
   "journal.supplement": () => t("supplemented the documentation"), "journal.respond": () => t("answered an objection"),
   "journal.response": () => t("answered an objection"), "journal.exported": () => t("exported their file"),
+  // registerutdrag (chat/extract.py)
+  "extract.requested": () => t("asked for a register extract"), "extract.assembled": () => t("put the case in a register extract"),
+  "extract.delivered": () => t("handed over a register extract"),
+  // what Samtal did by itself (chat/automation.py): the row names the rule
+  "automated.booking_reminder": () => t("sent a meeting reminder (automatic)"),
+  "automated.notification_mail": () => t("sent a notification e-mail (automatic)"),
+  "automated.attachment_sweep": () => t("removed files no message used (automatic)"),
   "journal.live.started": () => t("shared a draft live"), "journal.live.ended": () => t("stopped sharing a draft live"),
   "ws.journal.live": () => t("shared a draft live"), "ws.journal.live_end": () => t("stopped sharing a draft live"),
   "journal.attachment.read": () => t("opened a documentation attachment"),
@@ -99,7 +107,8 @@ function worded(words, code) {
   return label ? h("td", {}, `${label()} `, h("code", { class: "muted", text: code })) : h("td", { text: code });
 }
 
-function person(name, id) {
+function person(name, id, role) {
+  if (!id && role === "automated") return h("td", {}, automated(t("Samtal, by a rule; no person")));
   if (!id) return h("td", { text: "" });
   return name ? h("td", {}, `${name} `, h("span", { class: "muted", text: `(${id})` })) : h("td", { text: id });
 }
@@ -167,7 +176,7 @@ function caseCell(row) {
 function rowOf(row, hidden = false) {
   return h("tr", { "data-audit-id": row.id, hidden },
     h("td", {}, when(row.at)),
-    person(row.actor_name, row.actor), worded(ROLES, row.role), worded(ACTIONS, row.action),
+    person(row.actor_name, row.actor, row.role), worded(ROLES, row.role), worded(ACTIONS, row.action),
     worded(OUTCOMES, row.outcome), caseCell(row), h("td", { text: row.reason || "" }),
     h("td", {}, findingControl(row)));
 }
@@ -190,7 +199,7 @@ function sittingRows(group, index) {
   const actions = [...new Set(group.map((row) => row.action))];
   const summary = h("tr", { class: "audit-sitting", "data-sitting": group.length },
     h("td", {}, when(first.at), " – ", h("time", { datetime: isoTime(last.at), text: shortTime(last.at) })),
-    person(first.actor_name, first.actor), worded(ROLES, first.role),
+    person(first.actor_name, first.actor, first.role), worded(ROLES, first.role),
     h("td", {}, h("strong", { text: tn("looked at the case once", "looked at the case %(n)s times", group.length) }),
       " ", h("span", { class: "muted", text: actions.map((a) => ACTIONS[a]?.() ?? a).join(", ") })),
     worded(OUTCOMES, first.outcome), caseCell(first), h("td", { text: "" }), h("td", {}, toggle));
