@@ -172,6 +172,10 @@ async function main() {
   waitForCaseKey();
   app.live.addEventListener("application", (event) => {
     if (event.detail.application_id !== config.application_id) return;
+    if (event.detail.what === "decision_received") { // she opened it (here or on another device): no news to announce
+      render().catch((error) => status("application-error", explain(error), "error"));
+      return;
+    }
     render().then(() => announce(t("The application's status changed: %(status)s",
       { status: statusText(view.application) }))).catch((error) => status("application-error", explain(error), "error"));
   });
