@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 import json
 from pathlib import Path
 
@@ -185,14 +186,19 @@ def test_samtal_sdk_build_makes_an_envelope_that_check_accepts(orgs: tuple[Org, 
     assert reply.documents[1].files[0].content == b"%PDF-1.7 test" and reply.documents[1].files[0].content_type == "application/pdf"
 
 
+def _open_command(folder: Path, sealed: bytes, ca: Org, municipality: Org) -> list[str]:
+    """`samtal sdk open` of `sealed` by the municipality, its files written to `folder`."""
+    for name, data in (("in.xml", sealed), ("key.pem", municipality.key_pem), ("ca.pem", ca.cert_pem)):
+        (folder / name).write_bytes(data)
+    return ["sdk", "open", str(folder / "in.xml"), "--key", str(folder / "key.pem"), "--ca", str(folder / "ca.pem"),
+            "--organisation", MUNICIPALITY]
+
+
 def test_samtal_sdk_open_answers_with_the_receipt_which_goes_back_sealed(orgs: tuple[Org, Org, Org], tmp_path: Path,
                                                                          capsys: pytest.CaptureFixture[str]) -> None:
     ca, police, municipality = orgs
     message, sealed = _sealed(police, municipality)
-    for name, data in (("in.xml", sealed), ("key.pem", municipality.key_pem), ("ca.pem", ca.cert_pem)):
-        (tmp_path / name).write_bytes(data)
-    opened = ["sdk", "open", str(tmp_path / "in.xml"), "--key", str(tmp_path / "key.pem"), "--ca",
-              str(tmp_path / "ca.pem"), "--organisation", MUNICIPALITY, "--out", str(tmp_path / "message.xml"),
+    opened = [*_open_command(tmp_path, sealed, ca, municipality), "--out", str(tmp_path / "message.xml"),
               "--receipt", str(tmp_path / "receipt.xml")]
     assert main(opened) == 0
     summary = json.loads(capsys.readouterr().out)
@@ -227,3 +233,29 @@ def test_a_message_that_breaks_digg_rules_is_named_before_it_travels() -> None:
     found = envelope.message_problems(broken)
     assert any("conversationId" in p.path and "UUID" in p.message for p in found), found
     assert any(p.path.endswith("label[1]") and "empty" in p.message for p in found), found
+
+
+def test_with_registered_signers_another_organisation_cannot_sign_as_the_sender(orgs: tuple[Org, Org, Org]) -> None:
+    ca, police, municipality = orgs
+    impostor = make_org(ca, "annan.test")  # the same CA vouches for it, but it is not the police
+    _, genuine = _sealed(police, municipality)
+    _, forged = _sealed(impostor, municipality)
+    registered = {POLICE: [hashlib.sha256(police.cert.public_bytes(Encoding.DER)).hexdigest().upper()]}
+
+    def receive(xhe: bytes) -> receipts.Received:
+        return receipts.receive(xhe, our_org=MUNICIPALITY, recipient_key_pem=municipality.key_pem,
+                                trusted_ca_pems=[ca.cert_pem], signers=registered)
+    assert receive(genuine).receipt.accepted
+    assert "not registered for 0203:polisen.test" in _rejected(receive(forged), "SIG").reason
+
+
+def test_samtal_sdk_open_checks_registered_signers(orgs: tuple[Org, Org, Org], tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    ca, police, municipality = orgs
+    _, sealed = _sealed(police, municipality)
+    command = _open_command(tmp_path, sealed, ca, municipality)
+    right = hashlib.sha256(police.cert.public_bytes(Encoding.DER)).hexdigest()
+    assert main([*command, "--signer", f"{POLICE}={right}"]) == 0
+    assert json.loads(capsys.readouterr().out)["receipt"] == "ACCEPTED"
+    assert main([*command, "--signer", f"{POLICE}={'0' * 64}"]) == 1
+    assert json.loads(capsys.readouterr().out)["lines"][0]["code"] == "SIG"

@@ -97,7 +97,14 @@ def cmd_open(args: argparse.Namespace) -> int:
             return 1
         print(json.dumps(_receipt_json(receipt), ensure_ascii=False))
         return 0
-    got = receipts.receive(data, our_org=args.organisation, recipient_key_pem=key, trusted_ca_pems=cas)
+    signers: dict[str, list[str]] | None = None
+    if args.signer:
+        signers = {}
+        for entry in args.signer:
+            org, _, fingerprint = entry.partition("=")
+            signers.setdefault(org, []).append(fingerprint)
+    got = receipts.receive(data, our_org=args.organisation, recipient_key_pem=key, trusted_ca_pems=cas,
+                           signers=signers)
     if args.receipt:
         Path(args.receipt).write_bytes(got.receipt_xml)
     if args.out and got.message_xml:
@@ -162,6 +169,9 @@ def add_parser(sub: Any) -> None:
                         help="a trusted CA certificate (PEM); repeat for several")
     opened.add_argument("--organisation", required=True, help="your participant id, 0203:<organisation> "
                         "(an envelope to another is rejected)")
+    opened.add_argument("--signer", action="append", help="ORG=SHA256: a signing certificate registered for a "
+                        "participant id (hex fingerprint of the DER); when given, an envelope signed by a certificate "
+                        "not registered for its sender is rejected. Repeat for several")
     opened.add_argument("--out", help="write the decrypted SDK message here")
     opened.add_argument("--receipt", help="write the receipt (ApplicationResponse XML) here")
     opened.set_defaults(func=cmd_open)

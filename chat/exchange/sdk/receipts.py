@@ -6,7 +6,9 @@ with Digg's reason codes: SV (schema), BV (Schematron, and any other rule of the
 example Kvittens_RE-AnnatFel), SIG (signature). The receipt is itself validated before it is returned."""
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -123,8 +125,13 @@ def _lines(problems: list[Problem]) -> list[Line]:
             for p in problems]
 
 
-def receive(xhe: bytes, *, our_org: str, recipient_key_pem: bytes, trusted_ca_pems: list[bytes]) -> Received:
-    """Check, verify and decrypt a received envelope; always returns a receipt to send back."""
+def receive(xhe: bytes, *, our_org: str, recipient_key_pem: bytes, trusted_ca_pems: list[bytes],
+            signers: Mapping[str, Collection[str]] | None = None) -> Received:
+    """Check, verify and decrypt a received envelope; always returns a receipt to send back.
+
+    A trusted CA vouches for an organisation's certificate, not for which participant id it may send as; with
+    `signers` (participant id -> SHA-256 fingerprints, hex, of the signing certificates registered for it) an
+    envelope signed by a certificate not registered for its FromParty is refused (SIG)."""
     def answer(sender: str, ref_id: str, lines: list[Line], **found: object) -> Received:
         receipt = Receipt(our_org, sender or our_org, ref_id or "NA", lines)
         xml = build_receipt(receipt)
@@ -153,6 +160,9 @@ def receive(xhe: bytes, *, our_org: str, recipient_key_pem: bytes, trusted_ca_pe
                       header=header)
     try:
         root, signer = security.verify(tree.getroot(), trusted_ca_pems)
+        if signers is not None and hashlib.sha256(signer).hexdigest() not in {
+                f.replace(":", "").lower() for f in signers.get(header.from_org, ())}:
+            raise security.SignatureError(f"signed by a certificate not registered for {header.from_org}")
     except security.SignatureError as error:
         return answer(header.from_org, header.id, [Line("SIG", str(error))], header=header)
     try:
