@@ -249,6 +249,11 @@ def test_apply_complete_and_decide(dana: Person, anna: Person, server: RunningSe
     check(dana, axe)
     # The unit sees the day received and the deadline; the decision is in the case's documentation.
     expect(staff.locator("#decisions")).to_contain_text(f"senast {SV_DAYS[deadline.weekday()]}", timeout=TIMEOUT)
+    check(anna, axe)
+    # A copy on paper as well (for someone without the app it is the only one): recorded with the day posted.
+    staff.locator("#decisions").get_by_role("button", name="Registrera som skickat med post").click()
+    expect(staff.locator("#decisions")).to_contain_text(
+        f"Skickat med post: {received.day} {SV_MONTHS[received.month - 1]} {received.year}", timeout=TIMEOUT)
     anna.goto(f"/inbox/{CASE_DANA}/documentation")
     expect(staff.locator("main")).to_contain_text("Beslut: Beviljas delvis", timeout=TIMEOUT)
     assert dana.errors == [] and anna.errors == []
