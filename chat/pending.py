@@ -34,6 +34,7 @@ class Pending:
     completions_answered: int = 0
     communications: list[dict[str, Any]] | None = None  # kommunicering waiting for the citizen's comments
     communications_answered: int = 0
+    appeals_waiting: int = 0  # an appeal waiting for the unit's reconsideration (FL 45 §, 39 §)
     objections_open: int = 0
     objection_since: int | None = None
     answers: list[dict[str, Any]] | None = None
@@ -44,7 +45,7 @@ class Pending:
             due = [c["due_at"] for c in self.completions if c["due_at"] is not None]
             return {"objections_open": self.objections_open, "objection_since": self.objection_since,
                     "applications_new": self.applications_new, "completions_answered": self.completions_answered,
-                    "communications_answered": self.communications_answered,
+                    "communications_answered": self.communications_answered, "appeals_waiting": self.appeals_waiting,
                     "completions_waiting": len(self.completions),
                     "deadline_at": min(due) if due else None,
                     "deadline_near": any(d - now <= DEADLINE_NEAR_MS for d in due)}
@@ -80,6 +81,8 @@ async def pending_work(store: Storage, user: User, cases: list[Case], now: int |
             p.communications.append({"application": a.id, "form": a.form_id, "due_at": a.due_at})
         elif a.status == "communication_answered":
             p.communications_answered += 1
+        elif a.status == "appealed":
+            p.appeals_waiting += 1
     for d in await store.journal.disputes([c.id for c in cases]):
         p = found[d.case_id]
         if d.answered_at is None:

@@ -148,3 +148,63 @@ async def test_a_decided_application_is_reopened_and_decided_anew(login) -> None
     assert open_as_citizen(dana, view, first)["text"] == "a"  # the old decision stays readable
     assert open_as_citizen(dana, view, second)["replaces"] == first
     assert [(d["id"], d["replaces"]) for d in view["decisions"]] == [(first, None), (second, first)]
+
+
+APPEAL = "Jag vill ha bistånd till hyran för maj, 6 500 kronor, eftersom min lön kom för sent"
+RECONSIDERED = "Omprövning: beslutet ändras inte, lönen räknas till maj"
+
+
+async def decided_and_received(dana: ClientSession, anna: ClientSession) -> tuple[str, str]:
+    """An application decided by Anna and opened by Dana (the day received is recorded): (application, decision)."""
+    app_id, _ = await submit(dana, FORM, "dana")
+    decision_id, _ = await step(anna, app_id, "decision", "application.decision",
+                                {"type": "decision", "outcome": "refused", "text": "Avslag"}, "dana")
+    await dana.transport.call("POST", f"/api/decisions/{decision_id}/received", {})
+    return app_id, decision_id
+
+
+async def test_an_appeal_in_time_is_reconsidered_and_forwarded(login, server: RunningServer) -> None:
+    dana, anna = await login("dana"), await login("anna")
+    app_id, decision_id = await decided_and_received(dana, anna)
+    appeal_id, app = await step(dana, app_id, "appeals", "application.appeal",
+                                {"type": "appeal", "decision": decision_id, "change": APPEAL, "why": APPEAL},
+                                "dana", decision_id=decision_id)
+    assert (app["status"], app["awaiting_unit"]) == ("appealed", True)
+    view = await anna.transport.call("GET", f"/api/applications/{app_id}")
+    event = view["events"][-1]
+    assert event["kind"] == "appealed" and event["detail"]["in_time"] is True
+    assert event["detail"]["deadline"] == view["decisions"][-1]["appeal_deadline"]
+    assert (await open_as_staff(anna, view, appeal_id))["change"] == APPEAL
+    early = await refused(anna.transport.call("POST", f"/api/applications/{app_id}/dismissal", {}))
+    assert (early.status, early.code) == (409, "wrong_status")  # only a late appeal is dismissed by the unit
+
+    _, app = await step(anna, app_id, "reconsideration", "application.reconsideration",
+                        {"type": "reconsideration", "text": RECONSIDERED}, "dana", changed=False)
+    assert app["status"] == "appeal_reconsidered"
+    app = (await anna.transport.call("POST", f"/api/applications/{app_id}/forwarding",
+                                     {"court": "Förvaltningsrätten i Göteborg"}))["application"]
+    assert app["status"] == "appeal_forwarded"
+    mine = await dana.transport.call("GET", f"/api/applications/{app_id}")
+    assert [(e["kind"], e["detail"]) for e in mine["events"][-2:]] == [
+        ("appeal_reconsidered", {"changed": False}), ("appeal_forwarded", {"court": "Förvaltningsrätten i Göteborg"})]
+    content = server.stored_bytes()
+    assert APPEAL.encode() not in content and RECONSIDERED.encode() not in content
+
+
+async def test_a_late_appeal_is_shown_late_and_dismissed(login, server: RunningServer) -> None:
+    dana, anna = await login("dana"), await login("anna")
+    app_id, decision_id = await decided_and_received(dana, anna)
+    with server.db() as db:  # she received it five weeks ago
+        db.execute("UPDATE application_decisions SET received_at = received_at - ? WHERE id = ?",
+                   (35 * DAY, decision_id))
+    wrong = await refused(step(dana, app_id, "appeals", "application.appeal", {"type": "appeal"}, "dana",
+                               decision_id="not-the-decision"))
+    assert wrong.code == "unknown_decision"
+    _, app = await step(dana, app_id, "appeals", "application.appeal", {"type": "appeal", "change": "x"}, "dana",
+                        decision_id=decision_id)
+    view = await anna.transport.call("GET", f"/api/applications/{app_id}")
+    assert view["events"][-1]["detail"]["in_time"] is False
+    app = (await anna.transport.call("POST", f"/api/applications/{app_id}/dismissal", {}))["application"]
+    assert app["status"] == "appeal_dismissed"
+    pending = (await anna.transport.call("GET", f"/api/cases/{CASE_DANA}"))["case"]["pending"]
+    assert pending["appeals_waiting"] == 0

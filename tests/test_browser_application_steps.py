@@ -6,6 +6,7 @@ withdrawn. axe-core finds nothing on the pages, and the database holds nothing o
 from __future__ import annotations
 
 import re
+import time
 from datetime import date, timedelta
 from typing import Any
 
@@ -141,4 +142,103 @@ def test_a_refusal_without_kommunicering_asks_why_and_the_citizen_withdraws(dana
     expect(staff.locator("#application-status")).to_have_text("Status: Återkallad", timeout=TIMEOUT)
     expect(decision).to_be_hidden()
     expect(staff.locator("#communication-form")).to_be_hidden()
+    assert dana.errors == [] and anna.errors == []
+
+
+APPEAL_CHANGE = "Jag vill få samtalsstöd varannan vecka"
+APPEAL_WHY = "Jag har inget annat stöd och mår sämre sedan i våras"
+NOT_CHANGED = "Omprövning: beslutet står fast, behovet tillgodoses av vårdcentralen"
+
+
+def refuse(staff: Any) -> None:
+    """Anna refuses the open application (no kommunicering: the reason is asked for)."""
+    decision = staff.locator("#decision-form")
+    decision.get_by_label("Avslås", exact=True).check()
+    decision.get_by_label("Varför fattas beslutet utan kommunicering?").fill("Uppenbart obehövligt: inga nya uppgifter")
+    decision.get_by_label("Beslut och motivering").fill("Avslag på ansökan om samtalsstöd")
+    decision.get_by_role("button", name="Registrera beslutet").click()
+    staff.get_by_role("dialog", name="Registrera beslutet?").get_by_role("button", name="Registrera beslutet").click()
+    expect(staff.locator("#application-status")).to_have_text("Status: Beslutad", timeout=TIMEOUT)
+
+
+def received(server: RunningServer, application_id: str, days_ago: int) -> None:
+    """The day Dana received the decision (delgivning), as her device records it when it first opens it."""
+    with server.db() as db:
+        db.execute("UPDATE application_decisions SET received_at = ?, received_via = 'app' WHERE application_id = ?",
+                   (int(time.time() * 1000) - days_ago * 24 * 3600 * 1000, application_id))
+
+
+def appeal(dana: Person, application_id: str, axe: str) -> None:
+    page = dana.page
+    dana.goto(f"/apply/{application_id}?lang=sv")
+    section = page.get_by_role("region", name="Överklaga beslutet")
+    expect(section).to_be_visible(timeout=TIMEOUT)
+    section.get_by_role("button", name="Överklaga", exact=True).click()
+    section.get_by_label("Vilken ändring vill du ha?").fill(APPEAL_CHANGE)
+    section.get_by_label("Varför ska beslutet ändras?").fill(APPEAL_WHY)
+    check(dana, axe)
+    section.get_by_role("button", name="Skicka överklagandet").click()
+    expect(page.locator("#application-status")).to_have_text("Status: Överklagat, väntar på omprövning",
+                                                             timeout=TIMEOUT)
+    expect(page.locator("#timeline")).to_contain_text(APPEAL_CHANGE)
+    expect(section).to_be_hidden()
+
+
+def test_an_appeal_in_time_is_reconsidered_and_forwarded(dana: Person, anna: Person, server: RunningServer,
+                                                         axe: str) -> None:
+    application_id = apply_for_support(dana, "Jag behöver samtalsstöd varannan vecka")
+    staff = open_for_staff(anna, application_id)
+    refuse(staff)
+    received(server, application_id, 2)
+    dana.goto(f"/apply/{application_id}?lang=sv")
+    expect(dana.page.locator("#appeal-deadline")).to_contain_text("Socialtjänsten måste ha fått ditt överklagande senast",
+                                                                  timeout=TIMEOUT)
+    appeal(dana, application_id, axe)
+
+    panel = staff.get_by_role("region", name="Överklagandet")
+    expect(panel).to_contain_text("Kom in i tid", timeout=TIMEOUT)
+    expect(staff.locator(f"[data-application-id='{application_id}']")).to_contain_text("Överklagande väntar")
+    expect(staff.locator("#timeline")).to_contain_text(APPEAL_WHY)
+    expect(panel.get_by_role("button", name=re.compile("^Avvisa"))).to_be_hidden()  # in time: not the unit's to dismiss
+    panel.get_by_label("Beslutet ändras inte", exact=True).check()
+    panel.get_by_label("Skäl").fill(NOT_CHANGED)
+    check(anna, axe)
+    panel.get_by_role("button", name="Registrera omprövningen").click()
+    expect(staff.locator("#application-status")).to_have_text("Status: Överklagandet omprövat", timeout=TIMEOUT)
+    panel.get_by_label("Förvaltningsrätt").fill("Förvaltningsrätten i Göteborg")
+    panel.get_by_role("button", name="Registrera att överklagandet är skickat till domstolen").click()
+    expect(staff.locator("#application-status")).to_have_text(
+        "Status: Överklagandet skickat till förvaltningsrätten", timeout=TIMEOUT)
+
+    # Dana follows the steps, with their dates.
+    timeline = dana.page.locator("#timeline")
+    expect(timeline).to_contain_text("Socialtjänsten omprövade beslutet", timeout=TIMEOUT)
+    expect(timeline).to_contain_text("Beslutet ändras inte.")
+    expect(timeline).to_contain_text(NOT_CHANGED)
+    expect(timeline).to_contain_text("Skickat till Förvaltningsrätten i Göteborg.")
+    check(dana, axe)
+    assert dana.errors == [] and anna.errors == []
+    content = server.stored_bytes()
+    for typed in (APPEAL_CHANGE, APPEAL_WHY, NOT_CHANGED):
+        assert typed.encode() not in content, f"{typed!r} in the database"
+
+
+def test_a_late_appeal_is_shown_late_and_dismissed(dana: Person, anna: Person, server: RunningServer,
+                                                   axe: str) -> None:
+    application_id = apply_for_support(dana, "Jag behöver stöd i kontakten med hyresvärden")
+    staff = open_for_staff(anna, application_id)
+    refuse(staff)
+    received(server, application_id, 35)  # five weeks ago: the three weeks are over
+    appeal(dana, application_id, axe)
+    expect(dana.page.locator("#timeline")).to_contain_text("Kom in för sent")
+
+    panel = staff.get_by_role("region", name="Överklagandet")
+    expect(panel).to_contain_text("Kom in för sent: sista dagen var", timeout=TIMEOUT)
+    check(anna, axe)
+    panel.get_by_role("button", name="Avvisa överklagandet som för sent (45 § FL)").click()
+    staff.get_by_role("dialog", name="Avvisa överklagandet?").get_by_role("button", name="Avvisa överklagandet").click()
+    expect(staff.locator("#application-status")).to_have_text("Status: Överklagandet avvisat, för sent",
+                                                              timeout=TIMEOUT)
+    expect(dana.page.locator("#application-status")).to_have_text("Status: Överklagandet avvisat, för sent",
+                                                                  timeout=TIMEOUT)
     assert dana.errors == [] and anna.errors == []

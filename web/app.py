@@ -52,6 +52,7 @@ from web import (
     representatives,
     status,
 )
+from web import appeals as appeal_routes
 from web import applications as application_routes
 from web import booking as booking_routes
 from web import journal as journal_routes
@@ -152,7 +153,8 @@ def api_routes() -> list[ApiRoute]:
     return [*status.api.routes, *account.api.routes, *login_routes.api.routes, *keys.api.routes,
             *key_history.api.routes, *messaging.api.routes, *cases.api.routes, *citizens.api.routes,
             *audit.api.routes, *booking_routes.api.routes, *calls.api.routes, *settings_routes.api.routes,
-            *application_routes.api.routes, *journal_routes.api.routes, *keylog.api.routes, *exchange.api.routes,
+            *application_routes.api.routes, *appeal_routes.api.routes,
+            *journal_routes.api.routes, *keylog.api.routes, *exchange.api.routes,
             *device_proof.api.routes, *extract.api.routes, *retention_routes.api.routes,
             *representatives.api.routes]
 

@@ -71,7 +71,7 @@ async def _audit(ctx: Ctx, what: str, app: Application, **detail: Any) -> None:
 
 
 # -- views --------------------------------------------------------------------------------------------------
-AWAITING_UNIT = ("received", "supplemented", "communication_answered")
+AWAITING_UNIT = ("received", "supplemented", "communication_answered", "appealed")
 
 
 def application_view(app: Application, names: dict[str, str]) -> dict[str, Any]:
@@ -213,7 +213,7 @@ async def download_blob(ctx: Ctx) -> Response:
     return Response(data, media_type="application/octet-stream")
 
 
-async def _step_answer(ctx: Ctx, app: Application, what: str) -> Response:
+async def step_answer(ctx: Ctx, app: Application, what: str) -> Response:
     await _audit(ctx, f"application.{what}", app, status=app.status)
     return JSONResponse({"application": application_view(app, await _names(ctx, {app.citizen_id,
                                                                                    app.submitted_by}))})
@@ -226,7 +226,7 @@ async def set_status(ctx: Ctx) -> Response:
     if body.str("status", 32) != "assessing":
         raise InvalidInput("status is assessing; completion and decisions have routes of their own",
                            code="invalid_field")
-    return await _step_answer(ctx, await _service(ctx).assess(ctx.user, record_id(ctx, "application_id", "an application")), "assessing")
+    return await step_answer(ctx, await _service(ctx).assess(ctx.user, record_id(ctx, "application_id", "an application")), "assessing")
 
 
 @api("/api/applications/{application_id}/completion-requests", "POST", action=Action.APPLICATION_HANDLE)
@@ -235,7 +235,7 @@ async def request_completion(ctx: Ctx) -> Response:
     body = await _body(ctx)
     app = await _service(ctx).request_completion(ctx.user, ctx.require_device(), record_id(ctx, "application_id", "an application"),
                                                   _record(body), _grants(body), body.int("due_at"))
-    return await _step_answer(ctx, app, "completion_requested")
+    return await step_answer(ctx, app, "completion_requested")
 
 
 @api("/api/applications/{application_id}/supplements", "POST", action=Action.APPLICATION_SUPPLEMENT)
@@ -244,7 +244,7 @@ async def supplement(ctx: Ctx) -> Response:
     body = await _body(ctx)
     app = await _service(ctx).supplement(ctx.user, ctx.require_device(), record_id(ctx, "application_id", "an application"), _record(body),
                                          _grants(body), _blobs(body))
-    return await _step_answer(ctx, app, "supplemented")
+    return await step_answer(ctx, app, "supplemented")
 
 
 @api("/api/applications/{application_id}/decision", "POST", action=Action.APPLICATION_HANDLE)
@@ -324,7 +324,7 @@ async def communicate(ctx: Ctx) -> Response:
     due_at = body.int("due_at") if "due_at" in body.data and body.data["due_at"] is not None else None
     app = await _service(ctx).communicate(ctx.user, ctx.require_device(), record_id(ctx, "application_id", "an application"),
                                           _record(body), _grants(body), _blobs(body), body.str("method", 16), due_at)
-    return await _step_answer(ctx, app, "communicated")
+    return await step_answer(ctx, app, "communicated")
 
 
 @api("/api/applications/{application_id}/communication-answers", "POST", action=Action.APPLICATION_SUPPLEMENT)
@@ -334,18 +334,18 @@ async def answer_communication(ctx: Ctx) -> Response:
     app = await _service(ctx).answer_communication(ctx.user, ctx.require_device(),
                                                    record_id(ctx, "application_id", "an application"), _record(body),
                                                    _grants(body), _blobs(body))
-    return await _step_answer(ctx, app, "communication_answered")
+    return await step_answer(ctx, app, "communication_answered")
 
 
 @api("/api/applications/{application_id}/withdrawal", "POST", action=Action.APPLICATION_READ)
 async def withdraw(ctx: Ctx) -> Response:
     """The citizen withdraws an undecided application, or staff record that they asked to (on their behalf)."""
     app = await _service(ctx).withdraw(ctx.user, record_id(ctx, "application_id", "an application"))
-    return await _step_answer(ctx, app, "withdrawn")
+    return await step_answer(ctx, app, "withdrawn")
 
 
 @api("/api/applications/{application_id}/reopening", "POST", action=Action.APPLICATION_HANDLE)
 async def reopen(ctx: Ctx) -> Response:
     """(staff) A decided application is taken up again; a new decision changes it."""
     app = await _service(ctx).reopen(ctx.user, record_id(ctx, "application_id", "an application"))
-    return await _step_answer(ctx, app, "reopened")
+    return await step_answer(ctx, app, "reopened")

@@ -39,7 +39,8 @@ KIND_COMMUNICATION_REPLY = "application.communication_reply"  # the citizen's an
 NOTIFY_KIND = "application"  # chat/notifications/notices.py: something waits for the citizen in an application
 # The statuses an application can have (the database keeps no list of its own: migration 0031).
 STATUSES = ("received", "assessing", "completion_requested", "supplemented", "communicated",
-            "communication_answered", "decided", "withdrawn")
+            "communication_answered", "decided", "withdrawn",
+            "appealed", "appeal_reconsidered", "appeal_forwarded", "appeal_dismissed")  # chat/applications/appeals.py
 # Not yet decided: the unit may still ask, share the decision basis and decide; the citizen may withdraw.
 OPEN = ("received", "assessing", "completion_requested", "supplemented", "communicated", "communication_answered")
 # How kommunicering was done: in Samtal, or (recorded by staff, DOMAIN rule 13) by phone, in person, by letter.

@@ -19,7 +19,13 @@ export const STATUS_NAMES = {
   completion_requested: () => t("More information requested"), supplemented: () => t("Supplement received"),
   communicated: () => t("Basis shared, waiting for comments"), communication_answered: () => t("Comments received"),
   decided: () => t("Decided"), withdrawn: () => t("Withdrawn"),
+  appealed: () => t("Appealed, waiting for reconsideration"), appeal_reconsidered: () => t("Appeal reconsidered"),
+  appeal_forwarded: () => t("Appeal sent to the administrative court"), appeal_dismissed: () => t("Appeal dismissed, too late"),
 };
+
+/** Not yet decided (chat/applications/service.py OPEN): the unit asks, shares the basis and decides. */
+export const OPEN_STATUSES = ["received", "assessing", "completion_requested", "supplemented", "communicated",
+  "communication_answered"];
 
 const EVENT_NAMES = {
   received: () => t("The application was received"), assessing: () => t("The unit started assessing it"),
@@ -28,6 +34,9 @@ const EVENT_NAMES = {
   communicated: () => t("The unit shared the basis for its decision (kommunicering)"),
   communication_answered: () => t("The citizen commented on the basis for the decision"),
   withdrawn: () => t("The application was withdrawn"), reopened: () => t("The unit took up the decided application again"),
+  appealed: () => t("The decision was appealed"), appeal_reconsidered: () => t("The unit reconsidered the decision"),
+  appeal_forwarded: () => t("The unit sent the appeal to the administrative court"),
+  appeal_dismissed: () => t("The unit dismissed the appeal because it came in too late"),
 };
 
 /** How kommunicering was done (the event's detail.method). */
@@ -346,6 +355,30 @@ export class ApplicationClient {
     return api("POST", `${path(view.application.id)}/reopening`, {});
   }
 
+  /** An appeal of `decisionId`: what change is wanted and why, with files ([{ref, blob}]), sealed. */
+  async appeal(view, decisionId, { change, why, chosen }) {
+    const refs = chosen.map((x) => ({ ...x.ref }));
+    const blobs = await this._upload(`${path(view.application.id)}/blobs`, refs, new Map(chosen.map((x) => [x.ref.local, x.blob])));
+    return this._step(view, "appeals", "application.appeal",
+      { type: "appeal", decision: decisionId, change, why, attachments: refs }, { decision_id: decisionId }, blobs);
+  }
+
+  /** (staff) Omprövning: changed (a new decision follows) or not, and why (sealed). */
+  reconsider(view, changed, text) {
+    return this._step(view, "reconsideration", "application.reconsideration", { type: "reconsideration", changed, text },
+      { changed });
+  }
+
+  /** (staff) The appeal is sent to the administrative court. */
+  forward(view, court) {
+    return api("POST", `${path(view.application.id)}/forwarding`, { court });
+  }
+
+  /** (staff) A late appeal is dismissed (FL 45 §). */
+  dismiss(view) {
+    return api("POST", `${path(view.application.id)}/dismissal`, {});
+  }
+
   /** (staff) Under utredning. */
   assess(view) {
     return api("POST", `${path(view.application.id)}/status`, { status: "assessing" });
@@ -394,13 +427,24 @@ export class ApplicationClient {
  */
 export function supplementForm(client, { title, label, help = null, maxLength, idPrefix = "s" }, maxBytes) {
   const text = (s) => ({ sv: s, en: s });
-  const chosen = new Map(); // local id -> {ref, blob}
-  const def = { id: "supplement", version: 1, sections: [{ id: "supplement", title: text(title), fields: [
+  return textAndFiles(client, { title, idPrefix, fields: [
     { id: "text", type: "multiline", required: true, max_length: maxLength, label: text(label), ...(help ? { help: text(help) } : {}) },
+  ] }, maxBytes);
+}
+
+/**
+ * A small form of text fields (`fields`, forms engine definitions) and files, each file encrypted as it is
+ * chosen: {form: FormView, files()} with files() the chosen ones as [{ref, blob}].
+ */
+export function textAndFiles(client, { title, idPrefix, fields }, maxBytes) {
+  const text = (s) => ({ sv: s, en: s });
+  const chosen = new Map(); // local id -> {ref, blob}
+  const def = { id: idPrefix, version: 1, sections: [{ id: idPrefix, title: text(title), fields: [...fields,
     { id: "files", type: "attachment", max_files: 6, label: text(t("Documents")),
       hint: text(t("Images (PNG, JPEG, WebP, GIF) or PDF. They are encrypted before they are sent.")) },
   ] }] };
-  const form = new FormView(def, { text: "", files: [] }, {
+  const initial = Object.fromEntries([...fields.map((f) => [f.id, ""]), ["files", []]]);
+  const form = new FormView(def, initial, {
     lang, idPrefix, headingLevel: 3, maxBytes,
     attach: async (file) => {
       const encrypted = await client.encrypt(file, maxBytes);
@@ -426,6 +470,23 @@ export function attachmentOpener(client, applicationId) {
 }
 
 // -- the timeline, as both sides see it ---------------------------------------------------------------------
+/** The metadata of an appeal's steps: in time or late (FL 45 §), changed or not, to which court. */
+export function appealDetail(event) {
+  const d = event.detail || {};
+  if (event.kind === "appealed") {
+    const text = d.in_time === false ? t("Came in too late: the last day was %(date)s.", { date: d.deadline })
+      : d.deadline ? t("Came in time: the last day is %(date)s.", { date: d.deadline })
+        : t("Came in time: the day the decision was received is not recorded.");
+    return [h("p", { class: d.in_time === false ? "appeal-late" : "appeal-in-time" }, h("strong", { text }))];
+  }
+  if (event.kind === "appeal_reconsidered") {
+    return [h("p", {}, h("strong", { text: d.changed ? t("The decision will be changed.") : t("The decision is not changed.") }))];
+  }
+  if (event.kind === "appeal_forwarded" && d.court) return [h("p", { text: t("Sent to %(court)s.", { court: d.court }) })];
+  return [];
+}
+
+
 function eventDetail(view, event, { openAttachment, isStaff }) {
   const opened = event.record_id ? view.opened.get(event.record_id) : null;
   const parts = [];
@@ -440,6 +501,7 @@ function eventDetail(view, event, { openAttachment, isStaff }) {
   if (event.kind === "communicated" && event.detail?.method && event.detail.method !== "app") {
     parts.push(h("p", { class: "muted", text: t("Done %(method)s and recorded by the unit.", { method: METHODS[event.detail.method]?.() || event.detail.method }) }));
   }
+  parts.push(...appealDetail(event));
   if (event.kind === "withdrawn" && event.on_behalf) {
     parts.push(h("p", { class: "muted", text: t("Recorded by the unit at the citizen's request.") }));
   }
@@ -454,6 +516,8 @@ function eventDetail(view, event, { openAttachment, isStaff }) {
         h("strong", { text: String(e.title || "") }), " ", h("span", { class: "muted", text: e.at ? shortDate(e.at) : "" }),
         h("p", { class: "record-text", text: String(e.text || "") })))));
     }
+    if (body.change) parts.push(h("p", {}, h("strong", { text: t("Change wanted:") }), " ", h("span", { class: "record-text", text: String(body.change) })));
+    if (body.why) parts.push(h("p", {}, h("strong", { text: t("Why:") }), " ", h("span", { class: "record-text", text: String(body.why) })));
     if (event.kind === "decided" && body.version === 2) {
       parts.push(h("p", { class: "muted", text: t("The whole decision is shown under The decision.") }));
     } else if (body.text) parts.push(h("p", { class: "record-text", text: String(body.text) }));

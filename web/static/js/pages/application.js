@@ -4,9 +4,10 @@
 import { announce, byId, h, status } from "../dom.js";
 import { shortDate } from "../format.js";
 import { confirmAction } from "../confirm.js";
+import { appealForm } from "../appeal.js";
 import { lang, t } from "../i18n.js";
 import { boot, config, explain } from "../app.js";
-import { ApplicationClient, attachmentOpener, statusText, supplementForm, timeline } from "../applications.js";
+import { ApplicationClient, OPEN_STATUSES, attachmentOpener, statusText, supplementForm, timeline } from "../applications.js";
 import { textOf } from "../forms/engine.js";
 import { renderAnswers } from "../forms/render.js";
 import { sawDecision } from "../seen.js";
@@ -17,6 +18,7 @@ let client;
 let view = null;
 let supplement = null; // {form, files()}: the answer to a request for more information
 let comments = null; // {form, files()}: comments on the decision basis the unit shared (kommunicering)
+let appeal = null; // {form, files()}: an appeal of the current decision
 
 function newSupplementForm() {
   supplement = supplementForm(client, { title: t("Your answer"), label: t("What do you want to tell the unit?"),
@@ -58,7 +60,8 @@ async function render() {
   }
   byId("communication-due").textContent = shared && a.due_at ? t("Comment by %(date)s.", { date: shortDate(a.due_at) }) : "";
   commenting.hidden = !shared;
-  byId("withdraw-section").hidden = ["decided", "withdrawn"].includes(a.status);
+  byId("withdraw-section").hidden = !OPEN_STATUSES.includes(a.status);
+  drawAppeal(a);
 }
 
 /**
@@ -98,7 +101,29 @@ function saveDecision() {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-/** Send a small form of text and files (`sent`: its {form, files()}) with `send`, then draw the page again. */
+
+/** "Överklaga": offered on a decided application, with the last day when the day received is recorded. */
+function drawAppeal(a) {
+  const decision = (view.decisions || []).at(-1);
+  const section = byId("appeal-section");
+  section.hidden = a.status !== "decided" || !decision;
+  if (section.hidden) return;
+  byId("appeal-deadline").textContent = decision.appeal_deadline
+    ? t("The unit must have your appeal no later than %(date)s.", { date: decision.appeal_deadline }) : "";
+}
+
+function startAppeal() {
+  appeal = appealForm(client, config.max_attachment_bytes);
+  byId("appeal-body").replaceChildren(appeal.form.element);
+  byId("appeal-form").hidden = false;
+  byId("appeal-start").setAttribute("aria-expanded", "true");
+  byId("appeal-form").querySelector("textarea")?.focus();
+}
+
+/**
+ * Send a small form of text and files (`sent`: its {form, files()}) with `send(answers, files)`, then draw the
+ * page again.
+ */
 async function sendForm(event, sent, send, announced, told) {
   event.preventDefault();
   status("application-error", "");
@@ -106,7 +131,7 @@ async function sendForm(event, sent, send, announced, told) {
   const button = event.target.querySelector("button[type=submit]");
   button.disabled = true;
   try {
-    await send(view, sent.form.answers.text.trim(), sent.files());
+    await send(sent.form.answers, sent.files());
     announce(announced);
     status("setup-status", told);
     await render();
@@ -158,12 +183,20 @@ async function main() {
   app = await boot();
   client = new ApplicationClient(app.session);
   byId("supplement-form").addEventListener("submit", (event) => sendForm(event, supplement,
-    (...args) => client.supplement(...args), t("Your answer is sent."), t("Your answer is sent to the unit.")));
+    (answers, files) => client.supplement(view, answers.text.trim(), files), t("Your answer is sent."),
+    t("Your answer is sent to the unit.")));
   byId("communication-form").addEventListener("submit", (event) => sendForm(event, comments,
-    (...args) => client.answerCommunication(...args), t("Your comments are sent."), t("Your comments are sent to the unit.")));
+    (answers, files) => client.answerCommunication(view, answers.text.trim(), files), t("Your comments are sent."),
+    t("Your comments are sent to the unit.")));
+  byId("appeal-form").addEventListener("submit", (event) => sendForm(event, appeal, async (answers, files) => {
+    await client.appeal(view, view.decisions.at(-1).id, { change: answers.change.trim(), why: answers.why.trim(), chosen: files });
+    byId("appeal-form").hidden = true;
+    byId("appeal-start").setAttribute("aria-expanded", "false");
+  }, t("Your appeal is sent."), t("Your appeal is sent to the unit. You can follow it here.")));
   byId("withdraw").addEventListener("click", withdraw);
   byId("decision-print").addEventListener("click", () => print());
   byId("decision-save").addEventListener("click", saveDecision);
+  byId("appeal-start").addEventListener("click", startAppeal);
   if (new URLSearchParams(location.search).get("sent")) {
     status("setup-status", t("Your application is sent. The unit is told, and you can follow it here."));
     history.replaceState({}, "", location.pathname);

@@ -7,9 +7,10 @@ import { announce, byId, h, status } from "../dom.js";
 import { dayStart, isoTime, shortDate, shortTime } from "../format.js";
 import { lang, t, tn } from "../i18n.js";
 import { boot, config, explain } from "../app.js";
-import { ApplicationClient, attachmentOpener, statusText, supplementForm, timeline } from "../applications.js";
+import { ApplicationClient, OPEN_STATUSES, appealDetail, attachmentOpener, statusText, supplementForm, timeline } from "../applications.js";
 import { communicationOfDecision, communicationState, communicationSummary } from "../communication.js";
 import { JournalClient, latest } from "../journal.js";
+import { appealState } from "../appeal.js";
 import { confirmAction } from "../confirm.js";
 import { DecisionForm } from "../decision-form.js";
 import { ITEM_OUTCOMES, decisionDocument, decisionText, isDocument, swedishToday } from "../decision.js";
@@ -47,7 +48,7 @@ function item(a) {
   h("span", { class: "case-row" },
     h("span", { class: `badge status-${a.status}`, text: statusText(a) }),
     a.awaiting_unit ? h("span", { class: "badge unread", text: { received: t("New"), supplemented: t("Supplemented"),
-      communication_answered: t("Comments in") }[a.status] }) : null,
+      communication_answered: t("Comments in"), appealed: t("Appeal waiting") }[a.status] }) : null,
     a.on_behalf ? h("span", { class: "badge", text: t("Paper") }) : null));
   link.addEventListener("click", (event) => {
     if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
@@ -103,7 +104,7 @@ async function openApplication(id, { focus = true } = {}) {
     byId("answers").replaceChildren(answers?.body && def
       ? renderAnswers(def, answers.body.answers || {}, { lang, openAttachment: opener, headingLevel: 4 })
       : h("p", { class: "error-text", text: t("The application could not be opened on this device.") }));
-    const undecided = !["decided", "withdrawn"].includes(a.status) && a.case_status === "open";
+    const undecided = OPEN_STATUSES.includes(a.status) && a.case_status === "open";
     byId("assess").hidden = !undecided || a.status === "assessing";
     byId("withdraw-for").hidden = !undecided;
     byId("reopen").hidden = a.status !== "decided" || a.case_status !== "open";
@@ -118,6 +119,7 @@ async function openApplication(id, { focus = true } = {}) {
     byId("decision-preview").hidden = !undecided || !previewed;
     if (undecided) await drawCommunication(view);
     renderDecisions(view);
+    drawAppeal(view);
     renderList();
     if (focus) byId("application-title").focus();
     // Every device of the case (the citizen's later ones too) can read the records once they are published.
@@ -189,6 +191,49 @@ function sendCommunication(event) {
     byId("communication-due").value = "";
     byId("communication-body").dataset.for = "";
   }, method === "app" ? t("The basis is shared with the applicant.") : t("The kommunicering is recorded."));
+}
+
+// -- appeals (FL 45-46 §§, 37-39 §§) --------------------------------------------------------------------------
+/** The appeal panel: the time check, and the unit's steps that the appeal's status allows. */
+function drawAppeal(view) {
+  const state = appealState(view);
+  const status = view.application.status;
+  const waiting = ["appealed", "appeal_reconsidered"].includes(status);
+  byId("appeal-panel").hidden = !state;
+  if (!state) return;
+  byId("appeal-check").replaceChildren(h("p", { text: t("Came in %(date)s.", { date: shortDate(state.event.at) }) }),
+    ...appealDetail(state.event));
+  byId("reconsider-form").hidden = status !== "appealed";
+  byId("forward-form").hidden = !waiting;
+  byId("dismiss-appeal").hidden = !(status === "appealed" && state.event.detail?.in_time === false);
+  if (!byId("forward-court").value) byId("forward-court").value = "Förvaltningsrätten"; // a court's name is Swedish
+}
+
+function wireAppeal() {
+  byId("reconsider-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const changed = new FormData(event.target).get("changed");
+    const text = byId("reconsider-text").value.trim();
+    const noChoice = fieldError("reconsider-changed", changed ? "" : t("Choose whether the decision is changed."));
+    const noText = fieldError("reconsider-text", text ? "" : t("Write the reasons."));
+    if (noChoice) return byId("changed-no").focus();
+    if (noText) return byId("reconsider-text").focus();
+    step(async () => {
+      await client.reconsider(open, changed === "yes", text);
+      byId("reconsider-text").value = "";
+    }, changed === "yes" ? t("The reconsideration is recorded. Make the new decision below.")
+      : t("The reconsideration is recorded. Send the appeal to the court."));
+  });
+  byId("forward-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const court = byId("forward-court").value.trim();
+    if (fieldError("forward-court", court ? "" : t("Write the court's name."))) return byId("forward-court").focus();
+    step(() => client.forward(open, court), t("Recorded: the appeal is sent to the court."));
+  });
+  byId("dismiss-appeal").addEventListener("click", () => confirmAction({ heading: t("Dismiss the appeal?"),
+    action: t("Dismiss the appeal"),
+    text: t("The appeal came in after the last day and is not sent to the court. Tell the applicant why, and how to appeal the dismissal.") })
+    .then((yes) => yes && step(() => client.dismiss(open), t("The appeal is dismissed."))));
 }
 
 function closePane() {
@@ -456,6 +501,7 @@ async function main() {
   catalogue = await client.forms();
   decisionForm = new DecisionForm(catalogue.decisions.units[app.me.user.unit_id], catalogue.decisions.appeal);
   wireSteps();
+  wireAppeal();
   byId("paper-start").addEventListener("click", () => {
     history.pushState({}, "", "/applications");
     startPaper().catch((error) => status("pane-error", explain(error), "error"));
