@@ -2,7 +2,9 @@
 shares the basis of a refusal with Dana with a date to comment by, Dana reads it and comments in Samtal, and
 Anna's decision form shows that kommunicering was done, when, and Dana's comments before she refuses; a refusal
 without kommunicering asks for the reason; Dana withdraws an application after a confirmation and Anna sees it
-withdrawn. axe-core finds nothing on the pages, and the database holds nothing of what was typed."""
+withdrawn; Dana appeals a refusal in time, and Anna reconsiders it (not changed) and records it sent to the
+court, steps Dana follows; a late appeal is shown late on both sides and dismissed. axe-core finds nothing on
+the pages, and the database holds nothing of what was typed."""
 from __future__ import annotations
 
 import re
@@ -150,14 +152,14 @@ APPEAL_WHY = "Jag har inget annat stöd och mår sämre sedan i våras"
 NOT_CHANGED = "Omprövning: beslutet står fast, behovet tillgodoses av vårdcentralen"
 
 
-def refuse(staff: Any) -> None:
-    """Anna refuses the open application (no kommunicering: the reason is asked for)."""
+def refuse_without_kommunicering(staff: Any) -> None:
+    """Anna refuses the open application (no kommunicering: the reason is asked for), previews and signs it."""
     decision = staff.locator("#decision-form")
-    decision.get_by_label("Avslås", exact=True).check()
+    refuse(decision)
     decision.get_by_label("Varför fattas beslutet utan kommunicering?").fill("Uppenbart obehövligt: inga nya uppgifter")
-    decision.get_by_label("Beslut och motivering").fill("Avslag på ansökan om samtalsstöd")
-    decision.get_by_role("button", name="Registrera beslutet").click()
-    staff.get_by_role("dialog", name="Registrera beslutet?").get_by_role("button", name="Registrera beslutet").click()
+    decision.get_by_role("textbox", name="Motivering").fill("Avslag på ansökan om samtalsstöd")
+    decision.get_by_role("button", name="Förhandsgranska beslutet").click()
+    staff.locator("#decision-preview").get_by_role("button", name="Signera och skicka beslutet").click()
     expect(staff.locator("#application-status")).to_have_text("Status: Beslutad", timeout=TIMEOUT)
 
 
@@ -188,7 +190,7 @@ def test_an_appeal_in_time_is_reconsidered_and_forwarded(dana: Person, anna: Per
                                                          axe: str) -> None:
     application_id = apply_for_support(dana, "Jag behöver samtalsstöd varannan vecka")
     staff = open_for_staff(anna, application_id)
-    refuse(staff)
+    refuse_without_kommunicering(staff)
     received(server, application_id, 2)
     dana.goto(f"/apply/{application_id}?lang=sv")
     expect(dana.page.locator("#appeal-deadline")).to_contain_text("Socialtjänsten måste ha fått ditt överklagande senast",
@@ -201,7 +203,7 @@ def test_an_appeal_in_time_is_reconsidered_and_forwarded(dana: Person, anna: Per
     expect(staff.locator("#timeline")).to_contain_text(APPEAL_WHY)
     expect(panel.get_by_role("button", name=re.compile("^Avvisa"))).to_be_hidden()  # in time: not the unit's to dismiss
     panel.get_by_label("Beslutet ändras inte", exact=True).check()
-    panel.get_by_label("Skäl").fill(NOT_CHANGED)
+    panel.get_by_label("Motivering").fill(NOT_CHANGED)
     check(anna, axe)
     panel.get_by_role("button", name="Registrera omprövningen").click()
     expect(staff.locator("#application-status")).to_have_text("Status: Överklagandet omprövat", timeout=TIMEOUT)
@@ -227,7 +229,7 @@ def test_a_late_appeal_is_shown_late_and_dismissed(dana: Person, anna: Person, s
                                                    axe: str) -> None:
     application_id = apply_for_support(dana, "Jag behöver stöd i kontakten med hyresvärden")
     staff = open_for_staff(anna, application_id)
-    refuse(staff)
+    refuse_without_kommunicering(staff)
     received(server, application_id, 35)  # five weeks ago: the three weeks are over
     appeal(dana, application_id, axe)
     expect(dana.page.locator("#timeline")).to_contain_text("Kom in för sent")
