@@ -191,3 +191,15 @@ async def test_the_operators_dry_run_counts_per_rule_and_deletes_nothing(store, 
             assert json.loads(capsys.readouterr().err.splitlines()[-1])["error"] == "server_running"
         finally:
             server.release()
+
+
+async def test_two_nodes_running_the_job_at_once_delete_and_register_each_file_once(store) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    t = await fill(store)
+    six = years_after(t, 6)
+    first, second = RetentionJob(store.retention, store.schedule), RetentionJob(store.retention, store.schedule)
+    results = await asyncio.gather(first.run_once(six), second.run_once(six))
+    assert sorted(results, key=len) == [{}, {"message": 2, "attachment": 1, "journal": 2, "application": 1,
+                                             "booking": 1, "case": 1}]
+    assert len(await store.retention.register()) == 6
