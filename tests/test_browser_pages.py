@@ -178,6 +178,23 @@ def test_every_page_in_english(browser, server, axe):
     page.context.close()
 
 
+@pytest.mark.parametrize(("lang", "options", "title"), [("sv", PHONE, "Vad som gick fel"),
+                                                         ("en", DESKTOP, "What went wrong")],
+                         ids=["sv-phone", "en-desktop"])
+def test_the_pages_a_problems_type_names(browser, server, axe, lang, options, title):
+    """The page a problem+json `type` points to (/problems/<code>) is read by whoever follows the link from an
+    error: a person as well as a program, signed in or not. One template serves every code; two codes with
+    explanations of different lengths, in Swedish on a phone and in English on a desktop."""
+    person = new_person(browser, server, options, lang=lang)
+    for code in ("invalid_field", "not_found"):
+        person.goto(f"/problems/{code}")
+        expect(person.page.locator("html")).to_have_attribute("lang", lang)
+        expect(person.page.get_by_role("heading", level=1)).to_have_text(title)
+        expect(person.page.get_by_role("heading", level=2)).to_have_text(code)
+        check(person, axe)
+    person.page.context.close()
+
+
 def test_right_to_left_mirrors_the_layout(citizen):
     """The pages use logical properties: with dir=rtl the citizen's own messages move to the other side."""
     page = citizen.page
