@@ -51,6 +51,7 @@ class Run:
     failed)."""
 
     requests: int = 0
+    unbreakable: int = 0  # operations with no negative case (nothing in them is constrained)
     statuses: Counter[int] = field(default_factory=Counter)
     failures: list[tuple[str, str]] = field(default_factory=list)
 
@@ -80,6 +81,23 @@ def _fuzz_one(strategy: Any, count: int, call: Callable[[Any], Any], run: Run) -
     one()
 
 
+PLAIN_TEXT = {"type": "string"}
+ANY_BYTES = {"type": "string", "format": "binary"}
+
+
+def has_a_negative_case(definition: dict[str, Any]) -> bool:
+    """Whether a request can break this operation's document at all: it takes a JSON body, or a parameter whose
+    schema is more than any text (in a path, a query and a header every value is text; an octet-stream body is
+    any bytes). Asking hypothesis for a negative case of an operation without one costs about a thousand
+    generated tries, seconds each time, before it gives up (Unsatisfiable): that was most of the API fuzzer's
+    time. Only what is certainly unconstrained is left out (a parameter or body given by reference counts as
+    breakable), and an Unsatisfiable is still taken as nothing to break."""
+    bodies = definition.get("requestBody", {}).get("content", {"": {"schema": ANY_BYTES}})
+    if any(body.get("schema") != ANY_BYTES for body in bodies.values()):
+        return True
+    return any(parameter.get("schema") != PLAIN_TEXT for parameter in definition.get("parameters", []))
+
+
 def fuzz_operations(schema: Any, count: int, call: Callable[[Any, list[Any]], Any],
                     skip: Callable[[str, str], bool] = lambda method, path: False) -> Run:
     """Run `count` positive and `count` negative generated cases of every operation of `schema` through
@@ -94,11 +112,16 @@ def fuzz_operations(schema: Any, count: int, call: Callable[[Any, list[Any]], An
         operation = result.ok()
         if skip(operation.method.upper(), operation.path):
             continue
-        for mode, checks in ((GenerationMode.POSITIVE, CHECKS), (GenerationMode.NEGATIVE, NEGATIVE_CHECKS)):
+        modes = [(GenerationMode.POSITIVE, CHECKS), (GenerationMode.NEGATIVE, NEGATIVE_CHECKS)]
+        if not has_a_negative_case(operation.definition.raw):
+            run.unbreakable += 1
+            modes.pop()
+        for mode, checks in modes:
             try:
                 _fuzz_one(operation.as_strategy(generation_mode=mode), count, lambda case, c=checks: call(case, c), run)
             except Unsatisfiable:
-                continue  # nothing to break: an operation without parameters or body has no negative case
+                print("TMPUNSAT", mode.value, operation.method, operation.path, flush=True)
+                continue  # nothing to break after all (see has_a_negative_case)
             except (Exception, BaseExceptionGroup) as failure:  # noqa: BLE001 (every operation's failure is reported)
                 run.failures.append((f"{mode.value} {operation.method.upper()} {operation.path}",
                                      str(failure)[:3000]))
