@@ -56,8 +56,8 @@ def enum(*values: str) -> Schema:
     return {"type": "string", "enum": list(values)}
 
 
-def array(items: Schema, max_items: int = 1000) -> Schema:
-    return {"type": "array", "items": items, "maxItems": max_items}
+def array(items: Schema, max_items: int = 1000, **more: Any) -> Schema:
+    return {"type": "array", "items": items, "maxItems": max_items, **more}
 
 
 def obj(required: dict[str, Schema] | None = None, optional: dict[str, Schema] | None = None,

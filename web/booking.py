@@ -23,7 +23,7 @@ from chat.scheduled import Claims
 from chat.storage.bookings import Booking, Office, Slot
 from crypto.encoding import b64u
 from web import frames
-from web.apischema import MS, array, integer, nullable, obj, string
+from web.apischema import BOOL, ID, MS, STR, array, enum, integer, nullable, obj, string
 from web.httpapi import Ctx, RouteTable
 from web.keyfiles import server_secret
 
@@ -151,6 +151,19 @@ def _app(ctx: Ctx) -> BookingApp:
 CONTACT = obj(optional={"email": nullable(string(254))})
 
 
+SLOT_VIEW = obj({"id": integer(), "unit_id": ID, "caseworker": ID, "starts_at": MS, "ends_at": MS,
+                 "forms": array(STR), "address": nullable(STR)})
+BOOKING_VIEW = obj({
+    "id": integer(), "slot": SLOT_VIEW, "case_id": ID, "citizen_id": ID, "form": STR,
+    "status": enum("booked", "cancelled", "rescheduled"), "booked_by": ID, "on_behalf": BOOL, "created_at": MS,
+    "changed_at": nullable(MS), "changed_by": nullable(ID), "changed_on_behalf": nullable(BOOL),
+    "replaced_by": nullable(integer()), "may_change": BOOL, "why_not": nullable(STR), "video_link": nullable(STR),
+    "video_unavailable": BOOL})
+OFFICE = obj({"id": integer(), "address": STR, "phone": nullable(STR)})
+OFFICES = obj({"offices": array(OFFICE)})
+ONE_BOOKING = obj({"booking": BOOKING_VIEW})
+
+
 def slot_view(slot: Slot) -> dict[str, Any]:
     return {"id": slot.id, "unit_id": slot.unit_id, "caseworker": slot.caseworker, "starts_at": slot.starts_at,
             "ends_at": slot.ends_at, "forms": list(slot.forms), "address": slot.address}
@@ -176,7 +189,9 @@ def booking_view(app: BookingApp, ctx: Ctx, booking: Booking, video_blocked: boo
             "video_unavailable": booking.form == "video" and not video_link and video_blocked}
 
 
-@api("/api/cases/{case_id}/bookings", "GET", action=Action.BOOKING_READ)
+@api("/api/cases/{case_id}/bookings", "GET", action=Action.BOOKING_READ, response=obj({
+    "bookings": array(BOOKING_VIEW), "offices": array(obj({"address": STR, "phone": nullable(STR)})),
+    "open_slots": array(SLOT_VIEW), "change_limit_hours": integer(), "video_unavailable": BOOL}))
 async def case_bookings(ctx: Ctx) -> Response:
     """The case's bookings and the open times of its unit, with the limit for changes."""
     app, case = _app(ctx), ctx.case
@@ -201,7 +216,7 @@ def _booking_changed(ctx: Ctx, case: Case) -> None:
 
 
 @api("/api/cases/{case_id}/bookings", "POST", action=Action.BOOKING_WRITE, status=201,
-     body=obj({"slot_id": integer(1), "form": string(16)}))
+     body=obj({"slot_id": integer(1), "form": string(16)}), response=ONE_BOOKING)
 async def book(ctx: Ctx) -> Response:
     app, case = _app(ctx), ctx.case
     body = await ctx.body()
@@ -211,7 +226,8 @@ async def book(ctx: Ctx) -> Response:
                         status_code=201)
 
 
-@api("/api/cases/{case_id}/bookings/{booking_id:int}/cancel", "POST", action=Action.BOOKING_WRITE)
+@api("/api/cases/{case_id}/bookings/{booking_id:int}/cancel", "POST", action=Action.BOOKING_WRITE,
+     response=ONE_BOOKING)
 async def cancel_booking(ctx: Ctx) -> Response:
     app, case = _app(ctx), ctx.case
     booking = await app.bookings.cancel(ctx.user, case, ctx.request.path_params["booking_id"])
@@ -220,7 +236,7 @@ async def cancel_booking(ctx: Ctx) -> Response:
 
 
 @api("/api/cases/{case_id}/bookings/{booking_id:int}/reschedule", "POST", action=Action.BOOKING_WRITE, status=201,
-     body=obj({"slot_id": integer(1), "form": string(16)}))
+     body=obj({"slot_id": integer(1), "form": string(16)}), response=ONE_BOOKING)
 async def reschedule_booking(ctx: Ctx) -> Response:
     app, case = _app(ctx), ctx.case
     body = await ctx.body()
@@ -230,7 +246,10 @@ async def reschedule_booking(ctx: Ctx) -> Response:
     return JSONResponse({"booking": booking_view(app, ctx, booking)}, status_code=201)
 
 
-@api("/api/units/{unit_id}/calendar", "GET", action=Action.AVAILABILITY_MANAGE)
+@api("/api/units/{unit_id}/calendar", "GET", action=Action.AVAILABILITY_MANAGE, response=obj({
+    "slots": array({**SLOT_VIEW, "properties": {**SLOT_VIEW["properties"], "booking": nullable(
+        {**BOOKING_VIEW, "properties": {**BOOKING_VIEW["properties"], "citizen_name": nullable(STR)}})}}),
+    "offices": array(OFFICE)}))
 async def calendar(ctx: Ctx) -> Response:
     """A day (days=1) or week (days=7) from `start` (ms): the times and their bookings; by default the
     asking caseworker's own, `caseworker=` another's, `caseworker=*` the whole unit's."""
@@ -255,7 +274,7 @@ async def calendar(ctx: Ctx) -> Response:
 
 @api("/api/units/{unit_id}/slots", "POST", action=Action.AVAILABILITY_MANAGE, status=201, body=obj(
     {"starts_at": MS, "ends_at": MS, "forms": array(string(16), 10)},
-    {"office_id": nullable(integer()), "caseworker": nullable(string(64))}))
+    {"office_id": nullable(integer()), "caseworker": nullable(string(64))}), response=obj({"slot": SLOT_VIEW}))
 async def publish_slot(ctx: Ctx) -> Response:
     app, unit_id = _app(ctx), ctx.request.path_params["unit_id"]
     body = await ctx.body()
@@ -281,14 +300,15 @@ def _offices_view(offices: list[Office]) -> dict[str, Any]:
     return {"offices": [{"id": o.id, "address": o.address, "phone": o.phone} for o in offices]}
 
 
-@api("/api/units/{unit_id}/offices", "GET", action=Action.AVAILABILITY_MANAGE)
+@api("/api/units/{unit_id}/offices", "GET", action=Action.AVAILABILITY_MANAGE, response=OFFICES)
 async def list_offices(ctx: Ctx) -> Response:
     """(staff) The offices in use, where the unit's times in person can be."""
     return JSONResponse(_offices_view(await _app(ctx).bookings.offices(ctx.user, ctx.request.path_params["unit_id"])))
 
 
 @api("/api/units/{unit_id}/offices", "POST", action=Action.UNIT_SETTINGS_MANAGE, status=201,
-     body=obj({"address": string(1000)}, {"phone": nullable(string(100))}))
+     body=obj({"address": string(1000)}, {"phone": nullable(string(100))}),
+     response=obj({"office": OFFICE, "offices": array(OFFICE)}))
 async def add_office(ctx: Ctx) -> Response:
     """(supervisor) An office address `{address}`; the address is kept in the audit log (it names a place,
     not a person)."""
@@ -305,7 +325,8 @@ async def add_office(ctx: Ctx) -> Response:
                         status_code=201)
 
 
-@api("/api/units/{unit_id}/offices/{office_id:int}", "DELETE", action=Action.UNIT_SETTINGS_MANAGE)
+@api("/api/units/{unit_id}/offices/{office_id:int}", "DELETE", action=Action.UNIT_SETTINGS_MANAGE,
+     response=OFFICES)
 async def retire_office(ctx: Ctx) -> Response:
     """(supervisor) No new times at this office; refused (409 office_in_use) while times to come are there."""
     app, unit_id = _app(ctx), ctx.request.path_params["unit_id"]

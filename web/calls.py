@@ -15,6 +15,7 @@ from chat.messaging.hub import Subscriber
 from chat.model import now_ms
 from chat.policy import Action
 from web import frames, turn
+from web.apischema import ANY_OBJECT, BOOL, ID, MS, STR, array, enum, integer, nullable, obj
 from web.frames import FrameError
 from web.guard import Resolved
 from web.httpapi import Ctx, RouteTable
@@ -133,7 +134,16 @@ def serve_calls_across_nodes(services: Services) -> None:
     node.on_gone.append(lambda sender: later(gone(sender)))
 
 
-@api("/api/cases/{case_id}/calls/{booking_id:int}", "GET", action=Action.CALL_JOIN)
+PERSON = obj({"id": ID, "name": nullable(STR)})
+CALL = obj({
+    "call": obj({"case_id": ID, "booking_id": integer(), "form": STR, "status": STR, "starts_at": MS, "ends_at": MS,
+                 "opens_at": MS, "closes_at": MS, "open": BOOL, "citizen": PERSON, "caseworker": PERSON,
+                 "unit_side": array(PERSON)}),
+    "ice_servers": array(ANY_OBJECT, description="RTCIceServer objects: urls, and username and credential for TURN"),
+    "ice_transport_policy": enum("relay", "all"), "relay_available": BOOL})
+
+
+@api("/api/cases/{case_id}/calls/{booking_id:int}", "GET", action=Action.CALL_JOIN, response=CALL)
 async def call_details(ctx: Ctx) -> Response:
     """The call of a booked video meeting: when it can be joined, who takes part, and the STUN/TURN servers
     (with any TURN credentials: only the call's own people are given them)."""

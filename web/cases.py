@@ -12,14 +12,15 @@ from chat.model import (
 from chat.policy import Action
 from web import frames
 from web.account import user_view
-from web.apischema import MS, obj, string
+from web.apischema import ID, MS, USER_VIEW, array, integer, obj, string
 from web.httpapi import Ctx, RouteTable
-from web.messaging import case_view
+from web.messaging import CASE_VIEW, case_view
 
 api = RouteTable()
 
 
-@api("/api/cases/{case_id}/assign", "POST", action=Action.CASE_ASSIGN, body=obj(optional={"user_id": string(64)}))
+@api("/api/cases/{case_id}/assign", "POST", action=Action.CASE_ASSIGN, body=obj(optional={"user_id": string(64)}),
+     response=obj({"case": CASE_VIEW}))
 async def assign_case(ctx: Ctx) -> Response:
     case = ctx.case  # the assignment decides CASE_ASSIGN itself
     body = await ctx.body()
@@ -29,12 +30,18 @@ async def assign_case(ctx: Ctx) -> Response:
         ctx.user, case.id, Action.CASE_READ))})
 
 
+SUBSTITUTION_VIEW = obj({"id": integer(), "absent_user": ID, "substitute": ID, "starts_at": MS, "ends_at": MS,
+                         "created_by": ID})
+
+
 def substitution_view(s: Substitution) -> dict[str, Any]:
     return {"id": s.id, "absent_user": s.absent_user, "substitute": s.substitute, "starts_at": s.starts_at,
             "ends_at": s.ends_at, "created_by": s.created_by}
 
 
-@api("/api/units/{unit_id}/staff", "GET", action=Action.UNIT_STAFF_READ)
+@api("/api/units/{unit_id}/staff", "GET", action=Action.UNIT_STAFF_READ, response=obj({
+    "staff": array({**USER_VIEW, "properties": {**USER_VIEW["properties"], "approved_devices": integer()}}),
+    "substitutions": array(SUBSTITUTION_VIEW)}))
 async def unit_staff(ctx: Ctx) -> Response:
     unit_id = ctx.request.path_params["unit_id"]
     substitutions = await ctx.services.assignments.substitutions(ctx.user, unit_id)
@@ -44,7 +51,8 @@ async def unit_staff(ctx: Ctx) -> Response:
                          "substitutions": [substitution_view(s) for s in substitutions]})
 
 
-@api("/api/units/{unit_id}/staff/{user_id}/remove", "POST", action=Action.UNIT_STAFF_REMOVE)
+@api("/api/units/{unit_id}/staff/{user_id}/remove", "POST", action=Action.UNIT_STAFF_REMOVE,
+     response=obj({"removed": ID}))
 async def remove_staff(ctx: Ctx) -> Response:
     """(supervisor) A staff member leaves: devices revoked, live connections ended, keys to be rotated."""
     unit_id, user_id = ctx.request.path_params["unit_id"], ctx.request.path_params["user_id"]
@@ -55,7 +63,8 @@ async def remove_staff(ctx: Ctx) -> Response:
 
 
 @api("/api/units/{unit_id}/substitutes", "POST", action=Action.UNIT_SUBSTITUTES_MANAGE, status=201, body=obj(
-    {"absent_user": string(64), "substitute": string(64), "starts_at": MS, "ends_at": MS}))
+    {"absent_user": string(64), "substitute": string(64), "starts_at": MS, "ends_at": MS}),
+     response=obj({"id": integer()}))
 async def add_substitute(ctx: Ctx) -> Response:
     body = await ctx.body()
     new_id = await ctx.services.assignments.add_substitution(

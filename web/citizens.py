@@ -12,7 +12,7 @@ from chat.errors import InvalidInput
 from chat.identity import normalize
 from chat.model import User
 from chat.policy import Action
-from web.apischema import BOOL, obj, string
+from web.apischema import BOOL, ID, STR, obj, string
 from web.httpapi import Body, Ctx, RouteTable
 
 api = RouteTable()  # this feature's routes, listed in web/app.py
@@ -33,7 +33,8 @@ async def person_at_the_desk(ctx: Ctx, body: Body) -> tuple[User, bool]:
 
 
 @api("/api/units/{unit_id}/citizens", "POST", action=Action.CITIZEN_REGISTER, status=201,
-     body=obj({"personal_number": string(20), "name": string(MAX_NAME)}))
+     body=obj({"personal_number": string(20), "name": string(MAX_NAME)}),
+     response=obj({"citizen": obj({"id": ID, "name": STR}), "new": BOOL}))
 async def register_citizen(ctx: Ctx) -> Response:
     """`{personal_number, name}` -> the person's account (201 when new, 200 when they had one). An existing
     account keeps its name: the identity provider, not the desk, is the source of truth for it."""
@@ -46,7 +47,7 @@ async def register_citizen(ctx: Ctx) -> Response:
 
 
 @api("/api/cases/{case_id}/protected-identity", "PUT", action=Action.CITIZEN_PROTECT,
-     body=obj({"protected": BOOL}))
+     body=obj({"protected": BOOL}), response=obj({"case_id": ID, "protected_identity": BOOL}))
 async def set_protected_identity(ctx: Ctx) -> Response:
     """(supervisor) `{protected: bool}`: the case's citizen has a protected identity, or no longer has."""
     case = ctx.case

@@ -11,7 +11,7 @@ from chat.keys.history import KeyHistory
 from chat.policy import Action
 from chat.storage.key_history import HistoryLink
 from crypto.encoding import b64u
-from web.apischema import EPOCH, array, base64url, obj
+from web.apischema import BOOL, EPOCH, ID, array, base64url, obj
 from web.httpapi import Body, Ctx, RouteTable
 
 api = RouteTable()  # this feature's routes, listed in web/app.py
@@ -19,6 +19,12 @@ api = RouteTable()  # this feature's routes, listed in web/app.py
 MAX_LINKS = 100
 LINKS = obj({"links": array(obj({"epoch": EPOCH, "sealed_epoch": EPOCH, "link": base64url(max_bytes=128),
                                  "signature": base64url(64)}), MAX_LINKS)})
+
+
+LINK_VIEW = obj({"epoch": EPOCH, "sealed_epoch": EPOCH, "link": base64url(max_bytes=128), "signer_device": ID,
+                 "signature": base64url(64)})
+HISTORY = obj({"links": array(LINK_VIEW)})
+ADDED = obj({"added": BOOL})
 
 
 def link_view(k: HistoryLink) -> dict[str, Any]:
@@ -37,14 +43,14 @@ def _history(ctx: Ctx) -> KeyHistory:
     return history
 
 
-@api("/api/units/{unit_id}/history", "GET", action=Action.UNIT_KEYS_READ)
+@api("/api/units/{unit_id}/history", "GET", action=Action.UNIT_KEYS_READ, response=HISTORY)
 async def unit_history(ctx: Ctx) -> Response:
     unit_id = ctx.request.path_params["unit_id"]
     await ctx.services.keys.unit_keys(ctx.user, ctx.require_device(), unit_id)  # the same checks as the keys
     return JSONResponse({"links": [link_view(k) for k in await _history(ctx).links.links("unit", unit_id)]})
 
 
-@api("/api/units/{unit_id}/history", "POST", action=Action.UNIT_KEYS_CREATE, status=201, body=LINKS)
+@api("/api/units/{unit_id}/history", "POST", action=Action.UNIT_KEYS_CREATE, status=201, body=LINKS, response=ADDED)
 async def add_unit_history(ctx: Ctx) -> Response:
     body = await ctx.body()
     await _history(ctx).add_unit_links(ctx.user, ctx.require_device(), ctx.request.path_params["unit_id"],
@@ -52,14 +58,14 @@ async def add_unit_history(ctx: Ctx) -> Response:
     return JSONResponse({"added": True}, status_code=201)
 
 
-@api("/api/cases/{case_id}/history", "GET", action=Action.CASE_KEYS_READ)
+@api("/api/cases/{case_id}/history", "GET", action=Action.CASE_KEYS_READ, response=HISTORY)
 async def case_history_links(ctx: Ctx) -> Response:
     case = ctx.case
     await ctx.services.keys.own_device(ctx.user, ctx.require_device())
     return JSONResponse({"links": [link_view(k) for k in await _history(ctx).links.links("case", case.id)]})
 
 
-@api("/api/cases/{case_id}/history", "POST", action=Action.CASE_KEYS_WRITE, status=201, body=LINKS)
+@api("/api/cases/{case_id}/history", "POST", action=Action.CASE_KEYS_WRITE, status=201, body=LINKS, response=ADDED)
 async def add_case_history(ctx: Ctx) -> Response:
     case = ctx.case
     body = await ctx.body()

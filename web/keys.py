@@ -19,7 +19,22 @@ from crypto.encoding import b64u
 from crypto.errors import MalformedError
 from crypto.keys import DevicePublicKeys
 from crypto.wrap import WrappedKey
-from web.apischema import ANY_OBJECT, DEVICE_VIEW, EPOCH, array, base64url, nullable, obj, string, wrap
+from web.apischema import (
+    ANY_OBJECT,
+    BOOL,
+    DEVICE_VIEW,
+    EPOCH,
+    EPOCH_VIEW,
+    ID,
+    STR,
+    array,
+    base64url,
+    integer,
+    nullable,
+    obj,
+    string,
+    wrap,
+)
 from web.httpapi import Body, Ctx, RouteTable
 
 api = RouteTable()
@@ -46,6 +61,26 @@ def grant_view(g: UnitKeyGrant) -> dict[str, Any]:
 def wrap_view(w: CaseKeyWrap) -> dict[str, Any]:
     return {"epoch": w.epoch, "recipient": w.recipient, "enc": b64u(w.enc), "ct": b64u(w.ct),
             "wrapped_by_device": w.wrapped_by_device, "signature": b64u(w.signature)}
+
+GRANT_VIEW = obj({"epoch": EPOCH, "device_id": ID, "enc": base64url(32), "ct": base64url(max_bytes=128),
+                  "granted_by_device": ID, "signature": base64url(64)})
+WRAP_VIEW = obj({"epoch": EPOCH, "recipient": string(80), "enc": base64url(32), "ct": base64url(max_bytes=128),
+                 "wrapped_by_device": ID, "signature": base64url(64)})
+CASE_EPOCH = integer(0, 2**32 - 1, description="the case's current key epoch; 0 while it has no key")
+PENDING = obj({
+    "unit_id": ID, "unit_epoch": integer(0, 2**32 - 1, description="0 while the unit has no key"),
+    "staff_devices_awaiting_grant": array(DEVICE_VIEW),
+    "citizen_devices_missing_case_key": array(obj({"case_id": ID, "epoch": EPOCH, "device": DEVICE_VIEW})),
+    "cases_without_key": array(ID), "unit_key_rotation_needed": BOOL, "approved_staff_devices": array(DEVICE_VIEW),
+    "cases_needing_new_key": array(ID),
+    "address_keys_to_rewrap": array(obj({"address": STR, "kid": STR, "use": STR, "key_version": integer()})),
+    "unit_history_missing": array(EPOCH), "case_history_missing": array(obj({"case_id": ID, "epoch": EPOCH})),
+    "certification": nullable(obj({
+        "devices_to_certify": array(obj({"device_id": ID, "user_id": ID, "sign_pub": base64url(32),
+                                         "kem_pub": base64url(32)})),
+        "devices_to_revoke": array(ID),
+        "epochs_to_certify": array(obj({"epoch": EPOCH, "public_key": base64url(32)}))}))})
+
 
 def wrapped_items(items: list[Body], recipient_field: str) -> list[tuple[str, WrappedKey, bytes]]:
     return [(item.str(recipient_field, max_len=80), WrappedKey(item.bytes("enc", 32), item.bytes("ct", max_len=128)),
@@ -100,7 +135,8 @@ async def revoke_device(ctx: Ctx) -> Response:
 
 
 # -- unit keys -----------------------------------------------------------------------------------------
-@api("/api/units/{unit_id}/keys", "GET", action=Action.UNIT_KEYS_READ)
+@api("/api/units/{unit_id}/keys", "GET", action=Action.UNIT_KEYS_READ,
+     response=obj({"epochs": array(EPOCH_VIEW), "grants": array(GRANT_VIEW)}))
 async def get_unit_keys(ctx: Ctx) -> Response:
     epochs, grants = await ctx.services.keys.unit_keys(ctx.user, ctx.require_device(),
                                                        ctx.request.path_params["unit_id"])
@@ -108,7 +144,8 @@ async def get_unit_keys(ctx: Ctx) -> Response:
 
 
 @api("/api/units/{unit_id}/keys", "POST", action=Action.UNIT_KEYS_CREATE, status=201, body=obj(
-    {"epoch": EPOCH, "public_key": base64url(32), "signature": base64url(64), "grants": array(wrap("device_id"))}))
+    {"epoch": EPOCH, "public_key": base64url(32), "signature": base64url(64), "grants": array(wrap("device_id"))}),
+     response=obj({"epoch": EPOCH_VIEW}))
 async def create_unit_epoch(ctx: Ctx) -> Response:
     body = await ctx.body()
     epoch = await ctx.services.keys.create_unit_epoch(
@@ -118,7 +155,7 @@ async def create_unit_epoch(ctx: Ctx) -> Response:
 
 
 @api("/api/units/{unit_id}/grants", "POST", action=Action.UNIT_DEVICE_APPROVE, status=201,
-     body=obj({"epoch": EPOCH, "grants": array(wrap("device_id"))}))
+     body=obj({"epoch": EPOCH, "grants": array(wrap("device_id"))}), response=obj({"granted": BOOL}))
 async def add_unit_grants(ctx: Ctx) -> Response:
     body = await ctx.body()
     await ctx.services.keys.add_unit_grants(ctx.user, ctx.require_device(), ctx.request.path_params["unit_id"],
@@ -127,7 +164,7 @@ async def add_unit_grants(ctx: Ctx) -> Response:
     return JSONResponse({"granted": True}, status_code=201)
 
 
-@api("/api/keys/pending", "GET", action=Action.UNIT_KEYS_READ)
+@api("/api/keys/pending", "GET", action=Action.UNIT_KEYS_READ, response=PENDING)
 async def pending_key_tasks(ctx: Ctx) -> Response:
     tasks = await ctx.services.keys.pending_tasks(ctx.user, ctx.require_device())
     # The unit's exchange address keys wrapped only to older unit key epochs (docs/exchange.md): after a
@@ -169,7 +206,8 @@ async def _certification_tasks(ctx: Ctx) -> dict[str, Any] | None:
             "devices_to_revoke": tasks.devices_to_revoke,
             "epochs_to_certify": [{"epoch": e, "public_key": b64u(pub)} for e, pub in tasks.epochs_to_certify]}
 
-@api("/api/cases/{case_id}/keys", "GET", action=Action.CASE_KEYS_READ)
+@api("/api/cases/{case_id}/keys", "GET", action=Action.CASE_KEYS_READ,
+     response=obj({"epoch": CASE_EPOCH, "wraps": array(WRAP_VIEW)}))
 async def get_case_keys(ctx: Ctx) -> Response:
     case = ctx.case
     epoch, wraps = await ctx.services.keys.case_keys(ctx.user, ctx.require_device(), case)
@@ -177,7 +215,7 @@ async def get_case_keys(ctx: Ctx) -> Response:
 
 
 @api("/api/cases/{case_id}/keys", "POST", action=Action.CASE_KEYS_WRITE, status=201,
-     body=obj({"epoch": EPOCH, "wraps": array(wrap("recipient"))}))
+     body=obj({"epoch": EPOCH, "wraps": array(wrap("recipient"))}), response=obj({"epoch": CASE_EPOCH}))
 async def create_case_epoch(ctx: Ctx) -> Response:
     case = ctx.case
     body = await ctx.body()
@@ -187,7 +225,7 @@ async def create_case_epoch(ctx: Ctx) -> Response:
 
 
 @api("/api/cases/{case_id}/wraps", "POST", action=Action.CASE_KEYS_WRITE, status=201,
-     body=obj({"epoch": EPOCH, "wraps": array(wrap("recipient"))}))
+     body=obj({"epoch": EPOCH, "wraps": array(wrap("recipient"))}), response=obj({"added": BOOL}))
 async def add_case_wraps(ctx: Ctx) -> Response:
     case = ctx.case
     body = await ctx.body()

@@ -22,6 +22,7 @@ from chat.model import Role, User, now_ms
 from chat.policy import Action
 from chat.retention import sample as research_sample
 from chat.storage import LoginAttempt, Storage
+from web.apischema import BOOL, obj
 from web.config import Settings
 from web.httpapi import PUBLIC, Ctx, RouteTable
 from web.keyfiles import server_secret
@@ -322,7 +323,7 @@ async def finish_login(ctx: Ctx) -> Response:
     return response
 
 
-@api("/api/logout-everywhere", "POST", action=Action.SELF)
+@api("/api/logout-everywhere", "POST", action=Action.SELF, response=obj({"signed_out": BOOL}))
 async def logout_everywhere(ctx: Ctx) -> Response:
     """End every session of the user, on every device (a lost phone, a shared computer)."""
     response = JSONResponse({"signed_out": True})

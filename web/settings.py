@@ -14,7 +14,7 @@ from chat.notifications import notices as notifications
 from chat.policy import Action
 from chat.storage.units import UnitSettings
 from chat.units.settings import UnitSettingsService
-from web.apischema import BOOL, nullable, obj, string
+from web.apischema import BOOL, ID, MS, STR, integer, nullable, obj, string
 from web.httpapi import Ctx, RouteTable
 
 api = RouteTable()  # this feature's routes, listed in web/app.py
@@ -92,6 +92,12 @@ def _app(ctx: Ctx) -> SettingsApp:
     return ctx.services.unit_settings
 
 
+PREFERENCES = obj({"email_opt_in": BOOL, "language": nullable(STR), "grace_seconds": integer(),
+                   "min_interval_seconds": integer()})
+UNIT_SETTINGS = obj({"unit_id": ID, "video_link_template": nullable(STR), "server_video_link_template": nullable(STR),
+                     "updated_by": nullable(ID), "updated_at": nullable(MS)})
+
+
 def _prefs_view(ctx: Ctx, prefs: Preferences) -> dict[str, Any]:
     settings = ctx.services.settings
     return {"email_opt_in": prefs.email_opt_in, "language": prefs.language,
@@ -99,14 +105,14 @@ def _prefs_view(ctx: Ctx, prefs: Preferences) -> dict[str, Any]:
             "min_interval_seconds": settings.notify_min_interval_seconds}
 
 
-@api("/api/me/notifications", "GET", action=Action.SELF)
+@api("/api/me/notifications", "GET", action=Action.SELF, response=PREFERENCES)
 async def get_notifications(ctx: Ctx) -> Response:
     """The person's choice, and the grace period and interval the pages tell about."""
     return JSONResponse(_prefs_view(ctx, await notifications.preferences(ctx.services.store, ctx.user.id)))
 
 
 @api("/api/me/notifications", "PUT", action=Action.SELF,
-     body=obj({"email_opt_in": BOOL}, {"language": nullable(string(16))}))
+     body=obj({"email_opt_in": BOOL}, {"language": nullable(string(16))}), response=PREFERENCES)
 async def set_notifications(ctx: Ctx) -> Response:
     """E-mail when something new waits (needs a contact e-mail first), and the language of pages and mails."""
     body = await ctx.body()
@@ -126,13 +132,13 @@ def _unit_view(app: SettingsApp, unit_id: str) -> dict[str, Any]:
             "updated_by": saved.updated_by, "updated_at": saved.updated_at}
 
 
-@api("/api/units/{unit_id}/settings", "GET", action=Action.UNIT_STAFF_READ)
+@api("/api/units/{unit_id}/settings", "GET", action=Action.UNIT_STAFF_READ, response=UNIT_SETTINGS)
 async def get_unit_settings(ctx: Ctx) -> Response:
     return JSONResponse(_unit_view(_app(ctx), ctx.unit_id))
 
 
 @api("/api/units/{unit_id}/settings", "PUT", action=Action.UNIT_SETTINGS_MANAGE,
-     body=obj({"video_link_template": nullable(string(1000))}))
+     body=obj({"video_link_template": nullable(string(1000))}), response=UNIT_SETTINGS)
 async def set_unit_settings(ctx: Ctx) -> Response:
     """(supervisor) The unit's own meeting link template; null goes back to the server's. The new value is
     kept in the audit log, so a review shows who pointed the unit's meetings where."""
