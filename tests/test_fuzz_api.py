@@ -76,11 +76,18 @@ READS = {
              ("/api/units/{unit_id}/keys", {"unit_id": UNIT}), ("/api/units/{unit_id}/history", {"unit_id": UNIT}),
              ("/api/units/{unit_id}/staff", {"unit_id": UNIT}), ("/api/units/{unit_id}/settings", {"unit_id": UNIT}),
              ("/api/units/{unit_id}/calendar", {"unit_id": UNIT}), ("/api/units/{unit_id}/offices", {"unit_id": UNIT}),
-             ("/api/me", {}), ("/api/me/contact", {}), ("/api/me/notifications", {})],
+             ("/api/me", {}), ("/api/me/contact", {}), ("/api/me/notifications", {}), ("/api/me/devices/log", {}),
+             ("/api/cases/{case_id}/journal", {"case_id": CASE_DANA}), ("/api/applications", {}), ("/api/forms", {}),
+             ("/api/units/{unit_id}/identity", {"unit_id": UNIT}), ("/api/log/head", {}),
+             ("/api/signin/citizen", {}), ("/demo/eid/.well-known/openid-configuration", {}), ("/demo/eid/jwks", {})],
+    "cecilia": [("/api/units/{unit_id}/identity/seals", {"unit_id": UNIT}), ("/api/keys/pending", {}),
+                ("/api/units/{unit_id}/staff", {"unit_id": UNIT})],
+    "greta": [("/api/audit", {}), ("/api/audit/sample", {}), ("/api/audit/people", {}), ("/api/audit/findings", {})],
     "dana": [("/api/cases", {}), ("/api/cases/{case_id}", {"case_id": CASE_DANA}),
              ("/api/cases/{case_id}/keys", {"case_id": CASE_DANA}), ("/api/cases/{case_id}/history", {"case_id": CASE_DANA}),
              ("/api/cases/{case_id}/bookings", {"case_id": CASE_DANA}), ("/api/me", {}),
-             ("/api/me/notifications", {})],
+             ("/api/me/notifications", {}), ("/api/cases/{case_id}/journal", {"case_id": CASE_DANA}),
+             ("/api/applications", {}), ("/api/forms", {}), ("/api/me/devices/log", {})],
 }
 
 

@@ -83,6 +83,11 @@ def map_of(values: Schema) -> Schema:
 USER_VIEW = obj({"id": ID, "username": STR, "display_name": STR, "role": STR, "unit_id": nullable(ID)})
 DEVICE_VIEW = obj({"id": ID, "user_id": ID, "label": STR, "sign_pub": STR, "kem_pub": STR,
                    "fingerprint": string(40), "created_at": MS, "revoked_at": nullable(MS), "proof": nullable(STR)})
+# A sealed record's reader (docs/protocol.md §15): the record key wrapped to a unit or case key epoch or a device.
+RECORD_GRANT_VIEW = obj({"record_id": ID, "recipient": string(80), "grant": STR, "signature": base64url(64),
+                         "granted_by_device": ID, "created_at": MS})
+SEALED = base64url(max_bytes=10**7)  # a sealed record, as stored
+UPLOADED = obj({"blob_id": ID, "size": INT})
 EPOCH_VIEW = obj({"epoch": EPOCH, "public_key": STR, "created_by_device": ID, "signature": STR, "created_at": MS})
 
 

@@ -20,6 +20,22 @@ from chat.policy import Action
 from chat.storage.applications import Application, Decision, Event, StoredRecord
 from crypto.encoding import b64u
 from web import frames
+from web.apischema import (
+    ANY_OBJECT,
+    BOOL,
+    EPOCH,
+    ID,
+    MS,
+    RECORD_GRANT_VIEW,
+    SEALED,
+    STR,
+    UPLOADED,
+    array,
+    base64url,
+    integer,
+    nullable,
+    obj,
+)
 from web.httpapi import Body, Ctx, RouteTable
 from web.sealed_input import blobs as _blobs
 from web.sealed_input import grants as _grants
@@ -72,6 +88,33 @@ async def _audit(ctx: Ctx, what: str, app: Application, **detail: Any) -> None:
 
 # -- views --------------------------------------------------------------------------------------------------
 AWAITING_UNIT = ("received", "supplemented", "communication_answered", "appealed")
+
+APPLICATION_VIEW = obj({
+    "id": ID, "unit_id": ID, "case_id": ID, "citizen": ID, "citizen_name": nullable(STR), "form_id": STR,
+    "form_version": integer(), "status": STR, "submitted_by": ID, "submitted_by_name": nullable(STR),
+    "on_behalf": BOOL, "opened_case": BOOL, "submitted_at": MS, "updated_at": MS, "due_at": nullable(MS),
+    "awaiting_unit": BOOL})
+ONE_APPLICATION = obj({"application": APPLICATION_VIEW})
+EVENT_VIEW = obj({"kind": STR, "actor": ID, "actor_name": nullable(STR), "on_behalf": BOOL, "record_id": nullable(ID),
+                  "due_at": nullable(MS), "at": MS, "detail": ANY_OBJECT})
+DAY = {"type": ["string", "null"], "format": "date", "description": "a Swedish calendar day, YYYY-MM-DD"}
+DECISION_VIEW = obj({
+    "id": ID, "application_id": ID, "case_id": ID, "decided_by": ID, "decided_by_name": nullable(STR),
+    "decided_device": ID, "decided_at": MS, "replaces": nullable(ID), "delivery": STR, "posted_at": nullable(MS),
+    "posted_by": nullable(ID), "posted_by_name": nullable(STR), "received_at": nullable(MS),
+    "received_via": nullable(STR), "received_on": DAY, "appeal_deadline": DAY, "appeal_deadline_end": nullable(MS)})
+RECORD_VIEW = obj({"id": ID, "kind": STR, "author": ID, "author_device": ID, "data": SEALED, "created_at": MS})
+FULL_VIEW = obj({
+    "application": {**APPLICATION_VIEW, "properties": {
+        **APPLICATION_VIEW["properties"], "case_status": STR,
+        "case_key_epoch": integer(0, 2**32 - 1, description="0 while the case has no key"),
+        "citizen_devices": array(ID)}},
+    "events": array(EVENT_VIEW), "decisions": array(DECISION_VIEW), "records": array(RECORD_VIEW),
+    "grants": array(RECORD_GRANT_VIEW)})
+FORMS = obj({
+    "units": array(obj({"id": ID, "name": STR, "forms": array(STR), "key_epoch": nullable(obj({
+        "epoch": EPOCH, "public_key": base64url(32), "created_by_device": ID, "signature": base64url(64)}))})),
+    "forms": array({**ANY_OBJECT, "description": "a form's definition (docs/applications.md)"})})
 
 
 def application_view(app: Application, names: dict[str, str]) -> dict[str, Any]:
@@ -132,7 +175,7 @@ async def full_view(ctx: Ctx, view: ApplicationView) -> dict[str, Any]:
 
 
 # -- routes --------------------------------------------------------------------------------------------------
-@api("/api/forms", "GET", action=Action.APPLICATION_FORMS)
+@api("/api/forms", "GET", action=Action.APPLICATION_FORMS, response=FORMS)
 async def forms(ctx: Ctx) -> Response:
     """The units that take applications, the definitions of their forms, and each unit's current key epoch
     (public, signed by the staff device that made it) for the browser to verify and seal to."""
@@ -145,7 +188,7 @@ async def forms(ctx: Ctx) -> Response:
     return JSONResponse(listing)
 
 
-@api("/api/applications", "GET", action=Action.CASE_LIST)
+@api("/api/applications", "GET", action=Action.CASE_LIST, response=obj({"applications": array(APPLICATION_VIEW)}))
 async def list_applications(ctx: Ctx) -> Response:
     """The citizen's own applications, or the staff member's unit's (`?case=` for one case's)."""
     apps = await _service(ctx).list(ctx.user, ctx.request.query_params.get("case") or None)
@@ -160,7 +203,8 @@ def _assign_to_me(body: Body) -> bool:
     return value
 
 
-@api("/api/units/{unit_id}/applications", "POST", action=Action.APPLICATION_SUBMIT, status=201)
+@api("/api/units/{unit_id}/applications", "POST", action=Action.APPLICATION_SUBMIT, status=201,
+     response=obj({"application": APPLICATION_VIEW, "case_id": ID, "duplicate": BOOL}))
 async def submit(ctx: Ctx) -> Response:
     """Send an application (a citizen), or register a paper one for `citizen_id` (the unit's staff)."""
     body = await _body(ctx)
@@ -176,7 +220,8 @@ async def submit(ctx: Ctx) -> Response:
                          "duplicate": not new}, status_code=201 if new else 200)
 
 
-@api("/api/units/{unit_id}/applications/{application_id}/blobs", "POST", action=Action.APPLICATION_SUBMIT, upload=True, status=201)
+@api("/api/units/{unit_id}/applications/{application_id}/blobs", "POST", action=Action.APPLICATION_SUBMIT, upload=True, status=201,
+     response=UPLOADED)
 async def upload_for_new(ctx: Ctx) -> Response:
     """An encrypted attachment of an application about to be sent (its id is the browser's record id)."""
     application_id = record_id(ctx, "application_id", "an application")
@@ -185,14 +230,15 @@ async def upload_for_new(ctx: Ctx) -> Response:
     return JSONResponse({"blob_id": blob_id, "size": len(data)}, status_code=201)
 
 
-@api("/api/applications/{application_id}", "GET", action=Action.APPLICATION_READ)
+@api("/api/applications/{application_id}", "GET", action=Action.APPLICATION_READ, response=FULL_VIEW)
 async def get_application(ctx: Ctx) -> Response:
     view = await _service(ctx).view(ctx.user, ctx.device_id, record_id(ctx, "application_id", "an application"))
     await _audit(ctx, "application.read", view.application)
     return JSONResponse(await full_view(ctx, view))
 
 
-@api("/api/applications/{application_id}/blobs", "POST", action=Action.APPLICATION_READ, upload=True, status=201)
+@api("/api/applications/{application_id}/blobs", "POST", action=Action.APPLICATION_READ, upload=True, status=201,
+     response=UPLOADED)
 async def upload_for_supplement(ctx: Ctx) -> Response:
     """An encrypted attachment of a step: the citizen's (a supplement, an answer) or the unit's (documents it
     shares in kommunicering); the service decides which of them may add one."""
@@ -219,7 +265,7 @@ async def step_answer(ctx: Ctx, app: Application, what: str) -> Response:
                                                                                    app.submitted_by}))})
 
 
-@api("/api/applications/{application_id}/status", "POST", action=Action.APPLICATION_HANDLE)
+@api("/api/applications/{application_id}/status", "POST", action=Action.APPLICATION_HANDLE, response=ONE_APPLICATION)
 async def set_status(ctx: Ctx) -> Response:
     """(staff) The application is being assessed (under utredning)."""
     body = await ctx.body()
@@ -229,7 +275,8 @@ async def set_status(ctx: Ctx) -> Response:
     return await step_answer(ctx, await _service(ctx).assess(ctx.user, record_id(ctx, "application_id", "an application")), "assessing")
 
 
-@api("/api/applications/{application_id}/completion-requests", "POST", action=Action.APPLICATION_HANDLE)
+@api("/api/applications/{application_id}/completion-requests", "POST", action=Action.APPLICATION_HANDLE,
+     response=ONE_APPLICATION)
 async def request_completion(ctx: Ctx) -> Response:
     """(staff) Ask for completion: what, sealed in the record; by when, `due_at` (ms)."""
     body = await _body(ctx)
@@ -238,7 +285,8 @@ async def request_completion(ctx: Ctx) -> Response:
     return await step_answer(ctx, app, "completion_requested")
 
 
-@api("/api/applications/{application_id}/supplements", "POST", action=Action.APPLICATION_SUPPLEMENT)
+@api("/api/applications/{application_id}/supplements", "POST", action=Action.APPLICATION_SUPPLEMENT,
+     response=ONE_APPLICATION)
 async def supplement(ctx: Ctx) -> Response:
     """(the citizen) What was asked for: text and attachments, sealed."""
     body = await _body(ctx)
@@ -247,7 +295,8 @@ async def supplement(ctx: Ctx) -> Response:
     return await step_answer(ctx, app, "supplemented")
 
 
-@api("/api/applications/{application_id}/decision", "POST", action=Action.APPLICATION_HANDLE)
+@api("/api/applications/{application_id}/decision", "POST", action=Action.APPLICATION_HANDLE,
+     response=obj({"application": APPLICATION_VIEW, "decision": DECISION_VIEW, "duplicate": BOOL}))
 async def record_decision(ctx: Ctx) -> Response:
     """(staff) The decision (beslut): a sealed document signed by this staff device; `replaces` names an earlier
     decision on the application that it changes."""
@@ -274,7 +323,8 @@ def _day(body: Body, name: str, required: bool = True) -> int | None:
         raise InvalidInput(f"{name} is a day, YYYY-MM-DD", code="invalid_field") from None
 
 
-@api("/api/decisions/{decision_id}/received", "POST", action=Action.DECISION_RECEIVE)
+@api("/api/decisions/{decision_id}/received", "POST", action=Action.DECISION_RECEIVE,
+     response=obj({"decision": DECISION_VIEW, "recorded_now": BOOL}))
 async def decision_received(ctx: Ctx) -> Response:
     """(the citizen's device, having opened and verified the decision) The day they received it: recorded the
     first time only (delgivning); the appeal deadline runs from it."""
@@ -287,7 +337,8 @@ async def decision_received(ctx: Ctx) -> Response:
     return JSONResponse({"decision": decision_view(decision, names), "recorded_now": new})
 
 
-@api("/api/decisions/{decision_id}/posted", "POST", action=Action.APPLICATION_HANDLE)
+@api("/api/decisions/{decision_id}/posted", "POST", action=Action.APPLICATION_HANDLE,
+     response=obj({"decision": DECISION_VIEW}))
 async def decision_posted(ctx: Ctx) -> Response:
     """(staff) The decision was sent on paper by post, on `posted_on`; `received_on` when the unit knows the day
     the person received it (a returned receipt)."""
@@ -302,7 +353,8 @@ async def decision_posted(ctx: Ctx) -> Response:
     return JSONResponse({"decision": decision_view(decision, names)})
 
 
-@api("/api/applications/{application_id}/records/{record_id}/grants", "POST", action=Action.APPLICATION_READ, status=201)
+@api("/api/applications/{application_id}/records/{record_id}/grants", "POST", action=Action.APPLICATION_READ, status=201,
+     response=obj({"added": integer(description="how many grants were new")}))
 async def add_grants(ctx: Ctx) -> Response:
     """More readers for a record: the case key, or a citizen's new device."""
     body = await ctx.body()
@@ -316,7 +368,8 @@ async def add_grants(ctx: Ctx) -> Response:
     return JSONResponse({"added": added}, status_code=201)
 
 
-@api("/api/applications/{application_id}/communications", "POST", action=Action.APPLICATION_HANDLE)
+@api("/api/applications/{application_id}/communications", "POST", action=Action.APPLICATION_HANDLE,
+     response=ONE_APPLICATION)
 async def communicate(ctx: Ctx) -> Response:
     """(staff) Kommunicering (FL 25 §): the decision basis, sealed, with `due_at` to answer by; `method` is
     `app`, or how it was done outside Samtal (`phone`, `in_person`, `letter`)."""
@@ -327,7 +380,8 @@ async def communicate(ctx: Ctx) -> Response:
     return await step_answer(ctx, app, "communicated")
 
 
-@api("/api/applications/{application_id}/communication-answers", "POST", action=Action.APPLICATION_SUPPLEMENT)
+@api("/api/applications/{application_id}/communication-answers", "POST", action=Action.APPLICATION_SUPPLEMENT,
+     response=ONE_APPLICATION)
 async def answer_communication(ctx: Ctx) -> Response:
     """(the citizen) The answer to the shared decision basis: text and attachments, sealed."""
     body = await _body(ctx)
@@ -337,14 +391,14 @@ async def answer_communication(ctx: Ctx) -> Response:
     return await step_answer(ctx, app, "communication_answered")
 
 
-@api("/api/applications/{application_id}/withdrawal", "POST", action=Action.APPLICATION_READ)
+@api("/api/applications/{application_id}/withdrawal", "POST", action=Action.APPLICATION_READ, response=ONE_APPLICATION)
 async def withdraw(ctx: Ctx) -> Response:
     """The citizen withdraws an undecided application, or staff record that they asked to (on their behalf)."""
     app = await _service(ctx).withdraw(ctx.user, record_id(ctx, "application_id", "an application"))
     return await step_answer(ctx, app, "withdrawn")
 
 
-@api("/api/applications/{application_id}/reopening", "POST", action=Action.APPLICATION_HANDLE)
+@api("/api/applications/{application_id}/reopening", "POST", action=Action.APPLICATION_HANDLE, response=ONE_APPLICATION)
 async def reopen(ctx: Ctx) -> Response:
     """(staff) A decided application is taken up again; a new decision changes it."""
     app = await _service(ctx).reopen(ctx.user, record_id(ctx, "application_id", "an application"))

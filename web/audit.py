@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 from chat.audit.chain import AuditRow
 from chat.audit.review import AuditFilter
 from chat.policy import Action
-from web.apischema import integer, obj, string
+from web.apischema import ANY_OBJECT, ID, MS, STR, array, integer, nullable, obj, string
 from web.httpapi import Ctx, RouteTable
 
 api = RouteTable()
@@ -20,6 +20,12 @@ def _audit_filter(ctx: Ctx) -> AuditFilter:
     start, end = ctx.query_optional_int("from"), ctx.query_optional_int("to")  # ms since the epoch
     return AuditFilter(citizen=params.get("citizen") or None, case_id=params.get("case") or None,
                        staff=params.get("staff") or None, start=start, end=end)
+
+
+ROWS = obj({"rows": array(obj({
+    "id": integer(), "at": MS, "action": STR, "outcome": STR, "actor": nullable(ID), "actor_name": nullable(STR),
+    "role": nullable(STR), "unit_id": nullable(ID), "case_id": nullable(ID), "case_citizen_name": nullable(STR),
+    "reason": STR, "detail": ANY_OBJECT, "hash": string(64, description="the row's chain hash, hex")}))})
 
 
 async def audit_views(ctx: Ctx, rows: list[AuditRow]) -> list[dict[str, Any]]:
@@ -49,7 +55,7 @@ async def audit_views(ctx: Ctx, rows: list[AuditRow]) -> list[dict[str, Any]]:
     return views
 
 
-@api("/api/audit", "GET", action=Action.AUDIT_READ)
+@api("/api/audit", "GET", action=Action.AUDIT_READ, response=ROWS)
 async def audit_search(ctx: Ctx) -> Response:
     """loggkontroll: the unit's audit log, filtered by citizen, case, staff member and period."""
     query = await ctx.services.review.resolve(ctx.user, _audit_filter(ctx))
@@ -57,14 +63,15 @@ async def audit_search(ctx: Ctx) -> Response:
     return JSONResponse({"rows": await audit_views(ctx, rows)})
 
 
-@api("/api/audit/sample", "GET", action=Action.AUDIT_READ)
+@api("/api/audit/sample", "GET", action=Action.AUDIT_READ, response=ROWS)
 async def audit_sample(ctx: Ctx) -> Response:
     query = await ctx.services.review.resolve(ctx.user, _audit_filter(ctx))
     rows = await ctx.services.review.sample(ctx.user, query, ctx.query_int("size", 20))
     return JSONResponse({"rows": await audit_views(ctx, rows)})
 
 
-@api("/api/audit/people", "GET", action=Action.AUDIT_READ)
+@api("/api/audit/people", "GET", action=Action.AUDIT_READ, response=obj({
+    "staff": array(obj({"id": ID, "name": STR, "role": STR})), "citizens": array(obj({"id": ID, "name": STR}))}))
 async def audit_people(ctx: Ctx) -> Response:
     """The names a reviewer can search the log by: the unit's staff and the citizens with a case in it."""
     staff, citizens = await ctx.services.review.people(ctx.user)
@@ -72,7 +79,8 @@ async def audit_people(ctx: Ctx) -> Response:
                          "citizens": [{"id": u.id, "name": u.display_name} for u in citizens]})
 
 
-@api("/api/audit/findings", "GET", action=Action.AUDIT_READ)
+@api("/api/audit/findings", "GET", action=Action.AUDIT_READ, response=obj({"findings": array(obj({
+    "id": integer(), "audit_id": integer(), "reviewer": ID, "verdict": STR, "note": STR, "created_at": MS}))}))
 async def audit_findings(ctx: Ctx) -> Response:
     findings = await ctx.services.review.findings(ctx.user)
     return JSONResponse({"findings": [{"id": f.id, "audit_id": f.audit_id, "reviewer": f.reviewer,
@@ -81,7 +89,8 @@ async def audit_findings(ctx: Ctx) -> Response:
 
 
 @api("/api/audit/findings", "POST", action=Action.AUDIT_REVIEW, status=201,
-     body=obj({"audit_id": integer(1), "verdict": string(16)}, {"note": string(2000)}))
+     body=obj({"audit_id": integer(1), "verdict": string(16)}, {"note": string(2000)}),
+     response=obj({"id": integer()}))
 async def add_audit_finding(ctx: Ctx) -> Response:
     body = await ctx.body()
     new_id = await ctx.services.review.record(ctx.user, body.int("audit_id", 1), body.str("verdict", 16),

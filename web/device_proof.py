@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from chat.policy import Action
 from crypto.encoding import b64u
 from crypto.sign import ed25519_public, sign
+from web.apischema import STR, array, enum, obj
 from web.config import Settings
 from web.httpapi import PUBLIC, Ctx, RouteTable
 from web.keyfiles import server_secret
@@ -78,12 +79,14 @@ def demo_id_token(settings: Settings, subject: str, name: str, nonce: str) -> st
     return f"{signing_input}.{b64u(sign(_demo_seed(settings), signing_input.encode('ascii')))}"
 
 
-@api("/api/signin/citizen", "GET", action=PUBLIC)
+@api("/api/signin/citizen", "GET", action=PUBLIC,
+     response=obj({"providers": array(obj({"issuer": STR, "client_id": STR}))}))
 async def providers(ctx: Ctx) -> Response:
     return JSONResponse({"providers": citizen_providers(ctx.services.settings)})
 
 
-@api("/demo/eid/.well-known/openid-configuration", "GET", action=PUBLIC)
+@api("/demo/eid/.well-known/openid-configuration", "GET", action=PUBLIC, response=obj({
+    "issuer": STR, "jwks_uri": STR, "id_token_signing_alg_values_supported": array(STR)}))
 async def demo_discovery(ctx: Ctx) -> Response:
     settings = ctx.services.settings
     if not settings.demo:
@@ -94,14 +97,15 @@ async def demo_discovery(ctx: Ctx) -> Response:
                         headers={"access-control-allow-origin": "*"})
 
 
-@api("/demo/eid/jwks", "GET", action=PUBLIC)
+@api("/demo/eid/jwks", "GET", action=PUBLIC, response=obj({"keys": array(obj({
+    "kty": enum("OKP"), "crv": enum("Ed25519"), "x": STR, "kid": STR, "alg": STR, "use": enum("sig")}))}))
 async def demo_keys(ctx: Ctx) -> Response:
     if not ctx.services.settings.demo:
         return problem(404, "not_found", "the demo e-identification exists only in demo mode")
     return JSONResponse(demo_jwks(ctx.services.settings), headers={"access-control-allow-origin": "*"})
 
 
-@api("/api/demo/identify", "POST", action=Action.SELF)
+@api("/api/demo/identify", "POST", action=Action.SELF, response=obj({"id_token": STR}))
 async def demo_identify(ctx: Ctx) -> Response:
     """Demo mode only: the demo's e-identification of the signed-in person, over the nonce their new device
     made from its keys (§21), as a real provider's ID token would be."""

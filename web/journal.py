@@ -19,6 +19,19 @@ from chat.storage.applications import Grant
 from chat.storage.journal import Entry, Remark, Version
 from crypto.encoding import b64u
 from web import frames
+from web.apischema import (
+    BOOL,
+    ID,
+    MS,
+    RECORD_GRANT_VIEW,
+    SEALED,
+    STR,
+    UPLOADED,
+    array,
+    integer,
+    nullable,
+    obj,
+)
 from web.httpapi import Body, Ctx, RouteTable
 from web.sealed_input import ID16, blobs, grant, grants, names, record, record_body, record_id
 
@@ -123,6 +136,27 @@ async def _audit(ctx: Ctx, what: str, case: Case, **detail: Any) -> None:
 
 
 # -- views ----------------------------------------------------------------------------------------------------
+VERSION_VIEW = obj({"version": integer(1), "record_id": ID, "record": SEALED, "author": ID, "author_device": ID,
+                    "created_at": MS, "signed_at": nullable(MS)})
+ENTRY_VIEW = obj({
+    "id": ID, "case_id": ID, "status": STR, "author": ID, "author_name": nullable(STR), "created_at": MS,
+    "updated_at": MS, "signed_by": nullable(ID), "signed_by_name": nullable(STR), "signed_at": nullable(MS),
+    "published_by": nullable(ID), "published_by_name": nullable(STR), "published_at": nullable(MS),
+    "source_seq": nullable(integer()), "versions": array(VERSION_VIEW), "open_disputes": integer()})
+REMARK_VIEW = obj({
+    "id": ID, "kind": STR, "entry_id": nullable(ID), "responds_to": nullable(ID), "author": ID,
+    "author_name": nullable(STR), "author_device": ID, "record": SEALED, "created_at": MS,
+    "answered_by": nullable(ID), "answered_by_name": nullable(STR), "answered_at": nullable(MS)})
+JOURNAL = obj({
+    "case": obj({"id": ID, "unit_id": ID, "citizen": ID, "citizen_name": nullable(STR), "status": STR,
+                 "case_key_epoch": integer(0, 2**32 - 1), "citizen_devices": array(ID)}),
+    "entries": array(ENTRY_VIEW), "remarks": array(REMARK_VIEW), "grants": array(RECORD_GRANT_VIEW),
+    "live": array(obj({"entry_id": ID, "by": ID, "by_name": nullable(STR), "by_device": ID,
+                       "env": STR, "started_at": MS}))})
+ONE_ENTRY = obj({"entry": ENTRY_VIEW}, {"duplicate": BOOL})
+ONE_REMARK = obj({"remark": REMARK_VIEW, "duplicate": BOOL})
+
+
 def version_view(v: Version) -> dict[str, Any]:
     return {"version": v.version, "record_id": v.record_id, "record": b64u(v.data), "author": v.author,
             "author_device": v.author_device, "created_at": v.created_at, "signed_at": v.signed_at}
@@ -211,7 +245,7 @@ async def _case_of(ctx: Ctx, entry: Entry) -> Case:
 
 
 # -- routes -------------------------------------------------------------------------------------------------------
-@api("/api/cases/{case_id}/journal", "GET", action=Action.JOURNAL_READ)
+@api("/api/cases/{case_id}/journal", "GET", action=Action.JOURNAL_READ, response=JOURNAL)
 async def get_journal(ctx: Ctx) -> Response:
     """The case's documentation as the asking person may see it: for the citizen, published entries only."""
     view = await _service(ctx).view(ctx.user, ctx.device_id, ctx.request.path_params["case_id"])
@@ -228,7 +262,7 @@ async def record_export(ctx: Ctx) -> Response:
     return Response(status_code=204)
 
 
-@api("/api/cases/{case_id}/journal", "POST", action=Action.JOURNAL_WRITE)
+@api("/api/cases/{case_id}/journal", "POST", action=Action.JOURNAL_WRITE, response=ONE_ENTRY)
 async def create_entry(ctx: Ctx) -> Response:
     """A new entry: a draft, or `sign`ed at once, and `publish`ed too (with a grant to the case's key)."""
     body = await record_body(ctx)
@@ -245,7 +279,7 @@ async def create_entry(ctx: Ctx) -> Response:
     return await _entry_answer(ctx, entry, 201 if new else 200, duplicate=not new)
 
 
-@api("/api/journal/{entry_id}/draft", "PUT", action=Action.JOURNAL_WRITE)
+@api("/api/journal/{entry_id}/draft", "PUT", action=Action.JOURNAL_WRITE, response=ONE_ENTRY)
 async def save_draft(ctx: Ctx) -> Response:
     """The draft's new content: it replaces the draft's record (a draft is not yet part of the record)."""
     body = await record_body(ctx)
@@ -255,7 +289,7 @@ async def save_draft(ctx: Ctx) -> Response:
     return await _entry_answer(ctx, entry)
 
 
-@api("/api/journal/{entry_id}/sign", "POST", action=Action.JOURNAL_WRITE)
+@api("/api/journal/{entry_id}/sign", "POST", action=Action.JOURNAL_WRITE, response=ONE_ENTRY)
 async def sign_entry(ctx: Ctx) -> Response:
     """The final content, signed by the draft's author: version 1; with `publish`, visible to the citizen."""
     body = await record_body(ctx)
@@ -269,7 +303,7 @@ async def sign_entry(ctx: Ctx) -> Response:
     return await _entry_answer(ctx, entry)
 
 
-@api("/api/journal/{entry_id}/versions", "POST", action=Action.JOURNAL_WRITE)
+@api("/api/journal/{entry_id}/versions", "POST", action=Action.JOURNAL_WRITE, response=ONE_ENTRY)
 async def correct_entry(ctx: Ctx) -> Response:
     """A correction (rättelse): the signed entry's next version; the earlier ones stay readable."""
     body = await record_body(ctx)
@@ -280,7 +314,7 @@ async def correct_entry(ctx: Ctx) -> Response:
     return await _entry_answer(ctx, entry, 201 if new else 200, duplicate=not new)
 
 
-@api("/api/journal/{entry_id}/publish", "POST", action=Action.JOURNAL_PUBLISH)
+@api("/api/journal/{entry_id}/publish", "POST", action=Action.JOURNAL_PUBLISH, response=ONE_ENTRY)
 async def publish_entry(ctx: Ctx) -> Response:
     """Visible to the citizen: a grant to the case's current key for every version, and who judged it so."""
     body = await ctx.body()
@@ -291,14 +325,15 @@ async def publish_entry(ctx: Ctx) -> Response:
     return await _entry_answer(ctx, entry)
 
 
-@api("/api/journal/{entry_id}", "DELETE", action=Action.JOURNAL_WRITE)
+@api("/api/journal/{entry_id}", "DELETE", action=Action.JOURNAL_WRITE,
+     response=obj({"entry_id": ID, "deleted": BOOL}))
 async def delete_draft(ctx: Ctx) -> Response:
     entry = await _service(ctx).delete(ctx.user, _entry_id(ctx))
     await _audit(ctx, "journal.deleted", await _case_of(ctx, entry), entry=entry.id)
     return JSONResponse({"entry_id": entry.id, "deleted": True})
 
 
-@api("/api/cases/{case_id}/journal/supplements", "POST", action=Action.JOURNAL_REMARK)
+@api("/api/cases/{case_id}/journal/supplements", "POST", action=Action.JOURNAL_REMARK, response=ONE_REMARK)
 async def add_supplement(ctx: Ctx) -> Response:
     """(the citizen) Tillägg to the case's documentation, or to one published entry (`entry_id`)."""
     body = await record_body(ctx)
@@ -309,7 +344,7 @@ async def add_supplement(ctx: Ctx) -> Response:
     return await _remark_answer(ctx, remark, case, new)
 
 
-@api("/api/journal/{entry_id}/remarks", "POST", action=Action.JOURNAL_REMARK)
+@api("/api/journal/{entry_id}/remarks", "POST", action=Action.JOURNAL_REMARK, response=ONE_REMARK)
 async def add_remark(ctx: Ctx) -> Response:
     """(the citizen) A comment on a draft shared live, or a dispute of a published entry."""
     body = await record_body(ctx)
@@ -318,7 +353,7 @@ async def add_remark(ctx: Ctx) -> Response:
     return await _remark_answer(ctx, remark, case, new)
 
 
-@api("/api/journal/remarks/{remark_id}/responses", "POST", action=Action.JOURNAL_RESPOND)
+@api("/api/journal/remarks/{remark_id}/responses", "POST", action=Action.JOURNAL_RESPOND, response=ONE_REMARK)
 async def respond(ctx: Ctx) -> Response:
     """(staff) The unit's response to a dispute."""
     body = await record_body(ctx)
@@ -328,7 +363,8 @@ async def respond(ctx: Ctx) -> Response:
     return await _remark_answer(ctx, remark, case, new)
 
 
-@api("/api/cases/{case_id}/journal/blobs", "POST", action=Action.JOURNAL_REMARK, upload=True, status=201)
+@api("/api/cases/{case_id}/journal/blobs", "POST", action=Action.JOURNAL_REMARK, upload=True, status=201,
+     response=UPLOADED)
 async def upload_blob(ctx: Ctx) -> Response:
     """(the citizen) An encrypted attachment of a supplement about to be sent."""
     data = await ctx.encrypted_upload()

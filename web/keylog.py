@@ -16,7 +16,7 @@ from crypto.encoding import b64u
 from crypto.errors import MalformedError
 from crypto.unitcert import UnitCert
 from crypto.wrap import WrappedKey
-from web.apischema import ANY_OBJECT, obj
+from web.apischema import ANY_OBJECT, ID, MS, STR, array, base64url, integer, nullable, obj
 from web.httpapi import PUBLIC, Ctx, RouteTable
 
 api = RouteTable()  # this feature's routes, listed in web/app.py
@@ -37,11 +37,21 @@ def _int_param(ctx: Ctx, name: str) -> int:
     return value
 
 
+HASHES = array(base64url(32), 64, description="a Merkle audit path (RFC 6962 §2.1.1), hashes of 32 bytes")
+HEAD = {"head": obj({"size": integer(), "root": base64url(32), "timestamp": MS, "signature": base64url(64)}),
+        "log_key": base64url(32)}
+SEAL_VIEW = obj({"device_id": ID, "sealed_by_device": ID, "created_at": MS})
+
+
 async def head_view(log: KeyLog) -> dict[str, Any]:
     return {"head": (await log.head()).to_json(), "log_key": b64u(log.public_key)}
 
 
-@api("/api/units/{unit_id}/identity", "GET", action=PUBLIC)
+@api("/api/units/{unit_id}/identity", "GET", action=PUBLIC, response=obj({
+    "unit_id": ID, "certificates": array(obj({
+        "unit_id": ID, "kind": STR, "subject": base64url(), "issued_at": MS, "signer": base64url(32),
+        "signature": base64url(64), "log_index": integer(), "logged_at": MS, "inclusion": HASHES})),
+    **HEAD, "identity_url": nullable(STR)}))
 async def unit_identity(ctx: Ctx) -> Response:
     """The unit's certificates in log order, each with its log index and inclusion proof against `head`,
     and the address where the municipality publishes the unit's identity file."""
@@ -61,7 +71,7 @@ async def unit_identity(ctx: Ctx) -> Response:
 
 
 @api("/api/units/{unit_id}/certificates", "POST", action=Action.UNIT_IDENTITY, status=201,
-     body=obj({"certificate": ANY_OBJECT}))
+     body=obj({"certificate": ANY_OBJECT}), response=obj({"filed": integer()}))
 async def file_certificate(ctx: Ctx) -> Response:
     body = await ctx.body()
     try:
@@ -79,7 +89,10 @@ def _seal_view(seal: IdentitySeal, with_ciphertext: bool) -> dict[str, Any]:
     return view
 
 
-@api("/api/units/{unit_id}/identity/seals", "GET", action=Action.UNIT_IDENTITY)
+@api("/api/units/{unit_id}/identity/seals", "GET", action=Action.UNIT_IDENTITY, response=obj({
+    "identity_key": nullable(base64url(32)), "holders": array(SEAL_VIEW),
+    "mine": nullable({**SEAL_VIEW, "properties": {**SEAL_VIEW["properties"], "enc": base64url(32),
+                                                   "ct": base64url(48), "signature": base64url(64)}})}))
 async def identity_seals(ctx: Ctx) -> Response:
     """Which of the unit's supervisors' devices hold its current identity key, and this device's own seal."""
     device_id = ctx.require_device()
@@ -89,7 +102,8 @@ async def identity_seals(ctx: Ctx) -> Response:
                          "mine": _seal_view(holders.mine, True) if holders.mine else None})
 
 
-@api("/api/units/{unit_id}/identity/seals", "POST", action=Action.UNIT_IDENTITY)
+@api("/api/units/{unit_id}/identity/seals", "POST", action=Action.UNIT_IDENTITY, status=201,
+     response=obj({"holder": SEAL_VIEW}))
 async def file_identity_seal(ctx: Ctx) -> Response:
     """The identity seed sealed to a supervisor's device by a holder (docs/protocol.md §18, Holders)."""
     body = await ctx.body()
@@ -99,18 +113,19 @@ async def file_identity_seal(ctx: Ctx) -> Response:
     return JSONResponse({"holder": _seal_view(seal, False)}, status_code=201)
 
 
-@api("/api/log/head", "GET", action=PUBLIC)
+@api("/api/log/head", "GET", action=PUBLIC, response=obj(HEAD))
 async def log_head(ctx: Ctx) -> Response:
     return JSONResponse(await head_view(_log(ctx)))
 
 
-@api("/api/log/entries", "GET", action=PUBLIC)
+@api("/api/log/entries", "GET", action=PUBLIC,
+     response=obj({"start": integer(), "leaves": array(base64url(max_bytes=2**16))}))
 async def log_entries(ctx: Ctx) -> Response:
     start, end = _int_param(ctx, "start"), _int_param(ctx, "end")
     return JSONResponse({"start": start, "leaves": [b64u(leaf) for leaf in await _log(ctx).entries(start, end)]})
 
 
-@api("/api/log/inclusion", "GET", action=PUBLIC)
+@api("/api/log/inclusion", "GET", action=PUBLIC, response=obj({"proof": HASHES}))
 async def log_inclusion(ctx: Ctx) -> Response:
     log = _log(ctx)
     await log.sync()
@@ -118,7 +133,7 @@ async def log_inclusion(ctx: Ctx) -> Response:
     return JSONResponse({"proof": [b64u(h) for h in proof]})
 
 
-@api("/api/log/consistency", "GET", action=PUBLIC)
+@api("/api/log/consistency", "GET", action=PUBLIC, response=obj({"proof": HASHES}))
 async def log_consistency(ctx: Ctx) -> Response:
     log = _log(ctx)
     await log.sync()
@@ -126,7 +141,9 @@ async def log_consistency(ctx: Ctx) -> Response:
     return JSONResponse({"proof": [b64u(h) for h in proof]})
 
 
-@api("/api/me/devices/log", "GET", action=Action.SELF)
+@api("/api/me/devices/log", "GET", action=Action.SELF, response=obj({
+    "entries": array(obj({"log_index": integer(), "leaf": base64url(max_bytes=2**16), "inclusion": HASHES})),
+    **HEAD}))
 async def my_devices_in_log(ctx: Ctx) -> Response:
     """The signed-in person's device records as the log shows them, with inclusion proofs against `head`:
     so that a device they do not know stands out, and their client can check the server shows the log."""
