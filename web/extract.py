@@ -14,12 +14,20 @@ from chat.audit.auditor import Auditor
 from chat.extract import Extracts, request_view
 from chat.model import now_ms
 from chat.policy import Action
-from web.apischema import obj, string
+from web.apischema import ANY_OBJECT, BOOL, ID, MS, STR, array, enum, integer, nullable, obj, string
 from web.httpapi import Ctx, RouteTable
 
 api = RouteTable()  # this feature's routes, listed in web/app.py
 
 EMPTY = obj()
+REQUEST_VIEW = obj({
+    "id": ID, "unit_id": nullable(ID), "requested_by": ID, "on_behalf": BOOL, "requested_at": MS, "due_at": MS,
+    "parent_id": nullable(ID), "delivered_at": nullable(MS), "delivered_by": nullable(ID), "overdue": BOOL})
+# The extract itself (docs/extract.md has every field): what is held about the person, the content as the
+# ciphertext the server holds.
+EXTRACT = obj({"format": enum("samtal.register-extract/1"), "made_at": MS, "request": REQUEST_VIEW,
+               "person": obj({"id": ID, "name": STR}), "scope": enum("all_units", "unit"), "unit_id": nullable(ID),
+               "cases": array(ANY_OBJECT)}, {"account": ANY_OBJECT})
 
 
 async def _audit(ctx: Ctx, what: str, request_id: str, *, case_id: str | None = None, unit_id: str | None = None,
@@ -33,7 +41,7 @@ async def _audit_cases(ctx: Ctx, extract: dict[str, Any]) -> None:
         await _audit(ctx, "extract.assembled", extract["request"]["id"], case_id=case["id"], unit_id=case["unit_id"])
 
 
-@api("/api/me/extract", "POST", action=Action.SELF, body=EMPTY, status=201)
+@api("/api/me/extract", "POST", action=Action.SELF, body=EMPTY, status=201, response=EXTRACT)
 async def request_own(ctx: Ctx) -> Response:
     """(the citizen) Ask for one's register extract: logged as a request, answered with the server's part."""
     await ctx.body()  # `{}`: a JSON body, so that no cross-site form can ask for one
@@ -43,7 +51,7 @@ async def request_own(ctx: Ctx) -> Response:
     return JSONResponse(extract, status_code=201)
 
 
-@api("/api/me/extract/{request_id}/delivered", "POST", action=Action.SELF, body=EMPTY)
+@api("/api/me/extract/{request_id}/delivered", "POST", action=Action.SELF, body=EMPTY, response=REQUEST_VIEW)
 async def delivered_own(ctx: Ctx) -> Response:
     """(the citizen) Their browser made the document and offered it: the request is answered."""
     await ctx.body()
@@ -52,13 +60,16 @@ async def delivered_own(ctx: Ctx) -> Response:
     return JSONResponse(request_view(request, now_ms()))
 
 
-@api("/api/units/{unit_id}/extracts", "GET", action=Action.EXTRACT_DESK)
+@api("/api/units/{unit_id}/extracts", "GET", action=Action.EXTRACT_DESK, response=obj({"requests": array(
+    {**REQUEST_VIEW, "properties": {**REQUEST_VIEW["properties"], "citizen_id": ID, "citizen_name": nullable(STR),
+                                    "other_units": obj({"count": integer(), "delivered": integer(),
+                                                        "overdue": integer()})}})}))
 async def unit_requests(ctx: Ctx) -> Response:
     return JSONResponse({"requests": await Extracts(ctx.services.store).of_unit(ctx.user, ctx.unit_id)})
 
 
 @api("/api/units/{unit_id}/extracts", "POST", action=Action.EXTRACT_DESK, status=201,
-     body=obj({"citizen_id": string(64, 1)}))
+     body=obj({"citizen_id": string(64, 1)}), response=obj({"request": REQUEST_VIEW, "other_units": integer()}))
 async def desk_request(ctx: Ctx) -> Response:
     """(staff at the desk) A person asks for their extract: the unit's part, and a request to every other unit
     that holds a case of theirs (the answer says how many, not which)."""
@@ -71,14 +82,15 @@ async def desk_request(ctx: Ctx) -> Response:
     return JSONResponse({"request": request_view(own, at), "other_units": len(parts)}, status_code=201)
 
 
-@api("/api/units/{unit_id}/extracts/{request_id}", "GET", action=Action.EXTRACT_DESK)
+@api("/api/units/{unit_id}/extracts/{request_id}", "GET", action=Action.EXTRACT_DESK, response=EXTRACT)
 async def unit_part(ctx: Ctx) -> Response:
     extract = await Extracts(ctx.services.store).unit_part(ctx.user, ctx.unit_id, ctx.request.path_params["request_id"])
     await _audit_cases(ctx, extract)
     return JSONResponse(extract)
 
 
-@api("/api/units/{unit_id}/extracts/{request_id}/delivered", "POST", action=Action.EXTRACT_DESK, body=EMPTY)
+@api("/api/units/{unit_id}/extracts/{request_id}/delivered", "POST", action=Action.EXTRACT_DESK, body=EMPTY,
+     response=REQUEST_VIEW)
 async def part_delivered(ctx: Ctx) -> Response:
     await ctx.body()
     request = await Extracts(ctx.services.store).deliver_part(ctx.user, ctx.unit_id,

@@ -12,7 +12,7 @@ from chat.model import now_ms
 from chat.policy import Action
 from chat.retention.rules import Rules
 from chat.storage.retention import Hold
-from web.apischema import BOOL, obj, string
+from web.apischema import BOOL, ID, MS, STR, array, enum, integer, nullable, obj, string
 from web.httpapi import Ctx, RouteTable
 
 api = RouteTable()  # this feature's routes, listed in web/app.py
@@ -20,7 +20,12 @@ api = RouteTable()  # this feature's routes, listed in web/app.py
 MAX_REASON = 500
 
 
-@api("/api/retention", "GET", action=Action.RETENTION_READ)
+@api("/api/retention", "GET", action=Action.RETENTION_READ, response=obj({
+    "unit_id": ID,
+    "rules": array(obj({"kind": STR, "keep_years": nullable(integer()), "source": STR, "rule": STR})),
+    "holds": array(obj({"case_id": ID, "title": STR, "reason": STR, "set_at": MS, "set_by": STR})),
+    "register": array(obj({"at": MS, "kind": STR, "rule": STR, "count": integer(), "automated": BOOL,
+                           "scope": enum("installation", "unit")}))}))
 async def retention(ctx: Ctx) -> Response:
     """The rules in force in the staff member's unit, its legal holds, and the newest 200 rows of the deletion
     register (the unit's, and the audit log's own, which is the whole installation's)."""
@@ -50,7 +55,8 @@ async def retention(ctx: Ctx) -> Response:
 
 
 @api("/api/cases/{case_id}/legal-hold", "PUT", action=Action.CASE_HOLD,
-     body=obj({"held": BOOL, "reason": string(MAX_REASON)}))
+     body=obj({"held": BOOL, "reason": string(MAX_REASON)}),
+     response=obj({"case_id": ID, "held": BOOL, "changed": BOOL}))
 async def set_legal_hold(ctx: Ctx) -> Response:
     """(supervisor) `{held: true, reason}` keeps the case from deletion until the hold is lifted (`held:
     false`); a case already held keeps its first reason. Both are in the audit log with the person who did it."""
