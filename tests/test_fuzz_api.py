@@ -63,6 +63,9 @@ def test_the_openapi_document_lists_every_route_of_the_registry_with_its_action(
             assert str(route.status) in operation["responses"]
             if route.body is not None:
                 assert operation["requestBody"]["content"]["application/json"]["schema"] == route.body
+            # What an integrator codes against: every answer with a JSON body says its shape.
+            if route.media == "application/json" and route.status not in (204, 302, 303):
+                assert route.response is not None, f"{method} {route.path} declares no response shape (response=)"
 
 
 UNIT = "ekonomiskt-bistand"

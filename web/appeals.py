@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from chat.applications.appeals import Appeals
 from chat.policy import Action
-from web.applications import step_answer
+from web.applications import ONE_APPLICATION, step_answer
 from web.httpapi import Ctx, RouteTable
 from web.sealed_input import blobs as _blobs
 from web.sealed_input import grants as _grants
@@ -27,7 +27,7 @@ def _id(ctx: Ctx) -> str:
     return record_id(ctx, "application_id", "an application")
 
 
-@api("/api/applications/{application_id}/appeals", "POST", action=Action.APPLICATION_READ)
+@api("/api/applications/{application_id}/appeals", "POST", action=Action.APPLICATION_READ, response=ONE_APPLICATION)
 async def appeal(ctx: Ctx) -> Response:
     """An appeal of `decision_id` (the application's current decision): sealed, with attachments. The citizen's
     own (application.supplement), or staff registering a paper one (application.handle): the service decides."""
@@ -37,7 +37,7 @@ async def appeal(ctx: Ctx) -> Response:
     return await step_answer(ctx, app, "appealed")
 
 
-@api("/api/applications/{application_id}/reconsideration", "POST", action=Action.APPLICATION_HANDLE)
+@api("/api/applications/{application_id}/reconsideration", "POST", action=Action.APPLICATION_HANDLE, response=ONE_APPLICATION)
 async def reconsider(ctx: Ctx) -> Response:
     """(staff) Omprövning: `changed` (a new decision follows) or not; the reasons sealed."""
     body = await _body(ctx)
@@ -46,7 +46,7 @@ async def reconsider(ctx: Ctx) -> Response:
     return await step_answer(ctx, app, "appeal_reconsidered")
 
 
-@api("/api/applications/{application_id}/forwarding", "POST", action=Action.APPLICATION_HANDLE)
+@api("/api/applications/{application_id}/forwarding", "POST", action=Action.APPLICATION_HANDLE, response=ONE_APPLICATION)
 async def forward(ctx: Ctx) -> Response:
     """(staff) The appeal is sent to the administrative court `court` (its name)."""
     body = await ctx.body()
@@ -54,7 +54,7 @@ async def forward(ctx: Ctx) -> Response:
     return await step_answer(ctx, app, "appeal_forwarded")
 
 
-@api("/api/applications/{application_id}/dismissal", "POST", action=Action.APPLICATION_HANDLE)
+@api("/api/applications/{application_id}/dismissal", "POST", action=Action.APPLICATION_HANDLE, response=ONE_APPLICATION)
 async def dismiss(ctx: Ctx) -> Response:
     """(staff) An appeal that came in too late is dismissed (avvisning, FL 45 §)."""
     app = await _appeals(ctx).dismiss(ctx.user, _id(ctx))
