@@ -32,6 +32,7 @@ MEMBER = "Kim Ljungberg"
 REQUEST = "Skicka kontoutdraget från Bergslagens bank"
 ANSWER = "Här kommer kontoutdraget från Bergslagens bank"
 DECISION = "Hyran är högre än skälig boendekostnad på orten, Ekbackens hyresnivå 5 100 kronor"
+GUIDELINES = "Socialnämndens riktlinjer för boendekostnader i Ekbacken 2026"
 NO_KOMMUNICERING = "Uppgifterna kommer från Dana själv och hyresavin från Ekbacken"
 SV_DAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
 SV_MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
@@ -208,12 +209,14 @@ def test_apply_complete_and_decide(dana: Person, anna: Person, server: RunningSe
     # Partly granted goes against her, without kommunicering: the form asks why (FL 25 §).
     decision.get_by_label("Varför fattas beslutet utan kommunicering?").fill(NO_KOMMUNICERING)
     decision.get_by_role("checkbox", name=re.compile("bestämmelserna om rätt till ekonomiskt bistånd")).check()
+    decision.get_by_label("Annat lagrum (frivilligt)").fill(GUIDELINES)  # one the unit's list lacks
     check(anna, axe)
     decision.get_by_role("button", name="Förhandsgranska beslutet").click()
     preview = staff.locator("#decision-preview")
     expect(preview.get_by_role("heading", name=re.compile("^Förhandsgranskning"))).to_be_focused()
     expect(preview).to_contain_text("Beviljas delvis")
     expect(preview).to_contain_text("Du får 9 330 kr för 1 maj 2026 – 31 maj 2026")
+    expect(preview).to_contain_text(GUIDELINES)
     expect(preview).to_contain_text("Enligt delegation: Socialsekreterare, enligt socialnämndens delegationsordning")
     expect(preview).to_contain_text("inom tre veckor från den dag du fick del av beslutet")
     check(anna, axe)
@@ -260,7 +263,8 @@ def test_apply_complete_and_decide(dana: Person, anna: Person, server: RunningSe
 
     for _path in [server]:
         content = server.stored_bytes()
-        for typed in (OTHER_INFO, MEMBER, REQUEST, ANSWER, DECISION, "hyresavi Ekbacken", "9 330 kr", "5 100 kr", NO_KOMMUNICERING,
+        for typed in (OTHER_INFO, MEMBER, REQUEST, ANSWER, DECISION, "hyresavi Ekbacken", "9 330 kr", "5 100 kr",
+                      NO_KOMMUNICERING, GUIDELINES,
                       "Hyra eller boendekostnad", "delegationsordning", "Socialtjänstlagen (2025:400)"):
             assert typed.encode() not in content, f"{typed!r} in the database"
 

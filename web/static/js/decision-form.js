@@ -39,6 +39,7 @@ export class DecisionForm {
     byId("decision-from").value = period?.from || "";
     byId("decision-to").value = period?.to || "";
     byId("decision-text").value = "";
+    byId("decision-basis-other").value = "";
     byId("decision-basis-options").replaceChildren(...this.config.legal_bases.map((b, i) => h("label", { class: "option", for: `decision-basis-${i}` },
       h("input", { type: "checkbox", id: `decision-basis-${i}`, name: "basis", value: b.id }), " ", h("span", { text: textOf(b.text, lang) }))));
     byId("decision-delegation").replaceChildren(...this.config.delegations.map((d) => h("option", { value: d.id, text: textOf(d.text, lang) })));
@@ -122,8 +123,10 @@ export class DecisionForm {
     if (!reasons) problems.push("decision-text");
     const bases = [...document.querySelectorAll("#decision-basis-options input:checked")].map((input) =>
       this.config.legal_bases.find((b) => b.id === input.value));
+    const other = byId("decision-basis-other").value.trim(); // a provision the unit's list lacks, as written
+    if (other) bases.push({ id: "other", text: other });
     fieldError("decision-basis", bases.length ? "" : t("Choose the legal basis the decision rests on."));
-    if (!bases.length) problems.push("decision-basis-0");
+    if (!bases.length) problems.push(this.config.legal_bases.length ? "decision-basis-0" : "decision-basis-other");
     if (problems.length) {
       byId(problems[0])?.focus();
       return null;
