@@ -68,6 +68,15 @@ class Cluster:
     database: str
     broker: Broker
     nodes: list[RunningServer] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # every node's environment
+
+    def restart(self, index: int) -> None:
+        """Stop a node (SIGTERM: it drains) and start it again on its port, as an operator's restart does."""
+        node = self.nodes[index]
+        stop_server(node)
+        port = int(node.url.rsplit(":", 1)[1])
+        steward = {} if index == 0 else {"SAMTAL_DEMO_STEWARD": "0"}
+        self.nodes[index] = start_server(node.data_dir.parent, port, **self.env, **steward)
 
     @property
     def urls(self) -> list[str]:
@@ -97,6 +106,7 @@ def start_cluster(tmp: Path, count: int = 3, kind: str = "nats", database: str |
         port = free_port()
         common = {"SAMTAL_DATABASE_URL": database, "SAMTAL_BUS_URL": broker.url,
                   "SAMTAL_PUBLIC_URL": f"http://127.0.0.1:{port}", **env}
+        cluster.env = common
         (tmp / "node1").mkdir(parents=True, exist_ok=True)
         cluster.nodes.append(start_server(tmp / "node1", port, **common))
         first = cluster.nodes[0].data_dir

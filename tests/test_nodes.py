@@ -218,6 +218,42 @@ async def test_a_video_call_between_two_nodes_joins_relays_signals_and_hangs_up(
         await dana.close()
 
 
+async def test_a_node_started_mid_call_learns_who_is_in_it(cluster, tmp_path):
+    """Anna waits in a call on node 1; node 3 restarts (a new process knows no calls) and Dana joins through
+    it: she is told Anna is there, because the running nodes say again who is in their calls when a node joins."""
+    anna = ClientSession(cluster.urls[0], tmp_path / "clients", "anna")
+    dana = ClientSession(cluster.urls[2], tmp_path / "clients", "dana")
+    sockets = []
+    try:
+        for session in (anna, dana):
+            await session.start()
+            await with_case_keys(session, [CASE_DANA])
+        booking_id = await booking(anna, dana)
+        anna_socket = await anna.transport.open_socket()
+        sockets.append(anna_socket)
+        assert (await anna_socket.request(call("call.join", booking_id)))["peers"] == []
+        await asyncio.to_thread(cluster.restart, 2)
+        dana_socket = await dana.transport.open_socket()
+        sockets.append(dana_socket)
+
+        async def anna_is_there() -> bool:
+            peers = (await dana_socket.request(call("call.join", booking_id)))["peers"]
+            return peers == [{"user": "anna", "device": anna.device_id}]
+
+        assert await wait_for(anna_is_there, 15), "the restarted node does not know Anna is in the call"
+        peer = await next_frame(anna_socket, "call.peer")
+        assert (peer["event"], peer["user"]) == ("joined", "dana")
+        print("\nnode 3 restarted while anna waited in a call on node 1: dana, joining through node 3, was told"
+              " anna is there, and anna that dana joined")
+        await dana_socket.request(call("call.hangup", booking_id))
+        await anna_socket.request(call("call.hangup", booking_id))
+    finally:
+        for socket in sockets:
+            await socket.close()
+        await anna.close()
+        await dana.close()
+
+
 async def test_the_bus_restarted_mid_burst_loses_nothing_and_nobody_reconnects(cluster, tmp_path):
     async def restart_the_bus() -> None:
         cluster.broker.stop()  # SIGKILL: the nodes lose the bus and what was on its way

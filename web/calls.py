@@ -130,8 +130,13 @@ def serve_calls_across_nodes(services: Services) -> None:
     def on_notice(sender: str, notice: dict[str, Any]) -> None:
         later(joined(sender, notice) if notice["op"] == "join" else left(notice))
 
+    def say_again() -> None:  # a node that started mid-call learns who is in it (a repeated join changes nothing)
+        for room, sub in calls.members_here():
+            _announce(node, "join", room, sub)
+
     node.handlers["call"] = on_notice
     node.on_gone.append(lambda sender: later(gone(sender)))
+    node.on_asked.append(say_again)
 
 
 PERSON = obj({"id": ID, "name": nullable(STR)})

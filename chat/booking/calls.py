@@ -186,6 +186,10 @@ class Calls:
         replaced = mine.sub if mine is not None and not mine.remote else None
         return room, room.local_others(proxy), replaced
 
+    def members_here(self) -> list[tuple[Room, Subscriber]]:
+        """Every call member connected to this node (for a node that joins the others mid-call)."""
+        return [(room, m.sub) for room in self._rooms.values() for m in room.members.values() if not m.remote]
+
     async def remote_left(self, booking_id: int, user_id: str, device_id: str) -> tuple[Room, list[Subscriber],
                                                                                           Subscriber] | None:
         """Someone left the call on another node: their relay leaves too; this node's members are to be told."""
