@@ -5,6 +5,7 @@ staff record a withdrawal asked for by phone; a decided application is reopened 
 a timeline event with its metadata, in the audit log, and nothing of what was written is stored in clear."""
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from crypto.encoding import b64u
@@ -208,3 +209,21 @@ async def test_a_late_appeal_is_shown_late_and_dismissed(login, server: RunningS
     assert app["status"] == "appeal_dismissed"
     pending = (await anna.transport.call("GET", f"/api/cases/{CASE_DANA}"))["case"]["pending"]
     assert pending["appeals_waiting"] == 0
+
+
+async def test_a_paper_appeal_is_registered_by_staff_with_the_day_it_came_in(login, server: RunningServer) -> None:
+    dana, anna = await login("dana"), await login("anna")
+    app_id, decision_id = await decided_and_received(dana, anna)
+    with server.db() as db:  # decided and received four weeks ago
+        db.execute("UPDATE application_decisions SET received_at = received_at - ?, decided_at = decided_at - ?"
+                   " WHERE id = ?", (28 * DAY, 28 * DAY, decision_id))
+    arrived = (datetime.now(UTC) - timedelta(days=10)).date().isoformat()  # a letter that came in time
+    mine = await refused(step(dana, app_id, "appeals", "application.appeal", {"type": "appeal"}, "dana",
+                              decision_id=decision_id, arrived_on=arrived))
+    assert mine.code == "invalid_field"  # the citizen's own appeal came in now
+    _, app = await step(anna, app_id, "appeals", "application.appeal", {"type": "appeal", "change": "brev"}, "dana",
+                        decision_id=decision_id, arrived_on=arrived)
+    view = await dana.transport.call("GET", f"/api/applications/{app_id}")
+    event = view["events"][-1]
+    assert (event["kind"], event["on_behalf"], event["actor"]) == ("appealed", True, "anna")
+    assert (event["detail"]["in_time"], event["detail"]["arrived_on"]) == (True, arrived)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import RunningServer, server_fixture
+from tests.helpers import CASE_DANA
 from tests.test_browser_app import Person
 from tests.test_browser_applications import anna, dana, fill_support_form  # noqa: F401 (fixtures)
 from tests.test_browser_pages import axe, browser, check  # noqa: F401 (fixtures)
@@ -170,14 +171,28 @@ def received(server: RunningServer, application_id: str, days_ago: int) -> None:
                    (int(time.time() * 1000) - days_ago * 24 * 3600 * 1000, application_id))
 
 
+def refused_and_received(dana: Person, anna: Person, server: RunningServer, situation: str, days_ago: int
+                         ) -> tuple[str, Any]:
+    """Dana's application, refused by Anna, received by Dana `days_ago` days ago: (its id, Anna's page)."""
+    application_id = apply_for_support(dana, situation)
+    staff = open_for_staff(anna, application_id)
+    refuse_without_kommunicering(staff)
+    received(server, application_id, days_ago)
+    return application_id, staff
+
+
+def write_appeal(form: Any) -> None:
+    form.get_by_label("Vilken ändring vill du ha?").fill(APPEAL_CHANGE)
+    form.get_by_label("Varför ska beslutet ändras?").fill(APPEAL_WHY)
+
+
 def appeal(dana: Person, application_id: str, axe: str) -> None:
     page = dana.page
     dana.goto(f"/apply/{application_id}?lang=sv")
     section = page.get_by_role("region", name="Överklaga beslutet")
     expect(section).to_be_visible(timeout=TIMEOUT)
     section.get_by_role("button", name="Överklaga", exact=True).click()
-    section.get_by_label("Vilken ändring vill du ha?").fill(APPEAL_CHANGE)
-    section.get_by_label("Varför ska beslutet ändras?").fill(APPEAL_WHY)
+    write_appeal(section)
     check(dana, axe)
     section.get_by_role("button", name="Skicka överklagandet").click()
     expect(page.locator("#application-status")).to_have_text("Status: Överklagat, väntar på omprövning",
@@ -188,10 +203,7 @@ def appeal(dana: Person, application_id: str, axe: str) -> None:
 
 def test_an_appeal_in_time_is_reconsidered_and_forwarded(dana: Person, anna: Person, server: RunningServer,
                                                          axe: str) -> None:
-    application_id = apply_for_support(dana, "Jag behöver samtalsstöd varannan vecka")
-    staff = open_for_staff(anna, application_id)
-    refuse_without_kommunicering(staff)
-    received(server, application_id, 2)
+    application_id, staff = refused_and_received(dana, anna, server, "Jag behöver samtalsstöd varannan vecka", 2)
     dana.goto(f"/apply/{application_id}?lang=sv")
     expect(dana.page.locator("#appeal-deadline")).to_contain_text("Socialtjänsten måste ha fått ditt överklagande senast",
                                                                   timeout=TIMEOUT)
@@ -227,10 +239,7 @@ def test_an_appeal_in_time_is_reconsidered_and_forwarded(dana: Person, anna: Per
 
 def test_a_late_appeal_is_shown_late_and_dismissed(dana: Person, anna: Person, server: RunningServer,
                                                    axe: str) -> None:
-    application_id = apply_for_support(dana, "Jag behöver stöd i kontakten med hyresvärden")
-    staff = open_for_staff(anna, application_id)
-    refuse_without_kommunicering(staff)
-    received(server, application_id, 35)  # five weeks ago: the three weeks are over
+    application_id, staff = refused_and_received(dana, anna, server, "Jag behöver stöd i kontakten med hyresvärden", 35)
     appeal(dana, application_id, axe)
     expect(dana.page.locator("#timeline")).to_contain_text("Kom in för sent")
 
@@ -243,4 +252,24 @@ def test_a_late_appeal_is_shown_late_and_dismissed(dana: Person, anna: Person, s
                                                               timeout=TIMEOUT)
     expect(dana.page.locator("#application-status")).to_have_text("Status: Överklagandet avvisat, för sent",
                                                                   timeout=TIMEOUT)
+    assert dana.errors == [] and anna.errors == []
+
+
+def test_staff_register_an_appeal_that_came_on_paper(dana: Person, anna: Person, server: RunningServer,
+                                                     axe: str) -> None:
+    application_id, staff = refused_and_received(dana, anna, server, "Jag behöver stöd med ekonomin", 3)
+    on_paper = staff.locator("#paper-appeal")
+    on_paper.get_by_text("Registrera ett överklagande som kom på papper").click()
+    on_paper.get_by_label("Dagen det kom in").fill(date.today().isoformat())
+    write_appeal(on_paper)
+    check(anna, axe)
+    on_paper.get_by_role("button", name="Registrera överklagandet").click()
+    expect(staff.locator("#application-status")).to_have_text("Status: Överklagat, väntar på omprövning",
+                                                              timeout=TIMEOUT)
+    expect(staff.get_by_role("region", name="Överklagandet")).to_contain_text("Kom in i tid")
+    anna.goto("/inbox?lang=sv")
+    expect(staff.locator(f"[data-case-id='{CASE_DANA}'] .badge.appeal")).to_have_text("Överklagande väntar",
+                                                                                    timeout=TIMEOUT)
+    dana.goto(f"/apply/{application_id}?lang=sv")
+    expect(dana.page.locator("#timeline")).to_contain_text(APPEAL_CHANGE, timeout=TIMEOUT)
     assert dana.errors == [] and anna.errors == []

@@ -4,6 +4,8 @@ of a late appeal, forwarding to the administrative court. Records are ciphertext
 metadata in the application's timeline."""
 from __future__ import annotations
 
+from datetime import date
+
 from starlette.responses import Response
 
 from chat.applications.appeals import Appeals
@@ -30,10 +32,16 @@ def _id(ctx: Ctx) -> str:
 @api("/api/applications/{application_id}/appeals", "POST", action=Action.APPLICATION_READ, response=ONE_APPLICATION)
 async def appeal(ctx: Ctx) -> Response:
     """An appeal of `decision_id` (the application's current decision): sealed, with attachments. The citizen's
-    own (application.supplement), or staff registering a paper one (application.handle): the service decides."""
+    own (application.supplement), or staff registering a paper one (application.handle) with `arrived_on`, the
+    day it reached the unit: the service decides."""
     body = await _body(ctx)
+    arrived = body.str("arrived_on", 10, required=False)
+    try:
+        arrived_on = date.fromisoformat(arrived) if arrived else None
+    except ValueError:
+        raise body.refuse("arrived_on", "is a day, YYYY-MM-DD") from None
     app = await _appeals(ctx).appeal(ctx.user, ctx.require_device(), _id(ctx), body.str("decision_id", 64),
-                                     _record(body), _grants(body), _blobs(body))
+                                     _record(body), _grants(body), _blobs(body), arrived_on)
     return await step_answer(ctx, app, "appealed")
 
 

@@ -9,8 +9,9 @@ that the citizen follows. What anyone wrote stays sealed; the server knows the s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
-from chat.applications.deadline import appeal_deadline, in_time, swedish_day
+from chat.applications.deadline import appeal_deadline, day_end_ms, in_time, swedish_day
 from chat.applications.service import NOTIFY_KIND, Applications
 from chat.errors import Conflict, InvalidInput, NotFound
 from chat.model import Role, User, now_ms
@@ -31,11 +32,15 @@ class Appeals:
         self.apps = applications
 
     async def appeal(self, user: User, device_id: str, application_id: str, decision_id: str, raw: bytes,
-                     grants: Sequence[GrantUpload], blobs: Sequence[str]) -> Application:
-        """A written appeal of `decision_id`, the application's newest decision. The time check is made now,
-        from the day the citizen received the decision; an appeal of a decision whose receipt is not recorded
-        is in time (the three weeks have not begun)."""
+                     grants: Sequence[GrantUpload], blobs: Sequence[str], arrived_on: date | None = None
+                     ) -> Application:
+        """A written appeal of `decision_id`, the application's newest decision. The time check is made from
+        the day the citizen received the decision to the day the appeal came in: now, or for one that came on
+        paper and staff register (on the citizen's behalf) `arrived_on`, the day it reached the unit. An appeal
+        of a decision whose receipt is not recorded is in time (the three weeks have not begun)."""
         on_behalf = user.role != Role.CITIZEN
+        if arrived_on is not None and not on_behalf:
+            raise InvalidInput("an appeal sent in Samtal came in now", code="invalid_field")
         apps = self.apps
         app, case = await apps._application(user, application_id, Action.APPLICATION_HANDLE if on_behalf
                                             else Action.APPLICATION_SUPPLEMENT)
@@ -44,10 +49,16 @@ class Appeals:
             raise NotFound("an appeal is of the application's current decision", code="unknown_decision")
         decision = decisions[-1]
         now = now_ms()
+        arrived = now
         detail: dict[str, object] = {"decision": decision.id, "in_time": True}
+        if arrived_on is not None:
+            if not swedish_day(decision.decided_at) <= arrived_on <= swedish_day(now):
+                raise InvalidInput("the day it came in is between the decision's day and today", code="invalid_field")
+            arrived = min(now, day_end_ms(arrived_on))
+            detail["arrived_on"] = arrived_on.isoformat()
         if decision.received_at is not None:
             received = swedish_day(decision.received_at)
-            detail.update(in_time=in_time(decision.received_at, now), received_on=received.isoformat(),
+            detail.update(in_time=in_time(decision.received_at, arrived), received_on=received.isoformat(),
                           deadline=appeal_deadline(received).isoformat())
         rec = await apps._record(user, device_id, raw, KIND_APPEAL, case.unit_id, case.id, grants, case.citizen_id,
                                  case, blobs)

@@ -11,9 +11,9 @@ export function appealState(view) {
 }
 
 /** The appeal form (which change, why, documents): {form, files()}. */
-export function appealForm(client, maxBytes) {
+export function appealForm(client, maxBytes, { idPrefix = "a", title = t("Your appeal") } = {}) {
   const text = (s) => ({ sv: s, en: s });
-  return textAndFiles(client, { title: t("Your appeal"), idPrefix: "a", fields: [
+  return textAndFiles(client, { title, idPrefix, fields: [
     { id: "change", type: "multiline", required: true, max_length: 4000, label: text(t("Which change do you want?")),
       help: text(t("For example: that you are granted the rent for May.")) },
     { id: "why", type: "multiline", required: true, max_length: 8000, label: text(t("Why should the decision be changed?")) },

@@ -355,12 +355,16 @@ export class ApplicationClient {
     return api("POST", `${path(view.application.id)}/reopening`, {});
   }
 
-  /** An appeal of `decisionId`: what change is wanted and why, with files ([{ref, blob}]), sealed. */
-  async appeal(view, decisionId, { change, why, chosen }) {
+  /**
+   * An appeal of `decisionId`: what change is wanted and why, with files ([{ref, blob}]), sealed; staff give
+   * `arrivedOn` (YYYY-MM-DD) for one that came on paper.
+   */
+  async appeal(view, decisionId, { change, why, chosen, arrivedOn = null }) {
     const refs = chosen.map((x) => ({ ...x.ref }));
     const blobs = await this._upload(`${path(view.application.id)}/blobs`, refs, new Map(chosen.map((x) => [x.ref.local, x.blob])));
     return this._step(view, "appeals", "application.appeal",
-      { type: "appeal", decision: decisionId, change, why, attachments: refs }, { decision_id: decisionId }, blobs);
+      { type: "appeal", decision: decisionId, change, why, attachments: refs },
+      { decision_id: decisionId, ...(arrivedOn ? { arrived_on: arrivedOn } : {}) }, blobs);
   }
 
   /** (staff) Omprövning: changed (a new decision follows) or not, and why (sealed). */

@@ -10,7 +10,7 @@ import { boot, config, explain } from "../app.js";
 import { ApplicationClient, OPEN_STATUSES, appealDetail, attachmentOpener, statusText, supplementForm, timeline } from "../applications.js";
 import { communicationOfDecision, communicationState, communicationSummary } from "../communication.js";
 import { JournalClient, latest } from "../journal.js";
-import { appealState } from "../appeal.js";
+import { appealForm, appealState } from "../appeal.js";
 import { confirmAction } from "../confirm.js";
 import { DecisionForm } from "../decision-form.js";
 import { ITEM_OUTCOMES, decisionDocument, decisionText, isDocument, swedishToday } from "../decision.js";
@@ -24,6 +24,7 @@ let catalogue;
 let applications = [];
 let open = null; // the open application's view
 let paper = null; // {view: FormView, files: Map, applicationId}
+let paperAppeal = null; // an appeal that came on paper, as staff type it: {form, files()}
 let basis = null; // the kommunicering form's summary and documents: {form, files()}
 let journalEntries = []; // the case's signed entries, for kommunicering: [{id, title, text, at, author}]
 let decisionForm = null; // DecisionForm: the open application's decision, being written
@@ -198,6 +199,14 @@ function sendCommunication(event) {
 function drawAppeal(view) {
   const state = appealState(view);
   const status = view.application.status;
+  const onPaper = byId("paper-appeal");
+  onPaper.hidden = status !== "decided" || !view.decisions?.length;
+  if (!onPaper.hidden && onPaper.dataset.for !== view.application.id) {
+    onPaper.dataset.for = view.application.id;
+    onPaper.open = false;
+    paperAppeal = appealForm(client, config.max_attachment_bytes, { idPrefix: "pa", title: t("The applicant's appeal") });
+    byId("paper-appeal-body").replaceChildren(paperAppeal.form.element);
+  }
   const waiting = ["appealed", "appeal_reconsidered"].includes(status);
   byId("appeal-panel").hidden = !state;
   if (!state) return;
@@ -209,7 +218,25 @@ function drawAppeal(view) {
   if (!byId("forward-court").value) byId("forward-court").value = "Förvaltningsrätten"; // a court's name is Swedish
 }
 
+function sendPaperAppeal(event) {
+  event.preventDefault();
+  const arrived = byId("paper-appeal-arrived").value;
+  const problems = paperAppeal.form.showErrors();
+  const badDay = fieldError("paper-appeal-arrived", /^\d{4}-\d{2}-\d{2}$/.test(arrived) && arrived <= swedishToday()
+    ? "" : t("Choose the day the letter came in."));
+  if (problems.length) return;
+  if (badDay) return byId("paper-appeal-arrived").focus();
+  const { change, why } = paperAppeal.form.answers;
+  step(async () => {
+    await client.appeal(open, open.decisions.at(-1).id, { change: change.trim(), why: why.trim(),
+      chosen: paperAppeal.files(), arrivedOn: arrived });
+    byId("paper-appeal").dataset.for = "";
+    byId("paper-appeal-arrived").value = "";
+  }, t("The appeal is registered."));
+}
+
 function wireAppeal() {
+  byId("paper-appeal-form").addEventListener("submit", sendPaperAppeal);
   byId("reconsider-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const changed = new FormData(event.target).get("changed");

@@ -29,7 +29,7 @@ function needsAnswer(c) {
 function hasWork(c) {
   const p = c.pending || {};
   return Boolean(p.objections_open || p.applications_new || p.completions_answered || p.communications_answered
-    || p.deadline_near);
+    || p.appeals_waiting || p.deadline_near);
 }
 
 function compare(a, b) {
@@ -118,6 +118,7 @@ function workBadges(c, kind) {
   if (p.applications_new) badges.push(["application", tn("New application", "%(n)s new applications", p.applications_new)]);
   if (p.completions_answered) badges.push(["application", t("Completion answered")]);
   if (p.communications_answered) badges.push(["application", t("Comments on the decision basis")]);
+  if (p.appeals_waiting) badges.push(["appeal", t("Appeal waiting")]);
   if (p.deadline_near && p.deadline_at) {
     badges.push(["deadline", p.deadline_at < Date.now() ? t("Completion was due %(date)s", { date: shortDate(p.deadline_at) })
       : t("Completion due %(date)s", { date: shortDate(p.deadline_at) })]);
