@@ -73,6 +73,7 @@ class Action(StrEnum):
 
     RETENTION_READ = "retention.read"  # the unit's retention rules, legal holds and deletion register (its staff)
     CASE_HOLD = "case.hold"  # set or lift a legal hold on a case, which keeps it from deletion (a supervisor)
+    RETENTION_MANAGE = "retention.manage"  # set the unit's own retention rule for a kind of record (a supervisor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +150,8 @@ UNIT_KEYS_AND_STAFF = frozenset({Action.UNIT_KEYS_READ, Action.UNIT_KEYS_CREATE,
 UNIT_ACTIONS = UNIT_KEYS_AND_STAFF | {Action.AVAILABILITY_MANAGE, Action.EXCHANGE_UNIT_READ,
                                       Action.EXCHANGE_UNIT_WRITE, Action.AUDIT_READ, Action.AUDIT_REVIEW,
                                       Action.CITIZEN_REGISTER, Action.CITIZEN_PROTECT, Action.APPLICATION_SUBMIT,
-                                      Action.EXTRACT_DESK, Action.RETENTION_READ}
+                                      Action.EXTRACT_DESK, Action.RETENTION_READ,
+                                      Action.RETENTION_MANAGE}
 
 
 def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str | None = None,
@@ -217,6 +219,11 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
                                     (user.role == Role.LOG_REVIEWER and user.unit_id == unit_id)):
             return ALLOW
         return _deny("not staff of this unit")
+    if action == Action.RETENTION_MANAGE:
+        # The committee decides gallring in its document management plan; a supervisor or unit admin enters it.
+        if unit_id is not None and _staff_of(user, unit_id) and user.role in MANAGERS:
+            return ALLOW
+        return _deny("a supervisor of the unit sets its retention rules")
     if action == Action.CASE_HOLD:
         # A hold outlives the case's status (a closed case is what deletion would reach), so closed cases too.
         if case is not None and _staff_of(user, case.unit_id) and user.role in MANAGERS:

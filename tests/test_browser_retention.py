@@ -62,5 +62,11 @@ def test_a_supervisor_holds_a_case_and_reads_the_register(cecilia, server: Runni
     page.context.add_cookies([{"name": "lang", "value": "sv", "url": server.url}])
 
     cecilia.goto("/retention?lang=sv")
+    page.get_by_label("Slags uppgift").select_option(label="Journalanteckningar och synpunkter")
+    page.get_by_label("Sparas").select_option(label="Gallras aldrig")
+    page.get_by_role("button", name="Spara verksamhetens regel").click()
+    journal = page.locator("#rule-rows tr", has_text="Journalanteckningar")
+    expect(journal).to_contain_text("Gallras aldrig", timeout=10_000)
+    expect(journal).to_contain_text("verksamheten")
     page.get_by_role("button", name="Häv gallringsstoppet").click()
     expect(page.locator("#hold-list")).to_contain_text("Inget ärende har gallringsstopp.", timeout=10_000)

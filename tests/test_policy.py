@@ -168,18 +168,18 @@ RETENTION_CASE_TABLE: dict[User, str] = {
     GRETA:    "N N N N N",
     AGENCY:   "N N N N N",
 }
-RETENTION_UNIT_ACTIONS = (Action.RETENTION_READ,)
+RETENTION_UNIT_ACTIONS = (Action.RETENTION_READ, Action.RETENTION_MANAGE)
 RETENTION_UNIT_TABLE: dict[User, str] = {
-    #          read
-    #          U V
-    DANA:     "N N",
-    ERIK:     "N N",
-    ANNA:     "Y N",
-    OLLE:     "N Y",
-    CECILIA:  "Y N",
-    UNN:      "Y N",
-    GRETA:    "Y N",
-    AGENCY:   "N N",
+    #          read  manage
+    #          U V   U V
+    DANA:     "N N   N N",
+    ERIK:     "N N   N N",
+    ANNA:     "Y N   N N",
+    OLLE:     "N Y   N N",
+    CECILIA:  "Y N   Y N",
+    UNN:      "Y N   Y N",
+    GRETA:    "Y N   N N",
+    AGENCY:   "N N   N N",
 }
 
 

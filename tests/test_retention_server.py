@@ -69,3 +69,25 @@ async def test_a_person_registered_at_the_desk_gets_the_research_sample_flag_not
         assert list(db.execute("SELECT in_sample FROM research_sample WHERE user_id = ?", (citizen_id,))) == [(1,)]
     digits = IN_SAMPLE.replace("-", "").encode()
     assert digits not in server.stored_bytes() and IN_SAMPLE.encode() not in server.stored_bytes()
+
+
+async def test_a_supervisor_sets_the_units_own_rule_and_nobody_else_does(login, server):
+    cecilia, anna = await login("cecilia"), await login("anna")
+    assert (await refused(anna.transport.call("PUT", "/api/retention/rules/journal", {"period": "never"}))).status == 403
+    assert (await refused(cecilia.transport.call("PUT", "/api/retention/rules/letters", {"period": "never"}))).status == 404
+    assert (await refused(cecilia.transport.call("PUT", "/api/retention/rules/journal", {"period": "years"}))).status == 400
+    assert await cecilia.transport.call("PUT", "/api/retention/rules/journal", {"period": "never"}) == {
+        "kind": "journal", "keep_years": None, "source": "unit", "rule": "unit:journal:keep"}
+    assert (await cecilia.transport.call("PUT", "/api/retention/rules/booking", {"period": "years", "years": 2}))[
+        "rule"] == "unit:booking:2y"
+    rules = {r["kind"]: r["rule"] for r in (await anna.transport.call("GET", "/api/retention"))["rules"]}
+    assert rules == {"message": "default:message:5y", "attachment": "default:attachment:5y",
+                     "journal": "unit:journal:keep", "application": "default:application:5y",
+                     "booking": "unit:booking:2y"}
+    assert (await cecilia.transport.call("PUT", "/api/retention/rules/journal", {"period": "default"}))[
+        "rule"] == "default:journal:5y"
+    with server.db() as db:
+        logged = [json.loads(d)["rule"] for (d,) in db.execute(
+            "SELECT detail FROM audit_log WHERE action = 'retention.rule' ORDER BY id")]
+    assert logged == ["unit:journal:keep", "unit:booking:2y", "default:journal:5y"]
+    await cecilia.transport.call("PUT", "/api/retention/rules/booking", {"period": "default"})  # as it was

@@ -1,17 +1,17 @@
 """Retention and deletion (gallring) for the unit's staff (docs/retention.md): the rules in force for each kind
 of record, the unit's legal holds, and the deletion register; a supervisor sets and lifts a legal hold on a
-case. The register holds no content and names no person or case: what kind of record, how many, which rule,
+case, and sets the unit's own rules. The register holds no content and names no person or case: what kind of record, how many, which rule,
 when, and that the job (not a person) did it. The holds name the unit's own cases, so reading them is
 audited like any read of case data."""
 from __future__ import annotations
 
 from starlette.responses import JSONResponse, Response
 
-from chat.errors import InvalidInput
+from chat.errors import InvalidInput, NotFound
 from chat.model import now_ms
 from chat.policy import Action
 from chat.retention.rules import Rules
-from chat.storage.retention import Hold
+from chat.storage.retention import RECORD_KINDS, Hold, Rule
 from web.apischema import BOOL, ID, MS, STR, array, enum, integer, nullable, obj, string
 from web.httpapi import Ctx, RouteTable
 
@@ -52,6 +52,34 @@ async def retention(ctx: Ctx) -> Response:
         "register": [{"at": d.at, "kind": d.record_kind, "rule": d.rule, "count": d.count,
                       "automated": d.automated, "scope": "installation" if d.unit_id == "*" else "unit"}
                      for d in register]})
+
+
+@api("/api/retention/rules/{kind}", "PUT", action=Action.RETENTION_MANAGE,
+     body=obj({"period": enum("default", "never", "years")}, {"years": integer(1, 100)}),
+     response=obj({"kind": STR, "keep_years": nullable(integer()), "source": STR, "rule": STR}))
+async def set_rule(ctx: Ctx) -> Response:
+    """(supervisor) the unit's own rule for a kind of record: `{period: "years", years: N}` (deleted N years
+    after the last entry in the file), `{period: "never"}` (kept: records the law says must not be deleted),
+    or `{period: "default"}` (the unit's own rule removed: the municipality's or the law's applies)."""
+    kind = ctx.request.path_params["kind"]
+    if kind not in RECORD_KINDS:
+        raise NotFound("no such kind of record", code="not_found")
+    body = await ctx.body()
+    period = body.str("period", 10)
+    years = body.data.get("years")
+    if period == "years" and not isinstance(years, int):
+        raise InvalidInput("a rule in years needs `years`", code="invalid_field")
+    store = ctx.services.store.retention
+    unit_id = ctx.unit_id
+    if period == "default":
+        await store.remove_rule(unit_id, kind)
+    else:
+        await store.set_rule(Rule(unit_id, kind, years if period == "years" else None, now_ms(), ctx.user.id))
+    applied = Rules(await store.rules()).applied(unit_id, kind)
+    await ctx.services.messages.auditor.record(ctx.user, "retention.rule", "allowed", unit_id=unit_id,
+                                               detail={"kind": kind, "rule": applied.name})
+    return JSONResponse({"kind": kind, "keep_years": applied.keep_years, "source": applied.source,
+                         "rule": applied.name})
 
 
 @api("/api/cases/{case_id}/legal-hold", "PUT", action=Action.CASE_HOLD,

@@ -66,11 +66,25 @@ function renderRegister(rows) {
   byId("register-empty").hidden = rows.length > 0;
 }
 
+function offerRules(rules) {
+  // The unit's own rule per kind: the municipality's or the law's (default), a number of years, or never.
+  const kinds = byId("rule-kind");
+  if (!kinds.options.length) {
+    kinds.replaceChildren(...rules.map((r) => h("option", { value: r.kind, text: kindName(r.kind) })));
+    byId("rule-period").replaceChildren(
+      h("option", { value: "default", text: t("As the municipality or the law says") }),
+      ...[1, 2, 3, 5, 10, 20].map((n) => h("option", { value: String(n), text: period(`${n}y`) })),
+      h("option", { value: "never", text: t("Never deleted") }));
+  }
+  byId("rule-form").hidden = !canHold;
+}
+
 let canHold = false;
 
 async function show() {
   const data = await api("GET", "/api/retention");
   renderRules(data.rules);
+  offerRules(data.rules);
   renderHolds(data.holds, canHold);
   renderRegister(data.register);
 }
@@ -85,6 +99,16 @@ async function main() {
   const { me } = await boot("setup-status", { keys: false }); // rules and counts only: no device keys needed
   if (config.denied) return;
   canHold = ["supervisor", "unit_admin"].includes(me.user.role);
+  byId("rule-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    guarded(async () => {
+      const choice = byId("rule-period").value;
+      const body = /^\d+$/.test(choice) ? { period: "years", years: Number(choice) } : { period: choice };
+      await api("PUT", `/api/retention/rules/${encodeURIComponent(byId("rule-kind").value)}`, body);
+      announce(t("The unit's rule is saved."));
+      await show();
+    });
+  });
   byId("hold-form").addEventListener("submit", (event) => {
     event.preventDefault();
     guarded(async () => {
