@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -379,3 +380,18 @@ async def burst_through(cluster, tmp_path, disturb, label: str) -> dict[str, Fol
         for follower in followers.values():
             await follower.stop()
     return followers
+
+
+@contextlib.asynccontextmanager
+async def on_nodes(cluster: Cluster, tmp_path: Path, case_id: str, **placement: int) -> AsyncIterator[list[ClientSession]]:
+    """People signed in on the nodes given by index (`anna=0, dana=2`), in that order, each holding the case's
+    key; signed out after."""
+    sessions = [ClientSession(cluster.urls[index], tmp_path / "clients", name) for name, index in placement.items()]
+    try:
+        for session in sessions:
+            await session.start()
+            await with_case_keys(session, [case_id])
+        yield sessions
+    finally:
+        for session in sessions:
+            await session.close()

@@ -15,7 +15,7 @@ import pytest
 from crypto.encoding import b64u, unb64u
 from tests import conftest, engines
 from tests.helpers import CASE_DANA, CASE_ERIK, next_frame, refusal_of_a_send
-from tests.nodes import FAST, burst_through, start_cluster, wait_for, wait_for_async, with_case_keys
+from tests.nodes import FAST, burst_through, on_nodes, start_cluster, wait_for, wait_for_async, with_case_keys
 from tests.test_calls import booking, call, seal_signal
 from tests.test_journal import draft, journal, request, snapshot, upload_body
 from web.client.session import ClientSession
@@ -139,12 +139,7 @@ async def test_a_substitution_set_on_one_node_holds_on_the_others_and_so_does_it
 async def test_a_draft_shared_live_on_one_node_is_shown_and_commented_on_through_another(cluster, tmp_path):
     """Anna shares a journal draft live on node 1; Dana's page is served by node 2: a page she opens late shows
     the draft as it is now (each snapshot), she may comment on it, and once the share ends, neither."""
-    anna = ClientSession(cluster.urls[0], tmp_path / "clients", "anna")
-    dana = ClientSession(cluster.urls[1], tmp_path / "clients", "dana")
-    try:
-        for session in (anna, dana):
-            await session.start()
-            await with_case_keys(session, [CASE_DANA])
+    async with on_nodes(cluster, tmp_path, CASE_DANA, anna=0, dana=1) as (anna, dana):
         staff_socket = await anna.transport.open_socket()
         entry_id = await draft(anna)
 
@@ -172,86 +167,71 @@ async def test_a_draft_shared_live_on_one_node_is_shown_and_commented_on_through
             await staff_socket.close()
         print("\njournal draft shared live on node 1: its two snapshots shown by node 2 to a page opened late,"
               " commented on through node 2, and neither once the share ended")
-    finally:
-        await anna.close()
-        await dana.close()
 
 
 async def test_a_video_call_between_two_nodes_joins_relays_signals_and_hangs_up(cluster, tmp_path):
-    anna = ClientSession(cluster.urls[0], tmp_path / "clients", "anna")  # node 1
-    dana = ClientSession(cluster.urls[1], tmp_path / "clients", "dana")  # node 2
     sockets = []
-    try:
-        for session in (anna, dana):
-            await session.start()
-            await with_case_keys(session, [CASE_DANA])
-        booking_id = await booking(anna, dana)
-        dana_socket = await dana.transport.open_socket()
-        anna_socket = await anna.transport.open_socket()
-        sockets += [dana_socket, anna_socket]
-        assert (await dana_socket.request(call("call.join", booking_id)))["peers"] == []
-        second = await anna_socket.request(call("call.join", booking_id))
-        if not second["peers"]:  # dana's join had not reached node 1 yet: it comes as a call.peer frame
-            peer = await next_frame(anna_socket, "call.peer")
-            second["peers"] = [{"user": peer["user"], "device": peer["device"]}]
-        assert second["peers"] == [{"user": "dana", "device": dana.device_id}]
-        peer = await next_frame(dana_socket, "call.peer")
-        assert (peer["event"], peer["user"], peer["device"]) == ("joined", "anna", anna.device_id)
+    async with on_nodes(cluster, tmp_path, CASE_DANA, anna=0, dana=1) as (anna, dana):
+        try:
+            booking_id = await booking(anna, dana)
+            dana_socket = await dana.transport.open_socket()
+            anna_socket = await anna.transport.open_socket()
+            sockets += [dana_socket, anna_socket]
+            assert (await dana_socket.request(call("call.join", booking_id)))["peers"] == []
+            second = await anna_socket.request(call("call.join", booking_id))
+            if not second["peers"]:  # dana's join had not reached node 1 yet: it comes as a call.peer frame
+                peer = await next_frame(anna_socket, "call.peer")
+                second["peers"] = [{"user": peer["user"], "device": peer["device"]}]
+            assert second["peers"] == [{"user": "dana", "device": dana.device_id}]
+            peer = await next_frame(dana_socket, "call.peer")
+            assert (peer["event"], peer["user"], peer["device"]) == ("joined", "anna", anna.device_id)
 
-        env = await seal_signal(anna, CASE_DANA, booking_id, dana.device_id)
-        await anna_socket.request(call("call.signal", booking_id, to=dana.device_id, env=b64u(env)))
-        relayed = await next_frame(dana_socket, "call.signal")
-        assert (relayed["from_user"], relayed["from_device"], unb64u(relayed["env"])) == ("anna", anna.device_id, env)
-        back = await seal_signal(dana, CASE_DANA, booking_id, anna.device_id, kind="answer")
-        await dana_socket.request(call("call.signal", booking_id, to=anna.device_id, env=b64u(back)))
-        assert unb64u((await next_frame(anna_socket, "call.signal"))["env"]) == back
+            env = await seal_signal(anna, CASE_DANA, booking_id, dana.device_id)
+            await anna_socket.request(call("call.signal", booking_id, to=dana.device_id, env=b64u(env)))
+            relayed = await next_frame(dana_socket, "call.signal")
+            assert (relayed["from_user"], relayed["from_device"], unb64u(relayed["env"])) == ("anna", anna.device_id, env)
+            back = await seal_signal(dana, CASE_DANA, booking_id, anna.device_id, kind="answer")
+            await dana_socket.request(call("call.signal", booking_id, to=anna.device_id, env=b64u(back)))
+            assert unb64u((await next_frame(anna_socket, "call.signal"))["env"]) == back
 
-        await dana_socket.request(call("call.hangup", booking_id))
-        left = await next_frame(anna_socket, "call.peer")
-        assert (left["event"], left["user"], left["reason"]) == ("left", "dana", "hangup")
-        print("\nvideo call: anna on node 1, dana on node 2: joined, an offer and an answer relayed, hung up")
-        await anna_socket.request(call("call.hangup", booking_id))
-    finally:
-        for socket in sockets:
-            await socket.close()
-        await anna.close()
-        await dana.close()
+            await dana_socket.request(call("call.hangup", booking_id))
+            left = await next_frame(anna_socket, "call.peer")
+            assert (left["event"], left["user"], left["reason"]) == ("left", "dana", "hangup")
+            print("\nvideo call: anna on node 1, dana on node 2: joined, an offer and an answer relayed, hung up")
+            await anna_socket.request(call("call.hangup", booking_id))
+        finally:
+            for socket in sockets:
+                await socket.close()
 
 
 async def test_a_node_started_mid_call_learns_who_is_in_it(cluster, tmp_path):
     """Anna waits in a call on node 1; node 3 restarts (a new process knows no calls) and Dana joins through
     it: she is told Anna is there, because the running nodes say again who is in their calls when a node joins."""
-    anna = ClientSession(cluster.urls[0], tmp_path / "clients", "anna")
-    dana = ClientSession(cluster.urls[2], tmp_path / "clients", "dana")
     sockets = []
-    try:
-        for session in (anna, dana):
-            await session.start()
-            await with_case_keys(session, [CASE_DANA])
-        booking_id = await booking(anna, dana)
-        anna_socket = await anna.transport.open_socket()
-        sockets.append(anna_socket)
-        assert (await anna_socket.request(call("call.join", booking_id)))["peers"] == []
-        await asyncio.to_thread(cluster.restart, 2)
-        dana_socket = await dana.transport.open_socket()
-        sockets.append(dana_socket)
+    async with on_nodes(cluster, tmp_path, CASE_DANA, anna=0, dana=2) as (anna, dana):
+        try:
+            booking_id = await booking(anna, dana)
+            anna_socket = await anna.transport.open_socket()
+            sockets.append(anna_socket)
+            assert (await anna_socket.request(call("call.join", booking_id)))["peers"] == []
+            await asyncio.to_thread(cluster.restart, 2)
+            dana_socket = await dana.transport.open_socket()
+            sockets.append(dana_socket)
 
-        async def anna_is_there() -> bool:
-            peers = (await dana_socket.request(call("call.join", booking_id)))["peers"]
-            return peers == [{"user": "anna", "device": anna.device_id}]
+            async def anna_is_there() -> bool:
+                peers = (await dana_socket.request(call("call.join", booking_id)))["peers"]
+                return peers == [{"user": "anna", "device": anna.device_id}]
 
-        assert await wait_for(anna_is_there, 15), "the restarted node does not know Anna is in the call"
-        peer = await next_frame(anna_socket, "call.peer")
-        assert (peer["event"], peer["user"]) == ("joined", "dana")
-        print("\nnode 3 restarted while anna waited in a call on node 1: dana, joining through node 3, was told"
-              " anna is there, and anna that dana joined")
-        await dana_socket.request(call("call.hangup", booking_id))
-        await anna_socket.request(call("call.hangup", booking_id))
-    finally:
-        for socket in sockets:
-            await socket.close()
-        await anna.close()
-        await dana.close()
+            assert await wait_for(anna_is_there, 15), "the restarted node does not know Anna is in the call"
+            peer = await next_frame(anna_socket, "call.peer")
+            assert (peer["event"], peer["user"]) == ("joined", "dana")
+            print("\nnode 3 restarted while anna waited in a call on node 1: dana, joining through node 3, was told"
+                  " anna is there, and anna that dana joined")
+            await dana_socket.request(call("call.hangup", booking_id))
+            await anna_socket.request(call("call.hangup", booking_id))
+        finally:
+            for socket in sockets:
+                await socket.close()
 
 
 async def test_the_bus_restarted_mid_burst_loses_nothing_and_nobody_reconnects(cluster, tmp_path):
