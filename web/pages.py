@@ -103,6 +103,7 @@ PAGES = {
     "call": Page("call", N_("Video call"), "any", ("citizen", "caseworker", "supervisor", "unit_admin"), media=True),
     "settings": Page("settings", N_("Settings"), "citizen", ("citizen",)),
     "extract": Page("extract", N_("My data in Samtal"), "citizen", ("citizen",)),
+    "extracts": Page("extracts", N_("Register extracts"), "staff", ("caseworker", "supervisor", "unit_admin")),
     "apply": Page("apply", N_("Apply"), "citizen", ("citizen",)),
     "application": Page("application", N_("My application"), "citizen", ("citizen",)),
     "applications": Page("applications", N_("Applications"), "staff", ("caseworker", "supervisor", "unit_admin")),
@@ -321,7 +322,7 @@ ROUTES = [PageRoute(path, PUBLIC, _page(PAGES[name])) for path, name in [
     ("/", "signin"), ("/cases", "cases"), ("/cases/{case_id}", "case"), ("/inbox", "inbox"),
     ("/inbox/{case_id}", "inbox"), ("/devices", "devices"), ("/unit", "unit"), ("/review", "review"),
     ("/cases/{case_id}/booking", "booking"), ("/calendar", "calendar"),
-    ("/cases/{case_id}/calls/{booking_id:int}", "call"), ("/settings", "settings"), ("/extract", "extract"), ("/apply", "apply"),
+    ("/cases/{case_id}/calls/{booking_id:int}", "call"), ("/settings", "settings"), ("/extract", "extract"), ("/extracts", "extracts"), ("/apply", "apply"),
     ("/apply/{application_id}", "application"), ("/applications", "applications"),
     ("/applications/{application_id}", "applications"), ("/inbox/{case_id}/documentation", "journal"),
     ("/cases/{case_id}/documentation", "documentation"), ("/retention", "retention")]] + [

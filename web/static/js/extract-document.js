@@ -12,14 +12,22 @@ import { caseParts, documentOf, openApplications, serialise, when } from "./jour
 const ROLE_NAMES = () => ({ caseworker: t("Caseworker"), supervisor: t("Supervisor"), unit_admin: t("Unit admin"),
   log_reviewer: t("Log reviewer") });
 
-/** The server's part, each case's messages opened from the extract's own ciphertext, its documentation and
- * applications opened as their pages open them. Returns {server, cases: [{server, journal, messages, applications}]} */
+/** The citizen's own request: the server's part for every unit, opened here (openHeld). */
 export async function openExtract(app) {
-  const server = await api("POST", "/api/me/extract", {});
+  return openHeld(app, await api("POST", "/api/me/extract", {}));
+}
+
+/** The server's part, each case's messages opened from the extract's own ciphertext, its documentation and
+ * applications opened as their pages open them; for a unit's part made by staff, only the entries the server
+ * put in it (the published ones: what the person may see). Returns {server, cases: [{server, journal,
+ * messages, applications}]} */
+export async function openHeld(app, server) {
   const journals = new JournalClient(app.session, app.live);
   const cases = [];
   for (const held of server.cases) {
     const journal = await journals.load(held.id);
+    const shown = new Set(held.journal.entries.map((e) => e.id));
+    journal.entries = journal.entries.filter((e) => shown.has(e.id));
     const senders = new Set(held.messages.map((m) => m.sender_device));
     await Promise.all([...senders].map((d) => app.session.deviceKeys(d).catch(() => null)));
     const messages = [];
@@ -97,20 +105,10 @@ function bookingsPart(bookings) {
     b.on_behalf ? t("(booked by %(name)s for you)", { name: b.booked_by_name || "–" }) : ""])];
 }
 
-/** The document: who, the account, every case with what this device opened, files, who read, earlier requests. */
-export async function extractDocument(app, { server, cases }) {
-  const title = t("Register extract from Samtal");
+function accountPart(server) {
   const account = server.account || {};
   const prefs = account.notifications || {};
-  const roles = ROLE_NAMES();
-  const body = h("body", {},
-    h("h1", { text: title }),
-    h("p", {}, h("strong", { text: server.person.name }), ". ",
-      t("Made %(time)s on your device.", { time: fullTime(Date.now()) }), " ",
-      t("You asked %(asked)s; the answer is due by %(due)s (GDPR art. 12.3).", {
-        asked: fullTime(server.request.requested_at), due: fullTime(server.request.due_at) }), " ",
-      automated(t("The date is computed by Samtal: one month after the request."))),
-    h("p", { class: "muted", text: t("Everything Samtal holds about you, in every unit (GDPR art. 15). The content was opened on your device; keep this copy safe, it is not encrypted.") }),
+  return [
     h("h2", { text: t("Your account") }),
     h("dl", {},
       h("dt", { text: t("Contact e-mail") }), h("dd", { text: account.contact_email || t("None") }),
@@ -120,7 +118,38 @@ export async function extractDocument(app, { server, cases }) {
     list(server.devices || [], t("No devices."), (d) => [h("strong", { text: d.label || d.id }), " ",
       t("added %(time)s", { time: fullTime(d.created_at) }),
       d.revoked_at ? ", " : "", d.revoked_at ? t("removed %(time)s", { time: fullTime(d.revoked_at) }) : "",
-      d.proven_by_e_identification ? ", " : "", d.proven_by_e_identification ? t("proven by e-identification") : ""]));
+      d.proven_by_e_identification ? ", " : "", d.proven_by_e_identification ? t("proven by e-identification") : ""])];
+}
+
+function accessPart(rows) {
+  const roles = ROLE_NAMES();
+  return [
+    h("h2", { text: t("Who has read or changed your case data") }),
+    h("p", { class: "muted", text: t("From the audit log: every time someone at a unit opened or changed something in your cases.") }),
+    rows.length ? h("table", {},
+      h("thead", {}, h("tr", {}, ...[t("When"), t("Who"), t("Role"), t("Case"), t("What")].map((x) => h("th", { scope: "col", text: x })))),
+      h("tbody", {}, ...rows.map((r) => h("tr", {},
+        h("td", {}, when(r.at)), h("td", { text: r.by_name || r.by || "–" }), h("td", { text: roles[r.role] || r.role || "" }),
+        h("td", { text: r.case_id || "" }), h("td", { text: r.action })))))
+      : h("p", { class: "muted", text: t("Nobody at the units has opened your case data.") })];
+}
+
+/** The document: who, the account, every case with what this device opened, files, who read, earlier requests.
+ * A unit's part (made by its staff at the desk) holds the unit's cases and what was read of them only. */
+export async function extractDocument(app, { server, cases }) {
+  const own = server.scope !== "unit";
+  const title = t("Register extract from Samtal");
+  const body = h("body", {},
+    h("h1", { text: title }),
+    h("p", {}, h("strong", { text: server.person.name }), ". ",
+      t("Made %(time)s on your device.", { time: fullTime(Date.now()) }), " ",
+      t("You asked %(asked)s; the answer is due by %(due)s (GDPR art. 12.3).", {
+        asked: fullTime(server.request.requested_at), due: fullTime(server.request.due_at) }), " ",
+      automated(t("The date is computed by Samtal: one month after the request."))),
+    h("p", { class: "muted", text: own
+      ? t("Everything Samtal holds about you, in every unit (GDPR art. 15). The content was opened on your device; keep this copy safe, it is not encrypted.")
+      : t("One unit's part of a register extract (GDPR art. 15): the unit's cases only. What other units hold comes from them.") }),
+    ...(own ? accountPart(server) : []));
   for (const c of cases) {
     const held = c.server;
     body.append(h("section", { class: "case" },
@@ -134,18 +163,13 @@ export async function extractDocument(app, { server, cases }) {
     h("h2", { text: t("Attached files") }),
     list(server.attachments, t("No files."), (a) => [`${a.case_id}: `, fileSize(a.size), ", ",
       t("uploaded %(time)s by %(name)s", { time: fullTime(a.uploaded_at), name: a.uploaded_by_name || "–" })]),
-    h("h2", { text: t("Who has read or changed your case data") }),
-    h("p", { class: "muted", text: t("From the audit log: every time someone at a unit opened or changed something in your cases.") }),
-    server.staff_access.length ? h("table", {},
-      h("thead", {}, h("tr", {}, ...[t("When"), t("Who"), t("Role"), t("Case"), t("What")].map((x) => h("th", { scope: "col", text: x })))),
-      h("tbody", {}, ...server.staff_access.map((r) => h("tr", {},
-        h("td", {}, when(r.at)), h("td", { text: r.by_name || r.by || "–" }), h("td", { text: roles[r.role] || r.role || "" }),
-        h("td", { text: r.case_id || "" }), h("td", { text: r.action })))))
-      : h("p", { class: "muted", text: t("Nobody at the units has opened your case data.") }),
-    h("h2", { text: t("Your requests for an extract") }),
-    list(server.extract_requests || [], t("None before this one."), (r) => [
-      t("Asked %(time)s", { time: fullTime(r.requested_at) }), ", ",
-      r.delivered_at ? t("answered %(time)s", { time: fullTime(r.delivered_at) }) : t("due by %(time)s", { time: fullTime(r.due_at) })]));
+    ...accessPart(server.staff_access));
+  if (own) {
+    body.append(h("h2", { text: t("Your requests for an extract") }),
+      list(server.extract_requests || [], t("None before this one."), (r) => [
+        t("Asked %(time)s", { time: fullTime(r.requested_at) }), ", ",
+        r.delivered_at ? t("answered %(time)s", { time: fullTime(r.delivered_at) }) : t("due by %(time)s", { time: fullTime(r.due_at) })]));
+  }
   return documentOf(title, body);
 }
 
