@@ -140,6 +140,7 @@ export class Conversation {
     const view = this.view;
     if (view.status !== "open") return t("This case is closed. You can read the conversation, but not write in it.");
     if (view.may_answer !== false) return "";
+    if (view.on_behalf) return t("Your mandate lets you read this case, not write in it. Ask the caseworker if it should be changed.");
     const who = view.answering?.substitute_for
       ? t("%(substitute)s (standing in for %(name)s)", { substitute: view.answering.name, name: view.assigned_name })
       : view.assigned_name;

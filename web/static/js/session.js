@@ -623,7 +623,10 @@ export class Session {
     if (!await c.verifyEnvelope(env, sender.signPub)) {
       throw new MessageRefused("bad_signature", "a message's signature does not verify");
     }
-    if (sender.owner !== caseView.citizen && !await this.entitled(caseView.unit, header.sender_device, true)) {
+    // The citizen's own devices and her representatives' (docs/representatives.md: the case names who holds a
+    // mandate, ended ones too; the device's registration proof names its owner); else a certified staff device.
+    const citizenSide = new Set([caseView.citizen, ...(caseView.representatives || []).map((r) => r.holder)]);
+    if (!citizenSide.has(sender.owner) && !await this.entitled(caseView.unit, header.sender_device, true)) {
       throw new TrustError("not_entitled", "a message from a staff device the unit's identity did not certify");
     }
     if (sender.owner !== item.sender || sender.ownerProof === "invalid") {

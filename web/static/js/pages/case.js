@@ -6,6 +6,7 @@ import { boot, config, explain } from "../app.js";
 import { rememberEarly } from "../api.js";
 import { Conversation } from "../conversation.js";
 import { automated } from "../automated.js";
+import { forWhom, mandateWords } from "../representation.js";
 
 async function main() {
   const app = await boot("conversation-status");
@@ -15,6 +16,10 @@ async function main() {
   byId("conversation-with").textContent = view.assigned_name
     ? t("With %(name)s, %(unit)s", { name: view.assigned_name, unit: view.unit_name })
     : view.unit_name;
+  if (view.on_behalf) {  // acting for someone else: whose case it is and what the mandate allows
+    byId("conversation-title").textContent = `${view.title} – ${forWhom(view)}`;
+    byId("conversation-with").textContent += ` · ${mandateWords(view)}`;
+  }
   const usual = view.assigned_usual_reply_seconds;
   byId("reply-time").replaceChildren(...(usual
     ? [t("Usually answers within %(time)s.", { time: duration(usual) }), " ",

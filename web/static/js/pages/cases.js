@@ -8,6 +8,7 @@ import { t, tn } from "../i18n.js";
 import { boot, explain } from "../app.js";
 import { FORM_NAMES } from "../booking-common.js";
 import { answerUnread, decisionUnread } from "../seen.js";
+import { forWhom } from "../representation.js";
 
 let app;
 let cases = [];
@@ -16,6 +17,7 @@ const casePath = (c, rest = "") => `/cases/${encodeURIComponent(c.id)}${rest}`;
 
 function caseItem(c) {
   const meta = [];
+  if (forWhom(c)) meta.push(forWhom(c));  // a case they act in for someone else (docs/representatives.md)
   if (c.assigned_name) meta.push(t("Caseworker: %(name)s", { name: c.assigned_name }));
   if (c.unit_name) meta.push(c.unit_name);
   return h("li", { class: "case-item" },
