@@ -18,6 +18,7 @@ class Role(StrEnum):
     UNIT_ADMIN = "unit_admin"
     LOG_REVIEWER = "log_reviewer"  # granskare
     AGENCY = "agency"
+    CASE_SYSTEM = "case_system"  # a unit's case management system at the SDK message service API (docs/sdk.md)
 
 
 STAFF_ROLES = frozenset({Role.CASEWORKER, Role.SUPERVISOR, Role.UNIT_ADMIN})

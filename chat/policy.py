@@ -36,6 +36,7 @@ class Action(StrEnum):
     EXCHANGE_AGENCY = "exchange.agency"  # an agency's own messages: send, fetch, ack, receipts, proof
     EXCHANGE_UNIT_READ = "exchange.unit.read"  # the unit's exchange inbox and outbox, encrypted content
     EXCHANGE_UNIT_WRITE = "exchange.unit.write"  # receipts (accepted, rejected, read) and sends to agencies
+    SDK_CLIENT = "sdk.client"  # a unit's case management system sends and reads SDK messages through Samtal
     # Tidsbokning (chat/booking/service.py).
     BOOKING_READ = "booking.read"  # a case's bookings and the open times of its unit
     BOOKING_WRITE = "booking.write"  # book, cancel, reschedule (the citizen, or staff on the citizen's behalf)
@@ -165,7 +166,8 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
     caseworker, their substitutes for the period, the unit's supervisors, and anyone of the unit while a
     case is not assigned to anybody (someone has to answer)."""
     if action in (Action.SELF, Action.CASE_LIST, Action.DEVICE_READ, Action.APPLICATION_FORMS):
-        return ALLOW if user.role != Role.AGENCY else _deny("agencies use the exchange endpoint")
+        return ALLOW if user.role not in (Role.AGENCY, Role.CASE_SYSTEM) else _deny(
+            "agencies and case systems use their own endpoints")
     if action in (Action.CASE_READ, Action.CASE_WRITE, Action.CASE_HANDLE, Action.CASE_ASSIGN,
                   Action.CASE_KEYS_READ, Action.CASE_KEYS_WRITE):
         if case is None:
@@ -240,6 +242,9 @@ def decide(user: User, action: Action, *, case: Case | None = None, unit_id: str
         return ALLOW if unit_id is not None and _staff_of(user, unit_id) else _deny("not staff of this unit")
     if action == Action.EXCHANGE_AGENCY:
         return ALLOW if user.role == Role.AGENCY else _deny("only agencies use the agency side of the exchange")
+    if action == Action.SDK_CLIENT:
+        return ALLOW if (user.role == Role.CASE_SYSTEM and unit_id is not None and user.unit_id == unit_id) \
+            else _deny("only the unit's case management system uses its SDK message service API")
     if action in (Action.EXCHANGE_UNIT_READ, Action.EXCHANGE_UNIT_WRITE):
         return ALLOW if unit_id is not None and _staff_of(user, unit_id) else _deny("not staff of this unit")
     if action in UNIT_KEYS_AND_STAFF:

@@ -21,6 +21,7 @@ UNN = User("unn", "unn", "Unn Admin", Role.UNIT_ADMIN, UNIT.id)
 OLLE = User("olle", "olle", "Olle Ström", Role.CASEWORKER, OTHER_UNIT.id)
 GRETA = User("greta", "greta", "Greta Granskare", Role.LOG_REVIEWER, UNIT.id)  # granskare
 AGENCY = User("polisen", "polisen", "Polismyndigheten", Role.AGENCY, None)
+CASE_SYSTEM = User("case-system:vsys", "vsys", "Verksamhetssystemet", Role.CASE_SYSTEM, UNIT.id)
 
 USERS = (DANA, ERIK, FRIDA, ANNA, BO, CECILIA, UNN, OLLE, GRETA, AGENCY)
 

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
 OPERATIONS = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
 EXCHANGE = (ROOT / "docs" / "exchange.md").read_text(encoding="utf-8")
+SDK = (ROOT / "docs" / "sdk.md").read_text(encoding="utf-8")
 
 ROUTES = api_routes()  # every route create_app serves
 
@@ -31,7 +32,8 @@ def test_every_setting_is_documented(name):
 def test_every_http_route_is_documented(route):
     path = re.sub(r":\w+}", "}", route.path)  # {id:int} is documented as {id}
     for method in route.methods:  # the agency exchange has its own document, for agencies' developers
-        assert f"`{method} {path}" in (EXCHANGE if path.startswith("/exchange/") else PROTOCOL)
+        assert f"`{method} {path}" in (EXCHANGE if path.startswith("/exchange/") else SDK
+                                       if path.startswith("/sdk/api/") else PROTOCOL)
 
 
 @pytest.mark.parametrize("frame_type", sorted(CLIENT_FRAMES))

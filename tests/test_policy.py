@@ -15,6 +15,7 @@ from web.httpapi import PUBLIC
 from .conftest_unit import (
     AGENCY,
     ANNA,
+    CASE_SYSTEM,
     CECILIA,
     DANA,
     ERIK,
@@ -32,7 +33,7 @@ ROUTES = api_routes()  # every route create_app serves
 # Dana is the citizen owner, Erik another citizen, Anna a caseworker (handläggare) of the unit, Olle a
 # caseworker of the other unit, Cecilia the unit's supervisor, Unn its unit admin, Greta a log reviewer
 # attached to the unit, and an agency.
-ROLES = (DANA, ERIK, ANNA, OLLE, CECILIA, UNN, GRETA, AGENCY)
+ROLES = (DANA, ERIK, ANNA, OLLE, CECILIA, UNN, GRETA, AGENCY, CASE_SYSTEM)
 
 CASES = {case.id: case for case in (
     make_case("dana-open", DANA),
@@ -62,6 +63,7 @@ CASE_TABLE: dict[User, str] = {
     UNN:      "Y Y N Y Y  Y Y N N Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N Y Y  Y Y N N Y  N N N N N",
     GRETA:    "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
     AGENCY:   "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
+    CASE_SYSTEM: "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
 }
 
 # U: the unit; V: the other unit.
@@ -69,19 +71,20 @@ UNIT_ACTIONS = (Action.UNIT_KEYS_READ, Action.UNIT_KEYS_CREATE, Action.UNIT_DEVI
                 Action.UNIT_SUBSTITUTES_MANAGE, Action.EXCHANGE_UNIT_READ, Action.EXCHANGE_UNIT_WRITE,
                 Action.AUDIT_READ, Action.AUDIT_REVIEW, Action.UNIT_STAFF_REMOVE, Action.AVAILABILITY_MANAGE,
                 Action.UNIT_SETTINGS_MANAGE, Action.CITIZEN_REGISTER, Action.CITIZEN_PROTECT, Action.UNIT_IDENTITY,
-                Action.EXTRACT_DESK)
+                Action.EXTRACT_DESK, Action.SDK_CLIENT)
 UNIT_COLUMNS = (UNIT.id, OTHER_UNIT.id)
 UNIT_TABLE: dict[User, str] = {
-    #          keys.read keys.create device.approve staff.read substitutes exch.read exch.write audit.read audit.review staff.remove availability settings citizen.register citizen.protect identity extract.desk
-    #          U V       U V         U V            U V        U V         U V       U V        U V        U V          U V          U V          U V          U V          U V          U V          U V
-    DANA:     "N N       N N         N N            N N        N N         N N       N N        N N        N N          N N          N N          N N          N N          N N          N N          N N",
-    ERIK:     "N N       N N         N N            N N        N N         N N       N N        N N        N N          N N          N N          N N          N N          N N          N N          N N",
-    ANNA:     "Y N       N N         N N            Y N        N N         Y N       Y N        N N        N N          N N          Y N          N N          Y N          N N          N N          Y N",
-    OLLE:     "N Y       N N         N N            N Y        N N         N Y       N Y        N N        N N          N N          N Y          N N          N Y          N N          N N          N Y",
-    CECILIA:  "Y N       Y N         Y N            Y N        Y N         Y N       Y N        N N        N N          Y N          Y N          Y N          Y N          Y N          Y N          Y N",
-    UNN:      "Y N       Y N         Y N            Y N        Y N         Y N       Y N        N N        N N          Y N          Y N          Y N          Y N          Y N          Y N          Y N",
-    GRETA:    "N N       N N         N N            N N        N N         N N       N N        Y N        Y N          N N          N N          N N          N N          N N          N N          N N",
-    AGENCY:   "N N       N N         N N            N N        N N         N N       N N        N N        N N          N N          N N          N N          N N          N N          N N          N N",
+    #          keys.read keys.create device.approve staff.read substitutes exch.read exch.write audit.read audit.review staff.remove availability settings citizen.register citizen.protect identity extract.desk sdk.client
+    #          U V       U V         U V            U V        U V         U V       U V        U V        U V          U V          U V          U V          U V          U V          U V          U V          U V
+    DANA:     "N N       N N         N N            N N        N N         N N       N N        N N        N N          N N          N N          N N          N N          N N          N N          N N          N N",
+    ERIK:     "N N       N N         N N            N N        N N         N N       N N        N N        N N          N N          N N          N N          N N          N N          N N          N N          N N",
+    ANNA:     "Y N       N N         N N            Y N        N N         Y N       Y N        N N        N N          N N          Y N          N N          Y N          N N          N N          Y N          N N",
+    OLLE:     "N Y       N N         N N            N Y        N N         N Y       N Y        N N        N N          N N          N Y          N N          N Y          N N          N N          N Y          N N",
+    CECILIA:  "Y N       Y N         Y N            Y N        Y N         Y N       Y N        N N        N N          Y N          Y N          Y N          Y N          Y N          Y N          Y N          N N",
+    UNN:      "Y N       Y N         Y N            Y N        Y N         Y N       Y N        N N        N N          Y N          Y N          Y N          Y N          Y N          Y N          Y N          N N",
+    GRETA:    "N N       N N         N N            N N        N N         N N       N N        Y N        Y N          N N          N N          N N          N N          N N          N N          N N          N N",
+    AGENCY:   "N N       N N         N N            N N        N N         N N       N N        N N        N N          N N          N N          N N          N N          N N          N N          N N          N N",
+    CASE_SYSTEM: "N N       N N         N N            N N        N N         N N       N N        N N        N N          N N          N N          N N          N N          N N          N N          N N          Y N",
 }
 
 # Actions on the account itself, with no resource.
@@ -96,6 +99,7 @@ ACCOUNT_TABLE: dict[User, str] = {
     UNN:      "Y     Y          Y            N",
     GRETA:    "Y     Y          Y            N",
     AGENCY:   "N     N          N            Y",  # agencies use the exchange endpoint
+    CASE_SYSTEM: "N     N          N            N",  # a case management system uses its own endpoint (web/sdk_api.py)
 }
 
 
@@ -115,6 +119,7 @@ APPLICATION_CASE_TABLE: dict[User, str] = {
     UNN:      "Y Y N Y Y  Y Y N N Y  N N N N N  N N N N N",
     GRETA:    "N N N N N  N N N N N  N N N N N  N N N N N",
     AGENCY:   "N N N N N  N N N N N  N N N N N  N N N N N",
+    CASE_SYSTEM: "N N N N N  N N N N N  N N N N N  N N N N N",
 }
 APPLICATION_UNIT_ACTIONS = (Action.APPLICATION_SUBMIT,)
 APPLICATION_UNIT_TABLE: dict[User, str] = {
@@ -128,9 +133,10 @@ APPLICATION_UNIT_TABLE: dict[User, str] = {
     UNN:      "Y N",
     GRETA:    "N N",
     AGENCY:   "N N",
+    CASE_SYSTEM: "N N",
 }
 APPLICATION_ACCOUNT_ACTIONS = (Action.APPLICATION_FORMS,)
-APPLICATION_ACCOUNT_TABLE: dict[User, str] = {user: "N" if user is AGENCY else "Y" for user in ROLES}
+APPLICATION_ACCOUNT_TABLE: dict[User, str] = {user: "N" if user in (AGENCY, CASE_SYSTEM) else "Y" for user in ROLES}
 
 # Dokumentation. Reading follows reading the case (the service shows the citizen only what is published);
 # writing, publishing and responding follow who may answer the case; remarks are the citizen's. Closed cases
@@ -151,6 +157,7 @@ JOURNAL_TABLE: dict[User, str] = {
     UNN:      "Y Y N Y Y  Y Y N N Y  Y Y N N Y  N N N N N  Y Y N N Y  Y Y N N Y  Y Y N Y Y",
     GRETA:    "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
     AGENCY:   "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
+    CASE_SYSTEM: "N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N  N N N N N",
 }
 
 # Gallring. A legal hold is a supervisor's, on any case of the unit, closed ones too (deletion reaches those);
@@ -167,6 +174,7 @@ RETENTION_CASE_TABLE: dict[User, str] = {
     UNN:      "Y Y N Y Y",
     GRETA:    "N N N N N",
     AGENCY:   "N N N N N",
+    CASE_SYSTEM: "N N N N N",
 }
 RETENTION_UNIT_ACTIONS = (Action.RETENTION_READ, Action.RETENTION_MANAGE)
 RETENTION_UNIT_TABLE: dict[User, str] = {
@@ -180,6 +188,7 @@ RETENTION_UNIT_TABLE: dict[User, str] = {
     UNN:      "Y N   Y N",
     GRETA:    "Y N   N N",
     AGENCY:   "N N   N N",
+    CASE_SYSTEM: "N N   N N",
 }
 
 
@@ -297,7 +306,7 @@ def test_every_http_route_names_a_policy_action_or_is_public() -> None:
     for route in ROUTES:
         assert route.action == PUBLIC or isinstance(route.action, Action), route.path
     public = {(method, route.path) for route in ROUTES if route.action == PUBLIC for method in route.methods
-              if not route.path.startswith("/exchange/v1/")}
+              if not route.path.startswith(("/exchange/v1/", "/sdk/api/"))}
     # The key transparency log and the units' certificates are public on purpose: an auditor's monitor follows
     # them without an account, and they hold only public keys, pseudonymous ids and times (protocol §18-19).
     assert public == {("POST", "/api/demo/login"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/config"),
@@ -323,6 +332,15 @@ def test_agency_exchange_routes_are_the_only_sessionless_exchange_routes() -> No
                       ("GET", "/exchange/v1/messages/{msg_id}/proof")}
     staff = {route.action for route in ROUTES if route.path.startswith("/exchange/v1/units/")}
     assert staff == {Action.EXCHANGE_UNIT_READ, Action.EXCHANGE_UNIT_WRITE}
+
+
+def test_the_sdk_message_service_routes_are_sessionless_and_decided_for_the_case_system() -> None:
+    # A unit's case management system has no session: its bearer token (SHA-256 in SAMTAL_SDK_CONFIG) names
+    # it, and web.sdk_api decides Action.SDK_CLIENT for its unit before anything is passed on.
+    sdk = {(method, route.path) for route in ROUTES if route.path.startswith("/sdk/api/") for method in route.methods}
+    assert sdk == {("POST", "/sdk/api/v1/sdk/messages"), ("GET", "/sdk/api/v1/sdk/messages"),
+                   ("GET", "/sdk/api/v1/sdk/messages/{message_id}"), ("DELETE", "/sdk/api/v1/sdk/messages/{message_id}")}
+    assert all(route.action == PUBLIC for route in ROUTES if route.path.startswith("/sdk/api/"))
 
 
 @pytest.mark.parametrize("frame_type", sorted(CLIENT_FRAMES))

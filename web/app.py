@@ -50,6 +50,7 @@ from web import (
     keys,
     messaging,
     representatives,
+    sdk_api,
     status,
 )
 from web import appeals as appeal_routes
@@ -156,7 +157,7 @@ def api_routes() -> list[ApiRoute]:
             *application_routes.api.routes, *appeal_routes.api.routes,
             *journal_routes.api.routes, *keylog.api.routes, *exchange.api.routes,
             *device_proof.api.routes, *extract.api.routes, *retention_routes.api.routes,
-            *representatives.api.routes]
+            *representatives.api.routes, *sdk_api.api.routes]
 
 
 def build_services(settings: Settings, store: Storage) -> Services:

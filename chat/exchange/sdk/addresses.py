@@ -14,7 +14,9 @@ them; an incoming message's sender is reachable for a reply whether it is listed
      "message_service": {"base_url": "https://mt.example/sdk-api/v1", "token_url": "https://mt.example/token",
                          "client_id": "samtal", "client_secret_file": "/etc/samtal/mt-secret",
                          "client_cert": "/etc/samtal/mt.crt", "client_key": "/etc/samtal/mt.key",
-                         "poll_seconds": 30}}
+                         "poll_seconds": 30},
+     "case_systems": [{"name": "Verksamhetssystemet", "unit": "<unit id>", "token_sha256": "<hex>",
+                       "functions": ["sdk:inkorg:0203:kommun.example:soc-vsys"]}]}
 
 Without `message_service` the look-up still works and nothing is polled or sent.
 """
@@ -51,6 +53,18 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class CaseSystem:
+    """A unit's case management system that reaches the federation through Samtal's message service API
+    (web/sdk_api.py), with a bearer token the operator gave it (only its SHA-256 is configured), for the
+    functional addresses it may send from and read."""
+
+    name: str
+    unit_id: str
+    token_sha256: str
+    functions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class MessageService:
     base_url: str
     token_url: str | None = None
@@ -66,6 +80,7 @@ class SdkAddresses:
     functions: tuple[UnitFunction, ...]
     directory: tuple[Recipient, ...]
     service: MessageService | None = None
+    case_systems: tuple[CaseSystem, ...] = ()
 
     def for_unit(self, unit_id: str) -> list[UnitFunction]:
         return [f for f in self.functions if f.unit_id == unit_id]
@@ -116,7 +131,20 @@ def parse(data: Any, where: str = "SAMTAL_SDK_CONFIG") -> SdkAddresses:
         at = f"{where}: directory[{i}]"
         directory.append(Recipient(_participant(_get(entry, "organisation", at), at), _get(entry, "name", at),
                                    _function(_get(entry, "function", at), at), _get(entry, "label", at)))
-    return SdkAddresses(organisation, tuple(functions), tuple(directory), _service(data.get("message_service"), where))
+    systems = []
+    entries = data.get("case_systems", [])
+    for i, entry in enumerate(entries if isinstance(entries, list) else [None]):
+        at = f"{where}: case_systems[{i}]"
+        digest = _get(entry, "token_sha256", at).lower()
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise SdkConfigError(f"{at}.token_sha256 must be the SHA-256 of the token, in hex")
+        names = entry.get("functions")
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise SdkConfigError(f"{at}.functions must list its functional addresses")
+        systems.append(CaseSystem(_get(entry, "name", at), _get(entry, "unit", at), digest,
+                                  tuple(_function(n, at) for n in names)))
+    return SdkAddresses(organisation, tuple(functions), tuple(directory), _service(data.get("message_service"), where),
+                        tuple(systems))
 
 
 def _service(data: Any, where: str) -> MessageService | None:

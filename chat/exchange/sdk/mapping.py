@@ -203,7 +203,7 @@ def from_rest(data: Any) -> SdkMessage:
                                                           texts, files)))
     docs.sort(key=lambda pair: (not pair[0].isdigit(), int(pair[0]) if pair[0].isdigit() else 0))
     return SdkMessage(
-        message_id=_opt(attributes, "messageId", str) or _get(data, "id", str),
+        message_id=_opt(attributes, "messageId", str) or _opt(data, "id", str) or "",
         conversation_id=_opt(attributes, "conversationId", str) or "",
         created=_opt(attributes, "creationDateTime", str) or "", label=_get(attributes, "label", str),
         confidential=_get(attributes, "confidentiality", bool),

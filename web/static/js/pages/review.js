@@ -92,6 +92,10 @@ const ACTIONS = {
   "sdk.party": () => t("added an SDK organisation's functional address to the directory"),
   "sdk.send": () => t("handed a document to the SDK message service"),
   "sdk.receive": () => t("refused an SDK message"),
+  "sdk.api.send": () => t("the case management system sent an SDK message"),
+  "sdk.api.list": () => t("the case management system listed its SDK messages"),
+  "sdk.api.read": () => t("the case management system read an SDK message"),
+  "sdk.api.delete": () => t("the case management system removed an SDK message"),
 };
 
 // Rows that only look: one person reading one case many times in a sitting is one visit to the reviewer.
