@@ -43,11 +43,15 @@ class Pending:
     def view(self, staff: bool, now: int) -> dict[str, Any]:
         if staff:
             due = [c["due_at"] for c in self.completions if c["due_at"] is not None]
+            comments_due = [c["due_at"] for c in self.communications or [] if c["due_at"] is not None]
             return {"objections_open": self.objections_open, "objection_since": self.objection_since,
                     "applications_new": self.applications_new, "completions_answered": self.completions_answered,
                     "communications_answered": self.communications_answered, "appeals_waiting": self.appeals_waiting,
                     "completions_waiting": len(self.completions),
                     "deadline_at": min(due) if due else None,
+                    # kommunicering: the last day to comment; near or past, the unit's next step comes
+                    "comments_due_at": min(comments_due) if comments_due else None,
+                    "comments_due_near": any(d - now <= DEADLINE_NEAR_MS for d in comments_due),
                     "deadline_near": any(d - now <= DEADLINE_NEAR_MS for d in due)}
         return {"completions": self.completions, "decisions": self.decisions, "meeting": self.meeting,
                 "communications": self.communications or [],

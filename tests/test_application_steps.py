@@ -227,3 +227,15 @@ async def test_a_paper_appeal_is_registered_by_staff_with_the_day_it_came_in(log
     event = view["events"][-1]
     assert (event["kind"], event["on_behalf"], event["actor"]) == ("appealed", True, "anna")
     assert (event["detail"]["in_time"], event["detail"]["arrived_on"]) == (True, arrived)
+
+
+async def test_the_inbox_says_when_the_time_for_comments_is_near(login) -> None:
+    dana, anna = await login("dana"), await login("anna")
+    app_id, _ = await submit(dana, FORM, "dana")
+    due = now_ms() + DAY
+    await step(anna, app_id, "communications", "application.communication", {"type": "communication"}, "dana",
+               method="app", due_at=due)
+    pending = (await anna.transport.call("GET", f"/api/cases/{CASE_DANA}"))["case"]["pending"]
+    assert pending["comments_due_near"] is True and pending["comments_due_at"] <= due
+    mine = (await dana.transport.call("GET", f"/api/cases/{CASE_DANA}"))["case"]["pending"]
+    assert {"application": app_id, "form": "ekonomiskt-bistand", "due_at": due} in mine["communications"]

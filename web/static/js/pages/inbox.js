@@ -25,11 +25,11 @@ function needsAnswer(c) {
 }
 
 /** Work other than a message waits in the case (chat/pending.py): an open objection, a new application,
- * an answered request for completion, or a request whose due date is near or past. */
+ * an answered request for completion or kommunicering, an appeal, or a date to answer by that is near or past. */
 function hasWork(c) {
   const p = c.pending || {};
   return Boolean(p.objections_open || p.applications_new || p.completions_answered || p.communications_answered
-    || p.appeals_waiting || p.deadline_near);
+    || p.appeals_waiting || p.deadline_near || p.comments_due_near);
 }
 
 function compare(a, b) {
@@ -119,6 +119,10 @@ function workBadges(c, kind) {
   if (p.completions_answered) badges.push(["application", t("Completion answered")]);
   if (p.communications_answered) badges.push(["application", t("Comments on the decision basis")]);
   if (p.appeals_waiting) badges.push(["appeal", t("Appeal waiting")]);
+  if (p.comments_due_near && p.comments_due_at) {
+    badges.push(["deadline", p.comments_due_at < Date.now() ? t("Time for comments ended %(date)s", { date: shortDate(p.comments_due_at) })
+      : t("Comments due %(date)s", { date: shortDate(p.comments_due_at) })]);
+  }
   if (p.deadline_near && p.deadline_at) {
     badges.push(["deadline", p.deadline_at < Date.now() ? t("Completion was due %(date)s", { date: shortDate(p.deadline_at) })
       : t("Completion due %(date)s", { date: shortDate(p.deadline_at) })]);
