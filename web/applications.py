@@ -203,7 +203,7 @@ def _assign_to_me(body: Body) -> bool:
     return value
 
 
-@api("/api/units/{unit_id}/applications", "POST", action=Action.APPLICATION_SUBMIT, status=201,
+@api("/api/units/{unit_id}/applications", "POST", action=Action.APPLICATION_SUBMIT, status=201, also=(200,),
      response=obj({"application": APPLICATION_VIEW, "case_id": ID, "duplicate": BOOL}))
 async def submit(ctx: Ctx) -> Response:
     """Send an application (a citizen), or register a paper one for `citizen_id` (the unit's staff)."""

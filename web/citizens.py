@@ -32,7 +32,7 @@ async def person_at_the_desk(ctx: Ctx, body: Body) -> tuple[User, bool]:
     return await ctx.services.login.citizen(pnr, name, authoritative=False)
 
 
-@api("/api/units/{unit_id}/citizens", "POST", action=Action.CITIZEN_REGISTER, status=201,
+@api("/api/units/{unit_id}/citizens", "POST", action=Action.CITIZEN_REGISTER, status=201, also=(200,),
      body=obj({"personal_number": string(20), "name": string(MAX_NAME)}),
      response=obj({"citizen": obj({"id": ID, "name": STR}), "new": BOOL}))
 async def register_citizen(ctx: Ctx) -> Response:

@@ -199,6 +199,9 @@ class ApiRoute:
     query: dict[str, Schema] = field(default_factory=dict)  # query parameters: name -> schema
     response: Schema | None = None  # the JSON answer's schema (None: not described yet)
     status: int = 200  # the status of a successful answer
+    # Other successful statuses with the same body: 200 where a retried request finds what its first attempt
+    # made (`duplicate`), beside the 201 of a new one.
+    also: tuple[int, ...] = ()
     media: str = "application/json"  # the successful answer's media type
     upload: bool = False  # the body is an encrypted attachment (application/octet-stream), not JSON
 
@@ -216,7 +219,7 @@ class RouteTable:
 
     def __call__(self, path: str, *methods: str, action: Action | str, **shapes: Any) -> Callable[[Handler], Handler]:
         """Register a route with its policy action (`@api(path, "GET", action=...)`; a route without one
-        cannot be made) and its shapes (`body=`, `query=`, `response=`, `status=`, `media=`, `upload=`:
+        cannot be made) and its shapes (`body=`, `query=`, `response=`, `status=`, `also=`, `media=`, `upload=`:
         the fields of ApiRoute)."""
         if not isinstance(action, Action) and action != PUBLIC:
             raise ValueError(f"route {path} needs a policy action")

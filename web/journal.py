@@ -262,7 +262,8 @@ async def record_export(ctx: Ctx) -> Response:
     return Response(status_code=204)
 
 
-@api("/api/cases/{case_id}/journal", "POST", action=Action.JOURNAL_WRITE, response=ONE_ENTRY)
+@api("/api/cases/{case_id}/journal", "POST", action=Action.JOURNAL_WRITE, response=ONE_ENTRY, status=201,
+     also=(200,))
 async def create_entry(ctx: Ctx) -> Response:
     """A new entry: a draft, or `sign`ed at once, and `publish`ed too (with a grant to the case's key)."""
     body = await record_body(ctx)
@@ -303,7 +304,8 @@ async def sign_entry(ctx: Ctx) -> Response:
     return await _entry_answer(ctx, entry)
 
 
-@api("/api/journal/{entry_id}/versions", "POST", action=Action.JOURNAL_WRITE, response=ONE_ENTRY)
+@api("/api/journal/{entry_id}/versions", "POST", action=Action.JOURNAL_WRITE, response=ONE_ENTRY, status=201,
+     also=(200,))
 async def correct_entry(ctx: Ctx) -> Response:
     """A correction (rättelse): the signed entry's next version; the earlier ones stay readable."""
     body = await record_body(ctx)
@@ -333,7 +335,8 @@ async def delete_draft(ctx: Ctx) -> Response:
     return JSONResponse({"entry_id": entry.id, "deleted": True})
 
 
-@api("/api/cases/{case_id}/journal/supplements", "POST", action=Action.JOURNAL_REMARK, response=ONE_REMARK)
+@api("/api/cases/{case_id}/journal/supplements", "POST", action=Action.JOURNAL_REMARK, response=ONE_REMARK, status=201,
+     also=(200,))
 async def add_supplement(ctx: Ctx) -> Response:
     """(the citizen) Tillägg to the case's documentation, or to one published entry (`entry_id`)."""
     body = await record_body(ctx)
@@ -344,7 +347,8 @@ async def add_supplement(ctx: Ctx) -> Response:
     return await _remark_answer(ctx, remark, case, new)
 
 
-@api("/api/journal/{entry_id}/remarks", "POST", action=Action.JOURNAL_REMARK, response=ONE_REMARK)
+@api("/api/journal/{entry_id}/remarks", "POST", action=Action.JOURNAL_REMARK, response=ONE_REMARK, status=201,
+     also=(200,))
 async def add_remark(ctx: Ctx) -> Response:
     """(the citizen) A comment on a draft shared live, or a dispute of a published entry."""
     body = await record_body(ctx)
@@ -353,7 +357,8 @@ async def add_remark(ctx: Ctx) -> Response:
     return await _remark_answer(ctx, remark, case, new)
 
 
-@api("/api/journal/remarks/{remark_id}/responses", "POST", action=Action.JOURNAL_RESPOND, response=ONE_REMARK)
+@api("/api/journal/remarks/{remark_id}/responses", "POST", action=Action.JOURNAL_RESPOND, response=ONE_REMARK, status=201,
+     also=(200,))
 async def respond(ctx: Ctx) -> Response:
     """(staff) The unit's response to a dispute."""
     body = await record_body(ctx)

@@ -72,8 +72,9 @@ def _operation(route: ApiRoute, method: str) -> dict[str, Any]:
         "summary": route.summary,
         "x-samtal-action": str(route.action),
         "parameters": params,
-        "responses": {str(route.status): success, **{str(status): {"$ref": "#/components/responses/Problem"}
-                                                    for status in problems if status != route.status}},
+        "responses": {**{str(status): success for status in (route.status, *route.also)},
+                      **{str(status): {"$ref": "#/components/responses/Problem"}
+                         for status in problems if status not in (route.status, *route.also)}},
     }
     if route.action != PUBLIC:
         operation["security"] = [{"session": []}]
