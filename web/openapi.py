@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 document of the citizen and staff HTTP API, made from the route registry (web/app.py
 `api_routes()`): each route's policy action, path and query parameters, request body and answer shapes, and
 the problem+json answers it can give. Served at GET /api/openapi.json; docs/protocol.md §14.1 has the prose.
-The agency exchange has its own document (/exchange/v1/openapi.json, chat/exchange/openapi.py)."""
+The agency exchange has its own document (/exchange/v1/openapi.json, chat/exchange/openapi.py), the message
+service's REST API under /sdk/ is Digg's (docs/sdk.md)."""
 from __future__ import annotations
 
 import re
@@ -23,6 +24,9 @@ PROBLEM: Schema = obj({"type": string(200), "title": string(200), "status": {"ty
 # a conflict, limits, and storage that cannot be written now.
 SIGNED_IN_PROBLEMS = (400, 401, 403, 404, 409, 413, 415, 429, 503)
 PUBLIC_PROBLEMS = (400, 403, 404, 409, 413, 415, 429, 503)
+# Routes another document describes: the agency exchange (/exchange/v1/openapi.json) and the message service's
+# REST API for case management systems (Digg's own file, docs/sdk.md).
+OTHER_DOCUMENTS = ("/exchange/", "/sdk/")
 _PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
 
 
@@ -90,8 +94,8 @@ def _operation(route: ApiRoute, method: str) -> dict[str, Any]:
 def openapi(routes: list[ApiRoute]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
-        if route.path.startswith("/exchange/"):
-            continue  # the agency side has its own document
+        if route.path.startswith(OTHER_DOCUMENTS):
+            continue
         for method in route.methods:
             paths.setdefault(_path(route)[0], {})[method.lower()] = _operation(route, method)
     return {
