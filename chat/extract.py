@@ -181,7 +181,17 @@ class Extracts:
                 "status": case.status, "created_at": case.created_at,
                 "caseworker": await self._name(case.assigned_to), "messages": messages,
                 "applications": await self._applications(person, case),
-                "journal": await self._journal(case), "bookings": await self._bookings(case)}
+                "journal": await self._journal(case), "bookings": await self._bookings(case),
+                "representatives": await self._representatives(case)}
+
+    async def _representatives(self, case: Case) -> list[dict[str, Any]]:
+        """Who may act for the person in the case (ombud, god man, förvaltare, vårdnadshavare), ended ones too.
+        The mandates a person holds over someone else's case are that person's, not in their extract."""
+        return [{"id": m.id, "holder": m.holder, "holder_name": await self._name(m.holder), "kind": m.kind.value,
+                 "basis": m.basis.value, "basis_reference": m.basis_reference, "scopes": sorted(s.value for s in m.scopes),
+                 "starts_at": m.starts_at, "ends_at": m.ends_at, "ended_at": m.ended_at,
+                 "registered_by_name": await self._name(m.created_by), "registered_at": m.created_at}
+                for m in await self.store.mandates.of_case(case.id)]
 
     async def _applications(self, person: User, case: Case) -> list[dict[str, Any]]:
         out = []
@@ -193,6 +203,11 @@ class Extracts:
                         "events": [{"kind": e.kind, "at": e.at, "by": e.actor, "by_name": await self._name(e.actor),
                                     "on_behalf": e.on_behalf, "due_at": e.due_at, "record_id": e.record_id}
                                    for e in events],
+                        "decisions": [{"id": d.id, "decided_by": d.decided_by,
+                                       "decided_by_name": await self._name(d.decided_by), "decided_at": d.decided_at,
+                                       "replaces": d.replaces, "delivery": d.delivery, "posted_at": d.posted_at,
+                                       "received_at": d.received_at}
+                                      for d in await self.store.applications.decisions(a.id)],
                         "records": [{"id": r.id, "kind": r.kind, "author_name": await self._name(r.author),
                                      "created_at": r.created_at, "record": b64u(r.data)} for r in records]})
         return out

@@ -18,6 +18,8 @@ from .helpers import CASE_DANA, CASE_ERIK, add_other_unit_caseworker
 from .test_applications import SECRET_DECISION, grants_for, refused, sealed, submit
 from .test_booking import day_start, publish
 from .test_journal import entry_body, request, upload_body
+from .test_representatives import document as power_of_attorney
+from .test_representatives import register as register_representative
 
 UNIT = "ekonomiskt-bistand"
 HOUR = 3600_000
@@ -92,6 +94,7 @@ async def fill_dana(login: Any) -> dict[str, Any]:
 async def test_a_citizens_extract_holds_every_kind_of_her_data_and_nothing_of_anothers(login, server) -> None:
     facts = await fill_dana(login)
     dana, anna = await login("dana"), await login("anna")
+    mandate = await register_representative(anna, document_blob=await power_of_attorney(anna))  # an ombud for her
     extract = await dana.transport.call("POST", "/api/me/extract", {})
     text = json.dumps(extract)
 
@@ -105,14 +108,20 @@ async def test_a_citizens_extract_holds_every_kind_of_her_data_and_nothing_of_an
     sent = next(m for m in case["messages"] if m["seq"] == facts[CASE_DANA]["seq"])
     opened = await dana.open(await dana.case(CASE_DANA), sent)
     assert opened.body is not None and opened.body["text"] == SECRET_MESSAGE
-    [attachment] = [a for a in extract["attachments"] if a["kind"] == "message"]
-    assert attachment["attached_to"] == sent["msg_id"] and attachment["uploaded_by_name"] == "Dana Karlsson"
+    [attachment] = [a for a in extract["attachments"] if a["attached_to"] == sent["msg_id"]]
+    assert attachment["kind"] == "message" and attachment["uploaded_by_name"] == "Dana Karlsson"
+    # The ombud's power of attorney is a file of her case too.
+    assert mandate["document_blob"] in [a["id"] for a in extract["attachments"]]
     # The application and its decision, with the person who decided.
     [application] = case["applications"]
     assert application["id"] == facts["application"] and application["status"] == "decided"
     decided = next(e for e in application["events"] if e["kind"] == "decided")
     assert (decided["by"], decided["by_name"], decided["record_id"]) == ("anna", "Anna Lind", facts["decision"])
     assert facts["decision"] in [r["id"] for r in application["records"]]
+    [decision] = application["decisions"]  # the decision as a document: who, when, how it reached her
+    assert (decision["id"], decision["decided_by_name"]) == (facts["decision"], "Anna Lind")
+    [ombud] = case["representatives"]
+    assert (ombud["id"], ombud["holder_name"], ombud["kind"]) == (mandate["id"], "Frida Ombudsson", "ombud")
     # The published entry (opened with the case key's grant), never the draft; her supplement.
     journal = case["journal"]
     assert [e["id"] for e in journal["entries"]] == [facts["entry"]]

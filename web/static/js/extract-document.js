@@ -134,6 +134,17 @@ function accessPart(rows) {
       : h("p", { class: "muted", text: t("Nobody at the units has opened your case data.") })];
 }
 
+const MANDATE_KINDS = () => ({ ombud: t("Representative (ombud)"), god_man: t("Appointed guardian (god man)"),
+  forvaltare: t("Administrator (förvaltare)"), guardian: t("Custodian (vårdnadshavare)") });
+
+function representativesPart(mandates) {
+  const kinds = MANDATE_KINDS();
+  return [h("h3", { text: t("Who may act for you") }), list(mandates, t("Nobody acts for you in this case."), (m) => [
+    h("strong", { text: m.holder_name || m.holder }), ", ", kinds[m.kind] || m.kind, ", ",
+    t("from %(start)s to %(end)s", { start: fullTime(m.starts_at), end: fullTime(m.ends_at) }),
+    m.ended_at ? ", " : "", m.ended_at ? t("ended %(time)s", { time: fullTime(m.ended_at) }) : ""])];
+}
+
 /** The document: who, the account, every case with what this device opened, files, who read, earlier requests.
  * A unit's part (made by its staff at the desk) holds the unit's cases and what was read of them only. */
 export async function extractDocument(app, { server, cases }) {
@@ -157,7 +168,7 @@ export async function extractDocument(app, { server, cases }) {
       h("p", { class: "muted" }, [held.unit_name, t("Status: %(status)s", { status: held.status }),
         held.caseworker ? t("Caseworker: %(name)s", { name: held.caseworker }) : null].filter(Boolean).join(" · ")),
       ...demote(await caseParts(app, c.journal, { messages: c.messages, applications: c.applications })),
-      ...bookingsPart(held.bookings)));
+      ...bookingsPart(held.bookings), ...representativesPart(held.representatives || [])));
   }
   body.append(
     h("h2", { text: t("Attached files") }),
