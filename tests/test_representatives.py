@@ -200,3 +200,46 @@ async def test_the_case_key_reaches_the_representatives_device_and_is_rotated_aw
                                               (CASE_DANA, epoch))}
     assert rut.device_id not in recipients and dana.device_id in recipients
     await refused(rut.transport.call("GET", f"/api/cases/{CASE_DANA}/keys"), 404, "unknown_case")
+
+
+# -- withholding an entry from guardians (menprövning) ----------------------------------------------------
+async def test_a_caseworker_withholds_one_entry_from_the_guardians_with_the_reason(login, server):
+    from tests.test_journal import entry_body, journal, request, upload_body
+
+    anna, erik = await login("anna"), await login("erik")
+    path = f"/api/cases/{CASE_ERIK}/representatives"
+    fourteen = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 14.2 * 365.25 * 86400))
+    parent = await register(anna, path, personal_number="198808081007", name="Pia Förälder", kind="guardian",
+                            basis="custody", child_born=fourteen, ends_at=None, scopes=["read"])
+    pia = await login(parent["holder"])
+    entries = []
+    for title in ("Samtal med Erik", "Uppgift om pappans hälsa"):
+        entry_id, body = await upload_body(anna, "journal.entry", entry_body(title, "text"), True, CASE_ERIK)
+        await anna.transport.call("POST", f"/api/cases/{CASE_ERIK}/journal", request(body, sign=True, publish=True))
+        entries.append(entry_id)
+    shown, withheld = entries
+    try:
+        await refused(anna.transport.call("PUT", f"/api/journal/{withheld}/withheld", {"withheld": True}), 400,
+                      "invalid_field")  # the harm assessment's reason is required
+        await refused(erik.transport.call("PUT", f"/api/journal/{withheld}/withheld",
+                                          {"withheld": True, "reason": "x"}), 403, "forbidden")
+        await refused(pia.transport.call("PUT", f"/api/journal/{withheld}/withheld",
+                                         {"withheld": True, "reason": "x"}), 403, "forbidden")
+        reason = "Menprövning: uppgifter om tredje man (pappans hälsa), OSL 26:1"
+        assert (await anna.transport.call("PUT", f"/api/journal/{withheld}/withheld",
+                                          {"withheld": True, "reason": reason}))["withheld"] is True
+        assert [e["id"] for e in (await journal(pia, CASE_ERIK))["entries"]] == [shown]
+        assert {e["id"] for e in (await journal(erik, CASE_ERIK))["entries"]} >= {shown, withheld}
+        listed = (await anna.transport.call("GET", f"/api/cases/{CASE_ERIK}/withheld"))["withheld"]
+        assert [(w["entry_id"], w["reason"], w["by"]) for w in listed] == [(withheld, reason, "anna")]
+        await refused(pia.transport.call("GET", f"/api/cases/{CASE_ERIK}/withheld"), 403, "forbidden")
+        rows = audit_rows(server, "anna")
+        assert ("journal.withheld", "allowed", CASE_ERIK) in [r[:3] for r in rows]
+        assert reason not in str(rows)  # the reason is kept with the withholding, not copied into the log
+        # Shown again: the guardian sees it.
+        await anna.transport.call("PUT", f"/api/journal/{withheld}/withheld", {"withheld": False})
+        assert {e["id"] for e in (await journal(pia, CASE_ERIK))["entries"]} == {shown, withheld}
+        await refused(anna.transport.call("PUT", f"/api/journal/{withheld}/withheld", {"withheld": False}), 404,
+                      "not_withheld")
+    finally:
+        await anna.transport.call("POST", f"{path}/{parent['id']}/end")

@@ -58,9 +58,10 @@ async function makeCaseKey(session, unitId, caseId, epoch, unitEpoch) {
       return { recipient, ...c.wrappedToJson(wrapped), signature: c.b64u(signature) };
     };
     const wraps = [await wrapTo(`unit:${unitEpoch}`, unitPub)];
-    // Only to the citizen's devices proven theirs (docs/protocol.md section 21), never to one the server added.
-    const proven = await session.citizenDevices.proven(view.citizen, view.citizen_devices);
-    for (const d of view.citizen_devices.filter((x) => proven.has(x.id))) {
+    // Only to the citizen's devices proven theirs (docs/protocol.md section 21), never to one the server added;
+    // and to the proven devices of the people who act for the citizen now (docs/representatives.md).
+    const proven = await session.provenForCase(view);
+    for (const d of [...view.citizen_devices, ...(view.representative_devices || [])].filter((x) => proven.has(x.id))) {
       wraps.push(await wrapTo(d.id, (await session.deviceKeys(d.id)).kemPub));
     }
     await api("POST", `/api/cases/${encodeURIComponent(caseId)}/keys`, { epoch, wraps });

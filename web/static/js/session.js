@@ -285,6 +285,20 @@ export class Session {
   }
 
   /**
+   * The devices a case key may be wrapped to (section 21): the citizen's proven devices, and each
+   * representative's devices proven that person's (the staff's case view lists `representative_devices`).
+   */
+  async provenForCase(view) {
+    const proven = await this.citizenDevices.proven(view.citizen, view.citizen_devices);
+    const byHolder = new Map();
+    for (const d of view.representative_devices || []) byHolder.set(d.user_id, [...(byHolder.get(d.user_id) || []), d]);
+    for (const [holder, devices] of byHolder) {
+      for (const id of await this.citizenDevices.proven(holder, devices)) proven.add(id);
+    }
+    return proven;
+  }
+
+  /**
    * Give citizens' new devices their case keys. A citizen's device is proven theirs by their e-identification
    * or by a link from another of their devices (section 21), so no staff member approves it: any staff device
    * that holds the unit key does this when the server says key work is pending, for proven devices only. For each device missing a case's current key, the unit's wrap of that key
@@ -297,12 +311,16 @@ export class Session {
     let given = 0;
     try {
       const tasks = await api("GET", "/api/keys/pending");
-      if (!tasks.citizen_devices_missing_case_key.length) return 0;
+      // The citizens' devices, and the devices of the people who act for them (docs/representatives.md).
+      const missing = [...tasks.citizen_devices_missing_case_key,
+        ...(tasks.representative_devices_missing_case_key || [])];
+      if (!missing.length) return 0;
       const unitKeys = await this.unitKeys(tasks.unit_id);
-      for (const { case_id: caseId, epoch, device } of tasks.citizen_devices_missing_case_key) {
-        // Only to a device proven the citizen's (section 21): never to one the server added to the account.
+      for (const { case_id: caseId, epoch, device } of missing) {
+        // Only to a device proven the citizen's, or its representative's (section 21): never to one the server
+        // added to an account.
         const view = await this.caseView(caseId, { refresh: true });
-        if (!(await this.citizenDevices.proven(view.citizen, view.citizen_devices)).has(device.id)) continue;
+        if (!(await this.provenForCase(view)).has(device.id)) continue;
         const answer = await api("GET", `/api/cases/${encodeURIComponent(caseId)}/keys`);
         for (const wrap of answer.wraps) {
           const unitEpoch = wrap.recipient.startsWith("unit:") ? Number(wrap.recipient.slice(5)) : NaN;
