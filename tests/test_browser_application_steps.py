@@ -273,3 +273,33 @@ def test_staff_register_an_appeal_that_came_on_paper(dana: Person, anna: Person,
     dana.goto(f"/apply/{application_id}?lang=sv")
     expect(dana.page.locator("#timeline")).to_contain_text(APPEAL_CHANGE, timeout=TIMEOUT)
     assert dana.errors == [] and anna.errors == []
+
+
+def test_a_reconsideration_that_changes_the_decision_leads_to_a_new_one(dana: Person, anna: Person,
+                                                                        server: RunningServer, axe: str) -> None:
+    """FL 37-39 §§: the unit changes its decision on the appeal; the new decision replaces the old, which stays."""
+    application_id, staff = refused_and_received(dana, anna, server, "Jag behöver samtalsstöd i vår", 1)
+    appeal(dana, application_id, axe)
+    panel = staff.get_by_role("region", name="Överklagandet")
+    panel.get_by_label("Beslutet ändras (ett nytt beslut följer)").check()
+    panel.get_by_label("Motivering").fill("Omprövning: nya uppgifter i överklagandet")
+    panel.get_by_role("button", name="Registrera omprövningen").click()
+    expect(staff.locator("#application-status")).to_have_text("Status: Under utredning", timeout=TIMEOUT)
+    decision = staff.locator("#decision-form")
+    expect(decision).to_be_visible()
+    item = decision.get_by_role("group", name="Post 1")
+    item.get_by_label("Vad som söktes").fill("Samtalsstöd")
+    item.get_by_label("Beslut om posten").select_option(label="Beviljas")
+    decision.get_by_role("checkbox", name=re.compile("bistånd utöver")).check()
+    decision.get_by_role("textbox", name="Motivering").fill("Beviljas efter omprövning")
+    decision.get_by_role("button", name="Förhandsgranska beslutet").click()
+    staff.locator("#decision-preview").get_by_role("button", name="Signera och skicka beslutet").click()
+    expect(staff.locator("#application-status")).to_have_text("Status: Beslutad", timeout=TIMEOUT)
+    expect(staff.locator("#decisions .decision-card")).to_have_count(2)  # the old one stays readable
+    # Changed, but perhaps not as asked: the unit can still send the appeal on (FL 39 §).
+    expect(panel.get_by_role("button", name="Registrera att överklagandet är skickat till domstolen")).to_be_visible()
+    timeline = dana.page.locator("#timeline")
+    expect(timeline).to_contain_text("Beslutet kommer att ändras.", timeout=TIMEOUT)
+    expect(dana.page.locator("#decision-section")).to_contain_text("Beviljas efter omprövning", timeout=TIMEOUT)
+    check(dana, axe)
+    assert dana.errors == [] and anna.errors == []

@@ -207,7 +207,10 @@ function drawAppeal(view) {
     paperAppeal = appealForm(client, config.max_attachment_bytes, { idPrefix: "pa", title: t("The applicant's appeal") });
     byId("paper-appeal-body").replaceChildren(paperAppeal.form.element);
   }
-  const waiting = ["appealed", "appeal_reconsidered"].includes(status);
+  // Changed, but not as asked: the appeal still goes to the court, now about the new decision (FL 39 §).
+  const changedNotForwarded = status === "decided" && state?.steps.includes("appeal_reconsidered")
+    && !state.steps.includes("appeal_forwarded");
+  const waiting = ["appealed", "appeal_reconsidered"].includes(status) || changedNotForwarded;
   byId("appeal-panel").hidden = !state;
   if (!state) return;
   byId("appeal-check").replaceChildren(h("p", { text: t("Came in %(date)s.", { date: shortDate(state.event.at) }) }),
