@@ -138,3 +138,15 @@ def test_a_message_that_breaks_digg_rules_is_refused_though_the_rest_api_allows_
     assert eventually_blocking(refused, within=60, what="the refusal's audit row") == 1
     assert "3c9e2d41-7b1a-4f0e-9c2d-5e6f7a8b9c0d" not in {m["id"] for m in anna.inbox()["inbox"]}
     assert "3c9e2d41-7b1a-4f0e-9c2d-5e6f7a8b9c0d" not in service.deleted
+
+
+def test_staff_look_up_sdk_recipients_by_organisation_and_function(server: Any, anna: UnitClient) -> None:
+    def look(**query: str) -> list[dict[str, Any]]:
+        answer = anna.http.get("/api/units/ekonomiskt-bistand/sdk/recipients", params=query)
+        assert answer.status_code == 200, answer.text
+        return list(answer.json()["recipients"])
+    [found] = look(organisation="polis", function="syd")
+    assert (found["organisation"], found["address"]) == (POLISEN.organisation, party_address(POLISEN))
+    assert look(organisation="försäkringskassan") == []
+    other = anna.http.get("/api/units/barn-och-unga/sdk/recipients")
+    assert other.status_code == 403

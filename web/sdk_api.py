@@ -20,9 +20,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from chat.errors import NotFound
 from chat.exchange.sdk.addresses import CaseSystem
-from chat.exchange.sdk.bridge import SdkBridge
-from chat.exchange.sdk.mapping import MappingError, SdkMessage, from_rest, to_rest
+from chat.exchange.sdk.bridge import SdkBridge, party_address
+from chat.exchange.sdk.mapping import MappingError, Party, SdkMessage, from_rest, to_rest
 from chat.exchange.sdk.rest_client import SdkApiError
 from chat.exchange.service import exchange_event
 from chat.model import Role, User
@@ -173,3 +174,25 @@ async def _own(ctx: Ctx, bridge: SdkBridge, system: CaseSystem) -> SdkMessage:
     if not _mine(system, message):
         raise Refused(404, "no such message of yours")
     return message
+
+
+# -- the recipient look-up for the unit's staff (#16 item 5) ----------------------------------------------
+_WORDS = {"type": "string", "maxLength": 200}
+_RECIPIENT = {"type": "object", "properties": {k: {"type": "string"} for k in (
+    "organisation", "name", "function", "label", "address")}}
+
+
+@api("/api/units/{unit_id}/sdk/recipients", "GET", action=Action.EXCHANGE_UNIT_READ,
+     query={"organisation": _WORDS, "function": _WORDS},
+     response={"type": "object", "properties": {"recipients": {"type": "array", "items": _RECIPIENT}}})
+async def recipients(ctx: Ctx) -> Response:
+    """SDK recipients by organisation (participant id or a word of its name) and function (a word of the
+    functional address or its label), from the SDK file; `address` is the exchange address to write to."""
+    sdk = ctx.services.exchange.sdk
+    if sdk is None:
+        raise NotFound("no SDK connection is configured")
+    bridge: SdkBridge = sdk[0]
+    found = bridge.book.lookup(ctx.request.query_params.get("organisation"), ctx.request.query_params.get("function"))
+    return JSONResponse({"recipients": [
+        {"organisation": r.organisation, "name": r.name, "function": r.function, "label": r.label,
+         "address": party_address(Party(r.organisation, r.function, r.label))} for r in found]})
