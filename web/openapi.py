@@ -43,7 +43,7 @@ def _sdk_operation(route: ApiRoute, method: str, params: list[dict[str, Any]]) -
     Events object for 400, no body for 401 and 404), and a case system's bearer token authenticates it."""
     body = {"application/json": {"schema": ANY_OBJECT}}
     responses: dict[str, Any] = {str(route.status): {"description": "done", **(
-        {"content": body} if route.status == 200 else {})}}
+        {"content": {"application/json": {"schema": route.response or ANY_OBJECT}}} if route.status == 200 else {})}}
     for status, words in ((400, "Events (eventIssues)"), (401, "no or another token"), (404, "not found"),
                           (503, "the message service cannot be reached (Events)")):
         responses[str(status)] = {"description": words, **({"content": body} if status in (400, 503) else {})}

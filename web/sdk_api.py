@@ -38,6 +38,14 @@ MAX_BODY = 40 * 1024 * 1024  # a message with its files, base64 (the exchange ta
 FILTERS = ("messageStatus", "recipientAttention.subOrganization.extension", "senderAttention.subOrganization.extension")
 
 
+# The answers' shapes (Digg's outputData / outputArrayData, messageDef in detail there); 201 and 202 have no body.
+_MESSAGE = {"type": "object", "properties": {"type": {"type": "string"}, "id": {"type": "string"},
+                                             "attributes": {"type": "object"}}}
+ONE = {"type": "object", "properties": {"meta": {"type": "object"}, "data": _MESSAGE}}
+MANY = {"type": "object", "properties": {"meta": {"type": "object"}, "data": {"type": "array", "items": _MESSAGE}}}
+NO_BODY = {"description": "no body, as Digg's file says for this status"}
+
+
 class Refused(Exception):
     def __init__(self, status: int, detail: str, issue: str = "MESSAGE_EXCHANGE_ERROR") -> None:
         super().__init__(detail)
@@ -110,7 +118,7 @@ async def _body(request: Request) -> Any:
         raise Refused(400, "the body is not JSON") from None
 
 
-@api(BASE, "POST", action=PUBLIC, status=201)
+@api(BASE, "POST", action=PUBLIC, status=201, response=NO_BODY)
 async def send(ctx: Ctx) -> Response:
     """Send a message from one of the system's functional addresses (201: handed to the message service)."""
     async def work(bridge: SdkBridge, system: CaseSystem) -> tuple[Response, dict[str, Any]]:
@@ -130,7 +138,7 @@ async def send(ctx: Ctx) -> Response:
     return await _answer(ctx, "sdk.api.send", work)
 
 
-@api(BASE, "GET", action=PUBLIC)
+@api(BASE, "GET", action=PUBLIC, response=MANY)
 async def listing(ctx: Ctx) -> Response:
     """The system's messages by status and functional address (filter[attribute]=value), without documents."""
     async def work(bridge: SdkBridge, system: CaseSystem) -> tuple[Response, dict[str, Any]]:
@@ -150,7 +158,7 @@ async def listing(ctx: Ctx) -> Response:
     return await _answer(ctx, "sdk.api.list", work)
 
 
-@api(BASE + "/{message_id}", "GET", action=PUBLIC)
+@api(BASE + "/{message_id}", "GET", action=PUBLIC, response=ONE)
 async def fetch(ctx: Ctx) -> Response:
     """One of the system's messages with its documents."""
     async def work(bridge: SdkBridge, system: CaseSystem) -> tuple[Response, dict[str, Any]]:
@@ -159,7 +167,7 @@ async def fetch(ctx: Ctx) -> Response:
     return await _answer(ctx, "sdk.api.read", work)
 
 
-@api(BASE + "/{message_id}", "DELETE", action=PUBLIC, status=202)
+@api(BASE + "/{message_id}", "DELETE", action=PUBLIC, status=202, response=NO_BODY)
 async def delete(ctx: Ctx) -> Response:
     """Remove one of the system's messages at the message service (its receipt is handled)."""
     async def work(bridge: SdkBridge, system: CaseSystem) -> tuple[Response, dict[str, Any]]:
