@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -245,6 +246,11 @@ def test_apply_complete_and_decide(dana: Person, anna: Person, server: RunningSe
     with page.expect_download() as saved:
         shown.get_by_role("button", name="Spara en kopia").click()
     assert saved.value.suggested_filename == f"Beslut-{received.isoformat()}.html"
+    kept = Path(saved.value.path()).read_text(encoding="utf-8")  # the decision itself, without the page's buttons
+    assert "<script" not in kept
+    kept = re.sub(r"<[^>]+>", "", kept).replace("\u00a0", " ").replace("\u202f", " ")  # its text
+    assert "Du får 9 330 kr" in kept and DECISION in kept and "Beviljat: 5 100 kr" in kept, kept[:3000]
+    assert "Spara en kopia" not in kept and "Skriv ut" not in kept
     page.emulate_media(media="print")  # printing shows the decision and nothing else of the page
     expect(page.locator("#timeline")).to_be_hidden()
     expect(shown.get_by_role("button", name="Skriv ut")).to_be_hidden()

