@@ -303,3 +303,22 @@ def test_a_reconsideration_that_changes_the_decision_leads_to_a_new_one(dana: Pe
     expect(dana.page.locator("#decision-section")).to_contain_text("Beviljas efter omprövning", timeout=TIMEOUT)
     check(dana, axe)
     assert dana.errors == [] and anna.errors == []
+
+
+def test_the_appeal_parts_in_english(dana: Person, anna: Person, server: RunningServer, axe: str) -> None:
+    application_id, staff = refused_and_received(dana, anna, server, "Jag behöver stöd i vardagen", 1)
+    try:
+        dana.goto(f"/apply/{application_id}?lang=en")
+        section = dana.page.get_by_role("region", name="Appeal the decision")
+        expect(section).to_contain_text("The unit must have your appeal no later than", timeout=TIMEOUT)
+        section.get_by_role("button", name="Appeal", exact=True).click()
+        expect(section.get_by_label("Which change do you want?")).to_be_visible()
+        check(dana, axe)
+        anna.goto(f"/applications/{application_id}?lang=en")
+        expect(staff.locator("#application-status")).to_have_text("Status: Decided", timeout=TIMEOUT)
+        staff.get_by_text("Register an appeal that came on paper").click()
+        expect(staff.get_by_label("The day it came in")).to_be_visible()
+        check(anna, axe)
+    finally:  # the module's browsers stay in Swedish for the tests after this one
+        dana.goto("/apply?lang=sv")
+        anna.goto("/applications?lang=sv")
