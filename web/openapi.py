@@ -38,29 +38,8 @@ def _path(route: ApiRoute) -> tuple[str, list[dict[str, Any]]]:
     return _PARAM.sub(r"{\1}", route.path), params
 
 
-def _sdk_operation(route: ApiRoute, method: str, params: list[dict[str, Any]]) -> dict[str, Any]:
-    """A route of the SDK message service API (web/sdk_api.py): Digg's file says what it answers (JSON, an
-    Events object for 400, no body for 401 and 404), and a case system's bearer token authenticates it."""
-    body = {"application/json": {"schema": ANY_OBJECT}}
-    responses: dict[str, Any] = {str(route.status): {"description": "done", **(
-        {"content": {"application/json": {"schema": route.response or ANY_OBJECT}}} if route.status == 200 else {})}}
-    for status, words in ((400, "Events (eventIssues)"), (401, "no or another token"), (404, "not found"),
-                          (503, "the message service cannot be reached (Events)")):
-        responses[str(status)] = {"description": words, **({"content": body} if status in (400, 503) else {})}
-    operation: dict[str, Any] = {
-        "operationId": f"{method.lower()}_sdk_{route.handler.__name__}", "summary": route.summary,
-        "x-samtal-action": str(route.action), "parameters": params, "responses": responses,
-        "description": "Digg's SDK REST API (docs/sdk.md) for a unit's case management system: Authorization: "
-                       "Bearer <its token>, decided with the policy action sdk.client for its unit."}
-    if method == "POST":
-        operation["requestBody"] = {"required": True, "content": body}
-    return operation
-
-
 def _operation(route: ApiRoute, method: str) -> dict[str, Any]:
     path, params = _path(route)
-    if route.path.startswith("/sdk/api/"):
-        return _sdk_operation(route, method, params)
     params += [{"name": name, "in": "query", "required": False, "schema": schema}
                for name, schema in route.query.items()]
     if route.action != PUBLIC:
