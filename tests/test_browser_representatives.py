@@ -105,3 +105,32 @@ def test_an_ombud_and_a_custodian_act_within_their_scopes(browser, server, clien
             gerd.assert_clean()
         finally:
             gerd.page.context.close()
+
+
+def test_a_caseworker_registers_and_ends_a_god_man_in_the_inbox(browser, server, axe):  # type: ignore[no-untyped-def]
+    from tests.test_browser_staff_pages import signed_in
+    anna = signed_in(browser, server, "Anna Lind", "/inbox")
+    try:
+        anna.open_conversation(f"/inbox/{CASE_DANA}")
+        page = anna.page
+        page.locator("#representatives summary").click()
+        form = page.locator("#representative-form")
+        form.get_by_label("Namn").fill("Gustav Godman")
+        form.get_by_label("Personnummer").fill("19690909-1008")
+        form.get_by_label("Slag").select_option("god_man")
+        form.get_by_label("Domstol och målnummer").fill("Göteborgs tingsrätt Ä 5-26")
+        form.get_by_label("skriva").check()
+        form.get_by_label("Från").fill(time.strftime("%Y-%m-%d"))
+        form.get_by_label("Till och med").fill(time.strftime("%Y-%m-%d", time.localtime(time.time() + 30 * 86400)))
+        form.get_by_role("button", name="Registrera").click()
+        item = page.locator("#representative-list li", has_text="Gustav Godman")
+        expect(item).to_contain_text("Gäller", timeout=TIMEOUT)
+        expect(item).to_contain_text("Som god man: läsa, skriva")
+        check(anna, axe)
+        item.get_by_role("button", name="Avsluta uppdraget för Gustav Godman").click()
+        page.get_by_role("dialog", name="Avsluta uppdraget för Gustav Godman?").get_by_role(
+            "button", name="Avsluta uppdraget", exact=True).click()
+        expect(item).to_contain_text("Upphörde", timeout=TIMEOUT)
+        anna.assert_clean()
+    finally:
+        anna.page.context.close()

@@ -10,6 +10,7 @@ import { confirmAction } from "../confirm.js";
 import { Conversation } from "../conversation.js";
 import { AgencyPanel } from "../agency-panel.js";
 import { showMeetings } from "../case-meetings.js";
+import { showRepresentatives, wireRepresentatives } from "../representatives-panel.js";
 
 const REFRESH_MS = 5 * 60 * 1000; // the list is live; a full reload now and then corrects any drift
 const TICK_MS = 60 * 1000; // waiting times move on
@@ -260,6 +261,7 @@ async function openCase(caseId, { focus = true } = {}) {
     renderProtected(view);
     citizenDevices(view).catch(() => {});
     showMeetings(byId("case-meetings"), byId("case-meeting-list"), byId("case-book"), caseId);
+    showRepresentatives(caseId);
     if (focus) byId("conversation-title").focus();
     const conversation = new Conversation({ ...app, config }, view, (item) => activity(caseId, item));
     open.conversation = conversation;
@@ -382,6 +384,7 @@ async function main() {
   byId("show-agency").addEventListener("click", () => showInList("agency"));
   byId("handled").addEventListener("click", toggleHandled);
   byId("protected").addEventListener("click", toggleProtected);
+  wireRepresentatives();
   byId("case-view").querySelector(".back").addEventListener("click", (event) => {
     event.preventDefault();
     const id = open?.id;
