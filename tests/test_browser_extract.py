@@ -148,6 +148,12 @@ def test_at_the_desk_staff_make_the_units_part_and_hand_it_over(browser: Any, se
             assert text in part, text  # opened on Anna's device with the unit's keys
         for absent in (SECRET_DRAFT, SECRET_ERIK, "Ditt konto", "Dina enheter"):
             assert absent not in part, absent  # the unit's part: no draft, no account, nobody else
+        with anna.page.expect_download() as done:
+            request.get_by_role("button", name="Ladda ner uppgifterna (JSON)").click()
+        done.value.save_as(tmp_path / "part.json")
+        data = json.loads((tmp_path / "part.json").read_text(encoding="utf-8"))
+        assert data["scope"] == "unit" and "account" not in data and "devices" not in data
+        assert SECRET_MESSAGE in [m["content"].get("text") for m in data["cases"][0]["messages"]]
         request.get_by_role("button", name="Markera som utlämnad").click()
         expect(anna.page.locator("#extract-requests li", has_text="Begärd vid disken").first).to_contain_text(
             "Utlämnat", timeout=TIMEOUT)

@@ -332,4 +332,5 @@ def test_other_roles_get_no_menu_entry_and_no_access(browser, server, supervisor
     supervisor.goto("/review")
     expect(supervisor.page.get_by_role("heading", level=2)).to_have_text("Ingen åtkomst")
     expect(supervisor.page.locator(".mainnav li:visible")).to_have_text(["Inkorg", "Kalender", "Ansökningar",
-                                                                         "Arbetsledning", "Gallring", "Enheter"])
+                                                                         "Registerutdrag", "Arbetsledning", "Gallring",
+                                                                         "Enheter"])

@@ -8,7 +8,7 @@ import { t } from "../i18n.js";
 import { alertError, boot, explain } from "../app.js";
 import { automated } from "../automated.js";
 import { offerDownload, serialise } from "../journal-export.js";
-import { extractDocument, openHeld } from "../extract-document.js";
+import { extractDocument, extractJson, openHeld } from "../extract-document.js";
 
 let app;
 let unit;
@@ -29,19 +29,23 @@ function stateOf(r) {
 
 function requestItem(r) {
   const make = h("button", { type: "button", class: "button secondary", text: t("Download the unit's part") });
+  const data = h("button", { type: "button", class: "button secondary", text: t("Download the data (JSON)") });
   const done = h("button", { type: "button", class: "button secondary", text: t("Mark as handed over") });
   const line = `extract-line-${r.id}`;
-  make.addEventListener("click", async () => {
+  const offer = (json) => async () => {
     status(line, t("Opening the unit's part…"));
     try {
       const held = await openHeld(app, await api("GET", `${base()}/${encodeURIComponent(r.id)}`));
-      const date = new Date().toISOString().slice(0, 10);
-      offerDownload(serialise(await extractDocument(app, held)), "text/html;charset=utf-8", `registerutdrag-${r.id}-${date}.html`);
+      const name = `registerutdrag-${r.id}-${new Date().toISOString().slice(0, 10)}`;
+      if (json) offerDownload(extractJson(held), "application/json", `${name}.json`);
+      else offerDownload(serialise(await extractDocument(app, held)), "text/html;charset=utf-8", `${name}.html`);
       status(line, t("The unit's part is downloaded. Print it or hand it over, then mark it as handed over."));
     } catch (error) {
       status(line, explain(error), "error");
     }
-  });
+  };
+  make.addEventListener("click", offer(false));
+  data.addEventListener("click", offer(true));
   done.addEventListener("click", async () => {
     try {
       await api("POST", `${base()}/${encodeURIComponent(r.id)}/delivered`, {});
@@ -59,7 +63,7 @@ function requestItem(r) {
       automated(t("computed by Samtal: one month after the request (GDPR art. 12.3)."))),
     h("p", {}, h("strong", { text: stateOf(r) })),
     others && others.count ? h("p", { text: t("Other units asked: %(count)s; handed over: %(delivered)s; overdue: %(overdue)s.", others) }) : null,
-    h("div", { class: "form-actions" }, make, r.delivered_at ? null : done),
+    h("div", { class: "form-actions" }, make, data, r.delivered_at ? null : done),
     h("p", { id: line, class: "status", role: "status" }));
 }
 
