@@ -44,6 +44,8 @@ async def test_what_samtal_does_by_itself_is_recorded_with_its_rule_and_no_perso
     slot = await publish(anna, int(time.time() * 1000) + HOUR, ["phone"])
     booking = (await dana.transport.call("POST", f"/api/cases/{CASE_DANA}/bookings",
                                          {"slot_id": slot["id"], "form": "phone"}))["booking"]
+    view = await dana.transport.call("GET", f"/api/cases/{CASE_DANA}/bookings")
+    assert view["reminder_hours"] == 2  # the booking page says when Samtal reminds, and that it is automatic
     await dana.transport.call("PUT", "/api/me/notifications", {"email_opt_in": True, "language": "sv"})
     socket = await anna.transport.open_socket()
     try:

@@ -191,7 +191,8 @@ def booking_view(app: BookingApp, ctx: Ctx, booking: Booking, video_blocked: boo
 
 @api("/api/cases/{case_id}/bookings", "GET", action=Action.BOOKING_READ, response=obj({
     "bookings": array(BOOKING_VIEW), "offices": array(obj({"address": STR, "phone": nullable(STR)})),
-    "open_slots": array(SLOT_VIEW), "change_limit_hours": integer(), "video_unavailable": BOOL}))
+    "open_slots": array(SLOT_VIEW), "change_limit_hours": integer(), "reminder_hours": nullable(integer()),
+    "video_unavailable": BOOL}))
 async def case_bookings(ctx: Ctx) -> Response:
     """The case's bookings and the open times of its unit, with the limit for changes."""
     app, case = _app(ctx), ctx.case
@@ -205,6 +206,8 @@ async def case_bookings(ctx: Ctx) -> Response:
     return JSONResponse({"bookings": [booking_view(app, ctx, b, blocked) for b in bookings], "offices": offices,
                          "open_slots": [slot_view(s) for s in slots],
                          "change_limit_hours": app.settings.booking_change_hours,
+                         # Reminders are an automated step (chat/automation.py): the page says so, and when.
+                         "reminder_hours": app.settings.booking_reminder_hours if app.settings.smtp_host else None,
                          "video_unavailable": blocked and not app.video_link_template(case.unit_id)})
 
 

@@ -8,6 +8,7 @@ import { t, tn } from "../i18n.js";
 import { alertError, boot, config, guardedBy } from "../app.js";
 import { FORM_NAMES, bookableSlots, joinVideo } from "../booking-common.js";
 import { confirmAction } from "../confirm.js";
+import { automated } from "../automated.js";
 
 const STATUS_NAMES = {
   booked: () => t("Booked"), cancelled: () => t("Cancelled"), rescheduled: () => t("Moved to another time"),
@@ -131,6 +132,12 @@ async function render() {
   const hours = view.change_limit_hours;
   byId("booking-limit").textContent = tn("You can change or cancel a booking here until %(n)s hour before it starts.",
     "You can change or cancel a booking here until %(n)s hours before it starts.", hours);
+  const reminder = byId("booking-reminder");
+  reminder.hidden = view.reminder_hours == null;
+  if (view.reminder_hours != null) {
+    reminder.replaceChildren(automated(tn("Samtal e-mails you a reminder %(n)s hour before a meeting, if you have given an e-mail address.",
+      "Samtal e-mails you a reminder %(n)s hours before a meeting, if you have given an e-mail address.", view.reminder_hours)));
+  }
   const mine = byId("my-bookings");
   mine.removeAttribute("aria-busy");
   byId("open-slots").removeAttribute("aria-busy");
