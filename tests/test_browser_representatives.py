@@ -107,12 +107,28 @@ def test_an_ombud_and_a_custodian_act_within_their_scopes(browser, server, clien
             gerd.page.context.close()
 
 
-def test_a_caseworker_registers_and_ends_a_god_man_in_the_inbox(browser, server, axe):  # type: ignore[no-untyped-def]
+def test_a_caseworker_registers_and_ends_a_god_man_in_the_inbox(browser, server, clients, axe):  # type: ignore[no-untyped-def]
     from tests.test_browser_staff_pages import signed_in
+    rune = register(clients, CASE_DANA, personal_number="197707071002", name="Rune Rep", kind="forvaltare",
+                    basis="court_decision", reference="Ä 8-26", scopes=["read", "write"],
+                    ends_at=int(time.time() * 1000) + 24 * HOUR)
+
+    session = clients[rune["holder"]]  # signed in here: inside a coroutine on the clients' loop it would wait on itself
+
+    async def runes_message() -> None:
+        socket = await session.transport.open_socket()
+        try:
+            await session.send(socket, await session.case(CASE_DANA), "Hej från Danas förvaltare")
+        finally:
+            await socket.close()
+    clients.run(runes_message())
     anna = signed_in(browser, server, "Anna Lind", "/inbox")
     try:
         anna.open_conversation(f"/inbox/{CASE_DANA}")
         page = anna.page
+        # The case's timeline says who wrote, and on whose behalf.
+        expect(anna.message("Hej från Danas förvaltare").locator(".sender")).to_have_text(
+            "Rune Rep, för Dana Karlsson", timeout=TIMEOUT)
         page.locator("#representatives summary").click()
         form = page.locator("#representative-form")
         form.get_by_label("Namn").fill("Gustav Godman")

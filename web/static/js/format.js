@@ -65,6 +65,12 @@ export function shortDate(ms) {
 export function senderName(caseView, sender, myId) {
   if (sender === myId) return t("You");
   if (sender === caseView.citizen) return caseView.citizen_name || sender;
+  // Someone who acts or acted for the citizen (docs/representatives.md): their name, on whose behalf.
+  const representative = caseView.representatives?.find((r) => r.holder === sender);
+  if (representative) {
+    return t("%(name)s, for %(citizen)s", { name: representative.name || sender,
+      citizen: caseView.citizen_name || caseView.citizen });
+  }
   const staff = caseView.staff_names?.[sender] || (sender === caseView.assigned_to ? caseView.assigned_name : null);
   return staff || caseView.unit_name || t("Social services");
 }
