@@ -150,3 +150,36 @@ def test_a_caseworker_registers_and_ends_a_god_man_in_the_inbox(browser, server,
         anna.assert_clean()
     finally:
         anna.page.context.close()
+
+
+def test_a_caseworker_withholds_an_entry_from_the_guardians_on_the_documentation_page(browser, server, clients, axe):  # type: ignore[no-untyped-def]
+    from tests.test_browser_staff_pages import signed_in
+    from tests.test_journal import entry_body, journal, request, upload_body
+
+    fourteen = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 14.2 * 365.25 * 86400))
+    parent = register(clients, CASE_ERIK, personal_number="196606061007", name="Vera Vårdnad", kind="guardian",
+                      basis="custody", child_born=fourteen, scopes=["read"])
+    anna, vera = clients["anna"], clients[parent["holder"]]
+
+    async def publish() -> str:
+        entry_id, body = await upload_body(anna, "journal.entry", entry_body("Om pappans hälsa", "text"), True,
+                                           CASE_ERIK)
+        await anna.transport.call("POST", f"/api/cases/{CASE_ERIK}/journal", request(body, sign=True, publish=True))
+        return entry_id
+    entry_id = clients.run(publish())
+    staff = signed_in(browser, server, "Anna Lind", "/inbox")
+    try:
+        staff.goto(f"/inbox/{CASE_ERIK}/documentation")
+        page = staff.page
+        reason = page.get_by_label("Undanhåll från vårdnadshavarna: skälet enligt menprövningen")
+        expect(reason).to_have_count(1, timeout=TIMEOUT)
+        reason.fill("Uppgifter om tredje man, OSL 26:1")
+        page.get_by_role("button", name="Undanhåll från vårdnadshavarna").click()
+        expect(page.get_by_text("Undanhållen från vårdnadshavarna: Uppgifter om tredje man, OSL 26:1")).to_be_visible(
+            timeout=TIMEOUT)
+        check(staff, axe)
+        staff.assert_clean()
+    finally:
+        staff.page.context.close()
+    assert entry_id not in [e["id"] for e in clients.run(journal(vera, CASE_ERIK))["entries"]]
+    assert entry_id in [e["id"] for e in clients.run(journal(clients["erik"], CASE_ERIK))["entries"]]

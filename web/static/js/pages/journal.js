@@ -19,6 +19,7 @@ const caseHref = `/inbox/${encodeURIComponent(caseId)}`;
 let app;
 let client;
 let view = null;
+let withheld = new Map(); // entry id -> its withholding from the case's guardians (docs/representatives.md)
 let editor = { mode: "new", entryId: null, entry: null, source: null };
 const sharing = { entryId: null, rev: 0, timer: null };
 // A draft shared live is saved as it is typed (what the citizen saw reaches the record), and a share that
@@ -44,6 +45,35 @@ function respondForm(dispute) {
   return form;
 }
 
+/** Withhold a published entry from the case's guardians after a harm assessment, with the reason (rule 5). */
+function withholdControls(entry) {
+  const held = withheld.get(entry.id);
+  if (held) {
+    return [h("p", { class: "muted", text: t("Withheld from the guardians: %(reason)s", { reason: held.reason }) }),
+      h("button", { type: "button", class: "button secondary", text: t("Show to the guardians again"),
+        onclick: () => act(() => api("PUT", `/api/journal/${encodeURIComponent(entry.id)}/withheld`, { withheld: false }),
+          t("The guardians can read the entry again."), entry.id) })];
+  }
+  const id = `withhold-${entry.id}`;
+  const form = h("form", { class: "respond-form", novalidate: true },
+    h("label", { for: id, text: t("Withhold from the guardians: the harm assessment's reason") }),
+    h("p", { id: `${id}-error`, class: "field-error", hidden: true }),
+    h("textarea", { id, rows: 2, maxlength: 500, "aria-describedby": `${id}-error` }),
+    h("button", { type: "submit", class: "button secondary", text: t("Withhold from the guardians") }));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const reason = byId(id).value.trim();
+    if (fieldError(id, reason ? "" : t("Write the reason first."))) return byId(id).focus();
+    act(() => api("PUT", `/api/journal/${encodeURIComponent(entry.id)}/withheld`, { withheld: true, reason }),
+      t("The entry is withheld from the guardians."), entry.id);
+  });
+  return [form];
+}
+
+function hasGuardians() {
+  return (view.caseView.representatives || []).some((r) => r.kind === "guardian" && r.in_force);
+}
+
 function controlsOf(entry) {
   const mine = entry.author === app.me.user.id;
   const controls = [];
@@ -57,6 +87,8 @@ function controlsOf(entry) {
     if (!entry.published_at) {
       controls.push(h("button", { type: "button", class: "button secondary", text: t("Publish to the citizen"),
         onclick: () => act(() => client.publish(view, entry), t("The entry is visible to the citizen."), entry.id) }));
+    } else if (hasGuardians() || withheld.has(entry.id)) {
+      controls.push(...withholdControls(entry));
     }
   }
   return controls;
@@ -79,6 +111,12 @@ function renderEntries() {
 
 async function reload() {
   view = await client.load(caseId);
+  try {  // the staff who may write here see what is withheld from guardians; others see no such controls
+    const answer = await api("GET", `/api/cases/${encodeURIComponent(caseId)}/withheld`);
+    withheld = new Map(answer.withheld.map((w) => [w.entry_id, w]));
+  } catch {
+    withheld = new Map();
+  }
   const c = view.caseView;
   byId("journal-case").textContent = [c.citizen_name || c.citizen, c.title, c.id].filter(Boolean).join(" · ");
   document.title = `${c.citizen_name || c.citizen} – ${t("Documentation")} – Samtal`;
