@@ -51,14 +51,14 @@ async function register(event) {
   const form = event.target;
   const data = new FormData(form);
   const kind = data.get("kind");
-  const from = data.get("from");
+  const from = data.get("starts");
   const body = {
     name: String(data.get("name") || ""), personal_number: String(data.get("personal_number") || ""), kind,
     basis: kind === "guardian" ? "custody" : "court_decision", reference: String(data.get("reference") || ""),
     scopes: ["read", ...data.getAll("scopes").map(String)],
     starts_at: from ? dayStart(String(from)) : Date.now(),
   };
-  if (data.get("to")) body.ends_at = dayStart(String(data.get("to"))) + DAY_MS;
+  if (data.get("ends")) body.ends_at = dayStart(String(data.get("ends"))) + DAY_MS;
   if (data.get("child_born")) body.child_born = String(data.get("child_born"));
   try {
     const { representative } = await api("POST", `/api/cases/${encodeURIComponent(caseId)}/representatives`, body);
