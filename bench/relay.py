@@ -164,15 +164,18 @@ class Server:
     """`samtal serve --demo` as a child process; its demo key steward is its own child."""
 
     def __init__(self, data_dir: Path, synchronous: str, database: Path | str, bus: str = "",
-                 steward: bool = True) -> None:
+                 steward: bool = True, public_url: str = "") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # Several nodes are one installation with one public address (behind a proxy): it names the demo
+        # e-identification's issuer, which the citizen devices' proofs from every node must carry.
+        self.public_url = public_url or self.url
         data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = data_dir / "server.log"
         env = {**os.environ, "SAMTAL_SEND_RATE": UNLIMITED, "SAMTAL_SEND_BURST": UNLIMITED,
                "SAMTAL_MAX_SOCKETS_PER_DEVICE": UNLIMITED, "SAMTAL_MAX_SOCKETS_PER_ACCOUNT": UNLIMITED,
                "SAMTAL_SQLITE_SYNCHRONOUS": synchronous, "SAMTAL_BUS_URL": bus,
-               "SAMTAL_DEMO_STEWARD": "1" if steward else "0",
+               "SAMTAL_DEMO_STEWARD": "1" if steward else "0", "SAMTAL_PUBLIC_URL": self.public_url,
                "SAMTAL_DATABASE_URL": database if isinstance(database, str) else ""}
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
@@ -601,7 +604,8 @@ async def run_on(args: argparse.Namespace, data_dir: Path, database: Path | str,
             for item in (data_dir / "node1").iterdir():
                 if item.is_file() and item.suffix in (".key", ".json"):
                     shutil.copy2(item, folder / item.name)
-            servers.append(Server(folder, args.synchronous, database, bus, steward=False))
+            servers.append(Server(folder, args.synchronous, database, bus, steward=False,
+                                  public_url=server.public_url))
             await servers[-1].wait_ready()
             progress(f"node {i} pid {servers[-1].process.pid} on {servers[-1].url}")
         pairs, result["setup"] = await setup_pairs(servers, data_dir / "clients", args.pairs)
