@@ -44,6 +44,7 @@ KEEP_BESIDE_DATABASE = {
     "release-key.json": "the key that signs the browser code's release manifest when SAMTAL_RELEASE_MANIFEST is unset",
     "key-log-signing.key": "the key transparency log's signing key, which clients pin",
     "audit-witness.key": "signs the audit log heads published to SAMTAL_AUDIT_WITNESS_DIR",
+    "sdk-party.key": "derives the exchange keys of the SDK organisations' addresses (docs/sdk.md)",
     "demo-eid.key": "demo mode only: the demo e-identification's signing key (docs/protocol.md §21)",
     "demo-steward": "demo mode only: the demo key steward's device keys",
     "demo-exchange": "demo mode only: the demo agencies' and unit addresses' exchange keys",
