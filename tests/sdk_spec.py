@@ -1,4 +1,4 @@
-"""Digg's REST API for SDK message services (../shared/sdk/api/sdk-api-restful.yml) as the tests use it: the
+"""Digg's REST API for SDK message services (tests/sdk-spec/api/sdk-api-restful.yml, Digg's ../shared/sdk) as the tests use it: the
 published file, with two mistakes in it mended so that tools read it as OpenAPI 3.0 does, and nothing else:
 
 - keys beside a `$ref` (messageDef.attributes, messageCreateDef.attributes, the `events` arrays) are ignored
@@ -20,15 +20,8 @@ import yaml
 
 
 def spec_path() -> Path:
-    """Digg's file in ../shared/sdk beside the checkout (or beside the folder of worktrees); the test is
-    skipped where it is not."""
-    import pytest
-
-    for base in Path(__file__).resolve().parents:
-        candidate = base / "shared" / "sdk" / "api" / "sdk-api-restful.yml"
-        if candidate.exists():
-            return candidate
-    pytest.skip("Digg's SDK specifications (../shared/sdk) are not beside this checkout")
+    """Digg's file in tests/sdk-spec (a copy of ../shared/sdk, CC0)."""
+    return Path(__file__).parent / "sdk-spec" / "api" / "sdk-api-restful.yml"
 
 
 def mended() -> dict[str, Any]:

@@ -165,8 +165,9 @@ async def test_the_operators_dry_run_counts_per_rule_and_deletes_nothing(store, 
     from web.cli.main import main
 
     t = await fill(store)
-    if isinstance(database, str):
-        monkeypatch.setenv("SAMTAL_DATABASE_URL", database)
+    # The SQLite file by its data folder: no database address left in the environment by another module's
+    # server (tests/conftest.py start_server sets it for the commands a test runs).
+    monkeypatch.setenv("SAMTAL_DATABASE_URL", database if isinstance(database, str) else "")
     data_dir = str(database.parent) if not isinstance(database, str) else "unused"
     day = datetime.fromtimestamp(years_after(t, 6) / 1000, tz=UTC).date().isoformat()
     assert main(["retention", "dry-run", "--data-dir", data_dir, "--at", day]) == 0
