@@ -14,7 +14,6 @@ connections are cut and the unit's key holders are told the case key must be rot
 holder's devices (chat/keys/service.py pending_tasks)."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -23,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from chat.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chat.model import Case, Mandate, MandateBasis, MandateKind, Role, Scope, User, now_ms
+from chat.periodic import Rounds
 from chat.policy import Action, decide
 from chat.storage import Storage
 
@@ -58,25 +58,13 @@ class Mandates:
     def __init__(self, store: Storage, on_changed: MandateChanged, pause_seconds: float = SETTLE_PAUSE_SECONDS) -> None:
         self.store = store
         self.on_changed = on_changed
-        self.pause_seconds = pause_seconds
-        self._task: asyncio.Task[None] | None = None
+        self._rounds = Rounds("mandate-ends", pause_seconds, self.settle_lapsed, log, "settling ended mandates failed")
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="mandate-ends")
+        self._rounds.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.pause_seconds)
-            try:
-                await self.settle_lapsed()
-            except Exception as error:  # noqa: BLE001 (one failed round must not end the next ones)
-                log.error("settling ended mandates failed", extra={"error": type(error).__name__})
+        await self._rounds.stop()
 
     async def with_mandates(self, user: User) -> User:
         """The signed-in person with the mandates the policy decides on (chat/model.py User.mandates)."""

@@ -7,11 +7,11 @@ stored, and what is still unbound `max_age_seconds` after its upload is removed 
 Removing is the same on every node and harmless twice, so each node may sweep; no lease is needed."""
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from chat import automation
 from chat.model import now_ms
+from chat.periodic import Rounds
 from chat.storage import Storage
 
 log = logging.getLogger("samtal.attachments")
@@ -23,7 +23,7 @@ class AttachmentSweep:
     def __init__(self, store: Storage, max_age_seconds: int) -> None:
         self.store = store
         self.max_age_seconds = max_age_seconds
-        self._task: asyncio.Task[None] | None = None
+        self._rounds = Rounds("attachment-sweep", self.pause_seconds, self.sweep_once, log, "attachment sweep failed")
 
     @property
     def pause_seconds(self) -> float:
@@ -37,21 +37,7 @@ class AttachmentSweep:
         return removed
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="attachment-sweep")
+        self._rounds.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.pause_seconds)
-            try:
-                await self.sweep_once()
-            except Exception as error:  # noqa: BLE001 (one failed round must not end the sweeps)
-                log.error("attachment sweep failed", extra={"error": type(error).__name__})
+        await self._rounds.stop()

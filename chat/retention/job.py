@@ -7,13 +7,13 @@ record of a case under legal hold, and each kind a rule keeps for ever. Deleting
 deletion register: kind, rule, when, how many, and that no person decided it (automated)."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from chat.model import now_ms
+from chat.periodic import Rounds
 from chat.retention.rules import Rules, due_kinds
 from chat.scheduled import Claims
 from chat.storage.retention import FileCase, RetentionStore
@@ -66,7 +66,7 @@ class RetentionJob:
     def __init__(self, store: RetentionStore, schedule: ScheduleStore) -> None:
         self.store = store
         self.claims = Claims(schedule)
-        self._task: asyncio.Task[None] | None = None
+        self._rounds = Rounds("retention", PAUSE_SECONDS, self.run_once, log, "retention job failed")
 
     async def plan(self, now: int) -> Plan:
         return plan(await self.store.file_cases(), Rules(await self.store.rules()), now)
@@ -97,21 +97,7 @@ class RetentionJob:
         return dict(total)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="retention")
+        self._rounds.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(PAUSE_SECONDS)
-            try:
-                await self.run_once()
-            except Exception as error:  # noqa: BLE001 (one failed round must not end the job)
-                log.error("retention job failed", extra={"error": type(error).__name__})
+        await self._rounds.stop()
